@@ -1,0 +1,23 @@
+//! [`CodecError`].
+
+/// What went wrong while encoding or decoding, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The value could not be encoded.
+    #[error("cannot encode {what}: {reason}")]
+    Encode {
+        /// What was being encoded (`"batch"`, `"event"`).
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The bytes are not a valid encoding of the expected value.
+    #[error("cannot decode {what}: {reason}")]
+    Decode {
+        /// What was being decoded (`"batch"`, `"event"`).
+        what: &'static str,
+        /// Why it failed, with the path to the offending field when known.
+        reason: String,
+    },
+}

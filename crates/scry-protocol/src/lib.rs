@@ -1,0 +1,17 @@
+//! # scry-protocol
+//!
+//! How PostgreSQL replication events travel between the programs of a replication pipeline:
+//! a producer (a COPY snapshot or backfill, a logical-replication CDC stream, a SQL proxy)
+//! turns row changes into [`DatabaseEvent`]s, batches them with a [`BatchBuilder`] and
+//! serializes them as FlexBuffers; a receiver reads the batches and applies them. Column
+//! values travel as PostgreSQL's own binary format.
+//!
+//! This crate is a thin facade over `scry-types` (the data model), `scry-builder` (the
+//! builders) and `scry-codec` (the wire format). Every item is available at the crate root
+//! and under [`database_event`], the module path of scry-protocol 0.1.1, whose bytes this
+//! crate reads and, by default, writes exactly.
+#![deny(missing_docs)]
+
+pub mod database_event;
+
+pub use database_event::*;

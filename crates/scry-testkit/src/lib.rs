@@ -1,0 +1,13 @@
+//! Deterministic generators of protocol values for tests, benchmarks and fuzz seeds.
+//!
+//! Everything here is a pure function of a seed, so a failing case can be replayed by its
+//! seed alone. [`Gen`] draws arbitrary batches that cover every enum variant, NULL and
+//! unchanged-TOAST values, every data width the compatible wire encoding distinguishes,
+//! empty and non-ASCII strings, integer extremes and every optional field both present and
+//! absent; [`workloads`] builds the benchmark batches.
+#![deny(missing_docs)]
+
+mod rng;
+pub mod workloads;
+
+pub use rng::Gen;

@@ -1,0 +1,2 @@
+//! Maintainer tasks (placeholder replaced by the snapshots task).
+fn main() {}
