@@ -116,4 +116,16 @@ mod tests {
         let l = large_rows(10);
         assert_eq!(payload_bytes(&l), 10 * (4096 + 8));
     }
+
+    #[test]
+    fn workloads_are_valid_replication() {
+        for batch in [
+            small_rows(0),
+            small_rows(1000),
+            large_rows(0),
+            large_rows(100),
+        ] {
+            assert_eq!(batch.validate(), Ok(()), "{:?}", batch.source_id);
+        }
+    }
 }
