@@ -678,3 +678,67 @@ fn error_messages_say_what_and_where() {
     };
     assert_eq!((err.index(), err.offset()), (4, 100));
 }
+
+/// A small deterministic generator (SplitMix64) for the randomized tests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn random_streams_with_garbage_runs_lose_no_frame_under_resync() {
+    for seed in 0..20 {
+        let mut rng = Rng(seed);
+        let payloads: Vec<Vec<u8>> = (0..60).map(|i| payload(rng.below(3000), i as u8)).collect();
+        let whole = stream_of(&payloads);
+        let frames = expected_frames(&payloads, 0, 0);
+        // Insert a garbage run (without the byte 'S', so it holds no magic) before some frames.
+        let mut stream = Vec::new();
+        let mut expected = Vec::new();
+        for frame in &frames {
+            if rng.below(3) == 0 {
+                let garbage: Vec<u8> = (0..1 + rng.below(40))
+                    .map(|_| match rng.next() as u8 {
+                        b'S' => b's',
+                        b => b,
+                    })
+                    .collect();
+                expected.push(Err(FrameError::BadMagic {
+                    index: frame.index,
+                    offset: stream.len() as u64,
+                    found: garbage
+                        .iter()
+                        .chain(whole.iter().skip(frame.offset as usize))
+                        .take(4)
+                        .copied()
+                        .collect(),
+                }));
+                stream.extend_from_slice(&garbage);
+            }
+            let start = frame.offset as usize;
+            expected.push(Ok(Frame {
+                offset: stream.len() as u64,
+                ..frame.clone()
+            }));
+            stream.extend_from_slice(&whole[start..start + frame.wire_len() as usize]);
+        }
+        assert_eq!(read_all(&stream, Recovery::Resync), expected, "seed {seed}");
+        let chunk = 1 + rng.below(5000);
+        assert_eq!(
+            decode_chunked(&stream, chunk, Recovery::Resync),
+            expected,
+            "seed {seed}, chunks of {chunk}"
+        );
+    }
+}
