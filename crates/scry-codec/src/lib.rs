@@ -20,6 +20,7 @@
 )]
 
 mod error;
+pub mod frame;
 mod serde_path;
 
 pub use error::CodecError;

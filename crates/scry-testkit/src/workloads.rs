@@ -33,7 +33,7 @@ pub fn small_rows(events: usize) -> DatabaseEventBatch {
                         .to_be_bytes()
                         .to_vec(),
                 ),
-                ColumnValue::from_pg_binary(TypeTag::Bool, 16, vec![u8::from(i % 3 == 0)]),
+                ColumnValue::from_pg_binary(TypeTag::Bool, 16, vec![u8::from(i.is_multiple_of(3))]),
             ]);
             DatabaseEvent {
                 event_id: None,
@@ -115,5 +115,17 @@ mod tests {
         assert!((45..=60).contains(&per_row), "{per_row}");
         let l = large_rows(10);
         assert_eq!(payload_bytes(&l), 10 * (4096 + 8));
+    }
+
+    #[test]
+    fn workloads_are_valid_replication() {
+        for batch in [
+            small_rows(0),
+            small_rows(1000),
+            large_rows(0),
+            large_rows(100),
+        ] {
+            assert_eq!(batch.validate(), Ok(()), "{:?}", batch.source_id);
+        }
     }
 }

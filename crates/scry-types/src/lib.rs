@@ -38,6 +38,7 @@ mod sequence;
 #[cfg(feature = "serde")]
 mod serde_data;
 mod type_tag;
+pub mod validate;
 mod value;
 
 pub use batch::DatabaseEventBatch;
@@ -48,6 +49,7 @@ pub use operation::{ControlDirective, OperationType, ReplicaIdentity};
 pub use relation::{ColumnMeta, RelationMeta};
 pub use sequence::{BackfillMetadata, SequenceValue};
 pub use type_tag::TypeTag;
+pub use validate::{RowSide, ValidationErrors, Violation, ViolationKind};
 pub use value::{ColumnValue, Row};
 
 /// A byte is not the discriminant of any variant of a protocol enum.

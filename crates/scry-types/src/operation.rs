@@ -120,8 +120,10 @@ impl std::fmt::Display for OperationType {
 
 wire_enum! {
     /// PostgreSQL's REPLICA IDENTITY setting of a table (`pg_class.relreplident`).
+    #[derive(Default)]
     pub enum ReplicaIdentity {
         /// `'d'`: the primary key identifies the old row (PostgreSQL's default).
+        #[default]
         Default = 0,
         /// `'n'`: no old row data.
         Nothing = 1,
@@ -129,12 +131,6 @@ wire_enum! {
         Full = 2,
         /// `'i'`: the columns of a chosen unique index.
         Index = 3,
-    }
-}
-
-impl Default for ReplicaIdentity {
-    fn default() -> Self {
-        Self::Default
     }
 }
 
