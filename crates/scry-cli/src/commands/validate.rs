@@ -55,12 +55,13 @@ pub fn run(input: &str) -> Result<Verdict, CliError> {
         };
         printed.map_err(|e| out.error(e))?;
     }
+    let (payloads, events) = (count(v.payloads, "payload"), count(v.events, "event"));
     let summary = if v.problems == 0 {
-        format!("valid: {} payloads, {} events", v.payloads, v.events)
+        format!("valid: {payloads}, {events}")
     } else {
         format!(
-            "invalid: {} problems ({} payloads decoded, {} events)",
-            v.problems, v.payloads, v.events
+            "invalid: {} ({payloads} decoded, {events})",
+            count(v.problems, "problem")
         )
     };
     writeln!(out.writer(), "{summary}").map_err(|e| out.error(e))?;
@@ -86,4 +87,9 @@ fn print_violations(
         writeln!(out, "{place}: {violation}")?;
     }
     Ok(())
+}
+
+/// `1 event`, `2 events`.
+fn count(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

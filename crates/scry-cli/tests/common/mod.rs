@@ -13,7 +13,9 @@ use scry_types::{
 
 /// A scratch directory for one test, emptied first.
 pub fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scry-cli").join(test);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("scry-cli")
+        .join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
@@ -23,7 +25,11 @@ pub fn scratch(test: &str) -> PathBuf {
 pub fn scry(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -74,7 +80,10 @@ fn text(s: &str) -> ColumnValue {
 }
 
 fn columns() -> Vec<String> {
-    ["id", "name", "bio", "score"].iter().map(|s| (*s).to_owned()).collect()
+    ["id", "name", "bio", "score"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
 }
 
 /// A CDC transaction on public.users: BEGIN, INSERT, UPDATE (with an unchanged TOAST value),
