@@ -192,3 +192,33 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_parse_by_label_or_variant_name() {
+        assert_eq!(parse_operation("insert"), Ok(OperationType::Insert));
+        assert_eq!(
+            parse_operation("SNAPSHOT_ROW"),
+            Ok(OperationType::SnapshotRow)
+        );
+        assert_eq!(
+            parse_operation("SnapshotRow"),
+            Ok(OperationType::SnapshotRow)
+        );
+        assert_eq!(
+            parse_operation("ddl_complete"),
+            Ok(OperationType::DdlComplete)
+        );
+        assert!(parse_operation("upsert")
+            .is_err_and(|e| e.starts_with("not an operation; one of: insert, update, delete,")));
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

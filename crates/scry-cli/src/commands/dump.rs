@@ -98,3 +98,27 @@ pub fn run(input: &str, as_json: bool, filter: &Filter) -> Result<(), CliError> 
     out.finish()?;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_filter_takes_qualified_or_bare_names() {
+        let event = DatabaseEvent::new(OperationType::Insert, "sales", "orders");
+        let filter = |tables: &[&str], ops: &[OperationType]| Filter {
+            limit: None,
+            tables: tables.iter().map(|t| (*t).to_owned()).collect(),
+            ops: ops.to_vec(),
+        };
+        assert!(filter(&[], &[]).matches(&event));
+        assert!(filter(&["orders"], &[]).matches(&event));
+        assert!(filter(&["sales.orders"], &[]).matches(&event));
+        assert!(!filter(&["public.orders"], &[]).matches(&event));
+        assert!(!filter(&["sales"], &[]).matches(&event));
+        assert!(filter(&["x", "orders"], &[OperationType::Insert]).matches(&event));
+        assert!(!filter(&["orders"], &[OperationType::Delete]).matches(&event));
+        assert!(!filter(&[], &[]).narrows());
+        assert!(filter(&[], &[OperationType::Delete]).narrows());
+    }
+}
