@@ -33,7 +33,7 @@ pub fn small_rows(events: usize) -> DatabaseEventBatch {
                         .to_be_bytes()
                         .to_vec(),
                 ),
-                ColumnValue::from_pg_binary(TypeTag::Bool, 16, vec![u8::from(i % 3 == 0)]),
+                ColumnValue::from_pg_binary(TypeTag::Bool, 16, vec![u8::from(i.is_multiple_of(3))]),
             ]);
             DatabaseEvent {
                 event_id: None,

@@ -132,6 +132,8 @@ wire_enum! {
     }
 }
 
+// The enum is defined by `wire_enum!`, whose derive list has no `Default`.
+#[allow(clippy::derivable_impls)]
 impl Default for ReplicaIdentity {
     fn default() -> Self {
         Self::Default
