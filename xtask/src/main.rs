@@ -184,7 +184,7 @@ fn snapshots(mode: Mode) -> Result<(), TaskError> {
         Mode::Regenerate => {
             for path in &drift.unreferenced {
                 fs::remove_file(path)?;
-                println!("deleted unreferenced {}", rel(path));
+                println!("deleted {}", rel(path));
             }
             for name in &drift.stale {
                 println!("updated {name}");
@@ -205,12 +205,13 @@ fn snapshots(mode: Mode) -> Result<(), TaskError> {
             let mut problems = Vec::new();
             problems.extend(drift.stale.iter().map(|n| format!("stale: {n}")));
             problems.extend(drift.missing.iter().map(|n| format!("missing: {n}")));
-            problems.extend(
-                drift
-                    .unreferenced
-                    .iter()
-                    .map(|p| format!("unreferenced: {}", rel(p))),
-            );
+            problems.extend(drift.unreferenced.iter().map(|p| {
+                if p.to_string_lossy().ends_with(".snap.new") {
+                    format!("pending (left by a failing local test run): {}", rel(p))
+                } else {
+                    format!("unreferenced: {}", rel(p))
+                }
+            }));
             if problems.is_empty() {
                 println!("snapshots: all {} up to date", drift.up_to_date);
                 Ok(())
