@@ -627,3 +627,68 @@ fn batches_from_the_builder_interoperate() {
         check_batch(&format!("builder batch {}", batch.batch_seq), batch);
     }
 }
+
+#[test]
+fn batches_built_with_upstream_s_own_api_are_read_by_us() {
+    let meta = up::RelationMeta {
+        rel_id: 16_386,
+        schema: "public".to_string(),
+        table: "items".to_string(),
+        columns: vec![up::ColumnMeta {
+            name: "id".to_string(),
+            type_oid: 23,
+            type_modifier: -1,
+            is_key: true,
+        }],
+        replica_identity: up::ReplicaIdentity::Index,
+    };
+    let mut builder = up::BatchBuilder::new()
+        .source_id("legacy-producer")
+        .max_events(3);
+    builder.add_relation(meta.clone());
+    let mut batches = Vec::new();
+    for i in 0..7i32 {
+        let event = up::DatabaseEventBuilder::insert("public", "items")
+            .position(1000 + i as u64)
+            .relation_meta(meta.clone())
+            .new_row(up::Row::new(vec![
+                up::ColumnValue::from_pg_binary(up::TypeTag::Int32, 23, i.to_be_bytes().to_vec()),
+                up::ColumnValue::null(),
+                up::ColumnValue::unchanged(25),
+            ]))
+            .build();
+        batches.extend(builder.add_event(event));
+    }
+    batches.extend(builder.finish());
+    batches.push(
+        up::DatabaseEventBatch::sequence_sync(vec![up::SequenceValue::new(
+            "public",
+            "items_id_seq",
+            7,
+        )])
+        .with_backfill_metadata(up::BackfillMetadata {
+            table_count: 1,
+            estimated_total_rows: 7,
+        }),
+    );
+    batches.push(up::DatabaseEventBatch::with_events(vec![
+        up::DatabaseEventBuilder::ddl("DROP INDEX items_idx", "index").build(),
+    ]));
+    assert_eq!(batches.len(), 5);
+    for (i, theirs) in batches.iter().enumerate() {
+        let bytes = up::serialize_batch(theirs).expect("0.1.1 serializes its own batch");
+        let ours_read = ours::read_batch(&bytes)
+            .unwrap_or_else(|e| panic!("upstream-built batch {i}: we cannot read it: {e}"));
+        assert!(
+            to_upstream(&ours_read) == *theirs,
+            "upstream-built batch {i}: we read {}",
+            show(&ours_read)
+        );
+        // And writing what we read gives 0.1.1's bytes back.
+        assert_same_bytes(
+            &format!("upstream-built batch {i}"),
+            &ours::serialize_batch(&ours_read).expect("serialize"),
+            &bytes,
+        );
+    }
+}
