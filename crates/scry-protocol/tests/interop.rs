@@ -128,11 +128,11 @@ fn check_event_everywhere(ctx: &str, event: &ours::DatabaseEvent) {
 // Seeded generated values.
 
 /// Seeds of small batches (values up to 256 bytes and the short edge lengths).
-const SMALL_BATCH_SEEDS: u64 = 3000;
+const SMALL_BATCH_SEEDS: u64 = 2500;
 /// Seeds of batches that may hold 65,535- and 65,536-byte values.
 const HUGE_BATCH_SEEDS: u64 = 150;
 /// Seeds of single events.
-const EVENT_SEEDS: u64 = 4000;
+const EVENT_SEEDS: u64 = 3000;
 
 #[test]
 fn generated_batches_both_ways() {
