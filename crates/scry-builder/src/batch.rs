@@ -70,7 +70,6 @@ impl BatchBuilder {
 
     /// Adds an event. Returns the pending batch when it was full (see the type's docs); the
     /// event then starts the next batch.
-    #[must_use = "a returned batch is full and must be sent"]
     pub fn add_event(&mut self, event: DatabaseEvent) -> Option<DatabaseEventBatch> {
         let event_size = event.size_bytes();
         let full = !self.events.is_empty()

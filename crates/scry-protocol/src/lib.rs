@@ -15,3 +15,8 @@
 pub mod database_event;
 
 pub use database_event::*;
+
+/// The README's Rust examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

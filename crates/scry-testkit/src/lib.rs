@@ -4,10 +4,14 @@
 //! seed alone. [`Gen`] draws arbitrary batches that cover every enum variant, NULL and
 //! unchanged-TOAST values, every data width the compatible wire encoding distinguishes,
 //! empty and non-ASCII strings, integer extremes and every optional field both present and
-//! absent; [`workloads`] builds the benchmark batches.
+//! absent; [`workloads`] builds the benchmark batches; [`canonical_cases`] are the fixed values
+//! whose wire bytes the snapshot tests pin, and [`dump`] renders bytes readably.
 #![deny(missing_docs)]
 
+pub mod canonical;
+pub mod dump;
 mod rng;
 pub mod workloads;
 
+pub use canonical::{canonical_cases, CanonicalCase, CanonicalPayload};
 pub use rng::Gen;
