@@ -34,15 +34,21 @@ pub fn scry(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scry");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
+    // Feed standard input from another thread: scry streams framed input, so it may fill
+    // the stdout pipe before it has read all of its input.
+    let feeder = stdin.map(|input| {
+        let mut pipe = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            // scry may exit before reading everything (an error, a --limit): not a failure.
+            let _ = pipe.write_all(&input);
+        })
+    });
+    let output = child.wait_with_output().expect("wait for scry");
+    if let Some(feeder) = feeder {
+        feeder.join().expect("stdin feeder");
     }
-    child.wait_with_output().expect("wait for scry")
+    output
 }
 
 /// Standard output as text.
