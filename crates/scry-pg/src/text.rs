@@ -52,13 +52,202 @@ fn shortest(negative: bool, digits: &str, exp: i32, fixed_limit: i32) -> String 
     s
 }
 
-/// Splits Rust's `{:e}` output (`-1.25e-7`, shortest round-trip) into sign, digits, exponent.
-fn split_exp(formatted: &str) -> (bool, String, i32) {
-    let negative = formatted.starts_with('-');
-    let body = formatted.trim_start_matches('-');
-    let (mantissa, exp) = body.split_once('e').unwrap_or((body, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    (negative, digits, exp.parse().unwrap_or(0))
+/// A decimal number: significant digits (no leading or trailing zeros; empty for zero) and
+/// the decimal exponent of the first digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Decimal {
+    digits: Vec<u8>,
+    exp: i32,
+}
+
+impl Decimal {
+    /// Parses Rust's `{:e}` output of a non-negative finite number (`1.25e-7`).
+    fn from_exp_format(formatted: &str) -> Self {
+        let (mantissa, exp) = formatted.split_once('e').unwrap_or((formatted, "0"));
+        let mut digits: Vec<u8> = mantissa
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        Self {
+            digits,
+            exp: exp.parse().unwrap_or(0),
+        }
+    }
+
+    /// `d.ddde<exp>`, followed by `tail` digits, for parsing.
+    fn parse_form(&self, tail: &str) -> String {
+        let mut s = String::with_capacity(self.digits.len() + tail.len() + 8);
+        let (first, rest) = self.digits.split_at(self.digits.len().min(1));
+        s.push(char::from(b'0' + first.first().copied().unwrap_or(0)));
+        s.push('.');
+        s.extend(rest.iter().map(|d| char::from(b'0' + d)));
+        s.push_str(tail);
+        let _ = write!(s, "e{}", self.exp);
+        s
+    }
+
+    /// Rounded to `n` significant digits, ties to even; and whether it went up.
+    fn round(&self, n: usize) -> (Self, bool) {
+        if self.digits.len() <= n {
+            return (self.clone(), false);
+        }
+        let (kept, dropped) = self.digits.split_at(n);
+        let first_dropped = dropped.first().copied().unwrap_or(0);
+        let rest_nonzero = dropped.iter().skip(1).any(|&d| d != 0);
+        let last_odd = kept.last().is_some_and(|d| d % 2 == 1);
+        let up = first_dropped > 5 || (first_dropped == 5 && (rest_nonzero || last_odd));
+        let mut out = Self {
+            digits: kept.to_vec(),
+            exp: self.exp,
+        };
+        if up {
+            out.step(true);
+        }
+        out.trim();
+        (out, up)
+    }
+
+    /// Adds (or subtracts) one unit in the last digit's place.
+    fn step(&mut self, up: bool) {
+        let mut i = self.digits.len();
+        loop {
+            if i == 0 {
+                if up {
+                    self.digits.insert(0, 1);
+                    self.exp += 1;
+                }
+                break;
+            }
+            i -= 1;
+            let Some(d) = self.digits.get_mut(i) else {
+                break;
+            };
+            if up {
+                if *d == 9 {
+                    *d = 0;
+                } else {
+                    *d += 1;
+                    break;
+                }
+            } else if *d == 0 {
+                *d = 9;
+            } else {
+                *d -= 1;
+                break;
+            }
+        }
+        while self.digits.first() == Some(&0) {
+            self.digits.remove(0);
+            self.exp -= 1;
+        }
+    }
+
+    fn trim(&mut self) {
+        while self.digits.last() == Some(&0) {
+            self.digits.pop();
+        }
+    }
+}
+
+/// Float types PostgreSQL prints with its Ryu port.
+trait Shortest: Copy + PartialEq + std::str::FromStr + std::fmt::LowerExp {
+    /// Most significant digits ever needed.
+    const MAX_DIGITS: usize;
+    /// Display exponents below this print in fixed notation.
+    const FIXED_LIMIT: i32;
+    /// Decimal places past a candidate's last digit at which a perturbation is certain to
+    /// be smaller than the gap to any rounding boundary it does not sit on.
+    const PERTURB_DIGITS: usize;
+    /// Decimal places of the exact expansion (`{:.N$e}` prints it exactly).
+    fn exact_places(self) -> usize;
+}
+
+impl Shortest for f64 {
+    const MAX_DIGITS: usize = 17;
+    const FIXED_LIMIT: i32 = 15;
+    const PERTURB_DIGITS: usize = 400;
+    fn exact_places(self) -> usize {
+        // m * 2^e with e < 0 has about 0.7 * -e + 17 significant digits.
+        let e = i32::try_from((self.to_bits() >> 52) & 0x7ff).unwrap_or(0) - 1075;
+        let places = if e < 0 {
+            20 + (-e * 7).div_euclid(10)
+        } else {
+            330
+        };
+        usize::try_from(places).unwrap_or(800).min(800)
+    }
+}
+
+impl Shortest for f32 {
+    const MAX_DIGITS: usize = 9;
+    const FIXED_LIMIT: i32 = 6;
+    const PERTURB_DIGITS: usize = 80;
+    fn exact_places(self) -> usize {
+        let e = i32::try_from((self.to_bits() >> 23) & 0xff).unwrap_or(0) - 150;
+        let places = if e < 0 {
+            12 + (-e * 7).div_euclid(10)
+        } else {
+            50
+        };
+        usize::try_from(places).unwrap_or(160).min(160)
+    }
+}
+
+/// True when every number within a hair of `c` parses to `v`: `c` lies strictly inside
+/// `v`'s rounding interval, never on its boundary (PostgreSQL's Ryu excludes boundaries).
+fn strictly_inside<F: Shortest>(c: &Decimal, v: F) -> bool {
+    let same = |s: String| s.parse::<F>().is_ok_and(|p| p == v);
+    let zeros = "0".repeat(F::PERTURB_DIGITS);
+    let nines = "9".repeat(F::PERTURB_DIGITS);
+    // c minus one unit in its last place, leading zero kept so the exponent stays put.
+    let mut below = c.digits.clone();
+    for d in below.iter_mut().rev() {
+        if *d == 0 {
+            *d = 9;
+        } else {
+            *d -= 1;
+            break;
+        }
+    }
+    let below = Decimal {
+        digits: below,
+        exp: c.exp,
+    };
+    same(c.parse_form(""))
+        && same(c.parse_form(&format!("{zeros}1")))
+        && same(below.parse_form(&nines))
+}
+
+/// The digits PostgreSQL's Ryu port picks: the fewest significant digits strictly inside the
+/// rounding interval, closest to the value, ties to even.
+fn ryu_digits<F: Shortest>(v: F) -> Decimal {
+    let shortest = Decimal::from_exp_format(&format!("{v:e}"));
+    let exact = Decimal::from_exp_format(&format!("{:.*e}", v.exact_places(), v));
+    for n in shortest.digits.len()..=F::MAX_DIGITS {
+        let (rounded, went_up) = exact.round(n);
+        if strictly_inside(&rounded, v) {
+            return rounded;
+        }
+        // The nearest n-digit number sits on a boundary: its neighbour toward v may not.
+        let mut toward_v = rounded.clone();
+        toward_v.digits.resize(n.max(toward_v.digits.len()), 0);
+        toward_v.step(!went_up);
+        toward_v.trim();
+        if strictly_inside(&toward_v, v) {
+            return toward_v;
+        }
+    }
+    exact.round(F::MAX_DIGITS).0
+}
+
+fn format_float<F: Shortest>(v: F, negative: bool) -> String {
+    let d = ryu_digits(v);
+    let digits: String = d.digits.iter().map(|x| char::from(b'0' + x)).collect();
+    shortest(negative, &digits, d.exp, F::FIXED_LIMIT)
 }
 
 fn special(v: f64) -> Option<&'static str> {
@@ -82,8 +271,7 @@ pub fn float8_text(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
-    let (negative, digits, exp) = split_exp(&format!("{v:e}"));
-    shortest(negative, &digits, exp, 15)
+    format_float(v.abs(), v.is_sign_negative())
 }
 
 /// `float4` text: like [`float8_text`] with `float4`'s shortest digits and fixed notation
@@ -96,8 +284,7 @@ pub fn float4_text(v: f32) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
-    let (negative, digits, exp) = split_exp(&format!("{v:e}"));
-    shortest(negative, &digits, exp, 6)
+    format_float(v.abs(), v.is_sign_negative())
 }
 
 /// `money` text under `lc_monetary = C`: `$1,234.56`, `-$0.01`.
@@ -111,7 +298,7 @@ pub fn money_text(cents: i64) -> String {
     }
     grouped.push('$');
     for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
@@ -193,6 +380,8 @@ pub(crate) fn push_range_bound(out: &mut String, text: &str) {
 }
 
 #[cfg(test)]
+// The cases are the values the server printed, written with its digits on purpose.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 
@@ -220,6 +409,11 @@ mod tests {
             (f64::NAN, "NaN"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
+            // Seen from PostgreSQL 15: boundaries are excluded, ties go to even.
+            (91_653_360_479_789_410.0, "9.165336047978941e+16"),
+            (-615_992_967_779_907.25, "-615992967779907.2"),
+            (930_139_161_662_407.25, "930139161662407.2"),
+            (9.164250628767119e17, "9.164250628767119e+17"),
         ];
         for &(v, text) in cases {
             assert_eq!(float8_text(v), text, "{v:e}");
@@ -238,6 +432,9 @@ mod tests {
             (1e-45, "1e-45"),
             (-1.17549435e-38, "-1.1754944e-38"),
             (f32::NAN, "NaN"),
+            (-77_237_616.0, "-7.7237616e+07"),
+            (-293_311.12, "-293311.12"),
+            (-2.7356001e9, "-2.7356001e+09"),
         ];
         for &(v, text) in cases {
             assert_eq!(float4_text(v), text, "{v:e}");

@@ -16,7 +16,7 @@ pub use bits::PgBits;
 pub use datetime::{PgDate, PgInterval, PgTime, PgTimeTz, PgTimestamp};
 pub use geo::{Circle, Line, Lseg, Path, PgBox, Point, Polygon};
 pub use net::PgInet;
-pub use numeric::{ParseNumericError, PgNumeric};
+pub use numeric::{NumericSign, ParseNumericError, PgNumeric};
 pub use range::{PgRange, RangeBound, RangeKind};
 
 use crate::error::{DecodeProblem, PgDecodeError};

@@ -129,7 +129,9 @@ fn has_host_bits(addr: IpAddr, bits: u8) -> bool {
 /// first one on a tie), and `::a.b.c.d` / `::ffff:a.b.c.d` keep the embedded IPv4 dotted.
 fn ipv6_text(addr: &Ipv6Addr) -> String {
     let words = addr.segments();
-    let (mut best, mut cur): (Option<(usize, usize)>, Option<(usize, usize)>) = (None, None);
+    // (start, length) of zero-word runs.
+    let mut best: Option<(usize, usize)> = None;
+    let mut cur: Option<(usize, usize)> = None;
     for (i, &w) in words.iter().enumerate() {
         if w == 0 {
             cur = Some(cur.map_or((i, 1), |(base, len)| (base, len + 1)));

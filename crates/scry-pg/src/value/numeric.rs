@@ -15,30 +15,67 @@ const SIGN_NINF: u16 = 0xF000;
 const DSCALE_MAX: u16 = 0x3FFF;
 const NBASE: i16 = 10_000;
 
-/// A `numeric` value exactly as PostgreSQL sends it: base-10000 digits, the weight of the first
-/// digit, the sign and the display scale; or NaN or ±Infinity.
+/// The sign word of a `numeric`: a finite number's sign, or one of the special values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NumericSign {
+    /// A positive number or zero (`0x0000`).
+    Positive,
+    /// A negative number (`0x4000`).
+    Negative,
+    /// `NaN` (`0xC000`).
+    NaN,
+    /// `Infinity` (`0xD000`).
+    Infinity,
+    /// `-Infinity` (`0xF000`).
+    NegInfinity,
+}
+
+impl NumericSign {
+    const fn word(self) -> u16 {
+        match self {
+            Self::Positive => SIGN_POS,
+            Self::Negative => SIGN_NEG,
+            Self::NaN => SIGN_NAN,
+            Self::Infinity => SIGN_PINF,
+            Self::NegInfinity => SIGN_NINF,
+        }
+    }
+
+    const fn from_word(word: u16) -> Option<Self> {
+        Some(match word {
+            SIGN_POS => Self::Positive,
+            SIGN_NEG => Self::Negative,
+            SIGN_NAN => Self::NaN,
+            SIGN_PINF => Self::Infinity,
+            SIGN_NINF => Self::NegInfinity,
+            _ => return None,
+        })
+    }
+
+    /// True for NaN and the infinities.
+    #[must_use]
+    pub const fn is_special(self) -> bool {
+        matches!(self, Self::NaN | Self::Infinity | Self::NegInfinity)
+    }
+}
+
+/// A `numeric` value exactly as PostgreSQL sends it: the sign word, the weight (power of
+/// 10000) of the first digit, the display scale and the base-10000 digits, so that encoding a
+/// decoded value gives back the same bytes. For NaN and ±Infinity the digits are empty and
+/// weight and scale carry whatever the sender put there (PostgreSQL ignores them).
 ///
 /// Parse one from a decimal string with [`str::parse`] and render it with `Display`, which
 /// writes PostgreSQL's text output (`"-12.3400"`, `"NaN"`, `"Infinity"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PgNumeric {
-    /// A finite number: `sum(digits[i] * 10000^(weight - i))`, negated when `negative`.
-    Finite {
-        /// True for a negative number.
-        negative: bool,
-        /// The power of 10000 of the first digit.
-        weight: i16,
-        /// Digits after the decimal point to display.
-        dscale: u16,
-        /// Base-10000 digits, each 0..=9999, most significant first.
-        digits: Vec<i16>,
-    },
-    /// `NaN`.
-    NaN,
-    /// `Infinity`.
-    Infinity,
-    /// `-Infinity`.
-    NegInfinity,
+pub struct PgNumeric {
+    /// The sign, or the special value.
+    pub sign: NumericSign,
+    /// The power of 10000 of the first digit.
+    pub weight: i16,
+    /// Digits after the decimal point to display.
+    pub dscale: u16,
+    /// Base-10000 digits, each 0..=9999, most significant first.
+    pub digits: Vec<i16>,
 }
 
 /// A string is not a decimal number (`[-+]digits[.digits]`, `NaN`, `Infinity`, `-Infinity`).
@@ -47,6 +84,56 @@ pub enum PgNumeric {
 pub struct ParseNumericError {
     /// The input.
     pub input: String,
+}
+
+impl PgNumeric {
+    /// `NaN`.
+    #[must_use]
+    pub const fn nan() -> Self {
+        Self::special(NumericSign::NaN)
+    }
+
+    /// `Infinity`.
+    #[must_use]
+    pub const fn infinity() -> Self {
+        Self::special(NumericSign::Infinity)
+    }
+
+    /// `-Infinity`.
+    #[must_use]
+    pub const fn neg_infinity() -> Self {
+        Self::special(NumericSign::NegInfinity)
+    }
+
+    const fn special(sign: NumericSign) -> Self {
+        Self {
+            sign,
+            weight: 0,
+            dscale: 0,
+            digits: Vec::new(),
+        }
+    }
+
+    fn finite(negative: bool, weight: i16, dscale: u16, digits: Vec<i16>) -> Self {
+        if digits.is_empty() {
+            return Self {
+                sign: NumericSign::Positive,
+                weight: 0,
+                dscale,
+                digits,
+            };
+        }
+        Self {
+            sign: if negative {
+                NumericSign::Negative
+            } else {
+                NumericSign::Positive
+            },
+            weight,
+            dscale,
+            digits,
+        }
+    }
 }
 
 impl FromStr for PgNumeric {
@@ -58,9 +145,9 @@ impl FromStr for PgNumeric {
         };
         let t = s.trim();
         match t.to_ascii_lowercase().as_str() {
-            "nan" => return Ok(Self::NaN),
-            "infinity" | "+infinity" | "inf" | "+inf" => return Ok(Self::Infinity),
-            "-infinity" | "-inf" => return Ok(Self::NegInfinity),
+            "nan" => return Ok(Self::nan()),
+            "infinity" | "+infinity" | "inf" | "+inf" => return Ok(Self::infinity()),
+            "-infinity" | "-inf" => return Ok(Self::neg_infinity()),
             _ => {}
         }
         let (negative, unsigned) = match t.as_bytes().first() {
@@ -101,20 +188,12 @@ impl FromStr for PgNumeric {
         while digits.last() == Some(&0) {
             digits.pop();
         }
-        if digits.is_empty() {
-            return Ok(Self::Finite {
-                negative: false,
-                weight: 0,
-                dscale,
-                digits,
-            });
-        }
-        Ok(Self::Finite {
-            negative,
-            weight: i16::try_from(weight).map_err(|_| err())?,
-            dscale,
-            digits,
-        })
+        let weight = if digits.is_empty() {
+            0
+        } else {
+            i16::try_from(weight).map_err(|_| err())?
+        };
+        Ok(Self::finite(negative, weight, dscale, digits))
     }
 }
 
@@ -132,48 +211,19 @@ impl From<i64> for PgNumeric {
         while digits.last() == Some(&0) {
             digits.pop();
         }
-        if digits.is_empty() {
-            return Self::Finite {
-                negative: false,
-                weight: 0,
-                dscale: 0,
-                digits,
-            };
-        }
-        Self::Finite {
-            negative: v < 0,
-            weight,
-            dscale: 0,
-            digits,
-        }
+        Self::finite(v < 0, weight, 0, digits)
     }
 }
 
 impl PgNumeric {
     /// Appends the binary form.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        let (ndigits, weight, sign, dscale, digits): (usize, i16, u16, u16, &[i16]) = match self {
-            Self::Finite {
-                negative,
-                weight,
-                dscale,
-                digits,
-            } => (
-                digits.len(),
-                *weight,
-                if *negative { SIGN_NEG } else { SIGN_POS },
-                *dscale,
-                digits,
-            ),
-            Self::NaN => (0, 0, SIGN_NAN, 0, &[]),
-            Self::Infinity => (0, 0, SIGN_PINF, 0, &[]),
-            Self::NegInfinity => (0, 0, SIGN_NINF, 0, &[]),
-        };
-        out.extend_from_slice(&i16::try_from(ndigits).unwrap_or(i16::MAX).to_be_bytes());
-        out.extend_from_slice(&weight.to_be_bytes());
-        out.extend_from_slice(&sign.to_be_bytes());
-        out.extend_from_slice(&dscale.to_be_bytes());
-        for d in digits {
+        let ndigits = i16::try_from(self.digits.len()).unwrap_or(i16::MAX);
+        out.extend_from_slice(&ndigits.to_be_bytes());
+        out.extend_from_slice(&self.weight.to_be_bytes());
+        out.extend_from_slice(&self.sign.word().to_be_bytes());
+        out.extend_from_slice(&self.dscale.to_be_bytes());
+        for d in &self.digits {
             out.extend_from_slice(&d.to_be_bytes());
         }
     }
@@ -189,21 +239,18 @@ impl PgNumeric {
             field: "numeric digit count",
             value: i64::from(ndigits),
         })?;
-        let special = match sign {
-            SIGN_POS | SIGN_NEG => None,
-            SIGN_NAN => Some(Self::NaN),
-            SIGN_PINF => Some(Self::Infinity),
-            SIGN_NINF => Some(Self::NegInfinity),
-            other => {
-                return Err(DecodeProblem::Invalid {
-                    field: "numeric sign",
-                    value: i64::from(other),
-                })
-            }
-        };
-        if let Some(special) = special {
+        let sign = NumericSign::from_word(sign).ok_or(DecodeProblem::Invalid {
+            field: "numeric sign",
+            value: i64::from(sign),
+        })?;
+        if sign.is_special() {
             c.finish()?;
-            return Ok(special);
+            return Ok(Self {
+                sign,
+                weight,
+                dscale,
+                digits: Vec::new(),
+            });
         }
         if dscale > DSCALE_MAX {
             return Err(DecodeProblem::Invalid {
@@ -223,8 +270,8 @@ impl PgNumeric {
             digits.push(d);
         }
         c.finish()?;
-        Ok(Self::Finite {
-            negative: sign == SIGN_NEG,
+        Ok(Self {
+            sign,
             weight,
             dscale,
             digits,
@@ -235,17 +282,18 @@ impl PgNumeric {
 impl fmt::Display for PgNumeric {
     /// PostgreSQL's `numeric_out`: every integer digit, then exactly `dscale` fraction digits.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (negative, weight, dscale, digits) = match self {
-            Self::NaN => return f.write_str("NaN"),
-            Self::Infinity => return f.write_str("Infinity"),
-            Self::NegInfinity => return f.write_str("-Infinity"),
-            Self::Finite {
-                negative,
-                weight,
-                dscale,
-                digits,
-            } => (*negative, i32::from(*weight), usize::from(*dscale), digits),
+        let negative = match self.sign {
+            NumericSign::NaN => return f.write_str("NaN"),
+            NumericSign::Infinity => return f.write_str("Infinity"),
+            NumericSign::NegInfinity => return f.write_str("-Infinity"),
+            NumericSign::Positive => false,
+            NumericSign::Negative => true,
         };
+        let (weight, dscale, digits) = (
+            i32::from(self.weight),
+            usize::from(self.dscale),
+            &self.digits,
+        );
         let digit = |i: i32| -> i16 {
             usize::try_from(i)
                 .ok()
@@ -300,35 +348,20 @@ mod tests {
     fn parses_into_base_10000_groups() {
         assert_eq!(
             "12345.678".parse::<PgNumeric>().unwrap(),
-            PgNumeric::Finite {
-                negative: false,
-                weight: 1,
-                dscale: 3,
-                digits: vec![1, 2345, 6780],
-            }
+            PgNumeric::finite(false, 1, 3, vec![1, 2345, 6780])
         );
         assert_eq!(
             "-0.00012".parse::<PgNumeric>().unwrap(),
-            PgNumeric::Finite {
-                negative: true,
-                weight: -1,
-                dscale: 5,
-                digits: vec![1, 2000],
-            }
+            PgNumeric::finite(true, -1, 5, vec![1, 2000])
         );
         assert_eq!(
             "100000000".parse::<PgNumeric>().unwrap(),
-            PgNumeric::Finite {
-                negative: false,
-                weight: 2,
-                dscale: 0,
-                digits: vec![1],
-            }
+            PgNumeric::finite(false, 2, 0, vec![1])
         );
         assert_eq!(
             "-0.000".parse::<PgNumeric>().unwrap(),
-            PgNumeric::Finite {
-                negative: false,
+            PgNumeric {
+                sign: NumericSign::Positive,
                 weight: 0,
                 dscale: 3,
                 digits: vec![],
@@ -360,6 +393,13 @@ mod tests {
         assert_eq!(roundtrip("NaN").1, "NaN");
         assert_eq!(roundtrip("-Infinity").1, "-Infinity");
         assert_eq!(roundtrip("Infinity").0, [0, 0, 0, 0, 0xD0, 0, 0, 0]);
+        // The server's own Infinity carries a display scale of 32; it survives a round trip.
+        let server_inf = [0, 0, 0, 0, 0xD0, 0, 0, 0x20];
+        let n = PgNumeric::decode(&server_inf).unwrap();
+        assert_eq!(n.to_string(), "Infinity");
+        let mut out = Vec::new();
+        n.encode(&mut out);
+        assert_eq!(out, server_inf);
     }
 
     #[test]
