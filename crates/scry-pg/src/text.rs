@@ -160,8 +160,12 @@ trait Shortest: Copy + PartialEq + std::str::FromStr + std::fmt::LowerExp {
     /// Display exponents below this print in fixed notation.
     const FIXED_LIMIT: i32;
     /// Decimal places past a candidate's last digit at which a perturbation is certain to
-    /// be smaller than the gap to any rounding boundary it does not sit on.
-    const PERTURB_DIGITS: usize;
+    /// be smaller than the gap to any rounding boundary it does not sit on. A boundary has at
+    /// most `p` binary places (`p = 2 - e2`, `e2` the exponent of the last significand bit),
+    /// a candidate `q >= 0` decimal places, so a nonzero gap is at least `10^-q * 2^-p`: `k`
+    /// places past the candidate's last decimal place (or past the units digit when the
+    /// candidate is an integer) with `10^k > 2^p` suffice.
+    fn perturb_digits(self) -> usize;
     /// Decimal places of the exact expansion (`{:.N$e}` prints it exactly).
     fn exact_places(self) -> usize;
 }
@@ -169,7 +173,13 @@ trait Shortest: Copy + PartialEq + std::str::FromStr + std::fmt::LowerExp {
 impl Shortest for f64 {
     const MAX_DIGITS: usize = 17;
     const FIXED_LIMIT: i32 = 15;
-    const PERTURB_DIGITS: usize = 400;
+    fn perturb_digits(self) -> usize {
+        let e2 = i64::try_from((self.to_bits() >> 52) & 0x7ff)
+            .unwrap_or(0)
+            .max(1)
+            - 1075;
+        perturb_for(e2)
+    }
     fn exact_places(self) -> usize {
         // m * 2^e with e < 0 has about 0.7 * -e + 17 significant digits.
         let e = i32::try_from((self.to_bits() >> 52) & 0x7ff).unwrap_or(0) - 1075;
@@ -185,7 +195,10 @@ impl Shortest for f64 {
 impl Shortest for f32 {
     const MAX_DIGITS: usize = 9;
     const FIXED_LIMIT: i32 = 6;
-    const PERTURB_DIGITS: usize = 80;
+    fn perturb_digits(self) -> usize {
+        let e2 = i64::from((self.to_bits() >> 23) & 0xff).max(1) - 150;
+        perturb_for(e2)
+    }
     fn exact_places(self) -> usize {
         let e = i32::try_from((self.to_bits() >> 23) & 0xff).unwrap_or(0) - 150;
         let places = if e < 0 {
@@ -197,12 +210,22 @@ impl Shortest for f32 {
     }
 }
 
+/// `k` with `10^k > 2^(2 - e2)`, plus a margin.
+fn perturb_for(e2: i64) -> usize {
+    let p = (2 - e2).max(0);
+    usize::try_from(p * 30_103 / 100_000 + 3).unwrap_or(400)
+}
+
 /// True when every number within a hair of `c` parses to `v`: `c` lies strictly inside
 /// `v`'s rounding interval, never on its boundary (PostgreSQL's Ryu excludes boundaries).
 fn strictly_inside<F: Shortest>(c: &Decimal, v: F) -> bool {
     let same = |s: String| s.parse::<F>().is_ok_and(|p| p == v);
-    let zeros = "0".repeat(F::PERTURB_DIGITS);
-    let nines = "9".repeat(F::PERTURB_DIGITS);
+    // The perturbation goes k places past the units digit, or past c's last digit when
+    // that is further right (see `perturb_digits`).
+    let last_place = i64::from(c.exp) - i64::try_from(c.digits.len()).unwrap_or(0) + 1;
+    let k = v.perturb_digits() + usize::try_from(last_place.max(0)).unwrap_or(0);
+    let zeros = "0".repeat(k);
+    let nines = "9".repeat(k);
     // c minus one unit in its last place, leading zero kept so the exponent stays put.
     let mut below = c.digits.clone();
     for d in below.iter_mut().rev() {
