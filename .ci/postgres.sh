@@ -7,7 +7,7 @@
 #
 # Usage:  eval "$(bash .ci/postgres.sh)"    # exports SCRY_PG_URL
 # Stop:   bash .ci/postgres-stop.sh
-# Environment: SCRY_PG_PORT (default 54329), SCRY_PG_DIR (default /tmp/scry-pg-data),
+# Environment: SCRY_PG_PORT (default 54329; the next free port is taken when it is busy), SCRY_PG_DIR (default /tmp/scry-pg-data),
 #              SCRY_PG_USER (default postgres when it exists, else scrypg), SCRY_PG_DB (scry).
 set -euo pipefail
 
@@ -63,6 +63,13 @@ if [ "$(id -u)" = 0 ]; then
     chown "$PGUSER_NAME" "$DATA" "$LOG"
 fi
 chmod 700 "$DATA"
+
+# The first free port from $PORT on (a port something already listens on is skipped).
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 1 50); do
+    if port_busy "$PORT"; then PORT=$((PORT + 1)); else break; fi
+done
+if port_busy "$PORT"; then log "no free port found"; exit 1; fi
 
 as_pg "$bindir/initdb" -D "$DATA" -U "$PGUSER_NAME" --auth=trust --encoding=UTF8 \
     --locale=C --no-sync >&2
