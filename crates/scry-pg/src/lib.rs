@@ -1,7 +1,7 @@
 //! PostgreSQL binary values for the scry `database_event` protocol.
 //!
-//! - [`oid`]: built-in type OIDs, [`type_tag_from_oid`](oid::type_tag_from_oid),
-//!   [`canonical_oid`](oid::canonical_oid) and the array ⇄ element OID pairs.
+//! - [`oid`]: built-in type OIDs, [`type_tag_from_oid`],
+//!   [`canonical_oid`] and the array ⇄ element OID pairs.
 //! - [`PgValue`]: a typed value of every [`TypeTag`](scry_types::TypeTag) category, its
 //!   binary form ([`PgValue::to_binary`], [`decode`]), the protocol's
 //!   [`ColumnValue`](scry_types::ColumnValue) ([`PgValue::to_column_value`]) and PostgreSQL's
