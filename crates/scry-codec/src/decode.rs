@@ -1,0 +1,64 @@
+//! Owned decoding: [`read_batch`], [`read_event`] and their `Bytes` and options variants.
+//!
+//! Each validates the input in one pass (as [`BatchView::parse`] does) and then builds the
+//! owned value from the view. The `_bytes` variants share the input buffer: every value whose
+//! bytes lie contiguously on the wire (compact blobs, compat values of up to 255 bytes) becomes
+//! a [`Bytes::slice`] of the input instead of a copy.
+
+use bytes::Bytes;
+use scry_types::{DatabaseEvent, DatabaseEventBatch};
+
+use crate::view::{CopySink, SliceSink};
+use crate::{BatchView, CodecError, EventView, ReadOptions};
+
+/// Reads a batch (either encoding) with the default [`ReadOptions`], copying value bytes.
+pub fn read_batch(data: &[u8]) -> Result<DatabaseEventBatch, CodecError> {
+    read_batch_with(data, &ReadOptions::DEFAULT)
+}
+
+/// Reads a batch (either encoding) with these limits, copying value bytes.
+pub fn read_batch_with(
+    data: &[u8],
+    options: &ReadOptions,
+) -> Result<DatabaseEventBatch, CodecError> {
+    Ok(BatchView::parse_with(data, options)?.owned_with(&CopySink))
+}
+
+/// Reads a batch with the default [`ReadOptions`]; value bytes that lie contiguously in
+/// `data` are slices of it (no copy).
+pub fn read_batch_bytes(data: &Bytes) -> Result<DatabaseEventBatch, CodecError> {
+    read_batch_bytes_with(data, &ReadOptions::DEFAULT)
+}
+
+/// Reads a batch with these limits; value bytes that lie contiguously in `data` are slices
+/// of it (no copy).
+pub fn read_batch_bytes_with(
+    data: &Bytes,
+    options: &ReadOptions,
+) -> Result<DatabaseEventBatch, CodecError> {
+    Ok(BatchView::parse_with(data, options)?.owned_with(&SliceSink(data)))
+}
+
+/// Reads one bare event (either encoding) with the default [`ReadOptions`].
+pub fn read_event(data: &[u8]) -> Result<DatabaseEvent, CodecError> {
+    read_event_with(data, &ReadOptions::DEFAULT)
+}
+
+/// Reads one bare event with these limits.
+pub fn read_event_with(data: &[u8], options: &ReadOptions) -> Result<DatabaseEvent, CodecError> {
+    Ok(EventView::parse_with(data, options)?.owned_with(&CopySink))
+}
+
+/// Reads one bare event with the default [`ReadOptions`]; contiguous value bytes are slices
+/// of `data`.
+pub fn read_event_bytes(data: &Bytes) -> Result<DatabaseEvent, CodecError> {
+    read_event_bytes_with(data, &ReadOptions::DEFAULT)
+}
+
+/// Reads one bare event with these limits; contiguous value bytes are slices of `data`.
+pub fn read_event_bytes_with(
+    data: &Bytes,
+    options: &ReadOptions,
+) -> Result<DatabaseEvent, CodecError> {
+    Ok(EventView::parse_with(data, options)?.owned_with(&SliceSink(data)))
+}

@@ -1,0 +1,236 @@
+//! [`Ctx`]: what every view carries (the validated input and its layout facts), the
+//! infallible readers the accessors use, and where value bytes lie.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+
+use crate::flex::{FlexType, Map, Reader, Slot, Vector};
+use crate::view::fields::{find_field, NameIndex};
+use crate::view::parse::{Canon, StrRef};
+
+/// The validated input and the layout facts the parse found.
+///
+/// The readers here return a default (empty string, zero, `None`) where a read fails; after
+/// the validating pass no read can fail, so the defaults are never seen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub r: Reader<'a>,
+    pub canon: Canon,
+}
+
+/// A map with no entries: what a view holds if its map could not be read (never, once
+/// validated).
+pub(crate) const EMPTY_MAP: Map = Map {
+    values: Vector {
+        pos: 0,
+        len: 0,
+        width: 1,
+        elem: None,
+    },
+    keys_pos: 0,
+    keys_width: 1,
+};
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn str_ref(&self, s: StrRef) -> &'a str {
+        self.r
+            .range(s.pos as usize, s.len as usize)
+            .ok()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn str_slot(&self, s: Option<Slot>) -> &'a str {
+        s.and_then(|s| self.r.string(s).ok())
+            .and_then(|(pos, len)| self.r.range(pos, len).ok())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn int(&self, s: Option<Slot>) -> i128 {
+        s.and_then(|s| self.r.integer(s, "").ok()).unwrap_or(0)
+    }
+
+    pub(crate) fn boolean(&self, s: Option<Slot>) -> bool {
+        s.and_then(|s| self.r.boolean(s).ok()).unwrap_or(false)
+    }
+
+    pub(crate) fn enumeration<E: Copy, const N: usize>(
+        &self,
+        s: Option<Slot>,
+        names: &NameIndex<N>,
+        all: &[E],
+        from_byte: fn(u8) -> Option<E>,
+        default: E,
+    ) -> E {
+        let Some(s) = s else { return default };
+        let found = match s.ty {
+            FlexType::String | FlexType::Key => self
+                .r
+                .string(s)
+                .ok()
+                .and_then(|(pos, len)| self.r.range(pos, len).ok())
+                .and_then(|b| names.find(b))
+                .and_then(|i| all.get(i).copied()),
+            _ => self
+                .r
+                .integer(s, "")
+                .ok()
+                .and_then(|v| u8::try_from(v).ok())
+                .and_then(from_byte),
+        };
+        found.unwrap_or(default)
+    }
+
+    /// The map `s` points at (validated by the parse).
+    pub(crate) fn map(&self, s: Slot) -> Map {
+        self.r.map(s, "").unwrap_or(EMPTY_MAP)
+    }
+
+    /// The vector `s` points at (validated by the parse).
+    pub(crate) fn vector(&self, s: Option<Slot>) -> Vector {
+        s.and_then(|s| self.r.vector(s, "").ok())
+            .unwrap_or(EMPTY_MAP.values)
+    }
+
+    /// The slot of field `id` of `names` in `m`: by position when every map of the kind is
+    /// canonical (keys are the last `m.len()` names, in order), else by searching the keys.
+    #[inline]
+    pub(crate) fn field(
+        &self,
+        m: &Map,
+        canonical: bool,
+        names: &[&str],
+        id: usize,
+    ) -> Option<Slot> {
+        if canonical {
+            let first = names.len().checked_sub(m.len())?;
+            let i = id.checked_sub(first)?;
+            self.r.element(&m.values, i).ok()
+        } else {
+            find_field(&self.r, m, names.get(id)?)
+        }
+    }
+
+    /// Where the bytes of a `data` slot lie.
+    pub(crate) fn data_ref(&self, s: Option<Slot>) -> DataRef {
+        let Some(s) = s else {
+            return DataRef::Absent;
+        };
+        match s.ty {
+            FlexType::Blob => match self.r.blob(s) {
+                Ok((pos, len)) => DataRef::Contiguous { pos, len },
+                Err(_) => DataRef::Absent,
+            },
+            FlexType::VectorUInt
+            | FlexType::VectorUInt2
+            | FlexType::VectorUInt3
+            | FlexType::VectorUInt4 => match self.r.vector(s, "") {
+                Ok(v) if v.width == 1 => DataRef::Contiguous {
+                    pos: v.pos as usize,
+                    len: v.len as usize,
+                },
+                Ok(v) => DataRef::Wide(v),
+                Err(_) => DataRef::Absent,
+            },
+            FlexType::Vector => match self.r.vector(s, "") {
+                Ok(v) if v.len == 0 => DataRef::Contiguous { pos: 0, len: 0 },
+                Ok(v) => DataRef::Elements(v),
+                Err(_) => DataRef::Absent,
+            },
+            _ => DataRef::Absent,
+        }
+    }
+
+    /// The bytes of `d`, borrowed when contiguous.
+    pub(crate) fn data_cow(&self, d: DataRef) -> Option<Cow<'a, [u8]>> {
+        match d {
+            DataRef::Absent => None,
+            DataRef::Contiguous { pos, len } => {
+                Some(Cow::Borrowed(self.r.range(pos, len).unwrap_or_default()))
+            }
+            DataRef::Wide(v) => Some(Cow::Owned(self.narrow(&v))),
+            DataRef::Elements(v) => Some(Cow::Owned(self.elements(&v))),
+        }
+    }
+
+    /// The low bytes of a typed UInt vector wider than a byte (each element is below 256).
+    pub(crate) fn narrow(&self, v: &Vector) -> Vec<u8> {
+        let w = usize::from(v.width);
+        let raw = self
+            .r
+            .range(v.pos as usize, (v.len as usize).saturating_mul(w))
+            .unwrap_or_default();
+        match w {
+            2 => raw.chunks_exact(2).map(|c| c[0]).collect(),
+            4 => raw.chunks_exact(4).map(|c| c[0]).collect(),
+            _ => raw.chunks_exact(8).map(|c| c[0]).collect(),
+        }
+    }
+
+    /// The bytes of an untyped vector of UInt elements.
+    fn elements(&self, v: &Vector) -> Vec<u8> {
+        (0..v.len as usize)
+            .map(|i| {
+                self.r
+                    .element(v, i)
+                    .and_then(|e| self.r.uint_at(e.pos, e.width))
+                    .map_or(0, |b| b as u8)
+            })
+            .collect()
+    }
+}
+
+/// Where a value's bytes lie in the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DataRef {
+    /// No data (absent or Null).
+    Absent,
+    /// Contiguous bytes (a Blob, or a typed UInt vector of byte-wide elements).
+    Contiguous { pos: usize, len: usize },
+    /// A typed UInt vector with 2-, 4- or 8-byte elements.
+    Wide(Vector),
+    /// An untyped vector of UInt elements.
+    Elements(Vector),
+}
+
+/// Turns value bytes into the owned `Bytes` of a `ColumnValue`.
+pub(crate) trait Sink {
+    fn bytes(&self, ctx: &Ctx<'_>, d: DataRef) -> Option<Bytes>;
+}
+
+/// Copies every value's bytes.
+pub(crate) struct CopySink;
+
+impl Sink for CopySink {
+    fn bytes(&self, ctx: &Ctx<'_>, d: DataRef) -> Option<Bytes> {
+        match d {
+            DataRef::Absent => None,
+            DataRef::Contiguous { pos, len } => Some(Bytes::copy_from_slice(
+                ctx.r.range(pos, len).unwrap_or_default(),
+            )),
+            DataRef::Wide(v) => Some(Bytes::from(ctx.narrow(&v))),
+            DataRef::Elements(v) => Some(Bytes::from(ctx.elements(&v))),
+        }
+    }
+}
+
+/// Slices contiguous value bytes out of the input's `Bytes` (no copy); copies the rest.
+pub(crate) struct SliceSink<'b>(pub &'b Bytes);
+
+impl Sink for SliceSink<'_> {
+    fn bytes(&self, ctx: &Ctx<'_>, d: DataRef) -> Option<Bytes> {
+        match d {
+            DataRef::Contiguous { pos, len } => {
+                // The view was parsed from this very buffer, so the range lies inside it;
+                // checked anyway because `Bytes::slice` panics otherwise.
+                match pos.checked_add(len) {
+                    Some(end) if len > 0 && end <= self.0.len() => Some(self.0.slice(pos..end)),
+                    _ => CopySink.bytes(ctx, d),
+                }
+            }
+            _ => CopySink.bytes(ctx, d),
+        }
+    }
+}

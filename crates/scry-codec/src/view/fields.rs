@@ -1,0 +1,243 @@
+//! The field names of every protocol struct, and fast lookups of keys and enum names.
+
+use crate::flex::{key_name, Map, Reader, Res, Slot};
+use scry_types::{ControlDirective, OperationType, ReplicaIdentity, TypeTag};
+
+/// Fields of `DatabaseEventBatch`, sorted as FlexBuffers sorts map keys.
+pub(crate) const BATCH: &[&str] = &[
+    "backfill_metadata",
+    "batch_seq",
+    "control_directive",
+    "events",
+    "relations",
+    "sequence_values",
+    "source_id",
+];
+/// Fields of `DatabaseEvent`, sorted.
+pub(crate) const EVENT: &[&str] = &[
+    "columns",
+    "ddl_object_type",
+    "ddl_sql",
+    "event_id",
+    "new_row",
+    "old_row",
+    "operation",
+    "position",
+    "relation_meta",
+    "schema",
+    "table",
+    "timestamp_us",
+    "transaction_id",
+];
+/// Fields of `Row`.
+pub(crate) const ROW: &[&str] = &["values"];
+/// Fields of `ColumnValue`, sorted.
+pub(crate) const VALUE: &[&str] = &["data", "type_oid", "type_tag"];
+/// Fields of `RelationMeta`, sorted.
+pub(crate) const RELATION: &[&str] = &["columns", "rel_id", "replica_identity", "schema", "table"];
+/// Fields of `ColumnMeta`, sorted.
+pub(crate) const COLUMN: &[&str] = &["is_key", "name", "type_modifier", "type_oid"];
+/// Fields of `SequenceValue`, sorted.
+pub(crate) const SEQUENCE: &[&str] = &[
+    "increment_by",
+    "is_called",
+    "last_value",
+    "max_value",
+    "min_value",
+    "name",
+    "schema",
+];
+/// Fields of `BackfillMetadata`, sorted.
+pub(crate) const BACKFILL: &[&str] = &["estimated_total_rows", "table_count"];
+
+/// The index in `names` of the field named by this key prefix, if any.
+#[inline]
+pub(crate) fn field_index(names: &[&str], prefix: &[u8]) -> Option<usize> {
+    let name = key_name(prefix)?;
+    names.iter().position(|n| n.as_bytes() == name)
+}
+
+/// How many leading keys of a map a [`KeyCache`] remembers.
+const CACHED_KEYS: usize = 16;
+
+/// Remembers, per key position, the last key address seen there and the field it names.
+/// Writers share key strings (and the compact encoding shares whole keys vectors), so maps of
+/// one struct usually point at the same key addresses: a hit costs one comparison instead of
+/// a string match. The cache is exact: one address always holds the same key.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyCache {
+    addrs: [u32; CACHED_KEYS],
+    ids: [u8; CACHED_KEYS],
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            addrs: [u32::MAX; CACHED_KEYS],
+            ids: [u8::MAX; CACHED_KEYS],
+        }
+    }
+}
+
+impl KeyCache {
+    /// The index in `names` of key `i` of `m` (`None` for an unknown key).
+    #[inline]
+    pub(crate) fn field(
+        &mut self,
+        r: &Reader<'_>,
+        m: &Map,
+        i: usize,
+        names: &[&str],
+    ) -> Res<Option<usize>> {
+        let kw = m.keys_width;
+        let slot = (m.keys_pos as usize).saturating_add(i.saturating_mul(usize::from(kw)));
+        let addr = r.deref(slot, kw)?;
+        if let (Some(a), Some(id)) = (self.addrs.get(i), self.ids.get(i)) {
+            if *a as usize == addr {
+                return Ok((*id != u8::MAX).then_some(usize::from(*id)));
+            }
+        }
+        let (_, prefix) = r.key_prefix(m, i)?;
+        let found = field_index(names, prefix);
+        if let (Some(a), Some(id)) = (self.addrs.get_mut(i), self.ids.get_mut(i)) {
+            *a = addr as u32;
+            *id = found.map_or(u8::MAX, |f| f as u8);
+        }
+        Ok(found)
+    }
+}
+
+/// Finds the slot of field `name` in a map already validated by the parser (first match;
+/// the parser rejects duplicates). Used when a map's keys are not in canonical order.
+pub(crate) fn find_field(r: &Reader<'_>, m: &Map, name: &str) -> Option<Slot> {
+    (0..m.len()).find_map(|i| {
+        let (_, prefix) = r.key_prefix(m, i).ok()?;
+        if key_name(prefix)? == name.as_bytes() {
+            r.element(&m.values, i).ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// A const-built open-addressing hash table from variant names to their index in `ALL`.
+pub(crate) struct NameIndex<const N: usize> {
+    names: [&'static str; N],
+    slots: [u8; 256],
+}
+
+const fn name_hash(b: &[u8]) -> usize {
+    let n = b.len();
+    if n == 0 {
+        return 0;
+    }
+    (n.wrapping_mul(37)
+        ^ (b[0] as usize).wrapping_mul(11)
+        ^ (b[n - 1] as usize).wrapping_mul(7)
+        ^ (b[n / 2] as usize))
+        & 255
+}
+
+impl<const N: usize> NameIndex<N> {
+    /// Builds the table (at compile time).
+    pub(crate) const fn new(names: [&'static str; N]) -> Self {
+        let mut slots = [u8::MAX; 256];
+        let mut i = 0;
+        while i < N {
+            let mut h = name_hash(names[i].as_bytes());
+            while slots[h] != u8::MAX {
+                h = (h + 1) & 255;
+            }
+            slots[h] = i as u8;
+            i += 1;
+        }
+        Self { names, slots }
+    }
+
+    /// The index of the variant named `name`.
+    #[inline]
+    pub(crate) fn find(&self, name: &[u8]) -> Option<usize> {
+        let mut h = name_hash_rt(name);
+        for _ in 0..256 {
+            let idx = *self.slots.get(h)?;
+            if idx == u8::MAX {
+                return None;
+            }
+            if self.names.get(usize::from(idx))?.as_bytes() == name {
+                return Some(usize::from(idx));
+            }
+            h = (h + 1) & 255;
+        }
+        None
+    }
+}
+
+/// `name_hash` without indexing that could fail (the runtime twin of the const fn).
+#[inline]
+fn name_hash_rt(b: &[u8]) -> usize {
+    match (b.first(), b.last(), b.get(b.len() / 2)) {
+        (Some(&f), Some(&l), Some(&m)) => {
+            (b.len().wrapping_mul(37)
+                ^ usize::from(f).wrapping_mul(11)
+                ^ usize::from(l).wrapping_mul(7)
+                ^ usize::from(m))
+                & 255
+        }
+        _ => 0,
+    }
+}
+
+macro_rules! names_of {
+    ($ty:ty, $n:literal) => {{
+        let mut out = [""; $n];
+        let mut i = 0;
+        while i < $n {
+            out[i] = <$ty>::ALL[i].name();
+            i += 1;
+        }
+        out
+    }};
+}
+
+/// Every `TypeTag` name.
+pub(crate) static TYPE_TAGS: NameIndex<43> = NameIndex::new(names_of!(TypeTag, 43));
+/// Every `OperationType` name.
+pub(crate) static OPERATIONS: NameIndex<17> = NameIndex::new(names_of!(OperationType, 17));
+/// Every `ReplicaIdentity` name.
+pub(crate) static REPLICA_IDENTITIES: NameIndex<4> = NameIndex::new(names_of!(ReplicaIdentity, 4));
+/// Every `ControlDirective` name.
+pub(crate) static CONTROL_DIRECTIVES: NameIndex<3> = NameIndex::new(names_of!(ControlDirective, 3));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_indexes_find_every_variant_and_nothing_else() {
+        for (i, t) in TypeTag::ALL.iter().enumerate() {
+            assert_eq!(TYPE_TAGS.find(t.name().as_bytes()), Some(i));
+        }
+        for (i, t) in OperationType::ALL.iter().enumerate() {
+            assert_eq!(OPERATIONS.find(t.name().as_bytes()), Some(i));
+        }
+        for (i, t) in ReplicaIdentity::ALL.iter().enumerate() {
+            assert_eq!(REPLICA_IDENTITIES.find(t.name().as_bytes()), Some(i));
+        }
+        for (i, t) in ControlDirective::ALL.iter().enumerate() {
+            assert_eq!(CONTROL_DIRECTIVES.find(t.name().as_bytes()), Some(i));
+        }
+        assert_eq!(TYPE_TAGS.find(b"int32"), None);
+        assert_eq!(TYPE_TAGS.find(b""), None);
+        assert_eq!(OPERATIONS.find(b"Int32"), None);
+    }
+
+    #[test]
+    fn field_lists_are_sorted_like_flexbuffers_keys() {
+        for list in [
+            BATCH, EVENT, ROW, VALUE, RELATION, COLUMN, SEQUENCE, BACKFILL,
+        ] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+            assert!(list.iter().all(|n| n.len() < crate::flex::KEY_PREFIX));
+        }
+    }
+}
