@@ -87,6 +87,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `len` bytes from `start`.
+    #[inline(always)]
     pub(crate) fn range(&self, start: usize, len: usize) -> Res<&'a [u8]> {
         start
             .checked_add(len)
@@ -98,7 +99,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The unsigned little-endian integer of `width` bytes at `pos`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn uint_at(&self, pos: usize, width: u8) -> Res<u64> {
         let b = self.buf;
         let v = match width {
@@ -133,7 +134,7 @@ impl<'a> Reader<'a> {
 
     /// Follows the offset stored in the slot of `width` bytes at `pos`: offsets point
     /// strictly backwards.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn deref(&self, pos: usize, width: u8) -> Res<usize> {
         let off = self.uint_at(pos, width)?;
         if off == 0 || off > pos as u64 {
@@ -143,7 +144,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The slot at `pos` of width `width` with packed type byte `packed`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn slot(&self, pos: usize, width: u8, packed: u8) -> Res<Slot> {
         let ty = FlexType::from_u8(packed >> 2)
             .ok_or_else(|| err(DecodeErrorKind::UnknownType { packed }, pos))?;
@@ -238,7 +239,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The length stored in the `width` bytes before `pos`.
-    #[inline]
+    #[inline(always)]
     fn length_before(&self, pos: usize, width: u8) -> Res<usize> {
         let at = pos
             .checked_sub(usize::from(width))
@@ -279,7 +280,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Element `i` of a validated vector.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn element(&self, v: &Vector, i: usize) -> Res<Slot> {
         let w = usize::from(v.width);
         let pos = (v.pos as usize).saturating_add(i.saturating_mul(w));
@@ -305,12 +306,44 @@ impl<'a> Reader<'a> {
     /// A map, with its keys vector checked to be as long as its values and to fit.
     #[inline]
     pub(crate) fn map(&self, s: Slot, expected: &'static str) -> Res<Map> {
+        let values = self.map_values(s, expected)?;
+        let (keys, keys_width) = self.map_keys(&values)?;
+        let len = values.len as usize;
+        let keys_len = self.length_before(keys, keys_width)?;
+        if keys_len != len {
+            return Err(err(
+                DecodeErrorKind::KeysMismatch {
+                    keys: keys_len as u64,
+                    values: len as u64,
+                },
+                values.pos as usize,
+            ));
+        }
+        let keys_vec = self.vector_at(keys, len, keys_width, Some(FlexType::Key))?;
+        Ok(Map {
+            values,
+            keys_pos: keys_vec.pos,
+            keys_width,
+        })
+    }
+
+    /// The values vector of a map, without looking at its keys (for views of maps the
+    /// parse validated; [`Reader::map_keys`] finds the keys when needed).
+    #[inline]
+    pub(crate) fn map_values(&self, s: Slot, expected: &'static str) -> Res<Vector> {
         if s.ty != FlexType::Map {
             return Err(wrong_type(expected, s));
         }
         let t = self.deref(s.pos, s.width)?;
-        let w = s.child;
-        let len = self.length_before(t, w)?;
+        let len = self.length_before(t, s.child)?;
+        self.vector_at(t, len, s.child, None)
+    }
+
+    /// Position and element width of the keys vector of the map whose values are `values`.
+    #[inline]
+    pub(crate) fn map_keys(&self, values: &Vector) -> Res<(usize, u8)> {
+        let t = values.pos as usize;
+        let w = values.width;
         let wu = usize::from(w);
         let prefix = t
             .checked_sub(3 * wu)
@@ -325,32 +358,20 @@ impl<'a> Reader<'a> {
                 ))
             }
         };
-        let keys = self.deref(prefix, w)?;
-        let keys_len = self.length_before(keys, keys_width)?;
-        if keys_len != len {
-            return Err(err(
-                DecodeErrorKind::KeysMismatch {
-                    keys: keys_len as u64,
-                    values: len as u64,
-                },
-                t,
-            ));
-        }
-        let keys_vec = self.vector_at(keys, len, keys_width, Some(FlexType::Key))?;
-        let values = self.vector_at(t, len, w, None)?;
-        Ok(Map {
-            values,
-            keys_pos: keys_vec.pos,
-            keys_width,
-        })
+        Ok((self.deref(prefix, w)?, keys_width))
     }
 
-    /// The first bytes (up to [`KEY_PREFIX`], fewer at the end of the input) of key `i`.
+    /// The first bytes (up to [`KEY_PREFIX`], fewer at the end of the input) of key `i` of a
+    /// keys vector at `keys_pos` with elements of `keys_width` bytes, and the key's position.
     #[inline]
-    pub(crate) fn key_prefix(&self, m: &Map, i: usize) -> Res<(usize, &'a [u8])> {
-        let kw = m.keys_width;
-        let slot = (m.keys_pos as usize).saturating_add(i.saturating_mul(usize::from(kw)));
-        let t = self.deref(slot, kw)?;
+    pub(crate) fn key_prefix(
+        &self,
+        keys_pos: usize,
+        keys_width: u8,
+        i: usize,
+    ) -> Res<(usize, &'a [u8])> {
+        let slot = keys_pos.saturating_add(i.saturating_mul(usize::from(keys_width)));
+        let t = self.deref(slot, keys_width)?;
         let end = t.saturating_add(KEY_PREFIX).min(self.buf.len());
         Ok((t, self.buf.get(t..end).unwrap_or_default()))
     }

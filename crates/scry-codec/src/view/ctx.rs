@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use crate::flex::{FlexType, Map, Reader, Slot, Vector};
+use crate::flex::{FlexType, Reader, Slot, Vector};
 use crate::view::fields::{find_field, NameIndex};
 use crate::view::parse::{Canon, StrRef};
 
@@ -19,17 +19,13 @@ pub(crate) struct Ctx<'a> {
     pub canon: Canon,
 }
 
-/// A map with no entries: what a view holds if its map could not be read (never, once
+/// An empty vector: what a view holds if its map or vector could not be read (never, once
 /// validated).
-pub(crate) const EMPTY_MAP: Map = Map {
-    values: Vector {
-        pos: 0,
-        len: 0,
-        width: 1,
-        elem: None,
-    },
-    keys_pos: 0,
-    keys_width: 1,
+pub(crate) const EMPTY: Vector = Vector {
+    pos: 0,
+    len: 0,
+    width: 1,
+    elem: None,
 };
 
 impl<'a> Ctx<'a> {
@@ -83,15 +79,16 @@ impl<'a> Ctx<'a> {
         found.unwrap_or(default)
     }
 
-    /// The map `s` points at (validated by the parse).
-    pub(crate) fn map(&self, s: Slot) -> Map {
-        self.r.map(s, "").unwrap_or(EMPTY_MAP)
+    /// The values of the map `s` points at (validated by the parse).
+    #[inline]
+    pub(crate) fn map(&self, s: Option<Slot>) -> Vector {
+        s.and_then(|s| self.r.map_values(s, "").ok())
+            .unwrap_or(EMPTY)
     }
 
     /// The vector `s` points at (validated by the parse).
     pub(crate) fn vector(&self, s: Option<Slot>) -> Vector {
-        s.and_then(|s| self.r.vector(s, "").ok())
-            .unwrap_or(EMPTY_MAP.values)
+        s.and_then(|s| self.r.vector(s, "").ok()).unwrap_or(EMPTY)
     }
 
     /// The slot of field `id` of `names` in `m`: by position when every map of the kind is
@@ -99,15 +96,15 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub(crate) fn field(
         &self,
-        m: &Map,
+        m: &Vector,
         canonical: bool,
         names: &[&str],
         id: usize,
     ) -> Option<Slot> {
         if canonical {
-            let first = names.len().checked_sub(m.len())?;
+            let first = names.len().checked_sub(m.len as usize)?;
             let i = id.checked_sub(first)?;
-            self.r.element(&m.values, i).ok()
+            self.r.element(m, i).ok()
         } else {
             find_field(&self.r, m, names.get(id)?)
         }

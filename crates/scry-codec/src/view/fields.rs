@@ -1,6 +1,6 @@
 //! The field names of every protocol struct, and fast lookups of keys and enum names.
 
-use crate::flex::{key_name, Map, Reader, Res, Slot};
+use crate::flex::{key_name, Map, Reader, Res, Slot, Vector};
 use scry_types::{ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 
 /// Fields of `DatabaseEventBatch`, sorted as FlexBuffers sorts map keys.
@@ -97,7 +97,7 @@ impl KeyCache {
                 return Ok((*id != u8::MAX).then_some(usize::from(*id)));
             }
         }
-        let (_, prefix) = r.key_prefix(m, i)?;
+        let (_, prefix) = r.key_prefix(m.keys_pos as usize, kw, i)?;
         let found = field_index(names, prefix);
         if let (Some(a), Some(id)) = (self.addrs.get_mut(i), self.ids.get_mut(i)) {
             *a = addr as u32;
@@ -107,13 +107,15 @@ impl KeyCache {
     }
 }
 
-/// Finds the slot of field `name` in a map already validated by the parser (first match;
-/// the parser rejects duplicates). Used when a map's keys are not in canonical order.
-pub(crate) fn find_field(r: &Reader<'_>, m: &Map, name: &str) -> Option<Slot> {
-    (0..m.len()).find_map(|i| {
-        let (_, prefix) = r.key_prefix(m, i).ok()?;
+/// Finds the slot of field `name` in the map whose values are `values`, already validated
+/// by the parser (first match; the parser rejects duplicates). Used when a map's keys are not
+/// in canonical order.
+pub(crate) fn find_field(r: &Reader<'_>, values: &Vector, name: &str) -> Option<Slot> {
+    let (keys_pos, keys_width) = r.map_keys(values).ok()?;
+    (0..values.len as usize).find_map(|i| {
+        let (_, prefix) = r.key_prefix(keys_pos, keys_width, i).ok()?;
         if key_name(prefix)? == name.as_bytes() {
-            r.element(&m.values, i).ok()
+            r.element(values, i).ok()
         } else {
             None
         }

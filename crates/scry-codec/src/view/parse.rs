@@ -37,7 +37,7 @@ pub(crate) struct EventRec {
     pub new_row: Option<Vector>,
     /// The row's `values` vector.
     pub old_row: Option<Vector>,
-    pub relation_meta: Option<Map>,
+    pub relation_meta: Option<Vector>,
     pub ddl_sql: Option<StrRef>,
     pub ddl_object_type: Option<StrRef>,
 }
@@ -248,7 +248,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         Self::limit(Limit::StringBytes, self.o.max_string_bytes, len, pos)?;
         self.charge(len, pos)?;
         let bytes = self.r.range(pos, len)?;
-        if let Err(e) = std::str::from_utf8(bytes) {
+        if let Err(e) = check_utf8(bytes) {
             return Err(DecodeError::new(
                 DecodeErrorKind::InvalidUtf8 {
                     valid_up_to: e.valid_up_to(),
@@ -587,7 +587,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         })
     }
 
-    fn relation(&mut self, s: Slot) -> Res<Map> {
+    fn relation(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a relation map")?;
         let seen = self.fields(&m, K_RELATION, RELATION, |p, id, v| {
             match id {
@@ -622,7 +622,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         })?;
         all_present(seen.mask, RELATION, s.pos)?;
         self.canon.relations &= seen.canonical;
-        Ok(m)
+        Ok(m.values)
     }
 
     fn column(&mut self, s: Slot) -> Res<()> {
@@ -708,6 +708,15 @@ fn all_present(mask: u32, names: &'static [&'static str], at: usize) -> Res<()> 
         Some((_, name)) => Err(missing(name, at)),
         None => Ok(()),
     }
+}
+
+/// UTF-8 validation with a fast path for the short ASCII names most strings are.
+#[inline]
+fn check_utf8(b: &[u8]) -> Result<(), std::str::Utf8Error> {
+    if b.len() <= 64 && b.iter().fold(0u8, |a, &x| a | x) < 0x80 {
+        return Ok(());
+    }
+    std::str::from_utf8(b).map(drop)
 }
 
 #[cold]

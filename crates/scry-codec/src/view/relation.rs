@@ -2,8 +2,7 @@
 
 use scry_types::{ColumnMeta, RelationMeta, ReplicaIdentity, SequenceValue};
 
-use crate::flex::{Map, Slot};
-use crate::view::ctx::EMPTY_MAP;
+use crate::flex::{Slot, Vector};
 use crate::view::fields::{COLUMN, RELATION, REPLICA_IDENTITIES, SEQUENCE};
 use crate::view::{Ctx, ViewIter};
 
@@ -14,19 +13,19 @@ pub type ColumnMetas<'a> = ViewIter<'a, ColumnMetaView<'a>>;
 /// Sequence values, in order.
 pub type SequenceValues<'a> = ViewIter<'a, SequenceValueView<'a>>;
 
-fn map_of(ctx: &Ctx<'_>, s: Option<Slot>) -> Map {
-    s.map_or(EMPTY_MAP, |s| ctx.map(s))
+fn map_of(ctx: &Ctx<'_>, s: Option<Slot>) -> Vector {
+    ctx.map(s)
 }
 
 /// Relation metadata (a batch's `relations` entry or an event's `relation_meta`).
 #[derive(Debug, Clone, Copy)]
 pub struct RelationView<'a> {
     ctx: Ctx<'a>,
-    map: Map,
+    map: Vector,
 }
 
 impl<'a> RelationView<'a> {
-    pub(crate) fn new(ctx: Ctx<'a>, map: Map) -> Self {
+    pub(crate) fn new(ctx: Ctx<'a>, map: Vector) -> Self {
         Self { ctx, map }
     }
 
@@ -97,7 +96,7 @@ impl<'a> RelationView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnMetaView<'a> {
     ctx: Ctx<'a>,
-    map: Map,
+    map: Vector,
 }
 
 impl<'a> ColumnMetaView<'a> {
@@ -146,7 +145,7 @@ impl<'a> ColumnMetaView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct SequenceValueView<'a> {
     ctx: Ctx<'a>,
-    map: Map,
+    map: Vector,
 }
 
 impl<'a> SequenceValueView<'a> {

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 
 use scry_types::{ColumnValue, Row, TypeTag};
 
-use crate::flex::{FlexType, Map, Slot, Vector};
-use crate::view::ctx::{CopySink, Sink, EMPTY_MAP};
+use crate::flex::{FlexType, Slot, Vector};
+use crate::view::ctx::{CopySink, Sink};
 use crate::view::fields::{TYPE_TAGS, VALUE};
 use crate::view::{Ctx, ViewIter};
 
@@ -73,12 +73,12 @@ impl<'a> RowView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct ValueView<'a> {
     ctx: Ctx<'a>,
-    map: Map,
+    map: Vector,
 }
 
 impl<'a> ValueView<'a> {
     fn from_slot(ctx: Ctx<'a>, s: Option<Slot>) -> Self {
-        let map = s.map_or(EMPTY_MAP, |s| ctx.map(s));
+        let map = ctx.map(s);
         Self { ctx, map }
     }
 
