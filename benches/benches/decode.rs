@@ -1,5 +1,7 @@
 //! Decoding throughput: this crate's readers against scry-protocol 0.1.1's and the serde
 //! reference path, on the benchmark workloads serialized once in the compat encoding.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
 
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
