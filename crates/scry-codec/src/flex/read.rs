@@ -75,6 +75,12 @@ impl<'a> Reader<'a> {
         Self { buf }
     }
 
+    /// The whole input.
+    #[inline(always)]
+    pub(crate) fn buf(&self) -> &'a [u8] {
+        self.buf
+    }
+
     #[cold]
     fn out_of_bounds(&self, end: u64, at: usize) -> DecodeError {
         err(

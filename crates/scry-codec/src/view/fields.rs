@@ -64,10 +64,15 @@ const CACHED_KEYS: usize = 16;
 /// Writers share key strings (and the compact encoding shares whole keys vectors), so maps of
 /// one struct usually point at the same key addresses: a hit costs one comparison instead of
 /// a string match. The cache is exact: one address always holds the same key.
+///
+/// It also keeps the address of every known field's key (`field_addrs`), which the fast
+/// path (`parse::fast`) checks keys against.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyCache {
     addrs: [u32; CACHED_KEYS],
     ids: [u8; CACHED_KEYS],
+    /// The last key address seen for each field id (`u32::MAX`: none yet).
+    pub field_addrs: [u32; CACHED_KEYS],
 }
 
 impl Default for KeyCache {
@@ -75,13 +80,29 @@ impl Default for KeyCache {
         Self {
             addrs: [u32::MAX; CACHED_KEYS],
             ids: [u8::MAX; CACHED_KEYS],
+            field_addrs: [u32::MAX; CACHED_KEYS],
         }
     }
 }
 
 impl KeyCache {
+    /// The field id of key `i` at `addr` if this cache knows it (`u8::MAX`: a known unknown
+    /// key), `None` when it would have to look at the key's bytes.
+    #[inline(always)]
+    pub(crate) fn known(&self, i: usize, addr: usize) -> Option<u8> {
+        if let (Some(&a), Some(&id)) = (self.addrs.get(i), self.ids.get(i)) {
+            if a as usize == addr {
+                return Some(id);
+            }
+        }
+        self.field_addrs
+            .iter()
+            .position(|&a| a as usize == addr)
+            .map(|id| id as u8)
+    }
+
     /// The index in `names` of key `i` of `m` (`None` for an unknown key).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn field(
         &mut self,
         r: &Reader<'_>,
@@ -99,6 +120,9 @@ impl KeyCache {
         }
         let (_, prefix) = r.key_prefix(m.keys_pos as usize, kw, i)?;
         let found = field_index(names, prefix);
+        if let Some(a) = found.and_then(|f| self.field_addrs.get_mut(f)) {
+            *a = addr as u32;
+        }
         if let (Some(a), Some(id)) = (self.addrs.get_mut(i), self.ids.get_mut(i)) {
             *a = addr as u32;
             *id = found.map_or(u8::MAX, |f| f as u8);

@@ -8,6 +8,8 @@
 
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 
+mod fast;
+
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
 use crate::view::fields::{
     KeyCache, NameIndex, BACKFILL, BATCH, COLUMN, CONTROL_DIRECTIVES, EVENT, OPERATIONS, RELATION,
@@ -23,7 +25,7 @@ pub(crate) struct StrRef {
 }
 
 /// Everything an `EventView` needs, found by the validating pass.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EventRec {
     pub operation: OperationType,
     pub timestamp_us: u64,
@@ -43,7 +45,7 @@ pub(crate) struct EventRec {
 }
 
 /// Everything a `BatchView` needs, found by the validating pass.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BatchRec {
     pub events: Vec<EventRec>,
     pub source_id: Option<StrRef>,
@@ -94,6 +96,10 @@ pub(crate) struct Parser<'a, 'o> {
     pub canon: Canon,
     /// Set when anything only the compact encoding writes was seen.
     pub compact: bool,
+    /// Whether events may take the fast path (tests turn it off to compare).
+    use_fast: bool,
+    /// How many events the fast path took.
+    fast_hits: usize,
 }
 
 /// What a map's keys were: the fields seen and whether they are canonical.
@@ -141,6 +147,8 @@ impl<'a, 'o> Parser<'a, 'o> {
             keys: Default::default(),
             canon: Canon::default(),
             compact: false,
+            use_fast: true,
+            fast_hits: 0,
         })
     }
 
@@ -395,7 +403,23 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// A bare event at the root.
     pub(crate) fn bare_event(&mut self) -> Res<EventRec> {
         let root = self.r.root()?;
-        self.event(root)
+        self.any_event(root)
+    }
+
+    /// An event: by the fast path when it can, else by the general pass (which reports the
+    /// exact error, if any).
+    #[inline]
+    fn any_event(&mut self, s: Slot) -> Res<EventRec> {
+        if self.use_fast {
+            let work = self.work;
+            let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
+            if let Some(rec) = self.fast_event(s.pos, usize::from(s.width), packed) {
+                self.fast_hits += 1;
+                return Ok(rec);
+            }
+            self.work = work;
+        }
+        self.event(s)
     }
 
     fn events(&mut self, s: Slot) -> Res<Vec<EventRec>> {
@@ -406,7 +430,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut out = Vec::with_capacity(len);
         for i in 0..len {
             let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
-            out.push(self.event(e).map_err(|e| e.at_index(i))?);
+            out.push(self.any_event(e).map_err(|e| e.at_index(i))?);
         }
         Ok(out)
     }
@@ -749,4 +773,71 @@ fn check_wide_bytes(r: &Reader<'_>, v: &Vector) -> Res<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_testkit::{workloads, Gen};
+
+    /// Everything a pass produces, with or without the fast path.
+    fn run(bytes: &[u8], fast: bool) -> (Result<BatchRec, DecodeError>, Canon, bool, u64, usize) {
+        let o = ReadOptions::default();
+        let mut p = match Parser::new(bytes, &o) {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Canon::default(), false, 0, 0),
+        };
+        p.use_fast = fast;
+        let r = p.batch();
+        (r, p.canon, p.compact, p.work, p.fast_hits)
+    }
+
+    fn same(bytes: &[u8]) -> usize {
+        let (r1, c1, k1, w1, hits) = run(bytes, true);
+        let (r2, c2, k2, w2, _) = run(bytes, false);
+        assert_eq!(r1, r2);
+        if r1.is_ok() {
+            assert_eq!((c1, k1, w1), (c2, k2, w2));
+        }
+        hits
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_shapes() {
+        let batch = workloads::small_rows(100);
+        let compat = crate::serialize_batch(&batch).unwrap();
+        // The first event teaches the key caches; every later one takes the fast path.
+        assert_eq!(same(&compat), 99);
+        assert_eq!(same(&common::compact_batch(&batch)), 99);
+        let large = crate::serialize_batch(&workloads::large_rows(10)).unwrap();
+        assert_eq!(same(&large), 9);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_pass() {
+        let mut m = Gen::new(99);
+        let mut hits = 0;
+        for seed in 0..1500u64 {
+            let mut g = Gen::new(seed);
+            g.allow_huge_values = false;
+            let batch = g.batch(4);
+            for bytes in [
+                crate::serialize_batch(&batch).unwrap(),
+                common::compact_batch(&batch),
+            ] {
+                hits += same(&bytes);
+                for _ in 0..4 {
+                    let mut bad = bytes.clone();
+                    let at = m.below(bad.len());
+                    bad[at] = m.next_u64() as u8;
+                    same(&bad);
+                }
+            }
+        }
+        assert!(hits > 1000, "{hits}");
+    }
 }
