@@ -1,27 +1,34 @@
 //! Owned decoding: [`read_batch`], [`read_event`] and their `Bytes` and options variants.
 //!
 //! Each validates the input in one pass (as [`BatchView::parse`] does) and then builds the
-//! owned value from the view. The `_bytes` variants share the input buffer: every value whose
-//! bytes lie contiguously on the wire (compact blobs, compat values of up to 255 bytes) becomes
-//! a [`Bytes::slice`] of the input instead of a copy.
+//! owned value from the view.
+//!
+//! [`read_batch`] and [`read_event`] copy every value's bytes into one buffer (one allocation
+//! for all the values of a batch) and give each `ColumnValue.data` a [`Bytes`] slice of it: a
+//! value kept alive keeps that buffer (the batch's payload, not its input) alive. The
+//! `_bytes` variants share the input buffer instead: every value whose bytes lie contiguously
+//! on the wire (compact blobs, compat values of up to 255 bytes) becomes a [`Bytes::slice`]
+//! of the input, and only the others are copied.
 
 use bytes::Bytes;
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
-use crate::view::{CopySink, SliceSink};
+use crate::view::SliceSink;
 use crate::{BatchView, CodecError, EventView, ReadOptions};
 
-/// Reads a batch (either encoding) with the default [`ReadOptions`], copying value bytes.
+/// Reads a batch (either encoding) with the default [`ReadOptions`]; value bytes are copied
+/// into one buffer shared by the batch's values.
 pub fn read_batch(data: &[u8]) -> Result<DatabaseEventBatch, CodecError> {
     read_batch_with(data, &ReadOptions::DEFAULT)
 }
 
-/// Reads a batch (either encoding) with these limits, copying value bytes.
+/// Reads a batch (either encoding) with these limits; value bytes are copied into one buffer
+/// shared by the batch's values.
 pub fn read_batch_with(
     data: &[u8],
     options: &ReadOptions,
 ) -> Result<DatabaseEventBatch, CodecError> {
-    Ok(BatchView::parse_with(data, options)?.owned_with(&CopySink))
+    Ok(BatchView::parse_with(data, options)?.owned_packed())
 }
 
 /// Reads a batch with the default [`ReadOptions`]; value bytes that lie contiguously in
@@ -46,7 +53,7 @@ pub fn read_event(data: &[u8]) -> Result<DatabaseEvent, CodecError> {
 
 /// Reads one bare event with these limits.
 pub fn read_event_with(data: &[u8], options: &ReadOptions) -> Result<DatabaseEvent, CodecError> {
-    Ok(EventView::parse_with(data, options)?.owned_with(&CopySink))
+    Ok(EventView::parse_with(data, options)?.owned_packed())
 }
 
 /// Reads one bare event with the default [`ReadOptions`]; contiguous value bytes are slices

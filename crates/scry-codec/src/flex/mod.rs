@@ -1,5 +1,6 @@
 //! Low-level, validated access to FlexBuffers bytes.
 
+pub(crate) mod fast;
 mod read;
 mod types;
 

@@ -2,7 +2,7 @@
 
 use scry_types::{BackfillMetadata, ControlDirective, DatabaseEventBatch};
 
-use crate::view::ctx::{CopySink, Sink};
+use crate::view::ctx::{CopySink, PackSink, Sink};
 use crate::view::parse::{BatchRec, EventRec, Parser};
 use crate::view::{
     Ctx, EventView, RelationView, Relations, SequenceValueView, SequenceValues, ViewIter,
@@ -172,6 +172,12 @@ impl<'a> BatchView<'a> {
     #[must_use]
     pub fn to_owned(&self) -> DatabaseEventBatch {
         self.owned_with(&CopySink)
+    }
+
+    /// The owned batch, every value's bytes a slice of one buffer (one allocation for all
+    /// values).
+    pub(crate) fn owned_packed(&self) -> DatabaseEventBatch {
+        self.owned_with(&PackSink::new(self.rec.data_bytes))
     }
 
     pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEventBatch {

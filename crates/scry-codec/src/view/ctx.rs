@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use crate::flex::{FlexType, Reader, Slot, Vector};
+use crate::flex::{fast, FlexType, Reader, Slot, Vector};
 use crate::view::fields::{find_field, NameIndex};
 use crate::view::parse::{Canon, StrRef};
 
@@ -38,6 +38,19 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn str_slot(&self, s: Option<Slot>) -> &'a str {
+        let b = self.r.buf();
+        let fast = s.and_then(|s| {
+            if s.ty != FlexType::String {
+                return None;
+            }
+            let t = fast::deref(b, s.pos, usize::from(s.width))?;
+            let cw = usize::from(s.child);
+            let len = usize::try_from(fast::rd(b, t.checked_sub(cw)?, cw)?).ok()?;
+            std::str::from_utf8(b.get(t..t.checked_add(len)?)?).ok()
+        });
+        if let Some(found) = fast {
+            return found;
+        }
         s.and_then(|s| self.r.string(s).ok())
             .and_then(|(pos, len)| self.r.range(pos, len).ok())
             .and_then(|b| std::str::from_utf8(b).ok())
@@ -66,8 +79,7 @@ impl<'a> Ctx<'a> {
                 .r
                 .string(s)
                 .ok()
-                .and_then(|(pos, len)| self.r.range(pos, len).ok())
-                .and_then(|b| names.find(b))
+                .and_then(|(pos, len)| names.find_at(self.r.buf(), pos, len))
                 .and_then(|i| all.get(i).copied()),
             _ => self
                 .r
@@ -154,28 +166,65 @@ impl<'a> Ctx<'a> {
 
     /// The low bytes of a typed UInt vector wider than a byte (each element is below 256).
     pub(crate) fn narrow(&self, v: &Vector) -> Vec<u8> {
+        let mut out = Vec::with_capacity(v.len as usize);
+        self.narrow_into(v, &mut out);
+        out
+    }
+
+    /// Appends the low bytes of a typed UInt vector wider than a byte to `out`.
+    pub(crate) fn narrow_into(&self, v: &Vector, out: &mut Vec<u8>) {
         let w = usize::from(v.width);
         let raw = self
             .r
             .range(v.pos as usize, (v.len as usize).saturating_mul(w))
             .unwrap_or_default();
         match w {
-            2 => raw.chunks_exact(2).map(|c| c[0]).collect(),
-            4 => raw.chunks_exact(4).map(|c| c[0]).collect(),
-            _ => raw.chunks_exact(8).map(|c| c[0]).collect(),
+            2 => out.extend(raw.chunks_exact(2).map(|c| c[0])),
+            4 => out.extend(raw.chunks_exact(4).map(|c| c[0])),
+            _ => out.extend(raw.chunks_exact(8).map(|c| c[0])),
+        }
+    }
+
+    /// Appends the low bytes of a typed UInt vector wider than a byte to `out`.
+    pub(crate) fn narrow_into_bytes(&self, v: &Vector, out: &mut bytes::BytesMut) {
+        let w = usize::from(v.width);
+        let raw = self
+            .r
+            .range(v.pos as usize, (v.len as usize).saturating_mul(w))
+            .unwrap_or_default();
+        match w {
+            2 => out.extend(raw.chunks_exact(2).map(|c| c[0])),
+            4 => out.extend(raw.chunks_exact(4).map(|c| c[0])),
+            _ => out.extend(raw.chunks_exact(8).map(|c| c[0])),
         }
     }
 
     /// The bytes of an untyped vector of UInt elements.
     fn elements(&self, v: &Vector) -> Vec<u8> {
-        (0..v.len as usize)
-            .map(|i| {
-                self.r
-                    .element(v, i)
-                    .and_then(|e| self.r.uint_at(e.pos, e.width))
-                    .map_or(0, |b| b as u8)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(v.len as usize);
+        self.elements_into(v, &mut out);
+        out
+    }
+
+    fn elements_into(&self, v: &Vector, out: &mut Vec<u8>) {
+        out.extend((0..v.len as usize).map(|i| {
+            self.r
+                .element(v, i)
+                .and_then(|e| self.r.uint_at(e.pos, e.width))
+                .map_or(0, |b| b as u8)
+        }));
+    }
+
+    /// Appends the bytes of `d` to `out`.
+    pub(crate) fn append_data(&self, d: DataRef, out: &mut Vec<u8>) {
+        match d {
+            DataRef::Absent => {}
+            DataRef::Contiguous { pos, len } => {
+                out.extend_from_slice(self.r.range(pos, len).unwrap_or_default());
+            }
+            DataRef::Wide(v) => self.narrow_into(&v, out),
+            DataRef::Elements(v) => self.elements_into(&v, out),
+        }
     }
 }
 
@@ -190,6 +239,17 @@ pub(crate) enum DataRef {
     Wide(Vector),
     /// An untyped vector of UInt elements.
     Elements(Vector),
+}
+
+impl DataRef {
+    /// The number of bytes (0 when absent).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Absent => 0,
+            Self::Contiguous { len, .. } => *len,
+            Self::Wide(v) | Self::Elements(v) => v.len as usize,
+        }
+    }
 }
 
 /// Turns value bytes into the owned `Bytes` of a `ColumnValue`.
@@ -228,6 +288,50 @@ impl Sink for SliceSink<'_> {
                 }
             }
             _ => CopySink.bytes(ctx, d),
+        }
+    }
+}
+
+/// Copies every value's bytes into one buffer, sized for all of a batch's values up front,
+/// and hands out each value as a frozen slice of it (one allocation for all the values).
+pub(crate) struct PackSink {
+    buf: std::cell::RefCell<bytes::BytesMut>,
+}
+
+impl PackSink {
+    /// A sink for values of `total` bytes in all.
+    pub(crate) fn new(total: usize) -> Self {
+        Self {
+            buf: std::cell::RefCell::new(bytes::BytesMut::with_capacity(total)),
+        }
+    }
+}
+
+impl Sink for PackSink {
+    fn bytes(&self, ctx: &Ctx<'_>, d: DataRef) -> Option<Bytes> {
+        if matches!(d, DataRef::Absent) {
+            return None;
+        }
+        if d.len() == 0 {
+            return Some(Bytes::new());
+        }
+        match self.buf.try_borrow_mut() {
+            Ok(mut buf) => {
+                match d {
+                    DataRef::Contiguous { pos, len } => {
+                        buf.extend_from_slice(ctx.r.range(pos, len).unwrap_or_default());
+                    }
+                    DataRef::Wide(v) => ctx.narrow_into_bytes(&v, &mut buf),
+                    DataRef::Elements(_) | DataRef::Absent => {
+                        let mut tmp = Vec::new();
+                        ctx.append_data(d, &mut tmp);
+                        buf.extend_from_slice(&tmp);
+                    }
+                }
+                Some(buf.split().freeze())
+            }
+            // Never: nothing else borrows the buffer.
+            Err(_) => CopySink.bytes(ctx, d),
         }
     }
 }

@@ -3,7 +3,7 @@
 use scry_types::{DatabaseEvent, OperationType};
 
 use crate::flex::Slot;
-use crate::view::ctx::{CopySink, Sink};
+use crate::view::ctx::{CopySink, PackSink, Sink};
 use crate::view::parse::{EventRec, Parser};
 use crate::view::{Ctx, RelationView, RowView, ViewIter};
 use crate::{DecodeError, ReadOptions};
@@ -128,6 +128,17 @@ impl<'a> EventView<'a> {
     #[must_use]
     pub fn to_owned_event(&self) -> DatabaseEvent {
         self.owned_with(&CopySink)
+    }
+
+    /// The owned event, its value bytes slices of one buffer.
+    pub(crate) fn owned_packed(&self) -> DatabaseEvent {
+        let total = [self.new_row(), self.old_row()]
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.values())
+            .map(|v| v.data_len())
+            .sum();
+        self.owned_with(&PackSink::new(total))
     }
 
     pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEvent {

@@ -147,69 +147,105 @@ pub(crate) fn find_field(r: &Reader<'_>, values: &Vector, name: &str) -> Option<
 }
 
 /// A const-built open-addressing hash table from variant names to their index in `ALL`.
+/// Names (at most 24 bytes) are compared as three little-endian words, read straight from
+/// the input when 24 bytes are available there.
 pub(crate) struct NameIndex<const N: usize> {
-    names: [&'static str; N],
+    words: [[u64; 3]; N],
+    lens: [usize; N],
     slots: [u8; 256],
 }
 
-const fn name_hash(b: &[u8]) -> usize {
-    let n = b.len();
-    if n == 0 {
-        return 0;
+const fn name_hash(w0: u64, len: usize) -> usize {
+    ((w0 ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
+
+/// The mask of the bytes of word `i` that belong to a name of `len` bytes.
+#[inline(always)]
+const fn word_mask(len: usize, i: usize) -> u64 {
+    let valid = len.saturating_sub(8 * i);
+    if valid >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * valid)) - 1
     }
-    (n.wrapping_mul(37)
-        ^ (b[0] as usize).wrapping_mul(11)
-        ^ (b[n - 1] as usize).wrapping_mul(7)
-        ^ (b[n / 2] as usize))
-        & 255
+}
+
+/// A name of at most 24 bytes as three zero-padded little-endian words.
+const fn words_of(b: &[u8]) -> [u64; 3] {
+    let mut w = [0u64; 3];
+    let mut i = 0;
+    while i < b.len() && i < 24 {
+        w[i / 8] |= (b[i] as u64) << (8 * (i % 8));
+        i += 1;
+    }
+    w
 }
 
 impl<const N: usize> NameIndex<N> {
     /// Builds the table (at compile time).
     pub(crate) const fn new(names: [&'static str; N]) -> Self {
         let mut slots = [u8::MAX; 256];
+        let mut words = [[0u64; 3]; N];
+        let mut lens = [0usize; N];
         let mut i = 0;
         while i < N {
-            let mut h = name_hash(names[i].as_bytes());
+            let b = names[i].as_bytes();
+            assert!(b.len() <= 24 && !b.is_empty());
+            words[i] = words_of(b);
+            lens[i] = b.len();
+            let mut h = name_hash(words[i][0], b.len());
             while slots[h] != u8::MAX {
                 h = (h + 1) & 255;
             }
             slots[h] = i as u8;
             i += 1;
         }
-        Self { names, slots }
+        Self { words, lens, slots }
     }
 
-    /// The index of the variant named `name`.
-    #[inline]
-    pub(crate) fn find(&self, name: &[u8]) -> Option<usize> {
-        let mut h = name_hash_rt(name);
+    #[inline(always)]
+    fn lookup(&self, w: [u64; 3], len: usize) -> Option<usize> {
+        let mut h = name_hash(w[0], len);
         for _ in 0..256 {
-            let idx = *self.slots.get(h)?;
-            if idx == u8::MAX {
+            let idx = usize::from(*self.slots.get(h)?);
+            if idx == usize::from(u8::MAX) {
                 return None;
             }
-            if self.names.get(usize::from(idx))?.as_bytes() == name {
-                return Some(usize::from(idx));
+            if *self.lens.get(idx)? == len && *self.words.get(idx)? == w {
+                return Some(idx);
             }
             h = (h + 1) & 255;
         }
         None
     }
-}
 
-/// `name_hash` without indexing that could fail (the runtime twin of the const fn).
-#[inline]
-fn name_hash_rt(b: &[u8]) -> usize {
-    match (b.first(), b.last(), b.get(b.len() / 2)) {
-        (Some(&f), Some(&l), Some(&m)) => {
-            (b.len().wrapping_mul(37)
-                ^ usize::from(f).wrapping_mul(11)
-                ^ usize::from(l).wrapping_mul(7)
-                ^ usize::from(m))
-                & 255
+    /// The index of the variant named `name`.
+    #[inline]
+    pub(crate) fn find(&self, name: &[u8]) -> Option<usize> {
+        if name.is_empty() || name.len() > 24 {
+            return None;
         }
-        _ => 0,
+        self.lookup(words_of(name), name.len())
+    }
+
+    /// The index of the variant named by the `len` bytes at `pos` of `buf` (which the caller
+    /// has checked lie inside `buf`).
+    #[inline(always)]
+    pub(crate) fn find_at(&self, buf: &[u8], pos: usize, len: usize) -> Option<usize> {
+        if len == 0 || len > 24 {
+            return None;
+        }
+        match pos.checked_add(24).and_then(|end| buf.get(pos..end)) {
+            Some(chunk) => {
+                let mut w = [0u64; 3];
+                for (i, (dst, c)) in w.iter_mut().zip(chunk.chunks_exact(8)).enumerate() {
+                    let bytes: [u8; 8] = c.try_into().ok()?;
+                    *dst = u64::from_le_bytes(bytes) & word_mask(len, i);
+                }
+                self.lookup(w, len)
+            }
+            None => self.find(buf.get(pos..pos.checked_add(len)?)?),
+        }
     }
 }
 
@@ -253,6 +289,12 @@ mod tests {
             assert_eq!(CONTROL_DIRECTIVES.find(t.name().as_bytes()), Some(i));
         }
         assert_eq!(TYPE_TAGS.find(b"int32"), None);
+        // Read in place, with the bytes after the name ignored (and near the end of input).
+        let buf = b"xxTimestampTz\0yyyyyyyyyyyyyyyyyyyyyyyyyy";
+        assert_eq!(TYPE_TAGS.find_at(buf, 2, 11), Some(13));
+        assert_eq!(TYPE_TAGS.find_at(buf, 2, 9), Some(12));
+        assert_eq!(TYPE_TAGS.find_at(b"..Bool", 2, 4), Some(1));
+        assert_eq!(TYPE_TAGS.find_at(b"..Boolx", 2, 5), None);
         assert_eq!(TYPE_TAGS.find(b""), None);
         assert_eq!(OPERATIONS.find(b"Int32"), None);
     }

@@ -10,44 +10,9 @@
 use scry_types::{OperationType, TypeTag};
 
 use super::{check_utf8, EventRec, Parser, StrRef, K_EVENT, K_ROW, K_VALUE};
+use crate::flex::fast::{deref, is, rd, width};
 use crate::flex::{FlexType, Vector};
 use crate::view::fields::{OPERATIONS, TYPE_TAGS};
-
-/// The little-endian unsigned integer of `w` bytes at `pos`.
-#[inline(always)]
-fn rd(b: &[u8], pos: usize, w: usize) -> Option<u64> {
-    fn arr<const N: usize>(b: &[u8], pos: usize) -> Option<[u8; N]> {
-        b.get(pos..pos.checked_add(N)?)?.try_into().ok()
-    }
-    match w {
-        1 => b.get(pos).map(|&x| u64::from(x)),
-        2 => arr::<2>(b, pos).map(|a| u64::from(u16::from_le_bytes(a))),
-        4 => arr::<4>(b, pos).map(|a| u64::from(u32::from_le_bytes(a))),
-        8 => arr::<8>(b, pos).map(u64::from_le_bytes),
-        _ => None,
-    }
-}
-
-/// Follows the offset in the `w`-byte slot at `pos` (strictly backwards).
-#[inline(always)]
-fn deref(b: &[u8], pos: usize, w: usize) -> Option<usize> {
-    let off = rd(b, pos, w)?;
-    if off == 0 || off > pos as u64 {
-        return None;
-    }
-    Some(pos - off as usize)
-}
-
-/// The byte width of a packed type.
-#[inline(always)]
-fn width(packed: u8) -> usize {
-    1 << (packed & 3)
-}
-
-#[inline(always)]
-fn is(packed: u8, ty: FlexType) -> bool {
-    packed >> 2 == ty as u8
-}
 
 /// A map checked to fit: values at `t`, `len` entries of `w` bytes, type bytes at `types`,
 /// keys vector at `keys` with `kw`-byte elements.
@@ -81,8 +46,7 @@ impl FMap {
         }
         let len = usize::try_from(len).ok()?;
         let types = t.checked_add(len.checked_mul(w)?)?;
-        if types.checked_add(len)? > b.len() || keys.checked_add(len.checked_mul(kw)?)? > b.len()
-        {
+        if types.checked_add(len)? > b.len() || keys.checked_add(len.checked_mul(kw)?)? > b.len() {
             return None;
         }
         Some(Self {
@@ -191,9 +155,7 @@ impl Parser<'_, '_> {
     fn fenum<E: Copy, const N: usize>(
         &mut self,
         b: &[u8],
-        pos: usize,
-        w: usize,
-        packed: u8,
+        (pos, w, packed): (usize, usize, u8),
         names: &crate::view::fields::NameIndex<N>,
         all: &[E],
         from_byte: fn(u8) -> Option<E>,
@@ -202,9 +164,9 @@ impl Parser<'_, '_> {
             let cw = width(packed);
             let t = deref(b, pos, w)?;
             let len = usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?;
-            let bytes = b.get(t..t.checked_add(len)?)?;
+            b.get(t..t.checked_add(len)?)?;
             self.fcharge(len);
-            names.find(bytes).and_then(|i| all.get(i).copied())
+            names.find_at(b, t, len).and_then(|i| all.get(i).copied())
         } else if is(packed, FlexType::UInt) {
             self.compact = true;
             u8::try_from(rd(b, pos, w)?).ok().and_then(from_byte)
@@ -248,6 +210,7 @@ impl Parser<'_, '_> {
             return None;
         }
         self.fcharge(len);
+        self.data_bytes = self.data_bytes.saturating_add(len);
         if elem_w > 1 && !wide_are_bytes(raw, elem_w) {
             return None;
         }
@@ -279,7 +242,7 @@ impl Parser<'_, '_> {
         let (p, t) = m.entry(b, 1 - first)?;
         u32::try_from(Self::fu64(b, p, m.w, t)?).ok()?;
         let (p, t) = m.entry(b, 2 - first)?;
-        self.fenum(b, p, m.w, t, &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte)?;
+        self.fenum(b, (p, m.w, t), &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte)?;
         Some(())
     }
 
@@ -367,9 +330,7 @@ impl Parser<'_, '_> {
                 6 => {
                     operation = Some(self.fenum(
                         b,
-                        p,
-                        w,
-                        t,
+                        (p, w, t),
                         &OPERATIONS,
                         OperationType::ALL,
                         OperationType::from_byte,

@@ -54,6 +54,8 @@ pub(crate) struct BatchRec {
     pub control_directive: Option<ControlDirective>,
     pub sequence_values: Option<Vector>,
     pub backfill_metadata: Option<BackfillMetadata>,
+    /// The total length of every value's data (what an owned copy needs).
+    pub data_bytes: usize,
 }
 
 /// Whether every map of a struct kind has exactly the canonical keys in sorted order (for
@@ -100,6 +102,8 @@ pub(crate) struct Parser<'a, 'o> {
     use_fast: bool,
     /// How many events the fast path took.
     fast_hits: usize,
+    /// The total length of all values' data seen so far.
+    data_bytes: usize,
 }
 
 /// What a map's keys were: the fields seen and whether they are canonical.
@@ -149,6 +153,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             compact: false,
             use_fast: true,
             fast_hits: 0,
+            data_bytes: 0,
         })
     }
 
@@ -295,7 +300,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 self.charge(len, pos)?;
                 let bytes = self.r.range(pos, len)?;
                 names
-                    .find(bytes)
+                    .find_at(self.r.buf(), pos, len)
                     .and_then(|i| all.get(i).copied())
                     .ok_or_else(|| {
                         DecodeError::new(
@@ -397,6 +402,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             control_directive,
             sequence_values,
             backfill_metadata,
+            data_bytes: self.data_bytes,
         })
     }
 
@@ -411,13 +417,14 @@ impl<'a, 'o> Parser<'a, 'o> {
     #[inline]
     fn any_event(&mut self, s: Slot) -> Res<EventRec> {
         if self.use_fast {
-            let work = self.work;
+            let (work, data_bytes) = (self.work, self.data_bytes);
             let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
             if let Some(rec) = self.fast_event(s.pos, usize::from(s.width), packed) {
                 self.fast_hits += 1;
                 return Ok(rec);
             }
             self.work = work;
+            self.data_bytes = data_bytes;
         }
         self.event(s)
     }
@@ -568,6 +575,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 self.compact = true;
                 let (pos, len) = self.r.blob(s)?;
                 Self::limit(Limit::ValueBytes, max, len, pos)?;
+                self.data_bytes = self.data_bytes.saturating_add(len);
                 self.charge(len, pos)
             }
             FlexType::VectorUInt
@@ -577,6 +585,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 let v = self.r.vector(s, "value bytes")?;
                 let (pos, len) = (v.pos as usize, v.len as usize);
                 Self::limit(Limit::ValueBytes, max, len, pos)?;
+                self.data_bytes = self.data_bytes.saturating_add(len);
                 self.charge(len, pos)?;
                 if v.width > 1 {
                     check_wide_bytes(&self.r, &v)?;
@@ -587,6 +596,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 let v = self.r.vector(s, "value bytes")?;
                 let (pos, len) = (v.pos as usize, v.len as usize);
                 Self::limit(Limit::ValueBytes, max, len, pos)?;
+                self.data_bytes = self.data_bytes.saturating_add(len);
                 self.charge(len, pos)?;
                 for i in 0..len {
                     let e = self.r.element(&v, i)?;
@@ -737,8 +747,15 @@ fn all_present(mask: u32, names: &'static [&'static str], at: usize) -> Res<()> 
 /// UTF-8 validation with a fast path for the short ASCII names most strings are.
 #[inline]
 fn check_utf8(b: &[u8]) -> Result<(), std::str::Utf8Error> {
-    if b.len() <= 64 && b.iter().fold(0u8, |a, &x| a | x) < 0x80 {
-        return Ok(());
+    if b.len() <= 64 {
+        let words = b.chunks_exact(8);
+        let tail = words.remainder().iter().fold(0u8, |a, &x| a | x);
+        let high = words.fold(0u64, |a, c| {
+            a | c.try_into().map_or(u64::MAX, u64::from_le_bytes)
+        });
+        if high & 0x8080_8080_8080_8080 == 0 && tail < 0x80 {
+            return Ok(());
+        }
     }
     std::str::from_utf8(b).map(drop)
 }
