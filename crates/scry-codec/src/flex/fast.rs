@@ -60,3 +60,48 @@ pub(crate) fn map_values(b: &[u8], s: crate::flex::Slot) -> Option<crate::flex::
         elem: None,
     })
 }
+
+/// Are all bytes above each element's low byte zero (`w`-byte little-endian elements)?
+#[inline]
+pub(crate) fn wide_are_bytes(raw: &[u8], w: usize) -> bool {
+    let mask: u64 = match w {
+        2 => 0xFF00_FF00_FF00_FF00,
+        4 => 0xFFFF_FF00_FFFF_FF00,
+        _ => 0xFFFF_FFFF_FFFF_FF00,
+    };
+    let words = raw.chunks_exact(8);
+    let tail = words.remainder();
+    let high = words.fold(0u64, |a, c| {
+        a | (c.try_into().map_or(u64::MAX, u64::from_le_bytes) & mask)
+    });
+    let mut last = [0u8; 8];
+    if let Some(dst) = last.get_mut(..tail.len()) {
+        dst.copy_from_slice(tail);
+    }
+    high == 0 && u64::from_le_bytes(last) & mask == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_elements_are_checked_at_every_width_and_tail() {
+        for w in [2usize, 4, 8] {
+            for n in 0..20 {
+                let mut raw = vec![0u8; n * w];
+                for i in 0..n {
+                    raw[i * w] = 0xFF;
+                }
+                assert!(wide_are_bytes(&raw, w), "w {w} n {n}");
+                for i in 0..n {
+                    for k in 1..w {
+                        let mut bad = raw.clone();
+                        bad[i * w + k] = 1;
+                        assert!(!wide_are_bytes(&bad, w), "w {w} n {n} i {i} k {k}");
+                    }
+                }
+            }
+        }
+    }
+}

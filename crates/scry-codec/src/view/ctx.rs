@@ -178,24 +178,25 @@ impl<'a> Ctx<'a> {
             .r
             .range(v.pos as usize, (v.len as usize).saturating_mul(w))
             .unwrap_or_default();
-        match w {
-            2 => out.extend(raw.chunks_exact(2).map(|c| c[0])),
-            4 => out.extend(raw.chunks_exact(4).map(|c| c[0])),
-            _ => out.extend(raw.chunks_exact(8).map(|c| c[0])),
+        let start = out.len();
+        out.resize(start + raw.len() / w.max(1), 0);
+        if let Some(dst) = out.get_mut(start..) {
+            narrow_block(raw, w, dst);
         }
     }
 
-    /// Appends the low bytes of a typed UInt vector wider than a byte to `out`.
+    /// Appends the low bytes of a typed UInt vector wider than a byte to `out`, a block at
+    /// a time (extending `BytesMut` byte by byte is slow).
     pub(crate) fn narrow_into_bytes(&self, v: &Vector, out: &mut bytes::BytesMut) {
         let w = usize::from(v.width);
         let raw = self
             .r
             .range(v.pos as usize, (v.len as usize).saturating_mul(w))
             .unwrap_or_default();
-        match w {
-            2 => out.extend(raw.chunks_exact(2).map(|c| c[0])),
-            4 => out.extend(raw.chunks_exact(4).map(|c| c[0])),
-            _ => out.extend(raw.chunks_exact(8).map(|c| c[0])),
+        let mut block = [0u8; 512];
+        for chunk in raw.chunks(512 * w) {
+            let n = narrow_block(chunk, w, &mut block);
+            out.extend_from_slice(block.get(..n).unwrap_or_default());
         }
     }
 
@@ -332,6 +333,68 @@ impl Sink for PackSink {
             }
             // Never: nothing else borrows the buffer.
             Err(_) => CopySink.bytes(ctx, d),
+        }
+    }
+}
+
+/// Writes the low byte of each `w`-byte element of `raw` into `dst` (as many as fit);
+/// returns how many it wrote.
+#[inline]
+fn narrow_block(raw: &[u8], w: usize, dst: &mut [u8]) -> usize {
+    let n = dst.len().min(raw.len() / w.max(1));
+    let (Some(dst), Some(raw)) = (dst.get_mut(..n), raw.get(..n * w)) else {
+        return 0;
+    };
+    match w {
+        2 => {
+            // Four 2-byte elements per word: gather their low bytes with shifts.
+            let mut words = raw.chunks_exact(8);
+            let mut out = dst.chunks_exact_mut(4);
+            for (o, c) in (&mut out).zip(&mut words) {
+                let x = c.try_into().map_or(0, u64::from_le_bytes) & 0x00FF_00FF_00FF_00FF;
+                let x = (x | (x >> 8)) & 0x0000_FFFF_0000_FFFF;
+                let x = (x | (x >> 16)) as u32;
+                o.copy_from_slice(&x.to_le_bytes());
+            }
+            for (d, c) in out
+                .into_remainder()
+                .iter_mut()
+                .zip(words.remainder().chunks_exact(2))
+            {
+                *d = c[0];
+            }
+        }
+        4 => {
+            for (d, c) in dst.iter_mut().zip(raw.chunks_exact(4)) {
+                *d = c[0];
+            }
+        }
+        _ => {
+            for (d, c) in dst.iter_mut().zip(raw.chunks_exact(8)) {
+                *d = c[0];
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::narrow_block;
+
+    #[test]
+    fn narrowing_keeps_each_low_byte() {
+        for w in [2usize, 4, 8] {
+            for n in 0..40 {
+                let raw: Vec<u8> = (0..n * w)
+                    .map(|i| if i % w == 0 { (i / w) as u8 } else { 0 })
+                    .collect();
+                let mut dst = vec![0xEE; n + 3];
+                assert_eq!(narrow_block(&raw, w, &mut dst), n);
+                let expected: Vec<u8> = (0..n).map(|i| i as u8).collect();
+                assert_eq!(&dst[..n], &expected[..], "w {w} n {n}");
+                assert!(dst[n..].iter().all(|&b| b == 0xEE));
+            }
         }
     }
 }

@@ -10,7 +10,7 @@
 use scry_types::{OperationType, TypeTag};
 
 use super::{check_utf8, EventRec, Parser, StrRef, K_EVENT, K_ROW, K_VALUE};
-use crate::flex::fast::{deref, is, rd, width};
+use crate::flex::fast::{deref, is, rd, wide_are_bytes, width};
 use crate::flex::{FlexType, Vector};
 use crate::view::fields::{OPERATIONS, TYPE_TAGS};
 
@@ -89,20 +89,6 @@ fn untyped_vector(b: &[u8], pos: usize, slot_w: usize, packed: u8) -> Option<Vec
         width: w as u8,
         elem: None,
     })
-}
-
-/// Are all bytes above each element's low byte zero (`w`-byte elements)?
-#[inline]
-fn wide_are_bytes(raw: &[u8], w: usize) -> bool {
-    match w {
-        2 => raw.chunks_exact(2).fold(0u8, |a, c| a | c[1]) == 0,
-        4 => raw.chunks_exact(4).fold(0u8, |a, c| a | c[1] | c[2] | c[3]) == 0,
-        _ => {
-            raw.chunks_exact(8)
-                .fold(0u8, |a, c| c[1..].iter().fold(a, |a, b| a | b))
-                == 0
-        }
-    }
 }
 
 impl Parser<'_, '_> {

@@ -769,15 +769,7 @@ fn byte_out_of_range(value: u64, at: usize) -> DecodeError {
 fn check_wide_bytes(r: &Reader<'_>, v: &Vector) -> Res<()> {
     let w = usize::from(v.width);
     let raw = r.range(v.pos as usize, (v.len as usize).saturating_mul(w))?;
-    // Fast path: OR together everything above each element's low byte.
-    let high = match w {
-        2 => raw.chunks_exact(2).fold(0u8, |a, c| a | c[1]),
-        4 => raw.chunks_exact(4).fold(0u8, |a, c| a | c[1] | c[2] | c[3]),
-        _ => raw
-            .chunks_exact(8)
-            .fold(0u8, |a, c| c[1..].iter().fold(a, |a, b| a | b)),
-    };
-    if high == 0 {
+    if crate::flex::fast::wide_are_bytes(raw, w) {
         return Ok(());
     }
     for (i, c) in raw.chunks_exact(w).enumerate() {
