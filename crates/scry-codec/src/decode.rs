@@ -14,11 +14,11 @@ use bytes::Bytes;
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
 use crate::view::SliceSink;
-use crate::{BatchView, CodecError, EventView, ReadOptions};
+use crate::{BatchView, DecodeError, EventView, ReadOptions};
 
 /// Reads a batch (either encoding) with the default [`ReadOptions`]; value bytes are copied
 /// into one buffer shared by the batch's values.
-pub fn read_batch(data: &[u8]) -> Result<DatabaseEventBatch, CodecError> {
+pub fn read_batch(data: &[u8]) -> Result<DatabaseEventBatch, DecodeError> {
     read_batch_with(data, &ReadOptions::DEFAULT)
 }
 
@@ -27,13 +27,13 @@ pub fn read_batch(data: &[u8]) -> Result<DatabaseEventBatch, CodecError> {
 pub fn read_batch_with(
     data: &[u8],
     options: &ReadOptions,
-) -> Result<DatabaseEventBatch, CodecError> {
+) -> Result<DatabaseEventBatch, DecodeError> {
     Ok(BatchView::parse_with(data, options)?.owned_packed())
 }
 
 /// Reads a batch with the default [`ReadOptions`]; value bytes that lie contiguously in
 /// `data` are slices of it (no copy).
-pub fn read_batch_bytes(data: &Bytes) -> Result<DatabaseEventBatch, CodecError> {
+pub fn read_batch_bytes(data: &Bytes) -> Result<DatabaseEventBatch, DecodeError> {
     read_batch_bytes_with(data, &ReadOptions::DEFAULT)
 }
 
@@ -42,23 +42,23 @@ pub fn read_batch_bytes(data: &Bytes) -> Result<DatabaseEventBatch, CodecError> 
 pub fn read_batch_bytes_with(
     data: &Bytes,
     options: &ReadOptions,
-) -> Result<DatabaseEventBatch, CodecError> {
+) -> Result<DatabaseEventBatch, DecodeError> {
     Ok(BatchView::parse_with(data, options)?.owned_with(&SliceSink(data)))
 }
 
 /// Reads one bare event (either encoding) with the default [`ReadOptions`].
-pub fn read_event(data: &[u8]) -> Result<DatabaseEvent, CodecError> {
+pub fn read_event(data: &[u8]) -> Result<DatabaseEvent, DecodeError> {
     read_event_with(data, &ReadOptions::DEFAULT)
 }
 
 /// Reads one bare event with these limits.
-pub fn read_event_with(data: &[u8], options: &ReadOptions) -> Result<DatabaseEvent, CodecError> {
+pub fn read_event_with(data: &[u8], options: &ReadOptions) -> Result<DatabaseEvent, DecodeError> {
     Ok(EventView::parse_with(data, options)?.owned_packed())
 }
 
 /// Reads one bare event with the default [`ReadOptions`]; contiguous value bytes are slices
 /// of `data`.
-pub fn read_event_bytes(data: &Bytes) -> Result<DatabaseEvent, CodecError> {
+pub fn read_event_bytes(data: &Bytes) -> Result<DatabaseEvent, DecodeError> {
     read_event_bytes_with(data, &ReadOptions::DEFAULT)
 }
 
@@ -66,6 +66,6 @@ pub fn read_event_bytes(data: &Bytes) -> Result<DatabaseEvent, CodecError> {
 pub fn read_event_bytes_with(
     data: &Bytes,
     options: &ReadOptions,
-) -> Result<DatabaseEvent, CodecError> {
+) -> Result<DatabaseEvent, DecodeError> {
     Ok(EventView::parse_with(data, options)?.owned_with(&SliceSink(data)))
 }

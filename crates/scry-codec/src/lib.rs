@@ -6,8 +6,8 @@
 //! panic, recurse, or take time or memory out of proportion to its size, and every limit of
 //! [`ReadOptions`] is enforced. [`BatchView`] reads a batch in place without copying it;
 //! [`read_batch_bytes`] shares value bytes with the input buffer.
-//! Errors are [`CodecError`]s; decoding errors are [`DecodeError`]s that say what is wrong
-//! and where (field path and byte offset).
+//! Readers fail with [`DecodeError`]s that say what is wrong and where (field path and byte
+//! offset); writers with [`CodecError`]s, which also wrap `DecodeError` (`?` converts).
 //!
 //! ```
 //! use scry_codec::{read_batch, serialize_batch};

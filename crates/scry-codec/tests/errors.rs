@@ -132,10 +132,15 @@ fn truncated() {
         e.to_string(),
         "input of 2 bytes is too short to hold a FlexBuffers root at the root (byte 0)"
     );
-    match read_batch(&[]) {
-        Err(CodecError::Decode(e)) => assert_eq!(e.kind(), &DecodeErrorKind::Truncated { len: 0 }),
-        other => panic!("{other:?}"),
-    }
+    let e = read_batch(&[]).unwrap_err();
+    assert_eq!(e.kind(), &DecodeErrorKind::Truncated { len: 0 });
+    // A `CodecError` wraps it, so `?` works where both kinds of error meet.
+    let wrapped: CodecError = e.clone().into();
+    assert_eq!(wrapped, CodecError::Decode(e));
+    assert_eq!(
+        wrapped.to_string(),
+        "cannot decode: input of 0 bytes is too short to hold a FlexBuffers root at the root (byte 0)"
+    );
 }
 
 #[test]
