@@ -6,6 +6,12 @@
 //! panic, recurse, or take time or memory out of proportion to its size, and every limit of
 //! [`ReadOptions`] is enforced. [`BatchView`] reads a batch in place without copying it;
 //! [`read_batch_bytes`] shares value bytes with the input buffer.
+//!
+//! A FlexBuffers root sits at the end of its buffer and points backwards, so there is no
+//! "trailing garbage": bytes that nothing points at (alignment padding, say) are ignored.
+//! Map keys the protocol does not know are ignored too; a known key appearing twice is an
+//! error.
+//!
 //! Readers fail with [`DecodeError`]s that say what is wrong and where (field path and byte
 //! offset); writers with [`CodecError`]s, which also wrap `DecodeError` (`?` converts).
 //!

@@ -6,6 +6,9 @@
 ///
 /// The defaults are generous enough for any real batch (they follow PostgreSQL's own
 /// maxima where there is one) and only stop absurd inputs.
+///
+/// There is no nesting limit: the protocol's schema has a fixed depth (batch → events →
+/// event → row → values → value → data) and the reader follows it without recursion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOptions {
     /// Largest input accepted, in bytes. Default 256 MiB. Inputs of 4 GiB or more are always
