@@ -14,6 +14,8 @@ use scry_codec::frame::{
 };
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
+use scry_codec::DecodeError;
+
 use crate::codec::{decode_batch, decode_event};
 use crate::progress::Progress;
 
@@ -22,8 +24,9 @@ use crate::progress::Progress;
 pub struct Origin {
     /// The frame that carried it, when the input is a framed stream.
     pub frame: Option<FrameRef>,
-    /// The encoding of its bytes.
-    pub encoding: FrameEncoding,
+    /// The encoding of its bytes: the frame header's, or what a bare payload shows; `None`
+    /// for a bare event that neither encoding writes as it is.
+    pub encoding: Option<FrameEncoding>,
     /// The length of its serialized bytes (the payload, without frame overhead).
     pub payload_len: usize,
 }
@@ -80,10 +83,7 @@ pub enum InputError {
     #[error("{0}")]
     Frame(FrameError),
     /// A frame is intact but its payload does not decode.
-    #[error(
-        "frame {index} at byte {offset}: its {kind} payload (stream bytes {start}..{end}) does \
-         not decode: {reason}"
-    )]
+    #[error("frame {index} at byte {offset}: its {kind} payload does not decode: {reason}")]
     FramePayload {
         /// The frame's index.
         index: u64,
@@ -91,22 +91,16 @@ pub enum InputError {
         offset: u64,
         /// `"batch"` or `"event"`, as its header says.
         kind: &'static str,
-        /// The stream offset of the payload's first byte.
-        start: u64,
-        /// The stream offset just past the payload.
-        end: u64,
-        /// The decoder's message (with the field path and the offset inside the payload).
+        /// What is wrong, at which field path, payload byte and stream byte.
         reason: String,
     },
     /// Unframed input that is neither a batch nor an event.
-    #[error("{name}: not a frame stream, and does not decode as a batch ({batch}) nor as an event ({event})")]
+    #[error("{name}: not a frame stream, and {reason}")]
     Bare {
         /// The file name.
         name: String,
-        /// Why it is not a batch.
-        batch: String,
-        /// Why it is not an event.
-        event: String,
+        /// Why it is neither a batch nor an event.
+        reason: String,
     },
 }
 
@@ -179,7 +173,7 @@ impl Input {
         };
         match decode_batch(bytes) {
             Ok((batch, encoding)) => Ok(Unit {
-                origin: origin(encoding),
+                origin: origin(Some(encoding)),
                 payload: Payload::Batch(batch),
             }),
             Err(batch_err) => match decode_event(bytes) {
@@ -189,8 +183,14 @@ impl Input {
                 }),
                 Err(event_err) => Err(InputError::Bare {
                     name: name.to_owned(),
-                    batch: batch_err.to_string(),
-                    event: event_err.to_string(),
+                    reason: if batch_err == event_err {
+                        format!("does not decode as a batch nor as an event: {batch_err}")
+                    } else {
+                        format!(
+                            "does not decode as a batch ({batch_err}) nor as an event \
+                             ({event_err})"
+                        )
+                    },
                 }),
             },
         }
@@ -200,8 +200,8 @@ impl Input {
 /// Decodes the payload of a checked frame.
 pub fn decode_frame(frame: &Frame) -> Result<Unit, InputError> {
     let decoded = match frame.kind {
-        PayloadKind::Batch => decode_batch(&frame.payload).map(|(b, _)| Payload::Batch(b)),
-        PayloadKind::Event => decode_event(&frame.payload).map(|(e, _)| Payload::Event(e)),
+        PayloadKind::Batch => scry_codec::read_batch(&frame.payload).map(Payload::Batch),
+        PayloadKind::Event => scry_codec::read_event(&frame.payload).map(Payload::Event),
     };
     let start = frame.offset + scry_codec::frame::HEADER_LEN as u64;
     decoded
@@ -211,7 +211,7 @@ pub fn decode_frame(frame: &Frame) -> Result<Unit, InputError> {
                     index: frame.index,
                     offset: frame.offset,
                 }),
-                encoding: frame.encoding,
+                encoding: Some(frame.encoding),
                 payload_len: frame.payload.len(),
             },
             payload,
@@ -223,9 +223,7 @@ pub fn decode_frame(frame: &Frame) -> Result<Unit, InputError> {
                 PayloadKind::Batch => "batch",
                 PayloadKind::Event => "event",
             },
-            start,
-            end: start + frame.payload.len() as u64,
-            reason: err.to_string(),
+            reason: located(&err, start),
         })
 }
 
@@ -251,4 +249,22 @@ impl Iterator for Input {
             }
         }
     }
+}
+
+/// A decoding error with its offset both in the payload and in the stream, where the payload
+/// starts at stream byte `start`: `missing field `operation` at events[0] (payload byte 12,
+/// stream byte 28)`.
+fn located(err: &DecodeError, start: u64) -> String {
+    let at = err.offset() as u64;
+    let path = err.path();
+    let place = if path.is_empty() {
+        "the root".to_owned()
+    } else {
+        path
+    };
+    format!(
+        "{} at {place} (payload byte {at}, stream byte {})",
+        err.kind(),
+        start + at
+    )
 }

@@ -192,10 +192,12 @@ pub struct BackfillJson {
 }
 
 /// The name of an encoding, as the JSON and the stats write it.
-pub const fn encoding_name(encoding: FrameEncoding) -> &'static str {
+/// (`"unknown"` for a bare event that neither encoding writes as it is).
+pub const fn encoding_name(encoding: Option<FrameEncoding>) -> &'static str {
     match encoding {
-        FrameEncoding::Compat => "compat",
-        FrameEncoding::Compact => "compact",
+        Some(FrameEncoding::Compat) => "compat",
+        Some(FrameEncoding::Compact) => "compact",
+        None => "unknown",
     }
 }
 

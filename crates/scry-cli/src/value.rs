@@ -48,17 +48,27 @@ impl ValueText {
     }
 }
 
-/// PostgreSQL's text output of a value with data, or why there is none.
+/// PostgreSQL's text output of a value with data (through scry-pg), or why there is none.
+///
+/// The value is decoded as its `type_oid` says; when scry-pg does not know that OID (0, or a
+/// user-defined type) but the tag names one type (`Int32`), as the tag's type.
 fn pg_text(value: &ColumnValue) -> Result<String, String> {
-    match value.type_tag {
-        TypeTag::Null => Err("Null tag with data".to_owned()),
-        TypeTag::ToastUnchanged => Err("unchanged-TOAST marker with data".to_owned()),
-        tag => Err(format!(
-            "no text decoder for {} (type OID {})",
-            tag.name(),
-            value.type_oid
-        )),
-    }
+    let oid = match value.type_tag {
+        TypeTag::Null => return Err("Null tag with data".to_owned()),
+        TypeTag::ToastUnchanged => return Err("unchanged-TOAST marker with data".to_owned()),
+        tag if scry_pg::type_tag_from_oid(value.type_oid) == TypeTag::Custom => {
+            scry_pg::canonical_oid(tag).unwrap_or(value.type_oid)
+        }
+        _ => value.type_oid,
+    };
+    let data = value.data.as_deref().unwrap_or_default();
+    let decoded = scry_pg::decode(oid, data).map_err(|e| e.to_string())?;
+    decoded
+        .to_text()
+        .ok_or_else(|| match scry_pg::oid::type_name(oid) {
+            Some(name) => format!("{name} value without a text form here"),
+            None => format!("unknown type (OID {oid})"),
+        })
 }
 
 /// `bytes` in lower-case hex, two digits a byte.
@@ -140,6 +150,57 @@ mod tests {
             ValueText::Hex {
                 hex: "\\x0102".to_owned(),
                 why: "Null tag with data".to_owned()
+            }
+        );
+    }
+
+    fn text_of(tag: TypeTag, oid: u32, data: &[u8]) -> ValueText {
+        ValueText::of(&ColumnValue::from_pg_binary(tag, oid, data.to_vec()))
+    }
+
+    #[test]
+    fn values_read_as_postgres_text() {
+        let text = |s: &str| ValueText::Text(s.to_owned());
+        assert_eq!(
+            text_of(TypeTag::Int32, 23, &(-7i32).to_be_bytes()),
+            text("-7")
+        );
+        assert_eq!(text_of(TypeTag::Bool, 16, &[1]), text("t"));
+        assert_eq!(text_of(TypeTag::Text, 25, "né".as_bytes()), text("né"));
+        assert_eq!(text_of(TypeTag::Bytea, 17, &[0xde, 0xad]), text("\\xdead"));
+        // 2024-03-01 12:00:00 UTC as microseconds since 2000-01-01.
+        assert_eq!(
+            text_of(
+                TypeTag::TimestampTz,
+                1184,
+                &762_609_600_000_000i64.to_be_bytes()
+            ),
+            text("2024-03-01 12:00:00+00")
+        );
+    }
+
+    #[test]
+    fn an_unknown_oid_falls_back_to_the_tag() {
+        assert_eq!(
+            text_of(TypeTag::Int64, 0, &5i64.to_be_bytes()),
+            ValueText::Text("5".to_owned())
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_bad_bytes_are_marked_hex() {
+        assert_eq!(
+            text_of(TypeTag::Custom, 16_999, &[1, 2]),
+            ValueText::Hex {
+                hex: "\\x0102".to_owned(),
+                why: "unknown type (OID 16999)".to_owned()
+            }
+        );
+        assert_eq!(
+            text_of(TypeTag::Int32, 23, &[0, 1]),
+            ValueText::Hex {
+                hex: "\\x0001".to_owned(),
+                why: "cannot decode int4 (OID 23): expected 4 bytes, got 2".to_owned()
             }
         );
     }

@@ -15,24 +15,24 @@ const STREAM_DUMP: &str = r#"batch seq=7 source_id="cdc-1" events=5 relations=1 
   event 0: BEGIN lsn=16/B374D800 xid=742 time=2023-11-14 22:13:20.000648+00 event_id="tx-742"
   event 1: INSERT public.users lsn=16/B374D848 xid=742 time=2023-11-14 22:13:20.000720+00
     new_row:
-      id = \x0000002a (hex: no text decoder for Int32 (type OID 23))
-      name = \x616c69636520736d697468 (hex: no text decoder for Text (type OID 25))
+      id = 42
+      name = "alice smith"
       bio = NULL
-      score = \xdeadbeef (hex: no text decoder for Custom (type OID 16999))
+      score = \xdeadbeef (hex: unknown type (OID 16999))
   event 2: UPDATE public.users lsn=16/B374D8A0 xid=742 time=2023-11-14 22:13:20.000808+00
     new_row:
-      id = \x0000002a (hex: no text decoder for Int32 (type OID 23))
-      name = \x616c696365 (hex: no text decoder for Text (type OID 25))
+      id = 42
+      name = alice
       bio = (unchanged TOAST)
       score = NULL
     old_row:
-      id = \x0000002a (hex: no text decoder for Int32 (type OID 23))
-      name = \x616c69636520736d697468 (hex: no text decoder for Text (type OID 25))
-      bio = \x6c6f6e672062696f (hex: no text decoder for Text (type OID 25))
+      id = 42
+      name = "alice smith"
+      bio = "long bio"
       score = NULL
   event 3: DELETE public.users lsn=16/B374D900 xid=742 time=2023-11-14 22:13:20.000904+00
     old_row:
-      id = \x00000007 (hex: no text decoder for Int32 (type OID 23))
+      id = 7
       name = NULL
       bio = NULL
       score = NULL
@@ -89,7 +89,7 @@ fn filters_by_table_and_operation() {
          relation public.users rel_id=16384 replica_identity=Full: id(oid 23, key), name(oid 25), bio(oid 25), score(oid 16999)\n  \
          event 3: DELETE public.users lsn=16/B374D900 xid=742 time=2023-11-14 22:13:20.000904+00\n    \
          old_row:\n      \
-         id = \\x00000007 (hex: no text decoder for Int32 (type OID 23))\n      \
+         id = 7\n      \
          name = NULL\n      \
          bio = NULL\n      \
          score = NULL\n"
@@ -176,5 +176,20 @@ fn json_values_carry_tag_oid_hex_and_text() {
     assert!(
         event.contains(r#"{"type_tag":"ToastUnchanged","type_oid":25,"data":null,"text":null}"#),
         "{event}"
+    );
+}
+
+#[test]
+fn values_that_do_not_decode_show_as_marked_hex() {
+    let bytes = scry_codec::serialize_batch(&common::invalid_batch()).expect("serialize");
+    let out = scry(&["dump", "-"], Some(&bytes));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "batch seq=9 events=2 relations=0 (bare, compat, 372 bytes)\n  \
+         event 0: INSERT public.users lsn=0/1 xid=0 time=1970-01-01 00:00:00.000000+00\n  \
+         event 1: INSERT public.users lsn=0/0 xid=0 time=1970-01-01 00:00:00.000000+00\n    \
+         new_row:\n      \
+         [0] = \\x000001 (hex: cannot decode int4 (OID 23): expected 4 bytes, got 3)\n"
     );
 }

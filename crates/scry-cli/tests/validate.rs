@@ -109,10 +109,10 @@ fn a_truncated_bare_batch_is_a_decode_error() {
     let bytes = scry_codec::serialize_batch(&common::cdc_batch()).expect("serialize");
     let out = scry(&["dump", "-"], Some(&bytes[..1000]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).starts_with("scry: -: not a frame stream, and does not decode as a batch ("),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out),
+        "scry: -: not a frame stream, and does not decode as a batch nor as an event: byte \
+         width 0 is not 1, 2, 4 or 8 at the root (byte 999)\n"
     );
     let out = scry(&["validate", "-"], Some(&bytes[..1000]));
     assert_eq!(out.status.code(), Some(1));
@@ -143,4 +143,55 @@ fn usage_and_io_errors_exit_2() {
          --framed\n"
     );
     assert_eq!(bare_of_many.stdout, b"");
+}
+
+#[test]
+fn an_intact_frame_whose_payload_does_not_decode_names_frame_path_and_offsets() {
+    use scry_codec::frame::{FrameEncoding, FrameWriter, PayloadKind};
+    let mut w = FrameWriter::new(Vec::new());
+    w.write_event(&common::ddl_event()).expect("frame");
+    w.write_frame(PayloadKind::Batch, FrameEncoding::Compat, &[1, 2, 3, 4, 5])
+        .expect("frame");
+    let stream = w.into_inner();
+    let out = scry(&["dump", "-"], Some(&stream));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "scry: frame 1 at byte 380: its batch payload does not decode: byte width 5 is not 1, \
+         2, 4 or 8 at the root (payload byte 4, stream byte 400)\n"
+    );
+    let out = scry(&["validate", "-"], Some(&stream));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "frame 1 at byte 380: its batch payload does not decode: byte width 5 is not 1, 2, 4 or \
+         8 at the root (payload byte 4, stream byte 400)\n\
+         invalid: 1 problem (1 payload decoded, 1 event)\n"
+    );
+}
+
+/// The compat bytes of the CDC batch with its INSERT's operation renamed `Inzert`.
+fn misnamed_operation() -> Vec<u8> {
+    let mut bytes = scry_codec::serialize_batch(&common::cdc_batch()).expect("serialize");
+    let at = bytes
+        .windows(6)
+        .position(|w| w == b"Insert")
+        .expect("the operation string");
+    bytes[at + 2] = b'z';
+    bytes
+}
+
+#[test]
+fn decode_errors_name_the_field_path_and_byte() {
+    let out = scry(&["validate", "-"], Some(&misnamed_operation()));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(
+            "-: not a frame stream, and does not decode as a batch (\"Inzert\" is not the name \
+             of any OperationType variant at events[1].operation (byte "
+        ),
+        "{text}"
+    );
 }

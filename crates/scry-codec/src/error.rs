@@ -1,5 +1,7 @@
 //! [`CodecError`].
 
+use crate::DecodeError;
+
 /// What went wrong while encoding or decoding, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -12,12 +14,15 @@ pub enum CodecError {
         /// Why it failed.
         reason: String,
     },
-    /// The bytes are not a valid encoding of the expected value.
-    #[error("cannot decode {what}: {reason}")]
-    Decode {
+    /// The bytes are not a valid encoding of the expected value (this crate's reader).
+    #[error("cannot decode: {0}")]
+    Decode(#[from] DecodeError),
+    /// The serde reference path (the flexbuffers crate's reader, as 0.1.1 reads) failed.
+    #[error("cannot decode {what} through serde: {reason}")]
+    Serde {
         /// What was being decoded (`"batch"`, `"event"`).
         what: &'static str,
-        /// Why it failed, with the path to the offending field when known.
+        /// The flexbuffers crate's message.
         reason: String,
     },
 }

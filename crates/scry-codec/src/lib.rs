@@ -1,8 +1,19 @@
 //! The FlexBuffers codec of the scry `database_event` protocol.
 //!
 //! [`serialize_batch`] and [`serialize_event`] write exactly the bytes scry-protocol 0.1.1
-//! writes for the same value; [`read_batch`] and [`read_event`] read what it writes.
-//! Errors are [`CodecError`]s that say what went wrong and where.
+//! writes for the same value. [`read_batch`] and [`read_event`] read both wire encodings
+//! (see [`Encoding`]) with this crate's own validating FlexBuffers reader: no input makes them
+//! panic, recurse, or take time or memory out of proportion to its size, and every limit of
+//! [`ReadOptions`] is enforced. [`BatchView`] reads a batch in place without copying it;
+//! [`read_batch_bytes`] shares value bytes with the input buffer.
+//!
+//! A FlexBuffers root sits at the end of its buffer and points backwards, so there is no
+//! "trailing garbage": bytes that nothing points at (alignment padding, say) are ignored.
+//! Map keys the protocol does not know are ignored too; a known key appearing twice is an
+//! error.
+//!
+//! Readers fail with [`DecodeError`]s that say what is wrong and where (field path and byte
+//! offset); writers with [`CodecError`]s, which also wrap `DecodeError` (`?` converts).
 //!
 //! ```
 //! use scry_codec::{read_batch, serialize_batch};
@@ -19,9 +30,29 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod decode;
+mod decode_error;
+mod encoding;
 mod error;
+mod flex;
 pub mod frame;
+mod options;
+// The serde reference path; its readers stay until the encoder branch moves them to a
+// `reference` module.
+#[allow(dead_code)]
 mod serde_path;
+mod view;
 
+pub use decode::{
+    read_batch, read_batch_bytes, read_batch_bytes_with, read_batch_with, read_event,
+    read_event_bytes, read_event_bytes_with, read_event_with,
+};
+pub use decode_error::{DecodeError, DecodeErrorKind, Limit, PathSegment};
+pub use encoding::Encoding;
 pub use error::CodecError;
-pub use serde_path::{read_batch, read_event, serialize_batch, serialize_event};
+pub use options::ReadOptions;
+pub use serde_path::{serialize_batch, serialize_event};
+pub use view::{
+    BatchView, ColumnMetaView, ColumnMetas, Columns, EventView, Events, RelationView, Relations,
+    RowView, SequenceValueView, SequenceValues, ValueView, Values, ViewIter,
+};

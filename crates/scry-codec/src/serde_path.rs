@@ -19,7 +19,7 @@ fn decode<T: serde::de::DeserializeOwned>(
     data: &[u8],
     what: &'static str,
 ) -> Result<T, CodecError> {
-    let err = |reason: String| CodecError::Decode { what, reason };
+    let err = |reason: String| CodecError::Serde { what, reason };
     let reader = flexbuffers::Reader::get_root(data).map_err(|e| err(e.to_string()))?;
     T::deserialize(reader).map_err(|e| err(e.to_string()))
 }

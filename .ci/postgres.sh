@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL 15 server for the scry-pg integration tests.
+#
+# Installs postgresql-15 with apt when its binaries are missing, initdb's a data directory
+# under /tmp as an unprivileged user (postgres refuses to run as root), starts the server on
+# 127.0.0.1 with trust authentication, creates a database and prints the conninfo.
+#
+# Usage:  eval "$(bash .ci/postgres.sh)"    # exports SCRY_PG_URL
+# Stop:   bash .ci/postgres-stop.sh
+# Environment: SCRY_PG_PORT (default 54329; the next free port is taken when it is busy), SCRY_PG_DIR (default /tmp/scry-pg-data),
+#              SCRY_PG_USER (default postgres when it exists, else scrypg), SCRY_PG_DB (scry).
+set -euo pipefail
+
+PORT="${SCRY_PG_PORT:-54329}"
+DATA="${SCRY_PG_DIR:-/tmp/scry-pg-data}"
+DB="${SCRY_PG_DB:-scry}"
+LOG="$DATA.log"
+
+log() { echo "postgres.sh: $*" >&2; }
+
+bindir=""
+if command -v pg_config >/dev/null 2>&1; then
+    bindir="$(pg_config --bindir)"
+fi
+if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+    if [ -x /usr/lib/postgresql/15/bin/initdb ]; then
+        bindir=/usr/lib/postgresql/15/bin
+    else
+        log "installing postgresql-15 with apt"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update >&2
+        apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15 >&2
+        bindir=/usr/lib/postgresql/15/bin
+    fi
+fi
+
+if [ -n "${SCRY_PG_USER:-}" ]; then
+    PGUSER_NAME="$SCRY_PG_USER"
+elif id postgres >/dev/null 2>&1; then
+    PGUSER_NAME=postgres
+else
+    PGUSER_NAME=scrypg
+fi
+if [ "$(id -u)" = 0 ]; then
+    if ! id "$PGUSER_NAME" >/dev/null 2>&1; then
+        log "creating user $PGUSER_NAME"
+        useradd --system --no-create-home --shell /bin/sh "$PGUSER_NAME"
+    fi
+    as_pg() { su -s /bin/sh "$PGUSER_NAME" -c "$(printf '%q ' "$@")"; }
+else
+    PGUSER_NAME="$(id -un)"
+    as_pg() { "$@"; }
+fi
+
+# A previous server on this data directory is stopped and its data thrown away.
+if [ -f "$DATA/postmaster.pid" ]; then
+    as_pg "$bindir/pg_ctl" -D "$DATA" -m immediate stop >&2 || true
+fi
+rm -rf "$DATA" "$LOG"
+mkdir -p "$DATA"
+touch "$LOG"
+if [ "$(id -u)" = 0 ]; then
+    chown "$PGUSER_NAME" "$DATA" "$LOG"
+fi
+chmod 700 "$DATA"
+
+# The first free port from $PORT on (a port something already listens on is skipped).
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 1 50); do
+    if port_busy "$PORT"; then PORT=$((PORT + 1)); else break; fi
+done
+if port_busy "$PORT"; then log "no free port found"; exit 1; fi
+
+as_pg "$bindir/initdb" -D "$DATA" -U "$PGUSER_NAME" --auth=trust --encoding=UTF8 \
+    --locale=C --no-sync >&2
+as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off" \
+    start >&2
+as_pg "$bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
+
+URL="host=127.0.0.1 port=$PORT user=$PGUSER_NAME dbname=$DB"
+log "server up: $URL"
+echo "export SCRY_PG_URL='$URL'"

@@ -1,0 +1,73 @@
+//! Decoding throughput: this crate's readers against scry-protocol 0.1.1's and the serde
+//! reference path, on the benchmark workloads serialized once in the compat encoding.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
+use bytes::Bytes;
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use scry_codec::{read_batch, read_batch_bytes, serialize_batch, BatchView};
+use scry_testkit::workloads;
+use scry_types::DatabaseEventBatch;
+
+/// Parses and touches every value's bytes; returns the total length so nothing is skipped.
+fn view_scan(bytes: &[u8]) -> usize {
+    let view = match BatchView::parse(bytes) {
+        Ok(v) => v,
+        Err(e) => panic!("view parse failed: {e}"),
+    };
+    let mut total = 0;
+    for event in view.events() {
+        for row in [event.new_row(), event.old_row()].into_iter().flatten() {
+            for value in row.values() {
+                total += value.data().map_or(0, |d| d.len());
+            }
+        }
+    }
+    total
+}
+
+fn bench(c: &mut Criterion) {
+    let cases = [
+        ("small_rows_1000", workloads::small_rows(1000)),
+        ("large_rows_100", workloads::large_rows(100)),
+    ];
+    for (name, batch) in cases {
+        let bytes = serialize_batch(&batch).expect("serialize");
+        let shared = Bytes::from(bytes.clone());
+        assert_eq!(read_batch(&bytes).expect("read"), batch);
+        assert_eq!(
+            view_scan(&bytes),
+            workloads::payload_bytes(&batch),
+            "view scan sees every value byte"
+        );
+        let mut g = c.benchmark_group(format!("decode/{name}"));
+        g.throughput(Throughput::Elements(batch.events.len() as u64));
+        g.bench_function(BenchmarkId::from_parameter("upstream_0.1.1"), |b| {
+            b.iter(|| upstream::database_event::read_batch(black_box(&bytes)).expect("read"))
+        });
+        g.bench_function(BenchmarkId::from_parameter("reference_serde"), |b| {
+            b.iter(|| {
+                flexbuffers::from_slice::<DatabaseEventBatch>(black_box(&bytes)).expect("read")
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("read_batch"), |b| {
+            b.iter(|| read_batch(black_box(&bytes)).expect("read"))
+        });
+        g.bench_function(BenchmarkId::from_parameter("read_batch_bytes"), |b| {
+            b.iter(|| read_batch_bytes(black_box(&shared)).expect("read"))
+        });
+        g.bench_function(BenchmarkId::from_parameter("view_parse"), |b| {
+            b.iter(|| BatchView::parse(black_box(&bytes)).map(|v| v.len()))
+        });
+        g.bench_function(BenchmarkId::from_parameter("view_scan"), |b| {
+            b.iter(|| view_scan(black_box(&bytes)))
+        });
+        g.bench_function(BenchmarkId::from_parameter("memcpy"), |b| {
+            b.iter(|| black_box(&bytes).to_vec())
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

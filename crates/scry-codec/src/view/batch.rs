@@ -1,0 +1,208 @@
+//! [`BatchView`]: a validated batch, read in place.
+
+use scry_types::{BackfillMetadata, ControlDirective, DatabaseEventBatch};
+
+use crate::view::ctx::{CopySink, PackSink, Sink};
+use crate::view::parse::{BatchRec, EventRec, Parser};
+use crate::view::{
+    Ctx, EventView, RelationView, Relations, SequenceValueView, SequenceValues, ViewIter,
+};
+use crate::{DecodeError, Encoding, ReadOptions};
+
+/// A batch validated in one pass ([`BatchView::parse`]) and then read in place: every
+/// accessor is O(1), cannot fail, and allocates nothing. Parsing allocates once (the
+/// table of where each event's fields are).
+///
+/// ```
+/// use scry_codec::{serialize_batch, BatchView};
+/// use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, OperationType, Row, TypeTag};
+///
+/// let mut event = DatabaseEvent::new(OperationType::Insert, "public", "users");
+/// event.new_row = Some(Row::new(vec![ColumnValue::from_pg_binary(TypeTag::Int32, 23, vec![0, 0, 0, 7])]));
+/// let bytes = serialize_batch(&DatabaseEventBatch::with_events(vec![event]))?;
+///
+/// let view = BatchView::parse(&bytes)?;
+/// let event = view.events().next().unwrap();
+/// assert_eq!(event.table(), "users");
+/// let value = event.new_row().unwrap().values().next().unwrap();
+/// assert_eq!(value.type_tag(), TypeTag::Int32);
+/// assert_eq!(value.data().as_deref(), Some(&[0u8, 0, 0, 7][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchView<'a> {
+    ctx: Ctx<'a>,
+    rec: BatchRec,
+    encoding: Encoding,
+}
+
+/// The events of a batch, in order.
+#[derive(Debug, Clone)]
+pub struct Events<'v> {
+    ctx: Ctx<'v>,
+    recs: std::slice::Iter<'v, EventRec>,
+}
+
+impl<'v> Iterator for Events<'v> {
+    type Item = EventView<'v>;
+
+    #[inline]
+    fn next(&mut self) -> Option<EventView<'v>> {
+        self.recs.next().map(|r| EventView::new(self.ctx, *r))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.recs.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<EventView<'v>> {
+        self.recs.nth(n).map(|r| EventView::new(self.ctx, *r))
+    }
+}
+
+impl DoubleEndedIterator for Events<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.recs.next_back().map(|r| EventView::new(self.ctx, *r))
+    }
+}
+
+impl ExactSizeIterator for Events<'_> {}
+
+impl std::iter::FusedIterator for Events<'_> {}
+
+impl<'a> BatchView<'a> {
+    /// Validates `data` as a batch with the default [`ReadOptions`].
+    pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_with(data, &ReadOptions::DEFAULT)
+    }
+
+    /// Validates `data` as a batch with these limits.
+    pub fn parse_with(data: &'a [u8], options: &ReadOptions) -> Result<Self, DecodeError> {
+        let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
+        let rec = p.batch().map_err(DecodeError::finish)?;
+        Ok(Self {
+            ctx: Ctx {
+                r: p.r,
+                canon: p.canon,
+            },
+            rec,
+            encoding: if p.compact {
+                Encoding::Compact
+            } else {
+                Encoding::Compat
+            },
+        })
+    }
+
+    /// The encoding the batch was written in, as far as it shows: `Compact` when any enum is
+    /// stored as a discriminant, any value as a blob, or any optional field left out;
+    /// otherwise `Compat` (a compact batch without such fields reads the same either way).
+    #[must_use]
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The events, in order.
+    #[must_use]
+    pub fn events(&self) -> Events<'_> {
+        Events {
+            ctx: self.ctx,
+            recs: self.rec.events.iter(),
+        }
+    }
+
+    /// Event `i`, if the batch has that many.
+    #[must_use]
+    pub fn event(&self, i: usize) -> Option<EventView<'_>> {
+        self.rec.events.get(i).map(|r| EventView::new(self.ctx, *r))
+    }
+
+    /// The number of events.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rec.events.len()
+    }
+
+    /// True when the batch has no events.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rec.events.is_empty()
+    }
+
+    /// The source ID, if set.
+    #[must_use]
+    pub fn source_id(&self) -> Option<&'a str> {
+        self.rec.source_id.map(|s| self.ctx.str_ref(s))
+    }
+
+    /// The batch sequence number.
+    #[must_use]
+    pub fn batch_seq(&self) -> u64 {
+        self.rec.batch_seq
+    }
+
+    /// The batch's relation metadata.
+    #[must_use]
+    pub fn relations(&self) -> Relations<'a> {
+        ViewIter::new(self.ctx, self.rec.relations, RelationView::from_slot)
+    }
+
+    /// The control directive, if this is a control batch.
+    #[must_use]
+    pub fn control_directive(&self) -> Option<ControlDirective> {
+        self.rec.control_directive
+    }
+
+    /// The sequence values, if the batch carries them (`Some` of an empty iterator when it
+    /// carries an empty list).
+    #[must_use]
+    pub fn sequence_values(&self) -> Option<SequenceValues<'a>> {
+        self.rec
+            .sequence_values
+            .map(|v| ViewIter::new(self.ctx, v, SequenceValueView::from_slot))
+    }
+
+    /// The backfill metadata, if any.
+    #[must_use]
+    pub fn backfill_metadata(&self) -> Option<BackfillMetadata> {
+        self.rec.backfill_metadata
+    }
+
+    /// The owned batch (strings and value bytes copied).
+    #[must_use]
+    pub fn to_owned(&self) -> DatabaseEventBatch {
+        self.owned_with(&CopySink)
+    }
+
+    /// The owned batch, every value's bytes a slice of one buffer (one allocation for all
+    /// values).
+    pub(crate) fn owned_packed(&self) -> DatabaseEventBatch {
+        self.owned_with(&PackSink::new(self.rec.data_bytes))
+    }
+
+    pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEventBatch {
+        DatabaseEventBatch {
+            events: self.events().map(|e| e.owned_with(sink)).collect(),
+            source_id: self.source_id().map(str::to_owned),
+            batch_seq: self.batch_seq(),
+            relations: self.relations().map(|r| r.to_owned_relation()).collect(),
+            control_directive: self.control_directive(),
+            sequence_values: self
+                .sequence_values()
+                .map(|s| s.map(|v| v.to_owned_sequence()).collect()),
+            backfill_metadata: self.backfill_metadata(),
+        }
+    }
+}
+
+impl From<&BatchView<'_>> for DatabaseEventBatch {
+    fn from(view: &BatchView<'_>) -> Self {
+        view.to_owned()
+    }
+}
+
+impl From<BatchView<'_>> for DatabaseEventBatch {
+    fn from(view: BatchView<'_>) -> Self {
+        view.to_owned()
+    }
+}

@@ -1,0 +1,165 @@
+//! [`EventView`]: one event, read in place.
+
+use scry_types::{DatabaseEvent, OperationType};
+
+use crate::flex::Slot;
+use crate::view::ctx::{CopySink, PackSink, Sink};
+use crate::view::parse::{EventRec, Parser};
+use crate::view::{Ctx, RelationView, RowView, ViewIter};
+use crate::{DecodeError, ReadOptions};
+
+/// One event of a validated batch, or a validated bare event ([`EventView::parse`]).
+/// Every accessor is O(1) (string accessors check UTF-8 again, in their length) and
+/// allocation-free.
+#[derive(Debug, Clone, Copy)]
+pub struct EventView<'a> {
+    ctx: Ctx<'a>,
+    rec: EventRec,
+}
+
+/// The column names of an event.
+pub type Columns<'a> = ViewIter<'a, &'a str>;
+
+impl<'a> EventView<'a> {
+    pub(crate) fn new(ctx: Ctx<'a>, rec: EventRec) -> Self {
+        Self { ctx, rec }
+    }
+
+    /// Validates `data` as one bare event (what `serialize_event` writes) with the default
+    /// [`ReadOptions`].
+    pub fn parse(data: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_with(data, &ReadOptions::DEFAULT)
+    }
+
+    /// Validates `data` as one bare event with these limits.
+    pub fn parse_with(data: &'a [u8], options: &ReadOptions) -> Result<Self, DecodeError> {
+        let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
+        let rec = p.bare_event().map_err(DecodeError::finish)?;
+        Ok(Self {
+            ctx: Ctx {
+                r: p.r,
+                canon: p.canon,
+            },
+            rec,
+        })
+    }
+
+    /// What the event does.
+    #[must_use]
+    pub fn operation(&self) -> OperationType {
+        self.rec.operation
+    }
+
+    /// The replication position (LSN).
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.rec.position
+    }
+
+    /// The transaction ID.
+    #[must_use]
+    pub fn transaction_id(&self) -> u64 {
+        self.rec.transaction_id
+    }
+
+    /// Event time, microseconds since the Unix epoch.
+    #[must_use]
+    pub fn timestamp_us(&self) -> u64 {
+        self.rec.timestamp_us
+    }
+
+    /// The event ID, if set.
+    #[must_use]
+    pub fn event_id(&self) -> Option<&'a str> {
+        self.rec.event_id.map(|s| self.ctx.str_ref(s))
+    }
+
+    /// Schema name.
+    #[must_use]
+    pub fn schema(&self) -> &'a str {
+        self.ctx.str_ref(self.rec.schema)
+    }
+
+    /// Table name.
+    #[must_use]
+    pub fn table(&self) -> &'a str {
+        self.ctx.str_ref(self.rec.table)
+    }
+
+    /// Column names, in the order of the rows' values.
+    #[must_use]
+    pub fn columns(&self) -> Columns<'a> {
+        ViewIter::new(self.ctx, self.rec.columns, column_name)
+    }
+
+    /// The new row.
+    #[must_use]
+    pub fn new_row(&self) -> Option<RowView<'a>> {
+        self.rec.new_row.map(|v| RowView::new(self.ctx, v))
+    }
+
+    /// The old row (or its key).
+    #[must_use]
+    pub fn old_row(&self) -> Option<RowView<'a>> {
+        self.rec.old_row.map(|v| RowView::new(self.ctx, v))
+    }
+
+    /// Relation metadata, if the event carries it.
+    #[must_use]
+    pub fn relation_meta(&self) -> Option<RelationView<'a>> {
+        self.rec
+            .relation_meta
+            .map(|m| RelationView::new(self.ctx, m))
+    }
+
+    /// The DDL statement, if any.
+    #[must_use]
+    pub fn ddl_sql(&self) -> Option<&'a str> {
+        self.rec.ddl_sql.map(|s| self.ctx.str_ref(s))
+    }
+
+    /// The DDL object type, if any.
+    #[must_use]
+    pub fn ddl_object_type(&self) -> Option<&'a str> {
+        self.rec.ddl_object_type.map(|s| self.ctx.str_ref(s))
+    }
+
+    /// The owned event (strings and value bytes copied).
+    #[must_use]
+    pub fn to_owned_event(&self) -> DatabaseEvent {
+        self.owned_with(&CopySink)
+    }
+
+    /// The owned event, its value bytes slices of one buffer.
+    pub(crate) fn owned_packed(&self) -> DatabaseEvent {
+        let total = [self.new_row(), self.old_row()]
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.values())
+            .map(|v| v.data_len())
+            .sum();
+        self.owned_with(&PackSink::new(total))
+    }
+
+    pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEvent {
+        DatabaseEvent {
+            event_id: self.event_id().map(str::to_owned),
+            timestamp_us: self.timestamp_us(),
+            operation: self.operation(),
+            schema: self.schema().to_owned(),
+            table: self.table().to_owned(),
+            position: self.position(),
+            transaction_id: self.transaction_id(),
+            new_row: self.new_row().map(|r| r.owned_with(sink)),
+            old_row: self.old_row().map(|r| r.owned_with(sink)),
+            columns: self.columns().map(str::to_owned).collect(),
+            relation_meta: self.relation_meta().map(|r| r.to_owned_relation()),
+            ddl_sql: self.ddl_sql().map(str::to_owned),
+            ddl_object_type: self.ddl_object_type().map(str::to_owned),
+        }
+    }
+}
+
+fn column_name<'a>(ctx: Ctx<'a>, s: Option<Slot>) -> &'a str {
+    ctx.str_slot(s)
+}

@@ -1,0 +1,852 @@
+//! The one validating pass over a batch or event: checks every field once and records where
+//! each event's fields are, so the views can then read them without failing.
+//!
+//! The schema is fixed (batch → events → event → row → values → value → data, and the
+//! relation / sequence / backfill side branches), so there is one function per level and no
+//! recursion. Every map entry, vector element, string byte and value byte visited is charged
+//! to a work budget proportional to the input's length.
+
+use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
+
+mod fast;
+
+use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
+use crate::view::fields::{
+    KeyCache, NameIndex, BACKFILL, BATCH, COLUMN, CONTROL_DIRECTIVES, EVENT, OPERATIONS, RELATION,
+    REPLICA_IDENTITIES, ROW, SEQUENCE, TYPE_TAGS, VALUE,
+};
+use crate::{DecodeError, DecodeErrorKind, Limit, ReadOptions};
+
+/// Where a validated string lies in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StrRef {
+    pub pos: u32,
+    pub len: u32,
+}
+
+/// Everything an `EventView` needs, found by the validating pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EventRec {
+    pub operation: OperationType,
+    pub timestamp_us: u64,
+    pub position: u64,
+    pub transaction_id: u64,
+    pub event_id: Option<StrRef>,
+    pub schema: StrRef,
+    pub table: StrRef,
+    pub columns: Vector,
+    /// The row's `values` vector.
+    pub new_row: Option<Vector>,
+    /// The row's `values` vector.
+    pub old_row: Option<Vector>,
+    pub relation_meta: Option<Vector>,
+    pub ddl_sql: Option<StrRef>,
+    pub ddl_object_type: Option<StrRef>,
+}
+
+/// Everything a `BatchView` needs, found by the validating pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BatchRec {
+    pub events: Vec<EventRec>,
+    pub source_id: Option<StrRef>,
+    pub batch_seq: u64,
+    pub relations: Vector,
+    pub control_directive: Option<ControlDirective>,
+    pub sequence_values: Option<Vector>,
+    pub backfill_metadata: Option<BackfillMetadata>,
+    /// The total length of every value's data (what an owned copy needs).
+    pub data_bytes: usize,
+}
+
+/// Whether every map of a struct kind has exactly the canonical keys in sorted order (for
+/// `ColumnValue`: with or without the leading `data`). Then accessors index slots directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Canon {
+    pub values: bool,
+    pub relations: bool,
+    pub columns: bool,
+    pub sequences: bool,
+}
+
+impl Default for Canon {
+    fn default() -> Self {
+        Self {
+            values: true,
+            relations: true,
+            columns: true,
+            sequences: true,
+        }
+    }
+}
+
+const K_BATCH: usize = 0;
+const K_EVENT: usize = 1;
+const K_ROW: usize = 2;
+const K_VALUE: usize = 3;
+const K_RELATION: usize = 4;
+const K_COLUMN: usize = 5;
+const K_SEQUENCE: usize = 6;
+const K_BACKFILL: usize = 7;
+
+/// The state of one validating pass.
+pub(crate) struct Parser<'a, 'o> {
+    pub r: Reader<'a>,
+    o: &'o ReadOptions,
+    work: u64,
+    budget: u64,
+    keys: [KeyCache; 8],
+    pub canon: Canon,
+    /// Set when anything only the compact encoding writes was seen.
+    pub compact: bool,
+    /// Whether events may take the fast path (tests turn it off to compare).
+    use_fast: bool,
+    /// How many events the fast path took.
+    fast_hits: usize,
+    /// The total length of all values' data seen so far.
+    data_bytes: usize,
+}
+
+/// What a map's keys were: the fields seen and whether they are canonical.
+struct Seen {
+    mask: u32,
+    canonical: bool,
+}
+
+#[cold]
+fn missing(field: &'static str, at: usize) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::MissingField { field }, at)
+}
+
+#[cold]
+fn out_of_range(value: i128, target: &'static str, at: usize) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::OutOfRange { value, target }, at)
+}
+
+fn require<T>(v: Option<T>, field: &'static str, at: usize) -> Res<T> {
+    v.ok_or_else(|| missing(field, at))
+}
+
+impl<'a, 'o> Parser<'a, 'o> {
+    /// A pass over `buf`, after checking its size.
+    pub(crate) fn new(buf: &'a [u8], o: &'o ReadOptions) -> Res<Self> {
+        let max = o.max_input_bytes.min(u32::MAX as usize);
+        if buf.len() > max {
+            return Err(DecodeError::new(
+                DecodeErrorKind::LimitExceeded {
+                    limit: Limit::InputBytes,
+                    max: max as u64,
+                    actual: buf.len() as u64,
+                },
+                0,
+            ));
+        }
+        Ok(Self {
+            r: Reader::new(buf),
+            o,
+            work: 0,
+            budget: o
+                .work_per_input_byte
+                .saturating_mul(buf.len() as u64)
+                .saturating_add(4096),
+            keys: Default::default(),
+            canon: Canon::default(),
+            compact: false,
+            use_fast: true,
+            fast_hits: 0,
+            data_bytes: 0,
+        })
+    }
+
+    #[inline]
+    fn charge(&mut self, units: usize, at: usize) -> Res<()> {
+        self.work = self.work.saturating_add(units as u64);
+        if self.work > self.budget {
+            return Err(DecodeError::new(
+                DecodeErrorKind::WorkBudgetExceeded {
+                    budget: self.budget,
+                },
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn limit(limit: Limit, max: usize, actual: usize, at: usize) -> Res<()> {
+        if actual > max {
+            return Err(DecodeError::new(
+                DecodeErrorKind::LimitExceeded {
+                    limit,
+                    max: max as u64,
+                    actual: actual as u64,
+                },
+                at,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Visits every known field of `m` once, rejecting duplicates.
+    #[inline]
+    fn fields<F>(
+        &mut self,
+        m: &Map,
+        kind: usize,
+        names: &'static [&'static str],
+        mut f: F,
+    ) -> Res<Seen>
+    where
+        F: FnMut(&mut Self, usize, Slot) -> Res<()>,
+    {
+        let len = m.len();
+        self.charge(len, m.values.pos as usize)?;
+        let first = names.len().checked_sub(len);
+        let mut canonical = first.is_some();
+        let mut mask = 0u32;
+        for i in 0..len {
+            let r = self.r;
+            let id = match self.keys.get_mut(kind) {
+                Some(cache) => cache.field(&r, m, i, names)?,
+                None => None,
+            };
+            let Some(id) = id else {
+                canonical = false;
+                continue;
+            };
+            let name = names.get(id).copied().unwrap_or("?");
+            if Some(id) != first.map(|f| f + i) {
+                canonical = false;
+            }
+            let bit = 1u32 << id;
+            let slot = r.element(&m.values, i)?;
+            if mask & bit != 0 {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::DuplicateField { field: name },
+                    slot.pos,
+                ));
+            }
+            mask |= bit;
+            f(self, id, slot).map_err(|e| e.in_field(name))?;
+        }
+        Ok(Seen { mask, canonical })
+    }
+
+    fn integer(&self, s: Slot) -> Res<i128> {
+        self.r.integer(s, "an integer")
+    }
+
+    fn u64(&self, s: Slot) -> Res<u64> {
+        let v = self.integer(s)?;
+        u64::try_from(v).map_err(|_| out_of_range(v, "u64", s.pos))
+    }
+
+    fn u32(&self, s: Slot) -> Res<u32> {
+        let v = self.integer(s)?;
+        u32::try_from(v).map_err(|_| out_of_range(v, "u32", s.pos))
+    }
+
+    fn i64(&self, s: Slot) -> Res<i64> {
+        let v = self.integer(s)?;
+        i64::try_from(v).map_err(|_| out_of_range(v, "i64", s.pos))
+    }
+
+    fn i32(&self, s: Slot) -> Res<i32> {
+        let v = self.integer(s)?;
+        i32::try_from(v).map_err(|_| out_of_range(v, "i32", s.pos))
+    }
+
+    /// A String (or Key): within the string limit, charged, valid UTF-8.
+    fn string(&mut self, s: Slot) -> Res<StrRef> {
+        let (pos, len) = self.r.string(s)?;
+        Self::limit(Limit::StringBytes, self.o.max_string_bytes, len, pos)?;
+        self.charge(len, pos)?;
+        let bytes = self.r.range(pos, len)?;
+        if let Err(e) = check_utf8(bytes) {
+            return Err(DecodeError::new(
+                DecodeErrorKind::InvalidUtf8 {
+                    valid_up_to: e.valid_up_to(),
+                },
+                pos,
+            ));
+        }
+        Ok(StrRef {
+            pos: pos as u32,
+            len: len as u32,
+        })
+    }
+
+    /// `None` for a Null, else `f`.
+    #[inline]
+    fn opt<T>(&mut self, s: Slot, f: impl FnOnce(&mut Self, Slot) -> Res<T>) -> Res<Option<T>> {
+        if s.ty == FlexType::Null {
+            Ok(None)
+        } else {
+            f(self, s).map(Some)
+        }
+    }
+
+    /// An enum stored as its variant's name (compat) or its discriminant (compact).
+    fn enumeration<E: Copy, const N: usize>(
+        &mut self,
+        s: Slot,
+        names: &NameIndex<N>,
+        all: &[E],
+        from_byte: fn(u8) -> Option<E>,
+        enum_name: &'static str,
+    ) -> Res<E> {
+        match s.ty {
+            FlexType::String | FlexType::Key => {
+                let (pos, len) = self.r.string(s)?;
+                self.charge(len, pos)?;
+                let bytes = self.r.range(pos, len)?;
+                names
+                    .find_at(self.r.buf(), pos, len)
+                    .and_then(|i| all.get(i).copied())
+                    .ok_or_else(|| {
+                        DecodeError::new(
+                            DecodeErrorKind::InvalidEnumName {
+                                enum_name,
+                                name: String::from_utf8_lossy(bytes).into_owned(),
+                            },
+                            pos,
+                        )
+                    })
+            }
+            FlexType::UInt | FlexType::Int | FlexType::IndirectUInt | FlexType::IndirectInt => {
+                self.compact = true;
+                let v = self.integer(s)?;
+                let d = u64::try_from(v).map_err(|_| out_of_range(v, "u8", s.pos))?;
+                u8::try_from(d).ok().and_then(from_byte).ok_or_else(|| {
+                    DecodeError::new(
+                        DecodeErrorKind::InvalidDiscriminant {
+                            enum_name,
+                            value: d,
+                        },
+                        s.pos,
+                    )
+                })
+            }
+            _ => Err(wrong_type(
+                "a String (variant name) or a UInt (discriminant)",
+                s,
+            )),
+        }
+    }
+
+    /// A vector of `limit`-bounded length whose elements `f` validates.
+    fn each<F>(
+        &mut self,
+        s: Slot,
+        expected: &'static str,
+        limit: Limit,
+        max: usize,
+        mut f: F,
+    ) -> Res<Vector>
+    where
+        F: FnMut(&mut Self, Slot) -> Res<()>,
+    {
+        let v = self.r.vector(s, expected)?;
+        let len = v.len as usize;
+        Self::limit(limit, max, len, v.pos as usize)?;
+        self.charge(len, v.pos as usize)?;
+        for i in 0..len {
+            let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
+            f(self, e).map_err(|e| e.at_index(i))?;
+        }
+        Ok(v)
+    }
+
+    /// The root batch.
+    pub(crate) fn batch(&mut self) -> Res<BatchRec> {
+        let root = self.r.root()?;
+        let m = self.r.map(root, "a batch map")?;
+        let mut events = None;
+        let mut source_id = None;
+        let mut batch_seq = None;
+        let mut relations = None;
+        let mut control_directive = None;
+        let mut sequence_values = None;
+        let mut backfill_metadata = None;
+        let seen = self.fields(&m, K_BATCH, BATCH, |p, id, v| {
+            match id {
+                0 => backfill_metadata = p.opt(v, Self::backfill)?,
+                1 => batch_seq = Some(p.u64(v)?),
+                2 => {
+                    control_directive = p.opt(v, |p, v| {
+                        p.enumeration(
+                            v,
+                            &CONTROL_DIRECTIVES,
+                            ControlDirective::ALL,
+                            ControlDirective::from_byte,
+                            "ControlDirective",
+                        )
+                    })?
+                }
+                3 => events = Some(p.events(v)?),
+                4 => relations = Some(p.relations(v)?),
+                5 => sequence_values = p.opt(v, Self::sequences)?,
+                6 => source_id = p.opt(v, Self::string)?,
+                _ => {}
+            }
+            Ok(())
+        })?;
+        if seen.mask & (1 << 6) == 0 {
+            self.compact = true;
+        }
+        let at = root.pos;
+        Ok(BatchRec {
+            events: require(events, "events", at)?,
+            source_id,
+            batch_seq: require(batch_seq, "batch_seq", at)?,
+            relations: require(relations, "relations", at)?,
+            control_directive,
+            sequence_values,
+            backfill_metadata,
+            data_bytes: self.data_bytes,
+        })
+    }
+
+    /// A bare event at the root.
+    pub(crate) fn bare_event(&mut self) -> Res<EventRec> {
+        let root = self.r.root()?;
+        self.any_event(root)
+    }
+
+    /// An event: by the fast path when it can, else by the general pass (which reports the
+    /// exact error, if any).
+    #[inline]
+    fn any_event(&mut self, s: Slot) -> Res<EventRec> {
+        if self.use_fast {
+            let (work, data_bytes) = (self.work, self.data_bytes);
+            let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
+            if let Some(rec) = self.fast_event(s.pos, usize::from(s.width), packed) {
+                self.fast_hits += 1;
+                return Ok(rec);
+            }
+            self.work = work;
+            self.data_bytes = data_bytes;
+        }
+        self.event(s)
+    }
+
+    fn events(&mut self, s: Slot) -> Res<Vec<EventRec>> {
+        let v = self.r.vector(s, "a vector of events")?;
+        let len = v.len as usize;
+        Self::limit(Limit::Events, self.o.max_events, len, v.pos as usize)?;
+        self.charge(len, v.pos as usize)?;
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len {
+            let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
+            out.push(self.any_event(e).map_err(|e| e.at_index(i))?);
+        }
+        Ok(out)
+    }
+
+    fn event(&mut self, s: Slot) -> Res<EventRec> {
+        let m = self.r.map(s, "an event map")?;
+        let mut columns = None;
+        let mut ddl_object_type = None;
+        let mut ddl_sql = None;
+        let mut event_id = None;
+        let mut new_row = None;
+        let mut old_row = None;
+        let mut operation = None;
+        let mut position = None;
+        let mut relation_meta = None;
+        let mut schema = None;
+        let mut table = None;
+        let mut timestamp_us = None;
+        let mut transaction_id = None;
+        let seen = self.fields(&m, K_EVENT, EVENT, |p, id, v| {
+            match id {
+                0 => columns = Some(p.columns(v)?),
+                1 => ddl_object_type = p.opt(v, Self::string)?,
+                2 => ddl_sql = p.opt(v, Self::string)?,
+                3 => event_id = p.opt(v, Self::string)?,
+                4 => new_row = p.opt(v, Self::row)?,
+                5 => old_row = p.opt(v, Self::row)?,
+                6 => {
+                    operation = Some(p.enumeration(
+                        v,
+                        &OPERATIONS,
+                        OperationType::ALL,
+                        OperationType::from_byte,
+                        "OperationType",
+                    )?)
+                }
+                7 => position = Some(p.u64(v)?),
+                8 => relation_meta = p.opt(v, Self::relation)?,
+                9 => schema = Some(p.string(v)?),
+                10 => table = Some(p.string(v)?),
+                11 => timestamp_us = Some(p.u64(v)?),
+                12 => transaction_id = Some(p.u64(v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        // event_id, new_row, old_row and relation_meta are always written (maybe as null) by
+        // the compat encoding; only the compact one leaves them out.
+        if seen.mask & ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 8))
+            != (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8)
+        {
+            self.compact = true;
+        }
+        let at = s.pos;
+        Ok(EventRec {
+            operation: require(operation, "operation", at)?,
+            timestamp_us: require(timestamp_us, "timestamp_us", at)?,
+            position: require(position, "position", at)?,
+            transaction_id: require(transaction_id, "transaction_id", at)?,
+            event_id,
+            schema: require(schema, "schema", at)?,
+            table: require(table, "table", at)?,
+            columns: require(columns, "columns", at)?,
+            new_row,
+            old_row,
+            relation_meta,
+            ddl_sql,
+            ddl_object_type,
+        })
+    }
+
+    fn columns(&mut self, s: Slot) -> Res<Vector> {
+        let max = self.o.max_columns;
+        self.each(s, "a vector of strings", Limit::Columns, max, |p, e| {
+            p.string(e).map(drop)
+        })
+    }
+
+    /// A row map; returns its `values` vector.
+    fn row(&mut self, s: Slot) -> Res<Vector> {
+        let m = self.r.map(s, "a row map")?;
+        let mut values = None;
+        self.fields(&m, K_ROW, ROW, |p, _, v| {
+            let max = p.o.max_columns;
+            values = Some(p.each(
+                v,
+                "a vector of column values",
+                Limit::Columns,
+                max,
+                Self::value,
+            )?);
+            Ok(())
+        })?;
+        require(values, "values", s.pos)
+    }
+
+    fn value(&mut self, s: Slot) -> Res<()> {
+        let m = self.r.map(s, "a column value map")?;
+        let mut type_oid = false;
+        let mut type_tag = false;
+        let seen = self.fields(&m, K_VALUE, VALUE, |p, id, v| {
+            match id {
+                0 => p.data(v)?,
+                1 => {
+                    p.u32(v)?;
+                    type_oid = true;
+                }
+                2 => {
+                    p.enumeration(v, &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte, "TypeTag")?;
+                    type_tag = true;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        if !type_oid {
+            return Err(missing("type_oid", s.pos));
+        }
+        if !type_tag {
+            return Err(missing("type_tag", s.pos));
+        }
+        if seen.mask & 1 == 0 {
+            self.compact = true;
+        }
+        self.canon.values &= seen.canonical;
+        Ok(())
+    }
+
+    /// `ColumnValue.data`: Null, a Blob, or a vector of UInt bytes of any width and shape.
+    fn data(&mut self, s: Slot) -> Res<()> {
+        let max = self.o.max_value_bytes;
+        match s.ty {
+            FlexType::Null => Ok(()),
+            FlexType::Blob => {
+                self.compact = true;
+                let (pos, len) = self.r.blob(s)?;
+                Self::limit(Limit::ValueBytes, max, len, pos)?;
+                self.data_bytes = self.data_bytes.saturating_add(len);
+                self.charge(len, pos)
+            }
+            FlexType::VectorUInt
+            | FlexType::VectorUInt2
+            | FlexType::VectorUInt3
+            | FlexType::VectorUInt4 => {
+                let v = self.r.vector(s, "value bytes")?;
+                let (pos, len) = (v.pos as usize, v.len as usize);
+                Self::limit(Limit::ValueBytes, max, len, pos)?;
+                self.data_bytes = self.data_bytes.saturating_add(len);
+                self.charge(len, pos)?;
+                if v.width > 1 {
+                    check_wide_bytes(&self.r, &v)?;
+                }
+                Ok(())
+            }
+            FlexType::Vector => {
+                let v = self.r.vector(s, "value bytes")?;
+                let (pos, len) = (v.pos as usize, v.len as usize);
+                Self::limit(Limit::ValueBytes, max, len, pos)?;
+                self.data_bytes = self.data_bytes.saturating_add(len);
+                self.charge(len, pos)?;
+                for i in 0..len {
+                    let e = self.r.element(&v, i)?;
+                    if e.ty != FlexType::UInt {
+                        return Err(wrong_type("a UInt byte", e));
+                    }
+                    let b = self.r.uint_at(e.pos, e.width)?;
+                    if b > 255 {
+                        return Err(byte_out_of_range(b, e.pos));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(wrong_type("a Blob, a vector of UInt bytes or Null", s)),
+        }
+    }
+
+    fn relations(&mut self, s: Slot) -> Res<Vector> {
+        let max = self.o.max_relations;
+        self.each(s, "a vector of relations", Limit::Relations, max, |p, e| {
+            p.relation(e).map(drop)
+        })
+    }
+
+    fn relation(&mut self, s: Slot) -> Res<Vector> {
+        let m = self.r.map(s, "a relation map")?;
+        let seen = self.fields(&m, K_RELATION, RELATION, |p, id, v| {
+            match id {
+                0 => {
+                    let max = p.o.max_columns;
+                    p.each(
+                        v,
+                        "a vector of column maps",
+                        Limit::Columns,
+                        max,
+                        Self::column,
+                    )?;
+                }
+                1 => {
+                    p.u32(v)?;
+                }
+                2 => {
+                    p.enumeration(
+                        v,
+                        &REPLICA_IDENTITIES,
+                        ReplicaIdentity::ALL,
+                        ReplicaIdentity::from_byte,
+                        "ReplicaIdentity",
+                    )?;
+                }
+                3 | 4 => {
+                    p.string(v)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        all_present(seen.mask, RELATION, s.pos)?;
+        self.canon.relations &= seen.canonical;
+        Ok(m.values)
+    }
+
+    fn column(&mut self, s: Slot) -> Res<()> {
+        let m = self.r.map(s, "a column map")?;
+        let seen = self.fields(&m, K_COLUMN, COLUMN, |p, id, v| {
+            match id {
+                0 => {
+                    p.r.boolean(v)?;
+                }
+                1 => {
+                    p.string(v)?;
+                }
+                2 => {
+                    p.i32(v)?;
+                }
+                3 => {
+                    p.u32(v)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        all_present(seen.mask, COLUMN, s.pos)?;
+        self.canon.columns &= seen.canonical;
+        Ok(())
+    }
+
+    fn sequences(&mut self, s: Slot) -> Res<Vector> {
+        let max = self.o.max_sequence_values;
+        self.each(
+            s,
+            "a vector of sequence values",
+            Limit::SequenceValues,
+            max,
+            Self::sequence,
+        )
+    }
+
+    fn sequence(&mut self, s: Slot) -> Res<()> {
+        let m = self.r.map(s, "a sequence value map")?;
+        let seen = self.fields(&m, K_SEQUENCE, SEQUENCE, |p, id, v| {
+            match id {
+                0 | 2 | 3 | 4 => {
+                    p.i64(v)?;
+                }
+                1 => {
+                    p.r.boolean(v)?;
+                }
+                5 | 6 => {
+                    p.string(v)?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        all_present(seen.mask, SEQUENCE, s.pos)?;
+        self.canon.sequences &= seen.canonical;
+        Ok(())
+    }
+
+    fn backfill(&mut self, s: Slot) -> Res<BackfillMetadata> {
+        let m = self.r.map(s, "a backfill metadata map")?;
+        let mut rows = None;
+        let mut tables = None;
+        self.fields(&m, K_BACKFILL, BACKFILL, |p, id, v| {
+            match id {
+                0 => rows = Some(p.u64(v)?),
+                1 => tables = Some(p.u32(v)?),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok(BackfillMetadata {
+            estimated_total_rows: require(rows, "estimated_total_rows", s.pos)?,
+            table_count: require(tables, "table_count", s.pos)?,
+        })
+    }
+}
+
+/// Fails with the first of `names` whose bit is not in `mask`.
+fn all_present(mask: u32, names: &'static [&'static str], at: usize) -> Res<()> {
+    match names.iter().enumerate().find(|(i, _)| mask & (1 << i) == 0) {
+        Some((_, name)) => Err(missing(name, at)),
+        None => Ok(()),
+    }
+}
+
+/// UTF-8 validation with a fast path for the short ASCII names most strings are.
+#[inline]
+fn check_utf8(b: &[u8]) -> Result<(), std::str::Utf8Error> {
+    if b.len() <= 64 {
+        let words = b.chunks_exact(8);
+        let tail = words.remainder().iter().fold(0u8, |a, &x| a | x);
+        let high = words.fold(0u64, |a, c| {
+            a | c.try_into().map_or(u64::MAX, u64::from_le_bytes)
+        });
+        if high & 0x8080_8080_8080_8080 == 0 && tail < 0x80 {
+            return Ok(());
+        }
+    }
+    std::str::from_utf8(b).map(drop)
+}
+
+#[cold]
+fn byte_out_of_range(value: u64, at: usize) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::DataByteOutOfRange { value }, at)
+}
+
+/// Checks that every element of a typed UInt vector wider than a byte is below 256.
+fn check_wide_bytes(r: &Reader<'_>, v: &Vector) -> Res<()> {
+    let w = usize::from(v.width);
+    let raw = r.range(v.pos as usize, (v.len as usize).saturating_mul(w))?;
+    if crate::flex::fast::wide_are_bytes(raw, w) {
+        return Ok(());
+    }
+    for (i, c) in raw.chunks_exact(w).enumerate() {
+        let value = c
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        if value > 255 {
+            return Err(byte_out_of_range(value, v.pos as usize + i * w));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_testkit::{workloads, Gen};
+
+    /// Everything a pass produces, with or without the fast path.
+    fn run(bytes: &[u8], fast: bool) -> (Result<BatchRec, DecodeError>, Canon, bool, u64, usize) {
+        let o = ReadOptions::default();
+        let mut p = match Parser::new(bytes, &o) {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Canon::default(), false, 0, 0),
+        };
+        p.use_fast = fast;
+        let r = p.batch();
+        (r, p.canon, p.compact, p.work, p.fast_hits)
+    }
+
+    fn same(bytes: &[u8]) -> usize {
+        let (r1, c1, k1, w1, hits) = run(bytes, true);
+        let (r2, c2, k2, w2, _) = run(bytes, false);
+        assert_eq!(r1, r2);
+        if r1.is_ok() {
+            assert_eq!((c1, k1, w1), (c2, k2, w2));
+        }
+        hits
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_shapes() {
+        let batch = workloads::small_rows(100);
+        let compat = crate::serialize_batch(&batch).unwrap();
+        // The first event teaches the key caches; every later one takes the fast path.
+        assert_eq!(same(&compat), 99);
+        assert_eq!(same(&common::compact_batch(&batch)), 99);
+        let large = crate::serialize_batch(&workloads::large_rows(10)).unwrap();
+        assert_eq!(same(&large), 9);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_pass() {
+        let mut m = Gen::new(99);
+        let mut hits = 0;
+        for seed in 0..1500u64 {
+            let mut g = Gen::new(seed);
+            g.allow_huge_values = false;
+            let batch = g.batch(4);
+            for bytes in [
+                crate::serialize_batch(&batch).unwrap(),
+                common::compact_batch(&batch),
+            ] {
+                hits += same(&bytes);
+                for _ in 0..4 {
+                    let mut bad = bytes.clone();
+                    let at = m.below(bad.len());
+                    bad[at] = m.next_u64() as u8;
+                    same(&bad);
+                }
+            }
+        }
+        assert!(hits > 1000, "{hits}");
+    }
+}

@@ -1,0 +1,242 @@
+//! [`RowView`] and [`ValueView`]: a row's values, read in place.
+
+use std::borrow::Cow;
+
+use scry_types::{ColumnValue, Row, TypeTag};
+
+use crate::flex::{fast, FlexType, Slot, Vector};
+use crate::view::ctx::{CopySink, DataRef, Sink};
+use crate::view::fields::{TYPE_TAGS, VALUE};
+use crate::view::{Ctx, ViewIter};
+
+const DATA: usize = 0;
+const TYPE_OID: usize = 1;
+const TYPE_TAG: usize = 2;
+
+/// A row (`new_row` or `old_row`) of a validated event.
+#[derive(Debug, Clone, Copy)]
+pub struct RowView<'a> {
+    ctx: Ctx<'a>,
+    values: Vector,
+}
+
+/// The values of a row, in column order.
+pub type Values<'a> = ViewIter<'a, ValueView<'a>>;
+
+impl<'a> RowView<'a> {
+    pub(crate) fn new(ctx: Ctx<'a>, values: Vector) -> Self {
+        Self { ctx, values }
+    }
+
+    /// The number of values.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.values.len as usize
+    }
+
+    /// True when the row has no values.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.values.len == 0
+    }
+
+    /// The values, in column order.
+    #[must_use]
+    pub fn values(&self) -> Values<'a> {
+        ViewIter::new(self.ctx, self.values, ValueView::from_slot)
+    }
+
+    /// Value `i`, if the row has that many.
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<ValueView<'a>> {
+        if i >= self.len() {
+            return None;
+        }
+        Some(ValueView::from_slot(
+            self.ctx,
+            self.ctx.r.element(&self.values, i).ok(),
+        ))
+    }
+
+    /// The owned row (value bytes copied).
+    #[must_use]
+    pub fn to_owned_row(&self) -> Row {
+        self.owned_with(&CopySink)
+    }
+
+    pub(crate) fn owned_with(&self, sink: &impl Sink) -> Row {
+        Row::new(self.values().map(|v| v.owned_with(sink)).collect())
+    }
+}
+
+/// One column value of a validated row.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueView<'a> {
+    ctx: Ctx<'a>,
+    map: Vector,
+}
+
+impl<'a> ValueView<'a> {
+    fn from_slot(ctx: Ctx<'a>, s: Option<Slot>) -> Self {
+        let map = s
+            .and_then(|s| fast::map_values(ctx.r.buf(), s))
+            .unwrap_or_else(|| ctx.map(s));
+        Self { ctx, map }
+    }
+
+    #[inline]
+    fn field(&self, id: usize) -> Option<Slot> {
+        self.ctx.field(&self.map, self.ctx.canon.values, VALUE, id)
+    }
+
+    /// Position and packed type of field `id`: by index when the batch's value maps are
+    /// canonical, else by searching the keys.
+    #[inline(always)]
+    fn entry(&self, id: usize) -> Option<(usize, u8)> {
+        if self.ctx.canon.values {
+            let m = &self.map;
+            let (len, w) = (m.len as usize, usize::from(m.width));
+            let i = id.checked_sub(VALUE.len().checked_sub(len)?)?;
+            if i >= len {
+                return None;
+            }
+            let packed = *self.ctx.r.buf().get(m.pos as usize + len * w + i)?;
+            Some((m.pos as usize + i * w, packed))
+        } else {
+            let s = self.field(id)?;
+            Some((s.pos, ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8))
+        }
+    }
+
+    /// The type tag.
+    #[must_use]
+    pub fn type_tag(&self) -> TypeTag {
+        let b = self.ctx.r.buf();
+        let w = usize::from(self.map.width);
+        let fast = self.entry(TYPE_TAG).and_then(|(p, packed)| {
+            if fast::is(packed, FlexType::String) {
+                let t = fast::deref(b, p, w)?;
+                let cw = fast::width(packed);
+                let len = usize::try_from(fast::rd(b, t.checked_sub(cw)?, cw)?).ok()?;
+                TypeTag::ALL.get(TYPE_TAGS.find_at(b, t, len)?).copied()
+            } else if fast::is(packed, FlexType::UInt) {
+                TypeTag::from_byte(u8::try_from(fast::rd(b, p, w)?).ok()?)
+            } else {
+                None
+            }
+        });
+        fast.unwrap_or_else(|| {
+            self.ctx.enumeration(
+                self.field(TYPE_TAG),
+                &TYPE_TAGS,
+                TypeTag::ALL,
+                TypeTag::from_byte,
+                TypeTag::Null,
+            )
+        })
+    }
+
+    /// The PostgreSQL type OID.
+    #[must_use]
+    pub fn type_oid(&self) -> u32 {
+        let fast = self.entry(TYPE_OID).and_then(|(p, packed)| {
+            if fast::is(packed, FlexType::UInt) {
+                u32::try_from(fast::rd(self.ctx.r.buf(), p, usize::from(self.map.width))?).ok()
+            } else {
+                None
+            }
+        });
+        fast.unwrap_or_else(|| u32::try_from(self.ctx.int(self.field(TYPE_OID))).unwrap_or(0))
+    }
+
+    /// Where the data lies.
+    #[inline]
+    fn data_ref(&self) -> DataRef {
+        match self.entry(DATA) {
+            None => DataRef::Absent,
+            Some((p, packed)) => fast_data_ref(self.ctx.r.buf(), p, self.map.width, packed)
+                .unwrap_or_else(|| self.ctx.data_ref(self.field(DATA))),
+        }
+    }
+
+    /// True when the value has data (even empty data).
+    #[must_use]
+    pub fn has_data(&self) -> bool {
+        self.entry(DATA)
+            .is_some_and(|(_, packed)| !fast::is(packed, FlexType::Null))
+    }
+
+    /// True when this is NULL: no data and tag [`TypeTag::Null`] (as [`ColumnValue::is_null`]).
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        !self.has_data() && self.type_tag() == TypeTag::Null
+    }
+
+    /// True when this is the unchanged-TOAST marker (as [`ColumnValue::is_unchanged`]).
+    #[must_use]
+    pub fn is_unchanged(&self) -> bool {
+        self.type_tag() == TypeTag::ToastUnchanged
+    }
+
+    /// The value's bytes: borrowed from the input wherever they lie there contiguously
+    /// (compact blobs; compat vectors of up to 255 bytes, whose elements are single bytes),
+    /// copied out of the compat encoding's 2- or 4-byte slots otherwise (256 bytes or more).
+    #[must_use]
+    pub fn data(&self) -> Option<Cow<'a, [u8]>> {
+        self.ctx.data_cow(self.data_ref())
+    }
+
+    /// The length of the value's bytes (0 when it has none).
+    pub(crate) fn data_len(&self) -> usize {
+        self.data_ref().len()
+    }
+
+    /// The owned value (bytes copied).
+    #[must_use]
+    pub fn to_owned_value(&self) -> ColumnValue {
+        self.owned_with(&CopySink)
+    }
+
+    pub(crate) fn owned_with(&self, sink: &impl Sink) -> ColumnValue {
+        ColumnValue {
+            type_tag: self.type_tag(),
+            type_oid: self.type_oid(),
+            data: sink.bytes(&self.ctx, self.data_ref()),
+        }
+    }
+}
+
+/// Where the bytes of the `data` slot at `p` (in a map of `w`-byte slots) lie, for the
+/// shapes the parse accepted; `None` for anything else (then the general reader decides).
+#[inline(always)]
+fn fast_data_ref(b: &[u8], p: usize, w: u8, packed: u8) -> Option<DataRef> {
+    let w = usize::from(w);
+    let cw = fast::width(packed);
+    let ty = FlexType::from_u8(packed >> 2)?;
+    let fixed = match ty {
+        FlexType::Null => return Some(DataRef::Absent),
+        FlexType::VectorUInt2 => Some(2),
+        FlexType::VectorUInt3 => Some(3),
+        FlexType::VectorUInt4 => Some(4),
+        FlexType::Blob | FlexType::VectorUInt | FlexType::Vector => None,
+        _ => return None,
+    };
+    let t = fast::deref(b, p, w)?;
+    let len = match fixed {
+        Some(n) => n,
+        None => usize::try_from(fast::rd(b, t.checked_sub(cw)?, cw)?).ok()?,
+    };
+    let vector = |elem| Vector {
+        pos: t as u32,
+        len: len as u32,
+        width: cw as u8,
+        elem,
+    };
+    Some(match ty {
+        FlexType::Blob => DataRef::Contiguous { pos: t, len },
+        FlexType::Vector if len == 0 => DataRef::Contiguous { pos: 0, len: 0 },
+        FlexType::Vector => DataRef::Elements(vector(None)),
+        _ if cw == 1 => DataRef::Contiguous { pos: t, len },
+        _ => DataRef::Wide(vector(Some(FlexType::UInt))),
+    })
+}
