@@ -19,8 +19,17 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod encode;
+mod encoding;
 mod error;
+mod flex;
+pub mod reference;
 mod serde_path;
 
+pub use encode::{
+    serialize_batch, serialize_batch_into, serialize_batch_with, serialize_event,
+    serialize_event_with,
+};
+pub use encoding::Encoding;
 pub use error::CodecError;
-pub use serde_path::{read_batch, read_event, serialize_batch, serialize_event};
+pub use serde_path::{read_batch, read_event};

@@ -1,0 +1,351 @@
+//! The Compact writer: the same maps, keys and nesting as Compat, but enums are UInt
+//! discriminants, `data` is a blob, every absent `Option` is left out, maps with the same
+//! key set share one keys vector, and short strings repeated nearby are shared.
+
+use scry_types::{
+    BackfillMetadata, ColumnMeta, ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta,
+    Row, SequenceValue,
+};
+
+use super::fields::Fields;
+use super::keys::{slot, Field, KEY_COUNT};
+use super::shared::{KeyVectors, Strings};
+use super::sink::Sink;
+use super::value::Val;
+
+/// Not yet written.
+const NO_KEY: usize = usize::MAX;
+
+/// The structs, to tell their keys vectors apart.
+mod kind {
+    pub(super) const BATCH: u8 = 0;
+    pub(super) const EVENT: u8 = 1;
+    pub(super) const ROW: u8 = 2;
+    pub(super) const COLUMN_VALUE: u8 = 3;
+    pub(super) const RELATION: u8 = 4;
+    pub(super) const COLUMN_META: u8 = 5;
+    pub(super) const SEQUENCE: u8 = 6;
+    pub(super) const BACKFILL: u8 = 7;
+}
+
+/// Writes one Compact FlexBuffer.
+pub(crate) struct Compact<'a> {
+    sink: Sink<'a>,
+    /// The address of each key once written.
+    keys: [usize; KEY_COUNT],
+    /// Elements of the vectors being written, innermost last.
+    stack: Vec<Val>,
+    key_vectors: KeyVectors,
+    strings: Strings,
+}
+
+impl<'a> Compact<'a> {
+    /// A writer appending to `sink`.
+    pub(crate) fn new(sink: Sink<'a>) -> Self {
+        Compact {
+            sink,
+            keys: [NO_KEY; KEY_COUNT],
+            stack: Vec::new(),
+            key_vectors: KeyVectors::new(),
+            strings: Strings::new(),
+        }
+    }
+
+    /// Writes `batch` as the root.
+    pub(crate) fn batch_root(mut self, batch: &DatabaseEventBatch) {
+        self.stack.reserve(batch.events.len().max(8));
+        let root = self.batch(batch);
+        self.sink.root(root);
+    }
+
+    /// Writes `event` as the root.
+    pub(crate) fn event_root(mut self, event: &DatabaseEvent) {
+        self.stack.reserve(8);
+        let root = self.event(event);
+        self.sink.root(root);
+    }
+
+    /// The address of `key`, writing it first if this FlexBuffer does not hold it yet.
+    #[inline]
+    fn key(&mut self, key: Field) -> usize {
+        let slot = &mut self.keys[key as usize];
+        if *slot == NO_KEY {
+            *slot = self.sink.key(key.name());
+        }
+        *slot
+    }
+
+    /// Writes the map of `fields` of struct `kind`, reusing that key set's keys vector when
+    /// it is near enough not to widen the map's slots.
+    #[inline]
+    fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
+        let tag = KeyVectors::tag(kind, fields.mask());
+        let sink = &mut self.sink;
+        let cache = &mut self.key_vectors;
+        fields.with_present(|keys, vals| {
+            if let Some(kv) = cache.get(tag) {
+                if sink.keys_ref_width(kv) <= sink.map_width_without_keys(vals) {
+                    return sink.map(kv, vals);
+                }
+            }
+            let kv = sink.keys_vector(keys);
+            cache.put(tag, kv);
+            sink.map(kv, vals)
+        })
+    }
+
+    /// Writes an untyped vector of the values pushed since `mark`.
+    #[inline]
+    fn end_vector(&mut self, mark: usize) -> Val {
+        let v = self.sink.vector(self.stack.get(mark..).unwrap_or_default());
+        self.stack.truncate(mark);
+        v
+    }
+
+    /// Writes a string, or refers to the same string written shortly before.
+    #[inline]
+    fn shared_string(&mut self, s: &str) -> Val {
+        let bytes = s.as_bytes();
+        if bytes.is_empty() || bytes.len() > Strings::MAX_LEN {
+            return self.sink.string(s);
+        }
+        let slot = Strings::index(bytes);
+        let min_addr = self.sink.pos().saturating_sub(Strings::REACH);
+        if let Some(v) = self.strings.get(slot, bytes, self.sink.written(), min_addr) {
+            return v;
+        }
+        let v = self.sink.string(s);
+        self.strings.put(slot, v, bytes.len());
+        v
+    }
+
+    fn batch(&mut self, b: &DatabaseEventBatch) -> Val {
+        let mut f = Fields::<7>::new();
+        let k = self.key(Field::Events);
+        let mark = self.stack.len();
+        for e in &b.events {
+            let v = self.event(e);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(BATCH, Events), k, v);
+        if let Some(s) = &b.source_id {
+            let k = self.key(Field::SourceId);
+            let v = self.shared_string(s);
+            f.set(slot!(BATCH, SourceId), k, v);
+        }
+        let k = self.key(Field::BatchSeq);
+        f.set(slot!(BATCH, BatchSeq), k, Val::uint(b.batch_seq));
+        let k = self.key(Field::Relations);
+        let mark = self.stack.len();
+        for r in &b.relations {
+            let v = self.relation(r);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(BATCH, Relations), k, v);
+        if let Some(d) = b.control_directive {
+            let k = self.key(Field::ControlDirective);
+            f.set(
+                slot!(BATCH, ControlDirective),
+                k,
+                Val::uint(d.as_u8().into()),
+            );
+        }
+        if let Some(seqs) = &b.sequence_values {
+            let k = self.key(Field::SequenceValues);
+            let mark = self.stack.len();
+            for s in seqs {
+                let v = self.sequence(s);
+                self.stack.push(v);
+            }
+            let v = self.end_vector(mark);
+            f.set(slot!(BATCH, SequenceValues), k, v);
+        }
+        if let Some(m) = &b.backfill_metadata {
+            let k = self.key(Field::BackfillMetadata);
+            let v = self.backfill(m);
+            f.set(slot!(BATCH, BackfillMetadata), k, v);
+        }
+        self.map(kind::BATCH, &f)
+    }
+
+    fn event(&mut self, e: &DatabaseEvent) -> Val {
+        let mut f = Fields::<13>::new();
+        if let Some(id) = &e.event_id {
+            let k = self.key(Field::EventId);
+            let v = self.sink.string(id);
+            f.set(slot!(EVENT, EventId), k, v);
+        }
+        let k = self.key(Field::TimestampUs);
+        f.set(slot!(EVENT, TimestampUs), k, Val::uint(e.timestamp_us));
+        let k = self.key(Field::Operation);
+        f.set(
+            slot!(EVENT, Operation),
+            k,
+            Val::uint(e.operation.as_u8().into()),
+        );
+        let k = self.key(Field::Schema);
+        let v = self.shared_string(&e.schema);
+        f.set(slot!(EVENT, Schema), k, v);
+        let k = self.key(Field::Table);
+        let v = self.shared_string(&e.table);
+        f.set(slot!(EVENT, Table), k, v);
+        let k = self.key(Field::Position);
+        f.set(slot!(EVENT, Position), k, Val::uint(e.position));
+        let k = self.key(Field::TransactionId);
+        f.set(slot!(EVENT, TransactionId), k, Val::uint(e.transaction_id));
+        if let Some(row) = &e.new_row {
+            let k = self.key(Field::NewRow);
+            let v = self.row(row);
+            f.set(slot!(EVENT, NewRow), k, v);
+        }
+        if let Some(row) = &e.old_row {
+            let k = self.key(Field::OldRow);
+            let v = self.row(row);
+            f.set(slot!(EVENT, OldRow), k, v);
+        }
+        let k = self.key(Field::Columns);
+        let mark = self.stack.len();
+        for c in &e.columns {
+            let v = self.shared_string(c);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(EVENT, Columns), k, v);
+        if let Some(r) = &e.relation_meta {
+            let k = self.key(Field::RelationMeta);
+            let v = self.relation(r);
+            f.set(slot!(EVENT, RelationMeta), k, v);
+        }
+        if let Some(sql) = &e.ddl_sql {
+            let k = self.key(Field::DdlSql);
+            let v = self.sink.string(sql);
+            f.set(slot!(EVENT, DdlSql), k, v);
+        }
+        if let Some(t) = &e.ddl_object_type {
+            let k = self.key(Field::DdlObjectType);
+            let v = self.shared_string(t);
+            f.set(slot!(EVENT, DdlObjectType), k, v);
+        }
+        self.map(kind::EVENT, &f)
+    }
+
+    fn row(&mut self, row: &Row) -> Val {
+        let mut f = Fields::<1>::new();
+        let k = self.key(Field::Values);
+        let mark = self.stack.len();
+        for value in &row.values {
+            let v = self.column_value(value);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(ROW, Values), k, v);
+        self.map(kind::ROW, &f)
+    }
+
+    fn column_value(&mut self, c: &ColumnValue) -> Val {
+        let mut f = Fields::<3>::new();
+        let k = self.key(Field::TypeTag);
+        f.set(
+            slot!(COLUMN_VALUE, TypeTag),
+            k,
+            Val::uint(c.type_tag.as_u8().into()),
+        );
+        let k = self.key(Field::TypeOid);
+        f.set(
+            slot!(COLUMN_VALUE, TypeOid),
+            k,
+            Val::uint(c.type_oid.into()),
+        );
+        if let Some(d) = &c.data {
+            let k = self.key(Field::Data);
+            let v = self.sink.blob(d);
+            f.set(slot!(COLUMN_VALUE, Data), k, v);
+        }
+        self.map(kind::COLUMN_VALUE, &f)
+    }
+
+    fn relation(&mut self, r: &RelationMeta) -> Val {
+        let mut f = Fields::<5>::new();
+        let k = self.key(Field::RelId);
+        f.set(slot!(RELATION, RelId), k, Val::uint(r.rel_id.into()));
+        let k = self.key(Field::Schema);
+        let v = self.shared_string(&r.schema);
+        f.set(slot!(RELATION, Schema), k, v);
+        let k = self.key(Field::Table);
+        let v = self.shared_string(&r.table);
+        f.set(slot!(RELATION, Table), k, v);
+        let k = self.key(Field::Columns);
+        let mark = self.stack.len();
+        for c in &r.columns {
+            let v = self.column_meta(c);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(RELATION, Columns), k, v);
+        let k = self.key(Field::ReplicaIdentity);
+        f.set(
+            slot!(RELATION, ReplicaIdentity),
+            k,
+            Val::uint(r.replica_identity.as_u8().into()),
+        );
+        self.map(kind::RELATION, &f)
+    }
+
+    fn column_meta(&mut self, c: &ColumnMeta) -> Val {
+        let mut f = Fields::<4>::new();
+        let k = self.key(Field::Name);
+        let v = self.shared_string(&c.name);
+        f.set(slot!(COLUMN_META, Name), k, v);
+        let k = self.key(Field::TypeOid);
+        f.set(slot!(COLUMN_META, TypeOid), k, Val::uint(c.type_oid.into()));
+        let k = self.key(Field::TypeModifier);
+        f.set(
+            slot!(COLUMN_META, TypeModifier),
+            k,
+            Val::int(c.type_modifier.into()),
+        );
+        let k = self.key(Field::IsKey);
+        f.set(slot!(COLUMN_META, IsKey), k, Val::boolean(c.is_key));
+        self.map(kind::COLUMN_META, &f)
+    }
+
+    fn sequence(&mut self, s: &SequenceValue) -> Val {
+        let mut f = Fields::<7>::new();
+        let k = self.key(Field::Schema);
+        let v = self.shared_string(&s.schema);
+        f.set(slot!(SEQUENCE, Schema), k, v);
+        let k = self.key(Field::Name);
+        let v = self.shared_string(&s.name);
+        f.set(slot!(SEQUENCE, Name), k, v);
+        let k = self.key(Field::LastValue);
+        f.set(slot!(SEQUENCE, LastValue), k, Val::int(s.last_value));
+        let k = self.key(Field::IsCalled);
+        f.set(slot!(SEQUENCE, IsCalled), k, Val::boolean(s.is_called));
+        let k = self.key(Field::IncrementBy);
+        f.set(slot!(SEQUENCE, IncrementBy), k, Val::int(s.increment_by));
+        let k = self.key(Field::MinValue);
+        f.set(slot!(SEQUENCE, MinValue), k, Val::int(s.min_value));
+        let k = self.key(Field::MaxValue);
+        f.set(slot!(SEQUENCE, MaxValue), k, Val::int(s.max_value));
+        self.map(kind::SEQUENCE, &f)
+    }
+
+    fn backfill(&mut self, m: &BackfillMetadata) -> Val {
+        let mut f = Fields::<2>::new();
+        let k = self.key(Field::TableCount);
+        f.set(
+            slot!(BACKFILL, TableCount),
+            k,
+            Val::uint(m.table_count.into()),
+        );
+        let k = self.key(Field::EstimatedTotalRows);
+        f.set(
+            slot!(BACKFILL, EstimatedTotalRows),
+            k,
+            Val::uint(m.estimated_total_rows),
+        );
+        self.map(kind::BACKFILL, &f)
+    }
+}
