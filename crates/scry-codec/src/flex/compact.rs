@@ -8,25 +8,13 @@ use scry_types::{
 };
 
 use super::fields::Fields;
-use super::keys::{slot, Field, KEY_COUNT};
-use super::shared::{KeyVectors, Strings};
+use super::keys::{kind, slot, Field, KEY_COUNT};
+use super::shared::{KeySets, Strings};
 use super::sink::Sink;
 use super::value::Val;
 
 /// Not yet written.
 const NO_KEY: usize = usize::MAX;
-
-/// The structs, to tell their keys vectors apart.
-mod kind {
-    pub(super) const BATCH: u8 = 0;
-    pub(super) const EVENT: u8 = 1;
-    pub(super) const ROW: u8 = 2;
-    pub(super) const COLUMN_VALUE: u8 = 3;
-    pub(super) const RELATION: u8 = 4;
-    pub(super) const COLUMN_META: u8 = 5;
-    pub(super) const SEQUENCE: u8 = 6;
-    pub(super) const BACKFILL: u8 = 7;
-}
 
 /// Writes one Compact FlexBuffer.
 pub(crate) struct Compact<'a> {
@@ -35,7 +23,7 @@ pub(crate) struct Compact<'a> {
     keys: [usize; KEY_COUNT],
     /// Elements of the vectors being written, innermost last.
     stack: Vec<Val>,
-    key_vectors: KeyVectors,
+    key_sets: KeySets,
     strings: Strings,
 }
 
@@ -46,7 +34,7 @@ impl<'a> Compact<'a> {
             sink,
             keys: [NO_KEY; KEY_COUNT],
             stack: Vec::new(),
-            key_vectors: KeyVectors::new(),
+            key_sets: KeySets::new(),
             strings: Strings::new(),
         }
     }
@@ -79,17 +67,18 @@ impl<'a> Compact<'a> {
     /// it is near enough not to widen the map's slots.
     #[inline]
     fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
-        let tag = KeyVectors::tag(kind, fields.mask());
+        let tag = KeySets::tag(kind, fields.mask());
         let sink = &mut self.sink;
-        let cache = &mut self.key_vectors;
+        let sets = &mut self.key_sets;
         fields.with_present(|keys, vals| {
-            if let Some(kv) = cache.get(tag) {
+            let set = sets.get(tag, keys);
+            if let Some(kv) = set.shared {
                 if sink.keys_ref_width(kv) <= sink.map_width_without_keys(vals) {
                     return sink.map(kv, vals);
                 }
             }
-            let kv = sink.keys_vector(keys);
-            cache.put(tag, kv);
+            let kv = sink.keys_vector(keys, &set.shape);
+            set.shared = Some(kv);
             sink.map(kv, vals)
         })
     }

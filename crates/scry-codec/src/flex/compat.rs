@@ -14,7 +14,8 @@ use scry_types::{
 };
 
 use super::fields::Fields;
-use super::keys::{slot, Field, KEY_COUNT};
+use super::keys::{kind, slot, Field, KEY_COUNT};
+use super::shared::KeySets;
 use super::sink::Sink;
 use super::value::Val;
 
@@ -28,6 +29,7 @@ pub(crate) struct Compat<'a> {
     keys: [usize; KEY_COUNT],
     /// Elements of the vectors being written, innermost last.
     stack: Vec<Val>,
+    key_sets: KeySets,
 }
 
 impl<'a> Compat<'a> {
@@ -37,6 +39,7 @@ impl<'a> Compat<'a> {
             sink,
             keys: [NO_KEY; KEY_COUNT],
             stack: Vec::new(),
+            key_sets: KeySets::new(),
         }
     }
 
@@ -64,12 +67,14 @@ impl<'a> Compat<'a> {
         *slot
     }
 
-    /// Writes the keys vector and the map of `fields`.
+    /// Writes the keys vector and the map of `fields` of struct `kind`.
     #[inline]
-    fn map<const N: usize>(&mut self, fields: &Fields<N>) -> Val {
+    fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
+        let tag = KeySets::tag(kind, fields.mask());
         let sink = &mut self.sink;
+        let sets = &mut self.key_sets;
         fields.with_present(|keys, vals| {
-            let keys = sink.keys_vector(keys);
+            let keys = sink.keys_vector(keys, &sets.get(tag, keys).shape);
             sink.map(keys, vals)
         })
     }
@@ -127,7 +132,7 @@ impl<'a> Compat<'a> {
             let v = self.backfill(m);
             f.set(slot!(BATCH, BackfillMetadata), k, v);
         }
-        self.map(&f)
+        self.map(kind::BATCH, &f)
     }
 
     fn event(&mut self, e: &DatabaseEvent) -> Val {
@@ -180,7 +185,7 @@ impl<'a> Compat<'a> {
             let v = self.sink.string(t);
             f.set(slot!(EVENT, DdlObjectType), k, v);
         }
-        self.map(&f)
+        self.map(kind::EVENT, &f)
     }
 
     fn row_or_null(&mut self, row: Option<&Row>) -> Val {
@@ -196,7 +201,7 @@ impl<'a> Compat<'a> {
         }
         let v = self.end_vector(mark);
         f.set(slot!(ROW, Values), k, v);
-        self.map(&f)
+        self.map(kind::ROW, &f)
     }
 
     fn column_value(&mut self, c: &ColumnValue) -> Val {
@@ -216,7 +221,7 @@ impl<'a> Compat<'a> {
             None => Val::NULL,
         };
         f.set(slot!(COLUMN_VALUE, Data), k, v);
-        self.map(&f)
+        self.map(kind::COLUMN_VALUE, &f)
     }
 
     fn relations(&mut self, relations: &[RelationMeta]) -> Val {
@@ -249,7 +254,7 @@ impl<'a> Compat<'a> {
         let k = self.key(Field::ReplicaIdentity);
         let v = self.sink.string(r.replica_identity.name());
         f.set(slot!(RELATION, ReplicaIdentity), k, v);
-        self.map(&f)
+        self.map(kind::RELATION, &f)
     }
 
     fn column_meta(&mut self, c: &ColumnMeta) -> Val {
@@ -267,7 +272,7 @@ impl<'a> Compat<'a> {
         );
         let k = self.key(Field::IsKey);
         f.set(slot!(COLUMN_META, IsKey), k, Val::boolean(c.is_key));
-        self.map(&f)
+        self.map(kind::COLUMN_META, &f)
     }
 
     fn sequence(&mut self, s: &SequenceValue) -> Val {
@@ -288,7 +293,7 @@ impl<'a> Compat<'a> {
         f.set(slot!(SEQUENCE, MinValue), k, Val::int(s.min_value));
         let k = self.key(Field::MaxValue);
         f.set(slot!(SEQUENCE, MaxValue), k, Val::int(s.max_value));
-        self.map(&f)
+        self.map(kind::SEQUENCE, &f)
     }
 
     fn backfill(&mut self, m: &BackfillMetadata) -> Val {
@@ -305,6 +310,6 @@ impl<'a> Compat<'a> {
             k,
             Val::uint(m.estimated_total_rows),
         );
-        self.map(&f)
+        self.map(kind::BACKFILL, &f)
     }
 }

@@ -94,6 +94,18 @@ impl Field {
     }
 }
 
+/// The structs, to tell their key sets apart.
+pub(crate) mod kind {
+    pub(crate) const BATCH: u8 = 0;
+    pub(crate) const EVENT: u8 = 1;
+    pub(crate) const ROW: u8 = 2;
+    pub(crate) const COLUMN_VALUE: u8 = 3;
+    pub(crate) const RELATION: u8 = 4;
+    pub(crate) const COLUMN_META: u8 = 5;
+    pub(crate) const SEQUENCE: u8 = 6;
+    pub(crate) const BACKFILL: u8 = 7;
+}
+
 /// `DatabaseEventBatch`'s fields, sorted.
 pub(crate) const BATCH: [Field; 7] = [
     Field::BackfillMetadata,

@@ -5,6 +5,7 @@ mod compact;
 mod compat;
 pub(crate) mod estimate;
 mod fields;
+mod frame;
 pub(crate) mod keys;
 mod shared;
 mod sink;

@@ -4,22 +4,84 @@
 //! it, so each cache hands back an item only while it is near enough, and the writer writes
 //! a fresh copy (which then becomes the cached one) otherwise.
 
-use super::value::{ty, Val};
+use super::value::{align_up, lwidth, ty, Val, LIMIT};
 
 /// Entries in each cache (direct-mapped).
 const ENTRIES: usize = 64;
 
-/// The keys vectors written so far, by struct and set of present fields.
-pub(crate) struct KeyVectors {
-    /// `(tag, keys vector)`; tag 0 is an empty entry.
-    entries: [(u32, Val); ENTRIES],
+/// What is known of one key set (a struct with a given set of present fields).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeySet {
+    /// The shape of its keys vectors (the keys' addresses never change once written).
+    pub(crate) shape: KeyShape,
+    /// The last keys vector written for it, which Compact shares.
+    pub(crate) shared: Option<Val>,
 }
 
-impl KeyVectors {
+/// The per-width bounds that decide a keys vector's slot width without probing every key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyShape {
+    /// For each width `w`: the largest `(i + 1) << w` minus the address of key `i`, so that
+    /// the largest offset in a keys vector starting (after alignment) at `s` is `s + m[w]`.
+    m: [i64; 4],
+    /// The width the length needs.
+    len_w: u8,
+}
+
+impl KeyShape {
+    /// The shape of a keys vector of keys at these addresses.
+    pub(crate) fn new(keys: &[usize]) -> Self {
+        let mut m = [i64::MIN; 4];
+        for (w, m) in m.iter_mut().enumerate() {
+            for (i, &k) in keys.iter().enumerate() {
+                *m = (*m).max((((i + 1) << w) as i64).wrapping_sub(k as i64));
+            }
+        }
+        KeyShape {
+            m,
+            len_w: lwidth(keys.len()),
+        }
+    }
+
+    /// The slot width of the keys vector written at `start` (before alignment): the first
+    /// width at which every offset fits.
+    #[inline]
+    pub(crate) fn width_at(&self, start: usize) -> u8 {
+        let fits = |w: u8| {
+            let m = self.m.get(w as usize).copied().unwrap_or(i64::MIN);
+            let largest = (align_up(start, w) as i64).wrapping_add(m);
+            w >= self.len_w && largest as u64 <= LIMIT[w as usize]
+        };
+        if fits(0) {
+            0
+        } else if fits(1) {
+            1
+        } else if fits(2) {
+            2
+        } else {
+            3
+        }
+    }
+}
+
+/// The key sets met so far, by struct and set of present fields.
+pub(crate) struct KeySets {
+    /// `(tag, key set)`; tag 0 is an empty entry.
+    entries: [(u32, KeySet); ENTRIES],
+}
+
+impl KeySets {
     /// An empty cache.
     pub(crate) fn new() -> Self {
-        KeyVectors {
-            entries: [(0, Val::NULL); ENTRIES],
+        const EMPTY: KeySet = KeySet {
+            shape: KeyShape {
+                m: [0; 4],
+                len_w: 0,
+            },
+            shared: None,
+        };
+        KeySets {
+            entries: [(0, EMPTY); ENTRIES],
         }
     }
 
@@ -34,21 +96,21 @@ impl KeyVectors {
         (tag.wrapping_mul(0x9E37_79B9) >> 26) as usize % ENTRIES
     }
 
-    /// The cached keys vector of `tag`, if any.
+    /// The key set of `tag`, made from the keys at `keys` if it is not cached.
     #[inline]
-    pub(crate) fn get(&self, tag: u32) -> Option<Val> {
-        match self.entries.get(Self::index(tag)) {
-            Some(&(t, v)) if t == tag => Some(v),
-            _ => None,
+    pub(crate) fn get(&mut self, tag: u32, keys: &[usize]) -> &mut KeySet {
+        let i = Self::index(tag);
+        let entry = &mut self.entries[i];
+        if entry.0 != tag {
+            *entry = (
+                tag,
+                KeySet {
+                    shape: KeyShape::new(keys),
+                    shared: None,
+                },
+            );
         }
-    }
-
-    /// Caches `keys` as the keys vector of `tag`.
-    #[inline]
-    pub(crate) fn put(&mut self, tag: u32, keys: Val) {
-        if let Some(e) = self.entries.get_mut(Self::index(tag)) {
-            *e = (tag, keys);
-        }
+        &mut entry.1
     }
 }
 

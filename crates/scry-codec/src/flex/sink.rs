@@ -3,9 +3,23 @@
 //!
 //! Addresses are relative to where this FlexBuffer starts in the buffer, so a FlexBuffer
 //! appended after other content is the same bytes as one written alone (alignment padding
-//! included).
+//! included). Each item is written through one [`Frame`]: reserved once, then filled.
 
+use super::frame::Frame;
+use super::shared::KeyShape;
 use super::value::{lwidth, ty, Val};
+
+/// Calls `$body::<N>($args)` with `N` the byte count of width `$w`.
+macro_rules! by_width {
+    ($w:expr, $body:ident($($args:expr),*)) => {
+        match $w {
+            0 => $body::<1>($($args),*),
+            1 => $body::<2>($($args),*),
+            2 => $body::<4>($($args),*),
+            _ => $body::<8>($($args),*),
+        }
+    };
+}
 
 /// The output of one FlexBuffer.
 pub(crate) struct Sink<'a> {
@@ -23,7 +37,7 @@ impl<'a> Sink<'a> {
     }
 
     /// The current address (relative to the start of this FlexBuffer).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pos(&self) -> usize {
         self.buf.len() - self.base
     }
@@ -34,74 +48,61 @@ impl<'a> Sink<'a> {
         self.buf.get(self.base..).unwrap_or_default()
     }
 
-    /// Pads with zeros to a multiple of `1 << w`.
-    #[inline]
-    fn align(&mut self, w: u8) {
-        let mask = (1usize << w) - 1;
-        let pad = self.pos().wrapping_neg() & mask;
-        if pad != 0 {
-            self.buf.resize(self.buf.len() + pad, 0);
-        }
-    }
-
-    /// Writes the low `1 << w` bytes of `x`, little-endian.
-    #[inline]
-    fn put(&mut self, x: u64, w: u8) {
-        let bytes = x.to_le_bytes();
-        self.buf
-            .extend_from_slice(bytes.get(..1 << w).unwrap_or(&bytes));
-    }
-
-    /// Writes `v` into a slot of width `w` at the current address.
-    #[inline]
-    fn put_slot(&mut self, v: Val, w: u8) {
-        let at = self.pos();
-        self.put(v.slot_bits(at), w);
+    /// The padding that aligns the current address to `1 << w`.
+    #[inline(always)]
+    fn pad(&self, w: u8) -> usize {
+        self.pos().wrapping_neg() & ((1usize << w) - 1)
     }
 
     /// Writes a map key (NUL-terminated) and returns its address.
     #[inline]
     pub(crate) fn key(&mut self, name: &str) -> usize {
         let addr = self.pos();
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.push(0);
+        let mut f = Frame::new(self.buf, name.len() + 1);
+        f.bytes(name.as_bytes());
+        f.byte(0);
         addr
     }
 
-    /// Writes length-prefixed bytes (the length slot as wide as the length needs) and returns
-    /// the address of the first byte and that width.
-    #[inline]
-    fn sized(&mut self, bytes: &[u8]) -> (usize, u8) {
+    /// Writes length-prefixed bytes (the length slot as wide as the length needs, aligned to
+    /// it), NUL-terminated if `nul`; returns the address of the first byte and that width.
+    #[inline(always)]
+    fn sized(&mut self, bytes: &[u8], nul: bool) -> (usize, u8) {
         let w = lwidth(bytes.len());
-        self.align(w);
-        self.put(bytes.len() as u64, w);
-        let addr = self.pos();
-        self.buf.extend_from_slice(bytes);
+        let pad = self.pad(w);
+        let addr = self.pos() + pad + (1 << w);
+        let mut f = Frame::new(self.buf, pad + (1 << w) + bytes.len() + usize::from(nul));
+        f.zeros(pad);
+        put(&mut f, bytes.len() as u64, w);
+        f.bytes(bytes);
+        if nul {
+            f.byte(0);
+        }
         (addr, w)
     }
 
     /// Writes a string (length-prefixed, NUL-terminated).
     #[inline]
     pub(crate) fn string(&mut self, s: &str) -> Val {
-        let (addr, w) = self.sized(s.as_bytes());
-        self.buf.push(0);
+        let (addr, w) = self.sized(s.as_bytes(), true);
         Val::reference(ty::STRING, addr, w)
     }
 
     /// Writes a blob (length-prefixed bytes).
     #[inline]
     pub(crate) fn blob(&mut self, bytes: &[u8]) -> Val {
-        let (addr, w) = self.sized(bytes);
+        let (addr, w) = self.sized(bytes, false);
         Val::reference(ty::BLOB, addr, w)
     }
 
     /// Writes bytes as the builder writes a sequence of `u8`: an empty untyped vector, a
     /// fixed-length typed vector of 2, 3 or 4, or a typed vector of unsigned integers whose
     /// slots are as wide as the length needs.
+    #[inline]
     pub(crate) fn byte_vector(&mut self, data: &[u8]) -> Val {
         let fixed = match data.len() {
             0 => {
-                self.buf.push(0);
+                Frame::new(self.buf, 1).byte(0);
                 return Val::reference(ty::VECTOR, self.pos(), 0);
             }
             2 => ty::VECTOR_UINT2,
@@ -109,44 +110,34 @@ impl<'a> Sink<'a> {
             4 => ty::VECTOR_UINT4,
             _ => ty::VECTOR_UINT,
         };
+        let addr = self.pos();
         if fixed != ty::VECTOR_UINT {
-            let addr = self.pos();
-            self.buf.extend_from_slice(data);
+            Frame::new(self.buf, data.len()).bytes(data);
             return Val::reference(fixed, addr, 0);
         }
         let w = lwidth(data.len());
-        self.align(w);
-        self.put(data.len() as u64, w);
-        let addr = self.pos();
-        let start = self.buf.len();
-        match w {
-            0 => self.buf.extend_from_slice(data),
-            1 => widen::<2>(self.buf, start, data),
-            2 => widen::<4>(self.buf, start, data),
-            _ => widen::<8>(self.buf, start, data),
-        }
-        Val::reference(ty::VECTOR_UINT, addr, w)
+        let pad = self.pad(w);
+        let mut f = Frame::new(self.buf, pad + ((data.len() + 1) << w));
+        f.zeros(pad);
+        by_width!(w, widened(&mut f, data));
+        Val::reference(ty::VECTOR_UINT, addr + pad + (1 << w), w)
     }
 
-    /// Writes the keys vector of a map: a typed vector of offsets to the keys at `keys`.
-    pub(crate) fn keys_vector(&mut self, keys: &[usize]) -> Val {
-        let start = self.pos();
-        let mut w = lwidth(keys.len());
-        for (i, &k) in keys.iter().enumerate() {
-            w = w.max(super::value::ref_width(k, start, i + 1));
-        }
-        self.align(w);
-        self.put(keys.len() as u64, w);
-        let addr = self.pos();
-        for &k in keys {
-            let at = self.pos();
-            self.put(at.wrapping_sub(k) as u64, w);
-        }
-        Val::reference(ty::VECTOR_KEY, addr, w)
+    /// Writes the keys vector of a map: a typed vector of offsets to the keys at `keys`,
+    /// whose shape is `shape`.
+    #[inline(always)]
+    pub(crate) fn keys_vector(&mut self, keys: &[usize], shape: &KeyShape) -> Val {
+        let w = shape.width_at(self.pos());
+        let pad = self.pad(w);
+        let first = self.pos() + pad + (1 << w);
+        let mut f = Frame::new(self.buf, pad + ((keys.len() + 1) << w));
+        f.zeros(pad);
+        by_width!(w, key_slots(&mut f, first, keys));
+        Val::reference(ty::VECTOR_KEY, first, w)
     }
 
     /// The slot width a map of `vals` written now would need, not counting its keys vector.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn map_width_without_keys(&self, vals: &[Val]) -> u8 {
         let start = self.pos();
         let mut w = lwidth(vals.len());
@@ -157,69 +148,123 @@ impl<'a> Sink<'a> {
     }
 
     /// The slot width a map written now would need to refer to the keys vector `keys`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn keys_ref_width(&self, keys: Val) -> u8 {
         keys.width_at(self.pos(), 0)
     }
 
     /// Writes a map of `vals` (sorted by key) whose keys vector is `keys`.
+    #[inline(always)]
     pub(crate) fn map(&mut self, keys: Val, vals: &[Val]) -> Val {
         let w = self
             .map_width_without_keys(vals)
             .max(self.keys_ref_width(keys));
-        self.align(w);
-        self.put_slot(keys, w);
-        self.put(1u64 << keys.w, w);
-        self.put(vals.len() as u64, w);
-        self.elements(vals, w, ty::MAP)
+        let pad = self.pad(w);
+        let at = self.pos() + pad;
+        let prefix = [
+            at.wrapping_sub(keys.addr()) as u64,
+            1u64 << keys.w,
+            vals.len() as u64,
+        ];
+        let first = at + (3 << w);
+        let mut f = Frame::new(self.buf, pad + ((vals.len() + 3) << w) + vals.len());
+        f.zeros(pad);
+        by_width!(w, value_slots(&mut f, &prefix, first, vals, w));
+        Val::reference(ty::MAP, first, w)
     }
 
     /// Writes an untyped vector of `vals`.
+    #[inline]
     pub(crate) fn vector(&mut self, vals: &[Val]) -> Val {
         let start = self.pos();
         let mut w = lwidth(vals.len());
         for (i, v) in vals.iter().enumerate() {
             w = w.max(v.width_at(start, i + 1));
         }
-        self.align(w);
-        self.put(vals.len() as u64, w);
-        self.elements(vals, w, ty::VECTOR)
-    }
-
-    /// Writes the slots and then the type bytes of a map's or untyped vector's elements.
-    #[inline]
-    fn elements(&mut self, vals: &[Val], w: u8, of: u8) -> Val {
-        let addr = self.pos();
-        for &v in vals {
-            self.put_slot(v, w);
-        }
-        for &v in vals {
-            self.buf.push(v.packed_type(w));
-        }
-        Val::reference(of, addr, w)
+        let pad = self.pad(w);
+        let first = start + pad + (1 << w);
+        let mut f = Frame::new(self.buf, pad + ((vals.len() + 1) << w) + vals.len());
+        f.zeros(pad);
+        by_width!(w, value_slots(&mut f, &[vals.len() as u64], first, vals, w));
+        Val::reference(ty::VECTOR, first, w)
     }
 
     /// Ends the FlexBuffer with `root`: its slot, packed type and width.
     pub(crate) fn root(&mut self, root: Val) {
         let w = root.width_at(self.pos(), 0);
-        self.align(w);
-        self.put_slot(root, w);
-        self.buf.push(root.packed_type(w));
-        self.buf.push(1 << w);
+        let pad = self.pad(w);
+        let at = self.pos() + pad;
+        let mut f = Frame::new(self.buf, pad + (1 << w) + 2);
+        f.zeros(pad);
+        put(&mut f, root.slot_bits(at), w);
+        f.byte(root.packed_type(w));
+        f.byte(1 << w);
     }
 }
 
-/// Appends `data` with every byte zero-extended to `N` bytes (little-endian).
-#[inline]
-fn widen<const N: usize>(buf: &mut Vec<u8>, start: usize, data: &[u8]) {
-    buf.resize(start + data.len() * N, 0);
-    if let Some(out) = buf.get_mut(start..) {
-        for (slot, &b) in out.chunks_exact_mut(N).zip(data) {
-            let mut wide = [0u8; N];
-            if let Some(first) = wide.first_mut() {
-                *first = b;
+/// Writes the low `1 << w` bytes of `x`.
+#[inline(always)]
+fn put(f: &mut Frame<'_>, x: u64, w: u8) {
+    match w {
+        0 => f.put::<1>(x),
+        1 => f.put::<2>(x),
+        2 => f.put::<4>(x),
+        _ => f.put::<8>(x),
+    }
+}
+
+/// Writes a keys vector's length and the offsets from each slot (the first at `first`) to
+/// its key, in `N`-byte slots.
+#[inline(always)]
+fn key_slots<const N: usize>(f: &mut Frame<'_>, first: usize, keys: &[usize]) {
+    f.put::<N>(keys.len() as u64);
+    let mut at = first;
+    for &k in keys {
+        f.put::<N>(at.wrapping_sub(k) as u64);
+        at += N;
+    }
+}
+
+/// Writes `prefix`, then `vals` (the first at `first`) in `N`-byte slots, then their type
+/// bytes inside a parent of width `w` (`N == 1 << w`).
+#[inline(always)]
+fn value_slots<const N: usize>(
+    f: &mut Frame<'_>,
+    prefix: &[u64],
+    first: usize,
+    vals: &[Val],
+    w: u8,
+) {
+    for &p in prefix {
+        f.put::<N>(p);
+    }
+    let mut at = first;
+    for v in vals {
+        f.put::<N>(v.slot_bits(at));
+        at += N;
+    }
+    for v in vals {
+        f.byte(v.packed_type(w));
+    }
+}
+
+/// Writes the length of `data` and then every byte zero-extended to `N` bytes.
+#[inline(always)]
+fn widened<const N: usize>(f: &mut Frame<'_>, data: &[u8]) {
+    f.put::<N>(data.len() as u64);
+    let mut chunks = data.chunks_exact(8);
+    for chunk in &mut chunks {
+        if let Ok(chunk) = <&[u8; 8]>::try_from(chunk) {
+            let mut wide = [[0u8; N]; 8];
+            for (w, &b) in wide.iter_mut().zip(chunk) {
+                if let Some(low) = w.first_mut() {
+                    *low = b;
+                }
             }
-            slot.copy_from_slice(&wide);
+            f.bytes(wide.as_flattened());
         }
+    }
+    for &b in chunks.remainder() {
+        f.put::<N>(b.into());
     }
 }

@@ -69,16 +69,24 @@ pub(crate) const fn align_up(x: usize, w: u8) -> usize {
 /// its own offset is the one every FlexBuffers builder picks.
 #[inline]
 pub(crate) fn ref_width(addr: usize, start: usize, idx: usize) -> u8 {
-    let mut w = 0u8;
-    while w < 3 {
+    // Offsets only grow with the width, so the first width whose offset fits is the answer.
+    let fits = |w: u8| {
         let at = align_up(start, w) + (idx << w);
-        if uwidth(at.wrapping_sub(addr) as u64) <= w {
-            return w;
-        }
-        w += 1;
+        at.wrapping_sub(addr) as u64 <= LIMIT[w as usize]
+    };
+    if fits(0) {
+        0
+    } else if fits(1) {
+        1
+    } else if fits(2) {
+        2
+    } else {
+        3
     }
-    3
 }
+
+/// The largest unsigned value of each width.
+pub(crate) const LIMIT: [u64; 4] = [u8::MAX as u64, u16::MAX as u64, u32::MAX as u64, u64::MAX];
 
 /// A value as its parent vector or map stores it: an inline scalar or a reference to data
 /// already written at an address (relative to the start of the FlexBuffer).

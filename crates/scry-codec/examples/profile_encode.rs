@@ -1,0 +1,23 @@
+//! Encodes the benchmark workloads in a loop, for profilers (`valgrind --tool=callgrind`).
+//! Usage: `profile_encode [small|large] [compat|compact] [iterations]`.
+
+use scry_codec::{serialize_batch_with, Encoding};
+use scry_testkit::workloads;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let batch = match args.get(1).map(String::as_str) {
+        Some("large") => workloads::large_rows(100),
+        _ => workloads::small_rows(1000),
+    };
+    let encoding = match args.get(2).map(String::as_str) {
+        Some("compact") => Encoding::Compact,
+        _ => Encoding::Compat,
+    };
+    let iterations: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let mut total = 0;
+    for _ in 0..iterations {
+        total += serialize_batch_with(&batch, encoding).map_or(0, |b| b.len());
+    }
+    println!("{total}");
+}
