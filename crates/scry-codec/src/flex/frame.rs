@@ -77,16 +77,32 @@ impl<'a> Frame<'a> {
     /// Writes `bytes`.
     #[inline(always)]
     pub(crate) fn bytes(&mut self, bytes: &[u8]) {
-        if self.fits(bytes.len()) {
-            // SAFETY: as in `put`, the destination range lies inside the reserved room, and
-            // `bytes` cannot overlap it: the room is beyond the vector's length, where no
-            // shared borrow can point.
-            unsafe {
-                let dst = self.buf.as_mut_ptr().add(self.start + self.written);
-                ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
-            }
-            self.written += bytes.len();
+        let n = bytes.len();
+        if !self.fits(n) {
+            return;
         }
+        // SAFETY (all three branches): the destination range `[dst, dst + n)` lies inside
+        // the reserved room (`fits(n)`), every branch writes all of it, and `bytes` cannot
+        // overlap it (the room is beyond the vector's length, where no shared borrow can
+        // point). Short runs use two overlapping fixed-size moves instead of a call.
+        unsafe {
+            let dst = self.buf.as_mut_ptr().add(self.start + self.written);
+            let src = bytes.as_ptr();
+            if (8..=16).contains(&n) {
+                let head = ptr::read_unaligned(src.cast::<[u8; 8]>());
+                let tail = ptr::read_unaligned(src.add(n - 8).cast::<[u8; 8]>());
+                ptr::write_unaligned(dst.cast::<[u8; 8]>(), head);
+                ptr::write_unaligned(dst.add(n - 8).cast::<[u8; 8]>(), tail);
+            } else if (4..8).contains(&n) {
+                let head = ptr::read_unaligned(src.cast::<[u8; 4]>());
+                let tail = ptr::read_unaligned(src.add(n - 4).cast::<[u8; 4]>());
+                ptr::write_unaligned(dst.cast::<[u8; 4]>(), head);
+                ptr::write_unaligned(dst.add(n - 4).cast::<[u8; 4]>(), tail);
+            } else {
+                ptr::copy_nonoverlapping(src, dst, n);
+            }
+        }
+        self.written += n;
     }
 }
 
@@ -113,9 +129,20 @@ mod tests {
             f.zeros(2);
             f.bytes(b"ab");
             assert_eq!(f.written, 7);
+            assert_eq!(f.limit, 8);
             f.put::<2>(0xFFFF); // 9 > 8: skipped
             f.byte(4);
         }
         assert_eq!(v, [9, 2, 1, 3, 0, 0, b'a', b'b', 4]);
+    }
+
+    #[test]
+    fn copies_every_length() {
+        let src: Vec<u8> = (1..=40).collect();
+        for n in 0..=40 {
+            let mut v = Vec::new();
+            Frame::new(&mut v, n).bytes(&src[..n]);
+            assert_eq!(v, &src[..n], "length {n}");
+        }
     }
 }
