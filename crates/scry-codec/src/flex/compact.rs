@@ -338,3 +338,71 @@ impl<'a> Compact<'a> {
         self.map(kind::BACKFILL, &f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_types::TypeTag;
+
+    /// The address of the keys vector of the map `map`, read from its prefix.
+    fn keys_vector_of(written: &[u8], map: Val) -> usize {
+        let n = 1usize << map.w;
+        let slot = map.addr() - 3 * n;
+        let mut offset = [0u8; 8];
+        offset[..n].copy_from_slice(&written[slot..slot + n]);
+        slot - u64::from_le_bytes(offset) as usize
+    }
+
+    #[test]
+    fn maps_with_the_same_keys_share_a_keys_vector_while_it_is_near() {
+        let mut buf = Vec::new();
+        let mut w = Compact::new(Sink::new(&mut buf, 0));
+        let value = ColumnValue::from_pg_binary(TypeTag::Int32, 23, vec![0, 0, 0, 1]);
+        let first = w.column_value(&value);
+        let second = w.column_value(&value);
+        let written = w.sink.written();
+        assert_eq!((first.w, second.w), (0, 0));
+        assert_eq!(
+            keys_vector_of(written, first),
+            keys_vector_of(written, second)
+        );
+        // Another key set (no data) gets its own keys vector.
+        let third = w.column_value(&ColumnValue::null());
+        let written = w.sink.written();
+        assert_ne!(
+            keys_vector_of(written, third),
+            keys_vector_of(written, first)
+        );
+        // 300 bytes later the shared one would need 2-byte slots: a fresh copy is written.
+        w.sink.blob(&[0; 300]);
+        let fourth = w.column_value(&value);
+        let written = w.sink.written();
+        assert_eq!(fourth.w, 0);
+        assert!(keys_vector_of(written, fourth) > keys_vector_of(written, first) + 300);
+        // ... and shared from then on.
+        let fifth = w.column_value(&value);
+        let written = w.sink.written();
+        assert_eq!(
+            keys_vector_of(written, fifth),
+            keys_vector_of(written, fourth)
+        );
+    }
+
+    #[test]
+    fn short_strings_are_shared_within_reach() {
+        let mut buf = Vec::new();
+        let mut w = Compact::new(Sink::new(&mut buf, 0));
+        let first = w.shared_string("public");
+        assert_eq!(w.shared_string("public"), first);
+        assert_ne!(w.shared_string("publik"), first);
+        // Empty and long strings are always written afresh.
+        assert_ne!(w.shared_string(""), w.shared_string(""));
+        let long = "x".repeat(Strings::MAX_LEN + 1);
+        assert_ne!(w.shared_string(&long), w.shared_string(&long));
+        // Past the reach, a fresh copy is written and shared from then on.
+        w.sink.blob(&vec![0; Strings::REACH]);
+        let again = w.shared_string("public");
+        assert_ne!(again, first);
+        assert_eq!(w.shared_string("public"), again);
+    }
+}

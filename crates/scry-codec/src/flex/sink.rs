@@ -268,3 +268,91 @@ fn widened<const N: usize>(f: &mut Frame<'_>, data: &[u8]) {
         f.put::<N>(b.into());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_and_blobs_are_length_prefixed_and_aligned_to_their_length_slot() {
+        let mut buf = vec![0xEE];
+        let mut sink = Sink::new(&mut buf, 0);
+        assert_eq!(sink.pos(), 0);
+        assert_eq!(sink.string("ab"), Val::reference(ty::STRING, 1, 0));
+        let blob = vec![7u8; 300];
+        // At 4 the 2-byte length slot needs no padding; the blob starts at 6.
+        assert_eq!(sink.blob(&blob), Val::reference(ty::BLOB, 6, 1));
+        assert_eq!(sink.string(""), Val::reference(ty::STRING, 307, 0));
+        let expected: Vec<u8> = [0xEE, 2, b'a', b'b', 0, 44, 1]
+            .into_iter()
+            .chain(blob)
+            .chain([0, 0])
+            .collect();
+        assert_eq!(buf, expected);
+    }
+
+    #[test]
+    fn byte_vectors_take_every_compat_shape() {
+        let mut buf = Vec::new();
+        let mut sink = Sink::new(&mut buf, 0);
+        assert_eq!(sink.byte_vector(&[]), Val::reference(ty::VECTOR, 1, 0));
+        assert_eq!(
+            sink.byte_vector(&[9]),
+            Val::reference(ty::VECTOR_UINT, 2, 0)
+        );
+        assert_eq!(
+            sink.byte_vector(&[1, 2, 3]),
+            Val::reference(ty::VECTOR_UINT3, 3, 0)
+        );
+        // 256 bytes: pad 6 to 2-byte alignment, 2-byte length at 6, slots from 8.
+        let data: Vec<u8> = (0..=255).collect();
+        assert_eq!(
+            sink.byte_vector(&data),
+            Val::reference(ty::VECTOR_UINT, 8, 1)
+        );
+        assert_eq!(&buf[..8], &[0, 1, 9, 1, 2, 3, 0, 1]);
+        assert_eq!(&buf[8..14], &[0, 0, 1, 0, 2, 0]);
+        assert_eq!(&buf[8 + 510..], &[255, 0]);
+    }
+
+    #[test]
+    fn a_map_with_its_keys_vector_and_root() {
+        let mut buf = Vec::new();
+        let mut sink = Sink::new(&mut buf, 0);
+        let a = sink.key("a");
+        let b = sink.key("b");
+        let keys = [a, b];
+        let kv = sink.keys_vector(&keys, &KeyShape::new(&keys));
+        assert_eq!(kv, Val::reference(ty::VECTOR_KEY, 5, 0));
+        let map = sink.map(kv, &[Val::uint(300), Val::int(-1)]);
+        // 300 needs 2-byte slots: pad to 8, prefix at 8, 10, 12, values at 14 and 16.
+        assert_eq!(map, Val::reference(ty::MAP, 14, 1));
+        sink.root(map);
+        let expected = [
+            b'a',
+            0,
+            b'b',
+            0, // keys at 0 and 2
+            2,
+            5,
+            4, // keys vector: length, offsets 5 - 0 and 6 - 2
+            0, // padding
+            3,
+            0,
+            1,
+            0,
+            2,
+            0, // keys offset 8 - 5, keys' slot width 1 byte, length 2
+            44,
+            1,
+            255,
+            255, // 300, -1
+            (2 << 2) | 1,
+            (1 << 2) | 1, // UInt and Int, both 2 bytes wide
+            20 - 14,
+            (9 << 2) | 1,
+            1, // root: offset, Map of 2-byte slots, 1-byte root
+        ];
+        assert_eq!(buf, expected);
+    }
+}
