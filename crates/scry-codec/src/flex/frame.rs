@@ -13,11 +13,18 @@
 
 use std::ptr;
 
+use super::value::Val;
+
 /// A run of bytes being appended to a vector.
 pub(crate) struct Frame<'a> {
     buf: &'a mut Vec<u8>,
     /// The vector's length when the frame started.
     start: usize,
+    /// `buf`'s data pointer plus `start`. Held here, not reloaded: byte stores may alias
+    /// anything, so the compiler would otherwise reload the vector's pointer after each.
+    /// Valid for `limit` bytes while the frame lives, since the frame holds the vector
+    /// exclusively and never reallocates it.
+    dst: *mut u8,
     /// Bytes written so far, all initialized, from `start` on.
     written: usize,
     /// Bytes reserved: `buf.capacity() >= start + limit`.
@@ -30,9 +37,13 @@ impl<'a> Frame<'a> {
     pub(crate) fn new(buf: &'a mut Vec<u8>, limit: usize) -> Self {
         buf.reserve(limit);
         let start = buf.len();
+        // SAFETY: `start <= capacity`, so the pointer stays within (or one past) the
+        // allocation.
+        let dst = unsafe { buf.as_mut_ptr().add(start) };
         Frame {
             buf,
             start,
+            dst,
             written: 0,
             limit,
         }
@@ -49,10 +60,10 @@ impl<'a> Frame<'a> {
     pub(crate) fn put<const N: usize>(&mut self, x: u64) {
         if let Some(bytes) = x.to_le_bytes().first_chunk::<N>() {
             if self.fits(N) {
-                // SAFETY: `start + written + N <= start + limit <= capacity`, so the N bytes
-                // written are inside the vector's allocation; `[u8; N]` has alignment 1.
+                // SAFETY: `written + N <= limit`, so the N bytes written are inside the room
+                // reserved at `dst`; `[u8; N]` has alignment 1.
                 unsafe {
-                    let dst = self.buf.as_mut_ptr().add(self.start + self.written);
+                    let dst = self.dst.add(self.written);
                     ptr::write_unaligned(dst.cast::<[u8; N]>(), *bytes);
                 }
                 self.written += N;
@@ -86,7 +97,7 @@ impl<'a> Frame<'a> {
         // overlap it (the room is beyond the vector's length, where no shared borrow can
         // point). Short runs use two overlapping fixed-size moves instead of a call.
         unsafe {
-            let dst = self.buf.as_mut_ptr().add(self.start + self.written);
+            let dst = self.dst.add(self.written);
             let src = bytes.as_ptr();
             if (8..=16).contains(&n) {
                 let head = ptr::read_unaligned(src.cast::<[u8; 8]>());
@@ -103,6 +114,72 @@ impl<'a> Frame<'a> {
             }
         }
         self.written += n;
+    }
+}
+
+impl Frame<'_> {
+    /// Writes `prefix` and then `vals` (the first at address `first`) in `N`-byte slots,
+    /// then the values' type bytes inside a parent of width `w`: the body of a map or an
+    /// untyped vector. Checks once that the whole run fits (or writes nothing).
+    #[inline(always)]
+    pub(crate) fn value_run<const N: usize>(
+        &mut self,
+        prefix: &[u64],
+        vals: &[Val],
+        first: usize,
+        w: u8,
+    ) {
+        // No overflow: a slice of 16-byte values has at most isize::MAX / 16 elements.
+        let total = (prefix.len() + vals.len()) * N + vals.len();
+        if N > 8 || !self.fits(total) {
+            return;
+        }
+        // SAFETY: `fits(total)`: the loops write exactly `total` bytes from the current end,
+        // all inside the reserved room (`N <= 8`, so each slot copies from 8 bytes).
+        unsafe {
+            let mut p = self.dst.add(self.written);
+            for &x in prefix {
+                ptr::copy_nonoverlapping(x.to_le_bytes().as_ptr(), p, N);
+                p = p.add(N);
+            }
+            let mut at = first;
+            for v in vals {
+                ptr::copy_nonoverlapping(v.slot_bits(at).to_le_bytes().as_ptr(), p, N);
+                p = p.add(N);
+                at += N;
+            }
+            for v in vals {
+                p.write(v.packed_type(w));
+                p = p.add(1);
+            }
+        }
+        self.written += total;
+    }
+
+    /// Writes a keys vector's length and then the offsets from each slot (the first at
+    /// address `first`) back to its key, in `N`-byte slots. Checks once that the whole run
+    /// fits (or writes nothing).
+    #[inline(always)]
+    pub(crate) fn key_run<const N: usize>(&mut self, keys: &[usize], first: usize) {
+        // No overflow: a slice of 8-byte addresses has at most isize::MAX / 8 elements.
+        let total = (keys.len() + 1) * N;
+        if N > 8 || !self.fits(total) {
+            return;
+        }
+        // SAFETY: as in `value_run`: exactly `total` bytes, inside the reserved room.
+        unsafe {
+            let mut p = self.dst.add(self.written);
+            ptr::copy_nonoverlapping((keys.len() as u64).to_le_bytes().as_ptr(), p, N);
+            p = p.add(N);
+            let mut at = first;
+            for &k in keys {
+                let offset = at.wrapping_sub(k) as u64;
+                ptr::copy_nonoverlapping(offset.to_le_bytes().as_ptr(), p, N);
+                p = p.add(N);
+                at += N;
+            }
+        }
+        self.written += total;
     }
 }
 
@@ -134,6 +211,23 @@ mod tests {
             f.byte(4);
         }
         assert_eq!(v, [9, 2, 1, 3, 0, 0, b'a', b'b', 4]);
+    }
+
+    #[test]
+    fn writes_value_and_key_runs() {
+        let mut v = Vec::new();
+        {
+            let mut f = Frame::new(&mut v, 12);
+            let vals = [Val::uint(0x0102), Val::reference(5, 0, 0)];
+            // Slots at 2 and 4: the reference's offset is 4 - 0.
+            f.value_run::<2>(&[9], &vals, 2, 1);
+            assert_eq!(f.written, 8);
+            // Length 2 and offsets 10 - 3 and 11 - 4: 3 of the 4 bytes left.
+            f.key_run::<1>(&[3, 4], 10);
+            // 2 bytes do not fit in the 1 left: skipped.
+            f.key_run::<1>(&[3], 12);
+        }
+        assert_eq!(v, [9, 0, 2, 1, 4, 0, (2 << 2) | 1, 5 << 2, 2, 7, 7]);
     }
 
     #[test]

@@ -217,12 +217,7 @@ fn put(f: &mut Frame<'_>, x: u64, w: u8) {
 /// its key, in `N`-byte slots.
 #[inline(always)]
 fn key_slots<const N: usize>(f: &mut Frame<'_>, first: usize, keys: &[usize]) {
-    f.put::<N>(keys.len() as u64);
-    let mut at = first;
-    for &k in keys {
-        f.put::<N>(at.wrapping_sub(k) as u64);
-        at += N;
-    }
+    f.key_run::<N>(keys, first);
 }
 
 /// Writes `prefix`, then `vals` (the first at `first`) in `N`-byte slots, then their type
@@ -235,17 +230,7 @@ fn value_slots<const N: usize>(
     vals: &[Val],
     w: u8,
 ) {
-    for &p in prefix {
-        f.put::<N>(p);
-    }
-    let mut at = first;
-    for v in vals {
-        f.put::<N>(v.slot_bits(at));
-        at += N;
-    }
-    for v in vals {
-        f.byte(v.packed_type(w));
-    }
+    f.value_run::<N>(prefix, vals, first, w);
 }
 
 /// Writes the length of `data` and then every byte zero-extended to `N` bytes.
