@@ -7,7 +7,7 @@
 
 use super::frame::Frame;
 use super::shared::KeyShape;
-use super::value::{lwidth, ty, Val};
+use super::value::{align_up, lwidth, ty, Val};
 
 /// Calls `$body::<N>($args)` with `N` the byte count of width `$w`.
 macro_rules! by_width {
@@ -139,12 +139,7 @@ impl<'a> Sink<'a> {
     /// The slot width a map of `vals` written now would need, not counting its keys vector.
     #[inline(always)]
     pub(crate) fn map_width_without_keys(&self, vals: &[Val]) -> u8 {
-        let start = self.pos();
-        let mut w = lwidth(vals.len());
-        for (i, v) in vals.iter().enumerate() {
-            w = w.max(v.width_at(start, i + 3));
-        }
-        w
+        slots_width(vals, self.pos(), 3, lwidth(vals.len()))
     }
 
     /// The slot width a map written now would need to refer to the keys vector `keys`.
@@ -177,10 +172,7 @@ impl<'a> Sink<'a> {
     #[inline]
     pub(crate) fn vector(&mut self, vals: &[Val]) -> Val {
         let start = self.pos();
-        let mut w = lwidth(vals.len());
-        for (i, v) in vals.iter().enumerate() {
-            w = w.max(v.width_at(start, i + 1));
-        }
+        let w = slots_width(vals, start, 1, lwidth(vals.len()));
         let pad = self.pad(w);
         let first = start + pad + (1 << w);
         let mut f = Frame::new(self.buf, pad + ((vals.len() + 1) << w) + vals.len());
@@ -200,6 +192,45 @@ impl<'a> Sink<'a> {
         f.byte(root.packed_type(w));
         f.byte(1 << w);
     }
+}
+
+/// The slot width of a vector (or map) starting at `start` (before alignment) whose element
+/// `first_idx + i` (counting the prefix) is `vals[i]`: the widest any value needs, and at
+/// least `floor`. Equal to the largest [`Val::width_at`], found in one pass: reference `i`
+/// fits 1-byte slots when `start + idx - addr <= 255` and 2-byte slots when
+/// `align_up(start, 1) + 2 idx - addr <= 65535`, so the largest `idx - addr` and
+/// `2 idx - addr` decide both widths; wider ones probe each reference.
+#[inline(always)]
+fn slots_width(vals: &[Val], start: usize, first_idx: usize, floor: u8) -> u8 {
+    let mut w = floor;
+    let mut any_ref = false;
+    let (mut m0, mut m1) = (isize::MIN, isize::MIN);
+    for (i, v) in vals.iter().enumerate() {
+        if v.is_inline() {
+            w = w.max(v.w);
+        } else {
+            any_ref = true;
+            let idx = (first_idx + i) as isize;
+            let addr = v.addr() as isize;
+            m0 = m0.max(idx - addr);
+            m1 = m1.max(2 * idx - addr);
+        }
+    }
+    if !any_ref {
+        return w;
+    }
+    // Every reference fits 1-byte slots: the widest is the scalars' (or the floor).
+    if (start as isize).wrapping_add(m0) <= u8::MAX as isize {
+        return w;
+    }
+    // Some reference needs 2 bytes and every one fits them.
+    if (align_up(start, 1) as isize).wrapping_add(m1) <= u16::MAX as isize {
+        return w.max(1);
+    }
+    for (i, v) in vals.iter().enumerate() {
+        w = w.max(v.width_at(start, first_idx + i));
+    }
+    w
 }
 
 /// Writes the low `1 << w` bytes of `x`.
