@@ -77,9 +77,9 @@ impl<'a> Compact<'a> {
                     return sink.map(kv, vals);
                 }
             }
-            let kv = sink.keys_vector(keys, &set.shape);
+            let (kv, map) = sink.keys_and_map(keys, &set.shape, vals);
             set.shared = Some(kv);
-            sink.map(kv, vals)
+            map
         })
     }
 

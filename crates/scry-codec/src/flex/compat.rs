@@ -73,10 +73,8 @@ impl<'a> Compat<'a> {
         let tag = KeySets::tag(kind, fields.mask());
         let sink = &mut self.sink;
         let sets = &mut self.key_sets;
-        fields.with_present(|keys, vals| {
-            let keys = sink.keys_vector(keys, &sets.get(tag, keys).shape);
-            sink.map(keys, vals)
-        })
+        fields
+            .with_present(|keys, vals| sink.keys_and_map(keys, &sets.get(tag, keys).shape, vals).1)
     }
 
     /// Writes an untyped vector of the values pushed since `mark`.
@@ -114,7 +112,7 @@ impl<'a> Compat<'a> {
         f.set(slot!(BATCH, Relations), k, v);
         if let Some(d) = b.control_directive {
             let k = self.key(Field::ControlDirective);
-            let v = self.sink.string(d.name());
+            let v = self.sink.short_string(d.name());
             f.set(slot!(BATCH, ControlDirective), k, v);
         }
         if let Some(seqs) = &b.sequence_values {
@@ -143,7 +141,7 @@ impl<'a> Compat<'a> {
         let k = self.key(Field::TimestampUs);
         f.set(slot!(EVENT, TimestampUs), k, Val::uint(e.timestamp_us));
         let k = self.key(Field::Operation);
-        let v = self.sink.string(e.operation.name());
+        let v = self.sink.short_string(e.operation.name());
         f.set(slot!(EVENT, Operation), k, v);
         let k = self.key(Field::Schema);
         let v = self.sink.string(&e.schema);
@@ -207,7 +205,7 @@ impl<'a> Compat<'a> {
     fn column_value(&mut self, c: &ColumnValue) -> Val {
         let mut f = Fields::<3>::new();
         let k = self.key(Field::TypeTag);
-        let v = self.sink.string(c.type_tag.name());
+        let v = self.sink.short_string(c.type_tag.name());
         f.set(slot!(COLUMN_VALUE, TypeTag), k, v);
         let k = self.key(Field::TypeOid);
         f.set(
@@ -252,7 +250,7 @@ impl<'a> Compat<'a> {
         let v = self.end_vector(mark);
         f.set(slot!(RELATION, Columns), k, v);
         let k = self.key(Field::ReplicaIdentity);
-        let v = self.sink.string(r.replica_identity.name());
+        let v = self.sink.short_string(r.replica_identity.name());
         f.set(slot!(RELATION, ReplicaIdentity), k, v);
         self.map(kind::RELATION, &f)
     }

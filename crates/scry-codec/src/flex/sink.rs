@@ -88,6 +88,21 @@ impl<'a> Sink<'a> {
         Val::reference(ty::STRING, addr, w)
     }
 
+    /// Writes a string shorter than 256 bytes (an enum's variant name): a 1-byte length
+    /// slot, which needs no alignment.
+    #[inline]
+    pub(crate) fn short_string(&mut self, s: &'static str) -> Val {
+        if s.len() > u8::MAX as usize {
+            return self.string(s);
+        }
+        let addr = self.pos() + 1;
+        let mut f = Frame::new(self.buf, s.len() + 2);
+        f.byte(s.len() as u8);
+        f.bytes(s.as_bytes());
+        f.byte(0);
+        Val::reference(ty::STRING, addr, 0)
+    }
+
     /// Writes a blob (length-prefixed bytes).
     #[inline]
     pub(crate) fn blob(&mut self, bytes: &[u8]) -> Val {
@@ -123,19 +138,6 @@ impl<'a> Sink<'a> {
         Val::reference(ty::VECTOR_UINT, addr + pad + (1 << w), w)
     }
 
-    /// Writes the keys vector of a map: a typed vector of offsets to the keys at `keys`,
-    /// whose shape is `shape`.
-    #[inline(always)]
-    pub(crate) fn keys_vector(&mut self, keys: &[usize], shape: &KeyShape) -> Val {
-        let w = shape.width_at(self.pos());
-        let pad = self.pad(w);
-        let first = self.pos() + pad + (1 << w);
-        let mut f = Frame::new(self.buf, pad + ((keys.len() + 1) << w));
-        f.zeros(pad);
-        by_width!(w, key_slots(&mut f, first, keys));
-        Val::reference(ty::VECTOR_KEY, first, w)
-    }
-
     /// The slot width a map of `vals` written now would need, not counting its keys vector.
     #[inline(always)]
     pub(crate) fn map_width_without_keys(&self, vals: &[Val]) -> u8 {
@@ -146,6 +148,41 @@ impl<'a> Sink<'a> {
     #[inline(always)]
     pub(crate) fn keys_ref_width(&self, keys: Val) -> u8 {
         keys.width_at(self.pos(), 0)
+    }
+
+    /// Writes a keys vector of the keys at `keys` (whose shape is `shape`) and right after
+    /// it a map of `vals` (sorted by key) using it, reserved at once. Returns both.
+    #[inline(always)]
+    pub(crate) fn keys_and_map(
+        &mut self,
+        keys: &[usize],
+        shape: &KeyShape,
+        vals: &[Val],
+    ) -> (Val, Val) {
+        let start = self.pos();
+        let kw = shape.width_at(start);
+        let kpad = start.wrapping_neg() & ((1usize << kw) - 1);
+        let kfirst = start + kpad + (1 << kw);
+        let kv = Val::reference(ty::VECTOR_KEY, kfirst, kw);
+        let mstart = kfirst + (keys.len() << kw);
+        let w = slots_width(vals, mstart, 3, lwidth(vals.len())).max(kv.width_at(mstart, 0));
+        let mpad = mstart.wrapping_neg() & ((1usize << w) - 1);
+        let at = mstart + mpad;
+        let prefix = [
+            at.wrapping_sub(kfirst) as u64,
+            1u64 << kw,
+            vals.len() as u64,
+        ];
+        let first = at + (3 << w);
+        let mut f = Frame::new(
+            self.buf,
+            (mstart - start) + mpad + ((vals.len() + 3) << w) + vals.len(),
+        );
+        f.zeros(kpad);
+        by_width!(kw, key_slots(&mut f, kfirst, keys));
+        f.zeros(mpad);
+        by_width!(w, value_slots(&mut f, &prefix, first, vals, w));
+        (kv, Val::reference(ty::MAP, first, w))
     }
 
     /// Writes a map of `vals` (sorted by key) whose keys vector is `keys`.
@@ -338,36 +375,32 @@ mod tests {
         let a = sink.key("a");
         let b = sink.key("b");
         let keys = [a, b];
-        let kv = sink.keys_vector(&keys, &KeyShape::new(&keys));
+        let (kv, map) = sink.keys_and_map(
+            &keys,
+            &KeyShape::new(&keys),
+            &[Val::uint(300), Val::int(-1)],
+        );
         assert_eq!(kv, Val::reference(ty::VECTOR_KEY, 5, 0));
-        let map = sink.map(kv, &[Val::uint(300), Val::int(-1)]);
         // 300 needs 2-byte slots: pad to 8, prefix at 8, 10, 12, values at 14 and 16.
         assert_eq!(map, Val::reference(ty::MAP, 14, 1));
+        // A second map sharing the keys vector (as Compact does): at 20 the keys vector is
+        // 15 bytes back, so 1-byte slots; values at 23 and 24.
+        assert_eq!(
+            sink.map(kv, &[Val::uint(1), Val::boolean(true)]),
+            Val::reference(ty::MAP, 23, 0)
+        );
         sink.root(map);
+        #[rustfmt::skip]
         let expected = [
-            b'a',
-            0,
-            b'b',
-            0, // keys at 0 and 2
-            2,
-            5,
-            4, // keys vector: length, offsets 5 - 0 and 6 - 2
+            b'a', 0, b'b', 0, // keys at 0 and 2
+            2, 5, 4, // keys vector: length, offsets 5 - 0 and 6 - 2
             0, // padding
-            3,
-            0,
-            1,
-            0,
-            2,
-            0, // keys offset 8 - 5, keys' slot width 1 byte, length 2
-            44,
-            1,
-            255,
-            255, // 300, -1
-            (2 << 2) | 1,
-            (1 << 2) | 1, // UInt and Int, both 2 bytes wide
-            20 - 14,
-            (9 << 2) | 1,
-            1, // root: offset, Map of 2-byte slots, 1-byte root
+            3, 0, 1, 0, 2, 0, // keys offset 8 - 5, keys' slot width 1 byte, length 2
+            44, 1, 255, 255, // 300, -1
+            (2 << 2) | 1, (1 << 2) | 1, // UInt and Int, both 2 bytes wide
+            20 - 5, 1, 2, 1, 1, // second map: keys offset, key width, length, 1, true
+            2 << 2, 26 << 2, // UInt and Bool, 1 byte wide
+            27 - 14, (9 << 2) | 1, 1, // root: offset to the first map, Map of 2-byte slots
         ];
         assert_eq!(buf, expected);
     }
