@@ -73,8 +73,9 @@ impl<'a> Compact<'a> {
         fields.with_present(|keys, vals| {
             let set = sets.get(tag, keys);
             if let Some(kv) = set.shared {
-                if sink.keys_ref_width(kv) <= sink.map_width_without_keys(vals) {
-                    return sink.map(kv, vals);
+                let w = sink.map_width_without_keys(vals);
+                if sink.keys_ref_width(kv) <= w {
+                    return sink.map_with_width(kv, vals, w);
                 }
             }
             let (kv, map) = sink.keys_and_map(keys, &set.shape, vals);

@@ -1,7 +1,9 @@
-//! An upper bound of the encoded size, so the output is reserved once.
+//! The encoded size to reserve up front, so the output is (nearly always) allocated once.
 //!
 //! Every slot is counted 8 bytes wide and every item gets its largest alignment padding, so
-//! the bound holds for both encodings; it only walks lengths, never bytes.
+//! an event's bound holds for both encodings; it only walks lengths, never bytes. A batch's
+//! figure walks only its first [`SAMPLED_EVENTS`] events and extrapolates, so that the input
+//! is not read twice: if later events are larger, the writer grows the buffer as it goes.
 
 use scry_types::{DatabaseEvent, DatabaseEventBatch, RelationMeta, Row};
 
@@ -77,12 +79,23 @@ fn event(e: &DatabaseEvent) -> usize {
         + opt(&e.ddl_object_type)
 }
 
-/// An upper bound of the bytes `batch` takes in either encoding.
+/// Events walked to estimate a batch.
+pub(crate) const SAMPLED_EVENTS: usize = 32;
+
+/// The bytes `batch` takes in either encoding: an upper bound if its events are no larger,
+/// on average, than its first [`SAMPLED_EVENTS`].
 pub(crate) fn batch_size(b: &DatabaseEventBatch) -> usize {
+    let sampled = b.events.len().min(SAMPLED_EVENTS);
+    let sample: usize = b.events.iter().take(sampled).map(event).sum();
+    let events = if sampled == 0 {
+        0
+    } else {
+        sample.div_ceil(sampled).saturating_mul(b.events.len())
+    };
     KEYS + ROOT
         + map(7)
         + vector(b.events.len())
-        + b.events.iter().map(event).sum::<usize>()
+        + events
         + b.source_id.as_ref().map_or(0, |s| string(s.len()))
         + vector(b.relations.len())
         + b.relations.iter().map(relation).sum::<usize>()

@@ -114,6 +114,25 @@ impl KeySets {
     }
 }
 
+/// The first and last (up to) 8 bytes of `s` as integers, read with fixed-size loads; for
+/// strings of up to 16 bytes together they cover every byte (and the length disambiguates).
+#[inline(always)]
+fn head_tail(s: &[u8]) -> (u64, u64) {
+    let n = s.len();
+    if let (Some(h), Some(t)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
+        (u64::from_le_bytes(*h), u64::from_le_bytes(*t))
+    } else if let (Some(h), Some(t)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+        (u32::from_le_bytes(*h).into(), u32::from_le_bytes(*t).into())
+    } else {
+        // 0 to 3 bytes: first, middle and last.
+        let byte = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
+        (
+            byte(0) | byte(n / 2) << 8 | byte(n.wrapping_sub(1)) << 16,
+            0,
+        )
+    }
+}
+
 /// Strings written so far, by content, for strings of up to [`Strings::MAX_LEN`] bytes.
 pub(crate) struct Strings {
     /// `(address, length + 1)`; 0 is an empty entry.
@@ -134,24 +153,12 @@ impl Strings {
         }
     }
 
-    /// The cache slot of `s` (1 to [`Strings::MAX_LEN`] bytes).
+    /// The cache slot of `s` (1 to [`Strings::MAX_LEN`] bytes), from its length and its
+    /// first and last bytes, read without calls.
     #[inline]
     pub(crate) fn index(s: &[u8]) -> usize {
-        let mut head = [0u8; 8];
-        let mut tail = [0u8; 8];
-        let n = s.len().min(8);
-        if let (Some(h), Some(t), Some(sh), Some(st)) = (
-            head.get_mut(..n),
-            tail.get_mut(..n),
-            s.get(..n),
-            s.get(s.len() - n..),
-        ) {
-            h.copy_from_slice(sh);
-            t.copy_from_slice(st);
-        }
-        let x = u64::from_le_bytes(head)
-            ^ u64::from_le_bytes(tail).rotate_left(29)
-            ^ (s.len() as u64).wrapping_mul(0xA076_1D64_78BD_642F);
+        let (head, tail) = head_tail(s);
+        let x = head ^ tail.rotate_left(29) ^ (s.len() as u64).wrapping_mul(0xA076_1D64_78BD_642F);
         (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % ENTRIES
     }
 
@@ -169,15 +176,15 @@ impl Strings {
         if len1 != s.len() + 1 || addr < min_addr {
             return None;
         }
-        if written.get(addr..addr + s.len())? != s {
-            return None;
-        }
+        let cached = written.get(addr..addr + s.len())?;
+        let same = if s.len() <= 16 {
+            // Head and tail cover every byte of strings up to 16 bytes.
+            head_tail(cached) == head_tail(s)
+        } else {
+            cached == s
+        };
         // Written by `Sink::string`, whose length slot is as wide as the length needs.
-        Some(Val::reference(
-            ty::STRING,
-            addr,
-            super::value::lwidth(s.len()),
-        ))
+        same.then(|| Val::reference(ty::STRING, addr, super::value::lwidth(s.len())))
     }
 
     /// Caches the string `string` (of `len` bytes) in `slot`.

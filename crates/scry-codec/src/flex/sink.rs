@@ -186,11 +186,18 @@ impl<'a> Sink<'a> {
     }
 
     /// Writes a map of `vals` (sorted by key) whose keys vector is `keys`.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn map(&mut self, keys: Val, vals: &[Val]) -> Val {
         let w = self
             .map_width_without_keys(vals)
             .max(self.keys_ref_width(keys));
+        self.map_with_width(keys, vals, w)
+    }
+
+    /// Writes a map of `vals` whose keys vector is `keys`, in slots of width `w`, which
+    /// must be `map_width_without_keys(vals).max(keys_ref_width(keys))`.
+    #[inline(always)]
+    pub(crate) fn map_with_width(&mut self, keys: Val, vals: &[Val], w: u8) -> Val {
         let pad = self.pad(w);
         let at = self.pos() + pad;
         let prefix = [
