@@ -98,6 +98,8 @@ pub(crate) struct Val {
     pub(crate) ty: u8,
     /// Inline: the width the scalar needs. Reference: the width of the referred data's slots.
     pub(crate) w: u8,
+    /// True for the types stored in the slot itself (null, integers, booleans).
+    inline: bool,
 }
 
 impl Val {
@@ -106,6 +108,7 @@ impl Val {
         bits: 0,
         ty: ty::NULL,
         w: 0,
+        inline: true,
     };
 
     /// An unsigned integer.
@@ -115,6 +118,7 @@ impl Val {
             bits: x,
             ty: ty::UINT,
             w: uwidth(x),
+            inline: true,
         }
     }
 
@@ -125,6 +129,7 @@ impl Val {
             bits: x as u64,
             ty: ty::INT,
             w: iwidth(x),
+            inline: true,
         }
     }
 
@@ -135,23 +140,26 @@ impl Val {
             bits: b as u64,
             ty: ty::BOOL,
             w: 0,
+            inline: true,
         }
     }
 
-    /// A reference of type `ty` to data at `addr` whose slots are `w` wide.
+    /// A reference of type `ty` (not an inline type) to data at `addr` whose slots are `w`
+    /// wide.
     #[inline]
     pub(crate) const fn reference(ty: u8, addr: usize, w: u8) -> Val {
         Val {
             bits: addr as u64,
             ty,
             w,
+            inline: false,
         }
     }
 
     /// True for the types stored in the slot itself (null, integers, booleans).
     #[inline]
     pub(crate) const fn is_inline(self) -> bool {
-        self.ty <= ty::UINT || self.ty == ty::BOOL
+        self.inline
     }
 
     /// The referred address (meaningful for references only).
