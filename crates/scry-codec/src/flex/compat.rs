@@ -14,7 +14,7 @@ use scry_types::{
 };
 
 use super::fields::Fields;
-use super::keys::{kind, slot, Field, KEY_COUNT};
+use super::keys::{kind, slot, Field, EVENT_WITHOUT_DDL_MASK, KEY_COUNT};
 use super::shared::KeySets;
 use super::sink::Sink;
 use super::value::Val;
@@ -77,6 +77,15 @@ impl<'a> Compat<'a> {
             .with_present(|keys, vals| sink.keys_and_map(keys, &sets.get(tag, keys).shape, vals).1)
     }
 
+    /// Writes the keys vector and the map of a struct `kind` whose `N` fields are all
+    /// present, given in key order.
+    #[inline(always)]
+    fn full_map<const N: usize>(&mut self, kind: u8, keys: &[usize; N], vals: &[Val; N]) -> Val {
+        let tag = KeySets::tag(kind, Fields::<N>::ALL);
+        let shape = self.key_sets.get(tag, keys).shape;
+        self.sink.keys_and_map(keys, &shape, vals).1
+    }
+
     /// Writes an untyped vector of the values pushed since `mark`.
     #[inline]
     fn end_vector(&mut self, mark: usize) -> Val {
@@ -134,45 +143,60 @@ impl<'a> Compat<'a> {
     }
 
     fn event(&mut self, e: &DatabaseEvent) -> Val {
-        let mut f = Fields::<13>::new();
-        let k = self.key(Field::EventId);
-        let v = self.string_or_null(e.event_id.as_deref());
-        f.set(slot!(EVENT, EventId), k, v);
-        let k = self.key(Field::TimestampUs);
-        f.set(slot!(EVENT, TimestampUs), k, Val::uint(e.timestamp_us));
-        let k = self.key(Field::Operation);
-        let v = self.sink.short_string(e.operation.name());
-        f.set(slot!(EVENT, Operation), k, v);
-        let k = self.key(Field::Schema);
-        let v = self.sink.string(&e.schema);
-        f.set(slot!(EVENT, Schema), k, v);
-        let k = self.key(Field::Table);
-        let v = self.sink.string(&e.table);
-        f.set(slot!(EVENT, Table), k, v);
-        let k = self.key(Field::Position);
-        f.set(slot!(EVENT, Position), k, Val::uint(e.position));
-        let k = self.key(Field::TransactionId);
-        f.set(slot!(EVENT, TransactionId), k, Val::uint(e.transaction_id));
-        let k = self.key(Field::NewRow);
-        let v = self.row_or_null(e.new_row.as_ref());
-        f.set(slot!(EVENT, NewRow), k, v);
-        let k = self.key(Field::OldRow);
-        let v = self.row_or_null(e.old_row.as_ref());
-        f.set(slot!(EVENT, OldRow), k, v);
-        let k = self.key(Field::Columns);
+        let k_id = self.key(Field::EventId);
+        let id = self.string_or_null(e.event_id.as_deref());
+        let k_ts = self.key(Field::TimestampUs);
+        let ts = Val::uint(e.timestamp_us);
+        let k_op = self.key(Field::Operation);
+        let op = self.sink.short_string(e.operation.name());
+        let k_schema = self.key(Field::Schema);
+        let schema = self.sink.string(&e.schema);
+        let k_table = self.key(Field::Table);
+        let table = self.sink.string(&e.table);
+        let k_pos = self.key(Field::Position);
+        let pos = Val::uint(e.position);
+        let k_tx = self.key(Field::TransactionId);
+        let tx = Val::uint(e.transaction_id);
+        let k_new = self.key(Field::NewRow);
+        let new_row = self.row_or_null(e.new_row.as_ref());
+        let k_old = self.key(Field::OldRow);
+        let old_row = self.row_or_null(e.old_row.as_ref());
+        let k_cols = self.key(Field::Columns);
         let mark = self.stack.len();
         for c in &e.columns {
             let v = self.sink.string(c);
             self.stack.push(v);
         }
-        let v = self.end_vector(mark);
-        f.set(slot!(EVENT, Columns), k, v);
-        let k = self.key(Field::RelationMeta);
-        let v = match &e.relation_meta {
+        let cols = self.end_vector(mark);
+        let k_rel = self.key(Field::RelationMeta);
+        let rel = match &e.relation_meta {
             Some(r) => self.relation(r),
             None => Val::NULL,
         };
-        f.set(slot!(EVENT, RelationMeta), k, v);
+        if e.ddl_sql.is_none() && e.ddl_object_type.is_none() {
+            // In the order of `keys::EVENT_WITHOUT_DDL`.
+            let keys = [
+                k_cols, k_id, k_new, k_old, k_op, k_pos, k_rel, k_schema, k_table, k_ts, k_tx,
+            ];
+            let vals = [
+                cols, id, new_row, old_row, op, pos, rel, schema, table, ts, tx,
+            ];
+            let tag = KeySets::tag(kind::EVENT, EVENT_WITHOUT_DDL_MASK);
+            let shape = self.key_sets.get(tag, &keys).shape;
+            return self.sink.keys_and_map(&keys, &shape, &vals).1;
+        }
+        let mut f = Fields::<13>::new();
+        f.set(slot!(EVENT, EventId), k_id, id);
+        f.set(slot!(EVENT, TimestampUs), k_ts, ts);
+        f.set(slot!(EVENT, Operation), k_op, op);
+        f.set(slot!(EVENT, Schema), k_schema, schema);
+        f.set(slot!(EVENT, Table), k_table, table);
+        f.set(slot!(EVENT, Position), k_pos, pos);
+        f.set(slot!(EVENT, TransactionId), k_tx, tx);
+        f.set(slot!(EVENT, NewRow), k_new, new_row);
+        f.set(slot!(EVENT, OldRow), k_old, old_row);
+        f.set(slot!(EVENT, Columns), k_cols, cols);
+        f.set(slot!(EVENT, RelationMeta), k_rel, rel);
         if let Some(sql) = &e.ddl_sql {
             let k = self.key(Field::DdlSql);
             let v = self.sink.string(sql);
@@ -190,7 +214,6 @@ impl<'a> Compat<'a> {
         let Some(row) = row else {
             return Val::NULL;
         };
-        let mut f = Fields::<1>::new();
         let k = self.key(Field::Values);
         let mark = self.stack.len();
         for value in &row.values {
@@ -198,28 +221,25 @@ impl<'a> Compat<'a> {
             self.stack.push(v);
         }
         let v = self.end_vector(mark);
-        f.set(slot!(ROW, Values), k, v);
-        self.map(kind::ROW, &f)
+        self.full_map(kind::ROW, &[k], &[v])
     }
 
     fn column_value(&mut self, c: &ColumnValue) -> Val {
-        let mut f = Fields::<3>::new();
-        let k = self.key(Field::TypeTag);
-        let v = self.sink.short_string(c.type_tag.name());
-        f.set(slot!(COLUMN_VALUE, TypeTag), k, v);
-        let k = self.key(Field::TypeOid);
-        f.set(
-            slot!(COLUMN_VALUE, TypeOid),
-            k,
-            Val::uint(c.type_oid.into()),
-        );
-        let k = self.key(Field::Data);
-        let v = match &c.data {
+        let k_tag = self.key(Field::TypeTag);
+        let tag = self.sink.short_string(c.type_tag.name());
+        let k_oid = self.key(Field::TypeOid);
+        let oid = Val::uint(c.type_oid.into());
+        let k_data = self.key(Field::Data);
+        let data = match &c.data {
             Some(d) => self.sink.byte_vector(d),
             None => Val::NULL,
         };
-        f.set(slot!(COLUMN_VALUE, Data), k, v);
-        self.map(kind::COLUMN_VALUE, &f)
+        // In the order of `keys::COLUMN_VALUE`.
+        self.full_map(
+            kind::COLUMN_VALUE,
+            &[k_data, k_oid, k_tag],
+            &[data, oid, tag],
+        )
     }
 
     fn relations(&mut self, relations: &[RelationMeta]) -> Val {

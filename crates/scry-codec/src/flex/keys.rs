@@ -134,6 +134,26 @@ pub(crate) const EVENT: [Field; 13] = [
     Field::TransactionId,
 ];
 
+/// `DatabaseEvent`'s fields without the two optional DDL fields (the common case), sorted.
+pub(crate) const EVENT_WITHOUT_DDL: [Field; 11] = [
+    Field::Columns,
+    Field::EventId,
+    Field::NewRow,
+    Field::OldRow,
+    Field::Operation,
+    Field::Position,
+    Field::RelationMeta,
+    Field::Schema,
+    Field::Table,
+    Field::TimestampUs,
+    Field::TransactionId,
+];
+
+/// The present-field mask of [`EVENT_WITHOUT_DDL`] (slots in [`EVENT`]).
+pub(crate) const EVENT_WITHOUT_DDL_MASK: u32 = ((1 << EVENT.len()) - 1)
+    & !(1 << slot_of(&EVENT, Field::DdlObjectType))
+    & !(1 << slot_of(&EVENT, Field::DdlSql));
+
 /// `Row`'s fields.
 pub(crate) const ROW: [Field; 1] = [Field::Values];
 
@@ -226,7 +246,28 @@ const fn strictly_sorted(table: &[Field]) -> bool {
     true
 }
 
+/// True when `sub` is `table` without `a` and `b`.
+const fn is_without(sub: &[Field], table: &[Field], a: Field, b: Field) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while j < table.len() {
+        if table[j] as u8 != a as u8 && table[j] as u8 != b as u8 {
+            if i >= sub.len() || sub[i] as u8 != table[j] as u8 {
+                return false;
+            }
+            i += 1;
+        }
+        j += 1;
+    }
+    i == sub.len()
+}
+
 const _: () = {
+    assert!(is_without(
+        &EVENT_WITHOUT_DDL,
+        &EVENT,
+        Field::DdlObjectType,
+        Field::DdlSql
+    ));
     assert!(strictly_sorted(&BATCH));
     assert!(strictly_sorted(&EVENT));
     assert!(strictly_sorted(&ROW));
