@@ -50,14 +50,20 @@ impl<const N: usize> Fields<N> {
         let mut keys = [0usize; N];
         let mut vals = [Val::NULL; N];
         let mut n = 0;
-        for (i, (&k, &v)) in self.keys.iter().zip(&self.vals).enumerate() {
-            if self.present & (1 << i) != 0 {
-                if let (Some(kk), Some(vv)) = (keys.get_mut(n), vals.get_mut(n)) {
-                    *kk = k;
-                    *vv = v;
-                }
-                n += 1;
+        let mut rest = self.present;
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if let (Some(kk), Some(vv), Some(&k), Some(&v)) = (
+                keys.get_mut(n),
+                vals.get_mut(n),
+                self.keys.get(i),
+                self.vals.get(i),
+            ) {
+                *kk = k;
+                *vv = v;
             }
+            n += 1;
         }
         f(
             keys.get(..n).unwrap_or_default(),
