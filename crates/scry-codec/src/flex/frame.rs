@@ -15,6 +15,40 @@ use std::ptr;
 
 use super::value::Val;
 
+/// The body of `Frame::widened_*`: every byte of `$data` as a little-endian `$t`, 16 at a
+/// time through fixed-size arrays (which the compiler turns into vector instructions).
+macro_rules! widen {
+    ($frame:expr, $data:expr, $t:ty) => {{
+        const N: usize = std::mem::size_of::<$t>();
+        let f: &mut Frame<'_> = $frame;
+        let data: &[u8] = $data;
+        if let Some(total) = data.len().checked_mul(N) {
+            if f.fits(total) {
+                let mut chunks = data.chunks_exact(16);
+                // SAFETY: `fits(total)`; each chunk of 16 input bytes writes 16 * N bytes and
+                // each remaining byte N, so the writes cover exactly `[0, total)` from the
+                // current end, inside the reserved room; `written` then grows by `total`.
+                unsafe {
+                    let mut p = f.dst.add(f.written);
+                    for chunk in &mut chunks {
+                        if let Some(c) = chunk.first_chunk::<16>() {
+                            let wide: [$t; 16] = std::array::from_fn(|i| <$t>::from(c[i]).to_le());
+                            ptr::copy_nonoverlapping(wide.as_ptr().cast::<u8>(), p, 16 * N);
+                            p = p.add(16 * N);
+                        }
+                    }
+                    for &b in chunks.remainder() {
+                        let wide = <$t>::from(b).to_le_bytes();
+                        ptr::copy_nonoverlapping(wide.as_ptr(), p, N);
+                        p = p.add(N);
+                    }
+                }
+                f.written += total;
+            }
+        }
+    }};
+}
+
 /// A run of bytes being appended to a vector.
 pub(crate) struct Frame<'a> {
     buf: &'a mut Vec<u8>,
@@ -183,6 +217,29 @@ impl Frame<'_> {
     }
 }
 
+impl Frame<'_> {
+    /// Writes every byte of `data` zero-extended to 2 bytes (little-endian), checking once
+    /// that it all fits (or writing nothing).
+    #[inline(always)]
+    pub(crate) fn widened_u16(&mut self, data: &[u8]) {
+        widen!(self, data, u16);
+    }
+
+    /// Writes every byte of `data` zero-extended to 4 bytes (little-endian), checking once
+    /// that it all fits (or writing nothing).
+    #[inline(always)]
+    pub(crate) fn widened_u32(&mut self, data: &[u8]) {
+        widen!(self, data, u32);
+    }
+
+    /// Writes every byte of `data` zero-extended to 8 bytes (little-endian), checking once
+    /// that it all fits (or writing nothing).
+    #[inline(always)]
+    pub(crate) fn widened_u64(&mut self, data: &[u8]) {
+        widen!(self, data, u64);
+    }
+}
+
 impl Drop for Frame<'_> {
     #[inline(always)]
     fn drop(&mut self) {
@@ -228,6 +285,28 @@ mod tests {
             f.key_run::<1>(&[3], 12);
         }
         assert_eq!(v, [9, 0, 2, 1, 4, 0, (2 << 2) | 1, 5 << 2, 2, 7, 7]);
+    }
+
+    #[test]
+    fn widens_every_length() {
+        let src: Vec<u8> = (1..=40).collect();
+        for n in 0..=40 {
+            let mut v = Vec::new();
+            Frame::new(&mut v, 2 * n).widened_u16(&src[..n]);
+            let want: Vec<u8> = src[..n].iter().flat_map(|&b| [b, 0]).collect();
+            assert_eq!(v, want, "length {n}");
+            let mut v = Vec::new();
+            Frame::new(&mut v, 4 * n).widened_u32(&src[..n]);
+            let want: Vec<u8> = src[..n].iter().flat_map(|&b| [b, 0, 0, 0]).collect();
+            assert_eq!(v, want, "length {n}");
+            let mut v = Vec::new();
+            Frame::new(&mut v, 8 * n).widened_u64(&src[..n]);
+            let want: Vec<u8> = src[..n]
+                .iter()
+                .flat_map(|&b| [b, 0, 0, 0, 0, 0, 0, 0])
+                .collect();
+            assert_eq!(v, want, "length {n}");
+        }
     }
 
     #[test]

@@ -213,7 +213,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Writes an untyped vector of `vals`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn vector(&mut self, vals: &[Val]) -> Val {
         let start = self.pos();
         let w = slots_width(vals, start, 1, lwidth(vals.len()));
@@ -312,20 +312,11 @@ fn value_slots<const N: usize>(
 #[inline(always)]
 fn widened<const N: usize>(f: &mut Frame<'_>, data: &[u8]) {
     f.put::<N>(data.len() as u64);
-    let mut chunks = data.chunks_exact(8);
-    for chunk in &mut chunks {
-        if let Ok(chunk) = <&[u8; 8]>::try_from(chunk) {
-            let mut wide = [[0u8; N]; 8];
-            for (w, &b) in wide.iter_mut().zip(chunk) {
-                if let Some(low) = w.first_mut() {
-                    *low = b;
-                }
-            }
-            f.bytes(wide.as_flattened());
-        }
-    }
-    for &b in chunks.remainder() {
-        f.put::<N>(b.into());
+    match N {
+        1 => f.bytes(data),
+        2 => f.widened_u16(data),
+        4 => f.widened_u32(data),
+        _ => f.widened_u64(data),
     }
 }
 
