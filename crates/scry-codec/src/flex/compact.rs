@@ -65,23 +65,34 @@ impl<'a> Compact<'a> {
 
     /// Writes the map of `fields` of struct `kind`, reusing that key set's keys vector when
     /// it is near enough not to widen the map's slots.
-    #[inline]
+    #[inline(always)]
     fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
         let tag = KeySets::tag(kind, fields.mask());
-        let sink = &mut self.sink;
-        let sets = &mut self.key_sets;
-        fields.with_present(|keys, vals| {
-            let set = sets.get(tag, keys);
-            if let Some(kv) = set.shared {
-                let w = sink.map_width_without_keys(vals);
-                if sink.keys_ref_width(kv) <= w {
-                    return sink.map_with_width(kv, vals, w);
-                }
+        if let Some((keys, vals)) = fields.all() {
+            return self.map_of(tag, keys, vals);
+        }
+        let (keys, vals, n) = fields.gathered();
+        self.map_of(
+            tag,
+            keys.get(..n).unwrap_or_default(),
+            vals.get(..n).unwrap_or_default(),
+        )
+    }
+
+    /// Writes a map of `vals` (in key order) with keys at `keys`, of key set `tag`.
+    #[inline(always)]
+    fn map_of(&mut self, tag: u32, keys: &[usize], vals: &[Val]) -> Val {
+        let set = self.key_sets.get(tag, keys);
+        if let Some(kv) = set.shared {
+            let w = self.sink.map_width_without_keys(vals);
+            if self.sink.keys_ref_width(kv) <= w {
+                return self.sink.map_with_width(kv, vals, w);
             }
-            let (kv, map) = sink.keys_and_map(keys, &set.shape, vals);
-            set.shared = Some(kv);
-            map
-        })
+        }
+        let shape = set.shape;
+        let (kv, map) = self.sink.keys_and_map(keys, &shape, vals);
+        self.key_sets.get(tag, keys).shared = Some(kv);
+        map
     }
 
     /// Writes an untyped vector of the values pushed since `mark`.

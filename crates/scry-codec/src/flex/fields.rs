@@ -41,12 +41,16 @@ impl<const N: usize> Fields<N> {
         self.present
     }
 
-    /// Calls `f` with the present keys' addresses and values, in slot order.
-    #[inline]
-    pub(crate) fn with_present<R>(&self, f: impl FnOnce(&[usize], &[Val]) -> R) -> R {
-        if self.present == Self::ALL {
-            return f(&self.keys, &self.vals);
-        }
+    /// The keys' addresses and the values of a struct whose fields are all present.
+    #[inline(always)]
+    pub(crate) fn all(&self) -> Option<(&[usize; N], &[Val; N])> {
+        (self.present == Self::ALL).then_some((&self.keys, &self.vals))
+    }
+
+    /// The present keys' addresses and values, in slot order, moved to the front of the
+    /// returned arrays, and how many there are.
+    #[inline(always)]
+    pub(crate) fn gathered(&self) -> ([usize; N], [Val; N], usize) {
         let mut keys = [0usize; N];
         let mut vals = [Val::NULL; N];
         let mut n = 0;
@@ -65,6 +69,16 @@ impl<const N: usize> Fields<N> {
             }
             n += 1;
         }
+        (keys, vals, n)
+    }
+
+    /// Calls `f` with the present keys' addresses and values, in slot order.
+    #[inline(always)]
+    pub(crate) fn with_present<R>(&self, f: impl FnOnce(&[usize], &[Val]) -> R) -> R {
+        if let Some((keys, vals)) = self.all() {
+            return f(keys, vals);
+        }
+        let (keys, vals, n) = self.gathered();
         f(
             keys.get(..n).unwrap_or_default(),
             vals.get(..n).unwrap_or_default(),
