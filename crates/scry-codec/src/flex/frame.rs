@@ -126,28 +126,71 @@ impl<'a> Frame<'a> {
         if !self.fits(n) {
             return;
         }
-        // SAFETY (all three branches): the destination range `[dst, dst + n)` lies inside
-        // the reserved room (`fits(n)`), every branch writes all of it, and `bytes` cannot
-        // overlap it (the room is beyond the vector's length, where no shared borrow can
-        // point). Short runs use two overlapping fixed-size moves instead of a call.
+        // SAFETY: `[dst, dst + n)` lies inside the reserved room (`fits(n)`).
+        unsafe { copy_short(bytes, self.dst.add(self.written)) };
+        self.written += n;
+    }
+
+    /// Writes `pad` zeros, `len` in a slot of width `w` (`1 << w` bytes), `bytes` and, if
+    /// `nul`, a zero byte: a padded, length-prefixed string or blob. Checks once that it all
+    /// fits (or writes nothing).
+    #[inline(always)]
+    pub(crate) fn sized(&mut self, pad: usize, w: u8, bytes: &[u8], nul: bool) {
+        let n = 1usize << (w & 3);
+        let total = pad + n + bytes.len() + usize::from(nul);
+        if !self.fits(total) {
+            return;
+        }
+        let len = bytes.len() as u64;
+        // SAFETY: `fits(total)`: the writes below cover exactly `[0, total)` from the
+        // current end (padding, the `n`-byte length slot, the bytes, the NUL), inside the
+        // reserved room; `written` then grows by `total`.
         unsafe {
-            let dst = self.dst.add(self.written);
-            let src = bytes.as_ptr();
-            if (8..=16).contains(&n) {
-                let head = ptr::read_unaligned(src.cast::<[u8; 8]>());
-                let tail = ptr::read_unaligned(src.add(n - 8).cast::<[u8; 8]>());
-                ptr::write_unaligned(dst.cast::<[u8; 8]>(), head);
-                ptr::write_unaligned(dst.add(n - 8).cast::<[u8; 8]>(), tail);
-            } else if (4..8).contains(&n) {
-                let head = ptr::read_unaligned(src.cast::<[u8; 4]>());
-                let tail = ptr::read_unaligned(src.add(n - 4).cast::<[u8; 4]>());
-                ptr::write_unaligned(dst.cast::<[u8; 4]>(), head);
-                ptr::write_unaligned(dst.add(n - 4).cast::<[u8; 4]>(), tail);
-            } else {
-                ptr::copy_nonoverlapping(src, dst, n);
+            let mut p = self.dst.add(self.written);
+            for _ in 0..pad {
+                p.write(0);
+                p = p.add(1);
+            }
+            match n {
+                1 => p.write(len as u8),
+                2 => ptr::write_unaligned(p.cast::<[u8; 2]>(), (len as u16).to_le_bytes()),
+                4 => ptr::write_unaligned(p.cast::<[u8; 4]>(), (len as u32).to_le_bytes()),
+                _ => ptr::write_unaligned(p.cast::<[u8; 8]>(), len.to_le_bytes()),
+            }
+            p = p.add(n);
+            copy_short(bytes, p);
+            if nul {
+                p.add(bytes.len()).write(0);
             }
         }
-        self.written += n;
+        self.written += total;
+    }
+}
+
+/// Copies `src` to `dst`, short runs with two overlapping fixed-size moves instead of a call.
+///
+/// # Safety
+/// `dst` must be valid for `src.len()` bytes of writes and not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: reads stay within `src` (each branch reads `[0, 8)`/`[n - 8, n)` or
+    // `[0, 4)`/`[n - 4, n)` of it), writes within `[dst, dst + n)`, per the contract.
+    unsafe {
+        if (8..=16).contains(&n) {
+            let head = ptr::read_unaligned(s.cast::<[u8; 8]>());
+            let tail = ptr::read_unaligned(s.add(n - 8).cast::<[u8; 8]>());
+            ptr::write_unaligned(dst.cast::<[u8; 8]>(), head);
+            ptr::write_unaligned(dst.add(n - 8).cast::<[u8; 8]>(), tail);
+        } else if (4..8).contains(&n) {
+            let head = ptr::read_unaligned(s.cast::<[u8; 4]>());
+            let tail = ptr::read_unaligned(s.add(n - 4).cast::<[u8; 4]>());
+            ptr::write_unaligned(dst.cast::<[u8; 4]>(), head);
+            ptr::write_unaligned(dst.add(n - 4).cast::<[u8; 4]>(), tail);
+        } else {
+            ptr::copy_nonoverlapping(s, dst, n);
+        }
     }
 }
 
@@ -307,6 +350,18 @@ mod tests {
                 .collect();
             assert_eq!(v, want, "length {n}");
         }
+    }
+
+    #[test]
+    fn writes_padded_length_prefixed_runs() {
+        let mut v = Vec::new();
+        {
+            let mut f = Frame::new(&mut v, 12);
+            f.sized(1, 1, b"abc", true);
+            f.sized(0, 0, b"xy", false);
+            f.sized(0, 0, b"too long", false); // 9 bytes, 2 left: skipped
+        }
+        assert_eq!(v, [0, 3, 0, b'a', b'b', b'c', 0, 2, b'x', b'y']);
     }
 
     #[test]

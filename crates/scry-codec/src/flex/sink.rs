@@ -71,13 +71,8 @@ impl<'a> Sink<'a> {
         let w = lwidth(bytes.len());
         let pad = self.pad(w);
         let addr = self.pos() + pad + (1 << w);
-        let mut f = Frame::new(self.buf, pad + (1 << w) + bytes.len() + usize::from(nul));
-        f.zeros(pad);
-        put(&mut f, bytes.len() as u64, w);
-        f.bytes(bytes);
-        if nul {
-            f.byte(0);
-        }
+        Frame::new(self.buf, pad + (1 << w) + bytes.len() + usize::from(nul))
+            .sized(pad, w, bytes, nul);
         (addr, w)
     }
 
@@ -96,10 +91,7 @@ impl<'a> Sink<'a> {
             return self.string(s);
         }
         let addr = self.pos() + 1;
-        let mut f = Frame::new(self.buf, s.len() + 2);
-        f.byte(s.len() as u8);
-        f.bytes(s.as_bytes());
-        f.byte(0);
+        Frame::new(self.buf, s.len() + 2).sized(0, 0, s.as_bytes(), true);
         Val::reference(ty::STRING, addr, 0)
     }
 
