@@ -29,9 +29,11 @@ pub(crate) struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    /// Starts a FlexBuffer at the end of `buf`, reserving `estimate` more bytes.
+    /// Starts a FlexBuffer at the end of `buf`, reserving `estimate` more bytes if it can
+    /// (a hint: every item reserves what it writes).
     pub(crate) fn new(buf: &'a mut Vec<u8>, estimate: usize) -> Self {
-        buf.reserve(estimate);
+        // Failing to reserve the hint is not an error: the items grow the buffer as needed.
+        let _ = buf.try_reserve(estimate);
         let base = buf.len();
         Sink { buf, base }
     }
