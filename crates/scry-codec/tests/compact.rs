@@ -277,6 +277,23 @@ fn generated_events_walk_back() {
 }
 
 #[test]
+fn rows_and_column_lists_of_every_size_walk_back() {
+    for n in [0, 1, 7, 8, 9, 20, 300] {
+        let mut e = DatabaseEvent::new(OperationType::Update, "public", "t");
+        e.new_row = Some(Row::new(
+            (0..n)
+                .map(|i| ColumnValue::from_pg_binary(TypeTag::Int32, 23, vec![i as u8; i % 6]))
+                .collect(),
+        ));
+        e.old_row = Some(Row::new(vec![ColumnValue::null(); n]));
+        e.columns = (0..n).map(|i| format!("column_{}", i % 4)).collect();
+        let batch = DatabaseEventBatch::with_events(vec![e.clone(), e]);
+        let bytes = serialize_batch_with(&batch, Encoding::Compact).expect("encodes");
+        check_batch(&root(&bytes), &batch);
+    }
+}
+
+#[test]
 fn every_enum_variant_is_its_discriminant() {
     let values: Vec<ColumnValue> = TypeTag::ALL
         .iter()

@@ -178,6 +178,25 @@ fn every_optional_field_combination_matches_reference() {
 }
 
 #[test]
+fn rows_and_column_lists_of_every_size_match_reference() {
+    // Short and long vectors take different paths in the writer.
+    for n in [0, 1, 7, 8, 9, 20, 300] {
+        let mut e = event_with_values(
+            (0..n)
+                .map(|i| ColumnValue::from_pg_binary(TypeTag::Int32, 23, vec![i as u8; i % 6]))
+                .collect(),
+        );
+        e.old_row = Some(Row::new(vec![ColumnValue::null(); n]));
+        e.columns = (0..n).map(|i| format!("column_{i}")).collect();
+        assert_event_matches(&e, &format!("{n} values and columns"));
+        assert_batch_matches(
+            &DatabaseEventBatch::with_events(vec![e.clone(), e]),
+            &format!("batch of {n} values and columns"),
+        );
+    }
+}
+
+#[test]
 fn empty_batch_is_exactly_0_1_1s_bytes() {
     let bytes = serialize_batch(&DatabaseEventBatch::new()).expect("encodes");
     assert_eq!(

@@ -22,6 +22,9 @@ use super::value::Val;
 /// Not yet written.
 const NO_KEY: usize = usize::MAX;
 
+/// Vectors of up to this many elements gather them on the call stack, not in `stack`.
+const SMALL: usize = 8;
+
 /// Writes one Compat FlexBuffer.
 pub(crate) struct Compat<'a> {
     sink: Sink<'a>,
@@ -162,12 +165,21 @@ impl<'a> Compat<'a> {
         let k_old = self.key(Field::OldRow);
         let old_row = self.row_or_null(e.old_row.as_ref());
         let k_cols = self.key(Field::Columns);
-        let mark = self.stack.len();
-        for c in &e.columns {
-            let v = self.sink.string(c);
-            self.stack.push(v);
-        }
-        let cols = self.end_vector(mark);
+        let cols = if e.columns.len() <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, c) in vals.iter_mut().zip(&e.columns) {
+                *slot = self.sink.string(c);
+            }
+            self.sink
+                .vector(vals.get(..e.columns.len()).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for c in &e.columns {
+                let v = self.sink.string(c);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
         let k_rel = self.key(Field::RelationMeta);
         let rel = match &e.relation_meta {
             Some(r) => self.relation(r),
@@ -215,12 +227,21 @@ impl<'a> Compat<'a> {
             return Val::NULL;
         };
         let k = self.key(Field::Values);
-        let mark = self.stack.len();
-        for value in &row.values {
-            let v = self.column_value(value);
-            self.stack.push(v);
-        }
-        let v = self.end_vector(mark);
+        let v = if row.values.len() <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, value) in vals.iter_mut().zip(&row.values) {
+                *slot = self.column_value(value);
+            }
+            self.sink
+                .vector(vals.get(..row.values.len()).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for value in &row.values {
+                let v = self.column_value(value);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
         self.full_map(kind::ROW, &[k], &[v])
     }
 
