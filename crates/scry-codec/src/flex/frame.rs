@@ -5,11 +5,13 @@
 //! checks its capacity on every write; a frame reserves the whole run once, writes through a
 //! cursor held in registers, and sets the length once at the end.
 //!
-//! Soundness: the frame owns `&mut Vec<u8>` for its lifetime, writes only below
-//! `start + limit` where `limit` bytes were reserved (every write checks this, and a write
-//! that would not fit is skipped and recorded), and on drop sets the length to `start +
-//! written`, where `written` counts bytes that were all initialized by writes, contiguously
-//! from `start`.
+//! This module holds the crate's only `unsafe` code. Soundness: the frame owns
+//! `&mut Vec<u8>` for its lifetime (so the vector is never reallocated meanwhile), writes only
+//! below `start + limit` where `limit` bytes were reserved (every write, or run of writes,
+//! first checks that all of it fits, and is skipped whole otherwise), and on drop sets the
+//! length to `start + written`, where `written` counts bytes that were all initialized,
+//! contiguously from `start`. A skipped write never happens with the sizes the sink
+//! reserves; it would only shorten the output, never expose uninitialized memory.
 
 use std::ptr;
 
