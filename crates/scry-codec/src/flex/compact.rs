@@ -16,6 +16,9 @@ use super::value::Val;
 /// Not yet written.
 const NO_KEY: usize = usize::MAX;
 
+/// Vectors of up to this many elements gather them on the call stack, not in `stack`.
+const SMALL: usize = 8;
+
 /// Writes one Compact FlexBuffer.
 pub(crate) struct Compact<'a> {
     sink: Sink<'a>,
@@ -207,12 +210,21 @@ impl<'a> Compact<'a> {
             f.set(slot!(EVENT, OldRow), k, v);
         }
         let k = self.key(Field::Columns);
-        let mark = self.stack.len();
-        for c in &e.columns {
-            let v = self.shared_string(c);
-            self.stack.push(v);
-        }
-        let v = self.end_vector(mark);
+        let v = if e.columns.len() <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, c) in vals.iter_mut().zip(&e.columns) {
+                *slot = self.shared_string(c);
+            }
+            self.sink
+                .vector(vals.get(..e.columns.len()).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for c in &e.columns {
+                let v = self.shared_string(c);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
         f.set(slot!(EVENT, Columns), k, v);
         if let Some(r) = &e.relation_meta {
             let k = self.key(Field::RelationMeta);
@@ -235,12 +247,21 @@ impl<'a> Compact<'a> {
     fn row(&mut self, row: &Row) -> Val {
         let mut f = Fields::<1>::new();
         let k = self.key(Field::Values);
-        let mark = self.stack.len();
-        for value in &row.values {
-            let v = self.column_value(value);
-            self.stack.push(v);
-        }
-        let v = self.end_vector(mark);
+        let v = if row.values.len() <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, value) in vals.iter_mut().zip(&row.values) {
+                *slot = self.column_value(value);
+            }
+            self.sink
+                .vector(vals.get(..row.values.len()).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for value in &row.values {
+                let v = self.column_value(value);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
         f.set(slot!(ROW, Values), k, v);
         self.map(kind::ROW, &f)
     }
