@@ -35,26 +35,21 @@ pub fn encode(payload: &Payload, encoding: FrameEncoding) -> Result<Vec<u8>, Cod
     }
 }
 
+/// The codec's name for a frame's encoding.
+const fn codec_encoding(encoding: FrameEncoding) -> Encoding {
+    match encoding {
+        FrameEncoding::Compat => Encoding::Compat,
+        FrameEncoding::Compact => Encoding::Compact,
+    }
+}
+
 fn encode_batch(
     batch: &DatabaseEventBatch,
     encoding: FrameEncoding,
 ) -> Result<Vec<u8>, CodecError> {
-    match encoding {
-        FrameEncoding::Compat => scry_codec::serialize_batch(batch),
-        FrameEncoding::Compact => Err(compact_unavailable()),
-    }
+    scry_codec::serialize_batch_with(batch, codec_encoding(encoding))
 }
 
 fn encode_event(event: &DatabaseEvent, encoding: FrameEncoding) -> Result<Vec<u8>, CodecError> {
-    match encoding {
-        FrameEncoding::Compat => scry_codec::serialize_event(event),
-        FrameEncoding::Compact => Err(compact_unavailable()),
-    }
-}
-
-fn compact_unavailable() -> CodecError {
-    CodecError::Encode {
-        what: "payload",
-        reason: "this build writes only the compat encoding".to_owned(),
-    }
+    scry_codec::serialize_event_with(event, codec_encoding(encoding))
 }

@@ -100,6 +100,8 @@ enum Command {
 /// `convert --to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ConvertTo {
+    /// The compact encoding (smaller, faster; not readable by scry-protocol 0.1.1).
+    Compact,
     /// The encoding scry-protocol 0.1.1 reads and writes.
     Compat,
     /// JSON Lines, as `dump --json` writes them.
@@ -111,12 +113,15 @@ enum ConvertTo {
 enum EncodeTo {
     /// The encoding scry-protocol 0.1.1 reads and writes.
     Compat,
+    /// The compact encoding (smaller, faster; not readable by scry-protocol 0.1.1).
+    Compact,
 }
 
 impl EncodeTo {
     const fn encoding(self) -> FrameEncoding {
         match self {
             Self::Compat => FrameEncoding::Compat,
+            Self::Compact => FrameEncoding::Compact,
         }
     }
 }
@@ -167,6 +172,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             output,
         } => {
             let target = match to {
+                ConvertTo::Compact => Target::Binary(FrameEncoding::Compact),
                 ConvertTo::Compat => Target::Binary(FrameEncoding::Compat),
                 ConvertTo::Json => Target::Json,
             };

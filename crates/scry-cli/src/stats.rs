@@ -159,29 +159,36 @@ impl Stats {
     pub fn write(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
-            "payloads: {} batches, {} lone events, {} frames, {} bytes",
-            self.batches, self.lone_events, self.frames, self.payload_bytes
+            "payloads: {}, {}, {}, {}",
+            count(self.batches, "batch", "batches"),
+            count(self.lone_events, "lone event", "lone events"),
+            count(self.frames, "frame", "frames"),
+            count(self.payload_bytes, "byte", "bytes")
         )?;
         writeln!(out, "events: {}", self.events)?;
-        writeln!(out, "encoding:")?;
+        writeln!(out, "{:<24}{:>10}{:>15}", "encoding:", "payloads", "bytes")?;
         for (name, (n, bytes)) in &self.by_encoding {
-            writeln!(out, "  {name:<8} {n:>10} payloads {bytes:>14} bytes")?;
+            writeln!(out, "  {name:<22}{n:>10}{bytes:>15}")?;
         }
-        writeln!(out, "by operation:")?;
+        writeln!(out, "{:<24}{:>10}", "by operation:", "events")?;
         for (op, n) in &self.by_operation {
-            writeln!(out, "  {:<22} {n:>10}", op.label())?;
+            writeln!(out, "  {:<22}{n:>10}", op.label())?;
         }
-        writeln!(out, "by table:")?;
+        writeln!(out, "{:<24}{:>10}", "by table:", "events")?;
         let mut tables: Vec<_> = self.by_table.iter().collect();
         tables.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         for (table, n) in tables {
-            writeln!(out, "  {table:<30} {n:>10}")?;
+            writeln!(out, "  {table:<22}{n:>10}")?;
         }
-        writeln!(out, "bytes by column type:")?;
+        writeln!(
+            out,
+            "{:<24}{:>10}{:>15}{:>14}",
+            "bytes by type:", "values", "bytes", "without data"
+        )?;
         for (tag, t) in &self.by_type {
             writeln!(
                 out,
-                "  {:<16} {:>10} values {:>14} bytes {:>8} without data",
+                "  {:<22}{:>10}{:>15}{:>14}",
                 tag.name(),
                 t.values,
                 t.bytes,
@@ -205,6 +212,11 @@ impl Stats {
             None => writeln!(out, "lsn range: none (no event has a non-zero position)"),
         }
     }
+}
+
+/// `1 batch`, `2 batches`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `frame 3 event 12`, `bare batch event 0`, `frame 3 lone event`, `bare lone event`.

@@ -102,3 +102,55 @@ fn a_stream_of_every_case_dumps_validates_and_round_trips() {
         "the framed stream differs after the JSON round trip"
     );
 }
+
+#[test]
+fn every_case_converts_to_compact_and_back_exactly() {
+    for case in canonical_cases() {
+        let compat = bytes_of(&case.payload);
+        let compact = scry(&["convert", "--to", "compact", "-", "-"], Some(&compat));
+        assert_eq!(
+            compact.status.code(),
+            Some(0),
+            "{}: {}",
+            case.name,
+            stderr(&compact)
+        );
+        let expected = match &case.payload {
+            CanonicalPayload::Batch(b) => {
+                scry_codec::serialize_batch_with(b, scry_codec::Encoding::Compact)
+            }
+            CanonicalPayload::Event(e) => {
+                scry_codec::serialize_event_with(e, scry_codec::Encoding::Compact)
+            }
+        }
+        .expect("serialize");
+        assert!(
+            compact.stdout == expected,
+            "{}: compact bytes differ",
+            case.name
+        );
+
+        // Compact → JSON Lines (which names the source encoding) → compact is exact too.
+        let json = scry(&["dump", "--json", "-"], Some(&compact.stdout));
+        assert!(
+            stdout(&json).starts_with(r#"{"batch":{"encoding":"compact","#)
+                || stdout(&json).starts_with(r#"{"event":{"encoding":"compact","#),
+            "{}: {}",
+            case.name,
+            stdout(&json)
+        );
+        let back = scry(&["encode", "--to", "compact", "-", "-"], Some(&json.stdout));
+        assert!(
+            back.stdout == expected,
+            "{}: compact → JSON → compact differs",
+            case.name
+        );
+
+        let compat_again = scry(&["convert", "--to", "compat", "-", "-"], Some(&expected));
+        assert!(
+            compat_again.stdout == compat,
+            "{}: compact → compat differs",
+            case.name
+        );
+    }
+}

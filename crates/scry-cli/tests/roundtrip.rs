@@ -104,3 +104,45 @@ fn convert_frames_and_unframes() {
     assert_eq!(unframed.status.code(), Some(0), "{}", stderr(&unframed));
     assert!(unframed.stdout == bare);
 }
+
+#[test]
+fn generated_streams_convert_to_compact_and_back_exactly() {
+    for seed in 200..206 {
+        let mut gen = Gen::new(seed);
+        gen.allow_huge_values = false;
+        let mut w = FrameWriter::new(Vec::new());
+        for _ in 0..3 {
+            w.write_batch(&gen.batch(3)).expect("frame");
+            w.write_event(&gen.event()).expect("frame");
+        }
+        let compat = w.into_inner();
+        let compact = scry(
+            &["convert", "--to", "compact", "--framed", "-", "-"],
+            Some(&compat),
+        );
+        assert_eq!(
+            compact.status.code(),
+            Some(0),
+            "{seed}: {}",
+            stderr(&compact)
+        );
+        assert!(
+            compact.stdout.len() < compat.len(),
+            "{seed}: compact is not smaller"
+        );
+        let stats = scry(&["stats", "-"], Some(&compact.stdout));
+        assert!(
+            stdout(&stats).contains("\n  compact                        6 "),
+            "{seed}: {}",
+            stdout(&stats)
+        );
+        let back = scry(
+            &["convert", "--to", "compat", "--framed", "-", "-"],
+            Some(&compact.stdout),
+        );
+        assert!(
+            back.stdout == compat,
+            "{seed}: compat → compact → compat differs"
+        );
+    }
+}

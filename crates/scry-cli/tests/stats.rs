@@ -11,25 +11,25 @@ fn reports_counts_bytes_encodings_largest_values_and_lsn_range() {
     assert_eq!(
         stdout(&out),
         "\
-payloads: 2 batches, 1 lone events, 3 frames, 2578 bytes
+payloads: 2 batches, 1 lone event, 3 frames, 2578 bytes
 events: 6
-encoding:
-  compat            3 payloads           2578 bytes
-by operation:
-  INSERT                          1
-  UPDATE                          1
-  DELETE                          1
-  BEGIN                           1
-  COMMIT                          1
-  DDL                             1
-by table:
-  public.users                            4
-bytes by column type:
-  Null                      0 values              0 bytes        6 without data
-  Int32                     4 values             16 bytes        0 without data
-  Text                      4 values             35 bytes        0 without data
-  ToastUnchanged            0 values              0 bytes        1 without data
-  Custom                    1 values              4 bytes        0 without data
+encoding:                 payloads          bytes
+  compat                         3           2578
+by operation:               events
+  INSERT                         1
+  UPDATE                         1
+  DELETE                         1
+  BEGIN                          1
+  COMMIT                         1
+  DDL                            1
+by table:                   events
+  public.users                   4
+bytes by type:              values          bytes  without data
+  Null                           0              0             6
+  Int32                          4             16             0
+  Text                           4             35             0
+  ToastUnchanged                 0              0             1
+  Custom                         1              4             0
 largest values:
           11 bytes  Text frame 0 event 1 public.users: new_row.values[1] (name)
           11 bytes  Text frame 0 event 2 public.users: old_row.values[1] (name)
