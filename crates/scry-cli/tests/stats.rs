@@ -48,7 +48,7 @@ fn empty_input_has_no_lsn_range() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("payloads: 1 batches, 0 lone events, 0 frames, "),
+        text.starts_with("payloads: 1 batch, 0 lone events, 0 frames, "),
         "{text}"
     );
     assert!(
