@@ -27,6 +27,9 @@ pub struct Origin {
     /// The encoding of its bytes: the frame header's, or what a bare payload shows; `None`
     /// for a bare event that neither encoding writes as it is.
     pub encoding: Option<FrameEncoding>,
+    /// For a framed batch whose header says compat: true when its bytes show the compact
+    /// encoding (which scry-protocol 0.1.1, trusting the header, cannot read).
+    pub compact_in_compat_frame: bool,
     /// The length of its serialized bytes (the payload, without frame overhead).
     pub payload_len: usize,
 }
@@ -170,6 +173,7 @@ impl Input {
             frame: None,
             encoding,
             payload_len: bytes.len(),
+            compact_in_compat_frame: false,
         };
         match decode_batch(bytes) {
             Ok((batch, encoding)) => Ok(Unit {
@@ -200,12 +204,18 @@ impl Input {
 /// Decodes the payload of a checked frame.
 pub fn decode_frame(frame: &Frame) -> Result<Unit, InputError> {
     let decoded = match frame.kind {
-        PayloadKind::Batch => scry_codec::read_batch(&frame.payload).map(Payload::Batch),
-        PayloadKind::Event => scry_codec::read_event(&frame.payload).map(Payload::Event),
+        PayloadKind::Batch => decode_batch(&frame.payload).map(|(batch, shown)| {
+            let mismatch =
+                frame.encoding == FrameEncoding::Compat && shown == FrameEncoding::Compact;
+            (Payload::Batch(batch), mismatch)
+        }),
+        PayloadKind::Event => {
+            scry_codec::read_event(&frame.payload).map(|event| (Payload::Event(event), false))
+        }
     };
     let start = frame.offset + scry_codec::frame::HEADER_LEN as u64;
     decoded
-        .map(|payload| Unit {
+        .map(|(payload, compact_in_compat_frame)| Unit {
             origin: Origin {
                 frame: Some(FrameRef {
                     index: frame.index,
@@ -213,6 +223,7 @@ pub fn decode_frame(frame: &Frame) -> Result<Unit, InputError> {
                 }),
                 encoding: Some(frame.encoding),
                 payload_len: frame.payload.len(),
+                compact_in_compat_frame,
             },
             payload,
         })

@@ -195,3 +195,22 @@ fn decode_errors_name_the_field_path_and_byte() {
         "{text}"
     );
 }
+
+#[test]
+fn a_compact_batch_in_a_frame_that_says_compat_is_a_problem() {
+    use scry_codec::frame::{FrameEncoding, FrameWriter, PayloadKind};
+    let compact =
+        scry_codec::serialize_batch_with(&common::cdc_batch(), scry_codec::Encoding::Compact)
+            .expect("serialize");
+    let mut w = FrameWriter::new(Vec::new());
+    w.write_frame(PayloadKind::Batch, FrameEncoding::Compat, &compact)
+        .expect("frame");
+    let out = scry(&["validate", "-"], Some(&w.into_inner()));
+    assert_eq!(
+        stdout(&out),
+        "frame 0 at byte 0 (batch): the header says compat but the payload is compact \
+         (scry-protocol 0.1.1 cannot read it)\n\
+         invalid: 1 problem (1 payload decoded, 5 events)\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

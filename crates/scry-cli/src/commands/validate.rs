@@ -34,6 +34,15 @@ pub fn run(input: &str) -> Result<Verdict, CliError> {
             }
             Ok(unit) => {
                 v.payloads += 1;
+                if unit.origin.compact_in_compat_frame {
+                    v.problems += 1;
+                    let line = format!(
+                        "{}: the header says compat but the payload is compact (scry-protocol \
+                         0.1.1 cannot read it)",
+                        place(&unit.origin, &unit.payload)
+                    );
+                    writeln!(out.writer(), "{line}").map_err(|e| out.error(e))?;
+                }
                 let checked = match &unit.payload {
                     Payload::Batch(b) => {
                         v.events += b.events.len() as u64;
@@ -75,14 +84,7 @@ fn print_violations(
     payload: &Payload,
     errors: &ValidationErrors,
 ) -> std::io::Result<()> {
-    let what = match payload {
-        Payload::Batch(_) => "batch",
-        Payload::Event(_) => "event",
-    };
-    let place = origin.frame.map_or_else(
-        || format!("bare {what}"),
-        |f| format!("frame {} at byte {} ({what})", f.index, f.offset),
-    );
+    let place = place(origin, payload);
     for violation in errors.violations() {
         writeln!(out, "{place}: {violation}")?;
     }
@@ -92,4 +94,16 @@ fn print_violations(
 /// `1 event`, `2 events`.
 fn count(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `frame 3 at byte 1234 (batch)`, `bare event`.
+fn place(origin: &Origin, payload: &Payload) -> String {
+    let what = match payload {
+        Payload::Batch(_) => "batch",
+        Payload::Event(_) => "event",
+    };
+    origin.frame.map_or_else(
+        || format!("bare {what}"),
+        |f| format!("frame {} at byte {} ({what})", f.index, f.offset),
+    )
 }
