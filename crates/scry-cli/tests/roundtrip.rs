@@ -146,3 +146,31 @@ fn generated_streams_convert_to_compact_and_back_exactly() {
         );
     }
 }
+
+#[test]
+fn refuses_to_overwrite_its_input() {
+    let dir = scratch("same-file");
+    let file = dir.join("stream.scry");
+    let stream = common::framed_stream();
+    std::fs::write(&file, &stream).expect("write");
+    let out = scry(
+        &[
+            "convert",
+            "--to",
+            "compact",
+            "--framed",
+            path(&file),
+            path(&file),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "scry: {} is the input file too: write to another file\n",
+            path(&file)
+        )
+    );
+    assert!(std::fs::read(&file).expect("read") == stream);
+}

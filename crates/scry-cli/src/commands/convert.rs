@@ -21,6 +21,7 @@ pub enum Target {
 /// Converts `input` to `target`, written to `output`; binary output is framed (one frame per
 /// batch or event) when `framed`, else bare (which holds exactly one batch or event).
 pub fn run(input: &str, output: &str, target: Target, framed: bool) -> Result<(), CliError> {
+    Output::check_distinct(input, output)?;
     let units = Input::open(input, Recovery::Stop)?;
     match target {
         Target::Binary(encoding) => write_payloads(

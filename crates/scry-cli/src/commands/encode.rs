@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader};
 use scry_codec::frame::FrameEncoding;
 
 use super::convert::write_payloads;
-use super::CliError;
+use super::{CliError, Output};
 use crate::json::{read_lines, JsonError};
 
 /// Reads the JSON Lines of `input` and writes the batches and events they describe to
@@ -17,6 +17,7 @@ pub fn run(
     encoding: FrameEncoding,
     framed: bool,
 ) -> Result<(), CliError> {
+    Output::check_distinct(input, output)?;
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(io::stdin().lock())
     } else {

@@ -79,6 +79,20 @@ pub struct Output {
 }
 
 impl Output {
+    /// Refuses to write `output` when it is the file `input` (which is read while it is
+    /// written, so truncating it would lose it).
+    pub fn check_distinct(input: &str, output: &str) -> Result<(), CliError> {
+        if input == "-" || output == "-" {
+            return Ok(());
+        }
+        match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+            (Ok(a), Ok(b)) if a == b => Err(CliError::Usage(format!(
+                "{output} is the input file too: write to another file"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates (or truncates) `name`; `-` is standard output.
     pub fn create(name: &str) -> Result<Self, CliError> {
         let inner: Box<dyn Write> = if name == "-" {
