@@ -1,7 +1,8 @@
 //! Owned decoding: [`read_batch`], [`read_event`] and their `Bytes` and options variants.
 //!
-//! Each validates the input in one pass (as [`BatchView::parse`] does) and then builds the
-//! owned value from the view.
+//! Each validates the input in one pass (as [`BatchView::parse`] does) that also records
+//! every event's column names and values (tag, OID, where the bytes lie), then builds the
+//! owned value from that record without reading the input's structure again.
 //!
 //! [`read_batch`] and [`read_event`] copy every value's bytes into one buffer (one allocation
 //! for all the values of a batch) and give each `ColumnValue.data` a [`Bytes`] slice of it: a
