@@ -72,3 +72,22 @@ fn mutated_batches_never_panic_and_ok_results_round_trip() {
     // Some mutations (in value bytes, in string contents) leave a valid batch; most do not.
     assert!(ok > 500 && ok < 19_000, "{ok} of {INPUTS} read");
 }
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut g = Gen::new(0xBAD);
+    for _ in 0..10_000 {
+        let len = g.below(200);
+        let mut bytes: Vec<u8> = (0..len).map(|_| g.next_u64() as u8).collect();
+        // Give most inputs a plausible root so the reader gets past it.
+        if len >= 3 && g.below(4) != 0 {
+            bytes[len - 1] = [1u8, 2, 4, 8][g.below(4)];
+            bytes[len - 2] =
+                [(9 << 2) | g.below(4) as u8, (10 << 2) | g.below(4) as u8][g.below(2)];
+        }
+        let owned = read_batch(&bytes);
+        let viewed = BatchView::parse(&bytes).map(|v| v.to_owned());
+        assert_eq!(owned, viewed);
+        let _ = scry_codec::read_event(&bytes);
+    }
+}
