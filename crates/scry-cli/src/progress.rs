@@ -46,17 +46,7 @@ impl Progress {
             return;
         }
         self.last = Some(now);
-        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-        let line = match self.total {
-            Some(total) if total > 0 => format!(
-                "{}: {:.1} of {:.1} MiB ({:.0} %), {frames} frames",
-                self.name,
-                mib(bytes),
-                mib(total),
-                bytes as f64 * 100.0 / total as f64
-            ),
-            _ => format!("{}: {:.1} MiB, {frames} frames", self.name, mib(bytes)),
-        };
+        let line = line(&self.name, self.total, bytes, frames);
         let mut err = std::io::stderr().lock();
         // Progress is best effort: a failing stderr must not fail the command.
         let _ = write!(err, "\r\x1b[K{line}");
@@ -71,8 +61,45 @@ impl Progress {
     }
 }
 
+/// The progress line: `big.scry: 87.9 of 285.1 MiB (31 %), 185 frames`.
+fn line(name: &str, total: Option<u64>, bytes: u64, frames: u64) -> String {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    match total {
+        Some(total) if total > 0 => format!(
+            "{name}: {:.1} of {:.1} MiB ({:.0} %), {frames} frames",
+            mib(bytes),
+            mib(total),
+            bytes as f64 * 100.0 / total as f64
+        ),
+        _ => format!("{name}: {:.1} MiB, {frames} frames", mib(bytes)),
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_show_bytes_share_and_frames() {
+        assert_eq!(
+            line("big.scry", Some(4 << 20), 1 << 20, 7),
+            "big.scry: 1.0 of 4.0 MiB (25 %), 7 frames"
+        );
+        assert_eq!(line("-", None, 3 << 19, 2), "-: 1.5 MiB, 2 frames");
+        assert_eq!(line("-", Some(0), 0, 0), "-: 0.0 MiB, 0 frames");
+    }
+
+    #[test]
+    fn nothing_is_drawn_for_a_fast_read() {
+        let mut p = Progress::new("x", Some(10));
+        p.enabled = true;
+        p.update(5, 1);
+        assert_eq!(p.last, None);
     }
 }
