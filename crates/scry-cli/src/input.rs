@@ -12,9 +12,8 @@ use bytes::Bytes;
 use scry_codec::frame::{
     Frame, FrameEncoding, FrameError, FrameReader, PayloadKind, Recovery, MAGIC,
 };
-use scry_types::{DatabaseEvent, DatabaseEventBatch};
-
 use scry_codec::DecodeError;
+use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
 use crate::codec::{decode_batch, decode_event};
 use crate::progress::Progress;
