@@ -1,5 +1,5 @@
 //! The snapshot pipeline end to end: COPY BINARY → SnapshotBegin/SnapshotRow/SnapshotEnd
-//! events → batches → FlexBuffers bytes (the compat encoding) → batches read back → COPY
+//! events → batches → FlexBuffers bytes (compat and compact) → batches read back → COPY
 //! BINARY again, checking that every value comes back byte for byte, and printing a summary
 //! with each column's rendered text.
 //!
