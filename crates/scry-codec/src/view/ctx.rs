@@ -159,6 +159,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The bytes of `d`, borrowed when contiguous.
+    #[inline]
     pub(crate) fn data_cow(&self, d: DataRef) -> Option<Cow<'a, [u8]>> {
         match d {
             DataRef::Absent => None,

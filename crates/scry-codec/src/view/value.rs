@@ -77,6 +77,7 @@ pub struct ValueView<'a> {
 }
 
 impl<'a> ValueView<'a> {
+    #[inline]
     fn from_slot(ctx: Ctx<'a>, s: Option<Slot>) -> Self {
         let map = s
             .and_then(|s| fast::map_values(ctx.r.buf(), s))
@@ -150,7 +151,7 @@ impl<'a> ValueView<'a> {
     }
 
     /// Where the data lies.
-    #[inline]
+    #[inline(always)]
     fn data_ref(&self) -> DataRef {
         match self.entry(DATA) {
             None => DataRef::Absent,
@@ -182,6 +183,7 @@ impl<'a> ValueView<'a> {
     /// (compact blobs; compat vectors of up to 255 bytes, whose elements are single bytes),
     /// copied out of the compat encoding's 2- or 4-byte slots otherwise (256 bytes or more).
     #[must_use]
+    #[inline]
     pub fn data(&self) -> Option<Cow<'a, [u8]>> {
         self.ctx.data_cow(self.data_ref())
     }
