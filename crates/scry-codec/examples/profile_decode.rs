@@ -1,6 +1,7 @@
 //! Decodes the benchmark workloads in a loop, for profilers (`valgrind --tool=callgrind`).
-//! Usage: `profile_decode [parse|scan|read|read_bytes|none] [small|large] [compat|compact]
-//! [iterations]`; `none` only builds the input, so its count is the fixed cost to subtract.
+//! Usage: `profile_decode [parse|scan|read|read_bytes|upstream|none] [small|large] [compat|compact]
+//! [iterations]`; `upstream` is scry-protocol 0.1.1's `read_batch`; `none` only builds the
+//! input (the fixed cost the per-iteration figure leaves out).
 
 use bytes::Bytes;
 use scry_codec::{read_batch, read_batch_bytes, serialize_batch_with, BatchView, Encoding};
@@ -42,6 +43,9 @@ fn main() {
             Some("scan") => scan(&bytes),
             Some("read") => read_batch(&bytes).map_or(0, |b| b.events.len()),
             Some("read_bytes") => read_batch_bytes(&shared).map_or(0, |b| b.events.len()),
+            Some("upstream") => {
+                upstream::database_event::read_batch(&bytes).map_or(0, |b| b.events.len())
+            }
             _ => 0,
         };
     }
