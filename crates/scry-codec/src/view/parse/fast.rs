@@ -414,21 +414,20 @@ impl Parser<'_, '_> {
             mask |= bit;
             let (p, t) = m.entry(b, i)?;
             let w = m.w;
-            let (columns_len, values_len) = self.record_lens();
             match id {
                 0 => {
-                    firsts.columns = columns_len;
+                    firsts.columns = self.record_lens().0;
                     columns = Some(self.fcolumns(b, p, w, t)?);
                 }
                 1 => ddl_object_type = self.fopt_str(b, p, w, t)?,
                 2 => ddl_sql = self.fopt_str(b, p, w, t)?,
                 3 => event_id = self.fopt_str(b, p, w, t)?,
                 4 => {
-                    firsts.new_row = values_len;
+                    firsts.new_row = self.record_lens().1;
                     new_row = self.frow(b, p, w, t)?;
                 }
                 5 => {
-                    firsts.old_row = values_len;
+                    firsts.old_row = self.record_lens().1;
                     old_row = self.frow(b, p, w, t)?;
                 }
                 6 => {
