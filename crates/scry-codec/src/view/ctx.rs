@@ -29,12 +29,18 @@ pub(crate) const EMPTY: Vector = Vector {
 };
 
 impl<'a> Ctx<'a> {
+    /// The string the validating pass found at `s` (in this context's input: views and
+    /// records only ever pair a `StrRef` with the `Ctx` of the pass that made it).
+    #[inline]
     pub(crate) fn str_ref(&self, s: StrRef) -> &'a str {
-        self.r
-            .range(s.pos as usize, s.len as usize)
-            .ok()
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or_default()
+        let (pos, len) = s.span();
+        let bytes = self.r.range(pos, len).unwrap_or_default();
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: `StrRef`s are made only by the validating pass, and only after it checked
+        // that exactly these bytes of this input are valid UTF-8 (see `StrRef`); the input
+        // is the same immutable slice the pass read. The empty fallback (never taken: the
+        // range was checked to lie inside the input) is valid UTF-8 as well.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
     pub(crate) fn str_slot(&self, s: Option<Slot>) -> &'a str {
@@ -153,6 +159,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The bytes of `d`, borrowed when contiguous.
+    #[inline]
     pub(crate) fn data_cow(&self, d: DataRef) -> Option<Cow<'a, [u8]>> {
         match d {
             DataRef::Absent => None,

@@ -170,6 +170,17 @@ const fn word_mask(len: usize, i: usize) -> u64 {
     }
 }
 
+/// The masks of a name's three words, by the name's length (0 to 24).
+static NAME_MASKS: [[u64; 3]; 25] = {
+    let mut out = [[0u64; 3]; 25];
+    let mut len = 0;
+    while len <= 24 {
+        out[len] = [word_mask(len, 0), word_mask(len, 1), word_mask(len, 2)];
+        len += 1;
+    }
+    out
+};
+
 /// A name of at most 24 bytes as three zero-padded little-endian words.
 const fn words_of(b: &[u8]) -> [u64; 3] {
     let mut w = [0u64; 3];
@@ -237,11 +248,15 @@ impl<const N: usize> NameIndex<N> {
         }
         match pos.checked_add(24).and_then(|end| buf.get(pos..end)) {
             Some(chunk) => {
-                let mut w = [0u64; 3];
-                for (i, (dst, c)) in w.iter_mut().zip(chunk.chunks_exact(8)).enumerate() {
-                    let bytes: [u8; 8] = c.try_into().ok()?;
-                    *dst = u64::from_le_bytes(bytes) & word_mask(len, i);
-                }
+                let masks = NAME_MASKS.get(len)?;
+                let (w0, rest) = chunk.split_first_chunk::<8>()?;
+                let (w1, rest) = rest.split_first_chunk::<8>()?;
+                let w2 = rest.first_chunk::<8>()?;
+                let w = [
+                    u64::from_le_bytes(*w0) & masks[0],
+                    u64::from_le_bytes(*w1) & masks[1],
+                    u64::from_le_bytes(*w2) & masks[2],
+                ];
                 self.lookup(w, len)
             }
             None => self.find(buf.get(pos..pos.checked_add(len)?)?),

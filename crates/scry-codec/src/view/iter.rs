@@ -25,6 +25,7 @@ impl<'a, T> ViewIter<'a, T> {
         }
     }
 
+    #[inline]
     fn at(&self, i: u32) -> T {
         (self.make)(self.ctx, self.ctx.r.element(&self.v, i as usize).ok())
     }

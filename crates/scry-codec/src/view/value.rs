@@ -77,6 +77,7 @@ pub struct ValueView<'a> {
 }
 
 impl<'a> ValueView<'a> {
+    #[inline]
     fn from_slot(ctx: Ctx<'a>, s: Option<Slot>) -> Self {
         let map = s
             .and_then(|s| fast::map_values(ctx.r.buf(), s))
@@ -150,8 +151,18 @@ impl<'a> ValueView<'a> {
     }
 
     /// Where the data lies.
-    #[inline]
+    #[inline(always)]
     fn data_ref(&self) -> DataRef {
+        if self.ctx.canon.values && self.map.len == 3 && self.map.width <= 2 {
+            let found = window_data_ref(
+                self.ctx.r.buf(),
+                self.map.pos as usize,
+                usize::from(self.map.width),
+            );
+            if let Some(d) = found {
+                return d;
+            }
+        }
         match self.entry(DATA) {
             None => DataRef::Absent,
             Some((p, packed)) => fast_data_ref(self.ctx.r.buf(), p, self.map.width, packed)
@@ -182,6 +193,7 @@ impl<'a> ValueView<'a> {
     /// (compact blobs; compat vectors of up to 255 bytes, whose elements are single bytes),
     /// copied out of the compat encoding's 2- or 4-byte slots otherwise (256 bytes or more).
     #[must_use]
+    #[inline]
     pub fn data(&self) -> Option<Cow<'a, [u8]>> {
         self.ctx.data_cow(self.data_ref())
     }
@@ -199,6 +211,34 @@ impl<'a> ValueView<'a> {
             data: sink.bytes(&self.ctx, self.data_ref()),
         }
     }
+}
+
+/// Where the bytes of a canonical three-field value map's `data` lie, when the map's slots
+/// are `w` (1 or 2) bytes wide and its data is a byte vector (what compat writes for values
+/// of up to 255 bytes) or a blob: the map's length, slots and type bytes are read as one
+/// 16-byte window. `None` for anything else (then [`fast_data_ref`] decides).
+#[inline(always)]
+fn window_data_ref(b: &[u8], t: usize, w: usize) -> Option<DataRef> {
+    let start = t.checked_sub(w)?;
+    let bytes: [u8; 16] = b.get(start..start.checked_add(16)?)?.try_into().ok()?;
+    let win = u128::from_le_bytes(bytes);
+    let mask = if w == 1 { 0xFF } else { 0xFFFF };
+    let off = (win >> (8 * w)) as usize & mask;
+    let packed = (win >> (8 * 4 * w)) as u8;
+    // A `VectorUInt` of 1-byte elements, or a `Blob` with a 1-byte length.
+    let blob = ((FlexType::Blob as u8) << 2) == packed;
+    if !blob && packed != (FlexType::VectorUInt as u8) << 2 {
+        return None;
+    }
+    if off == 0 || off > t {
+        return None;
+    }
+    let d = t - off;
+    let len = usize::from(*b.get(d.checked_sub(1)?)?);
+    if d.checked_add(len)? > b.len() {
+        return None;
+    }
+    Some(DataRef::Contiguous { pos: d, len })
 }
 
 /// Where the bytes of the `data` slot at `p` (in a map of `w`-byte slots) lie, for the

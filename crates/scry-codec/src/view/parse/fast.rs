@@ -72,6 +72,73 @@ impl FMap {
     }
 }
 
+/// The packed type of a map with 1-byte slots.
+const MAP_W1: u8 = (FlexType::Map as u8) << 2;
+/// The packed type of a map with 2-byte slots.
+const MAP_W2: u8 = ((FlexType::Map as u8) << 2) | 1;
+
+/// The low `w` bytes of `word` shifted right by `at` bytes.
+#[inline(always)]
+fn field(word: u128, at: usize, w: usize) -> usize {
+    let v = word.checked_shr(8 * at as u32).unwrap_or(0);
+    (v & ((1u128 << (8 * w)) - 1)) as usize
+}
+
+/// The 16 bytes at `pos` as one little-endian word (`None` within 16 bytes of the end).
+#[inline(always)]
+fn window(b: &[u8], pos: usize) -> Option<u128> {
+    let bytes: [u8; 16] = b.get(pos..pos.checked_add(16)?)?.try_into().ok()?;
+    Some(u128::from_le_bytes(bytes))
+}
+
+/// A column value map at `t` with `W`-byte slots (1 or 2) holding all three fields, whose
+/// keys are the known `data`, `type_oid` and `type_tag` keys (`addrs`): the map's header,
+/// slots and type bytes are read as one 16-byte window and its keys vector as another, so
+/// the checks are shifts and compares instead of bounds-checked reads. It checks what
+/// [`FMap::read`] and the key comparison of the general fast path check (header, keys vector
+/// length and width, every byte in bounds, each key's offset). Returns each field's slot
+/// position and packed type, and the slot width; `None` when the map is not of this shape
+/// (then the general fast path looks at it).
+#[inline(always)]
+fn value_window<const W: usize>(b: &[u8], t: usize, addrs: &[u32; 16]) -> Option<[(usize, u8); 4]> {
+    let start = t.checked_sub(3 * W)?;
+    let m = window(b, start)?;
+    let (keys_off, kw, len) = (field(m, 0, W), field(m, W, W), field(m, 2 * W, W));
+    if len != 3 || !matches!(kw, 1 | 2 | 4) || keys_off == 0 || keys_off > start {
+        return None;
+    }
+    let keys = start - keys_off;
+    let k = window(b, keys.checked_sub(kw)?)?;
+    if field(k, 0, kw) != 3 {
+        return None;
+    }
+    for (i, &addr) in addrs.iter().take(3).enumerate() {
+        let at = keys + i * kw;
+        // The key's offset must lead from its slot exactly back to the known key.
+        if addr as usize >= at || field(k, (i + 1) * kw, kw) != at - addr as usize {
+            return None;
+        }
+    }
+    let ty = |i: usize| field(m, 6 * W + i, 1) as u8;
+    Some([(t, ty(0)), (t + W, ty(1)), (t + 2 * W, ty(2)), (W, 0)])
+}
+
+/// Whether the `len` bytes at `t` are at most 16 ASCII bytes, tested in one 16-byte window
+/// (false also when the window does not fit: then the caller checks the slice).
+#[inline(always)]
+fn short_ascii(b: &[u8], t: usize, len: usize) -> bool {
+    if len > 16 {
+        return false;
+    }
+    let Some(word) = window(b, t) else {
+        return false;
+    };
+    let mask = 1u128
+        .checked_shl(8 * len as u32)
+        .map_or(u128::MAX, |m| m - 1);
+    word & mask & 0x8080_8080_8080_8080_8080_8080_8080_8080 == 0
+}
+
 /// An untyped vector checked to fit: elements at `t`, type bytes after them.
 #[inline(always)]
 fn untyped_vector(b: &[u8], pos: usize, slot_w: usize, packed: u8) -> Option<Vector> {
@@ -112,7 +179,9 @@ impl Parser<'_, '_> {
             return None;
         }
         self.fcharge(len);
-        check_utf8(bytes).ok()?;
+        if !short_ascii(b, t, len) {
+            check_utf8(bytes).ok()?;
+        }
         Some(StrRef {
             pos: t as u32,
             len: len as u32,
@@ -215,6 +284,28 @@ impl Parser<'_, '_> {
     /// A column value map in canonical key order.
     #[inline(always)]
     fn fvalue(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<()> {
+        let addrs = &self.keys.get(K_VALUE)?.field_addrs;
+        let window = match packed {
+            MAP_W1 => value_window::<1>(b, deref(b, pos, w)?, addrs),
+            MAP_W2 => value_window::<2>(b, deref(b, pos, w)?, addrs),
+            _ => None,
+        };
+        if let Some([(dp, dt), (op, ot), (tp, tt), (vw, _)]) = window {
+            self.fcharge(3);
+            let data = self.fdata(b, dp, vw, dt)?;
+            let oid = u32::try_from(Self::fu64(b, op, vw, ot)?).ok()?;
+            let tag = self.fenum(
+                b,
+                (tp, vw, tt),
+                &TYPE_TAGS,
+                TypeTag::ALL,
+                TypeTag::from_byte,
+            )?;
+            if let Some(r) = self.record.as_mut() {
+                r.values.push(ValueRec { tag, oid, data });
+            }
+            return Some(());
+        }
         let m = FMap::read(b, pos, w, packed)?;
         let first = match m.len {
             3 => 0,
@@ -323,21 +414,20 @@ impl Parser<'_, '_> {
             mask |= bit;
             let (p, t) = m.entry(b, i)?;
             let w = m.w;
-            let (columns_len, values_len) = self.record_lens();
             match id {
                 0 => {
-                    firsts.columns = columns_len;
+                    firsts.columns = self.record_lens().0;
                     columns = Some(self.fcolumns(b, p, w, t)?);
                 }
                 1 => ddl_object_type = self.fopt_str(b, p, w, t)?,
                 2 => ddl_sql = self.fopt_str(b, p, w, t)?,
                 3 => event_id = self.fopt_str(b, p, w, t)?,
                 4 => {
-                    firsts.new_row = values_len;
+                    firsts.new_row = self.record_lens().1;
                     new_row = self.frow(b, p, w, t)?;
                 }
                 5 => {
-                    firsts.old_row = values_len;
+                    firsts.old_row = self.record_lens().1;
                     old_row = self.frow(b, p, w, t)?;
                 }
                 6 => {
@@ -386,5 +476,37 @@ impl Parser<'_, '_> {
             ddl_object_type,
             firsts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ascii_looks_at_the_string_only() {
+        let mut b = vec![0xFFu8; 40];
+        b[4..10].copy_from_slice(b"schema");
+        assert!(short_ascii(&b, 4, 6));
+        assert!(!short_ascii(&b, 4, 7));
+        assert!(short_ascii(&b, 4, 0));
+        // The window would pass the end: left to the slice check.
+        assert!(!short_ascii(&b, 30, 2));
+        let ascii = [b'a'; 40];
+        assert!(short_ascii(&ascii, 0, 16));
+        assert!(!short_ascii(&ascii, 0, 17));
+        assert!(!short_ascii(&ascii, 25, 1));
+        assert!(short_ascii(&ascii, 24, 1));
+    }
+
+    #[test]
+    fn fields_of_a_window() {
+        let w = u128::from_le_bytes(
+            *b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10",
+        );
+        assert_eq!(field(w, 0, 1), 1);
+        assert_eq!(field(w, 1, 2), 0x0302);
+        assert_eq!(field(w, 12, 4), 0x100f_0e0d);
+        assert_eq!(field(w, 16, 1), 0);
     }
 }

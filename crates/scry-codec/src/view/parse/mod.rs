@@ -18,11 +18,23 @@ use crate::view::fields::{
 };
 use crate::{DecodeError, DecodeErrorKind, Limit, ReadOptions};
 
-/// Where a validated string lies in the input.
+/// Where a string the validating pass checked lies in the input.
+///
+/// Invariant (relied on by `Ctx::str_ref` to skip a second UTF-8 check): only the validating
+/// pass makes these — the fields are private to this module and its `fast` child — and only
+/// after checking that the `len` bytes at `pos` lie inside the input and are valid UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StrRef {
-    pub pos: u32,
-    pub len: u32,
+    pos: u32,
+    len: u32,
+}
+
+impl StrRef {
+    /// Where the string starts and how many bytes it has.
+    #[inline]
+    pub(crate) fn span(self) -> (usize, usize) {
+        (self.pos as usize, self.len as usize)
+    }
 }
 
 /// Everything an `EventView` needs, found by the validating pass.
