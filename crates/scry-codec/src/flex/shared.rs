@@ -26,18 +26,10 @@ pub(crate) struct KeyShape {
     m: [i64; 4],
     /// The width the length needs.
     len_w: u8,
-    /// For widths 0, 1 and 2: the largest start (before alignment) at which that width or a
-    /// narrower one holds every offset, made non-decreasing (-1: none does), so the width
-    /// at `start` is the number of these that `start` exceeds.
-    t: [i64; 3],
-    /// The fast path above holds from this start on (past every key); before it, or for an
-    /// empty key set, `width_at` probes each width.
-    lo: i64,
 }
 
 impl KeyShape {
     /// The shape of a keys vector of keys at these addresses.
-    #[inline(never)]
     pub(crate) fn new(keys: &[usize]) -> Self {
         let mut m = [i64::MIN; 4];
         for (w, m) in m.iter_mut().enumerate() {
@@ -45,46 +37,16 @@ impl KeyShape {
                 *m = (*m).max((((i + 1) << w) as i64).wrapping_sub(k as i64));
             }
         }
-        let len_w = lwidth(keys.len());
-        // Width `w` fits at `start` when `align_up(start, w) + m[w] <= LIMIT[w]`, that is when
-        // `start` is at most `LIMIT[w] - m[w]` rounded down to a multiple of `1 << w` (and the
-        // largest offset is not negative, which holds once `start` is past every key).
-        let mut t = [-1i64; 3];
-        let mut running = -1i64;
-        for (w, t) in t.iter_mut().enumerate() {
-            let x = i128::from(LIMIT[w]) - i128::from(m[w]);
-            let own = if (w as u8) < len_w || x < 0 {
-                -1
-            } else {
-                i64::try_from(x & !((1i128 << w) - 1)).unwrap_or(i64::MAX)
-            };
-            running = running.max(own);
-            *t = running;
+        KeyShape {
+            m,
+            len_w: lwidth(keys.len()),
         }
-        let lo = match keys.iter().max() {
-            Some(&k) => i64::try_from(k).map_or(i64::MAX, |k| k.saturating_add(1)),
-            None => i64::MAX,
-        };
-        KeyShape { m, len_w, t, lo }
     }
 
     /// The slot width of the keys vector written at `start` (before alignment): the first
     /// width at which every offset fits.
     #[inline]
     pub(crate) fn width_at(&self, start: usize) -> u8 {
-        if let Ok(s) = i64::try_from(start) {
-            if s >= self.lo {
-                let [t0, t1, t2] = self.t;
-                return u8::from(s > t0) + u8::from(s > t1) + u8::from(s > t2);
-            }
-        }
-        self.probed_width_at(start)
-    }
-
-    /// [`KeyShape::width_at`] by probing each width in turn.
-    #[cold]
-    #[inline(never)]
-    fn probed_width_at(&self, start: usize) -> u8 {
         let fits = |w: u8| {
             let m = self.m.get(w as usize).copied().unwrap_or(i64::MIN);
             let largest = (align_up(start, w) as i64).wrapping_add(m);
@@ -115,8 +77,6 @@ impl KeySets {
             shape: KeyShape {
                 m: [0; 4],
                 len_w: 0,
-                t: [-1; 3],
-                lo: i64::MAX,
             },
             shared: None,
         };
@@ -248,55 +208,5 @@ impl Strings {
         if let Some(e) = self.entries.get_mut(key.slot) {
             *e = (string.addr(), key.len + 1, key.head, key.tail);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_shape_thresholds_agree_with_probing_every_width() {
-        let sets: [&[usize]; 5] = [
-            &[0, 5, 9],
-            &[3],
-            &[100, 20_000, 70_000],
-            &(0..300).map(|i| i * 3).collect::<Vec<_>>(),
-            &[1 << 33, 7],
-        ];
-        for keys in sets {
-            let shape = KeyShape::new(keys);
-            let max = keys.iter().copied().max().unwrap_or(0);
-            let mut starts: Vec<usize> = (0..2048).map(|i| max + 1 + i).collect();
-            for edge in [255usize, 65_535, (1 << 32) - 1] {
-                for d in 0..40 {
-                    starts.push(edge + max - d.min(edge + max));
-                    starts.push(edge + max + d);
-                }
-            }
-            for start in starts {
-                assert_eq!(
-                    shape.width_at(start),
-                    shape.probed_width_at(start),
-                    "keys {keys:?} at {start}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn key_shape_widths_at_the_boundaries() {
-        // One key at 0: a keys vector at 254 has its slot at 255 (1 byte fits), at 255 the
-        // slot is at 256 (2 bytes), at 65,532 the 2-byte slot is at 65,534, at 65,534 it is
-        // at 65,536 (4 bytes).
-        let shape = KeyShape::new(&[0]);
-        assert_eq!(shape.width_at(254), 0);
-        assert_eq!(shape.width_at(255), 1);
-        assert_eq!(shape.width_at(65_532), 1);
-        assert_eq!(shape.width_at(65_533), 2);
-        assert_eq!(shape.width_at(1 << 33), 3);
-        // 300 keys need a 2-byte length whatever the offsets.
-        let many: Vec<usize> = (0..300).collect();
-        assert_eq!(KeyShape::new(&many).width_at(300), 1);
     }
 }
