@@ -243,3 +243,46 @@ fn scry_protocol_0_1_1_writes_the_same_bytes() {
         assert!(ours == theirs, "seed {seed}: 0.1.1 writes different bytes");
     }
 }
+
+/// Consecutive events that repeat their names, column lists and value shapes (which the
+/// writer copies from the last occurrence, patched) and events that break the repetition,
+/// at every alignment and across the offsets that widen key slots to 2 and 4 bytes.
+#[test]
+fn repeated_and_broken_shapes_match_reference() {
+    let mut batch = workloads::small_rows(2600);
+    let long_name = "c".repeat(300);
+    for (i, e) in batch.events.iter_mut().enumerate() {
+        if i % 7 == 3 {
+            e.table = format!("t{}", i % 3);
+        }
+        if i % 11 == 5 {
+            e.columns.push(long_name.clone());
+        }
+        if i % 17 == 2 {
+            e.columns.pop();
+        }
+        if i % 5 == 1 {
+            e.event_id = Some("x".repeat(i % 9));
+        }
+        if i % 19 == 4 {
+            e.operation = OperationType::Update;
+            e.old_row = e.new_row.clone();
+        }
+        if let Some(row) = e.new_row.as_mut() {
+            if i % 13 == 6 {
+                row.values.push(ColumnValue::null());
+            }
+            // Data of 0 to 40 bytes: every compat shape of short data, both sides of the
+            // templates' 32-byte limit.
+            row.values.push(ColumnValue::from_pg_binary(
+                TypeTag::Bytea,
+                17,
+                vec![i as u8; i % 41],
+            ));
+            if i % 23 == 9 {
+                row.values[0].type_oid = 70_000;
+            }
+        }
+    }
+    assert_batch_matches(&batch, "repeated and broken shapes");
+}

@@ -92,9 +92,8 @@ impl<'a> Compact<'a> {
                 return self.sink.map_with_width(kv, vals, w);
             }
         }
-        let shape = set.shape;
-        let (kv, map) = self.sink.keys_and_map(keys, &shape, vals);
-        self.key_sets.get(tag, keys).shared = Some(kv);
+        let (kv, map) = self.sink.keys_and_map(keys, &set.shape, vals);
+        set.shared = Some(kv);
         map
     }
 
@@ -113,13 +112,13 @@ impl<'a> Compact<'a> {
         if bytes.is_empty() || bytes.len() > Strings::MAX_LEN {
             return self.sink.string(s);
         }
-        let slot = Strings::index(bytes);
+        let key = Strings::key(bytes);
         let min_addr = self.sink.pos().saturating_sub(Strings::REACH);
-        if let Some(v) = self.strings.get(slot, bytes, self.sink.written(), min_addr) {
+        if let Some(v) = self.strings.get(key, bytes, self.sink.written(), min_addr) {
             return v;
         }
         let v = self.sink.string(s);
-        self.strings.put(slot, v, bytes.len());
+        self.strings.put(key, v);
         v
     }
 

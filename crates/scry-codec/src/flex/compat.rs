@@ -14,16 +14,24 @@ use scry_types::{
 };
 
 use super::fields::Fields;
-use super::keys::{kind, slot, Field, EVENT_WITHOUT_DDL_MASK, KEY_COUNT};
-use super::shared::KeySets;
+use super::keys::{kind, slot, Field, KEY_COUNT};
+use super::runs::{all_short, strings_end, Run};
+use super::shared::{KeySets, KeyShape};
 use super::sink::Sink;
-use super::value::Val;
+use super::template::{Layout, Shape, Templates};
+use super::value::{ty, Val};
 
 /// Not yet written.
 const NO_KEY: usize = usize::MAX;
 
 /// Vectors of up to this many elements gather them on the call stack, not in `stack`.
 const SMALL: usize = 8;
+
+/// The structs whose maps [`Compat::full_map`] writes with every field present, indexing
+/// `Compat::full_shapes` (their keys' addresses, hence their shapes, never change once known).
+const FULL_ROW: usize = 0;
+const FULL_COLUMN_VALUE: usize = 1;
+const FULL_EVENT_WITHOUT_DDL: usize = 2;
 
 /// Writes one Compat FlexBuffer.
 pub(crate) struct Compat<'a> {
@@ -33,6 +41,15 @@ pub(crate) struct Compat<'a> {
     /// Elements of the vectors being written, innermost last.
     stack: Vec<Val>,
     key_sets: KeySets,
+    /// The keys shapes of the structs written through `full_map`, once known.
+    full_shapes: [Option<KeyShape>; 3],
+    /// The last run of an event's operation, schema and table strings, to copy when the next
+    /// event repeats them (see `runs`).
+    names_run: Option<Run>,
+    /// The last run of an event's column names followed by their vector of 1-byte slots.
+    columns_run: Option<Run>,
+    /// Recent column values by shape, to patch and copy (see `template`).
+    templates: Templates,
 }
 
 impl<'a> Compat<'a> {
@@ -43,6 +60,10 @@ impl<'a> Compat<'a> {
             keys: [NO_KEY; KEY_COUNT],
             stack: Vec::new(),
             key_sets: KeySets::new(),
+            full_shapes: [None; 3],
+            names_run: None,
+            columns_run: None,
+            templates: Templates::default(),
         }
     }
 
@@ -80,13 +101,104 @@ impl<'a> Compat<'a> {
             .with_present(|keys, vals| sink.keys_and_map(keys, &sets.get(tag, keys).shape, vals).1)
     }
 
-    /// Writes the keys vector and the map of a struct `kind` whose `N` fields are all
-    /// present, given in key order.
+    /// Writes the keys vector and the map of a struct whose `N` fields are all present,
+    /// given in key order; `full` (a `FULL_*` constant) names the struct.
     #[inline(always)]
-    fn full_map<const N: usize>(&mut self, kind: u8, keys: &[usize; N], vals: &[Val; N]) -> Val {
-        let tag = KeySets::tag(kind, Fields::<N>::ALL);
-        let shape = self.key_sets.get(tag, keys).shape;
-        self.sink.keys_and_map(keys, &shape, vals).1
+    fn full_map<const N: usize>(&mut self, full: usize, keys: &[usize; N], vals: &[Val; N]) -> Val {
+        self.full_map_parts(full, keys, vals).1
+    }
+
+    /// [`Compat::full_map`], returning the keys vector too.
+    #[inline(always)]
+    fn full_map_parts<const N: usize>(
+        &mut self,
+        full: usize,
+        keys: &[usize; N],
+        vals: &[Val; N],
+    ) -> (Val, Val) {
+        match self.full_shapes.get_mut(full) {
+            Some(slot) => {
+                let shape = slot.get_or_insert_with(|| KeyShape::new(keys));
+                self.sink.keys_and_map(keys, shape, vals)
+            }
+            None => self.sink.keys_and_map(keys, &KeyShape::new(keys), vals),
+        }
+    }
+
+    /// Writes the strings `strs` one after another, or copies the previous run of them
+    /// (kept in `names_run`) when it holds the same strings.
+    #[inline(always)]
+    fn names(&mut self, strs: [&str; 3]) -> [Val; 3] {
+        let bytes = strs.map(str::as_bytes);
+        if let Some(run) = self.names_run {
+            let same = self
+                .sink
+                .written()
+                .get(run.start..run.start + run.len)
+                .and_then(|block| strings_end(block, bytes))
+                == Some(run.len);
+            let at = self.sink.pos();
+            if same && self.sink.copy_written(run.start, run.len) {
+                let mut p = at;
+                return bytes.map(|s| {
+                    let v = Val::reference(ty::STRING, p + 1, 0);
+                    p += s.len() + 2;
+                    v
+                });
+            }
+        }
+        let start = self.sink.pos();
+        let vals = strs.map(|s| self.sink.string(s));
+        self.names_run = all_short(bytes).then(|| Run {
+            start,
+            len: self.sink.pos() - start,
+        });
+        vals
+    }
+
+    /// Writes the column names and their vector, or copies the previous run of them (kept
+    /// in `columns_run`) when it holds the same names.
+    #[inline(always)]
+    fn columns(&mut self, columns: &[String]) -> Val {
+        let n = columns.len();
+        if let Some(run) = self.columns_run {
+            let block = self.sink.written().get(run.start..run.start + run.len);
+            let names = columns.iter().map(String::as_bytes);
+            // The names, then the vector: its length, a 1-byte slot and a type byte each.
+            let vector = block
+                .and_then(|block| strings_end(block, names).map(|end| (block, end)))
+                .filter(|&(block, end)| {
+                    n <= SMALL && block.get(end) == Some(&(n as u8)) && end + 1 + 2 * n == run.len
+                })
+                .map(|(_, end)| end + 1);
+            let at = self.sink.pos();
+            if let Some(first) = vector {
+                if self.sink.copy_written(run.start, run.len) {
+                    return Val::reference(ty::VECTOR, at + first, 0);
+                }
+            }
+        }
+        let start = self.sink.pos();
+        let v = if n <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, c) in vals.iter_mut().zip(columns) {
+                *slot = self.sink.string(c);
+            }
+            self.sink.vector(vals.get(..n).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for c in columns {
+                let v = self.sink.string(c);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
+        let shareable = n <= SMALL && v.w == 0 && all_short(columns.iter().map(String::as_bytes));
+        self.columns_run = shareable.then(|| Run {
+            start,
+            len: self.sink.pos() - start,
+        });
+        v
     }
 
     /// Writes an untyped vector of the values pushed since `mark`.
@@ -150,12 +262,20 @@ impl<'a> Compat<'a> {
         let id = self.string_or_null(e.event_id.as_deref());
         let k_ts = self.key(Field::TimestampUs);
         let ts = Val::uint(e.timestamp_us);
-        let k_op = self.key(Field::Operation);
-        let op = self.sink.short_string(e.operation.name());
-        let k_schema = self.key(Field::Schema);
-        let schema = self.sink.string(&e.schema);
-        let k_table = self.key(Field::Table);
-        let table = self.sink.string(&e.table);
+        let (op, schema, table, k_op, k_schema, k_table);
+        let name_keys = [Field::Operation, Field::Schema, Field::Table];
+        if name_keys.iter().all(|&k| self.keys[k as usize] != NO_KEY) {
+            // No key to write in between: the three strings lie back to back.
+            [k_op, k_schema, k_table] = name_keys.map(|k| self.keys[k as usize]);
+            [op, schema, table] = self.names([e.operation.name(), &e.schema, &e.table]);
+        } else {
+            k_op = self.key(Field::Operation);
+            op = self.sink.short_string(e.operation.name());
+            k_schema = self.key(Field::Schema);
+            schema = self.sink.string(&e.schema);
+            k_table = self.key(Field::Table);
+            table = self.sink.string(&e.table);
+        }
         let k_pos = self.key(Field::Position);
         let pos = Val::uint(e.position);
         let k_tx = self.key(Field::TransactionId);
@@ -165,21 +285,7 @@ impl<'a> Compat<'a> {
         let k_old = self.key(Field::OldRow);
         let old_row = self.row_or_null(e.old_row.as_ref());
         let k_cols = self.key(Field::Columns);
-        let cols = if e.columns.len() <= SMALL {
-            let mut vals = [Val::NULL; SMALL];
-            for (slot, c) in vals.iter_mut().zip(&e.columns) {
-                *slot = self.sink.string(c);
-            }
-            self.sink
-                .vector(vals.get(..e.columns.len()).unwrap_or_default())
-        } else {
-            let mark = self.stack.len();
-            for c in &e.columns {
-                let v = self.sink.string(c);
-                self.stack.push(v);
-            }
-            self.end_vector(mark)
-        };
+        let cols = self.columns(&e.columns);
         let k_rel = self.key(Field::RelationMeta);
         let rel = match &e.relation_meta {
             Some(r) => self.relation(r),
@@ -193,9 +299,7 @@ impl<'a> Compat<'a> {
             let vals = [
                 cols, id, new_row, old_row, op, pos, rel, schema, table, ts, tx,
             ];
-            let tag = KeySets::tag(kind::EVENT, EVENT_WITHOUT_DDL_MASK);
-            let shape = self.key_sets.get(tag, &keys).shape;
-            return self.sink.keys_and_map(&keys, &shape, &vals).1;
+            return self.full_map(FULL_EVENT_WITHOUT_DDL, &keys, &vals);
         }
         let mut f = Fields::<13>::new();
         f.set(slot!(EVENT, EventId), k_id, id);
@@ -242,25 +346,55 @@ impl<'a> Compat<'a> {
             }
             self.end_vector(mark)
         };
-        self.full_map(kind::ROW, &[k], &[v])
+        self.full_map(FULL_ROW, &[k], &[v])
     }
 
     fn column_value(&mut self, c: &ColumnValue) -> Val {
+        let at = self.sink.pos();
+        let keys_known = [Field::TypeTag, Field::TypeOid, Field::Data]
+            .iter()
+            .all(|&k| self.keys[k as usize] != NO_KEY);
+        let data = c.data.as_deref();
+        let shape = Shape::of(c.type_tag.as_u8(), c.type_oid, data, at).filter(|_| keys_known);
+        if let (Some(shape), Some(Some(keys))) = (shape, self.full_shapes.get(FULL_COLUMN_VALUE)) {
+            if let Some(t) = self.templates.get(shape) {
+                // The same bytes but for the data and the key offsets, if the keys vector
+                // keeps its width here.
+                if keys.width_at(at + t.keys_start) == t.keys_w {
+                    if let Some((bytes, map)) = t.moved_to(at, data.unwrap_or_default()) {
+                        self.sink.raw(bytes);
+                        return map;
+                    }
+                }
+            }
+        }
         let k_tag = self.key(Field::TypeTag);
         let tag = self.sink.short_string(c.type_tag.name());
         let k_oid = self.key(Field::TypeOid);
         let oid = Val::uint(c.type_oid.into());
         let k_data = self.key(Field::Data);
-        let data = match &c.data {
+        let data = match data {
             Some(d) => self.sink.byte_vector(d),
             None => Val::NULL,
         };
+        let keys_start = self.sink.pos();
         // In the order of `keys::COLUMN_VALUE`.
-        self.full_map(
-            kind::COLUMN_VALUE,
+        let (keys, map) = self.full_map_parts(
+            FULL_COLUMN_VALUE,
             &[k_data, k_oid, k_tag],
             &[data, oid, tag],
-        )
+        );
+        if let Some(shape) = shape {
+            let layout = Layout {
+                keys_start: keys_start - at,
+                keys,
+                data: (!data.is_inline()).then_some(data),
+                map,
+            };
+            let bytes = self.sink.written().get(at..).unwrap_or_default();
+            self.templates.put(shape, at, bytes, &layout);
+        }
+        map
     }
 
     fn relations(&mut self, relations: &[RelationMeta]) -> Val {

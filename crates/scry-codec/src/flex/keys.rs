@@ -149,11 +149,6 @@ pub(crate) const EVENT_WITHOUT_DDL: [Field; 11] = [
     Field::TransactionId,
 ];
 
-/// The present-field mask of [`EVENT_WITHOUT_DDL`] (slots in [`EVENT`]).
-pub(crate) const EVENT_WITHOUT_DDL_MASK: u32 = ((1 << EVENT.len()) - 1)
-    & !(1 << slot_of(&EVENT, Field::DdlObjectType))
-    & !(1 << slot_of(&EVENT, Field::DdlSql));
-
 /// `Row`'s fields.
 pub(crate) const ROW: [Field; 1] = [Field::Values];
 

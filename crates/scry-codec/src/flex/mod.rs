@@ -4,7 +4,7 @@
 //! `fast` paths the views use). Writing: a hand-written writer that encodes the protocol's
 //! structs straight into a byte buffer, without serde or the flexbuffers builder (`compat`
 //! writes 0.1.1's exact bytes, `compact` the compact encoding; `sink`, `frame`, `value`,
-//! `keys`, `fields`, `shared` and `estimate` are their parts).
+//! `keys`, `fields`, `shared`, `runs`, `template` and `estimate` are their parts).
 
 // Reading.
 pub(crate) mod fast;
@@ -23,8 +23,10 @@ pub(crate) mod estimate;
 mod fields;
 mod frame;
 pub(crate) mod keys;
+mod runs;
 mod shared;
 mod sink;
+mod template;
 mod value;
 
 pub(crate) use compact::Compact;

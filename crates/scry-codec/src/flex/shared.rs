@@ -117,7 +117,7 @@ impl KeySets {
 /// The first and last (up to) 8 bytes of `s` as integers, read with fixed-size loads; for
 /// strings of up to 16 bytes together they cover every byte (and the length disambiguates).
 #[inline(always)]
-fn head_tail(s: &[u8]) -> (u64, u64) {
+pub(crate) fn head_tail(s: &[u8]) -> (u64, u64) {
     let n = s.len();
     if let (Some(h), Some(t)) = (s.first_chunk::<8>(), s.last_chunk::<8>()) {
         (u64::from_le_bytes(*h), u64::from_le_bytes(*t))
@@ -135,8 +135,19 @@ fn head_tail(s: &[u8]) -> (u64, u64) {
 
 /// Strings written so far, by content, for strings of up to [`Strings::MAX_LEN`] bytes.
 pub(crate) struct Strings {
-    /// `(address, length + 1)`; 0 is an empty entry.
-    entries: [(usize, usize); ENTRIES],
+    /// `(address, length + 1, head, tail)` (see [`head_tail`]); length 0 is an empty entry.
+    /// For strings of up to 16 bytes the length, head and tail are the whole content, so a
+    /// lookup compares them without reading the output.
+    entries: [(usize, usize, u64, u64); ENTRIES],
+}
+
+/// Where a string goes in [`Strings`]: its slot and what the slot holds for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StringKey {
+    slot: usize,
+    len: usize,
+    head: u64,
+    tail: u64,
 }
 
 impl Strings {
@@ -149,49 +160,53 @@ impl Strings {
     /// An empty cache.
     pub(crate) fn new() -> Self {
         Strings {
-            entries: [(0, 0); ENTRIES],
+            entries: [(0, 0, 0, 0); ENTRIES],
         }
     }
 
-    /// The cache slot of `s` (1 to [`Strings::MAX_LEN`] bytes), from its length and its
-    /// first and last bytes, read without calls.
+    /// The cache key of `s` (1 to [`Strings::MAX_LEN`] bytes): its slot from its length and
+    /// its first and last bytes, read without calls.
     #[inline]
-    pub(crate) fn index(s: &[u8]) -> usize {
+    pub(crate) fn key(s: &[u8]) -> StringKey {
         let (head, tail) = head_tail(s);
         let x = head ^ tail.rotate_left(29) ^ (s.len() as u64).wrapping_mul(0xA076_1D64_78BD_642F);
-        (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % ENTRIES
+        StringKey {
+            slot: (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % ENTRIES,
+            len: s.len(),
+            head,
+            tail,
+        }
     }
 
-    /// The string `s` written at or after `min_addr`, if cached. `written` is the FlexBuffer
-    /// so far.
+    /// The string `s` (whose key is `key`) written at or after `min_addr`, if cached.
+    /// `written` is the FlexBuffer so far.
     #[inline]
     pub(crate) fn get(
         &self,
-        slot: usize,
+        key: StringKey,
         s: &[u8],
         written: &[u8],
         min_addr: usize,
     ) -> Option<Val> {
-        let &(addr, len1) = self.entries.get(slot)?;
-        if len1 != s.len() + 1 || addr < min_addr {
+        let &(addr, len1, head, tail) = self.entries.get(key.slot)?;
+        if len1 != key.len + 1 || addr < min_addr {
             return None;
         }
-        let cached = written.get(addr..addr + s.len())?;
-        let same = if s.len() <= 16 {
+        let same = if key.len <= 16 {
             // Head and tail cover every byte of strings up to 16 bytes.
-            head_tail(cached) == head_tail(s)
+            (head, tail) == (key.head, key.tail)
         } else {
-            cached == s
+            written.get(addr..addr + key.len)? == s
         };
         // Written by `Sink::string`, whose length slot is as wide as the length needs.
-        same.then(|| Val::reference(ty::STRING, addr, super::value::lwidth(s.len())))
+        same.then(|| Val::reference(ty::STRING, addr, lwidth(key.len)))
     }
 
-    /// Caches the string `string` (of `len` bytes) in `slot`.
+    /// Caches the string `string` whose key is `key`.
     #[inline]
-    pub(crate) fn put(&mut self, slot: usize, string: Val, len: usize) {
-        if let Some(e) = self.entries.get_mut(slot) {
-            *e = (string.addr(), len + 1);
+    pub(crate) fn put(&mut self, key: StringKey, string: Val) {
+        if let Some(e) = self.entries.get_mut(key.slot) {
+            *e = (string.addr(), key.len + 1, key.head, key.tail);
         }
     }
 }

@@ -50,6 +50,26 @@ impl<'a> Sink<'a> {
         self.buf.get(self.base..).unwrap_or_default()
     }
 
+    /// Appends `bytes` as they are.
+    #[inline]
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        Frame::new(self.buf, bytes.len()).bytes(bytes);
+    }
+
+    /// Appends a copy of the `len` bytes written at `start`; false (and nothing written) if
+    /// they are not all written yet.
+    #[inline]
+    pub(crate) fn copy_written(&mut self, start: usize, len: usize) -> bool {
+        let from = self.base + start;
+        match from.checked_add(len) {
+            Some(to) if to <= self.buf.len() => {
+                self.buf.extend_from_within(from..to);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The padding that aligns the current address to `1 << w`.
     #[inline(always)]
     fn pad(&self, w: u8) -> usize {
@@ -98,7 +118,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Writes a blob (length-prefixed bytes).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn blob(&mut self, bytes: &[u8]) -> Val {
         let (addr, w) = self.sized(bytes, false);
         Val::reference(ty::BLOB, addr, w)
