@@ -31,6 +31,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for piece in stream.chunks(chunk) {
         buf.extend_from_slice(piece);
         loop {
+            assert!(
+                buf.capacity() <= 4 * stream.len() + (1 << 18),
+                "buffer of {} bytes for a {}-byte stream",
+                buf.capacity(),
+                stream.len()
+            );
             items += 1;
             assert!(items <= 2 * stream.len() + 2, "decoder does not progress");
             match decoder.decode(&mut buf) {
