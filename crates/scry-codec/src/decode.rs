@@ -1,7 +1,8 @@
 //! Owned decoding: [`read_batch`], [`read_event`] and their `Bytes` and options variants.
 //!
-//! Each validates the input in one pass (as [`BatchView::parse`] does) and then builds the
-//! owned value from the view.
+//! Each validates the input in one pass (as [`BatchView::parse`] does) that also records
+//! every event's column names and values (tag, OID, where the bytes lie), then builds the
+//! owned value from that record without reading the input's structure again.
 //!
 //! [`read_batch`] and [`read_event`] copy every value's bytes into one buffer (one allocation
 //! for all the values of a batch) and give each `ColumnValue.data` a [`Bytes`] slice of it: a
@@ -13,7 +14,7 @@
 use bytes::Bytes;
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
-use crate::view::SliceSink;
+use crate::view::{PackSink, SliceSink};
 use crate::{BatchView, DecodeError, EventView, ReadOptions};
 
 /// Reads a batch (either encoding) with the default [`ReadOptions`]; value bytes are copied
@@ -28,7 +29,8 @@ pub fn read_batch_with(
     data: &[u8],
     options: &ReadOptions,
 ) -> Result<DatabaseEventBatch, DecodeError> {
-    Ok(BatchView::parse_with(data, options)?.owned_packed())
+    let (view, record) = BatchView::parse_recorded(data, options)?;
+    Ok(view.owned_from_record(&record, &PackSink::new(view.data_bytes())))
 }
 
 /// Reads a batch with the default [`ReadOptions`]; value bytes that lie contiguously in
@@ -43,7 +45,8 @@ pub fn read_batch_bytes_with(
     data: &Bytes,
     options: &ReadOptions,
 ) -> Result<DatabaseEventBatch, DecodeError> {
-    Ok(BatchView::parse_with(data, options)?.owned_with(&SliceSink(data)))
+    let (view, record) = BatchView::parse_recorded(data, options)?;
+    Ok(view.owned_from_record(&record, &SliceSink(data)))
 }
 
 /// Reads one bare event (either encoding) with the default [`ReadOptions`].
@@ -53,7 +56,9 @@ pub fn read_event(data: &[u8]) -> Result<DatabaseEvent, DecodeError> {
 
 /// Reads one bare event with these limits.
 pub fn read_event_with(data: &[u8], options: &ReadOptions) -> Result<DatabaseEvent, DecodeError> {
-    Ok(EventView::parse_with(data, options)?.owned_packed())
+    let (view, record) = EventView::parse_recorded(data, options)?;
+    let total = record.values.iter().map(|v| v.data.len()).sum();
+    Ok(view.owned_from_record(&record, &PackSink::new(total)))
 }
 
 /// Reads one bare event with the default [`ReadOptions`]; contiguous value bytes are slices
@@ -67,5 +72,6 @@ pub fn read_event_bytes_with(
     data: &Bytes,
     options: &ReadOptions,
 ) -> Result<DatabaseEvent, DecodeError> {
-    Ok(EventView::parse_with(data, options)?.owned_with(&SliceSink(data)))
+    let (view, record) = EventView::parse_recorded(data, options)?;
+    Ok(view.owned_from_record(&record, &SliceSink(data)))
 }

@@ -32,14 +32,13 @@
 
 mod decode;
 mod decode_error;
+mod encode;
 mod encoding;
 mod error;
 mod flex;
 pub mod frame;
 mod options;
-// The serde reference path; its readers stay until the encoder branch moves them to a
-// `reference` module.
-#[allow(dead_code)]
+pub mod reference;
 mod serde_path;
 mod view;
 
@@ -48,10 +47,13 @@ pub use decode::{
     read_event_bytes, read_event_bytes_with, read_event_with,
 };
 pub use decode_error::{DecodeError, DecodeErrorKind, Limit, PathSegment};
+pub use encode::{
+    serialize_batch, serialize_batch_into, serialize_batch_with, serialize_event,
+    serialize_event_with,
+};
 pub use encoding::Encoding;
 pub use error::CodecError;
 pub use options::ReadOptions;
-pub use serde_path::{serialize_batch, serialize_event};
 pub use view::{
     BatchView, ColumnMetaView, ColumnMetas, Columns, EventView, Events, RelationView, Relations,
     RowView, SequenceValueView, SequenceValues, ValueView, Values, ViewIter,

@@ -144,10 +144,11 @@ fn ten_thousand_events_sharing_one_event_with_a_thousand_value_row() {
     // Each event costs about 17,000 units; the budget of about 400,000 runs out early.
     let at = e.event_index().unwrap();
     assert!((10..40).contains(&at), "{e}");
-    // Nothing like the 10 M values (160 MB of bytes) the input claims is allocated: the one
-    // allocation that grows with the input is the parser's table of events (about 128 bytes
-    // per 5-byte event slot).
-    assert!(allocated < 32 * bytes.len(), "{allocated}");
+    // Nothing like the 10 M values (160 MB of bytes) the input claims is allocated. What is
+    // allocated grows linearly with the input, with a large constant: the parser's table of
+    // events (about 128 bytes per 5-byte event slot, 1.4 MB here) and its record of the
+    // values visited before the budget ran out (about 90 bytes per value, 2.1 MB here).
+    assert!(allocated < 100 * bytes.len(), "{allocated}");
 }
 
 #[test]

@@ -607,3 +607,30 @@ fn unknown_keys_are_ignored_and_fields_found_out_of_canonical_order() {
         )]))
     );
 }
+
+#[test]
+fn claimed_lengths_are_checked_before_anything_is_allocated() {
+    // An events vector claiming u32::MAX elements in a 100-byte input.
+    let mut w = Raw::default();
+    let k_batch_seq = w.key("batch_seq");
+    let k_events = w.key("events");
+    let k_relations = w.key("relations");
+    let events = w.vector(&[]);
+    let relations = w.vector(&[]);
+    let batch = w.map(&[
+        (k_batch_seq, Item::Inline(1, UINT)),
+        (k_events, Item::At(events, VECTOR)),
+        (k_relations, Item::At(relations, VECTOR)),
+    ]);
+    let mut bytes = w.finish(Item::At(batch, MAP));
+    bytes[events - 4..events].copy_from_slice(&u32::MAX.to_le_bytes());
+    let e = parse_err(&bytes);
+    assert_eq!(
+        e.kind(),
+        &DecodeErrorKind::OutOfBounds {
+            end: u64::from(u32::MAX) + events as u64,
+            input_len: bytes.len()
+        }
+    );
+    assert_eq!((e.path().as_str(), e.offset()), ("events", events - 4));
+}

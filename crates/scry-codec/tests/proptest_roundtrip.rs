@@ -11,8 +11,8 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 use scry_codec::{
-    read_batch, read_batch_bytes, read_event, read_event_bytes, serialize_batch, serialize_event,
-    BatchView, EventView,
+    read_batch, read_batch_bytes, read_event, read_event_bytes, reference, serialize_batch,
+    serialize_batch_with, serialize_event, serialize_event_with, BatchView, Encoding, EventView,
 };
 use scry_types::{
     BackfillMetadata, ColumnMeta, ColumnValue, ControlDirective, DatabaseEvent, DatabaseEventBatch,
@@ -205,18 +205,25 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn batches_round_trip_in_compat(b in batch()) {
-        assert_batch_reads(&serialize_batch(&b).unwrap(), &b)?;
+    fn batches_round_trip_in_compat_with_the_reference_bytes(b in batch()) {
+        let bytes = serialize_batch(&b).unwrap();
+        prop_assert_eq!(&bytes, &reference::serialize_batch(&b).unwrap());
+        assert_batch_reads(&bytes, &b)?;
     }
 
     #[test]
     fn batches_round_trip_in_compact(b in batch()) {
+        assert_batch_reads(&serialize_batch_with(&b, Encoding::Compact).unwrap(), &b)?;
+        // Compact as the flexbuffers builder writes it: keys vectors and strings shared.
         assert_batch_reads(&common::compact_batch(&b), &b)?;
     }
 
     #[test]
     fn events_round_trip_in_both_encodings(e in event()) {
-        assert_event_reads(&serialize_event(&e).unwrap(), &e)?;
+        let bytes = serialize_event(&e).unwrap();
+        prop_assert_eq!(&bytes, &reference::serialize_event(&e).unwrap());
+        assert_event_reads(&bytes, &e)?;
+        assert_event_reads(&serialize_event_with(&e, Encoding::Compact).unwrap(), &e)?;
         assert_event_reads(&common::compact_event(&e), &e)?;
     }
 }

@@ -36,10 +36,9 @@
 //! let recovered = read_batch(&bytes).unwrap();
 //! ```
 
-pub use scry_builder::{BatchBuilder, DatabaseEventBuilder};
-pub use scry_codec::{read_batch, read_event, serialize_batch, serialize_event, CodecError};
-pub use scry_types::{
-    BackfillMetadata, Bytes, ColumnMeta, ColumnValue, ControlDirective, DatabaseEvent,
-    DatabaseEventBatch, Lsn, OperationType, ParseLsnError, RelationMeta, ReplicaIdentity, Row,
-    SequenceValue, TypeTag, UnknownDiscriminant, UnknownName,
-};
+// Every public item of the layered crates, so that this module holds the whole protocol:
+// the data model (scry-types), the builders (scry-builder) and the codec with its views,
+// read options, errors and framing (scry-codec).
+pub use scry_builder::*;
+pub use scry_codec::*;
+pub use scry_types::*;

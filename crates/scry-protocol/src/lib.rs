@@ -9,12 +9,18 @@
 //! This crate is a thin facade over `scry-types` (the data model), `scry-builder` (the
 //! builders) and `scry-codec` (the wire format). Every item is available at the crate root
 //! and under [`database_event`], the module path of scry-protocol 0.1.1, whose bytes this
-//! crate reads and, by default, writes exactly.
+//! crate reads and, by default, writes exactly. With the default `pg` feature, [`pg`] holds
+//! PostgreSQL's binary values and the COPY BINARY snapshot path (`scry-pg`).
 #![deny(missing_docs)]
 
 pub mod database_event;
 
 pub use database_event::*;
+
+/// PostgreSQL binary values, OIDs, PostgreSQL's text output and COPY BINARY streams: the
+/// `scry-pg` crate (feature `pg`, on by default).
+#[cfg(feature = "pg")]
+pub use scry_pg as pg;
 
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

@@ -1,6 +1,7 @@
-//! Wire snapshots: the exact bytes `serialize_batch`/`serialize_event` write for every
-//! canonical case ([`scry_testkit::canonical_cases`]), with what `read_batch`/`read_event`
-//! make of them, pinned as insta snapshots in `tests/snapshots/`.
+//! Wire snapshots: the exact bytes `serialize_batch_with`/`serialize_event_with` write for every
+//! canonical case ([`scry_testkit::canonical_cases`]) in both encodings, with what
+//! `read_batch`/`read_event` make of them, pinned as insta snapshots in `tests/snapshots/`
+//! (`<case>` for the default, 0.1.1-compatible encoding, `<case>__compact` for the compact one).
 //!
 //! Each case also asserts that decoding gives back the value that was encoded. A changed
 //! snapshot means the bytes on the wire changed: for the default (0.1.1-compatible) encoding
@@ -13,8 +14,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use scry_protocol::database_event::{
-    read_batch, read_event, serialize_batch, serialize_event, Bytes, ColumnValue, DatabaseEvent,
-    DatabaseEventBatch,
+    read_batch, read_event, serialize_batch_with, serialize_event_with, Bytes, ColumnValue,
+    DatabaseEvent, DatabaseEventBatch, Encoding,
 };
 use scry_testkit::dump::{fnv1a64, wire_dump, EDGE_BYTES, FULL_DUMP_LIMIT};
 use scry_testkit::{canonical_cases, CanonicalCase, CanonicalPayload};
@@ -25,10 +26,14 @@ const SNAPSHOT_DIR_ENV: &str = "SCRY_SNAPSHOT_DIR";
 /// Values longer than this are summarized in the decoded view.
 const DECODED_VALUE_LIMIT: usize = 64;
 
-fn header(case: &CanonicalCase, function: &str) -> String {
+fn header(case: &CanonicalCase, function: &str, encoding: Encoding) -> String {
+    let encoding = match encoding {
+        Encoding::Compat => "Encoding::Compat, the default: scry-protocol 0.1.1's FlexBuffers",
+        Encoding::Compact => "Encoding::Compact: blobs, enum discriminants, no absent fields",
+    };
     format!(
         "# {name}: {description}\n\
-         # Bytes: {function} (the default encoding: scry-protocol 0.1.1's FlexBuffers).\n\
+         # Bytes: {function} ({encoding}).\n\
          # Hex dump: 16 bytes a line, hex offset, bytes, printable ASCII between bars.\n\
          #   Buffers over {FULL_DUMP_LIMIT} bytes show their length, an FNV-1a 64 fingerprint of\n\
          #   all their bytes, and only their first and last {EDGE_BYTES} bytes.\n\
@@ -65,10 +70,10 @@ fn elide_batch(mut batch: DatabaseEventBatch) -> DatabaseEventBatch {
 }
 
 /// Encodes and decodes the case, checks the round trip, and renders the snapshot text.
-fn render(case: &CanonicalCase) -> String {
+fn render(case: &CanonicalCase, encoding: Encoding) -> String {
     let (function, bytes, decoded) = match &case.payload {
         CanonicalPayload::Batch(batch) => {
-            let bytes = serialize_batch(batch)
+            let bytes = serialize_batch_with(batch, encoding)
                 .unwrap_or_else(|e| panic!("{}: serialize_batch: {e}", case.name));
             let back =
                 read_batch(&bytes).unwrap_or_else(|e| panic!("{}: read_batch: {e}", case.name));
@@ -78,13 +83,13 @@ fn render(case: &CanonicalCase) -> String {
                 case.name
             );
             (
-                "serialize_batch",
+                "serialize_batch_with",
                 bytes,
                 format!("{:#?}", elide_batch(back)),
             )
         }
         CanonicalPayload::Event(event) => {
-            let bytes = serialize_event(event)
+            let bytes = serialize_event_with(event, encoding)
                 .unwrap_or_else(|e| panic!("{}: serialize_event: {e}", case.name));
             let back =
                 read_event(&bytes).unwrap_or_else(|e| panic!("{}: read_event: {e}", case.name));
@@ -94,7 +99,7 @@ fn render(case: &CanonicalCase) -> String {
                 case.name
             );
             (
-                "serialize_event",
+                "serialize_event_with",
                 bytes,
                 format!("{:#?}", elide_event(back)),
             )
@@ -102,7 +107,7 @@ fn render(case: &CanonicalCase) -> String {
     };
     format!(
         "{}\n== bytes: {} ==\n{}\n== decoded ==\n{decoded}\n",
-        header(case, function),
+        header(case, function, encoding),
         bytes.len(),
         wire_dump(&bytes),
     )
@@ -117,13 +122,16 @@ fn wire_snapshots() {
     }
     let mut mismatched = Vec::new();
     for case in canonical_cases() {
-        let text = render(&case);
         settings.set_description(case.description.clone());
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            settings.bind(|| insta::assert_snapshot!(case.name.clone(), text));
-        }));
-        if outcome.is_err() {
-            mismatched.push(case.name);
+        for (encoding, suffix) in [(Encoding::Compat, ""), (Encoding::Compact, "__compact")] {
+            let name = format!("{}{suffix}", case.name);
+            let text = render(&case, encoding);
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                settings.bind(|| insta::assert_snapshot!(name.clone(), text));
+            }));
+            if outcome.is_err() {
+                mismatched.push(name);
+            }
         }
     }
     assert!(

@@ -1,7 +1,8 @@
 //! Writes the seed corpora of the fuzz targets into `fuzz/corpus/<target>/`:
 //!
 //! - batch and event targets: every `scry_testkit::canonical_cases()` payload (the wire
-//!   snapshot fixtures) in both encodings, plus a few generated batches;
+//!   snapshot fixtures) in both encodings (Compact also as the flexbuffers builder writes it,
+//!   with shared keys vectors), plus a few generated batches;
 //! - frame targets: those payloads framed, one stream per case and one of all of them;
 //! - `pg_decode`: every distinct field of the first rows of `scry-pg/fixtures/all_types.copy`
 //!   with its column's OID;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
 use scry_codec::frame::{encode_frame, FrameEncoding, PayloadKind};
-use scry_codec::{serialize_batch, serialize_event};
+use scry_codec::{serialize_batch_with, serialize_event_with, Encoding};
 use scry_fuzz::compact::{compact_batch, compact_event};
 use scry_pg::copy::{CopyReader, CopyWriter};
 use scry_testkit::{canonical_cases, CanonicalPayload, Gen};
@@ -35,12 +36,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for case in canonical_cases() {
         match &case.payload {
             CanonicalPayload::Batch(b) => {
-                batches.push((format!("{}-compat", case.name), serialize_batch(b)?));
-                batches.push((format!("{}-compact", case.name), compact_batch(b)));
+                batches.push((
+                    format!("{}-compat", case.name),
+                    serialize_batch_with(b, Encoding::Compat)?,
+                ));
+                batches.push((
+                    format!("{}-compact", case.name),
+                    serialize_batch_with(b, Encoding::Compact)?,
+                ));
+                batches.push((format!("{}-compact-shared", case.name), compact_batch(b)));
             }
             CanonicalPayload::Event(e) => {
-                events.push((format!("{}-compat", case.name), serialize_event(e)?));
-                events.push((format!("{}-compact", case.name), compact_event(e)));
+                events.push((
+                    format!("{}-compat", case.name),
+                    serialize_event_with(e, Encoding::Compat)?,
+                ));
+                events.push((
+                    format!("{}-compact", case.name),
+                    serialize_event_with(e, Encoding::Compact)?,
+                ));
+                events.push((format!("{}-compact-shared", case.name), compact_event(e)));
             }
         }
     }
@@ -49,8 +64,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         g.max_random_data_len = 40;
         g.allow_huge_values = false;
         let b = g.batch(4);
-        batches.push((format!("gen{seed}-compat"), serialize_batch(&b)?));
-        batches.push((format!("gen{seed}-compact"), compact_batch(&b)));
+        batches.push((
+            format!("gen{seed}-compat"),
+            serialize_batch_with(&b, Encoding::Compat)?,
+        ));
+        batches.push((
+            format!("gen{seed}-compact"),
+            serialize_batch_with(&b, Encoding::Compact)?,
+        ));
     }
     batches.retain(|(_, b)| b.len() <= MAX_SEED);
     events.retain(|(_, b)| b.len() <= MAX_SEED);
@@ -101,7 +122,7 @@ fn frame_seeds(
         .map(|p| (PayloadKind::Batch, p))
         .chain(events.iter().map(|p| (PayloadKind::Event, p)));
     for (kind, (name, payload)) in payloads {
-        let encoding = if name.ends_with("compact") {
+        let encoding = if name.contains("compact") {
             FrameEncoding::Compact
         } else {
             FrameEncoding::Compat

@@ -3,23 +3,34 @@
 
 use crate::flex::FlexType;
 
-/// The little-endian unsigned integer of `w` bytes at `pos`.
+/// Masks keeping the low `w` bytes of a word, by `w` (0 for widths FlexBuffers never uses).
+const MASKS: [u64; 9] = [0, 0xFF, 0xFFFF, 0, 0xFFFF_FFFF, 0, 0, 0, u64::MAX];
+
+/// The little-endian unsigned integer of `w` bytes at `pos` (`w` is 1, 2, 4 or 8). Reads a
+/// whole word and masks it when 8 bytes are available, which is nearly always.
 #[inline(always)]
 pub(crate) fn rd(b: &[u8], pos: usize, w: usize) -> Option<u64> {
-    fn arr<const N: usize>(b: &[u8], pos: usize) -> Option<[u8; N]> {
-        b.get(pos..pos.checked_add(N)?)?.try_into().ok()
+    let mask = *MASKS.get(w)?;
+    if mask == 0 {
+        return None;
     }
-    if w == 1 {
-        b.get(pos).map(|&x| u64::from(x))
-    } else if w == 2 {
-        arr::<2>(b, pos).map(|a| u64::from(u16::from_le_bytes(a)))
-    } else if w == 4 {
-        arr::<4>(b, pos).map(|a| u64::from(u32::from_le_bytes(a)))
-    } else if w == 8 {
-        arr::<8>(b, pos).map(u64::from_le_bytes)
-    } else {
-        None
+    if let Some(word) = pos.checked_add(8).and_then(|end| b.get(pos..end)) {
+        let word: [u8; 8] = word.try_into().ok()?;
+        return Some(u64::from_le_bytes(word) & mask);
     }
+    rd_near_end(b, pos, w)
+}
+
+/// [`rd`] within 8 bytes of the end of the input.
+#[cold]
+fn rd_near_end(b: &[u8], pos: usize, w: usize) -> Option<u64> {
+    let bytes = b.get(pos..pos.checked_add(w)?)?;
+    Some(
+        bytes
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)),
+    )
 }
 
 /// Follows the offset in the `w`-byte slot at `pos` (strictly backwards).
@@ -84,6 +95,25 @@ pub(crate) fn wide_are_bytes(raw: &[u8], w: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_every_width_anywhere() {
+        let b: Vec<u8> = (1..=20).collect();
+        for w in [1usize, 2, 4, 8] {
+            for pos in 0..=b.len() {
+                let expected = (pos + w <= b.len()).then(|| {
+                    b[pos..pos + w]
+                        .iter()
+                        .rev()
+                        .fold(0u64, |a, &x| (a << 8) | u64::from(x))
+                });
+                assert_eq!(rd(&b, pos, w), expected, "w {w} pos {pos}");
+            }
+        }
+        assert_eq!(rd(&b, 0, 3), None);
+        assert_eq!(rd(&b, 0, 0), None);
+        assert_eq!(rd(&b, usize::MAX, 1), None);
+    }
 
     #[test]
     fn wide_elements_are_checked_at_every_width_and_tail() {

@@ -1,5 +1,12 @@
-//! Low-level, validated access to FlexBuffers bytes.
+//! FlexBuffers at the byte level, for the protocol's fixed schema.
+//!
+//! Reading: validated, bounds-checked access to FlexBuffers bytes (`read`, `types`, and the
+//! `fast` paths the views use). Writing: a hand-written writer that encodes the protocol's
+//! structs straight into a byte buffer, without serde or the flexbuffers builder (`compat`
+//! writes 0.1.1's exact bytes, `compact` the compact encoding; `sink`, `frame`, `value`,
+//! `keys`, `fields`, `shared` and `estimate` are their parts).
 
+// Reading.
 pub(crate) mod fast;
 mod read;
 mod types;
@@ -8,3 +15,18 @@ mod types;
 pub(crate) use read::KEY_PREFIX;
 pub(crate) use read::{key_name, wrong_type, Map, Reader, Res, Slot, Vector};
 pub(crate) use types::FlexType;
+
+// Writing.
+mod compact;
+mod compat;
+pub(crate) mod estimate;
+mod fields;
+mod frame;
+pub(crate) mod keys;
+mod shared;
+mod sink;
+mod value;
+
+pub(crate) use compact::Compact;
+pub(crate) use compat::Compat;
+pub(crate) use sink::Sink;

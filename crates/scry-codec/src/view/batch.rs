@@ -2,8 +2,8 @@
 
 use scry_types::{BackfillMetadata, ControlDirective, DatabaseEventBatch};
 
-use crate::view::ctx::{CopySink, PackSink, Sink};
-use crate::view::parse::{BatchRec, EventRec, Parser};
+use crate::view::ctx::{CopySink, Sink};
+use crate::view::parse::{BatchRec, EventRec, Parser, Record};
 use crate::view::{
     Ctx, EventView, RelationView, Relations, SequenceValueView, SequenceValues, ViewIter,
 };
@@ -78,9 +78,29 @@ impl<'a> BatchView<'a> {
 
     /// Validates `data` as a batch with these limits.
     pub fn parse_with(data: &'a [u8], options: &ReadOptions) -> Result<Self, DecodeError> {
+        Self::parse_inner(data, options, false).map(|(view, _)| view)
+    }
+
+    /// Validates `data` as a batch, also recording every event's column names and values
+    /// (for the owned readers).
+    pub(crate) fn parse_recorded(
+        data: &'a [u8],
+        options: &ReadOptions,
+    ) -> Result<(Self, Record), DecodeError> {
+        Self::parse_inner(data, options, true)
+    }
+
+    fn parse_inner(
+        data: &'a [u8],
+        options: &ReadOptions,
+        record: bool,
+    ) -> Result<(Self, Record), DecodeError> {
         let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
+        if record {
+            p.record = Some(Record::default());
+        }
         let rec = p.batch().map_err(DecodeError::finish)?;
-        Ok(Self {
+        let view = Self {
             ctx: Ctx {
                 r: p.r,
                 canon: p.canon,
@@ -91,7 +111,8 @@ impl<'a> BatchView<'a> {
             } else {
                 Encoding::Compat
             },
-        })
+        };
+        Ok((view, p.record.unwrap_or_default()))
     }
 
     /// The encoding the batch was written in, as far as it shows: `Compact` when any enum is
@@ -174,15 +195,29 @@ impl<'a> BatchView<'a> {
         self.owned_with(&CopySink)
     }
 
-    /// The owned batch, every value's bytes a slice of one buffer (one allocation for all
-    /// values).
-    pub(crate) fn owned_packed(&self) -> DatabaseEventBatch {
-        self.owned_with(&PackSink::new(self.rec.data_bytes))
+    /// The total length of every value's bytes.
+    pub(crate) fn data_bytes(&self) -> usize {
+        self.rec.data_bytes
     }
 
-    pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEventBatch {
+    /// The owned batch, built from what a recording parse kept.
+    pub(crate) fn owned_from_record(
+        &self,
+        record: &Record,
+        sink: &impl Sink,
+    ) -> DatabaseEventBatch {
         DatabaseEventBatch {
-            events: self.events().map(|e| e.owned_with(sink)).collect(),
+            events: self
+                .events()
+                .map(|e| e.owned_from_record(record, sink))
+                .collect(),
+            ..self.owned_without_events()
+        }
+    }
+
+    fn owned_without_events(&self) -> DatabaseEventBatch {
+        DatabaseEventBatch {
+            events: Vec::new(),
             source_id: self.source_id().map(str::to_owned),
             batch_seq: self.batch_seq(),
             relations: self.relations().map(|r| r.to_owned_relation()).collect(),
@@ -191,6 +226,13 @@ impl<'a> BatchView<'a> {
                 .sequence_values()
                 .map(|s| s.map(|v| v.to_owned_sequence()).collect()),
             backfill_metadata: self.backfill_metadata(),
+        }
+    }
+
+    pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEventBatch {
+        DatabaseEventBatch {
+            events: self.events().map(|e| e.owned_with(sink)).collect(),
+            ..self.owned_without_events()
         }
     }
 }

@@ -230,7 +230,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Where a value's bytes lie in the input.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DataRef {
     /// No data (absent or Null).
     Absent,

@@ -1,10 +1,11 @@
 //! [`EventView`]: one event, read in place.
 
-use scry_types::{DatabaseEvent, OperationType};
+use scry_types::{ColumnValue, DatabaseEvent, OperationType, Row};
 
 use crate::flex::Slot;
-use crate::view::ctx::{CopySink, PackSink, Sink};
-use crate::view::parse::{EventRec, Parser};
+use crate::flex::Vector;
+use crate::view::ctx::{CopySink, Sink};
+use crate::view::parse::{EventRec, Parser, Record};
 use crate::view::{Ctx, RelationView, RowView, ViewIter};
 use crate::{DecodeError, ReadOptions};
 
@@ -33,15 +34,35 @@ impl<'a> EventView<'a> {
 
     /// Validates `data` as one bare event with these limits.
     pub fn parse_with(data: &'a [u8], options: &ReadOptions) -> Result<Self, DecodeError> {
+        Self::parse_inner(data, options, false).map(|(view, _)| view)
+    }
+
+    /// Validates `data` as one bare event, also recording its column names and values.
+    pub(crate) fn parse_recorded(
+        data: &'a [u8],
+        options: &ReadOptions,
+    ) -> Result<(Self, Record), DecodeError> {
+        Self::parse_inner(data, options, true)
+    }
+
+    fn parse_inner(
+        data: &'a [u8],
+        options: &ReadOptions,
+        record: bool,
+    ) -> Result<(Self, Record), DecodeError> {
         let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
+        if record {
+            p.record = Some(Record::default());
+        }
         let rec = p.bare_event().map_err(DecodeError::finish)?;
-        Ok(Self {
+        let view = Self {
             ctx: Ctx {
                 r: p.r,
                 canon: p.canon,
             },
             rec,
-        })
+        };
+        Ok((view, p.record.unwrap_or_default()))
     }
 
     /// What the event does.
@@ -130,15 +151,58 @@ impl<'a> EventView<'a> {
         self.owned_with(&CopySink)
     }
 
-    /// The owned event, its value bytes slices of one buffer.
-    pub(crate) fn owned_packed(&self) -> DatabaseEvent {
-        let total = [self.new_row(), self.old_row()]
-            .into_iter()
-            .flatten()
-            .flat_map(|r| r.values())
-            .map(|v| v.data_len())
-            .sum();
-        self.owned_with(&PackSink::new(total))
+    /// The owned event, built from what a recording parse kept (column names and values)
+    /// instead of reading them again.
+    pub(crate) fn owned_from_record(&self, record: &Record, sink: &impl Sink) -> DatabaseEvent {
+        let f = self.rec.firsts;
+        let row = |vector: Option<Vector>, first: u32| -> Option<Option<Row>> {
+            let Some(v) = vector else {
+                return Some(None);
+            };
+            let first = first as usize;
+            let recs = record
+                .values
+                .get(first..first.checked_add(v.len as usize)?)?;
+            Some(Some(Row::new(
+                recs.iter()
+                    .map(|x| ColumnValue {
+                        type_tag: x.tag,
+                        type_oid: x.oid,
+                        data: sink.bytes(&self.ctx, x.data),
+                    })
+                    .collect(),
+            )))
+        };
+        let first = f.columns as usize;
+        let names = first
+            .checked_add(self.rec.columns.len as usize)
+            .and_then(|end| record.columns.get(first..end));
+        let (Some(names), Some(new_row), Some(old_row)) = (
+            names,
+            row(self.rec.new_row, f.new_row),
+            row(self.rec.old_row, f.old_row),
+        ) else {
+            // Never: the record holds exactly what the parse validated.
+            return self.owned_with(sink);
+        };
+        DatabaseEvent {
+            event_id: self.event_id().map(str::to_owned),
+            timestamp_us: self.timestamp_us(),
+            operation: self.operation(),
+            schema: self.schema().to_owned(),
+            table: self.table().to_owned(),
+            position: self.position(),
+            transaction_id: self.transaction_id(),
+            new_row,
+            old_row,
+            columns: names
+                .iter()
+                .map(|s| self.ctx.str_ref(*s).to_owned())
+                .collect(),
+            relation_meta: self.relation_meta().map(|r| r.to_owned_relation()),
+            ddl_sql: self.ddl_sql().map(str::to_owned),
+            ddl_object_type: self.ddl_object_type().map(str::to_owned),
+        }
     }
 
     pub(crate) fn owned_with(&self, sink: &impl Sink) -> DatabaseEvent {

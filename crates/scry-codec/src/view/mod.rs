@@ -14,7 +14,7 @@ mod relation;
 mod value;
 
 pub use batch::{BatchView, Events};
-pub(crate) use ctx::{Ctx, SliceSink};
+pub(crate) use ctx::{Ctx, PackSink, SliceSink};
 pub use event::{Columns, EventView};
 pub use iter::ViewIter;
 pub use relation::{

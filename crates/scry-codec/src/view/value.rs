@@ -186,11 +186,6 @@ impl<'a> ValueView<'a> {
         self.ctx.data_cow(self.data_ref())
     }
 
-    /// The length of the value's bytes (0 when it has none).
-    pub(crate) fn data_len(&self) -> usize {
-        self.data_ref().len()
-    }
-
     /// The owned value (bytes copied).
     #[must_use]
     pub fn to_owned_value(&self) -> ColumnValue {

@@ -9,9 +9,10 @@
 
 use scry_types::{OperationType, TypeTag};
 
-use super::{check_utf8, EventRec, Parser, StrRef, K_EVENT, K_ROW, K_VALUE};
+use super::{check_utf8, EventRec, Firsts, Parser, StrRef, ValueRec, K_EVENT, K_ROW, K_VALUE};
 use crate::flex::fast::{deref, is, rd, wide_are_bytes, width};
 use crate::flex::{FlexType, Vector};
+use crate::view::ctx::DataRef;
 use crate::view::fields::{OPERATIONS, TYPE_TAGS};
 
 /// A map checked to fit: values at `t`, `len` entries of `w` bytes, type bytes at `types`,
@@ -163,11 +164,11 @@ impl Parser<'_, '_> {
 
     /// A value's `data`.
     #[inline(always)]
-    fn fdata(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<()> {
+    fn fdata(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<DataRef> {
         let ty = FlexType::from_u8(packed >> 2)?;
         let cw = width(packed);
         let (t, len) = match ty {
-            FlexType::Null => return Some(()),
+            FlexType::Null => return Some(DataRef::Absent),
             FlexType::Blob => {
                 self.compact = true;
                 let t = deref(b, pos, w)?;
@@ -186,7 +187,7 @@ impl Parser<'_, '_> {
                 if rd(b, t.checked_sub(cw)?, cw)? != 0 {
                     return None;
                 }
-                return Some(());
+                return Some(DataRef::Contiguous { pos: 0, len: 0 });
             }
             _ => return None,
         };
@@ -197,10 +198,18 @@ impl Parser<'_, '_> {
         }
         self.fcharge(len);
         self.data_bytes = self.data_bytes.saturating_add(len);
-        if elem_w > 1 && !wide_are_bytes(raw, elem_w) {
-            return None;
+        if elem_w > 1 {
+            if !wide_are_bytes(raw, elem_w) {
+                return None;
+            }
+            return Some(DataRef::Wide(Vector {
+                pos: t as u32,
+                len: len as u32,
+                width: elem_w as u8,
+                elem: Some(FlexType::UInt),
+            }));
         }
-        Some(())
+        Some(DataRef::Contiguous { pos: t, len })
     }
 
     /// A column value map in canonical key order.
@@ -219,16 +228,20 @@ impl Parser<'_, '_> {
             }
         }
         self.fcharge(m.len);
-        if first == 0 {
+        let data = if first == 0 {
             let (p, t) = m.entry(b, 0)?;
-            self.fdata(b, p, m.w, t)?;
+            self.fdata(b, p, m.w, t)?
         } else {
             self.compact = true;
-        }
+            DataRef::Absent
+        };
         let (p, t) = m.entry(b, 1 - first)?;
-        u32::try_from(Self::fu64(b, p, m.w, t)?).ok()?;
+        let oid = u32::try_from(Self::fu64(b, p, m.w, t)?).ok()?;
         let (p, t) = m.entry(b, 2 - first)?;
-        self.fenum(b, (p, m.w, t), &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte)?;
+        let tag = self.fenum(b, (p, m.w, t), &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte)?;
+        if let Some(r) = self.record.as_mut() {
+            r.values.push(ValueRec { tag, oid, data });
+        }
         Some(())
     }
 
@@ -270,7 +283,10 @@ impl Parser<'_, '_> {
         let t0 = v.pos as usize;
         for j in 0..len {
             let pt = *b.get(t0 + len * vw + j)?;
-            self.fstr(b, t0 + j * vw, vw, pt)?;
+            let name = self.fstr(b, t0 + j * vw, vw, pt)?;
+            if let Some(r) = self.record.as_mut() {
+                r.columns.push(name);
+            }
         }
         Some(v)
     }
@@ -294,6 +310,7 @@ impl Parser<'_, '_> {
         let mut timestamp_us = None;
         let mut transaction_id = None;
         let mut mask = 0u32;
+        let mut firsts = Firsts::default();
         for i in 0..m.len {
             let id = self.keys.get(K_EVENT)?.known(i, m.key(b, i)?)?;
             if id == u8::MAX {
@@ -306,13 +323,23 @@ impl Parser<'_, '_> {
             mask |= bit;
             let (p, t) = m.entry(b, i)?;
             let w = m.w;
+            let (columns_len, values_len) = self.record_lens();
             match id {
-                0 => columns = Some(self.fcolumns(b, p, w, t)?),
+                0 => {
+                    firsts.columns = columns_len;
+                    columns = Some(self.fcolumns(b, p, w, t)?);
+                }
                 1 => ddl_object_type = self.fopt_str(b, p, w, t)?,
                 2 => ddl_sql = self.fopt_str(b, p, w, t)?,
                 3 => event_id = self.fopt_str(b, p, w, t)?,
-                4 => new_row = self.frow(b, p, w, t)?,
-                5 => old_row = self.frow(b, p, w, t)?,
+                4 => {
+                    firsts.new_row = values_len;
+                    new_row = self.frow(b, p, w, t)?;
+                }
+                5 => {
+                    firsts.old_row = values_len;
+                    old_row = self.frow(b, p, w, t)?;
+                }
                 6 => {
                     operation = Some(self.fenum(
                         b,
@@ -357,6 +384,7 @@ impl Parser<'_, '_> {
             relation_meta,
             ddl_sql,
             ddl_object_type,
+            firsts,
         })
     }
 }

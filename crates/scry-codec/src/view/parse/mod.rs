@@ -11,6 +11,7 @@ use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdent
 mod fast;
 
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
+use crate::view::ctx::{Ctx, DataRef};
 use crate::view::fields::{
     KeyCache, NameIndex, BACKFILL, BATCH, COLUMN, CONTROL_DIRECTIVES, EVENT, OPERATIONS, RELATION,
     REPLICA_IDENTITIES, ROW, SEQUENCE, TYPE_TAGS, VALUE,
@@ -42,6 +43,44 @@ pub(crate) struct EventRec {
     pub relation_meta: Option<Vector>,
     pub ddl_sql: Option<StrRef>,
     pub ddl_object_type: Option<StrRef>,
+    /// Where the recorded column names and row values start (see [`Record`]; 0 when the
+    /// pass records nothing).
+    pub firsts: Firsts,
+}
+
+/// Indices of an event's first recorded column name, new-row value and old-row value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Firsts {
+    pub columns: u32,
+    pub new_row: u32,
+    pub old_row: u32,
+}
+
+/// A value as the validating pass found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ValueRec {
+    pub tag: TypeTag,
+    pub oid: u32,
+    pub data: DataRef,
+}
+
+/// What a recording pass (for the owned readers) keeps, in the order it validated them:
+/// every event's column names and row values, so the owned copy need not read them again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub columns: Vec<StrRef>,
+    pub values: Vec<ValueRec>,
+}
+
+impl Record {
+    fn lens(&self) -> (usize, usize) {
+        (self.columns.len(), self.values.len())
+    }
+
+    fn truncate(&mut self, (columns, values): (usize, usize)) {
+        self.columns.truncate(columns);
+        self.values.truncate(values);
+    }
 }
 
 /// Everything a `BatchView` needs, found by the validating pass.
@@ -104,6 +143,8 @@ pub(crate) struct Parser<'a, 'o> {
     fast_hits: usize,
     /// The total length of all values' data seen so far.
     data_bytes: usize,
+    /// What a recording pass keeps (`None`: the pass records nothing).
+    pub record: Option<Record>,
 }
 
 /// What a map's keys were: the fields seen and whether they are canonical.
@@ -154,6 +195,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             use_fast: true,
             fast_hits: 0,
             data_bytes: 0,
+            record: None,
         })
     }
 
@@ -418,6 +460,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn any_event(&mut self, s: Slot) -> Res<EventRec> {
         if self.use_fast {
             let (work, data_bytes) = (self.work, self.data_bytes);
+            let lens = self.record.as_ref().map(Record::lens);
             let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
             if let Some(rec) = self.fast_event(s.pos, usize::from(s.width), packed) {
                 self.fast_hits += 1;
@@ -425,6 +468,9 @@ impl<'a, 'o> Parser<'a, 'o> {
             }
             self.work = work;
             self.data_bytes = data_bytes;
+            if let (Some(r), Some(lens)) = (self.record.as_mut(), lens) {
+                r.truncate(lens);
+            }
         }
         self.event(s)
     }
@@ -457,14 +503,25 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut table = None;
         let mut timestamp_us = None;
         let mut transaction_id = None;
+        let mut firsts = Firsts::default();
         let seen = self.fields(&m, K_EVENT, EVENT, |p, id, v| {
+            let (columns_len, values_len) = p.record_lens();
             match id {
-                0 => columns = Some(p.columns(v)?),
+                0 => {
+                    firsts.columns = columns_len;
+                    columns = Some(p.columns(v)?);
+                }
                 1 => ddl_object_type = p.opt(v, Self::string)?,
                 2 => ddl_sql = p.opt(v, Self::string)?,
                 3 => event_id = p.opt(v, Self::string)?,
-                4 => new_row = p.opt(v, Self::row)?,
-                5 => old_row = p.opt(v, Self::row)?,
+                4 => {
+                    firsts.new_row = values_len;
+                    new_row = p.opt(v, Self::row)?;
+                }
+                5 => {
+                    firsts.old_row = values_len;
+                    old_row = p.opt(v, Self::row)?;
+                }
                 6 => {
                     operation = Some(p.enumeration(
                         v,
@@ -506,13 +563,26 @@ impl<'a, 'o> Parser<'a, 'o> {
             relation_meta,
             ddl_sql,
             ddl_object_type,
+            firsts,
         })
+    }
+
+    /// How many column names and values the record holds (0 when not recording).
+    #[inline]
+    fn record_lens(&self) -> (u32, u32) {
+        self.record
+            .as_ref()
+            .map_or((0, 0), |r| (r.columns.len() as u32, r.values.len() as u32))
     }
 
     fn columns(&mut self, s: Slot) -> Res<Vector> {
         let max = self.o.max_columns;
         self.each(s, "a vector of strings", Limit::Columns, max, |p, e| {
-            p.string(e).map(drop)
+            let name = p.string(e)?;
+            if let Some(r) = p.record.as_mut() {
+                r.columns.push(name);
+            }
+            Ok(())
         })
     }
 
@@ -536,28 +606,37 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn value(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column value map")?;
-        let mut type_oid = false;
-        let mut type_tag = false;
+        let mut type_oid = None;
+        let mut type_tag = None;
+        let mut data = DataRef::Absent;
         let seen = self.fields(&m, K_VALUE, VALUE, |p, id, v| {
             match id {
-                0 => p.data(v)?,
-                1 => {
-                    p.u32(v)?;
-                    type_oid = true;
+                0 => {
+                    p.data(v)?;
+                    data = Ctx {
+                        r: p.r,
+                        canon: p.canon,
+                    }
+                    .data_ref(Some(v));
                 }
+                1 => type_oid = Some(p.u32(v)?),
                 2 => {
-                    p.enumeration(v, &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte, "TypeTag")?;
-                    type_tag = true;
+                    type_tag = Some(p.enumeration(
+                        v,
+                        &TYPE_TAGS,
+                        TypeTag::ALL,
+                        TypeTag::from_byte,
+                        "TypeTag",
+                    )?);
                 }
                 _ => {}
             }
             Ok(())
         })?;
-        if !type_oid {
-            return Err(missing("type_oid", s.pos));
-        }
-        if !type_tag {
-            return Err(missing("type_tag", s.pos));
+        let oid = require(type_oid, "type_oid", s.pos)?;
+        let tag = require(type_tag, "type_tag", s.pos)?;
+        if let Some(r) = self.record.as_mut() {
+            r.values.push(ValueRec { tag, oid, data });
         }
         if seen.mask & 1 == 0 {
             self.compact = true;
@@ -793,24 +872,34 @@ mod tests {
     use super::*;
     use scry_testkit::{workloads, Gen};
 
-    /// Everything a pass produces, with or without the fast path.
-    fn run(bytes: &[u8], fast: bool) -> (Result<BatchRec, DecodeError>, Canon, bool, u64, usize) {
+    type Outcome = (
+        Result<BatchRec, DecodeError>,
+        Canon,
+        bool,
+        u64,
+        Option<Record>,
+    );
+
+    /// Everything a recording pass produces, with or without the fast path, and how many
+    /// events took the fast path.
+    fn run(bytes: &[u8], fast: bool) -> (Outcome, usize) {
         let o = ReadOptions::default();
         let mut p = match Parser::new(bytes, &o) {
             Ok(p) => p,
-            Err(e) => return (Err(e), Canon::default(), false, 0, 0),
+            Err(e) => return ((Err(e), Canon::default(), false, 0, None), 0),
         };
         p.use_fast = fast;
+        p.record = Some(Record::default());
         let r = p.batch();
-        (r, p.canon, p.compact, p.work, p.fast_hits)
+        ((r, p.canon, p.compact, p.work, p.record), p.fast_hits)
     }
 
     fn same(bytes: &[u8]) -> usize {
-        let (r1, c1, k1, w1, hits) = run(bytes, true);
-        let (r2, c2, k2, w2, _) = run(bytes, false);
-        assert_eq!(r1, r2);
-        if r1.is_ok() {
-            assert_eq!((c1, k1, w1), (c2, k2, w2));
+        let (a, hits) = run(bytes, true);
+        let (b, _) = run(bytes, false);
+        assert_eq!(a.0, b.0);
+        if a.0.is_ok() {
+            assert_eq!(a, b);
         }
         hits
     }

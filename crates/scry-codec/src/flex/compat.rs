@@ -1,0 +1,354 @@
+//! The Compat writer: scry-protocol 0.1.1's bytes, as its serde derive drives the flexbuffers
+//! 2.0.0 serializer, without serde or the flexbuffers builder.
+//!
+//! The order of writes reproduces the serializer's: fields are visited in declaration order;
+//! visiting a field writes its key (the first time the key occurs in the FlexBuffer), then any
+//! string or nested map or vector it holds; scalars wait in their parent's slots. When a struct
+//! ends, its keys vector and then its map are written with the fields sorted by key. Enums are
+//! strings holding the variant name, `data` a vector of unsigned integers, and an absent
+//! `Option` a null, except the five late optional fields, which are left out when absent.
+
+use scry_types::{
+    BackfillMetadata, ColumnMeta, ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta,
+    Row, SequenceValue,
+};
+
+use super::fields::Fields;
+use super::keys::{kind, slot, Field, EVENT_WITHOUT_DDL_MASK, KEY_COUNT};
+use super::shared::KeySets;
+use super::sink::Sink;
+use super::value::Val;
+
+/// Not yet written.
+const NO_KEY: usize = usize::MAX;
+
+/// Vectors of up to this many elements gather them on the call stack, not in `stack`.
+const SMALL: usize = 8;
+
+/// Writes one Compat FlexBuffer.
+pub(crate) struct Compat<'a> {
+    sink: Sink<'a>,
+    /// The address of each key once written.
+    keys: [usize; KEY_COUNT],
+    /// Elements of the vectors being written, innermost last.
+    stack: Vec<Val>,
+    key_sets: KeySets,
+}
+
+impl<'a> Compat<'a> {
+    /// A writer appending to `sink`.
+    pub(crate) fn new(sink: Sink<'a>) -> Self {
+        Compat {
+            sink,
+            keys: [NO_KEY; KEY_COUNT],
+            stack: Vec::new(),
+            key_sets: KeySets::new(),
+        }
+    }
+
+    /// Writes `batch` as the root.
+    pub(crate) fn batch_root(mut self, batch: &DatabaseEventBatch) {
+        self.stack.reserve(batch.events.len().max(8));
+        let root = self.batch(batch);
+        self.sink.root(root);
+    }
+
+    /// Writes `event` as the root.
+    pub(crate) fn event_root(mut self, event: &DatabaseEvent) {
+        self.stack.reserve(8);
+        let root = self.event(event);
+        self.sink.root(root);
+    }
+
+    /// The address of `key`, writing it first if this FlexBuffer does not hold it yet.
+    #[inline]
+    fn key(&mut self, key: Field) -> usize {
+        let slot = &mut self.keys[key as usize];
+        if *slot == NO_KEY {
+            *slot = self.sink.key(key.name());
+        }
+        *slot
+    }
+
+    /// Writes the keys vector and the map of `fields` of struct `kind`.
+    #[inline]
+    fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
+        let tag = KeySets::tag(kind, fields.mask());
+        let sink = &mut self.sink;
+        let sets = &mut self.key_sets;
+        fields
+            .with_present(|keys, vals| sink.keys_and_map(keys, &sets.get(tag, keys).shape, vals).1)
+    }
+
+    /// Writes the keys vector and the map of a struct `kind` whose `N` fields are all
+    /// present, given in key order.
+    #[inline(always)]
+    fn full_map<const N: usize>(&mut self, kind: u8, keys: &[usize; N], vals: &[Val; N]) -> Val {
+        let tag = KeySets::tag(kind, Fields::<N>::ALL);
+        let shape = self.key_sets.get(tag, keys).shape;
+        self.sink.keys_and_map(keys, &shape, vals).1
+    }
+
+    /// Writes an untyped vector of the values pushed since `mark`.
+    #[inline]
+    fn end_vector(&mut self, mark: usize) -> Val {
+        let v = self.sink.vector(self.stack.get(mark..).unwrap_or_default());
+        self.stack.truncate(mark);
+        v
+    }
+
+    fn string_or_null(&mut self, s: Option<&str>) -> Val {
+        match s {
+            Some(s) => self.sink.string(s),
+            None => Val::NULL,
+        }
+    }
+
+    fn batch(&mut self, b: &DatabaseEventBatch) -> Val {
+        let mut f = Fields::<7>::new();
+        let k = self.key(Field::Events);
+        let mark = self.stack.len();
+        for e in &b.events {
+            let v = self.event(e);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(BATCH, Events), k, v);
+        let k = self.key(Field::SourceId);
+        let v = self.string_or_null(b.source_id.as_deref());
+        f.set(slot!(BATCH, SourceId), k, v);
+        let k = self.key(Field::BatchSeq);
+        f.set(slot!(BATCH, BatchSeq), k, Val::uint(b.batch_seq));
+        let k = self.key(Field::Relations);
+        let v = self.relations(&b.relations);
+        f.set(slot!(BATCH, Relations), k, v);
+        if let Some(d) = b.control_directive {
+            let k = self.key(Field::ControlDirective);
+            let v = self.sink.short_string(d.name());
+            f.set(slot!(BATCH, ControlDirective), k, v);
+        }
+        if let Some(seqs) = &b.sequence_values {
+            let k = self.key(Field::SequenceValues);
+            let mark = self.stack.len();
+            for s in seqs {
+                let v = self.sequence(s);
+                self.stack.push(v);
+            }
+            let v = self.end_vector(mark);
+            f.set(slot!(BATCH, SequenceValues), k, v);
+        }
+        if let Some(m) = &b.backfill_metadata {
+            let k = self.key(Field::BackfillMetadata);
+            let v = self.backfill(m);
+            f.set(slot!(BATCH, BackfillMetadata), k, v);
+        }
+        self.map(kind::BATCH, &f)
+    }
+
+    fn event(&mut self, e: &DatabaseEvent) -> Val {
+        let k_id = self.key(Field::EventId);
+        let id = self.string_or_null(e.event_id.as_deref());
+        let k_ts = self.key(Field::TimestampUs);
+        let ts = Val::uint(e.timestamp_us);
+        let k_op = self.key(Field::Operation);
+        let op = self.sink.short_string(e.operation.name());
+        let k_schema = self.key(Field::Schema);
+        let schema = self.sink.string(&e.schema);
+        let k_table = self.key(Field::Table);
+        let table = self.sink.string(&e.table);
+        let k_pos = self.key(Field::Position);
+        let pos = Val::uint(e.position);
+        let k_tx = self.key(Field::TransactionId);
+        let tx = Val::uint(e.transaction_id);
+        let k_new = self.key(Field::NewRow);
+        let new_row = self.row_or_null(e.new_row.as_ref());
+        let k_old = self.key(Field::OldRow);
+        let old_row = self.row_or_null(e.old_row.as_ref());
+        let k_cols = self.key(Field::Columns);
+        let cols = if e.columns.len() <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, c) in vals.iter_mut().zip(&e.columns) {
+                *slot = self.sink.string(c);
+            }
+            self.sink
+                .vector(vals.get(..e.columns.len()).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for c in &e.columns {
+                let v = self.sink.string(c);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
+        let k_rel = self.key(Field::RelationMeta);
+        let rel = match &e.relation_meta {
+            Some(r) => self.relation(r),
+            None => Val::NULL,
+        };
+        if e.ddl_sql.is_none() && e.ddl_object_type.is_none() {
+            // In the order of `keys::EVENT_WITHOUT_DDL`.
+            let keys = [
+                k_cols, k_id, k_new, k_old, k_op, k_pos, k_rel, k_schema, k_table, k_ts, k_tx,
+            ];
+            let vals = [
+                cols, id, new_row, old_row, op, pos, rel, schema, table, ts, tx,
+            ];
+            let tag = KeySets::tag(kind::EVENT, EVENT_WITHOUT_DDL_MASK);
+            let shape = self.key_sets.get(tag, &keys).shape;
+            return self.sink.keys_and_map(&keys, &shape, &vals).1;
+        }
+        let mut f = Fields::<13>::new();
+        f.set(slot!(EVENT, EventId), k_id, id);
+        f.set(slot!(EVENT, TimestampUs), k_ts, ts);
+        f.set(slot!(EVENT, Operation), k_op, op);
+        f.set(slot!(EVENT, Schema), k_schema, schema);
+        f.set(slot!(EVENT, Table), k_table, table);
+        f.set(slot!(EVENT, Position), k_pos, pos);
+        f.set(slot!(EVENT, TransactionId), k_tx, tx);
+        f.set(slot!(EVENT, NewRow), k_new, new_row);
+        f.set(slot!(EVENT, OldRow), k_old, old_row);
+        f.set(slot!(EVENT, Columns), k_cols, cols);
+        f.set(slot!(EVENT, RelationMeta), k_rel, rel);
+        if let Some(sql) = &e.ddl_sql {
+            let k = self.key(Field::DdlSql);
+            let v = self.sink.string(sql);
+            f.set(slot!(EVENT, DdlSql), k, v);
+        }
+        if let Some(t) = &e.ddl_object_type {
+            let k = self.key(Field::DdlObjectType);
+            let v = self.sink.string(t);
+            f.set(slot!(EVENT, DdlObjectType), k, v);
+        }
+        self.map(kind::EVENT, &f)
+    }
+
+    fn row_or_null(&mut self, row: Option<&Row>) -> Val {
+        let Some(row) = row else {
+            return Val::NULL;
+        };
+        let k = self.key(Field::Values);
+        let v = if row.values.len() <= SMALL {
+            let mut vals = [Val::NULL; SMALL];
+            for (slot, value) in vals.iter_mut().zip(&row.values) {
+                *slot = self.column_value(value);
+            }
+            self.sink
+                .vector(vals.get(..row.values.len()).unwrap_or_default())
+        } else {
+            let mark = self.stack.len();
+            for value in &row.values {
+                let v = self.column_value(value);
+                self.stack.push(v);
+            }
+            self.end_vector(mark)
+        };
+        self.full_map(kind::ROW, &[k], &[v])
+    }
+
+    fn column_value(&mut self, c: &ColumnValue) -> Val {
+        let k_tag = self.key(Field::TypeTag);
+        let tag = self.sink.short_string(c.type_tag.name());
+        let k_oid = self.key(Field::TypeOid);
+        let oid = Val::uint(c.type_oid.into());
+        let k_data = self.key(Field::Data);
+        let data = match &c.data {
+            Some(d) => self.sink.byte_vector(d),
+            None => Val::NULL,
+        };
+        // In the order of `keys::COLUMN_VALUE`.
+        self.full_map(
+            kind::COLUMN_VALUE,
+            &[k_data, k_oid, k_tag],
+            &[data, oid, tag],
+        )
+    }
+
+    fn relations(&mut self, relations: &[RelationMeta]) -> Val {
+        let mark = self.stack.len();
+        for r in relations {
+            let v = self.relation(r);
+            self.stack.push(v);
+        }
+        self.end_vector(mark)
+    }
+
+    fn relation(&mut self, r: &RelationMeta) -> Val {
+        let mut f = Fields::<5>::new();
+        let k = self.key(Field::RelId);
+        f.set(slot!(RELATION, RelId), k, Val::uint(r.rel_id.into()));
+        let k = self.key(Field::Schema);
+        let v = self.sink.string(&r.schema);
+        f.set(slot!(RELATION, Schema), k, v);
+        let k = self.key(Field::Table);
+        let v = self.sink.string(&r.table);
+        f.set(slot!(RELATION, Table), k, v);
+        let k = self.key(Field::Columns);
+        let mark = self.stack.len();
+        for c in &r.columns {
+            let v = self.column_meta(c);
+            self.stack.push(v);
+        }
+        let v = self.end_vector(mark);
+        f.set(slot!(RELATION, Columns), k, v);
+        let k = self.key(Field::ReplicaIdentity);
+        let v = self.sink.short_string(r.replica_identity.name());
+        f.set(slot!(RELATION, ReplicaIdentity), k, v);
+        self.map(kind::RELATION, &f)
+    }
+
+    fn column_meta(&mut self, c: &ColumnMeta) -> Val {
+        let mut f = Fields::<4>::new();
+        let k = self.key(Field::Name);
+        let v = self.sink.string(&c.name);
+        f.set(slot!(COLUMN_META, Name), k, v);
+        let k = self.key(Field::TypeOid);
+        f.set(slot!(COLUMN_META, TypeOid), k, Val::uint(c.type_oid.into()));
+        let k = self.key(Field::TypeModifier);
+        f.set(
+            slot!(COLUMN_META, TypeModifier),
+            k,
+            Val::int(c.type_modifier.into()),
+        );
+        let k = self.key(Field::IsKey);
+        f.set(slot!(COLUMN_META, IsKey), k, Val::boolean(c.is_key));
+        self.map(kind::COLUMN_META, &f)
+    }
+
+    fn sequence(&mut self, s: &SequenceValue) -> Val {
+        let mut f = Fields::<7>::new();
+        let k = self.key(Field::Schema);
+        let v = self.sink.string(&s.schema);
+        f.set(slot!(SEQUENCE, Schema), k, v);
+        let k = self.key(Field::Name);
+        let v = self.sink.string(&s.name);
+        f.set(slot!(SEQUENCE, Name), k, v);
+        let k = self.key(Field::LastValue);
+        f.set(slot!(SEQUENCE, LastValue), k, Val::int(s.last_value));
+        let k = self.key(Field::IsCalled);
+        f.set(slot!(SEQUENCE, IsCalled), k, Val::boolean(s.is_called));
+        let k = self.key(Field::IncrementBy);
+        f.set(slot!(SEQUENCE, IncrementBy), k, Val::int(s.increment_by));
+        let k = self.key(Field::MinValue);
+        f.set(slot!(SEQUENCE, MinValue), k, Val::int(s.min_value));
+        let k = self.key(Field::MaxValue);
+        f.set(slot!(SEQUENCE, MaxValue), k, Val::int(s.max_value));
+        self.map(kind::SEQUENCE, &f)
+    }
+
+    fn backfill(&mut self, m: &BackfillMetadata) -> Val {
+        let mut f = Fields::<2>::new();
+        let k = self.key(Field::TableCount);
+        f.set(
+            slot!(BACKFILL, TableCount),
+            k,
+            Val::uint(m.table_count.into()),
+        );
+        let k = self.key(Field::EstimatedTotalRows);
+        f.set(
+            slot!(BACKFILL, EstimatedTotalRows),
+            k,
+            Val::uint(m.estimated_total_rows),
+        );
+        self.map(kind::BACKFILL, &f)
+    }
+}
