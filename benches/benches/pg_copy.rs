@@ -1,6 +1,6 @@
 //! COPY BINARY bytes → SnapshotBegin/SnapshotRow/SnapshotEnd events → batches → serialized
-//! bytes (the compat FlexBuffers encoding), measured in bytes of COPY input per second, next
-//! to a memcpy of the same bytes.
+//! bytes, in the compact encoding (the snapshot path's) and in the compat one (0.1.1's),
+//! measured in bytes of COPY input per second, next to a memcpy of the same bytes.
 //!
 //! Two inputs: the committed `all_types` fixture the real server wrote (87 columns of every
 //! type, 60 rows, some values over 8 KiB) and 20,000 narrow OLTP-like rows (int4, int8,
@@ -13,6 +13,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use scry_builder::BatchBuilder;
+use scry_codec::Encoding;
 use scry_pg::copy::{CopyReader, CopyWriter};
 use scry_pg::snapshot::SnapshotAdapter;
 use scry_pg::{oid, PgNumeric, PgTimestamp, PgValue};
@@ -67,15 +68,19 @@ fn narrow_rows(rows: i32) -> (RelationMeta, Bytes) {
 }
 
 /// The pipeline under test: every full batch is serialized as it is handed back.
-fn copy_to_serialized(rel: &RelationMeta, copy: &Bytes) -> usize {
+fn copy_to_serialized(rel: &RelationMeta, copy: &Bytes, encoding: Encoding) -> usize {
     let adapter = SnapshotAdapter::new(rel.clone()).timestamp_us(1);
     let mut builder = BatchBuilder::new();
     let mut total = 0;
     for batch in adapter.run(copy.clone(), &mut builder).unwrap() {
-        total += scry_codec::serialize_batch(&batch).unwrap().len();
+        total += scry_codec::serialize_batch_with(&batch, encoding)
+            .unwrap()
+            .len();
     }
     if let Some(batch) = builder.finish() {
-        total += scry_codec::serialize_batch(&batch).unwrap().len();
+        total += scry_codec::serialize_batch_with(&batch, encoding)
+            .unwrap()
+            .len();
     }
     total
 }
@@ -95,8 +100,11 @@ fn bench(c: &mut Criterion) {
     for (name, rel, copy) in &inputs {
         let mut g = c.benchmark_group(format!("pg_copy/{name}"));
         g.throughput(Throughput::Bytes(copy.len() as u64));
-        g.bench_function("copy_to_batches_to_bytes", |b| {
-            b.iter(|| copy_to_serialized(black_box(rel), black_box(copy)));
+        g.bench_function("copy_to_batches_to_compact_bytes", |b| {
+            b.iter(|| copy_to_serialized(black_box(rel), black_box(copy), Encoding::Compact));
+        });
+        g.bench_function("copy_to_batches_to_compat_bytes", |b| {
+            b.iter(|| copy_to_serialized(black_box(rel), black_box(copy), Encoding::Compat));
         });
         g.bench_function("copy_reader_rows", |b| {
             b.iter(|| {

@@ -1,5 +1,5 @@
 //! The snapshot pipeline end to end: COPY BINARY → SnapshotBegin/SnapshotRow/SnapshotEnd
-//! events → batches → FlexBuffers bytes (the compat encoding) → batches read back → COPY
+//! events → batches → FlexBuffers bytes (compat and compact) → batches read back → COPY
 //! BINARY again, checking that every value comes back byte for byte, and printing a summary
 //! with each column's rendered text.
 //!
@@ -85,11 +85,13 @@ fn run(rel: &RelationMeta, copy: Bytes) -> Result<Bytes> {
         values
     );
     println!(
-        "COPY BINARY in: {} bytes; {} events in {} batches; serialized (compat FlexBuffers): {} bytes",
+        "COPY BINARY in: {} bytes; {} events in {} batches; serialized: {} bytes compat \
+         (0.1.1's FlexBuffers), {} bytes compact; both read back equal",
         copy.len(),
         out.events.len(),
         out.batch_bytes.len(),
-        out.batch_bytes.iter().sum::<usize>()
+        out.batch_bytes.iter().sum::<usize>(),
+        out.compact_bytes.iter().sum::<usize>()
     );
     println!("every value decoded and re-encoded to the same bytes");
     println!("\nfirst non-NULL value of each column, as PostgreSQL would print it:");

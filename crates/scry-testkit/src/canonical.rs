@@ -350,10 +350,17 @@ pub fn canonical_cases() -> Vec<CanonicalCase> {
         ColumnValue::null(),
         ColumnValue::unchanged(OID_TEXT),
     ]));
-    nulls.old_row = Some(Row::new(vec![int4(5)]));
+    // pgoutput's key-only old tuple ('K'): one value per column, NULL for the non-key ones.
+    nulls.old_row = Some(Row::new(vec![
+        int4(5),
+        ColumnValue::null(),
+        ColumnValue::null(),
+        ColumnValue::null(),
+        ColumnValue::null(),
+    ]));
     cases.push(case(
         "event_nulls_and_toast",
-        "An UPDATE whose new row mixes values, NULLs and unchanged-TOAST markers; key-only old row.",
+        "An UPDATE whose new row mixes values, NULLs and unchanged-TOAST markers; key-only old row (non-key columns NULL, as pgoutput sends it).",
         CanonicalPayload::Event(nulls),
     ));
 
@@ -467,5 +474,26 @@ mod tests {
             Some(&T0_PG_US.to_be_bytes()[..])
         );
         assert_eq!(bytea_of_len(300).as_bytes().map(<[u8]>::len), Some(300));
+    }
+}
+
+#[cfg(test)]
+mod validity {
+    use super::*;
+
+    /// The canonical cases show what producers send, so every one passes semantic validation.
+    #[test]
+    fn every_canonical_case_is_valid() {
+        let invalid: Vec<String> = canonical_cases()
+            .iter()
+            .filter_map(|case| {
+                let result = match &case.payload {
+                    CanonicalPayload::Batch(b) => b.validate(),
+                    CanonicalPayload::Event(e) => e.validate(),
+                };
+                result.err().map(|e| format!("{}: {e}", case.name))
+            })
+            .collect();
+        assert!(invalid.is_empty(), "{invalid:#?}");
     }
 }

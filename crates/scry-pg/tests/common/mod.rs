@@ -60,38 +60,55 @@ pub fn parse_relation(text: &str) -> Result<RelationMeta, String> {
 
 /// What the pipeline produced.
 pub struct PipelineOutput {
-    /// The serialized batches' sizes.
+    /// The serialized batches' sizes in the compat encoding (0.1.1's bytes).
     pub batch_bytes: Vec<usize>,
+    /// The serialized batches' sizes in the compact encoding.
+    pub compact_bytes: Vec<usize>,
     /// The events read back from the serialized batches.
     pub events: Vec<DatabaseEvent>,
     /// The COPY BINARY stream written back from the events.
     pub copy_out: Bytes,
 }
 
-/// COPY BINARY → snapshot events → batches → compat FlexBuffers bytes → batches read back
-/// (checked equal to the ones written) → COPY BINARY.
+/// COPY BINARY → snapshot events → batches → FlexBuffers bytes in both encodings → batches
+/// read back (compat with `read_batch`, compact with the zero-copy `read_batch_bytes`; both
+/// checked equal to the ones written) → COPY BINARY from the compact read.
 pub fn run_pipeline(rel: &RelationMeta, copy: Bytes) -> Result<PipelineOutput, String> {
     let mut builder = BatchBuilder::new().source_id("scry-pg-test");
     let adapter = SnapshotAdapter::new(rel.clone()).timestamp_us(1_700_000_000_000_000);
     let mut batches = adapter.run(copy, &mut builder).map_err(|e| e.to_string())?;
     batches.extend(builder.finish());
     let mut batch_bytes = Vec::new();
+    let mut compact_bytes = Vec::new();
     let mut events = Vec::new();
     for batch in batches {
         let bytes = scry_codec::serialize_batch(&batch).map_err(|e| e.to_string())?;
         let back = scry_codec::read_batch(&bytes).map_err(|e| e.to_string())?;
         if back != batch {
             return Err(format!(
-                "batch {} changed through the codec",
+                "batch {} changed through the compat encoding",
                 batch.batch_seq
             ));
         }
         batch_bytes.push(bytes.len());
+
+        let compact = scry_codec::serialize_batch_with(&batch, scry_codec::Encoding::Compact)
+            .map_err(|e| e.to_string())?;
+        let compact = Bytes::from(compact);
+        let back = scry_codec::read_batch_bytes(&compact).map_err(|e| e.to_string())?;
+        if back != batch {
+            return Err(format!(
+                "batch {} changed through the compact encoding",
+                batch.batch_seq
+            ));
+        }
+        compact_bytes.push(compact.len());
         events.extend(back.events);
     }
     let copy_out = snapshot_rows_to_copy(&events).map_err(|e| e.to_string())?;
     Ok(PipelineOutput {
         batch_bytes,
+        compact_bytes,
         events,
         copy_out,
     })

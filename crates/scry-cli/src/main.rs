@@ -1,0 +1,230 @@
+//! `scry`: read, check and convert scry `database_event` batches, events and framed streams.
+//!
+//! Input is detected automatically: a framed stream (starts with the frame magic `SCRY`), else
+//! a bare batch, else a bare event; `-` reads standard input. See the crate's README for the
+//! commands, the JSON Lines format and the exit codes.
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod codec;
+mod commands;
+mod input;
+mod json;
+mod progress;
+mod render;
+mod stats;
+mod value;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use scry_codec::frame::FrameEncoding;
+use scry_types::OperationType;
+
+use commands::convert::Target;
+use commands::dump::Filter;
+use commands::{CliError, EXIT_INVALID, EXIT_OK};
+
+/// Read, check and convert scry database_event batches, events and framed streams.
+///
+/// FILE is a framed stream, a bare batch or a bare event (detected automatically); `-` is
+/// standard input. Exit codes: 0 success (validate: valid), 1 invalid or undecodable input,
+/// 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "scry", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print every batch and event readably, or as JSON Lines.
+    Dump {
+        /// The input (`-` for standard input).
+        file: String,
+        /// Write JSON Lines: a `{"batch":…}` header line before the `{"event":…}` lines of
+        /// its events.
+        #[arg(long)]
+        json: bool,
+        /// Show at most N events.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Show only events on this table (`schema.table` or `table`); repeatable.
+        #[arg(long, value_name = "NAME")]
+        table: Vec<String>,
+        /// Show only events of this operation (insert, update, delete, snapshot_row, ...);
+        /// repeatable.
+        #[arg(long, value_name = "OP", value_parser = parse_operation)]
+        op: Vec<OperationType>,
+    },
+    /// Count events by operation and table, bytes by column type; encodings, largest values,
+    /// LSN range.
+    Stats {
+        /// The input (`-` for standard input).
+        file: String,
+    },
+    /// Check framing, decoding and semantics; exit 0 when valid, 1 when not.
+    Validate {
+        /// The input (`-` for standard input).
+        file: String,
+    },
+    /// Convert to another encoding, framed or bare, or to JSON Lines.
+    Convert {
+        /// What to write.
+        #[arg(long, value_enum)]
+        to: ConvertTo,
+        /// Write frames (one per batch or event) instead of one bare payload.
+        #[arg(long)]
+        framed: bool,
+        /// The input (`-` for standard input).
+        input: String,
+        /// The output (`-` for standard output).
+        output: String,
+    },
+    /// Turn JSON Lines (as `dump --json` writes them) back into bytes.
+    Encode {
+        /// The encoding to write.
+        #[arg(long, value_enum, default_value_t = EncodeTo::Compat)]
+        to: EncodeTo,
+        /// Write frames (one per batch or event) instead of one bare payload.
+        #[arg(long)]
+        framed: bool,
+        /// The JSON Lines input (`-` for standard input).
+        input: String,
+        /// The output (`-` for standard output).
+        output: String,
+    },
+}
+
+/// `convert --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ConvertTo {
+    /// The compact encoding (smaller, faster; not readable by scry-protocol 0.1.1).
+    Compact,
+    /// The encoding scry-protocol 0.1.1 reads and writes.
+    Compat,
+    /// JSON Lines, as `dump --json` writes them.
+    Json,
+}
+
+/// `encode --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EncodeTo {
+    /// The encoding scry-protocol 0.1.1 reads and writes.
+    Compat,
+    /// The compact encoding (smaller, faster; not readable by scry-protocol 0.1.1).
+    Compact,
+}
+
+impl EncodeTo {
+    const fn encoding(self) -> FrameEncoding {
+        match self {
+            Self::Compat => FrameEncoding::Compat,
+            Self::Compact => FrameEncoding::Compact,
+        }
+    }
+}
+
+/// An operation by its lower-case label (`snapshot_row`) or its variant name (`SnapshotRow`).
+fn parse_operation(text: &str) -> Result<OperationType, String> {
+    OperationType::ALL
+        .iter()
+        .copied()
+        .find(|op| op.label().eq_ignore_ascii_case(text) || op.name() == text)
+        .ok_or_else(|| {
+            let names: Vec<String> = OperationType::ALL
+                .iter()
+                .map(|op| op.label().to_ascii_lowercase())
+                .collect();
+            format!("not an operation; one of: {}", names.join(", "))
+        })
+}
+
+fn run(cli: Cli) -> Result<u8, CliError> {
+    match cli.command {
+        Command::Dump {
+            file,
+            json,
+            limit,
+            table,
+            op,
+        } => {
+            let filter = Filter {
+                limit,
+                tables: table,
+                ops: op,
+            };
+            commands::dump::run(&file, json, &filter).map(|()| EXIT_OK)
+        }
+        Command::Stats { file } => commands::stats::run(&file).map(|()| EXIT_OK),
+        Command::Validate { file } => commands::validate::run(&file).map(|verdict| {
+            if verdict.problems == 0 {
+                EXIT_OK
+            } else {
+                EXIT_INVALID
+            }
+        }),
+        Command::Convert {
+            to,
+            framed,
+            input,
+            output,
+        } => {
+            let target = match to {
+                ConvertTo::Compact => Target::Binary(FrameEncoding::Compact),
+                ConvertTo::Compat => Target::Binary(FrameEncoding::Compat),
+                ConvertTo::Json => Target::Json,
+            };
+            commands::convert::run(&input, &output, target, framed).map(|()| EXIT_OK)
+        }
+        Command::Encode {
+            to,
+            framed,
+            input,
+            output,
+        } => commands::encode::run(&input, &output, to.encoding(), framed).map(|()| EXIT_OK),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("scry: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_parse_by_label_or_variant_name() {
+        assert_eq!(parse_operation("insert"), Ok(OperationType::Insert));
+        assert_eq!(
+            parse_operation("SNAPSHOT_ROW"),
+            Ok(OperationType::SnapshotRow)
+        );
+        assert_eq!(
+            parse_operation("SnapshotRow"),
+            Ok(OperationType::SnapshotRow)
+        );
+        assert_eq!(
+            parse_operation("ddl_complete"),
+            Ok(OperationType::DdlComplete)
+        );
+        assert!(parse_operation("upsert")
+            .is_err_and(|e| e.starts_with("not an operation; one of: insert, update, delete,")));
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
