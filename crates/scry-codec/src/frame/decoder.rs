@@ -7,6 +7,9 @@ use super::header::{
 };
 use super::{Frame, FrameError, Recovery};
 
+/// The least the decoder reserves at a time for a frame whose bytes have not all arrived.
+const RESERVE_STEP: usize = 64 * 1024;
+
 /// Decodes frames from the front of a growing [`BytesMut`], the way tokio-util's `Decoder`
 /// does, without depending on any async runtime.
 ///
@@ -18,7 +21,9 @@ use super::{Frame, FrameError, Recovery};
 /// decoder has not consumed.
 ///
 /// Memory stays bounded: the decoder reserves room for a frame only after its header CRC
-/// has checked and its length is within [`max_payload_len`](Self::with_max_payload_len).
+/// has checked and its length is within [`max_payload_len`](Self::with_max_payload_len),
+/// and then at most as much again as the buffer holds (at least 64 KiB) per
+/// call, so a length a header claims is not allocated before its bytes arrive.
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -120,8 +125,8 @@ impl FrameDecoder {
     }
 
     /// Consumes one complete frame from the front of `buf` and returns it, or returns
-    /// `Ok(None)` when `buf` does not hold a complete frame yet (having reserved room for it
-    /// once its header checked).
+    /// `Ok(None)` when `buf` does not hold a complete frame yet (having reserved room for
+    /// more of it once its header checked).
     ///
     /// On an error, under [`Recovery::Stop`] nothing more is consumed and every later call
     /// returns the same error; under [`Recovery::Resync`] the decoder skips past the start of
@@ -213,7 +218,8 @@ impl FrameDecoder {
         let total = frame_len(&header);
         if buf.len() < total {
             self.awaited = total;
-            buf.reserve(total - buf.len());
+            // Grow with what arrives, not with what the header claims.
+            buf.reserve((total - buf.len()).min(buf.len().max(RESERVE_STEP)));
             return Ok(None);
         }
         let payload_end = total - 4;

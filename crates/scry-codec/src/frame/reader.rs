@@ -19,7 +19,9 @@ const READ_CHUNK: usize = 8 * 1024;
 /// after garbage, a torn write or a corrupt frame is lost. I/O errors other than
 /// [`Interrupted`](std::io::ErrorKind::Interrupted) end the iteration in both modes.
 ///
-/// Memory stays bounded by the largest accepted frame plus one read of at least 8 KiB.
+/// Memory stays bounded by the largest accepted frame plus one read of at least 8 KiB, and
+/// by about twice the bytes received: the buffer grows with what arrives, not with the
+/// length a header claims.
 #[derive(Debug)]
 pub struct FrameReader<R: Read> {
     inner: R,
@@ -97,7 +99,12 @@ impl<R: Read> FrameReader<R> {
     /// Reads at least one more byte into the buffer, or notes the end of the stream.
     fn fill(&mut self) -> Result<(), FrameError> {
         let start = self.buf.len();
-        let want = self.decoder.missing(&self.buf).max(READ_CHUNK);
+        // At most doubling per read: a header's claimed length is not allocated up front.
+        let want = self
+            .decoder
+            .missing(&self.buf)
+            .min(self.buf.len())
+            .max(READ_CHUNK);
         self.buf.resize(start + want, 0);
         loop {
             let read = self

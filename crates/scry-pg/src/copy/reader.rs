@@ -213,7 +213,10 @@ impl CopyReader {
             offset: start,
             count,
         })?;
-        let mut fields = Vec::with_capacity(count);
+        // Each field takes at least its 4-byte length: reserve no more than the rest of the
+        // stream can hold, whatever the count claims.
+        let rest = self.data.len().saturating_sub(self.pos);
+        let mut fields = Vec::with_capacity(count.min(rest / 4));
         for field in 0..count {
             let offset = self.pos;
             let len = i32::from_be_bytes(self.word("field length")?);
