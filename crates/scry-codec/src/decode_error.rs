@@ -99,6 +99,18 @@ pub enum DecodeErrorKind {
         /// The field's name.
         field: &'static str,
     },
+    /// An event does not lie after the previous event of its batch. Every writer lays the
+    /// events of a batch out one after the other, so this is a shared (or reordered) event:
+    /// sharing would let a few bytes of input stand for many decoded events.
+    #[error(
+        "event map at byte {target} does not lie after the previous event's (byte {previous})"
+    )]
+    SharedEvent {
+        /// Where this event's map is.
+        target: usize,
+        /// Where the previous event's map is.
+        previous: usize,
+    },
     /// A map's keys vector has a different length than its values.
     #[error("map has {keys} keys but {values} values")]
     KeysMismatch {

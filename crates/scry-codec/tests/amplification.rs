@@ -127,9 +127,10 @@ fn batch_error(bytes: &[u8]) -> DecodeError {
 }
 
 #[test]
-fn ten_thousand_events_sharing_one_event_with_a_thousand_value_row() {
+fn ten_thousand_event_slots_pointing_at_one_event_are_rejected_at_once() {
     // One event whose row holds 1000 slots pointing at one 16-byte value; 10,000 event slots
-    // point at that event. About 50 KB of input claiming 10 M values.
+    // point at that event. About 50 KB of input claiming 10 M values. Writers never share an
+    // event, so the second slot is an error before any work is spent on it.
     let mut w = Raw::default();
     let row = shared_row(&mut w, 1000, 16);
     let event = event_with_row(&mut w, Item::At(row, MAP));
@@ -139,16 +140,45 @@ fn ten_thousand_events_sharing_one_event_with_a_thousand_value_row() {
     assert!(bytes.len() < 60_000, "{}", bytes.len());
     let (e, allocated) = requested(|| read_batch(&bytes).unwrap_err());
     assert_eq!(batch_error(&bytes), e);
+    assert_eq!(
+        e.kind(),
+        &DecodeErrorKind::SharedEvent {
+            target: event,
+            previous: event
+        }
+    );
+    assert_eq!(e.event_index(), Some(1));
+    assert_eq!(e.path(), "events[1]");
+    // The table of events is sized by what the input can hold, not by the claimed 10,000.
+    assert!(allocated < 4 * bytes.len(), "{allocated}");
+}
+
+#[test]
+fn distinct_events_sharing_one_thousand_value_row_hit_the_work_budget() {
+    // 2,000 distinct events whose rows all point at one row of 1000 slots sharing one value:
+    // each event costs about 17,000 units of work, so the budget runs out early.
+    let mut w = Raw::default();
+    let row = shared_row(&mut w, 1000, 16);
+    let events: Vec<Item> = (0..2000)
+        .map(|_| Item::At(event_with_row(&mut w, Item::At(row, MAP)), MAP))
+        .collect();
+    let events = w.vector(&events);
+    let root = batch_of(&mut w, Item::At(events, VECTOR));
+    let bytes = w.finish(root);
+    let (e, allocated) = requested(|| read_batch(&bytes).unwrap_err());
+    assert_eq!(batch_error(&bytes), e);
     let budget = 8 * bytes.len() as u64 + 4096;
     assert_eq!(e.kind(), &DecodeErrorKind::WorkBudgetExceeded { budget });
-    // Each event costs about 17,000 units; the budget of about 400,000 runs out early.
     let at = e.event_index().unwrap();
-    assert!((10..40).contains(&at), "{e}");
-    // Nothing like the 10 M values (160 MB of bytes) the input claims is allocated. What is
-    // allocated grows linearly with the input, with a large constant: the parser's table of
-    // events (about 128 bytes per 5-byte event slot, 1.4 MB here) and its record of the
-    // values visited before the budget ran out (about 90 bytes per value, 2.1 MB here).
-    assert!(allocated < 100 * bytes.len(), "{allocated}");
+    assert!(at < 2000, "{e}");
+    // Nothing like the 2 M values the input claims is allocated; what is allocated grows
+    // linearly with the input (the record of the values visited before the budget ran out,
+    // about 90 bytes per value).
+    assert!(
+        allocated < 100 * bytes.len(),
+        "{allocated} for {} bytes",
+        bytes.len()
+    );
 }
 
 #[test]
@@ -174,8 +204,10 @@ fn sharing_within_the_budget_reads_with_bounded_work() {
     // work, not about sharing itself.
     let mut w = Raw::default();
     let row = shared_row(&mut w, 4, 2);
-    let event = event_with_row(&mut w, Item::At(row, MAP));
-    let events = w.vector(&[Item::At(event, MAP); 3]);
+    let events: Vec<Item> = (0..3)
+        .map(|_| Item::At(event_with_row(&mut w, Item::At(row, MAP)), MAP))
+        .collect();
+    let events = w.vector(&events);
     let root = batch_of(&mut w, Item::At(events, VECTOR));
     let bytes = w.finish(root);
     let batch = read_batch(&bytes).unwrap();

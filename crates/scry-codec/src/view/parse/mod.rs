@@ -488,13 +488,32 @@ impl<'a, 'o> Parser<'a, 'o> {
     }
 
     fn events(&mut self, s: Slot) -> Res<Vec<EventRec>> {
+        /// A lower bound of an event map's size: its length, keys offset and width, and a slot
+        /// and a type byte for each of the seven fields every event has.
+        const MIN_EVENT_BYTES: usize = 16;
         let v = self.r.vector(s, "a vector of events")?;
         let len = v.len as usize;
         Self::limit(Limit::Events, self.o.max_events, len, v.pos as usize)?;
         self.charge(len, v.pos as usize)?;
-        let mut out = Vec::with_capacity(len);
+        // Events are not shared (checked below), each map takes at least 16 bytes, and maps lie
+        // before the vector that points at them (offsets point backwards): no more events fit,
+        // so a claimed length alone reserves no more.
+        let mut out = Vec::with_capacity(len.min(v.pos as usize / MIN_EVENT_BYTES));
+        let mut previous = None;
         for i in 0..len {
             let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
+            if e.ty == FlexType::Map {
+                // Events are never shared: each lies after the one before it.
+                let target = self.r.deref(e.pos, e.width).map_err(|e| e.at_index(i))?;
+                if let Some(previous) = previous.filter(|&p| target <= p) {
+                    return Err(DecodeError::new(
+                        DecodeErrorKind::SharedEvent { target, previous },
+                        e.pos,
+                    )
+                    .at_index(i));
+                }
+                previous = Some(target);
+            }
             out.push(self.any_event(e).map_err(|e| e.at_index(i))?);
         }
         Ok(out)
