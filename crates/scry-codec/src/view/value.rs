@@ -7,7 +7,7 @@ use scry_types::{ColumnValue, Row, TypeTag};
 use crate::flex::{fast, FlexType, Slot, Vector};
 use crate::view::ctx::{CopySink, DataRef, Sink};
 use crate::view::fields::{TYPE_TAGS, VALUE};
-use crate::view::{Ctx, ViewIter};
+use crate::view::Ctx;
 
 const DATA: usize = 0;
 const TYPE_OID: usize = 1;
@@ -20,8 +20,86 @@ pub struct RowView<'a> {
     values: Vector,
 }
 
-/// The values of a row, in column order.
-pub type Values<'a> = ViewIter<'a, ValueView<'a>>;
+/// The values of a row, in column order. Knows its exact length.
+///
+/// Its own iterator (not a [`ViewIter`](crate::view::ViewIter)) so that each step reads the value map's header
+/// directly, without a call through a function pointer.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    ctx: Ctx<'a>,
+    v: Vector,
+    front: u32,
+    back: u32,
+}
+
+impl<'a> Values<'a> {
+    /// Value `i` of the row's values vector.
+    #[inline(always)]
+    fn at(&self, i: u32) -> ValueView<'a> {
+        let b = self.ctx.r.buf();
+        let (len, w, i) = (self.v.len as usize, usize::from(self.v.width), i as usize);
+        if self.v.elem.is_none() {
+            let pos = self.v.pos as usize + i * w;
+            let direct = b
+                .get(self.v.pos as usize + len * w + i)
+                .and_then(|&packed| {
+                    if !fast::is(packed, FlexType::Map) {
+                        return None;
+                    }
+                    let slot = Slot {
+                        pos,
+                        width: self.v.width,
+                        ty: FlexType::Map,
+                        child: 1 << (packed & 3),
+                    };
+                    fast::map_values(b, slot)
+                });
+            if let Some(map) = direct {
+                return ValueView { ctx: self.ctx, map };
+            }
+        }
+        ValueView::from_slot(self.ctx, self.ctx.r.element(&self.v, i).ok())
+    }
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = ValueView<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<ValueView<'a>> {
+        if self.front >= self.back {
+            return None;
+        }
+        let item = self.at(self.front);
+        self.front += 1;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = (self.back - self.front) as usize;
+        (n, Some(n))
+    }
+
+    fn nth(&mut self, n: usize) -> Option<ValueView<'a>> {
+        let skip = u32::try_from(n).unwrap_or(u32::MAX);
+        self.front = self.front.saturating_add(skip).min(self.back);
+        self.next()
+    }
+}
+
+impl DoubleEndedIterator for Values<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        Some(self.at(self.back))
+    }
+}
+
+impl ExactSizeIterator for Values<'_> {}
+
+impl std::iter::FusedIterator for Values<'_> {}
 
 impl<'a> RowView<'a> {
     pub(crate) fn new(ctx: Ctx<'a>, values: Vector) -> Self {
@@ -43,7 +121,12 @@ impl<'a> RowView<'a> {
     /// The values, in column order.
     #[must_use]
     pub fn values(&self) -> Values<'a> {
-        ViewIter::new(self.ctx, self.values, ValueView::from_slot)
+        Values {
+            ctx: self.ctx,
+            v: self.values,
+            front: 0,
+            back: self.values.len,
+        }
     }
 
     /// Value `i`, if the row has that many.

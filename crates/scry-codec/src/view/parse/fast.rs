@@ -108,19 +108,32 @@ fn value_window<const W: usize>(b: &[u8], t: usize, addrs: &[u32; 16]) -> Option
         return None;
     }
     let keys = start - keys_off;
-    let k = window(b, keys.checked_sub(kw)?)?;
-    if field(k, 0, kw) != 3 {
-        return None;
-    }
-    for (i, &addr) in addrs.iter().take(3).enumerate() {
-        let at = keys + i * kw;
-        // The key's offset must lead from its slot exactly back to the known key.
-        if addr as usize >= at || field(k, (i + 1) * kw, kw) != at - addr as usize {
-            return None;
-        }
+    match kw {
+        1 => value_keys::<1>(b, keys, addrs)?,
+        2 => value_keys::<2>(b, keys, addrs)?,
+        _ => value_keys::<4>(b, keys, addrs)?,
     }
     let ty = |i: usize| field(m, 6 * W + i, 1) as u8;
     Some([(t, ty(0)), (t + W, ty(1)), (t + 2 * W, ty(2)), (W, 0)])
+}
+
+/// Checks a value map's 3-entry keys vector at `keys` with `KW`-byte elements (its length
+/// just before it), read as one 16-byte window: its length is 3 and each key's offset leads
+/// from its slot exactly back to the known key in `addrs`. `KW` is a constant so that the
+/// window's fields are fixed shifts.
+#[inline(always)]
+fn value_keys<const KW: usize>(b: &[u8], keys: usize, addrs: &[u32; 16]) -> Option<()> {
+    let k = window(b, keys.checked_sub(KW)?)?;
+    if field(k, 0, KW) != 3 {
+        return None;
+    }
+    for (i, &addr) in addrs.iter().take(3).enumerate() {
+        let at = keys + i * KW;
+        if addr as usize >= at || field(k, (i + 1) * KW, KW) != at - addr as usize {
+            return None;
+        }
+    }
+    Some(())
 }
 
 /// Whether the `len` bytes at `t` are at most 16 ASCII bytes, tested in one 16-byte window
