@@ -3,47 +3,12 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use scry_codec::{serialize_batch, BatchView};
 use scry_testkit::workloads;
 use scry_types::{ColumnMeta, RelationMeta};
 
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread: the test harness's own threads allocate concurrently,
-    /// so a process-wide count would be flaky.
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_alloc() {
-    // `try_with`: the slot may already be gone while a thread is being torn down.
-    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_alloc();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: scry_testkit::alloc::Counting = scry_testkit::alloc::Counting;
 
 /// Parses and reads every field; returns a checksum so nothing is optimised away.
 fn parse_and_scan(bytes: &[u8]) -> usize {
@@ -75,9 +40,10 @@ fn parse_and_scan(bytes: &[u8]) -> usize {
 }
 
 fn count(bytes: &[u8]) -> usize {
-    let before = ALLOCS.with(Cell::get);
-    std::hint::black_box(parse_and_scan(bytes));
-    ALLOCS.with(Cell::get) - before
+    let ((), usage) = scry_testkit::alloc::measure(|| {
+        std::hint::black_box(parse_and_scan(bytes));
+    });
+    usage.allocations
 }
 
 #[test]

@@ -1,55 +1,15 @@
 //! A frame header that checks but claims a huge payload makes neither `FrameReader` nor
 //! `FrameDecoder` allocate for the claim: buffers grow with the bytes that arrive.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use bytes::BytesMut;
 use scry_codec::frame::{
     FrameDecoder, FrameEncoding, FrameError, FrameHeader, FrameReader, PayloadKind,
     DEFAULT_MAX_PAYLOAD_LEN,
 };
-
-/// Counts the bytes each thread requests from the allocator.
-struct Counting;
-
-thread_local! {
-    static REQUESTED: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count(n: usize) {
-    // `try_with`: the slot is gone while the thread shuts down.
-    let _ = REQUESTED.try_with(|r| r.set(r.get() + n));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use scry_testkit::alloc::requested;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Bytes this thread requested from the allocator while `f` ran.
-fn requested<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = REQUESTED.with(Cell::get);
-    let out = f();
-    (out, REQUESTED.with(Cell::get) - before)
-}
+static GLOBAL: scry_testkit::alloc::Counting = scry_testkit::alloc::Counting;
 
 /// A valid header claiming the largest payload accepted by default, then `body` bytes of it.
 fn huge_claim(body: usize) -> Vec<u8> {

@@ -1,51 +1,11 @@
 //! A COPY BINARY tuple that claims 32767 fields does not make `CopyReader` allocate for them
 //! before their bytes are there.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use scry_pg::copy::{CopyError, CopyReader, SIGNATURE};
-
-/// Counts the bytes each thread requests from the allocator.
-struct Counting;
-
-thread_local! {
-    static REQUESTED: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count(n: usize) {
-    // `try_with`: the slot is gone while the thread shuts down.
-    let _ = REQUESTED.try_with(|r| r.set(r.get() + n));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use scry_testkit::alloc::requested;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Bytes this thread requested from the allocator while `f` ran.
-fn requested<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = REQUESTED.with(Cell::get);
-    let out = f();
-    (out, REQUESTED.with(Cell::get) - before)
-}
+static GLOBAL: scry_testkit::alloc::Counting = scry_testkit::alloc::Counting;
 
 #[test]
 fn a_claimed_field_count_is_not_allocated_up_front() {

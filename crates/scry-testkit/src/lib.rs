@@ -8,6 +8,7 @@
 //! whose wire bytes the snapshot tests pin, and [`dump`] renders bytes readably.
 #![deny(missing_docs)]
 
+pub mod alloc;
 pub mod canonical;
 pub mod dump;
 mod rng;
