@@ -1,5 +1,7 @@
-//! Test inputs: the compact encoding, built with the flexbuffers crate's `Builder` (the
-//! production encoder lives on another branch; these inputs only feed the reader tests).
+//! Test inputs: the compact encoding, built with the flexbuffers crate's `Builder`. This is a
+//! second, independent writer of compact-shaped bytes beside the production encoder
+//! (`serialize_batch_with(.., Encoding::Compact)`), with its own layout and sharing
+//! (`SHARE_ALL`), so the readers are tested against more than one writer.
 #![allow(dead_code)]
 
 use flexbuffers::{Blob, Builder, BuilderOptions, MapBuilder, VectorBuilder};
