@@ -174,6 +174,21 @@ impl<'a> Compact<'a> {
     }
 
     fn event(&mut self, e: &DatabaseEvent) -> Val {
+        // An event's rows and values start their keys vectors afresh (then share them within
+        // the event while near), so that alike events are laid out alike wherever they lie:
+        // a reader validates such events by comparing each with the one before
+        // (`view::parse::template`). It costs one small keys vector per row, where sharing
+        // across events would write one per 255 bytes or so anyway.
+        const ROW_ALL: u32 = 1 << slot!(ROW, Values);
+        const VALUE_ALL: u32 = 1 << slot!(COLUMN_VALUE, Data)
+            | 1 << slot!(COLUMN_VALUE, TypeOid)
+            | 1 << slot!(COLUMN_VALUE, TypeTag);
+        const VALUE_NO_DATA: u32 = VALUE_ALL & !(1 << slot!(COLUMN_VALUE, Data));
+        self.key_sets.forget(KeySets::tag(kind::ROW, ROW_ALL));
+        self.key_sets
+            .forget(KeySets::tag(kind::COLUMN_VALUE, VALUE_ALL));
+        self.key_sets
+            .forget(KeySets::tag(kind::COLUMN_VALUE, VALUE_NO_DATA));
         let mut f = Fields::<13>::new();
         if let Some(id) = &e.event_id {
             let k = self.key(Field::EventId);

@@ -96,6 +96,16 @@ impl KeySets {
         (tag.wrapping_mul(0x9E37_79B9) >> 26) as usize % ENTRIES
     }
 
+    /// Stops sharing the keys vector of key set `tag` (the next map writes a fresh one).
+    #[inline]
+    pub(crate) fn forget(&mut self, tag: u32) {
+        if let Some(entry) = self.entries.get_mut(Self::index(tag)) {
+            if entry.0 == tag {
+                entry.1.shared = None;
+            }
+        }
+    }
+
     /// The key set of `tag`, made from the keys at `keys` if it is not cached.
     #[inline]
     pub(crate) fn get(&mut self, tag: u32, keys: &[usize]) -> &mut KeySet {

@@ -3,7 +3,7 @@
 use scry_types::{BackfillMetadata, ControlDirective, DatabaseEventBatch};
 
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{BatchRec, EventRec, Parser, Record};
+use crate::view::parse::{BatchRec, EventRec, Parser, Record, ValueAt};
 use crate::view::{
     Ctx, EventView, RelationView, Relations, SequenceValueView, SequenceValues, ViewIter,
 };
@@ -41,6 +41,7 @@ pub struct BatchView<'a> {
 pub struct Events<'v> {
     ctx: Ctx<'v>,
     recs: std::slice::Iter<'v, EventRec>,
+    layouts: &'v [ValueAt],
 }
 
 impl<'v> Iterator for Events<'v> {
@@ -48,7 +49,9 @@ impl<'v> Iterator for Events<'v> {
 
     #[inline]
     fn next(&mut self) -> Option<EventView<'v>> {
-        self.recs.next().map(|r| EventView::new(self.ctx, *r))
+        self.recs
+            .next()
+            .map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -56,13 +59,17 @@ impl<'v> Iterator for Events<'v> {
     }
 
     fn nth(&mut self, n: usize) -> Option<EventView<'v>> {
-        self.recs.nth(n).map(|r| EventView::new(self.ctx, *r))
+        self.recs
+            .nth(n)
+            .map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
     }
 }
 
 impl DoubleEndedIterator for Events<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.recs.next_back().map(|r| EventView::new(self.ctx, *r))
+        self.recs
+            .next_back()
+            .map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
     }
 }
 
@@ -129,13 +136,17 @@ impl<'a> BatchView<'a> {
         Events {
             ctx: self.ctx,
             recs: self.rec.events.iter(),
+            layouts: &self.rec.layouts,
         }
     }
 
     /// Event `i`, if the batch has that many.
     #[must_use]
     pub fn event(&self, i: usize) -> Option<EventView<'_>> {
-        self.rec.events.get(i).map(|r| EventView::new(self.ctx, *r))
+        self.rec
+            .events
+            .get(i)
+            .map(|r| EventView::in_batch(self.ctx, *r, &self.rec.layouts))
     }
 
     /// The number of events.

@@ -5,7 +5,7 @@ use scry_types::{ColumnValue, DatabaseEvent, OperationType, Row};
 use crate::flex::Slot;
 use crate::flex::Vector;
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{EventRec, Parser, Record};
+use crate::view::parse::{EventRec, Parser, Record, ValueAt};
 use crate::view::{Ctx, RelationView, RowView, ViewIter};
 use crate::{DecodeError, ReadOptions};
 
@@ -16,14 +16,17 @@ use crate::{DecodeError, ReadOptions};
 pub struct EventView<'a> {
     ctx: Ctx<'a>,
     rec: EventRec,
+    /// The batch's layout table (see `ValueAt`; empty for a bare event).
+    layouts: &'a [ValueAt],
 }
 
 /// The column names of an event.
 pub type Columns<'a> = ViewIter<'a, &'a str>;
 
 impl<'a> EventView<'a> {
-    pub(crate) fn new(ctx: Ctx<'a>, rec: EventRec) -> Self {
-        Self { ctx, rec }
+    /// An event of a batch whose layout table is `layouts`.
+    pub(crate) fn in_batch(ctx: Ctx<'a>, rec: EventRec, layouts: &'a [ValueAt]) -> Self {
+        Self { ctx, rec, layouts }
     }
 
     /// Validates `data` as one bare event (what `serialize_event` writes) with the default
@@ -61,6 +64,7 @@ impl<'a> EventView<'a> {
                 canon: p.canon,
             },
             rec,
+            layouts: &[],
         };
         Ok((view, p.record.unwrap_or_default()))
     }
@@ -116,13 +120,36 @@ impl<'a> EventView<'a> {
     /// The new row.
     #[must_use]
     pub fn new_row(&self) -> Option<RowView<'a>> {
-        self.rec.new_row.map(|v| RowView::new(self.ctx, v))
+        let first = self.rec.layout.map(|l| (l.first, l.t));
+        self.rec
+            .new_row
+            .map(|v| RowView::new(self.ctx, v, self.row_layout(first, v)))
     }
 
     /// The old row (or its key).
     #[must_use]
     pub fn old_row(&self) -> Option<RowView<'a>> {
-        self.rec.old_row.map(|v| RowView::new(self.ctx, v))
+        let new_len = self.rec.new_row.map_or(0, |v| v.len);
+        let first = self
+            .rec
+            .layout
+            .map(|l| (l.first.saturating_add(new_len), l.t));
+        self.rec
+            .old_row
+            .map(|v| RowView::new(self.ctx, v, self.row_layout(first, v)))
+    }
+
+    /// The entries of the layout table for the row `values` whose first entry is `first`
+    /// (and the position of the event's map they are relative to).
+    #[inline]
+    fn row_layout(
+        &self,
+        first: Option<(u32, u32)>,
+        values: Vector,
+    ) -> Option<(&'a [ValueAt], u32)> {
+        let (first, t) = first?;
+        let end = first.checked_add(values.len)?;
+        Some((self.layouts.get(first as usize..end as usize)?, t))
     }
 
     /// Relation metadata, if the event carries it.

@@ -9,6 +9,7 @@
 
 use scry_types::{OperationType, TypeTag};
 
+use super::template::{Out, Tracer};
 use super::{check_utf8, EventRec, Firsts, Parser, StrRef, ValueRec, K_EVENT, K_ROW, K_VALUE};
 use crate::flex::fast::{deref, is, rd, wide_are_bytes, width};
 use crate::flex::{FlexType, Vector};
@@ -28,13 +29,20 @@ struct FMap {
 }
 
 impl FMap {
+    /// The map in the `slot_w`-byte slot at `pos`; traces the slot and the map.
     #[inline(always)]
-    fn read(b: &[u8], pos: usize, slot_w: usize, packed: u8) -> Option<Self> {
+    fn read(b: &[u8], pos: usize, slot_w: usize, packed: u8, tr: &mut Tracer) -> Option<Self> {
         if !is(packed, FlexType::Map) {
             return None;
         }
-        let w = width(packed);
-        let t = deref(b, pos, slot_w)?;
+        tr.same(pos, slot_w);
+        Self::at(b, deref(b, pos, slot_w)?, width(packed), tr)
+    }
+
+    /// The map at `t` with `w`-byte slots; traces its header, keys and type bytes (its
+    /// slots are traced by whoever reads them).
+    #[inline(always)]
+    fn at(b: &[u8], t: usize, w: usize, tr: &mut Tracer) -> Option<Self> {
         let prefix = t.checked_sub(3 * w)?;
         let len = rd(b, prefix + 2 * w, w)?;
         let kw = rd(b, prefix + w, w)? as usize;
@@ -50,14 +58,34 @@ impl FMap {
         if types.checked_add(len)? > b.len() || keys.checked_add(len.checked_mul(kw)?)? > b.len() {
             return None;
         }
-        Some(Self {
+        let m = Self {
             t,
             len,
             w,
             types,
             keys,
             kw,
-        })
+        };
+        if tr.on {
+            m.trace(b, prefix, tr);
+        }
+        Some(m)
+    }
+
+    /// Traces the header (at `prefix`), the keys vector and the type bytes.
+    #[cold]
+    fn trace(&self, b: &[u8], prefix: usize, tr: &mut Tracer) {
+        tr.same(prefix + self.w, 2 * self.w);
+        let scope = tr.open(prefix, self.w, self.keys, Out::None);
+        tr.same(self.keys - self.kw, self.kw);
+        for i in 0..self.len {
+            match self.key(b, i) {
+                Some(addr) => tr.key(self.keys + i * self.kw, self.kw, addr),
+                None => tr.spoil(),
+            }
+        }
+        tr.close(scope);
+        tr.same(self.types, self.len);
     }
 
     #[inline(always)]
@@ -69,6 +97,17 @@ impl FMap {
     #[inline(always)]
     fn entry(&self, b: &[u8], i: usize) -> Option<(usize, u8)> {
         Some((self.t + i * self.w, *b.get(self.types + i)?))
+    }
+}
+
+/// The values vector of a map at `t` with `len` entries of `w` bytes.
+#[inline(always)]
+fn vector(t: usize, len: usize, w: usize) -> Vector {
+    Vector {
+        pos: t as u32,
+        len: len as u32,
+        width: w as u8,
+        elem: None,
     }
 }
 
@@ -100,7 +139,12 @@ fn window(b: &[u8], pos: usize) -> Option<u128> {
 /// position and packed type, and the slot width; `None` when the map is not of this shape
 /// (then the general fast path looks at it).
 #[inline(always)]
-fn value_window<const W: usize>(b: &[u8], t: usize, addrs: &[u32; 16]) -> Option<[(usize, u8); 4]> {
+fn value_window<const W: usize>(
+    b: &[u8],
+    t: usize,
+    addrs: &[u32; 16],
+    tr: &mut Tracer,
+) -> Option<[(usize, u8); 4]> {
     let start = t.checked_sub(3 * W)?;
     let m = window(b, start)?;
     let (keys_off, kw, len) = (field(m, 0, W), field(m, W, W), field(m, 2 * W, W));
@@ -113,8 +157,31 @@ fn value_window<const W: usize>(b: &[u8], t: usize, addrs: &[u32; 16]) -> Option
         2 => value_keys::<2>(b, keys, addrs)?,
         _ => value_keys::<4>(b, keys, addrs)?,
     }
+    if tr.on {
+        trace_value_map::<W>(start, keys, kw, addrs, tr);
+    }
     let ty = |i: usize| field(m, 6 * W + i, 1) as u8;
     Some([(t, ty(0)), (t + W, ty(1)), (t + 2 * W, ty(2)), (W, 0)])
+}
+
+/// Traces what [`value_window`] read of the map whose header is at `start`: header, keys
+/// vector (`kw`-byte entries at `keys`, leading to `addrs`) and type bytes.
+#[cold]
+fn trace_value_map<const W: usize>(
+    start: usize,
+    keys: usize,
+    kw: usize,
+    addrs: &[u32; 16],
+    tr: &mut Tracer,
+) {
+    tr.same(start + W, 2 * W);
+    let scope = tr.open(start, W, keys, Out::None);
+    tr.same(keys - kw, kw);
+    for (i, &addr) in addrs.iter().take(3).enumerate() {
+        tr.key(keys + i * kw, kw, addr as usize);
+    }
+    tr.close(scope);
+    tr.same(start + 6 * W, 3);
 }
 
 /// Checks a value map's 3-entry keys vector at `keys` with `KW`-byte elements (its length
@@ -154,7 +221,13 @@ fn short_ascii(b: &[u8], t: usize, len: usize) -> bool {
 
 /// An untyped vector checked to fit: elements at `t`, type bytes after them.
 #[inline(always)]
-fn untyped_vector(b: &[u8], pos: usize, slot_w: usize, packed: u8) -> Option<Vector> {
+fn untyped_vector(
+    b: &[u8],
+    pos: usize,
+    slot_w: usize,
+    packed: u8,
+    tr: &mut Tracer,
+) -> Option<Vector> {
     if !is(packed, FlexType::Vector) {
         return None;
     }
@@ -164,6 +237,10 @@ fn untyped_vector(b: &[u8], pos: usize, slot_w: usize, packed: u8) -> Option<Vec
     if t.checked_add(len.checked_mul(w + 1)?)? > b.len() {
         return None;
     }
+    // The slot, the length and the type bytes (the elements are traced as they are read).
+    tr.same(pos, slot_w);
+    tr.same(t - w, w);
+    tr.same(t + len * w, len);
     Some(Vector {
         pos: t as u32,
         len: len as u32,
@@ -180,13 +257,19 @@ impl Parser<'_, '_> {
 
     /// A String: bounds, limit, charge, UTF-8.
     #[inline(always)]
-    fn fstr(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<StrRef> {
+    fn fstr(&mut self, b: &[u8], pos: usize, w: usize, packed: u8, out: Out) -> Option<StrRef> {
         if !is(packed, FlexType::String) {
             return None;
         }
         let cw = width(packed);
         let t = deref(b, pos, w)?;
         let len = usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?;
+        if self.tracer.on {
+            let scope = self.tracer.open(pos, w, t, out);
+            self.tracer.same(t - cw, cw);
+            self.tracer.string(t, len, out);
+            self.tracer.close(scope);
+        }
         let bytes = b.get(t..t.checked_add(len)?)?;
         if len > self.o.max_string_bytes {
             return None;
@@ -203,19 +286,27 @@ impl Parser<'_, '_> {
 
     /// Null or a String.
     #[inline(always)]
-    fn fopt_str(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<Option<StrRef>> {
+    fn fopt_str(
+        &mut self,
+        b: &[u8],
+        pos: usize,
+        w: usize,
+        packed: u8,
+        out: Out,
+    ) -> Option<Option<StrRef>> {
         if is(packed, FlexType::Null) {
             return Some(None);
         }
-        self.fstr(b, pos, w, packed).map(Some)
+        self.fstr(b, pos, w, packed, out).map(Some)
     }
 
     /// An inline UInt.
     #[inline(always)]
-    fn fu64(b: &[u8], pos: usize, w: usize, packed: u8) -> Option<u64> {
+    fn fu64(&mut self, b: &[u8], pos: usize, w: usize, packed: u8, out: Out) -> Option<u64> {
         if !is(packed, FlexType::UInt) {
             return None;
         }
+        self.tracer.uint(pos, w, out);
         rd(b, pos, w)
     }
 
@@ -228,6 +319,7 @@ impl Parser<'_, '_> {
         names: &crate::view::fields::NameIndex<N>,
         all: &[E],
         from_byte: fn(u8) -> Option<E>,
+        out: Out,
     ) -> Option<E> {
         if is(packed, FlexType::String) {
             let cw = width(packed);
@@ -235,9 +327,16 @@ impl Parser<'_, '_> {
             let len = usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?;
             b.get(t..t.checked_add(len)?)?;
             self.fcharge(len);
+            if self.tracer.on {
+                let scope = self.tracer.open(pos, w, t, Out::None);
+                self.tracer.same(t - cw, cw);
+                self.tracer.name(t, len, out);
+                self.tracer.close(scope);
+            }
             names.find_at(b, t, len).and_then(|i| all.get(i).copied())
         } else if is(packed, FlexType::UInt) {
             self.compact = true;
+            self.tracer.uint(pos, w, out);
             u8::try_from(rd(b, pos, w)?).ok().and_then(from_byte)
         } else {
             None
@@ -254,10 +353,12 @@ impl Parser<'_, '_> {
             FlexType::Blob => {
                 self.compact = true;
                 let t = deref(b, pos, w)?;
+                self.tracer.same(t.wrapping_sub(cw), cw);
                 (t, usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?)
             }
             FlexType::VectorUInt => {
                 let t = deref(b, pos, w)?;
+                self.tracer.same(t.wrapping_sub(cw), cw);
                 (t, usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?)
             }
             FlexType::VectorUInt2 => (deref(b, pos, w)?, 2),
@@ -265,6 +366,8 @@ impl Parser<'_, '_> {
             FlexType::VectorUInt4 => (deref(b, pos, w)?, 4),
             FlexType::Vector => {
                 // Only the empty vector (what serde writes for empty data) is taken here.
+                // Its result has no position to move with the event: no template.
+                self.tracer.spoil();
                 let t = deref(b, pos, w)?;
                 if rd(b, t.checked_sub(cw)?, cw)? != 0 {
                     return None;
@@ -275,6 +378,10 @@ impl Parser<'_, '_> {
         };
         let elem_w = if ty == FlexType::Blob { 1 } else { cw };
         let raw = b.get(t..t.checked_add(len.checked_mul(elem_w)?)?)?;
+        self.tracer.same(pos, w);
+        if elem_w > 1 {
+            self.tracer.wide(t, len, elem_w);
+        }
         if len > self.o.max_value_bytes {
             return None;
         }
@@ -297,29 +404,43 @@ impl Parser<'_, '_> {
     /// A column value map in canonical key order.
     #[inline(always)]
     fn fvalue(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<()> {
+        let index = self.tracer.values;
+        self.tracer.values = index.wrapping_add(1);
         let addrs = &self.keys.get(K_VALUE)?.field_addrs;
-        let window = match packed {
-            MAP_W1 => value_window::<1>(b, deref(b, pos, w)?, addrs),
-            MAP_W2 => value_window::<2>(b, deref(b, pos, w)?, addrs),
-            _ => None,
+        let tr = &mut self.tracer;
+        let (window, vt) = match packed {
+            MAP_W1 => {
+                let t = deref(b, pos, w)?;
+                (value_window::<1>(b, t, addrs, tr), t)
+            }
+            MAP_W2 => {
+                let t = deref(b, pos, w)?;
+                (value_window::<2>(b, t, addrs, tr), t)
+            }
+            _ => (None, 0),
         };
         if let Some([(dp, dt), (op, ot), (tp, tt), (vw, _)]) = window {
+            self.tracer.same(pos, w);
             self.fcharge(3);
             let data = self.fdata(b, dp, vw, dt)?;
-            let oid = u32::try_from(Self::fu64(b, op, vw, ot)?).ok()?;
+            let oid = u32::try_from(self.fu64(b, op, vw, ot, Out::Oid(index))?).ok()?;
             let tag = self.fenum(
                 b,
                 (tp, vw, tt),
                 &TYPE_TAGS,
                 TypeTag::ALL,
                 TypeTag::from_byte,
+                Out::Tag(index),
             )?;
+            if self.tracer.on {
+                self.tracer.value(vector(vt, 3, vw), data);
+            }
             if let Some(r) = self.record.as_mut() {
                 r.values.push(ValueRec { tag, oid, data });
             }
             return Some(());
         }
-        let m = FMap::read(b, pos, w, packed)?;
+        let m = FMap::read(b, pos, w, packed, &mut self.tracer)?;
         let first = match m.len {
             3 => 0,
             2 => 1,
@@ -340,9 +461,19 @@ impl Parser<'_, '_> {
             DataRef::Absent
         };
         let (p, t) = m.entry(b, 1 - first)?;
-        let oid = u32::try_from(Self::fu64(b, p, m.w, t)?).ok()?;
+        let oid = u32::try_from(self.fu64(b, p, m.w, t, Out::Oid(index))?).ok()?;
         let (p, t) = m.entry(b, 2 - first)?;
-        let tag = self.fenum(b, (p, m.w, t), &TYPE_TAGS, TypeTag::ALL, TypeTag::from_byte)?;
+        let tag = self.fenum(
+            b,
+            (p, m.w, t),
+            &TYPE_TAGS,
+            TypeTag::ALL,
+            TypeTag::from_byte,
+            Out::Tag(index),
+        )?;
+        if self.tracer.on {
+            self.tracer.value(vector(m.t, m.len, m.w), data);
+        }
         if let Some(r) = self.record.as_mut() {
             r.values.push(ValueRec { tag, oid, data });
         }
@@ -355,13 +486,13 @@ impl Parser<'_, '_> {
         if is(packed, FlexType::Null) {
             return Some(None);
         }
-        let m = FMap::read(b, pos, w, packed)?;
+        let m = FMap::read(b, pos, w, packed, &mut self.tracer)?;
         if m.len != 1 || m.key(b, 0)? != *self.keys.get(K_ROW)?.field_addrs.first()? as usize {
             return None;
         }
         self.fcharge(1);
         let (p, t) = m.entry(b, 0)?;
-        let v = untyped_vector(b, p, m.w, t)?;
+        let v = untyped_vector(b, p, m.w, t, &mut self.tracer)?;
         let (len, vw) = (v.len as usize, usize::from(v.width));
         if len > self.o.max_columns {
             return None;
@@ -378,7 +509,7 @@ impl Parser<'_, '_> {
     /// The event's column names: an untyped vector of Strings.
     #[inline(always)]
     fn fcolumns(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<Vector> {
-        let v = untyped_vector(b, pos, w, packed)?;
+        let v = untyped_vector(b, pos, w, packed, &mut self.tracer)?;
         let (len, vw) = (v.len as usize, usize::from(v.width));
         if len > self.o.max_columns {
             return None;
@@ -387,7 +518,9 @@ impl Parser<'_, '_> {
         let t0 = v.pos as usize;
         for j in 0..len {
             let pt = *b.get(t0 + len * vw + j)?;
-            let name = self.fstr(b, t0 + j * vw, vw, pt)?;
+            let index = self.tracer.columns;
+            self.tracer.columns = index.wrapping_add(1);
+            let name = self.fstr(b, t0 + j * vw, vw, pt, Out::Column(index))?;
             if let Some(r) = self.record.as_mut() {
                 r.columns.push(name);
             }
@@ -396,9 +529,23 @@ impl Parser<'_, '_> {
     }
 
     /// An event map, or `None` to leave it to the general pass.
-    pub(super) fn fast_event(&mut self, pos: usize, w: usize, packed: u8) -> Option<EventRec> {
+    /// With `trace`, the tracer records what it reads (for a template).
+    pub(super) fn fast_event(
+        &mut self,
+        pos: usize,
+        w: usize,
+        packed: u8,
+        trace: bool,
+    ) -> Option<EventRec> {
         let b = self.r.buf();
-        let m = FMap::read(b, pos, w, packed)?;
+        if !is(packed, FlexType::Map) {
+            return None;
+        }
+        let t = deref(b, pos, w)?;
+        if trace {
+            self.tracer.start(t);
+        }
+        let m = FMap::at(b, t, width(packed), &mut self.tracer)?;
         self.fcharge(m.len);
         let mut columns = None;
         let mut ddl_object_type = None;
@@ -432,9 +579,9 @@ impl Parser<'_, '_> {
                     firsts.columns = self.record_lens().0;
                     columns = Some(self.fcolumns(b, p, w, t)?);
                 }
-                1 => ddl_object_type = self.fopt_str(b, p, w, t)?,
-                2 => ddl_sql = self.fopt_str(b, p, w, t)?,
-                3 => event_id = self.fopt_str(b, p, w, t)?,
+                1 => ddl_object_type = self.fopt_str(b, p, w, t, Out::DdlObjectType)?,
+                2 => ddl_sql = self.fopt_str(b, p, w, t, Out::DdlSql)?,
+                3 => event_id = self.fopt_str(b, p, w, t, Out::EventId)?,
                 4 => {
                     firsts.new_row = self.record_lens().1;
                     new_row = self.frow(b, p, w, t)?;
@@ -450,19 +597,21 @@ impl Parser<'_, '_> {
                         &OPERATIONS,
                         OperationType::ALL,
                         OperationType::from_byte,
+                        Out::Operation,
                     )?)
                 }
-                7 => position = Some(Self::fu64(b, p, w, t)?),
+                7 => position = Some(self.fu64(b, p, w, t, Out::Position)?),
                 8 => {
                     if !is(t, FlexType::Null) {
+                        self.tracer.spoil();
                         let slot = self.r.slot(p, w as u8, t).ok()?;
                         relation_meta = Some(self.relation(slot).ok()?);
                     }
                 }
-                9 => schema = Some(self.fstr(b, p, w, t)?),
-                10 => table = Some(self.fstr(b, p, w, t)?),
-                11 => timestamp_us = Some(Self::fu64(b, p, w, t)?),
-                12 => transaction_id = Some(Self::fu64(b, p, w, t)?),
+                9 => schema = Some(self.fstr(b, p, w, t, Out::Schema)?),
+                10 => table = Some(self.fstr(b, p, w, t, Out::Table)?),
+                11 => timestamp_us = Some(self.fu64(b, p, w, t, Out::Timestamp)?),
+                12 => transaction_id = Some(self.fu64(b, p, w, t, Out::TransactionId)?),
                 _ => return None,
             }
         }
@@ -487,7 +636,8 @@ impl Parser<'_, '_> {
             relation_meta,
             ddl_sql,
             ddl_object_type,
-            firsts,
+            firsts: firsts.settled(new_row.is_some(), old_row.is_some()),
+            layout: None,
         })
     }
 }

@@ -9,6 +9,9 @@
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 
 mod fast;
+mod template;
+
+pub(crate) use template::{Layout, ValueAt};
 
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
 use crate::view::ctx::{Ctx, DataRef};
@@ -58,6 +61,8 @@ pub(crate) struct EventRec {
     /// Where the recorded column names and row values start (see [`Record`]; 0 when the
     /// pass records nothing).
     pub firsts: Firsts,
+    /// Where its values lie, when a template validated it (see [`ValueAt`]).
+    pub layout: Option<Layout>,
 }
 
 /// Indices of an event's first recorded column name, new-row value and old-row value.
@@ -84,6 +89,18 @@ pub(crate) struct Record {
     pub values: Vec<ValueRec>,
 }
 
+impl Firsts {
+    /// The same, with 0 for a row the event does not have (whether its field was left out
+    /// or null), so that equal events have equal `Firsts` however they were validated.
+    pub(super) fn settled(self, new_row: bool, old_row: bool) -> Self {
+        Self {
+            columns: self.columns,
+            new_row: if new_row { self.new_row } else { 0 },
+            old_row: if old_row { self.old_row } else { 0 },
+        }
+    }
+}
+
 impl Record {
     fn lens(&self) -> (usize, usize) {
         (self.columns.len(), self.values.len())
@@ -107,6 +124,8 @@ pub(crate) struct BatchRec {
     pub backfill_metadata: Option<BackfillMetadata>,
     /// The total length of every value's data (what an owned copy needs).
     pub data_bytes: usize,
+    /// Where the values of the events with a `layout` lie.
+    pub layouts: Vec<ValueAt>,
 }
 
 /// Whether every map of a struct kind has exactly the canonical keys in sorted order (for
@@ -157,6 +176,22 @@ pub(crate) struct Parser<'a, 'o> {
     data_bytes: usize,
     /// What a recording pass keeps (`None`: the pass records nothing).
     pub record: Option<Record>,
+    /// Whether events may be validated against the template (tests turn it off).
+    use_template: bool,
+    /// How many events the template validated.
+    template_hits: usize,
+    /// How many events in a row the template did not validate.
+    template_misses: u32,
+    /// Traces the fast path for the next template.
+    tracer: template::Tracer,
+    /// The last traced event, which later ones are compared with.
+    template: template::Template,
+    /// Where the values of the events templates validated lie (see [`ValueAt`]).
+    layouts: Vec<ValueAt>,
+    /// The column names and values of an event being replayed.
+    scratch: (Vec<StrRef>, Vec<ValueRec>),
+    /// The map of the event before the one being validated, in a batch.
+    previous_event: Option<usize>,
 }
 
 /// What a map's keys were: the fields seen and whether they are canonical.
@@ -208,6 +243,14 @@ impl<'a, 'o> Parser<'a, 'o> {
             fast_hits: 0,
             data_bytes: 0,
             record: None,
+            use_template: true,
+            template_hits: 0,
+            template_misses: 0,
+            tracer: template::Tracer::default(),
+            template: template::Template::default(),
+            layouts: Vec::new(),
+            scratch: (Vec::new(), Vec::new()),
+            previous_event: None,
         })
     }
 
@@ -457,27 +500,50 @@ impl<'a, 'o> Parser<'a, 'o> {
             sequence_values,
             backfill_metadata,
             data_bytes: self.data_bytes,
+            layouts: std::mem::take(&mut self.layouts),
         })
     }
 
     /// A bare event at the root.
     pub(crate) fn bare_event(&mut self) -> Res<EventRec> {
         let root = self.r.root()?;
-        self.any_event(root)
+        self.any_event(root, None)
     }
 
-    /// An event: by the fast path when it can, else by the general pass (which reports the
-    /// exact error, if any).
+    /// An event: by the template when the batch's events are alike (`in_batch`: whether
+    /// this is an event of a batch, and whether more follow it), else by the fast path when
+    /// it can, else by the general pass (which reports the exact error, if any).
     #[inline]
-    fn any_event(&mut self, s: Slot) -> Res<EventRec> {
+    fn any_event(&mut self, s: Slot, in_batch: Option<bool>) -> Res<EventRec> {
         if self.use_fast {
+            let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
+            let w = usize::from(s.width);
+            let try_template = in_batch.is_some() && self.use_template && self.should_trace();
+            // Only an event that others follow is worth making the template.
+            let trace = try_template && in_batch == Some(true);
+            if try_template {
+                if let Some(rec) = self.replay(s.pos, w, packed) {
+                    self.template_hits += 1;
+                    self.template_misses = 0;
+                    return Ok(rec);
+                }
+            }
+            if in_batch.is_some() {
+                self.template_misses = self.template_misses.saturating_add(1);
+            }
             let (work, data_bytes) = (self.work, self.data_bytes);
             let lens = self.record.as_ref().map(Record::lens);
-            let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
-            if let Some(rec) = self.fast_event(s.pos, usize::from(s.width), packed) {
+            let fast = self.fast_event(s.pos, w, packed, trace);
+            if let Some(rec) = fast {
                 self.fast_hits += 1;
+                if trace {
+                    let (c0, v0) = lens.unwrap_or_default();
+                    let cost = (self.work - work, self.data_bytes - data_bytes);
+                    self.keep_template((w, packed), &rec, (c0 as u32, v0 as u32), cost);
+                }
                 return Ok(rec);
             }
+            self.tracer.on = false;
             self.work = work;
             self.data_bytes = data_bytes;
             if let (Some(r), Some(lens)) = (self.record.as_mut(), lens) {
@@ -485,6 +551,13 @@ impl<'a, 'o> Parser<'a, 'o> {
             }
         }
         self.event(s)
+    }
+
+    /// Whether to try (and trace for) the template: always while it keeps working, and for
+    /// one event in 32 once it has missed four in a row (unlike events).
+    #[inline]
+    fn should_trace(&self) -> bool {
+        self.template_misses < 4 || self.template_misses.is_multiple_of(32)
     }
 
     fn events(&mut self, s: Slot) -> Res<Vec<EventRec>> {
@@ -512,9 +585,13 @@ impl<'a, 'o> Parser<'a, 'o> {
                     )
                     .at_index(i));
                 }
+                self.previous_event = previous;
                 previous = Some(target);
             }
-            out.push(self.any_event(e).map_err(|e| e.at_index(i))?);
+            out.push(
+                self.any_event(e, Some(i + 1 < len))
+                    .map_err(|e| e.at_index(i))?,
+            );
         }
         Ok(out)
     }
@@ -594,7 +671,8 @@ impl<'a, 'o> Parser<'a, 'o> {
             relation_meta,
             ddl_sql,
             ddl_object_type,
-            firsts,
+            firsts: firsts.settled(new_row.is_some(), old_row.is_some()),
+            layout: None,
         })
     }
 
@@ -911,18 +989,65 @@ mod tests {
         Option<Record>,
     );
 
-    /// Everything a recording pass produces, with or without the fast path, and how many
-    /// events took the fast path.
-    fn run(bytes: &[u8], fast: bool) -> (Outcome, usize) {
+    /// How a test pass validates events.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        General,
+        Fast,
+        Template,
+    }
+
+    /// Everything a pass produces, recording or not, in a mode, with how many events took
+    /// the fast path and how many the template.
+    fn run_with(bytes: &[u8], mode: Mode, recording: bool) -> (Outcome, usize, usize) {
         let o = ReadOptions::default();
         let mut p = match Parser::new(bytes, &o) {
             Ok(p) => p,
-            Err(e) => return ((Err(e), Canon::default(), false, 0, None), 0),
+            Err(e) => return ((Err(e), Canon::default(), false, 0, None), 0, 0),
         };
-        p.use_fast = fast;
-        p.record = Some(Record::default());
-        let r = p.batch();
-        ((r, p.canon, p.compact, p.work, p.record), p.fast_hits)
+        p.use_fast = mode != Mode::General;
+        p.use_template = mode == Mode::Template;
+        if recording {
+            p.record = Some(Record::default());
+        }
+        let mut r = p.batch();
+        if let (Ok(batch), Some(record)) = (&r, &p.record) {
+            check_layouts(batch, record);
+        }
+        // The layout table is the template's alone: compared separately (above, and by
+        // the views' tests), not with the other modes.
+        if let Ok(batch) = &mut r {
+            batch.layouts.clear();
+            for e in &mut batch.events {
+                e.layout = None;
+            }
+        }
+        let hits = (p.fast_hits, p.template_hits);
+        ((r, p.canon, p.compact, p.work, p.record), hits.0, hits.1)
+    }
+
+    /// Every event with a layout has, in the layout table, exactly the data the recording
+    /// pass found for its values.
+    fn check_layouts(batch: &BatchRec, record: &Record) {
+        for (i, e) in batch.events.iter().enumerate() {
+            let Some(l) = e.layout else { continue };
+            let rows = [(e.new_row, e.firsts.new_row), (e.old_row, e.firsts.old_row)];
+            let mut at = l.first as usize;
+            for (row, first) in rows {
+                let Some(v) = row else { continue };
+                for j in 0..v.len as usize {
+                    let want = record.values[first as usize + j].data;
+                    assert_eq!(batch.layouts[at].data(l.t), want, "event {i} value {j}");
+                    at += 1;
+                }
+            }
+        }
+    }
+
+    fn run(bytes: &[u8], fast: bool) -> (Outcome, usize) {
+        let mode = if fast { Mode::Fast } else { Mode::General };
+        let (o, hits, _) = run_with(bytes, mode, true);
+        (o, hits)
     }
 
     fn same(bytes: &[u8]) -> usize {
@@ -935,15 +1060,124 @@ mod tests {
         hits
     }
 
+    /// Checks that the template changes nothing (recording or not, against the general
+    /// pass); returns how many events it validated in the recording pass.
+    fn same_with_template(bytes: &[u8]) -> usize {
+        let (general, _, _) = run_with(bytes, Mode::General, true);
+        let (t, _, hits) = run_with(bytes, Mode::Template, true);
+        agree(&t, &general);
+        let (plain, _, _) = run_with(bytes, Mode::Fast, false);
+        let (t, _, _) = run_with(bytes, Mode::Template, false);
+        agree(&t, &plain);
+        hits
+    }
+
+    /// Asserts two outcomes are equal, naming the first event that differs.
+    fn agree(a: &Outcome, b: &Outcome) {
+        if let (Ok(x), Ok(y)) = (&a.0, &b.0) {
+            for (i, (e, f)) in x.events.iter().zip(&y.events).enumerate() {
+                assert_eq!(e, f, "event {i}");
+            }
+        }
+        assert_eq!(a.0, b.0);
+        if a.0.is_ok() {
+            assert_eq!(a, b);
+        }
+    }
+
     #[test]
-    fn fast_path_takes_the_common_shapes() {
-        let batch = workloads::small_rows(100);
-        let compat = crate::serialize_batch(&batch).unwrap();
-        // The first event teaches the key caches; every later one takes the fast path.
-        assert_eq!(same(&compat), 99);
-        assert_eq!(same(&common::compact_batch(&batch)), 99);
-        let large = crate::serialize_batch(&workloads::large_rows(10)).unwrap();
-        assert_eq!(same(&large), 9);
+    fn template_takes_alike_events() {
+        let small = workloads::small_rows(100);
+        let large = workloads::large_rows(10);
+        for (batch, n) in [(&small, 100), (&large, 10)] {
+            let compat = crate::serialize_batch(batch).unwrap();
+            let compact = crate::serialize_batch_with(batch, crate::Encoding::Compact).unwrap();
+            // The first event teaches the key caches, the second makes the template; the
+            // rest match it except where a width or a shared copy changes.
+            let hits = same_with_template(&compat);
+            assert!(hits >= n - 4, "compat {hits} of {n}");
+            let hits = same_with_template(&compact);
+            assert!(hits >= n - 8, "compact {hits} of {n}");
+        }
+    }
+
+    #[test]
+    fn template_agrees_on_every_single_byte_change() {
+        // Every byte of a batch of alike events, changed to a few values: whatever the
+        // template accepts, the general pass accepts with the same result.
+        let batch = workloads::small_rows(6);
+        let mut m = Gen::new(7);
+        for bytes in [
+            crate::serialize_batch(&batch).unwrap(),
+            crate::serialize_batch_with(&batch, crate::Encoding::Compact).unwrap(),
+        ] {
+            for at in 0..bytes.len() {
+                for v in [
+                    bytes[at] ^ 1,
+                    bytes[at].wrapping_add(1),
+                    0,
+                    0xFF,
+                    m.next_u64() as u8,
+                ] {
+                    let mut bad = bytes.clone();
+                    bad[at] = v;
+                    same_with_template(&bad);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn template_agrees_on_generated_alike_events() {
+        // Batches of events that share a shape but differ in their leaves: lengths kept,
+        // strings, integers and data bytes changed.
+        let mut hits = 0;
+        for seed in 0..300u64 {
+            let mut g = Gen::new(seed);
+            g.allow_huge_values = false;
+            let first = g.event();
+            let mut batch = g.batch(0);
+            for k in 0..6u64 {
+                let mut e = first.clone();
+                e.position = e.position.wrapping_add(k * 977);
+                e.transaction_id ^= k << 40;
+                e.timestamp_us = e.timestamp_us.wrapping_mul(k + 1);
+                for row in [e.new_row.as_mut(), e.old_row.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    for v in &mut row.values {
+                        if let Some(d) = v.data.as_mut() {
+                            let flipped: Vec<u8> = d.iter().map(|x| x ^ (k as u8)).collect();
+                            *d = flipped.into();
+                        }
+                        if k % 3 == 1 {
+                            v.type_oid = v.type_oid.wrapping_add(k as u32);
+                        }
+                    }
+                }
+                if seed % 2 == 0 {
+                    // Relations are left to the fast path: half the batches have none.
+                    e.relation_meta = None;
+                }
+                if seed % 3 == 0 {
+                    // Ids differ from event to event (same length, some not ASCII).
+                    e.event_id = Some(format!("ev-{k:03}-{}", ["ab", "é"][(k % 2) as usize]));
+                }
+                if seed % 5 == 0 && k == 4 && !e.schema.is_empty() {
+                    // A name that differs: that event is validated afresh.
+                    e.schema = e.schema.chars().rev().collect();
+                }
+                batch.events.push(e);
+            }
+            for bytes in [
+                crate::serialize_batch(&batch).unwrap(),
+                crate::serialize_batch_with(&batch, crate::Encoding::Compact).unwrap(),
+            ] {
+                hits += same_with_template(&bytes);
+            }
+        }
+        assert!(hits > 1000, "{hits}");
     }
 
     #[test]

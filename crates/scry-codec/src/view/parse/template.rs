@@ -1,0 +1,810 @@
+//! The event template: validating an event by comparing it with the one before it.
+//!
+//! The events of a batch usually have one shape: the same fields, the same widths, the same
+//! string and value lengths, laid out the same way, only displaced. While the fast path
+//! validates an event it can trace every input byte its decisions depend on ([`Tracer`]);
+//! the trace, with that event's result, is a [`Template`]. A later event `delta` bytes
+//! further on is then validated by replaying the trace: every structural byte must equal the
+//! template's at the same place relative to the event (so every internal offset, length,
+//! width and type is the same and every position is the template's plus `delta`), each key
+//! offset must lead to the same key, and only the leaves are looked at afresh: strings'
+//! UTF-8 (when they differ), enum names and discriminants, integers, and wide data bytes.
+//!
+//! Why the result equals the fast path's: the fast path's control flow depends only on the
+//! bytes it reads and on comparisons between positions. The replay checks that every byte
+//! it read is equal (or, for leaves, re-checks what the fast path checks of them); positions
+//! inside the event all move by the same `delta > 0`, and the only positions outside it —
+//! the key strings, and strings or keys vectors the compact encoding shares — either move
+//! with the event (then their bytes are compared like the event's) or are the very same
+//! object the template's event used (then they were validated, and their bytes read, by it).
+//! Work, data bytes and limits depend only on lengths, which are equal. Anything else — a
+//! relation, an empty serde vector of data, a shape the fast path did not trace — makes the
+//! trace unusable, and any difference makes the replay give up (`None`): the event then
+//! takes the fast path (and the general pass) as before.
+
+use scry_types::{OperationType, TypeTag};
+
+use super::{EventRec, Firsts, Parser, StrRef, ValueRec};
+use crate::flex::fast::{rd, wide_are_bytes};
+use crate::flex::Vector;
+use crate::view::ctx::DataRef;
+
+/// Where a value of an event validated against a template lies, relative to the event's
+/// map: its map's values vector, and its data (when it has contiguous data). The batch view
+/// keeps one table of these per template, so that reading the values of the events the
+/// template validated is a lookup and an addition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ValueAt {
+    map: i32,
+    len: u8,
+    width: u8,
+    data: Option<i32>,
+    data_len: u32,
+}
+
+impl ValueAt {
+    /// The value's map (values vector) in the event whose map is at `t`.
+    #[inline(always)]
+    pub(crate) fn map(&self, t: u32) -> Vector {
+        Vector {
+            pos: t.wrapping_add_signed(self.map),
+            len: self.len.into(),
+            width: self.width,
+            elem: None,
+        }
+    }
+
+    /// Where the value's data lies in the event whose map is at `t`.
+    #[inline(always)]
+    pub(crate) fn data(&self, t: u32) -> DataRef {
+        match self.data {
+            Some(rel) => DataRef::Contiguous {
+                pos: t.wrapping_add_signed(rel) as usize,
+                len: self.data_len as usize,
+            },
+            None => DataRef::Absent,
+        }
+    }
+}
+
+/// An event's place in the layout table: its first value's entry and its map's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub first: u32,
+    pub t: u32,
+}
+
+/// Where a leaf's value goes in the replayed result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Out {
+    /// Nowhere (checked only).
+    None,
+    Position,
+    Timestamp,
+    TransactionId,
+    Operation,
+    Schema,
+    Table,
+    EventId,
+    DdlSql,
+    DdlObjectType,
+    /// The event's `i`-th column name.
+    Column(u16),
+    /// The OID of the event's `i`-th value (new row, then old row).
+    Oid(u16),
+    /// The type tag of the event's `i`-th value.
+    Tag(u16),
+}
+
+/// One traced read, at `rel` bytes from the event map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// These `len` bytes equal the template's.
+    Same { rel: isize, len: u32 },
+    /// A `w`-byte offset to a string or keys vector that the compact encoding may share:
+    /// equal bytes (the target moved with the event: the next ops check it), or an offset
+    /// to the template's very target `abs` (then skip the `skip` ops that check it).
+    Ref {
+        rel: isize,
+        w: u8,
+        abs: usize,
+        skip: u32,
+        out: Out,
+    },
+    /// A `kw`-byte keys-vector entry that must lead to the key at `addr`.
+    Key { rel: isize, kw: u8, addr: usize },
+    /// String bytes that may differ from the template's (then must be valid UTF-8).
+    Str { rel: isize, len: u32 },
+    /// A name (of a schema, table, column or enum variant) equal to the template's.
+    Name { rel: isize, len: u32, out: Out },
+    /// An inline unsigned integer.
+    UInt { rel: isize, w: u8, out: Out },
+    /// Data stored as `len` elements of `w` bytes, each of which must be a byte.
+    Wide { rel: isize, len: u32, w: u8 },
+}
+
+/// Records what the fast path reads while it validates one event.
+#[derive(Debug, Default)]
+pub(super) struct Tracer {
+    /// Whether reads are being traced.
+    pub on: bool,
+    /// Set when the event did something the replay cannot repeat.
+    spoiled: bool,
+    /// The traced event's map position.
+    t0: usize,
+    ops: Vec<Op>,
+    /// Ops before this index may not be extended (a `Ref`'s scope begins or ended here).
+    floor: usize,
+    /// How many column names and values the traced event has had so far.
+    pub columns: u16,
+    pub values: u16,
+    /// Where the traced event's values lie (new row, then old row).
+    values_at: Vec<ValueAt>,
+    /// Set when a value's place cannot be described by a [`ValueAt`].
+    no_layout: bool,
+}
+
+impl Tracer {
+    fn rel(&self, pos: usize) -> isize {
+        (pos as isize).wrapping_sub(self.t0 as isize)
+    }
+
+    /// Starts tracing the event whose map is at `t0`.
+    pub(super) fn start(&mut self, t0: usize) {
+        self.on = true;
+        self.spoiled = false;
+        self.t0 = t0;
+        self.ops.clear();
+        self.floor = 0;
+        self.columns = 0;
+        self.values = 0;
+        self.values_at.clear();
+        self.no_layout = false;
+        if self.ops.capacity() == 0 {
+            // Room for the ops of an event of a few dozen columns, so that tracing does not
+            // allocate again and again while the buffer grows.
+            self.ops.reserve(256);
+            self.values_at.reserve(32);
+        }
+    }
+
+    /// The fast path validated a value: its map (values vector) and data.
+    #[inline(always)]
+    pub(super) fn value(&mut self, map: Vector, data: DataRef) {
+        if self.on {
+            self.push_value(map, data);
+        }
+    }
+
+    #[cold]
+    fn push_value(&mut self, map: Vector, data: DataRef) {
+        let rel = |pos: usize| i32::try_from(self.rel(pos)).ok();
+        let (data_rel, data_len) = match data {
+            DataRef::Absent => (None, 0),
+            DataRef::Contiguous { pos, len } => (rel(pos), len),
+            DataRef::Wide(_) | DataRef::Elements(_) => {
+                self.no_layout = true;
+                return;
+            }
+        };
+        let (Some(map_rel), Ok(data_len)) = (rel(map.pos as usize), u32::try_from(data_len)) else {
+            self.no_layout = true;
+            return;
+        };
+        if matches!(data, DataRef::Contiguous { .. }) && data_rel.is_none() {
+            self.no_layout = true;
+            return;
+        }
+        self.values_at.push(ValueAt {
+            map: map_rel,
+            len: map.len as u8,
+            width: map.width,
+            data: data_rel,
+            data_len,
+        });
+    }
+
+    /// The event did something the replay cannot repeat.
+    #[inline(always)]
+    pub(super) fn spoil(&mut self) {
+        self.spoiled = true;
+    }
+
+    /// The fast path read the `len` bytes at `pos` as structure.
+    #[inline(always)]
+    pub(super) fn same(&mut self, pos: usize, len: usize) {
+        if self.on {
+            self.push_same(pos, len);
+        }
+    }
+
+    #[inline(never)]
+    fn push_same(&mut self, pos: usize, len: usize) {
+        let rel = self.rel(pos);
+        let (Ok(len), true) = (u32::try_from(len), len > 0) else {
+            if len > 0 {
+                self.spoiled = true;
+            }
+            return;
+        };
+        if self.ops.len() > self.floor {
+            if let Some(Op::Same { rel: r, len: l }) = self.ops.last_mut() {
+                if r.wrapping_add(*l as isize) == rel {
+                    if let Some(sum) = l.checked_add(len) {
+                        *l = sum;
+                        return;
+                    }
+                }
+            }
+        }
+        self.ops.push(Op::Same { rel, len });
+    }
+
+    /// The fast path followed the `w`-byte offset at `pos` to `target`, a string or keys
+    /// vector; returns the scope to [`close`](Self::close) after the target's own reads.
+    #[inline(always)]
+    pub(super) fn open(&mut self, pos: usize, w: usize, target: usize, out: Out) -> usize {
+        if !self.on {
+            return 0;
+        }
+        self.ops.push(Op::Ref {
+            rel: self.rel(pos),
+            w: w as u8,
+            abs: target,
+            skip: 0,
+            out,
+        });
+        self.floor = self.ops.len();
+        self.ops.len()
+    }
+
+    /// Ends the scope [`open`](Self::open) returned.
+    #[inline(always)]
+    pub(super) fn close(&mut self, scope: usize) {
+        if self.on {
+            let n = self.ops.len();
+            if let Some(Op::Ref { skip, .. }) =
+                scope.checked_sub(1).and_then(|i| self.ops.get_mut(i))
+            {
+                *skip = (n - scope) as u32;
+            }
+            self.floor = n;
+        }
+    }
+
+    /// The `kw`-byte keys-vector entry at `pos` leads to the key at `addr`.
+    #[inline(always)]
+    pub(super) fn key(&mut self, pos: usize, kw: usize, addr: usize) {
+        if self.on {
+            self.ops.push(Op::Key {
+                rel: self.rel(pos),
+                kw: kw as u8,
+                addr,
+            });
+        }
+    }
+
+    /// The `len` bytes at `pos` are the string that goes to `out`: a name (schema, table,
+    /// column), which later events must repeat, or an id or SQL text, which may differ.
+    #[inline(always)]
+    pub(super) fn string(&mut self, pos: usize, len: usize, out: Out) {
+        if self.on {
+            let (rel, len) = (self.rel(pos), len as u32);
+            self.ops.push(match out {
+                Out::EventId | Out::DdlSql | Out::DdlObjectType => Op::Str { rel, len },
+                _ => Op::Name { rel, len, out },
+            });
+        }
+    }
+
+    /// The `len` bytes at `pos` name an enum variant.
+    #[inline(always)]
+    pub(super) fn name(&mut self, pos: usize, len: usize, out: Out) {
+        if self.on {
+            self.ops.push(Op::Name {
+                rel: self.rel(pos),
+                len: len as u32,
+                out,
+            });
+        }
+    }
+
+    /// The `w` bytes at `pos` are an inline unsigned integer.
+    #[inline(always)]
+    pub(super) fn uint(&mut self, pos: usize, w: usize, out: Out) {
+        if self.on {
+            self.ops.push(Op::UInt {
+                rel: self.rel(pos),
+                w: w as u8,
+                out,
+            });
+        }
+    }
+
+    /// The `len` elements of `w` bytes at `pos` are data bytes.
+    #[inline(always)]
+    pub(super) fn wide(&mut self, pos: usize, len: usize, w: usize) {
+        if self.on {
+            self.ops.push(Op::Wide {
+                rel: self.rel(pos),
+                len: len as u32,
+                w: w as u8,
+            });
+        }
+    }
+}
+
+/// A traced event and its result, compiled for comparing later events with it.
+///
+/// The trace's structural reads, and the strings that name things (schema, table, columns,
+/// enum variants), become one byte mask over the span of the event they cover: a later
+/// event must have equal bytes wherever the mask is set. Offsets to objects outside the
+/// event (before the previous event: strings and keys vectors the compact encoding shares)
+/// must lead to the very same object. The rest are leaves, read or checked one by one.
+/// Every read lies in the template's span: `span` bytes from `lo` bytes after the map (a
+/// word can be read at any offset a leaf has), so one bounds check covers them all.
+///
+/// Its buffers are reused from template to template, so that a batch allocates for them
+/// only as often as its largest event needs more room, not per event.
+#[derive(Debug, Default)]
+pub(super) struct Template {
+    /// Whether this holds a template (else it is only buffers).
+    valid: bool,
+    /// The event map's position.
+    t0: usize,
+    /// The packed type and width of the event's slot.
+    packed: u8,
+    slot_w: usize,
+    /// Where the span starts, relative to the map, and its length.
+    lo: isize,
+    span: usize,
+    /// Byte masks for the span, a word per 8 bytes.
+    mask: Vec<u64>,
+    /// The offsets of the keys-vector entries that moved with the event, by their width (1,
+    /// 2, 4 and 8 bytes): each must differ from the template's by exactly the displacement,
+    /// so it leads to the same key.
+    keys: [Vec<u32>; 4],
+    /// Inline unsigned integers: `(offset, mask of their width, where they go)`.
+    uints: Vec<(u32, u64, Out)>,
+    /// Offsets that must lead to the template's own (shared) target: `(offset, width,
+    /// target, out)`.
+    fixed: Vec<(u32, u8, usize, Out)>,
+    /// Strings that may differ (then they must be valid UTF-8): `(offset, len)`.
+    strings: Vec<(u32, u32)>,
+    /// Wide data: `(offset, len, w)`.
+    wide: Vec<(u32, u32, u8)>,
+    rec: Option<EventRec>,
+    /// The event's first column / new-row value / old-row value, counted from its first
+    /// recorded column name and value.
+    firsts: Firsts,
+    /// The event's recorded column names and values (empty when the pass records nothing).
+    columns: Vec<StrRef>,
+    values: Vec<ValueRec>,
+    /// Where the event's values lie, if `has_layout` (else not describable, see
+    /// [`ValueAt`]).
+    values_at: Vec<ValueAt>,
+    has_layout: bool,
+    /// The first entry of `values_at` in the batch's layout table, once an event used it.
+    layout: Option<u32>,
+    work: u64,
+    data_bytes: usize,
+}
+
+/// Shifts a position found in the template's event to the same place in another (inside
+/// the input, so below `u32::MAX`; the positions of shared objects, which do not move, are
+/// put back afterwards).
+#[inline(always)]
+fn shift32(pos: u32, delta: usize) -> u32 {
+    pos.wrapping_add(delta as u32)
+}
+
+impl StrRef {
+    #[inline(always)]
+    fn shifted(self, delta: usize) -> Self {
+        Self {
+            pos: shift32(self.pos, delta),
+            len: self.len,
+        }
+    }
+}
+
+impl DataRef {
+    #[inline(always)]
+    fn shifted(self, delta: usize) -> Self {
+        match self {
+            Self::Absent => Self::Absent,
+            Self::Contiguous { pos, len } => Self::Contiguous {
+                pos: pos.wrapping_add(delta),
+                len,
+            },
+            Self::Wide(mut v) => {
+                v.pos = shift32(v.pos, delta);
+                Self::Wide(v)
+            }
+            Self::Elements(mut v) => {
+                v.pos = shift32(v.pos, delta);
+                Self::Elements(v)
+            }
+        }
+    }
+}
+
+impl EventRec {
+    #[inline(always)]
+    fn shifted(&self, delta: usize) -> Self {
+        let vec = |v: Option<Vector>| {
+            v.map(|mut v| {
+                v.pos = shift32(v.pos, delta);
+                v
+            })
+        };
+        let mut columns = self.columns;
+        columns.pos = shift32(columns.pos, delta);
+        Self {
+            event_id: self.event_id.map(|s| s.shifted(delta)),
+            schema: self.schema.shifted(delta),
+            table: self.table.shifted(delta),
+            columns,
+            new_row: vec(self.new_row),
+            old_row: vec(self.old_row),
+            relation_meta: None,
+            ddl_sql: self.ddl_sql.map(|s| s.shifted(delta)),
+            ddl_object_type: self.ddl_object_type.map(|s| s.shifted(delta)),
+            layout: None,
+            ..*self
+        }
+    }
+}
+
+/// Whether `s` and `s0` differ anywhere `mask` has a byte set (a mask word per 8 bytes; a
+/// loop the compiler turns into vector instructions). True when either is too short.
+#[inline(always)]
+fn masked_differ(s: &[u8], s0: &[u8], mask: &[u64]) -> bool {
+    let n = mask.len();
+    let (x, _) = s.as_chunks::<8>();
+    let (y, _) = s0.as_chunks::<8>();
+    let (Some(x), Some(y)) = (x.get(..n), y.get(..n)) else {
+        return true;
+    };
+    let mut acc = 0u64;
+    for ((x, y), m) in x.iter().zip(y).zip(mask) {
+        acc |= (u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y)) & m;
+    }
+    acc != 0
+}
+
+/// The little-endian word at `off` (the span always has 8 bytes there).
+#[inline(always)]
+fn word(s: &[u8], off: usize) -> Option<u64> {
+    let bytes = s.get(off..off.checked_add(8)?)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*bytes))
+}
+
+/// Whether the `KW`-byte entries at `offs` are each the template's (in `s0`) plus `delta`
+/// (`KW` is 1, 2, 4 or 8; false when one is out of bounds).
+#[inline(always)]
+fn moved<const KW: usize>(s: &[u8], s0: &[u8], offs: &[u32], delta: u64) -> bool {
+    let mask = u64::MAX >> (64 - 8 * KW as u32);
+    let mut ok = true;
+    for &off in offs {
+        let (Some(a), Some(b)) = (word(s, off as usize), word(s0, off as usize)) else {
+            return false;
+        };
+        let (a, b) = (a & mask, b & mask);
+        ok &= (a.wrapping_sub(b) == delta) & (a >= b);
+    }
+    ok
+}
+
+/// Follows the `w`-byte offset at `p` (strictly backwards), as the fast path does.
+#[inline(always)]
+fn target(b: &[u8], p: usize, w: usize) -> Option<usize> {
+    let off = rd(b, p, w)?;
+    if off == 0 || off > p as u64 {
+        return None;
+    }
+    Some(p - off as usize)
+}
+
+/// A read of a compiled trace, relative to the event's map.
+#[derive(Clone, Copy)]
+enum Leaf {
+    Same(isize, u32),
+    Key(isize, u8),
+    UInt(isize, u8, Out),
+    Fixed(isize, u8, usize, Out),
+    Str(isize, u32),
+    Wide(isize, u32, u8),
+}
+
+impl Leaf {
+    /// The bytes it reads (a word from every offset read as an integer).
+    fn bytes(self) -> (isize, isize) {
+        match self {
+            Self::Same(rel, len) | Self::Str(rel, len) => (rel, rel + len as isize),
+            Self::Key(rel, _) | Self::UInt(rel, ..) | Self::Fixed(rel, ..) => (rel, rel + 8),
+            Self::Wide(rel, len, w) => (rel, rel + len as isize * isize::from(w)),
+        }
+    }
+}
+
+/// Calls `f` with each leaf of the trace `ops`; the targets of offsets to objects below
+/// `shared_below` are shared (only the offset is a leaf), the others moved with the event.
+fn leaves(ops: &[Op], shared_below: usize, mut f: impl FnMut(Leaf)) {
+    let mut i = 0;
+    while let Some(&op) = ops.get(i) {
+        i += 1;
+        f(match op {
+            Op::Same { rel, len } | Op::Name { rel, len, .. } => Leaf::Same(rel, len),
+            Op::Ref {
+                rel,
+                w,
+                abs,
+                skip,
+                out,
+            } => {
+                if abs < shared_below {
+                    i += skip as usize;
+                    Leaf::Fixed(rel, w, abs, out)
+                } else {
+                    Leaf::Same(rel, w.into())
+                }
+            }
+            Op::Key { rel, kw, .. } => Leaf::Key(rel, kw),
+            Op::Str { rel, len } => Leaf::Str(rel, len),
+            Op::UInt { rel, w, out } => Leaf::UInt(rel, w, out),
+            Op::Wide { rel, len, w } => Leaf::Wide(rel, len, w),
+        });
+    }
+}
+
+impl Template {
+    /// Compiles the trace `ops` of the event at `t0` into this template (reusing its
+    /// buffers); objects below `shared_below` are taken as shared. Leaves the template
+    /// invalid when the trace cannot be used.
+    fn compile(&mut self, ops: &[Op], t0: usize, shared_below: usize, recording: bool) {
+        self.valid = false;
+        self.layout = None;
+        let (mut lo, mut hi) = (isize::MAX, isize::MIN);
+        leaves(ops, shared_below, |l| {
+            let (start, end) = l.bytes();
+            lo = lo.min(start);
+            hi = hi.max(end);
+        });
+        // Whole 8-byte words, so that the mask covers the span.
+        let Some(span) = usize::try_from(hi.wrapping_sub(lo))
+            .ok()
+            .filter(|&s| s < 1 << 20)
+            .map(|s| s.next_multiple_of(8))
+        else {
+            return;
+        };
+        self.mask.clear();
+        self.mask.resize(span / 8, 0);
+        for k in &mut self.keys {
+            k.clear();
+        }
+        self.uints.clear();
+        self.fixed.clear();
+        self.strings.clear();
+        self.wide.clear();
+        // Every leaf lies in the span, so its offset from the span's start fits.
+        let off = |rel: isize| (rel - lo) as u32;
+        leaves(ops, shared_below, |l| match l {
+            Leaf::Same(rel, len) => {
+                let start = off(rel) as usize;
+                for at in start..start + len as usize {
+                    if let Some(word) = self.mask.get_mut(at / 8) {
+                        *word |= 0xFF << (8 * (at % 8));
+                    }
+                }
+            }
+            Leaf::Key(rel, kw) => {
+                if let Some(k) = self.keys.get_mut(kw.trailing_zeros() as usize) {
+                    k.push(off(rel));
+                }
+            }
+            // OIDs of up to 4 bytes always fit; only a recording pass reads them.
+            Leaf::UInt(_, 1 | 2 | 4, Out::Oid(_)) if !recording => {}
+            Leaf::UInt(rel, w, out) => {
+                let mask = u64::MAX >> (64 - 8 * u32::from(w));
+                self.uints.push((off(rel), mask, out));
+            }
+            Leaf::Fixed(rel, w, abs, out) => self.fixed.push((off(rel), w, abs, out)),
+            Leaf::Str(rel, len) => self.strings.push((off(rel), len)),
+            Leaf::Wide(rel, len, w) => self.wide.push((off(rel), len, w)),
+        });
+        (self.t0, self.lo, self.span) = (t0, lo, span);
+        self.valid = true;
+    }
+}
+
+impl Parser<'_, '_> {
+    /// Makes the event just traced (map at the tracer's `t0`, result `rec`, which cost
+    /// `work` and `data_bytes` and recorded from `lens` on) the template. Objects at or
+    /// before the previous event's map are taken as shared.
+    pub(super) fn keep_template(
+        &mut self,
+        slot: (usize, u8),
+        rec: &EventRec,
+        lens: (u32, u32),
+        (work, data_bytes): (u64, usize),
+    ) {
+        self.tracer.on = false;
+        let tpl = &mut self.template;
+        tpl.valid = false;
+        if self.tracer.spoiled || rec.relation_meta.is_some() {
+            return;
+        }
+        let shared_below = self.previous_event.map_or(0, |p| p + 1);
+        let recording = self.record.is_some();
+        tpl.compile(&self.tracer.ops, self.tracer.t0, shared_below, recording);
+        if !tpl.valid {
+            return;
+        }
+        let (c0, v0) = lens;
+        tpl.columns.clear();
+        tpl.values.clear();
+        if let Some(r) = self.record.as_ref() {
+            tpl.columns
+                .extend_from_slice(r.columns.get(c0 as usize..).unwrap_or_default());
+            tpl.values
+                .extend_from_slice(r.values.get(v0 as usize..).unwrap_or_default());
+        }
+        let rel = |f: u32, base: u32| f.saturating_sub(base);
+        tpl.firsts = Firsts {
+            columns: rel(rec.firsts.columns, c0),
+            new_row: rel(rec.firsts.new_row, v0),
+            old_row: rel(rec.firsts.old_row, v0),
+        };
+        tpl.values_at.clear();
+        tpl.has_layout = !self.tracer.no_layout;
+        if tpl.has_layout {
+            tpl.values_at.extend_from_slice(&self.tracer.values_at);
+        }
+        (tpl.slot_w, tpl.packed) = slot;
+        tpl.rec = Some(*rec);
+        (tpl.work, tpl.data_bytes) = (work, data_bytes);
+    }
+
+    /// Validates the event in the `w`-byte slot at `pos` (packed type `packed`) by comparing
+    /// it with the template; `None` when there is none or the event differs from it.
+    #[inline]
+    pub(super) fn replay(&mut self, pos: usize, w: usize, packed: u8) -> Option<EventRec> {
+        let tpl = &self.template;
+        if !tpl.valid || tpl.packed != packed || tpl.slot_w != w {
+            return None;
+        }
+        let b = self.r.buf();
+        let t = target(b, pos, w)?;
+        let delta = t.checked_sub(tpl.t0).filter(|&d| d > 0)?;
+        let base = t.checked_add_signed(tpl.lo)?;
+        let s = b.get(base..base.checked_add(tpl.span)?)?;
+        let base0 = tpl.t0.checked_add_signed(tpl.lo)?;
+        let s0 = b.get(base0..base0.checked_add(tpl.span)?)?;
+        if masked_differ(s, s0, &tpl.mask) {
+            return None;
+        }
+        let d = delta as u64;
+        let [k1, k2, k4, k8] = &tpl.keys;
+        if !(moved::<1>(s, s0, k1, d)
+            & moved::<2>(s, s0, k2, d)
+            & moved::<4>(s, s0, k4, d)
+            & moved::<8>(s, s0, k8, d))
+        {
+            return None;
+        }
+        for &(off, len) in &tpl.strings {
+            let off = off as usize;
+            super::check_utf8(s.get(off..off.checked_add(len as usize)?)?).ok()?;
+        }
+        for &(off, len, w) in &tpl.wide {
+            let (off, w) = (off as usize, usize::from(w));
+            let raw = s.get(off..off.checked_add((len as usize).checked_mul(w)?)?)?;
+            if !wide_are_bytes(raw, w) {
+                return None;
+            }
+        }
+        let tpl_rec = tpl.rec.as_ref()?;
+        let mut rec = tpl_rec.shifted(delta);
+        let recording = self.record.is_some();
+        let (columns, values) = (&mut self.scratch.0, &mut self.scratch.1);
+        if recording {
+            columns.clear();
+            values.clear();
+            columns.extend(tpl.columns.iter().map(|c| c.shifted(delta)));
+            values.extend(tpl.values.iter().map(|v| ValueRec {
+                data: v.data.shifted(delta),
+                ..*v
+            }));
+        }
+        for &(off, w, abs, out) in &tpl.fixed {
+            if target(b, base + off as usize, w.into())? != abs {
+                return None;
+            }
+            match out {
+                Out::Schema => rec.schema = tpl_rec.schema,
+                Out::Table => rec.table = tpl_rec.table,
+                Out::EventId => rec.event_id = tpl_rec.event_id,
+                Out::DdlSql => rec.ddl_sql = tpl_rec.ddl_sql,
+                Out::DdlObjectType => rec.ddl_object_type = tpl_rec.ddl_object_type,
+                Out::Column(c) if recording => {
+                    let c = usize::from(c);
+                    *columns.get_mut(c)? = *tpl.columns.get(c)?;
+                }
+                _ => {}
+            }
+        }
+        for &(off, mask, out) in &tpl.uints {
+            let v = word(s, off as usize)? & mask;
+            match out {
+                Out::Position => rec.position = v,
+                Out::Timestamp => rec.timestamp_us = v,
+                Out::TransactionId => rec.transaction_id = v,
+                Out::Operation => {
+                    rec.operation = OperationType::from_byte(u8::try_from(v).ok()?)?;
+                }
+                Out::Tag(i) => {
+                    let tag = TypeTag::from_byte(u8::try_from(v).ok()?)?;
+                    if recording {
+                        values.get_mut(usize::from(i))?.tag = tag;
+                    }
+                }
+                Out::Oid(i) => {
+                    let oid = u32::try_from(v).ok()?;
+                    if recording {
+                        values.get_mut(usize::from(i))?.oid = oid;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        let work = self.work.saturating_add(tpl.work);
+        if work > self.budget {
+            return None;
+        }
+        // Accepted: from here on nothing fails.
+        self.work = work;
+        self.data_bytes = self.data_bytes.saturating_add(tpl.data_bytes);
+        if let Some(r) = self.record.as_mut() {
+            let (c0, v0) = (r.columns.len() as u32, r.values.len() as u32);
+            rec.firsts = Firsts {
+                columns: c0 + tpl.firsts.columns,
+                new_row: v0 + tpl.firsts.new_row,
+                old_row: v0 + tpl.firsts.old_row,
+            }
+            .settled(rec.new_row.is_some(), rec.old_row.is_some());
+            r.columns.extend_from_slice(columns);
+            r.values.extend_from_slice(values);
+        }
+        rec.layout = self.layout_of(t);
+        Some(rec)
+    }
+
+    /// The event at `t`'s place in the layout table: the template's values, entered in the
+    /// table when the first event uses them (`None` when they cannot be described).
+    #[inline]
+    fn layout_of(&mut self, t: usize) -> Option<Layout> {
+        let tpl = &mut self.template;
+        if !tpl.has_layout {
+            return None;
+        }
+        let at = &tpl.values_at;
+        let first = match tpl.layout {
+            Some(first) => first,
+            None => {
+                let first = u32::try_from(self.layouts.len()).ok()?;
+                if self.layouts.capacity() == 0 {
+                    self.layouts.reserve(at.len() * 4);
+                }
+                self.layouts.extend_from_slice(at);
+                tpl.layout = Some(first);
+                first
+            }
+        };
+        Some(Layout {
+            first,
+            t: u32::try_from(t).ok()?,
+        })
+    }
+}
