@@ -58,3 +58,11 @@ pub use view::{
     BatchView, ColumnMetaView, ColumnMetas, Columns, EventView, Events, RelationView, Relations,
     RowView, SequenceValueView, SequenceValues, ValueView, Values, ViewIter,
 };
+
+/// Fuzzing only (`cfg(fuzzing)`, which cargo-fuzz sets): validates `data` as a batch with
+/// and without event templates, recording and not, and says where the results differ.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_template_agrees(data: &[u8]) -> Result<usize, String> {
+    view::parse::differential::template_agrees(data)
+}

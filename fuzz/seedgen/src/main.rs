@@ -19,7 +19,7 @@ use scry_codec::frame::{encode_frame, FrameEncoding, PayloadKind};
 use scry_codec::{serialize_batch_with, serialize_event_with, Encoding};
 use scry_fuzz::compact::{compact_batch, compact_event};
 use scry_pg::copy::{CopyReader, CopyWriter};
-use scry_testkit::{canonical_cases, CanonicalPayload, Gen};
+use scry_testkit::{canonical_cases, workloads, CanonicalPayload, Gen};
 
 /// Named seed inputs.
 type Seeds = Vec<(String, Vec<u8>)>;
@@ -73,12 +73,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             serialize_batch_with(&b, Encoding::Compact)?,
         ));
     }
+    // Batches of alike events (what event templates validate), both encodings.
+    let mut alike = Vec::new();
+    for (name, b) in [
+        ("small_rows", workloads::small_rows(6)),
+        ("large_rows", workloads::large_rows(2)),
+    ] {
+        for (enc, e) in [("compat", Encoding::Compat), ("compact", Encoding::Compact)] {
+            alike.push((format!("alike-{name}-{enc}"), serialize_batch_with(&b, e)?));
+        }
+    }
+    batches.extend(alike.iter().cloned());
     batches.retain(|(_, b)| b.len() <= MAX_SEED);
     events.retain(|(_, b)| b.len() <= MAX_SEED);
 
     for target in ["read_batch", "batch_view"] {
         write_all(&root.join(target), &batches)?;
     }
+    alike.retain(|(_, b)| b.len() <= MAX_SEED);
+    write_all(&root.join("template"), &alike)?;
     for target in ["read_event", "event_view"] {
         write_all(&root.join(target), &events)?;
     }

@@ -976,77 +976,19 @@ fn check_wide_bytes(r: &Reader<'_>, v: &Vector) -> Res<()> {
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 
+#[cfg(any(test, fuzzing))]
+pub(crate) mod differential;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use scry_testkit::{workloads, Gen};
 
-    type Outcome = (
-        Result<BatchRec, DecodeError>,
-        Canon,
-        bool,
-        u64,
-        Option<Record>,
-    );
-
-    /// How a test pass validates events.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mode {
-        General,
-        Fast,
-        Template,
-    }
-
-    /// Everything a pass produces, recording or not, in a mode, with how many events took
-    /// the fast path and how many the template.
-    fn run_with(bytes: &[u8], mode: Mode, recording: bool) -> (Outcome, usize, usize) {
-        let o = ReadOptions::default();
-        let mut p = match Parser::new(bytes, &o) {
-            Ok(p) => p,
-            Err(e) => return ((Err(e), Canon::default(), false, 0, None), 0, 0),
-        };
-        p.use_fast = mode != Mode::General;
-        p.use_template = mode == Mode::Template;
-        if recording {
-            p.record = Some(Record::default());
-        }
-        let mut r = p.batch();
-        if let (Ok(batch), Some(record)) = (&r, &p.record) {
-            check_layouts(batch, record);
-        }
-        // The layout table is the template's alone: compared separately (above, and by
-        // the views' tests), not with the other modes.
-        if let Ok(batch) = &mut r {
-            batch.layouts.clear();
-            for e in &mut batch.events {
-                e.layout = None;
-            }
-        }
-        let hits = (p.fast_hits, p.template_hits);
-        ((r, p.canon, p.compact, p.work, p.record), hits.0, hits.1)
-    }
-
-    /// Every event with a layout has, in the layout table, exactly the data the recording
-    /// pass found for its values.
-    fn check_layouts(batch: &BatchRec, record: &Record) {
-        for (i, e) in batch.events.iter().enumerate() {
-            let Some(l) = e.layout else { continue };
-            let rows = [(e.new_row, e.firsts.new_row), (e.old_row, e.firsts.old_row)];
-            let mut at = l.first as usize;
-            for (row, first) in rows {
-                let Some(v) = row else { continue };
-                for j in 0..v.len as usize {
-                    let want = record.values[first as usize + j].data;
-                    assert_eq!(batch.layouts[at].data(l.t), want, "event {i} value {j}");
-                    at += 1;
-                }
-            }
-        }
-    }
+    use differential::{run_with, Mode, Outcome};
 
     fn run(bytes: &[u8], fast: bool) -> (Outcome, usize) {
         let mode = if fast { Mode::Fast } else { Mode::General };
-        let (o, hits, _) = run_with(bytes, mode, true);
+        let (o, hits, _) = run_with(bytes, mode, true).unwrap();
         (o, hits)
     }
 
@@ -1060,29 +1002,8 @@ mod tests {
         hits
     }
 
-    /// Checks that the template changes nothing (recording or not, against the general
-    /// pass); returns how many events it validated in the recording pass.
     fn same_with_template(bytes: &[u8]) -> usize {
-        let (general, _, _) = run_with(bytes, Mode::General, true);
-        let (t, _, hits) = run_with(bytes, Mode::Template, true);
-        agree(&t, &general);
-        let (plain, _, _) = run_with(bytes, Mode::Fast, false);
-        let (t, _, _) = run_with(bytes, Mode::Template, false);
-        agree(&t, &plain);
-        hits
-    }
-
-    /// Asserts two outcomes are equal, naming the first event that differs.
-    fn agree(a: &Outcome, b: &Outcome) {
-        if let (Ok(x), Ok(y)) = (&a.0, &b.0) {
-            for (i, (e, f)) in x.events.iter().zip(&y.events).enumerate() {
-                assert_eq!(e, f, "event {i}");
-            }
-        }
-        assert_eq!(a.0, b.0);
-        if a.0.is_ok() {
-            assert_eq!(a, b);
-        }
+        differential::template_agrees(bytes).unwrap()
     }
 
     #[test]
