@@ -9,6 +9,7 @@
 
 use scry_types::{OperationType, TypeTag};
 
+use super::order::Fresh;
 use super::{check_utf8, EventRec, Firsts, Parser, StrRef, ValueRec, K_EVENT, K_ROW, K_VALUE};
 use crate::flex::fast::{deref, is, rd, wide_are_bytes, width};
 use crate::flex::{FlexType, Vector};
@@ -304,6 +305,7 @@ impl Parser<'_, '_> {
             _ => None,
         };
         if let Some([(dp, dt), (op, ot), (tp, tt), (vw, _)]) = window {
+            self.order.map_at(Fresh::Value, dp, 3, vw).ok()?;
             self.fcharge(3);
             let data = self.fdata(b, dp, vw, dt)?;
             let oid = u32::try_from(Self::fu64(b, op, vw, ot)?).ok()?;
@@ -331,6 +333,7 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
+        self.order.map_at(Fresh::Value, m.t, m.len, m.w).ok()?;
         self.fcharge(m.len);
         let data = if first == 0 {
             let (p, t) = m.entry(b, 0)?;
@@ -359,6 +362,7 @@ impl Parser<'_, '_> {
         if m.len != 1 || m.key(b, 0)? != *self.keys.get(K_ROW)?.field_addrs.first()? as usize {
             return None;
         }
+        self.order.map_at(Fresh::Row, m.t, m.len, m.w).ok()?;
         self.fcharge(1);
         let (p, t) = m.entry(b, 0)?;
         let v = untyped_vector(b, p, m.w, t)?;
@@ -380,6 +384,9 @@ impl Parser<'_, '_> {
     fn fcolumns(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<Vector> {
         let v = untyped_vector(b, pos, w, packed)?;
         let (len, vw) = (v.len as usize, usize::from(v.width));
+        self.order
+            .vector_at(Fresh::Columns, v.pos as usize, len, vw)
+            .ok()?;
         if len > self.o.max_columns {
             return None;
         }

@@ -9,6 +9,9 @@
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 
 mod fast;
+mod order;
+
+use order::{Fresh, Order};
 
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
 use crate::view::ctx::{Ctx, DataRef};
@@ -157,6 +160,8 @@ pub(crate) struct Parser<'a, 'o> {
     data_bytes: usize,
     /// What a recording pass keeps (`None`: the pass records nothing).
     pub record: Option<Record>,
+    /// Where the last row, value, column list, relation, column and sequence lay.
+    order: Order,
 }
 
 /// What a map's keys were: the fields seen and whether they are canonical.
@@ -208,6 +213,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             fast_hits: 0,
             data_bytes: 0,
             record: None,
+            order: Order::default(),
         })
     }
 
@@ -471,7 +477,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     #[inline]
     fn any_event(&mut self, s: Slot) -> Res<EventRec> {
         if self.use_fast {
-            let (work, data_bytes) = (self.work, self.data_bytes);
+            let (work, data_bytes, order) = (self.work, self.data_bytes, self.order);
             let lens = self.record.as_ref().map(Record::lens);
             let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
             if let Some(rec) = self.fast_event(s.pos, usize::from(s.width), packed) {
@@ -480,6 +486,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             }
             self.work = work;
             self.data_bytes = data_bytes;
+            self.order = order;
             if let (Some(r), Some(lens)) = (self.record.as_mut(), lens) {
                 r.truncate(lens);
             }
@@ -499,20 +506,25 @@ impl<'a, 'o> Parser<'a, 'o> {
         // before the vector that points at them (offsets point backwards): no more events fit,
         // so a claimed length alone reserves no more.
         let mut out = Vec::with_capacity(len.min(v.pos as usize / MIN_EVENT_BYTES));
-        let mut previous = None;
+        let mut previous = Order::default();
         for i in 0..len {
             let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
             if e.ty == FlexType::Map {
-                // Events are never shared: each lies after the one before it.
-                let target = self.r.deref(e.pos, e.width).map_err(|e| e.at_index(i))?;
-                if let Some(previous) = previous.filter(|&p| target <= p) {
+                // Events are never shared: each lies wholly after the one before it.
+                let m = self
+                    .r
+                    .map_values(e, "an event map")
+                    .map_err(|e| e.at_index(i))?;
+                let target = m.pos as usize;
+                if let Err(previous) =
+                    previous.map_at(Fresh::Event, target, m.len as usize, usize::from(m.width))
+                {
                     return Err(DecodeError::new(
                         DecodeErrorKind::SharedEvent { target, previous },
                         e.pos,
                     )
                     .at_index(i));
                 }
-                previous = Some(target);
             }
             out.push(self.any_event(e).map_err(|e| e.at_index(i))?);
         }
@@ -607,6 +619,8 @@ impl<'a, 'o> Parser<'a, 'o> {
     }
 
     fn columns(&mut self, s: Slot) -> Res<Vector> {
+        let v = self.r.vector(s, "a vector of strings")?;
+        self.fresh_vector(Fresh::Columns, &v)?;
         let max = self.o.max_columns;
         self.each(s, "a vector of strings", Limit::Columns, max, |p, e| {
             let name = p.string(e)?;
@@ -620,6 +634,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// A row map; returns its `values` vector.
     fn row(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a row map")?;
+        self.fresh_map(Fresh::Row, &m)?;
         let mut values = None;
         self.fields(&m, K_ROW, ROW, |p, _, v| {
             let max = p.o.max_columns;
@@ -637,6 +652,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn value(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column value map")?;
+        self.fresh_map(Fresh::Value, &m)?;
         let mut type_oid = None;
         let mut type_tag = None;
         let mut data = DataRef::Absent;
@@ -733,6 +749,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn relation(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a relation map")?;
+        self.fresh_map(Fresh::Relation, &m)?;
         let seen = self.fields(&m, K_RELATION, RELATION, |p, id, v| {
             match id {
                 0 => {
@@ -771,6 +788,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn column(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column map")?;
+        self.fresh_map(Fresh::Column, &m)?;
         let seen = self.fields(&m, K_COLUMN, COLUMN, |p, id, v| {
             match id {
                 0 => {
@@ -807,6 +825,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn sequence(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a sequence value map")?;
+        self.fresh_map(Fresh::Sequence, &m)?;
         let seen = self.fields(&m, K_SEQUENCE, SEQUENCE, |p, id, v| {
             match id {
                 0 | 2 | 3 | 4 => {
