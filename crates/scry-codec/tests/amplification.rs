@@ -1,7 +1,8 @@
 //! Inputs that claim much more than they hold cannot make a reader work or allocate out of
-//! proportion to their size: offsets that all point at one shared subtree hit the work
-//! budget, cycles are errors, and huge claimed lengths fail before anything is allocated for
-//! them (checked with a counting allocator).
+//! proportion to their size: a shared (or overlapping) event, row, value, column list,
+//! relation, column or sequence is an error at its second use, strings and data referenced
+//! too often hit the work budget, cycles are errors, and huge claimed lengths fail before
+//! anything is allocated for them (checked with a counting allocator).
 
 mod common;
 
@@ -9,10 +10,11 @@ use bytes::Bytes;
 use common::packed::{BLOB, MAP, STRING, UINT, VECTOR};
 use common::{Item, Raw};
 use scry_codec::{
-    read_batch, read_batch_bytes, read_event, BatchView, DecodeError, DecodeErrorKind, EventView,
-    Limit,
+    read_batch, read_batch_bytes, read_event, serialize_batch_with, BatchView, DecodeError,
+    DecodeErrorKind, Encoding, EventView, Limit,
 };
 use scry_testkit::alloc::requested;
+use scry_testkit::workloads;
 
 #[global_allocator]
 static GLOBAL: scry_testkit::alloc::Counting = scry_testkit::alloc::Counting;
@@ -484,6 +486,146 @@ fn relations_columns_and_sequences_are_not_shared() {
     );
     assert_eq!(batch.relations[0].columns[0].name, "c");
     assert_eq!(batch.sequence_values.as_ref().unwrap()[1].last_value, 5);
+}
+
+/// A batch of `events` events, each with a fresh `columns` vector of `refs` slots that all
+/// point at one `len`-byte string.
+fn events_sharing_one_column_name(len: usize, events: usize, refs: usize) -> Vec<u8> {
+    let mut w = Raw::default();
+    let name = w.string(&"n".repeat(len));
+    let events: Vec<usize> = (0..events)
+        .map(|_| {
+            let columns = w.vector(&vec![Item::At(name, STRING); refs]);
+            event(
+                &mut w,
+                Parts {
+                    columns: Some(Item::At(columns, VECTOR)),
+                    ..Parts::default()
+                },
+            )
+        })
+        .collect();
+    let root = batch_of_events(&mut w, &events);
+    w.finish(root)
+}
+
+/// A batch of `events` events, each with a row of `values` fresh value maps whose data is
+/// one shared `len`-byte blob.
+fn values_sharing_one_blob(len: usize, events: usize, values: usize) -> Vec<u8> {
+    let mut w = Raw::default();
+    let blob = w.blob(&vec![7; len]);
+    let events: Vec<usize> = (0..events)
+        .map(|_| {
+            let maps: Vec<usize> = (0..values).map(|_| value(&mut w, Some(blob))).collect();
+            let row = row(&mut w, &maps);
+            event_with_row(&mut w, Item::At(row, MAP))
+        })
+        .collect();
+    let root = batch_of_events(&mut w, &events);
+    w.finish(root)
+}
+
+/// What `read_batch`, `read_batch_bytes` and `BatchView::parse` allocate, the largest.
+fn most_allocated(bytes: &[u8]) -> usize {
+    let shared = Bytes::copy_from_slice(bytes);
+    let (_, a) = requested(|| read_batch(bytes).map(drop));
+    let (_, b) = requested(|| read_batch_bytes(&shared).map(drop));
+    let (_, c) = requested(|| BatchView::parse(bytes).map(drop));
+    a.max(b).max(c)
+}
+
+#[test]
+fn strings_shared_within_the_budget_read_with_bounded_memory() {
+    // Strings are shared legitimately, so sharing one is no error: 30,000 references to one
+    // 24-byte name from 300 distinct column lists read, each reference charged its length.
+    let bytes = events_sharing_one_column_name(24, 300, 100);
+    let batch = read_batch(&bytes).unwrap();
+    assert_eq!(batch.events.len(), 300);
+    assert_eq!(batch.events[299].columns.len(), 100);
+    assert_eq!(batch.events[299].columns[99], "n".repeat(24));
+    assert_eq!(
+        read_batch_bytes(&Bytes::from(bytes.clone())).unwrap(),
+        batch
+    );
+    // A `String` (24 bytes and its heap copy) per 5-byte reference, and the record.
+    let allocated = most_allocated(&bytes);
+    assert!(
+        allocated < 12 * bytes.len(),
+        "{allocated} for {}",
+        bytes.len()
+    );
+}
+
+#[test]
+fn a_long_string_referenced_too_often_hits_the_work_budget() {
+    // 300 column lists of 100 references to one 1000-byte name: 30 MB of names from 200 KB.
+    let bytes = events_sharing_one_column_name(1000, 300, 100);
+    assert!(bytes.len() < 210_000, "{}", bytes.len());
+    let e = batch_error(&bytes);
+    let budget = 8 * bytes.len() as u64 + 4096;
+    assert_eq!(e.kind(), &DecodeErrorKind::WorkBudgetExceeded { budget });
+    assert!(e.path().starts_with("events[16].columns["), "{e}");
+    // It stops before the copy: what is allocated is the record of the names so far.
+    let allocated = most_allocated(&bytes);
+    assert!(allocated < bytes.len(), "{allocated} for {}", bytes.len());
+}
+
+#[test]
+fn data_shared_within_the_budget_reads_with_bounded_memory() {
+    // 10,000 distinct value maps whose data is one 64-byte blob.
+    let bytes = values_sharing_one_blob(64, 100, 100);
+    let batch = read_batch(&bytes).unwrap();
+    let values = &batch.events[99].new_row.as_ref().unwrap().values;
+    assert_eq!(values.len(), 100);
+    assert_eq!(values[99].data.as_deref(), Some(&[7u8; 64][..]));
+    let allocated = most_allocated(&bytes);
+    assert!(
+        allocated < 4 * bytes.len(),
+        "{allocated} for {}",
+        bytes.len()
+    );
+}
+
+#[test]
+fn data_referenced_too_often_hits_the_work_budget() {
+    // 10,000 distinct value maps whose data is one 4 KiB blob: 40 MB of data from 750 KB.
+    let bytes = values_sharing_one_blob(4096, 100, 100);
+    assert!(bytes.len() < 760_000, "{}", bytes.len());
+    let e = batch_error(&bytes);
+    let budget = 8 * bytes.len() as u64 + 4096;
+    assert_eq!(e.kind(), &DecodeErrorKind::WorkBudgetExceeded { budget });
+    assert!(e.path().starts_with("events[14].new_row.values["), "{e}");
+    assert!(e.path().ends_with("].data"), "{e}");
+    let allocated = most_allocated(&bytes);
+    assert!(allocated < bytes.len(), "{allocated} for {}", bytes.len());
+}
+
+#[test]
+fn compact_batches_with_heavily_shared_strings_read_and_stay_bounded() {
+    // The production compact encoder refers back to every schema, table and column name
+    // written within the last 32 KiB: 2000 events hold 16 copies of each name.
+    let batch = workloads::small_rows(2000);
+    let production = serialize_batch_with(&batch, Encoding::Compact).unwrap();
+    let copies = production
+        .windows(12)
+        .filter(|w| w == b"\x0aaccount_id\0")
+        .count();
+    assert_eq!(copies, 16);
+    // The flexbuffers Builder's compact bytes (every name written afresh) as well.
+    for bytes in [production, common::compact_batch(&batch)] {
+        assert_eq!(read_batch(&bytes).unwrap(), batch);
+        assert_eq!(
+            read_batch_bytes(&Bytes::from(bytes.clone())).unwrap(),
+            batch
+        );
+        // The owned batch and the record: about 5.7 times the production bytes.
+        let allocated = most_allocated(&bytes);
+        assert!(
+            allocated < 7 * bytes.len(),
+            "{allocated} for {}",
+            bytes.len()
+        );
+    }
 }
 
 #[test]

@@ -4,7 +4,11 @@
 //! The schema is fixed (batch → events → event → row → values → value → data, and the
 //! relation / sequence / backfill side branches), so there is one function per level and no
 //! recursion. Every map entry, vector element, string byte and value byte visited is charged
-//! to a work budget proportional to the input's length.
+//! to a work budget proportional to the input's length. Events, rows, values, column lists,
+//! relations, columns and sequences must each lie after the previous one of their kind
+//! (`order`): no writer shares them, so each is read at most once and what the record and
+//! the owned copy hold for them is bounded by the input's length. Strings and value data,
+//! which may be shared, are charged their length per reference.
 
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 
