@@ -15,6 +15,7 @@ use scry_codec::{
 };
 use scry_testkit::alloc::requested;
 use scry_testkit::workloads;
+use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, OperationType, Row};
 
 #[global_allocator]
 static GLOBAL: scry_testkit::alloc::Counting = scry_testkit::alloc::Counting;
@@ -623,6 +624,54 @@ fn compact_batches_with_heavily_shared_strings_read_and_stay_bounded() {
         assert!(
             allocated < 7 * bytes.len(),
             "{allocated} for {}",
+            bytes.len()
+        );
+    }
+}
+
+/// A batch of `n` events with empty names, zero numbers and no rows, changed by `f`.
+fn bare_events(n: usize, f: impl Fn(&mut DatabaseEvent)) -> DatabaseEventBatch {
+    let events = (0..n)
+        .map(|_| {
+            let mut e = DatabaseEvent::new(OperationType::Insert, "", "");
+            e.timestamp_us = 0;
+            f(&mut e);
+            e
+        })
+        .collect();
+    DatabaseEventBatch::with_events(events)
+}
+
+#[test]
+fn the_densest_compact_shapes_allocate_a_bounded_multiple() {
+    // With nothing shared, what reading allocates is what the owned batch holds for each
+    // object (and the record of it), and the densest encoding of each object bounds the
+    // multiple: an event of zeros takes about 29 compact bytes and 304 in memory, a column
+    // name 3 bytes and a 24-byte `String`, a null value 11 bytes and a 40-byte `ColumnValue`.
+    let cases = [
+        ("no rows", bare_events(5000, |_| {})),
+        (
+            "null values",
+            bare_events(200, |e| {
+                e.new_row = Some(Row::new(vec![ColumnValue::null(); 50]));
+            }),
+        ),
+        (
+            "one-letter column names",
+            bare_events(200, |e| e.columns = vec!["a".to_owned(); 100]),
+        ),
+        (
+            "a shared 16-letter column name",
+            bare_events(300, |e| e.columns = vec!["n".repeat(16); 100]),
+        ),
+    ];
+    for (name, batch) in cases {
+        let bytes = serialize_batch_with(&batch, Encoding::Compact).unwrap();
+        assert_eq!(read_batch(&bytes).unwrap(), batch, "{name}");
+        let allocated = most_allocated(&bytes);
+        assert!(
+            allocated < 20 * bytes.len(),
+            "{name}: {allocated} for {}",
             bytes.len()
         );
     }
