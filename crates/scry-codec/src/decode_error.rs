@@ -99,9 +99,10 @@ pub enum DecodeErrorKind {
         /// The field's name.
         field: &'static str,
     },
-    /// An event does not lie after the previous event of its batch. Every writer lays the
-    /// events of a batch out one after the other, so this is a shared (or reordered) event:
-    /// sharing would let a few bytes of input stand for many decoded events.
+    /// An event's map does not lie wholly after the previous event's map of its batch.
+    /// Every writer lays the events of a batch out one after the other, so this is a shared
+    /// (or overlapping, or reordered) event: sharing would let a few bytes of input stand
+    /// for many decoded events.
     #[error(
         "event map at byte {target} does not lie after the previous event's (byte {previous})"
     )]
@@ -109,6 +110,21 @@ pub enum DecodeErrorKind {
         /// Where this event's map is.
         target: usize,
         /// Where the previous event's map is.
+        previous: usize,
+    },
+    /// A row, column value, column name list, relation, relation column or sequence value
+    /// does not lie wholly after the previous one of its kind (in reading order). Every
+    /// writer writes each of these afresh, one after the other, so this is a shared (or
+    /// overlapping, or reordered) object: sharing would let a few bytes of input stand for
+    /// many decoded rows or values.
+    #[error("{what} at byte {target} does not lie after the previous {what} (byte {previous})")]
+    SharedObject {
+        /// What the object is (`"row map"`, `"column value map"`, `"column name list"`,
+        /// `"relation map"`, `"column map"` or `"sequence value map"`).
+        what: &'static str,
+        /// Where this object's first value is.
+        target: usize,
+        /// Where the previous object's first value is.
         previous: usize,
     },
     /// A map's keys vector has a different length than its values.

@@ -2,17 +2,20 @@
 //! templates) and compares what they produce: for the tests and, under `cfg(fuzzing)`,
 //! for a differential fuzz target (see `scry_codec::fuzz_template_agrees`).
 
+use super::order::Order;
 use super::{BatchRec, Canon, Parser, Record};
 use crate::{DecodeError, ReadOptions};
 
 /// Everything a pass produces: its result, the layout facts, whether it saw the compact
-/// encoding, the work it charged, and its record.
+/// encoding, the work it charged, its record, and where the last object of each kind no
+/// writer shares lay.
 pub(crate) type Outcome = (
     Result<BatchRec, DecodeError>,
     Canon,
     bool,
     u64,
     Option<Record>,
+    Order,
 );
 
 /// How a pass validates events.
@@ -38,7 +41,10 @@ pub(crate) fn run_with(
     let o = ReadOptions::default();
     let mut p = match Parser::new(bytes, &o) {
         Ok(p) => p,
-        Err(e) => return Ok(((Err(e), Canon::default(), false, 0, None), 0, 0)),
+        Err(e) => {
+            let none = (Err(e), Canon::default(), false, 0, None, Order::default());
+            return Ok((none, 0, 0));
+        }
     };
     p.use_fast = mode != Mode::General;
     p.use_template = mode == Mode::Template;
@@ -56,7 +62,8 @@ pub(crate) fn run_with(
         }
     }
     let hits = (p.fast_hits, p.template_hits);
-    Ok(((r, p.canon, p.compact, p.work, p.record), hits.0, hits.1))
+    let outcome = (r, p.canon, p.compact, p.work, p.record, p.order);
+    Ok((outcome, hits.0, hits.1))
 }
 
 /// Every event with a layout has, in the layout table, exactly the data the recording

@@ -9,6 +9,7 @@
 
 use scry_types::{OperationType, TypeTag};
 
+use super::order::{map_span, vector_span, Fresh};
 use super::template::{Out, Tracer};
 use super::{check_utf8, EventRec, Firsts, Parser, StrRef, ValueRec, K_EVENT, K_ROW, K_VALUE};
 use crate::flex::fast::{deref, is, rd, wide_are_bytes, width};
@@ -250,6 +251,15 @@ fn untyped_vector(
 }
 
 impl Parser<'_, '_> {
+    /// An object no writer shares, at `pos` with bytes `span`: after the previous one of
+    /// its kind (see `order`), traced for a template.
+    #[inline(always)]
+    fn ffresh(&mut self, kind: Fresh, pos: usize, span: (usize, usize)) -> Option<()> {
+        self.order.follow(kind, pos, span).ok()?;
+        self.tracer.fresh(kind, pos, span);
+        Some(())
+    }
+
     #[inline(always)]
     fn fcharge(&mut self, units: usize) {
         self.work = self.work.saturating_add(units as u64);
@@ -421,6 +431,7 @@ impl Parser<'_, '_> {
         };
         if let Some([(dp, dt), (op, ot), (tp, tt), (vw, _)]) = window {
             self.tracer.same(pos, w);
+            self.ffresh(Fresh::Value, dp, map_span(dp, 3, vw))?;
             self.fcharge(3);
             let data = self.fdata(b, dp, vw, dt)?;
             let oid = u32::try_from(self.fu64(b, op, vw, ot, Out::Oid(index))?).ok()?;
@@ -452,6 +463,7 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
+        self.ffresh(Fresh::Value, m.t, map_span(m.t, m.len, m.w))?;
         self.fcharge(m.len);
         let data = if first == 0 {
             let (p, t) = m.entry(b, 0)?;
@@ -490,6 +502,7 @@ impl Parser<'_, '_> {
         if m.len != 1 || m.key(b, 0)? != *self.keys.get(K_ROW)?.field_addrs.first()? as usize {
             return None;
         }
+        self.ffresh(Fresh::Row, m.t, map_span(m.t, m.len, m.w))?;
         self.fcharge(1);
         let (p, t) = m.entry(b, 0)?;
         let v = untyped_vector(b, p, m.w, t, &mut self.tracer)?;
@@ -511,6 +524,8 @@ impl Parser<'_, '_> {
     fn fcolumns(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<Vector> {
         let v = untyped_vector(b, pos, w, packed, &mut self.tracer)?;
         let (len, vw) = (v.len as usize, usize::from(v.width));
+        let pos = v.pos as usize;
+        self.ffresh(Fresh::Columns, pos, vector_span(pos, len, vw))?;
         if len > self.o.max_columns {
             return None;
         }

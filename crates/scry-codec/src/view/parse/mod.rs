@@ -4,7 +4,11 @@
 //! The schema is fixed (batch → events → event → row → values → value → data, and the
 //! relation / sequence / backfill side branches), so there is one function per level and no
 //! recursion. Every map entry, vector element, string byte and value byte visited is charged
-//! to a work budget proportional to the input's length.
+//! to a work budget proportional to the input's length. Events, rows, values, column lists,
+//! relations, columns and sequences must each lie after the previous one of their kind
+//! (`order`): no writer shares them, so each is read at most once and what the record and
+//! the owned copy hold for them is bounded by the input's length. Strings and value data,
+//! which may be shared, are charged their length per reference.
 
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 
@@ -12,6 +16,9 @@ mod fast;
 mod template;
 
 pub(crate) use template::{Layout, ValueAt};
+mod order;
+
+use order::{Fresh, Order};
 
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
 use crate::view::ctx::{Ctx, DataRef};
@@ -192,6 +199,8 @@ pub(crate) struct Parser<'a, 'o> {
     scratch: (Vec<StrRef>, Vec<ValueRec>),
     /// The map of the event before the one being validated, in a batch.
     previous_event: Option<usize>,
+    /// Where the last row, value, column list, relation, column and sequence lay.
+    order: Order,
 }
 
 /// What a map's keys were: the fields seen and whether they are canonical.
@@ -251,6 +260,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             layouts: Vec::new(),
             scratch: (Vec::new(), Vec::new()),
             previous_event: None,
+            order: Order::default(),
         })
     }
 
@@ -531,7 +541,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             if in_batch.is_some() {
                 self.template_misses = self.template_misses.saturating_add(1);
             }
-            let (work, data_bytes) = (self.work, self.data_bytes);
+            let (work, data_bytes, order) = (self.work, self.data_bytes, self.order);
             let lens = self.record.as_ref().map(Record::lens);
             let fast = self.fast_event(s.pos, w, packed, trace);
             if let Some(rec) = fast {
@@ -546,6 +556,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             self.tracer.on = false;
             self.work = work;
             self.data_bytes = data_bytes;
+            self.order = order;
             if let (Some(r), Some(lens)) = (self.record.as_mut(), lens) {
                 r.truncate(lens);
             }
@@ -572,21 +583,28 @@ impl<'a, 'o> Parser<'a, 'o> {
         // before the vector that points at them (offsets point backwards): no more events fit,
         // so a claimed length alone reserves no more.
         let mut out = Vec::with_capacity(len.min(v.pos as usize / MIN_EVENT_BYTES));
-        let mut previous = None;
+        let mut previous = Order::default();
+        let mut previous_event = None;
         for i in 0..len {
             let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
             if e.ty == FlexType::Map {
-                // Events are never shared: each lies after the one before it.
-                let target = self.r.deref(e.pos, e.width).map_err(|e| e.at_index(i))?;
-                if let Some(previous) = previous.filter(|&p| target <= p) {
+                // Events are never shared: each lies wholly after the one before it.
+                let m = self
+                    .r
+                    .map_values(e, "an event map")
+                    .map_err(|e| e.at_index(i))?;
+                let target = m.pos as usize;
+                if let Err(previous) =
+                    previous.map_at(Fresh::Event, target, m.len as usize, usize::from(m.width))
+                {
                     return Err(DecodeError::new(
                         DecodeErrorKind::SharedEvent { target, previous },
                         e.pos,
                     )
                     .at_index(i));
                 }
-                self.previous_event = previous;
-                previous = Some(target);
+                self.previous_event = previous_event;
+                previous_event = Some(target);
             }
             out.push(
                 self.any_event(e, Some(i + 1 < len))
@@ -685,6 +703,8 @@ impl<'a, 'o> Parser<'a, 'o> {
     }
 
     fn columns(&mut self, s: Slot) -> Res<Vector> {
+        let v = self.r.vector(s, "a vector of strings")?;
+        self.fresh_vector(Fresh::Columns, &v)?;
         let max = self.o.max_columns;
         self.each(s, "a vector of strings", Limit::Columns, max, |p, e| {
             let name = p.string(e)?;
@@ -698,6 +718,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// A row map; returns its `values` vector.
     fn row(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a row map")?;
+        self.fresh_map(Fresh::Row, &m)?;
         let mut values = None;
         self.fields(&m, K_ROW, ROW, |p, _, v| {
             let max = p.o.max_columns;
@@ -715,6 +736,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn value(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column value map")?;
+        self.fresh_map(Fresh::Value, &m)?;
         let mut type_oid = None;
         let mut type_tag = None;
         let mut data = DataRef::Absent;
@@ -811,6 +833,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn relation(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a relation map")?;
+        self.fresh_map(Fresh::Relation, &m)?;
         let seen = self.fields(&m, K_RELATION, RELATION, |p, id, v| {
             match id {
                 0 => {
@@ -849,6 +872,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn column(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column map")?;
+        self.fresh_map(Fresh::Column, &m)?;
         let seen = self.fields(&m, K_COLUMN, COLUMN, |p, id, v| {
             match id {
                 0 => {
@@ -885,6 +909,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     fn sequence(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a sequence value map")?;
+        self.fresh_map(Fresh::Sequence, &m)?;
         let seen = self.fields(&m, K_SEQUENCE, SEQUENCE, |p, id, v| {
             match id {
                 0 | 2 | 3 | 4 => {

@@ -24,6 +24,7 @@
 
 use scry_types::{OperationType, TypeTag};
 
+use super::order::{Fresh, KINDS};
 use super::{EventRec, Firsts, Parser, StrRef, ValueRec};
 use crate::flex::fast::{rd, wide_are_bytes};
 use crate::flex::Vector;
@@ -142,7 +143,14 @@ pub(super) struct Tracer {
     values_at: Vec<ValueAt>,
     /// Set when a value's place cannot be described by a [`ValueAt`].
     no_layout: bool,
+    /// The first and last object of each kind no writer shares (see `order`): position,
+    /// start and end of its bytes.
+    fresh: Fresh3,
 }
+
+/// The first and last object of each [`Fresh`] kind in an event: `(pos, start, end)`,
+/// relative to the event's map.
+type Fresh3 = [Option<[(isize, isize, isize); 2]>; KINDS];
 
 impl Tracer {
     fn rel(&self, pos: usize) -> isize {
@@ -160,11 +168,27 @@ impl Tracer {
         self.values = 0;
         self.values_at.clear();
         self.no_layout = false;
+        self.fresh = [None; KINDS];
         if self.ops.capacity() == 0 {
             // Room for the ops of an event of a few dozen columns, so that tracing does not
             // allocate again and again while the buffer grows.
             self.ops.reserve(256);
             self.values_at.reserve(32);
+        }
+    }
+
+    /// The fast path checked that an object of `kind` at `pos` with bytes `start..end` lies
+    /// after the previous one of its kind.
+    #[inline(always)]
+    pub(super) fn fresh(&mut self, kind: Fresh, pos: usize, (start, end): (usize, usize)) {
+        if self.on {
+            let at = (self.rel(pos), self.rel(start), self.rel(end));
+            if let Some(f) = self.fresh.get_mut(kind as usize) {
+                match f {
+                    Some([_, last]) => *last = at,
+                    None => *f = Some([at, at]),
+                }
+            }
         }
     }
 
@@ -386,6 +410,8 @@ pub(super) struct Template {
     has_layout: bool,
     /// The first entry of `values_at` in the batch's layout table, once an event used it.
     layout: Option<u32>,
+    /// The first and last object of each kind no writer shares.
+    fresh: Fresh3,
     work: u64,
     data_bytes: usize,
 }
@@ -662,6 +688,7 @@ impl Parser<'_, '_> {
         if tpl.has_layout {
             tpl.values_at.extend_from_slice(&self.tracer.values_at);
         }
+        tpl.fresh = self.tracer.fresh;
         (tpl.slot_w, tpl.packed) = slot;
         tpl.rec = Some(*rec);
         (tpl.work, tpl.data_bytes) = (work, data_bytes);
@@ -763,7 +790,26 @@ impl Parser<'_, '_> {
         if work > self.budget {
             return None;
         }
+        // The objects no writer shares lie after the previous ones of their kind: the
+        // event's first of each kind after the last one before it (those in between follow
+        // each other as in the template's event).
+        let mut order = self.order;
+        for (k, f) in tpl.fresh.iter().enumerate() {
+            let Some([first, last]) = f else { continue };
+            let kind = *Fresh::ALL.get(k)?;
+            let place = |(pos, start, end): (isize, isize, isize)| {
+                let at = |rel| t.wrapping_add_signed(rel);
+                (at(pos), (at(start), at(end)))
+            };
+            let (pos, span) = place(*first);
+            order.follow(kind, pos, span).ok()?;
+            if last != first {
+                let (pos, span) = place(*last);
+                order.follow(kind, pos, span).ok()?;
+            }
+        }
         // Accepted: from here on nothing fails.
+        self.order = order;
         self.work = work;
         self.data_bytes = self.data_bytes.saturating_add(tpl.data_bytes);
         if let Some(r) = self.record.as_mut() {
