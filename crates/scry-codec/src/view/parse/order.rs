@@ -116,6 +116,23 @@ impl Order {
         Ok(())
     }
 
+    /// Whether an object of `kind` whose bytes start at `start` lies after the last one.
+    #[inline(always)]
+    pub(crate) fn may_follow(&self, kind: Fresh, start: usize) -> bool {
+        self.last
+            .get(kind as usize)
+            .is_some_and(|last| start >= last.1 as usize)
+    }
+
+    /// Records the object of `kind` at `pos` whose bytes end at `end` as the last one (for
+    /// objects already known to lie in order, after [`Order::may_follow`]).
+    #[inline(always)]
+    pub(crate) fn set_last(&mut self, kind: Fresh, pos: usize, end: usize) {
+        if let Some(last) = self.last.get_mut(kind as usize) {
+            *last = (pos as u32, end as u32);
+        }
+    }
+
     /// Records a map whose `len` values of `w` bytes start at `pos` (see [`Order::follow`]).
     #[inline(always)]
     pub(crate) fn map_at(

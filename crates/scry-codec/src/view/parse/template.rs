@@ -410,8 +410,9 @@ pub(super) struct Template {
     has_layout: bool,
     /// The first entry of `values_at` in the batch's layout table, once an event used it.
     layout: Option<u32>,
-    /// The first and last object of each kind no writer shares.
-    fresh: Fresh3,
+    /// For each kind of object no writer shares that the event has: where its first one's
+    /// bytes start, and where its last one lies and ends.
+    fresh: Vec<(Fresh, isize, isize, isize)>,
     work: u64,
     data_bytes: usize,
 }
@@ -688,7 +689,12 @@ impl Parser<'_, '_> {
         if tpl.has_layout {
             tpl.values_at.extend_from_slice(&self.tracer.values_at);
         }
-        tpl.fresh = self.tracer.fresh;
+        tpl.fresh.clear();
+        for (kind, f) in Fresh::ALL.iter().zip(&self.tracer.fresh) {
+            if let Some([(_, start, _), (pos, _, end)]) = f {
+                tpl.fresh.push((*kind, *start, *pos, *end));
+            }
+        }
         (tpl.slot_w, tpl.packed) = slot;
         tpl.rec = Some(*rec);
         (tpl.work, tpl.data_bytes) = (work, data_bytes);
@@ -791,25 +797,18 @@ impl Parser<'_, '_> {
             return None;
         }
         // The objects no writer shares lie after the previous ones of their kind: the
-        // event's first of each kind after the last one before it (those in between follow
-        // each other as in the template's event).
-        let mut order = self.order;
-        for (k, f) in tpl.fresh.iter().enumerate() {
-            let Some([first, last]) = f else { continue };
-            let kind = *Fresh::ALL.get(k)?;
-            let place = |(pos, start, end): (isize, isize, isize)| {
-                let at = |rel| t.wrapping_add_signed(rel);
-                (at(pos), (at(start), at(end)))
-            };
-            let (pos, span) = place(*first);
-            order.follow(kind, pos, span).ok()?;
-            if last != first {
-                let (pos, span) = place(*last);
-                order.follow(kind, pos, span).ok()?;
+        // event's first of each kind after the last one before it (the others follow each
+        // other as in the template's event).
+        let at = |rel| t.wrapping_add_signed(rel);
+        for &(kind, start, _, _) in &tpl.fresh {
+            if !self.order.may_follow(kind, at(start)) {
+                return None;
             }
         }
         // Accepted: from here on nothing fails.
-        self.order = order;
+        for &(kind, _, pos, end) in &tpl.fresh {
+            self.order.set_last(kind, at(pos), at(end));
+        }
         self.work = work;
         self.data_bytes = self.data_bytes.saturating_add(tpl.data_bytes);
         if let Some(r) = self.record.as_mut() {
