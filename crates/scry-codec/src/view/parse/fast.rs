@@ -414,8 +414,7 @@ impl Parser<'_, '_> {
     /// A column value map in canonical key order.
     #[inline(always)]
     fn fvalue(&mut self, b: &[u8], pos: usize, w: usize, packed: u8) -> Option<()> {
-        let index = self.tracer.values;
-        self.tracer.values = index.wrapping_add(1);
+        let index = self.tracer.next_value();
         let addrs = &self.keys.get(K_VALUE)?.field_addrs;
         let tr = &mut self.tracer;
         let (window, vt) = match packed {
@@ -533,8 +532,7 @@ impl Parser<'_, '_> {
         let t0 = v.pos as usize;
         for j in 0..len {
             let pt = *b.get(t0 + len * vw + j)?;
-            let index = self.tracer.columns;
-            self.tracer.columns = index.wrapping_add(1);
+            let index = self.tracer.next_column();
             let name = self.fstr(b, t0 + j * vw, vw, pt, Out::Column(index))?;
             if let Some(r) = self.record.as_mut() {
                 r.columns.push(name);

@@ -1,26 +1,37 @@
-//! The event template: validating an event by comparing it with the one before it.
+//! The event template: validating an event by comparing it with one validated before.
 //!
-//! The events of a batch usually have one shape: the same fields, the same widths, the same
-//! string and value lengths, laid out the same way, only displaced. While the fast path
-//! validates an event it can trace every input byte its decisions depend on ([`Tracer`]);
-//! the trace, with that event's result, is a [`Template`]. A later event `delta` bytes
-//! further on is then validated by replaying the trace: every structural byte must equal the
-//! template's at the same place relative to the event (so every internal offset, length,
-//! width and type is the same and every position is the template's plus `delta`), each key
-//! offset must lead to the same key, and only the leaves are looked at afresh: strings'
-//! UTF-8 (when they differ), enum names and discriminants, integers, and wide data bytes.
+//! The events of a batch usually have one shape: the same fields, widths, string and value
+//! lengths, laid out the same way, only displaced. While the fast path validates an event
+//! it can trace every input byte its decisions depend on ([`Tracer`]); the trace, compiled
+//! with that event's result, is a [`Template`]. A later event `delta > 0` bytes further on
+//! is then validated by comparison:
 //!
-//! Why the result equals the fast path's: the fast path's control flow depends only on the
-//! bytes it reads and on comparisons between positions. The replay checks that every byte
-//! it read is equal (or, for leaves, re-checks what the fast path checks of them); positions
-//! inside the event all move by the same `delta > 0`, and the only positions outside it —
-//! the key strings, and strings or keys vectors the compact encoding shares — either move
-//! with the event (then their bytes are compared like the event's) or are the very same
-//! object the template's event used (then they were validated, and their bytes read, by it).
-//! Work, data bytes and limits depend only on lengths, which are equal. Anything else — a
-//! relation, an empty serde vector of data, a shape the fast path did not trace — makes the
-//! trace unusable, and any difference makes the replay give up (`None`): the event then
-//! takes the fast path (and the general pass) as before.
+//! - one masked compare of the event's span with the template's: every structural byte
+//!   (headers, offsets to the event's own objects, lengths, widths, type bytes) and every
+//!   name (schema, table, column names, enum variant names) must be equal, so every
+//!   internal offset leads to the template's object moved by `delta`;
+//! - each keys-vector entry must differ from the template's by exactly `delta`, so it leads
+//!   to the same key;
+//! - each offset to an object before the previous event (strings and keys vectors the
+//!   compact encoding shares) must lead to the very same object, which the template's event
+//!   validated;
+//! - the leaves are read or checked afresh: integers (and enum discriminants), event ids
+//!   and DDL text (UTF-8), wide data bytes;
+//! - the event's objects that no writer shares must lie after the previous ones of their
+//!   kind (`order`), as the fast path checks.
+//!
+//! Why the result equals the fast path's: its control flow depends only on the bytes it
+//! reads and on comparisons between positions. Every byte it read is equal or re-checked as
+//! it checks it; positions inside the event all move by the same `delta`; positions outside
+//! are the same keys and shared objects. Work, data bytes and limits depend only on lengths,
+//! which are equal. A relation, an empty serde vector of data, an event of more than 65,535
+//! columns or values makes the trace unusable, and any difference makes the comparison give
+//! up (`None`): the event then takes the fast path (and the general pass) as before. The
+//! differential tests and fuzz target (`differential`) check that all modes agree.
+//!
+//! The template also knows where each of its event's values lies ([`ValueAt`]): the events
+//! it validated share one entry of the batch's layout table, through which the views read
+//! a value with a lookup and an addition.
 
 use scry_types::{OperationType, TypeTag};
 
@@ -137,8 +148,8 @@ pub(super) struct Tracer {
     /// Ops before this index may not be extended (a `Ref`'s scope begins or ended here).
     floor: usize,
     /// How many column names and values the traced event has had so far.
-    pub columns: u16,
-    pub values: u16,
+    columns: u16,
+    values: u16,
     /// Where the traced event's values lie (new row, then old row).
     values_at: Vec<ValueAt>,
     /// Set when a value's place cannot be described by a [`ValueAt`].
@@ -226,6 +237,29 @@ impl Tracer {
             data: data_rel,
             data_len,
         });
+    }
+
+    /// The index of the event's next column name (an event with more than the index can
+    /// hold is not traced).
+    #[inline(always)]
+    pub(super) fn next_column(&mut self) -> u16 {
+        let i = self.columns;
+        match i.checked_add(1) {
+            Some(next) => self.columns = next,
+            None => self.spoiled = true,
+        }
+        i
+    }
+
+    /// The index of the event's next value (as [`next_column`](Self::next_column)).
+    #[inline(always)]
+    pub(super) fn next_value(&mut self) -> u16 {
+        let i = self.values;
+        match i.checked_add(1) {
+            Some(next) => self.values = next,
+            None => self.spoiled = true,
+        }
+        i
     }
 
     /// The event did something the replay cannot repeat.
