@@ -209,6 +209,18 @@ struct Seen {
     canonical: bool,
 }
 
+/// The packed type byte of a slot (type and child width), as the fast path reads it.
+#[inline(always)]
+fn packed(s: Slot) -> u8 {
+    ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8
+}
+
+/// The byte width of a vector's elements.
+#[inline(always)]
+fn w_of(v: &Vector) -> usize {
+    usize::from(v.width)
+}
+
 #[cold]
 fn missing(field: &'static str, at: usize) -> DecodeError {
     DecodeError::new(DecodeErrorKind::MissingField { field }, at)
@@ -517,30 +529,31 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// A bare event at the root.
     pub(crate) fn bare_event(&mut self) -> Res<EventRec> {
         let root = self.r.root()?;
-        self.any_event(root, None)
+        self.any_event(root, false)
     }
 
-    /// An event: by the template when the batch's events are alike (`in_batch`: whether
-    /// this is an event of a batch, and whether more follow it), else by the fast path when
-    /// it can, else by the general pass (which reports the exact error, if any).
+    /// An event of a batch by the template, if it has one and the event is alike (see
+    /// `template`); `None` leaves the event to [`any_event`](Self::any_event).
     #[inline]
-    fn any_event(&mut self, s: Slot, in_batch: Option<bool>) -> Res<EventRec> {
+    fn templated_event(&mut self, s: Slot) -> Option<EventRec> {
+        if self.use_fast && self.use_template && self.should_trace() {
+            if let Some(rec) = self.replay(s.pos, usize::from(s.width), packed(s)) {
+                self.template_hits += 1;
+                self.template_misses = 0;
+                return Some(rec);
+            }
+        }
+        self.template_misses = self.template_misses.saturating_add(1);
+        None
+    }
+
+    /// An event: by the fast path when it can (tracing it for a template if `trace`), else
+    /// by the general pass (which reports the exact error, if any).
+    #[inline]
+    fn any_event(&mut self, s: Slot, trace: bool) -> Res<EventRec> {
         if self.use_fast {
-            let packed = ((s.ty as u8) << 2) | s.child.trailing_zeros() as u8;
-            let w = usize::from(s.width);
-            let try_template = in_batch.is_some() && self.use_template && self.should_trace();
-            // Only an event that others follow is worth making the template.
-            let trace = try_template && in_batch == Some(true);
-            if try_template {
-                if let Some(rec) = self.replay(s.pos, w, packed) {
-                    self.template_hits += 1;
-                    self.template_misses = 0;
-                    return Ok(rec);
-                }
-            }
-            if in_batch.is_some() {
-                self.template_misses = self.template_misses.saturating_add(1);
-            }
+            let (packed, w) = (packed(s), usize::from(s.width));
+            let trace = trace && self.use_template && self.should_trace();
             let (work, data_bytes, order) = (self.work, self.data_bytes, self.order);
             let lens = self.record.as_ref().map(Record::lens);
             let fast = self.fast_event(s.pos, w, packed, trace);
@@ -586,13 +599,22 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut previous = Order::default();
         let mut previous_event = None;
         for i in 0..len {
-            let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
+            let (e, m) = match self.fast_event_slot(&v, i) {
+                Some((e, m)) => (e, Some(m)),
+                None => {
+                    let e = self.r.element(&v, i).map_err(|e| e.at_index(i))?;
+                    (e, None)
+                }
+            };
             if e.ty == FlexType::Map {
                 // Events are never shared: each lies wholly after the one before it.
-                let m = self
-                    .r
-                    .map_values(e, "an event map")
-                    .map_err(|e| e.at_index(i))?;
+                let m = match m {
+                    Some(m) => m,
+                    None => self
+                        .r
+                        .map_values(e, "an event map")
+                        .map_err(|e| e.at_index(i))?,
+                };
                 let target = m.pos as usize;
                 if let Err(previous) =
                     previous.map_at(Fresh::Event, target, m.len as usize, usize::from(m.width))
@@ -606,12 +628,44 @@ impl<'a, 'o> Parser<'a, 'o> {
                 self.previous_event = previous_event;
                 previous_event = Some(target);
             }
-            out.push(
-                self.any_event(e, Some(i + 1 < len))
-                    .map_err(|e| e.at_index(i))?,
-            );
+            if let Some(rec) = self.templated_event(e) {
+                out.push(rec);
+                continue;
+            }
+            // Only an event that others follow is worth making the template.
+            let trace = i + 1 < len;
+            out.push(self.any_event(e, trace).map_err(|e| e.at_index(i))?);
         }
         Ok(out)
+    }
+
+    /// Element `i` of the events vector `v` and its map's values, when it is a map that fits
+    /// in the input (else the general reader reads it, and reports why not).
+    #[inline(always)]
+    fn fast_event_slot(&self, v: &Vector, i: usize) -> Option<(Slot, Vector)> {
+        if v.elem.is_some() {
+            return None;
+        }
+        let b = self.r.buf();
+        let w = usize::from(v.width);
+        let types = (v.pos as usize).checked_add((v.len as usize).checked_mul(w)?)?;
+        let packed = *b.get(types.checked_add(i)?)?;
+        if !crate::flex::fast::is(packed, FlexType::Map) {
+            return None;
+        }
+        let slot = Slot {
+            pos: (v.pos as usize).checked_add(i.checked_mul(w)?)?,
+            width: v.width,
+            ty: FlexType::Map,
+            child: 1 << (packed & 3),
+        };
+        let m = crate::flex::fast::map_values(b, slot)?;
+        // As the general reader: the values and their type bytes fit in the input.
+        let end = (m.pos as usize).checked_add((m.len as usize).checked_mul(w_of(&m) + 1)?)?;
+        if end > b.len() {
+            return None;
+        }
+        Some((slot, m))
     }
 
     fn event(&mut self, s: Slot) -> Res<EventRec> {
