@@ -7,7 +7,7 @@ use scry_types::{ColumnValue, Row, TypeTag};
 use crate::flex::{fast, FlexType, Slot, Vector};
 use crate::view::ctx::{CopySink, DataRef, Sink};
 use crate::view::fields::{TYPE_TAGS, VALUE};
-use crate::view::parse::ValueAt;
+use crate::view::parse::{Known, ValueAt};
 use crate::view::Ctx;
 
 const DATA: usize = 0;
@@ -46,7 +46,7 @@ impl<'a> Values<'a> {
                 return ValueView {
                     ctx: self.ctx,
                     map: v.map(t),
-                    data: Some(v.data(t)),
+                    data: v.known(t),
                 };
             }
         }
@@ -72,7 +72,7 @@ impl<'a> Values<'a> {
                 return ValueView {
                     ctx: self.ctx,
                     map,
-                    data: None,
+                    data: Known::No,
                 };
             }
         }
@@ -162,7 +162,7 @@ impl<'a> RowView<'a> {
             return Some(ValueView {
                 ctx: self.ctx,
                 map: v.0.map(v.1),
-                data: Some(v.0.data(v.1)),
+                data: v.0.known(v.1),
             });
         }
         Some(ValueView::from_slot(
@@ -188,7 +188,7 @@ pub struct ValueView<'a> {
     ctx: Ctx<'a>,
     map: Vector,
     /// Where the data lies, when the parse already knows (see `ValueAt`).
-    data: Option<DataRef>,
+    data: Known,
 }
 
 impl<'a> ValueView<'a> {
@@ -200,7 +200,7 @@ impl<'a> ValueView<'a> {
         Self {
             ctx,
             map,
-            data: None,
+            data: Known::No,
         }
     }
 
@@ -272,8 +272,15 @@ impl<'a> ValueView<'a> {
     /// Where the data lies.
     #[inline(always)]
     fn data_ref(&self) -> DataRef {
-        if let Some(d) = self.data {
-            return d;
+        match self.data {
+            Known::No => {}
+            Known::Absent => return DataRef::Absent,
+            Known::At(pos, len) => {
+                return DataRef::Contiguous {
+                    pos: pos as usize,
+                    len: len as usize,
+                }
+            }
         }
         if self.ctx.canon.values && self.map.len == 3 && self.map.width <= 2 {
             let found = window_data_ref(
@@ -317,6 +324,11 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn data(&self) -> Option<Cow<'a, [u8]>> {
+        if let Known::At(pos, len) = self.data {
+            let (pos, len) = (pos as usize, len as usize);
+            let bytes = self.ctx.r.buf().get(pos..pos + len).unwrap_or_default();
+            return Some(Cow::Borrowed(bytes));
+        }
         self.ctx.data_cow(self.data_ref())
     }
 

@@ -15,7 +15,7 @@ use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdent
 mod fast;
 mod template;
 
-pub(crate) use template::{Layout, ValueAt};
+pub(crate) use template::{Known, Layout, ValueAt};
 mod order;
 
 use order::{Fresh, Order};

@@ -67,16 +67,34 @@ impl ValueAt {
     }
 
     /// Where the value's data lies in the event whose map is at `t`.
-    #[inline(always)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn data(&self, t: u32) -> DataRef {
-        match self.data {
-            Some(rel) => DataRef::Contiguous {
-                pos: t.wrapping_add_signed(rel) as usize,
-                len: self.data_len as usize,
+        match self.known(t) {
+            Known::At(pos, len) => DataRef::Contiguous {
+                pos: pos as usize,
+                len: len as usize,
             },
-            None => DataRef::Absent,
+            _ => DataRef::Absent,
         }
     }
+
+    /// [`data`](Self::data), in the views' compact form.
+    #[inline(always)]
+    pub(crate) fn known(&self, t: u32) -> Known {
+        match self.data {
+            Some(rel) => Known::At(t.wrapping_add_signed(rel), self.data_len),
+            None => Known::Absent,
+        }
+    }
+}
+
+/// Where a value's data lies, as far as the parse knows: not known (read it from the
+/// wire), absent, or these bytes of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    No,
+    Absent,
+    At(u32, u32),
 }
 
 /// An event's place in the layout table: its first value's entry and its map's position.
