@@ -433,22 +433,13 @@ impl Parser<'_, '_> {
             self.ffresh(Fresh::Value, dp, map_span(dp, 3, vw))?;
             self.fcharge(3);
             let data = self.fdata(b, dp, vw, dt)?;
-            let oid = u32::try_from(self.fu64(b, op, vw, ot, Out::Oid(index))?).ok()?;
-            let tag = self.fenum(
+            return self.fvalue_rest(
                 b,
-                (tp, vw, tt),
-                &TYPE_TAGS,
-                TypeTag::ALL,
-                TypeTag::from_byte,
-                Out::Tag(index),
-            )?;
-            if self.tracer.on {
-                self.tracer.value(vector(vt, 3, vw), data);
-            }
-            if let Some(r) = self.record.as_mut() {
-                r.values.push(ValueRec { tag, oid, data });
-            }
-            return Some(());
+                data,
+                [(op, vw, ot), (tp, vw, tt)],
+                vector(vt, 3, vw),
+                index,
+            );
         }
         let m = FMap::read(b, pos, w, packed, &mut self.tracer)?;
         let first = match m.len {
@@ -471,19 +462,28 @@ impl Parser<'_, '_> {
             self.compact = true;
             DataRef::Absent
         };
-        let (p, t) = m.entry(b, 1 - first)?;
-        let oid = u32::try_from(self.fu64(b, p, m.w, t, Out::Oid(index))?).ok()?;
-        let (p, t) = m.entry(b, 2 - first)?;
-        let tag = self.fenum(
-            b,
-            (p, m.w, t),
-            &TYPE_TAGS,
-            TypeTag::ALL,
-            TypeTag::from_byte,
-            Out::Tag(index),
-        )?;
+        let (op, ot) = m.entry(b, 1 - first)?;
+        let (tp, tt) = m.entry(b, 2 - first)?;
+        let slots = [(op, m.w, ot), (tp, m.w, tt)];
+        self.fvalue_rest(b, data, slots, vector(m.t, m.len, m.w), index)
+    }
+
+    /// The rest of value `index`, whose map is `map` and data `data`: its OID and type tag
+    /// (`slots`: position, width and packed type of each), then its trace and record.
+    #[inline(always)]
+    fn fvalue_rest(
+        &mut self,
+        b: &[u8],
+        data: DataRef,
+        [(op, ow, ot), tag]: [(usize, usize, u8); 2],
+        map: Vector,
+        index: u16,
+    ) -> Option<()> {
+        let oid = u32::try_from(self.fu64(b, op, ow, ot, Out::Oid(index))?).ok()?;
+        let (names, all) = (&TYPE_TAGS, TypeTag::ALL);
+        let tag = self.fenum(b, tag, names, all, TypeTag::from_byte, Out::Tag(index))?;
         if self.tracer.on {
-            self.tracer.value(vector(m.t, m.len, m.w), data);
+            self.tracer.value(map, data);
         }
         if let Some(r) = self.record.as_mut() {
             r.values.push(ValueRec { tag, oid, data });

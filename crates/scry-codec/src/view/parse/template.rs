@@ -153,6 +153,17 @@ enum Op {
     Wide { rel: isize, len: u32, w: u8 },
 }
 
+/// Returns `counter` and counts one more; sets `spoiled` when it would overflow.
+#[inline(always)]
+fn count(counter: &mut u16, spoiled: &mut bool) -> u16 {
+    let i = *counter;
+    match i.checked_add(1) {
+        Some(next) => *counter = next,
+        None => *spoiled = true,
+    }
+    i
+}
+
 /// Records what the fast path reads while it validates one event.
 #[derive(Debug, Default)]
 pub(super) struct Tracer {
@@ -261,23 +272,13 @@ impl Tracer {
     /// hold is not traced).
     #[inline(always)]
     pub(super) fn next_column(&mut self) -> u16 {
-        let i = self.columns;
-        match i.checked_add(1) {
-            Some(next) => self.columns = next,
-            None => self.spoiled = true,
-        }
-        i
+        count(&mut self.columns, &mut self.spoiled)
     }
 
     /// The index of the event's next value (as [`next_column`](Self::next_column)).
     #[inline(always)]
     pub(super) fn next_value(&mut self) -> u16 {
-        let i = self.values;
-        match i.checked_add(1) {
-            Some(next) => self.values = next,
-            None => self.spoiled = true,
-        }
-        i
+        count(&mut self.values, &mut self.spoiled)
     }
 
     /// The event did something the replay cannot repeat.
@@ -348,65 +349,52 @@ impl Tracer {
         }
     }
 
+    /// Records the op `make` gives for the read at `pos` (relative to the event's map).
+    #[inline(always)]
+    fn push_at(&mut self, pos: usize, make: impl FnOnce(isize) -> Op) {
+        if self.on {
+            let rel = self.rel(pos);
+            self.ops.push(make(rel));
+        }
+    }
+
     /// The `kw`-byte keys-vector entry at `pos` leads to the key at `addr`.
     #[inline(always)]
     pub(super) fn key(&mut self, pos: usize, kw: usize, addr: usize) {
-        if self.on {
-            self.ops.push(Op::Key {
-                rel: self.rel(pos),
-                kw: kw as u8,
-                addr,
-            });
-        }
+        let kw = kw as u8;
+        self.push_at(pos, |rel| Op::Key { rel, kw, addr });
     }
 
     /// The `len` bytes at `pos` are the string that goes to `out`: a name (schema, table,
     /// column), which later events must repeat, or an id or SQL text, which may differ.
     #[inline(always)]
     pub(super) fn string(&mut self, pos: usize, len: usize, out: Out) {
-        if self.on {
-            let (rel, len) = (self.rel(pos), len as u32);
-            self.ops.push(match out {
-                Out::EventId | Out::DdlSql | Out::DdlObjectType => Op::Str { rel, len },
-                _ => Op::Name { rel, len, out },
-            });
-        }
+        let len = len as u32;
+        self.push_at(pos, |rel| match out {
+            Out::EventId | Out::DdlSql | Out::DdlObjectType => Op::Str { rel, len },
+            _ => Op::Name { rel, len, out },
+        });
     }
 
     /// The `len` bytes at `pos` name an enum variant.
     #[inline(always)]
     pub(super) fn name(&mut self, pos: usize, len: usize, out: Out) {
-        if self.on {
-            self.ops.push(Op::Name {
-                rel: self.rel(pos),
-                len: len as u32,
-                out,
-            });
-        }
+        let len = len as u32;
+        self.push_at(pos, |rel| Op::Name { rel, len, out });
     }
 
     /// The `w` bytes at `pos` are an inline unsigned integer.
     #[inline(always)]
     pub(super) fn uint(&mut self, pos: usize, w: usize, out: Out) {
-        if self.on {
-            self.ops.push(Op::UInt {
-                rel: self.rel(pos),
-                w: w as u8,
-                out,
-            });
-        }
+        let w = w as u8;
+        self.push_at(pos, |rel| Op::UInt { rel, w, out });
     }
 
     /// The `len` elements of `w` bytes at `pos` are data bytes.
     #[inline(always)]
     pub(super) fn wide(&mut self, pos: usize, len: usize, w: usize) {
-        if self.on {
-            self.ops.push(Op::Wide {
-                rel: self.rel(pos),
-                len: len as u32,
-                w: w as u8,
-            });
-        }
+        let (len, w) = (len as u32, w as u8);
+        self.push_at(pos, |rel| Op::Wide { rel, len, w });
     }
 }
 
