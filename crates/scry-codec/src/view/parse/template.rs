@@ -422,12 +422,15 @@ pub(super) struct Template {
     /// Where the span starts, relative to the map, and its length.
     lo: isize,
     span: usize,
-    /// Byte masks for the span, a word per 8 bytes.
+    /// Byte masks for the span, a word per 8 bytes, of the stretches that have any (long
+    /// runs of bytes nothing checks, such as large values, are left out).
     mask: Vec<u64>,
-    /// The offsets of the keys-vector entries that moved with the event, by their width (1,
-    /// 2, 4 and 8 bytes): each must differ from the template's by exactly the displacement,
-    /// so it leads to the same key.
-    keys: [Vec<u32>; 4],
+    /// The stretches: `(first word, words)`, their masks one after the other in `mask`.
+    segments: Vec<(u32, u32)>,
+    /// The keys-vector entries that moved with the event, by their width (1, 2, 4 and 8
+    /// bytes): `(offset, k)`, where the entry of an event whose map is at `t` must hold
+    /// `t + k`, the offset that leads back to its key.
+    keys: [Vec<(u32, i64)>; 4],
     /// Inline unsigned integers: `(offset, mask of their width, where they go)`.
     uints: Vec<(u32, u64, Out)>,
     /// Offsets that must lead to the template's own (shared) target: `(offset, width,
@@ -547,18 +550,18 @@ fn word(s: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*bytes))
 }
 
-/// Whether the `KW`-byte entries at `offs` are each the template's (in `s0`) plus `delta`
-/// (`KW` is 1, 2, 4 or 8; false when one is out of bounds).
+/// Whether each `KW`-byte keys-vector entry at `off` in `s` holds `t + k`, the offset that
+/// leads from it to its key when the event's map is at `t` (`KW` is 1, 2, 4 or 8; false
+/// when one is out of bounds).
 #[inline(always)]
-fn moved<const KW: usize>(s: &[u8], s0: &[u8], offs: &[u32], delta: u64) -> bool {
+fn keys_lead_home<const KW: usize>(s: &[u8], entries: &[(u32, i64)], t: i64) -> bool {
     let mask = u64::MAX >> (64 - 8 * KW as u32);
     let mut ok = true;
-    for &off in offs {
-        let (Some(a), Some(b)) = (word(s, off as usize), word(s0, off as usize)) else {
+    for &(off, k) in entries {
+        let Some(a) = word(s, off as usize) else {
             return false;
         };
-        let (a, b) = (a & mask, b & mask);
-        ok &= (a.wrapping_sub(b) == delta) & (a >= b);
+        ok &= (a & mask) as i64 == t + k;
     }
     ok
 }
@@ -577,7 +580,7 @@ fn target(b: &[u8], p: usize, w: usize) -> Option<usize> {
 #[derive(Clone, Copy)]
 enum Leaf {
     Same(isize, u32),
-    Key(isize, u8),
+    Key(isize, u8, usize),
     UInt(isize, u8, Out),
     Fixed(isize, u8, usize, Out),
     Str(isize, u32),
@@ -589,7 +592,7 @@ impl Leaf {
     fn bytes(self) -> (isize, isize) {
         match self {
             Self::Same(rel, len) | Self::Str(rel, len) => (rel, rel + len as isize),
-            Self::Key(rel, _) | Self::UInt(rel, ..) | Self::Fixed(rel, ..) => (rel, rel + 8),
+            Self::Key(rel, ..) | Self::UInt(rel, ..) | Self::Fixed(rel, ..) => (rel, rel + 8),
             Self::Wide(rel, len, w) => (rel, rel + len as isize * isize::from(w)),
         }
     }
@@ -617,7 +620,7 @@ fn leaves(ops: &[Op], shared_below: usize, mut f: impl FnMut(Leaf)) {
                     Leaf::Same(rel, w.into())
                 }
             }
-            Op::Key { rel, kw, .. } => Leaf::Key(rel, kw),
+            Op::Key { rel, kw, addr } => Leaf::Key(rel, kw, addr),
             Op::Str { rel, len } => Leaf::Str(rel, len),
             Op::UInt { rel, w, out } => Leaf::UInt(rel, w, out),
             Op::Wide { rel, len, w } => Leaf::Wide(rel, len, w),
@@ -666,9 +669,10 @@ impl Template {
                     }
                 }
             }
-            Leaf::Key(rel, kw) => {
+            Leaf::Key(rel, kw, addr) => {
                 if let Some(k) = self.keys.get_mut(kw.trailing_zeros() as usize) {
-                    k.push(off(rel));
+                    // Its offset leads `rel` bytes after the map back to `addr`.
+                    k.push((off(rel), rel as i64 - addr as i64));
                 }
             }
             // OIDs of up to 4 bytes always fit; only a recording pass reads them.
@@ -681,8 +685,42 @@ impl Template {
             Leaf::Str(rel, len) => self.strings.push((off(rel), len)),
             Leaf::Wide(rel, len, w) => self.wide.push((off(rel), len, w)),
         });
+        self.keep_masked_stretches();
         (self.t0, self.lo, self.span) = (t0, lo, span);
         self.valid = true;
+    }
+
+    /// Reduces the mask to the stretches of words that have any byte set (gaps of fewer
+    /// than 32 empty words (256 bytes) are kept, so that a stretch is worth its setup).
+    fn keep_masked_stretches(&mut self) {
+        const GAP: usize = 32;
+        self.segments.clear();
+        let mut kept = 0;
+        let mut i = 0;
+        let n = self.mask.len();
+        while i < n {
+            if self.mask.get(i) == Some(&0) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut end = i + 1;
+            let mut zeros = 0;
+            while end < n && zeros < GAP {
+                if self.mask.get(end) == Some(&0) {
+                    zeros += 1;
+                } else {
+                    zeros = 0;
+                }
+                end += 1;
+            }
+            let end = end - zeros;
+            self.mask.copy_within(start..end, kept);
+            self.segments.push((start as u32, (end - start) as u32));
+            kept += end - start;
+            i = end;
+        }
+        self.mask.truncate(kept);
     }
 }
 
@@ -755,15 +793,24 @@ impl Parser<'_, '_> {
         let s = b.get(base..base.checked_add(tpl.span)?)?;
         let base0 = tpl.t0.checked_add_signed(tpl.lo)?;
         let s0 = b.get(base0..base0.checked_add(tpl.span)?)?;
-        if masked_differ(s, s0, &tpl.mask) {
-            return None;
+        let mut masks = tpl.mask.as_slice();
+        for &(start, words) in &tpl.segments {
+            let (at, words) = (start as usize * 8, words as usize);
+            let (m, rest) = masks.split_at_checked(words)?;
+            masks = rest;
+            let (Some(x), Some(y)) = (s.get(at..), s0.get(at..)) else {
+                return None;
+            };
+            if masked_differ(x, y, m) {
+                return None;
+            }
         }
-        let d = delta as u64;
         let [k1, k2, k4, k8] = &tpl.keys;
-        if !(moved::<1>(s, s0, k1, d)
-            & moved::<2>(s, s0, k2, d)
-            & moved::<4>(s, s0, k4, d)
-            & moved::<8>(s, s0, k8, d))
+        let t64 = t as i64;
+        if !(keys_lead_home::<1>(s, k1, t64)
+            & keys_lead_home::<2>(s, k2, t64)
+            & keys_lead_home::<4>(s, k4, t64)
+            & keys_lead_home::<8>(s, k8, t64))
         {
             return None;
         }
