@@ -10,8 +10,10 @@ use crate::view::{
 use crate::{DecodeError, Encoding, ReadOptions};
 
 /// A batch validated in one pass ([`BatchView::parse`]) and then read in place: every
-/// accessor is O(1), cannot fail, and allocates nothing. Parsing allocates once (the
-/// table of where each event's fields are).
+/// accessor is O(1), cannot fail, and allocates nothing. Parsing allocates a bounded number
+/// of times, however many events the batch holds: the table of where each event's fields
+/// are, and the buffers of the event template (see the README) with the table of where the
+/// values of the events it validated lie.
 ///
 /// ```
 /// use scry_codec::{serialize_batch, BatchView};
