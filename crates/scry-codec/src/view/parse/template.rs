@@ -431,7 +431,10 @@ pub(super) struct Template {
     /// bytes): `(offset, k)`, where the entry of an event whose map is at `t` must hold
     /// `t + k`, the offset that leads back to its key.
     keys: [Vec<(u32, i64)>; 4],
-    /// Inline unsigned integers: `(offset, mask of their width, where they go)`.
+    /// The event's position, timestamp and transaction id, when inline: `(offset, mask of
+    /// their width)`.
+    event_uints: [Option<(u32, u64)>; 3],
+    /// The other inline unsigned integers: `(offset, mask of their width, where they go)`.
     uints: Vec<(u32, u64, Out)>,
     /// Offsets that must lead to the template's own (shared) target: `(offset, width,
     /// target, out)`.
@@ -655,6 +658,7 @@ impl Template {
             k.clear();
         }
         self.uints.clear();
+        self.event_uints = [None; 3];
         self.fixed.clear();
         self.strings.clear();
         self.wide.clear();
@@ -678,8 +682,17 @@ impl Template {
             // OIDs of up to 4 bytes always fit; only a recording pass reads them.
             Leaf::UInt(_, 1 | 2 | 4, Out::Oid(_)) if !recording => {}
             Leaf::UInt(rel, w, out) => {
-                let mask = u64::MAX >> (64 - 8 * u32::from(w));
-                self.uints.push((off(rel), mask, out));
+                let at = (off(rel), u64::MAX >> (64 - 8 * u32::from(w)));
+                let field = match out {
+                    Out::Position => Some(0),
+                    Out::Timestamp => Some(1),
+                    Out::TransactionId => Some(2),
+                    _ => None,
+                };
+                match field.and_then(|f| self.event_uints.get_mut(f)) {
+                    Some(slot) => *slot = Some(at),
+                    None => self.uints.push((at.0, at.1, out)),
+                }
             }
             Leaf::Fixed(rel, w, abs, out) => self.fixed.push((off(rel), w, abs, out)),
             Leaf::Str(rel, len) => self.strings.push((off(rel), len)),
@@ -855,12 +868,17 @@ impl Parser<'_, '_> {
                 _ => {}
             }
         }
+        let [position, timestamp, transaction] = tpl.event_uints;
+        let read = |at: Option<(u32, u64)>, was: u64| match at {
+            Some((off, mask)) => word(s, off as usize).map(|v| v & mask),
+            None => Some(was),
+        };
+        rec.position = read(position, rec.position)?;
+        rec.timestamp_us = read(timestamp, rec.timestamp_us)?;
+        rec.transaction_id = read(transaction, rec.transaction_id)?;
         for &(off, mask, out) in &tpl.uints {
             let v = word(s, off as usize)? & mask;
             match out {
-                Out::Position => rec.position = v,
-                Out::Timestamp => rec.timestamp_us = v,
-                Out::TransactionId => rec.transaction_id = v,
                 Out::Operation => {
                     rec.operation = OperationType::from_byte(u8::try_from(v).ok()?)?;
                 }
