@@ -34,22 +34,15 @@ pub struct Values<'a> {
     v: Vector,
     front: u32,
     back: u32,
-    layout: Option<(&'a [ValueAt], u32)>,
+    /// When the row is laid out (see `RowView::layout`): its entries still to visit, and the
+    /// event map's position they are relative to. Then `front` and `back` are not used.
+    laid: Option<(std::slice::Iter<'a, ValueAt>, u32)>,
 }
 
 impl<'a> Values<'a> {
     /// Value `i` of the row's values vector.
     #[inline(always)]
     fn at(&self, i: u32) -> ValueView<'a> {
-        if let Some((at, t)) = self.layout {
-            if let Some(v) = at.get(i as usize) {
-                return ValueView {
-                    ctx: self.ctx,
-                    map: v.map(t),
-                    data: v.known(t),
-                };
-            }
-        }
         let b = self.ctx.r.buf();
         let (len, w, i) = (self.v.len as usize, usize::from(self.v.width), i as usize);
         if self.v.elem.is_none() {
@@ -85,6 +78,9 @@ impl<'a> Iterator for Values<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<ValueView<'a>> {
+        if let Some((it, t)) = &mut self.laid {
+            return it.next().map(|v| ValueView::laid(self.ctx, v, *t));
+        }
         if self.front >= self.back {
             return None;
         }
@@ -94,11 +90,17 @@ impl<'a> Iterator for Values<'a> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = (self.back - self.front) as usize;
+        let n = match &self.laid {
+            Some((it, _)) => it.len(),
+            None => (self.back - self.front) as usize,
+        };
         (n, Some(n))
     }
 
     fn nth(&mut self, n: usize) -> Option<ValueView<'a>> {
+        if let Some((it, t)) = &mut self.laid {
+            return it.nth(n).map(|v| ValueView::laid(self.ctx, v, *t));
+        }
         let skip = u32::try_from(n).unwrap_or(u32::MAX);
         self.front = self.front.saturating_add(skip).min(self.back);
         self.next()
@@ -107,6 +109,9 @@ impl<'a> Iterator for Values<'a> {
 
 impl DoubleEndedIterator for Values<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
+        if let Some((it, t)) = &mut self.laid {
+            return it.next_back().map(|v| ValueView::laid(self.ctx, v, *t));
+        }
         if self.front >= self.back {
             return None;
         }
@@ -148,7 +153,7 @@ impl<'a> RowView<'a> {
             v: self.values,
             front: 0,
             back: self.values.len,
-            layout: self.layout,
+            laid: self.layout.map(|(at, t)| (at.iter(), t)),
         }
     }
 
@@ -158,12 +163,8 @@ impl<'a> RowView<'a> {
         if i >= self.len() {
             return None;
         }
-        if let Some(v) = self.layout.and_then(|(at, t)| Some((at.get(i)?, t))) {
-            return Some(ValueView {
-                ctx: self.ctx,
-                map: v.0.map(v.1),
-                data: v.0.known(v.1),
-            });
+        if let Some((at, t)) = self.layout {
+            return at.get(i).map(|v| ValueView::laid(self.ctx, v, t));
         }
         Some(ValueView::from_slot(
             self.ctx,
@@ -192,6 +193,16 @@ pub struct ValueView<'a> {
 }
 
 impl<'a> ValueView<'a> {
+    /// The value laid out at `v` in the event whose map is at `t`.
+    #[inline(always)]
+    fn laid(ctx: Ctx<'a>, v: &ValueAt, t: u32) -> Self {
+        Self {
+            ctx,
+            map: v.map(t),
+            data: v.known(t),
+        }
+    }
+
     #[inline]
     fn from_slot(ctx: Ctx<'a>, s: Option<Slot>) -> Self {
         let map = s
@@ -430,6 +441,14 @@ mod tests {
                         let plain = RowView::new(row.ctx, row.values, None);
                         laid += usize::from(row.layout.is_some());
                         assert_eq!(row.values().len(), plain.len());
+                        // Backwards and by skipping, too.
+                        let back: Vec<_> = row.values().rev().map(|v| v.map).collect();
+                        let plain_back: Vec<_> = plain.values().rev().map(|v| v.map).collect();
+                        assert_eq!(back, plain_back);
+                        for n in 0..=plain.len() {
+                            let a = row.values().nth(n).map(|v| v.data());
+                            assert_eq!(a, plain.values().nth(n).map(|v| v.data()));
+                        }
                         for (i, (a, b)) in row.values().zip(plain.values()).enumerate() {
                             assert_eq!(a.map, b.map);
                             assert_eq!(a.data(), b.data());
