@@ -412,8 +412,6 @@ impl Tracer {
 /// only as often as its largest event needs more room, not per event.
 #[derive(Debug, Default)]
 pub(super) struct Template {
-    /// Whether this holds a template (else it is only buffers).
-    valid: bool,
     /// The event map's position.
     t0: usize,
     /// The packed type and width of the event's slot.
@@ -443,6 +441,7 @@ pub(super) struct Template {
     strings: Vec<(u32, u32)>,
     /// Wide data: `(offset, len, w)`.
     wide: Vec<(u32, u32, u8)>,
+    /// The traced event's result; `None` while this holds no template (only buffers).
     rec: Option<EventRec>,
     /// The event's first column / new-row value / old-row value, counted from its first
     /// recorded column name and value.
@@ -633,10 +632,9 @@ fn leaves(ops: &[Op], shared_below: usize, mut f: impl FnMut(Leaf)) {
 
 impl Template {
     /// Compiles the trace `ops` of the event at `t0` into this template (reusing its
-    /// buffers); objects below `shared_below` are taken as shared. Leaves the template
-    /// invalid when the trace cannot be used.
-    fn compile(&mut self, ops: &[Op], t0: usize, shared_below: usize, recording: bool) {
-        self.valid = false;
+    /// buffers); objects below `shared_below` are taken as shared. False when the trace
+    /// cannot be used.
+    fn compile(&mut self, ops: &[Op], t0: usize, shared_below: usize, recording: bool) -> bool {
         self.layout = None;
         let (mut lo, mut hi) = (isize::MAX, isize::MIN);
         leaves(ops, shared_below, |l| {
@@ -650,7 +648,7 @@ impl Template {
             .filter(|&s| s < 1 << 20)
             .map(|s| s.next_multiple_of(8))
         else {
-            return;
+            return false;
         };
         self.mask.clear();
         self.mask.resize(span / 8, 0);
@@ -700,7 +698,7 @@ impl Template {
         });
         self.keep_masked_stretches();
         (self.t0, self.lo, self.span) = (t0, lo, span);
-        self.valid = true;
+        true
     }
 
     /// Reduces the mask to the stretches of words that have any byte set (gaps of fewer
@@ -750,14 +748,13 @@ impl Parser<'_, '_> {
     ) {
         self.tracer.on = false;
         let tpl = &mut self.template;
-        tpl.valid = false;
+        tpl.rec = None;
         if self.tracer.spoiled || rec.relation_meta.is_some() {
             return;
         }
         let shared_below = self.previous_event.map_or(0, |p| p + 1);
         let recording = self.record.is_some();
-        tpl.compile(&self.tracer.ops, self.tracer.t0, shared_below, recording);
-        if !tpl.valid {
+        if !tpl.compile(&self.tracer.ops, self.tracer.t0, shared_below, recording) {
             return;
         }
         let (c0, v0) = lens;
@@ -796,7 +793,8 @@ impl Parser<'_, '_> {
     #[inline]
     pub(super) fn replay(&mut self, pos: usize, w: usize, packed: u8) -> Option<EventRec> {
         let tpl = &self.template;
-        if !tpl.valid || tpl.packed != packed || tpl.slot_w != w {
+        let tpl_rec = tpl.rec.as_ref()?;
+        if tpl.packed != packed || tpl.slot_w != w {
             return None;
         }
         let b = self.r.buf();
@@ -838,7 +836,6 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
-        let tpl_rec = tpl.rec.as_ref()?;
         let mut rec = tpl_rec.shifted(delta);
         let recording = self.record.is_some();
         let (columns, values) = (&mut self.scratch.0, &mut self.scratch.1);
