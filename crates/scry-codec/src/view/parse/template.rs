@@ -425,10 +425,17 @@ pub(super) struct Template {
     mask: Vec<u64>,
     /// The stretches: `(first word, words)`, their masks one after the other in `mask`.
     segments: Vec<(u32, u32)>,
-    /// The keys-vector entries that moved with the event, by their width (1, 2, 4 and 8
-    /// bytes): `(offset, k)`, where the entry of an event whose map is at `t` must hold
-    /// `t + k`, the offset that leads back to its key.
-    keys: [Vec<(u32, i64)>; 4],
+    /// The keys-vector entries that moved with the event, up to eight bytes of consecutive
+    /// ones at a time: `(offset, lanes, mask, value)`. An entry of an event whose map is at
+    /// `t` must hold `t + k`, the offset that leads back to its key, which is the template
+    /// event's entry plus the distance between the two events. So the word at `offset`
+    /// must equal `value` (the template event's entries) plus `delta * lanes` (a 1 where
+    /// each entry starts) wherever `mask` has a byte set: one comparison for up to eight
+    /// entries.
+    key_words: Vec<(u32, u64, u64, u64)>,
+    /// The largest distance for which every entry still fits its width (so that the
+    /// addition above carries nothing from one entry into the next).
+    key_room: u64,
     /// The event's position, timestamp and transaction id, when inline: `(offset, mask of
     /// their width)`.
     event_uints: [Option<(u32, u64)>; 3],
@@ -552,20 +559,22 @@ fn word(s: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*bytes))
 }
 
-/// Whether each `KW`-byte keys-vector entry at `off` in `s` holds `t + k`, the offset that
-/// leads from it to its key when the event's map is at `t` (`KW` is 1, 2, 4 or 8; false
-/// when one is out of bounds).
+/// Whether the keys-vector entries of `key_words` in the span `s` hold the template
+/// event's plus `d` (see [`Template::key_words`]); false when `d` exceeds `room` or a word is
+/// out of bounds.
 #[inline(always)]
-fn keys_lead_home<const KW: usize>(s: &[u8], entries: &[(u32, i64)], t: i64) -> bool {
-    let mask = u64::MAX >> (64 - 8 * KW as u32);
-    let mut ok = true;
-    for &(off, k) in entries {
-        let Some(a) = word(s, off as usize) else {
+fn keys_moved_by(s: &[u8], key_words: &[(u32, u64, u64, u64)], d: u64, room: u64) -> bool {
+    if d > room {
+        return false;
+    }
+    let mut acc = 0;
+    for &(off, lanes, mask, value) in key_words {
+        let Some(x) = word(s, off as usize) else {
             return false;
         };
-        ok &= (a & mask) as i64 == t + k;
+        acc |= (x & mask) ^ value.wrapping_add(d.wrapping_mul(lanes));
     }
-    ok
+    acc == 0
 }
 
 /// Follows the `w`-byte offset at `p` (strictly backwards), as the fast path does.
@@ -652,9 +661,8 @@ impl Template {
         };
         self.mask.clear();
         self.mask.resize(span / 8, 0);
-        for k in &mut self.keys {
-            k.clear();
-        }
+        self.key_words.clear();
+        self.key_room = u64::MAX;
         self.uints.clear();
         self.event_uints = [None; 3];
         self.fixed.clear();
@@ -662,6 +670,7 @@ impl Template {
         self.wide.clear();
         // Every leaf lies in the span, so its offset from the span's start fits.
         let off = |rel: isize| (rel - lo) as u32;
+        let mut fits = true;
         leaves(ops, shared_below, |l| match l {
             Leaf::Same(rel, len) => {
                 let start = off(rel) as usize;
@@ -672,10 +681,28 @@ impl Template {
                 }
             }
             Leaf::Key(rel, kw, addr) => {
-                if let Some(k) = self.keys.get_mut(kw.trailing_zeros() as usize) {
-                    // Its offset leads `rel` bytes after the map back to `addr`.
-                    k.push((off(rel), rel as i64 - addr as i64));
+                // Its offset leads `rel` bytes after the map back to `addr`: the template
+                // event's entry holds `t0 + rel - addr`.
+                let (at, bits) = (off(rel), 8 * u32::from(kw));
+                let width_mask = u64::MAX >> (64 - bits);
+                let value = u64::try_from(t0 as i64 + rel as i64 - addr as i64).ok();
+                let Some(value) = value.filter(|&v| v <= width_mask) else {
+                    fits = false;
+                    return;
+                };
+                self.key_room = self.key_room.min(width_mask - value);
+                // It joins the previous entries' word if it starts where they end and ends
+                // within the word.
+                if let Some((start, lanes, mask, v)) = self.key_words.last_mut() {
+                    let end = 64 - mask.leading_zeros();
+                    if u64::from(at) == u64::from(*start) + u64::from(end / 8) && end + bits <= 64 {
+                        *lanes |= 1 << end;
+                        *mask |= width_mask << end;
+                        *v |= value << end;
+                        return;
+                    }
                 }
+                self.key_words.push((at, 1, width_mask, value));
             }
             // OIDs of up to 4 bytes always fit; only a recording pass reads them.
             Leaf::UInt(_, 1 | 2 | 4, Out::Oid(_)) if !recording => {}
@@ -696,6 +723,9 @@ impl Template {
             Leaf::Str(rel, len) => self.strings.push((off(rel), len)),
             Leaf::Wide(rel, len, w) => self.wide.push((off(rel), len, w)),
         });
+        if !fits {
+            return false;
+        }
         self.keep_masked_stretches();
         (self.t0, self.lo, self.span) = (t0, lo, span);
         true
@@ -816,13 +846,7 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
-        let [k1, k2, k4, k8] = &tpl.keys;
-        let t64 = t as i64;
-        if !(keys_lead_home::<1>(s, k1, t64)
-            & keys_lead_home::<2>(s, k2, t64)
-            & keys_lead_home::<4>(s, k4, t64)
-            & keys_lead_home::<8>(s, k8, t64))
-        {
+        if !keys_moved_by(s, &tpl.key_words, delta as u64, tpl.key_room) {
             return None;
         }
         for &(off, len) in &tpl.strings {
