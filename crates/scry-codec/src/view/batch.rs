@@ -128,12 +128,14 @@ impl<'a> BatchView<'a> {
     /// stored as a discriminant, any value as a blob, or any optional field left out;
     /// otherwise `Compat` (a compact batch without such fields reads the same either way).
     #[must_use]
+    #[inline]
     pub fn encoding(&self) -> Encoding {
         self.encoding
     }
 
     /// The events, in order.
     #[must_use]
+    #[inline]
     pub fn events(&self) -> Events<'_> {
         Events {
             ctx: self.ctx,
@@ -144,6 +146,7 @@ impl<'a> BatchView<'a> {
 
     /// Event `i`, if the batch has that many.
     #[must_use]
+    #[inline]
     pub fn event(&self, i: usize) -> Option<EventView<'_>> {
         self.rec
             .events
@@ -153,36 +156,42 @@ impl<'a> BatchView<'a> {
 
     /// The number of events.
     #[must_use]
+    #[inline]
     pub fn len(&self) -> usize {
         self.rec.events.len()
     }
 
     /// True when the batch has no events.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.rec.events.is_empty()
     }
 
     /// The source ID, if set.
     #[must_use]
+    #[inline]
     pub fn source_id(&self) -> Option<&'a str> {
         self.rec.source_id.map(|s| self.ctx.str_ref(s))
     }
 
     /// The batch sequence number.
     #[must_use]
+    #[inline]
     pub fn batch_seq(&self) -> u64 {
         self.rec.batch_seq
     }
 
     /// The batch's relation metadata.
     #[must_use]
+    #[inline]
     pub fn relations(&self) -> Relations<'a> {
         ViewIter::new(self.ctx, self.rec.relations, RelationView::from_slot)
     }
 
     /// The control directive, if this is a control batch.
     #[must_use]
+    #[inline]
     pub fn control_directive(&self) -> Option<ControlDirective> {
         self.rec.control_directive
     }
@@ -190,6 +199,7 @@ impl<'a> BatchView<'a> {
     /// The sequence values, if the batch carries them (`Some` of an empty iterator when it
     /// carries an empty list).
     #[must_use]
+    #[inline]
     pub fn sequence_values(&self) -> Option<SequenceValues<'a>> {
         self.rec
             .sequence_values
@@ -198,6 +208,7 @@ impl<'a> BatchView<'a> {
 
     /// The backfill metadata, if any.
     #[must_use]
+    #[inline]
     pub fn backfill_metadata(&self) -> Option<BackfillMetadata> {
         self.rec.backfill_metadata
     }

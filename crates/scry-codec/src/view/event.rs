@@ -25,6 +25,7 @@ pub type Columns<'a> = ViewIter<'a, &'a str>;
 
 impl<'a> EventView<'a> {
     /// An event of a batch whose layout table is `layouts`.
+    #[inline]
     pub(crate) fn in_batch(ctx: Ctx<'a>, rec: EventRec, layouts: &'a [ValueAt]) -> Self {
         Self { ctx, rec, layouts }
     }
@@ -71,54 +72,63 @@ impl<'a> EventView<'a> {
 
     /// What the event does.
     #[must_use]
+    #[inline]
     pub fn operation(&self) -> OperationType {
         self.rec.operation
     }
 
     /// The replication position (LSN).
     #[must_use]
+    #[inline]
     pub fn position(&self) -> u64 {
         self.rec.position
     }
 
     /// The transaction ID.
     #[must_use]
+    #[inline]
     pub fn transaction_id(&self) -> u64 {
         self.rec.transaction_id
     }
 
     /// Event time, microseconds since the Unix epoch.
     #[must_use]
+    #[inline]
     pub fn timestamp_us(&self) -> u64 {
         self.rec.timestamp_us
     }
 
     /// The event ID, if set.
     #[must_use]
+    #[inline]
     pub fn event_id(&self) -> Option<&'a str> {
         self.rec.event_id.map(|s| self.ctx.str_ref(s))
     }
 
     /// Schema name.
     #[must_use]
+    #[inline]
     pub fn schema(&self) -> &'a str {
         self.ctx.str_ref(self.rec.schema)
     }
 
     /// Table name.
     #[must_use]
+    #[inline]
     pub fn table(&self) -> &'a str {
         self.ctx.str_ref(self.rec.table)
     }
 
     /// Column names, in the order of the rows' values.
     #[must_use]
+    #[inline]
     pub fn columns(&self) -> Columns<'a> {
         ViewIter::new(self.ctx, self.rec.columns, column_name)
     }
 
     /// The new row.
     #[must_use]
+    #[inline]
     pub fn new_row(&self) -> Option<RowView<'a>> {
         let first = self.rec.layout.map(|l| (l.first, l.t));
         self.rec
@@ -128,6 +138,7 @@ impl<'a> EventView<'a> {
 
     /// The old row (or its key).
     #[must_use]
+    #[inline]
     pub fn old_row(&self) -> Option<RowView<'a>> {
         let new_len = self.rec.new_row.map_or(0, |v| v.len);
         let first = self
@@ -154,6 +165,7 @@ impl<'a> EventView<'a> {
 
     /// Relation metadata, if the event carries it.
     #[must_use]
+    #[inline]
     pub fn relation_meta(&self) -> Option<RelationView<'a>> {
         self.rec
             .relation_meta
@@ -162,12 +174,14 @@ impl<'a> EventView<'a> {
 
     /// The DDL statement, if any.
     #[must_use]
+    #[inline]
     pub fn ddl_sql(&self) -> Option<&'a str> {
         self.rec.ddl_sql.map(|s| self.ctx.str_ref(s))
     }
 
     /// The DDL object type, if any.
     #[must_use]
+    #[inline]
     pub fn ddl_object_type(&self) -> Option<&'a str> {
         self.rec.ddl_object_type.map(|s| self.ctx.str_ref(s))
     }

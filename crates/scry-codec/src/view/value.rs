@@ -125,6 +125,7 @@ impl ExactSizeIterator for Values<'_> {}
 impl std::iter::FusedIterator for Values<'_> {}
 
 impl<'a> RowView<'a> {
+    #[inline]
     pub(crate) fn new(ctx: Ctx<'a>, values: Vector, layout: Option<(&'a [ValueAt], u32)>) -> Self {
         Self {
             ctx,
@@ -135,18 +136,21 @@ impl<'a> RowView<'a> {
 
     /// The number of values.
     #[must_use]
+    #[inline]
     pub fn len(&self) -> usize {
         self.values.len as usize
     }
 
     /// True when the row has no values.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.values.len == 0
     }
 
     /// The values, in column order.
     #[must_use]
+    #[inline]
     pub fn values(&self) -> Values<'a> {
         Values {
             ctx: self.ctx,
@@ -159,6 +163,7 @@ impl<'a> RowView<'a> {
 
     /// Value `i`, if the row has that many.
     #[must_use]
+    #[inline]
     pub fn get(&self, i: usize) -> Option<ValueView<'a>> {
         if i >= self.len() {
             return None;
@@ -241,6 +246,7 @@ impl<'a> ValueView<'a> {
 
     /// The type tag.
     #[must_use]
+    #[inline]
     pub fn type_tag(&self) -> TypeTag {
         let b = self.ctx.r.buf();
         let w = usize::from(self.map.width);
@@ -269,6 +275,7 @@ impl<'a> ValueView<'a> {
 
     /// The PostgreSQL type OID.
     #[must_use]
+    #[inline]
     pub fn type_oid(&self) -> u32 {
         let fast = self.entry(TYPE_OID).and_then(|(p, packed)| {
             if fast::is(packed, FlexType::UInt) {
@@ -312,6 +319,7 @@ impl<'a> ValueView<'a> {
 
     /// True when the value has data (even empty data).
     #[must_use]
+    #[inline]
     pub fn has_data(&self) -> bool {
         self.entry(DATA)
             .is_some_and(|(_, packed)| !fast::is(packed, FlexType::Null))
@@ -319,12 +327,14 @@ impl<'a> ValueView<'a> {
 
     /// True when this is NULL: no data and tag [`TypeTag::Null`] (as [`ColumnValue::is_null`]).
     #[must_use]
+    #[inline]
     pub fn is_null(&self) -> bool {
         !self.has_data() && self.type_tag() == TypeTag::Null
     }
 
     /// True when this is the unchanged-TOAST marker (as [`ColumnValue::is_unchanged`]).
     #[must_use]
+    #[inline]
     pub fn is_unchanged(&self) -> bool {
         self.type_tag() == TypeTag::ToastUnchanged
     }
