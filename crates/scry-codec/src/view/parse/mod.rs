@@ -533,18 +533,20 @@ impl<'a, 'o> Parser<'a, 'o> {
     }
 
     /// An event of a batch by the template, if it has one and the event is alike (see
-    /// `template`); `None` leaves the event to [`any_event`](Self::any_event).
+    /// `template`): pushed to `out`. False leaves the event to
+    /// [`any_event`](Self::any_event).
     #[inline]
-    fn templated_event(&mut self, s: Slot) -> Option<EventRec> {
+    fn templated_event(&mut self, s: Slot, out: &mut Vec<EventRec>) -> bool {
         if self.use_fast && self.use_template && self.should_trace() {
-            if let Some(rec) = self.replay(s.pos, usize::from(s.width), packed(s)) {
+            let (w, packed) = (usize::from(s.width), packed(s));
+            if self.replay(s.pos, w, packed, out).is_some() {
                 self.template_hits += 1;
                 self.template_misses = 0;
-                return Some(rec);
+                return true;
             }
         }
         self.template_misses = self.template_misses.saturating_add(1);
-        None
+        false
     }
 
     /// An event: by the fast path when it can (tracing it for a template if `trace`), else
@@ -628,8 +630,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 self.previous_event = previous_event;
                 previous_event = Some(target);
             }
-            if let Some(rec) = self.templated_event(e) {
-                out.push(rec);
+            if self.templated_event(e, &mut out) {
                 continue;
             }
             // Only an event that others follow is worth making the template.

@@ -562,7 +562,7 @@ fn word(s: &[u8], off: usize) -> Option<u64> {
 /// Whether the keys-vector entries of `key_words` in the span `s` hold the template
 /// event's plus `d` (see [`Template::key_words`]); false when `d` exceeds `room` or a word is
 /// out of bounds.
-#[inline(always)]
+#[inline(never)]
 fn keys_moved_by(s: &[u8], key_words: &[(u32, u64, u64, u64)], d: u64, room: u64) -> bool {
     if d > room {
         return false;
@@ -819,9 +819,16 @@ impl Parser<'_, '_> {
     }
 
     /// Validates the event in the `w`-byte slot at `pos` (packed type `packed`) by comparing
-    /// it with the template; `None` when there is none or the event differs from it.
+    /// it with the template, and pushes its record to `out`; `None` (and nothing pushed)
+    /// when there is no template or the event differs from it.
     #[inline]
-    pub(super) fn replay(&mut self, pos: usize, w: usize, packed: u8) -> Option<EventRec> {
+    pub(super) fn replay(
+        &mut self,
+        pos: usize,
+        w: usize,
+        packed: u8,
+        out: &mut Vec<EventRec>,
+    ) -> Option<()> {
         let tpl = &self.template;
         let tpl_rec = tpl.rec.as_ref()?;
         if tpl.packed != packed || tpl.slot_w != w {
@@ -949,7 +956,8 @@ impl Parser<'_, '_> {
             r.values.extend_from_slice(values);
         }
         rec.layout = self.layout_of(t);
-        Some(rec)
+        out.push(rec);
+        Some(())
     }
 
     /// The event at `t`'s place in the layout table: the template's values, entered in the
@@ -977,5 +985,67 @@ impl Parser<'_, '_> {
             first,
             t: u32::try_from(t).ok()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys_moved_by;
+
+    /// Two 2-byte keys-vector entries holding 0x0110 and 0x00F0 in the template event, in
+    /// one word at offset 1 of the span: `(offset, lanes, mask, value)`.
+    const WORD: (u32, u64, u64, u64) = (1, 0x0001_0001, 0xFFFF_FFFF, 0x00F0_0110);
+
+    fn span(a: u16, b: u16) -> Vec<u8> {
+        let mut s = vec![0xEE; 12];
+        s[1..3].copy_from_slice(&a.to_le_bytes());
+        s[3..5].copy_from_slice(&b.to_le_bytes());
+        s
+    }
+
+    #[test]
+    fn entries_must_each_move_by_the_distance() {
+        let room = 0xFFFF - 0x0110;
+        assert!(keys_moved_by(
+            &span(0x0110 + 7, 0x00F0 + 7),
+            &[WORD],
+            7,
+            room
+        ));
+        // One entry moved by a different amount, or not at all.
+        assert!(!keys_moved_by(
+            &span(0x0110 + 7, 0x00F0 + 8),
+            &[WORD],
+            7,
+            room
+        ));
+        assert!(!keys_moved_by(&span(0x0110 + 7, 0x00F0), &[WORD], 7, room));
+        // Bytes outside the mask are not compared.
+        let mut s = span(0x0117, 0x00F7);
+        s[0] = 0;
+        s[5] = 0;
+        assert!(keys_moved_by(&s, &[WORD], 7, room));
+    }
+
+    #[test]
+    fn a_distance_that_would_carry_between_entries_is_refused() {
+        // Entries 0xFFF0 and 0x0010 moved by 0x20: the first no longer fits 2 bytes, and
+        // adding the whole word carries its overflow into the second, so a crafted word
+        // (0x0010, 0x0031) equals the sum. Only the room check refuses it.
+        let word = (1, 0x0001_0001, 0xFFFF_FFFF, 0x0010_FFF0);
+        let d = 0x20;
+        let room = 0xFFFF - 0xFFF0;
+        let crafted = span(0x0010, 0x0031);
+        assert!(keys_moved_by(&crafted, &[word], d, u64::MAX));
+        assert!(!keys_moved_by(&crafted, &[word], d, room));
+        // Within the room, the same entries move exactly.
+        assert!(keys_moved_by(&span(0xFFFF, 0x001F), &[word], 0xF, room));
+    }
+
+    #[test]
+    fn a_word_past_the_span_fails() {
+        let short = &span(0x0117, 0x00F7)[..8];
+        assert!(!keys_moved_by(short, &[WORD], 7, u64::MAX));
+        assert!(keys_moved_by(short, &[], 7, u64::MAX));
     }
 }
