@@ -553,6 +553,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// by the general pass (which reports the exact error, if any).
     #[inline]
     fn any_event(&mut self, s: Slot, trace: bool) -> Res<EventRec> {
+        self.settle_order();
         if self.use_fast {
             let (packed, w) = (packed(s), usize::from(s.width));
             let trace = trace && self.use_template && self.should_trace();
@@ -587,6 +588,13 @@ impl<'a, 'o> Parser<'a, 'o> {
     }
 
     fn events(&mut self, s: Slot) -> Res<Vec<EventRec>> {
+        let events = self.events_inner(s);
+        // Whatever happened, `order` is then up to date (see `settle_order`).
+        self.settle_order();
+        events
+    }
+
+    fn events_inner(&mut self, s: Slot) -> Res<Vec<EventRec>> {
         /// A lower bound of an event map's size: its length, keys offset and width, and a slot
         /// and a type byte for each of the seven fields every event has.
         const MIN_EVENT_BYTES: usize = 16;

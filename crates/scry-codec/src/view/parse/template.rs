@@ -465,6 +465,14 @@ pub(super) struct Template {
     /// For each kind of object no writer shares that the event has: where its first one's
     /// bytes start, and where its last one lies and ends.
     fresh: Vec<(Fresh, isize, isize, isize)>,
+    /// The least distance between two events of this shape for the second to lie after the
+    /// first in every kind of `fresh`: the longest stretch from a kind's first object's start
+    /// to its last one's end.
+    min_gap: isize,
+    /// The map position of the last event replayed, when the parser's [`Order`] has not
+    /// been told about its objects yet (see [`Parser::settle_order`]): while events of one
+    /// shape follow each other, each only needs to lie `min_gap` bytes after the one before.
+    pending: Option<usize>,
     work: u64,
     data_bytes: usize,
 }
@@ -808,9 +816,11 @@ impl Parser<'_, '_> {
             tpl.values_at.extend_from_slice(&self.tracer.values_at);
         }
         tpl.fresh.clear();
+        tpl.min_gap = 0;
         for (kind, f) in Fresh::ALL.iter().zip(&self.tracer.fresh) {
             if let Some([(_, start, _), (pos, _, end)]) = f {
                 tpl.fresh.push((*kind, *start, *pos, *end));
+                tpl.min_gap = tpl.min_gap.max(end - start);
             }
         }
         (tpl.slot_w, tpl.packed) = slot;
@@ -932,16 +942,24 @@ impl Parser<'_, '_> {
         // The objects no writer shares lie after the previous ones of their kind: the
         // event's first of each kind after the last one before it (the others follow each
         // other as in the template's event).
-        let at = |rel| t.wrapping_add_signed(rel);
-        for &(kind, start, _, _) in &tpl.fresh {
-            if !self.order.may_follow(kind, at(start)) {
-                return None;
+        // When the event before was replayed by this template too (and `Order` not told
+        // yet), that is one comparison: `t` must lie `min_gap` bytes after it.
+        match tpl.pending {
+            Some(prev) => {
+                if (t as isize).wrapping_sub(prev as isize) < tpl.min_gap {
+                    return None;
+                }
+            }
+            None => {
+                let at = |rel| t.wrapping_add_signed(rel);
+                for &(kind, start, _, _) in &tpl.fresh {
+                    if !self.order.may_follow(kind, at(start)) {
+                        return None;
+                    }
+                }
             }
         }
         // Accepted: from here on nothing fails.
-        for &(kind, _, pos, end) in &tpl.fresh {
-            self.order.set_last(kind, at(pos), at(end));
-        }
         self.work = work;
         self.data_bytes = self.data_bytes.saturating_add(tpl.data_bytes);
         if let Some(r) = self.record.as_mut() {
@@ -955,9 +973,24 @@ impl Parser<'_, '_> {
             r.columns.extend_from_slice(columns);
             r.values.extend_from_slice(values);
         }
+        self.template.pending = Some(t);
         rec.layout = self.layout_of(t);
         out.push(rec);
         Some(())
+    }
+
+    /// Tells [`Order`] where the objects of the last event replayed lie, if it was not told
+    /// yet. Everything but the template's replay reads `order`, so it is settled before
+    /// any other pass reads an event and when the events are done.
+    #[inline]
+    pub(super) fn settle_order(&mut self) {
+        let tpl = &mut self.template;
+        if let Some(t) = tpl.pending.take() {
+            let at = |rel| t.wrapping_add_signed(rel);
+            for &(kind, _, pos, end) in &tpl.fresh {
+                self.order.set_last(kind, at(pos), at(end));
+            }
+        }
     }
 
     /// The event at `t`'s place in the layout table: the template's values, entered in the
