@@ -444,6 +444,8 @@ pub(super) struct Template {
     /// Offsets that must lead to the template's own (shared) target: `(offset, width,
     /// target, out)`.
     fixed: Vec<(u32, u8, usize, Out)>,
+    /// Which strings moved with the event (those not in `fixed`).
+    moved: Moved,
     /// Strings that may differ (then they must be valid UTF-8): `(offset, len)`.
     strings: Vec<(u32, u32)>,
     /// Wide data: `(offset, len, w)`.
@@ -516,37 +518,81 @@ impl DataRef {
     }
 }
 
+/// Which of a replayed event's strings moved with it (the others are the template's own:
+/// strings the compact encoding shares).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Moved {
+    event_id: bool,
+    schema: bool,
+    table: bool,
+    ddl_sql: bool,
+    ddl_object_type: bool,
+}
+
+impl Moved {
+    /// Every string moved.
+    const ALL: Self = Self {
+        event_id: true,
+        schema: true,
+        table: true,
+        ddl_sql: true,
+        ddl_object_type: true,
+    };
+}
+
 impl EventRec {
+    /// Moves what lies in the event (rows, the column list and the `moved` strings) by
+    /// `delta` bytes: a copy of the template event's record becomes the replayed event's.
+    /// (A template event never has relation metadata.)
     #[inline(always)]
-    fn shifted(&self, delta: usize) -> Self {
-        let vec = |v: Option<Vector>| {
-            v.map(|mut v| {
-                v.pos = shift32(v.pos, delta);
-                v
-            })
+    fn shift(&mut self, delta: usize, moved: Moved) {
+        let str_ref = |s: &mut StrRef, moved: bool| {
+            if moved {
+                *s = s.shifted(delta);
+            }
         };
-        let mut columns = self.columns;
-        columns.pos = shift32(columns.pos, delta);
-        Self {
-            event_id: self.event_id.map(|s| s.shifted(delta)),
-            schema: self.schema.shifted(delta),
-            table: self.table.shifted(delta),
-            columns,
-            new_row: vec(self.new_row),
-            old_row: vec(self.old_row),
-            relation_meta: None,
-            ddl_sql: self.ddl_sql.map(|s| s.shifted(delta)),
-            ddl_object_type: self.ddl_object_type.map(|s| s.shifted(delta)),
-            layout: None,
-            ..*self
+        let opt = |s: &mut Option<StrRef>, moved: bool| {
+            if let Some(s) = s {
+                str_ref(s, moved);
+            }
+        };
+        opt(&mut self.event_id, moved.event_id);
+        str_ref(&mut self.schema, moved.schema);
+        str_ref(&mut self.table, moved.table);
+        opt(&mut self.ddl_sql, moved.ddl_sql);
+        opt(&mut self.ddl_object_type, moved.ddl_object_type);
+        self.columns.pos = shift32(self.columns.pos, delta);
+        for row in [&mut self.new_row, &mut self.old_row].into_iter().flatten() {
+            row.pos = shift32(row.pos, delta);
         }
     }
 }
 
-/// Whether `s` and `s0` differ anywhere `mask` has a byte set (a mask word per 8 bytes; a
-/// loop the compiler turns into vector instructions). True when either is too short.
+/// Whether `s` and `s0` differ anywhere `mask` has a byte set (a mask word per 8 bytes).
+/// True when either is too short. On x86-64 processors with AVX2 (nearly all in use), the
+/// same loop compiled for 32-byte vectors: twice the words per instruction.
 #[inline(always)]
 fn masked_differ(s: &[u8], s0: &[u8], mask: &[u64]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2, checked just above.
+            return unsafe { masked_differ_avx2(s, s0, mask) };
+        }
+    }
+    masked_differ_words(s, s0, mask)
+}
+
+/// [`masked_differ_words`] compiled with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn masked_differ_avx2(s: &[u8], s0: &[u8], mask: &[u64]) -> bool {
+    masked_differ_words(s, s0, mask)
+}
+
+/// The loop of [`masked_differ`], which the compiler turns into vector instructions.
+#[inline(always)]
+fn masked_differ_words(s: &[u8], s0: &[u8], mask: &[u64]) -> bool {
     let n = mask.len();
     let (x, _) = s.as_chunks::<8>();
     let (y, _) = s0.as_chunks::<8>();
@@ -674,6 +720,7 @@ impl Template {
         self.uints.clear();
         self.event_uints = [None; 3];
         self.fixed.clear();
+        self.moved = Moved::ALL;
         self.strings.clear();
         self.wide.clear();
         // Every leaf lies in the span, so its offset from the span's start fits.
@@ -727,7 +774,17 @@ impl Template {
                     None => self.uints.push((at.0, at.1, out)),
                 }
             }
-            Leaf::Fixed(rel, w, abs, out) => self.fixed.push((off(rel), w, abs, out)),
+            Leaf::Fixed(rel, w, abs, out) => {
+                match out {
+                    Out::Schema => self.moved.schema = false,
+                    Out::Table => self.moved.table = false,
+                    Out::EventId => self.moved.event_id = false,
+                    Out::DdlSql => self.moved.ddl_sql = false,
+                    Out::DdlObjectType => self.moved.ddl_object_type = false,
+                    _ => {}
+                }
+                self.fixed.push((off(rel), w, abs, out));
+            }
             Leaf::Str(rel, len) => self.strings.push((off(rel), len)),
             Leaf::Wide(rel, len, w) => self.wide.push((off(rel), len, w)),
         });
@@ -877,7 +934,6 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
-        let mut rec = tpl_rec.shifted(delta);
         let recording = self.record.is_some();
         let (columns, values) = (&mut self.scratch.0, &mut self.scratch.1);
         if recording {
@@ -893,17 +949,11 @@ impl Parser<'_, '_> {
             if target(b, base + off as usize, w.into())? != abs {
                 return None;
             }
-            match out {
-                Out::Schema => rec.schema = tpl_rec.schema,
-                Out::Table => rec.table = tpl_rec.table,
-                Out::EventId => rec.event_id = tpl_rec.event_id,
-                Out::DdlSql => rec.ddl_sql = tpl_rec.ddl_sql,
-                Out::DdlObjectType => rec.ddl_object_type = tpl_rec.ddl_object_type,
-                Out::Column(c) if recording => {
+            if let Out::Column(c) = out {
+                if recording {
                     let c = usize::from(c);
                     *columns.get_mut(c)? = *tpl.columns.get(c)?;
                 }
-                _ => {}
             }
         }
         let [position, timestamp, transaction] = tpl.event_uints;
@@ -911,14 +961,15 @@ impl Parser<'_, '_> {
             Some((off, mask)) => word(s, off as usize).map(|v| v & mask),
             None => Some(was),
         };
-        rec.position = read(position, rec.position)?;
-        rec.timestamp_us = read(timestamp, rec.timestamp_us)?;
-        rec.transaction_id = read(transaction, rec.transaction_id)?;
+        let position = read(position, tpl_rec.position)?;
+        let timestamp_us = read(timestamp, tpl_rec.timestamp_us)?;
+        let transaction_id = read(transaction, tpl_rec.transaction_id)?;
+        let mut operation = tpl_rec.operation;
         for &(off, mask, out) in &tpl.uints {
             let v = word(s, off as usize)? & mask;
             match out {
                 Out::Operation => {
-                    rec.operation = OperationType::from_byte(u8::try_from(v).ok()?)?;
+                    operation = OperationType::from_byte(u8::try_from(v).ok()?)?;
                 }
                 Out::Tag(i) => {
                     let tag = TypeTag::from_byte(u8::try_from(v).ok()?)?;
@@ -962,20 +1013,33 @@ impl Parser<'_, '_> {
         // Accepted: from here on nothing fails.
         self.work = work;
         self.data_bytes = self.data_bytes.saturating_add(tpl.data_bytes);
-        if let Some(r) = self.record.as_mut() {
+        let firsts = self.record.as_mut().map(|r| {
             let (c0, v0) = (r.columns.len() as u32, r.values.len() as u32);
-            rec.firsts = Firsts {
+            r.columns.extend_from_slice(columns);
+            r.values.extend_from_slice(values);
+            Firsts {
                 columns: c0 + tpl.firsts.columns,
                 new_row: v0 + tpl.firsts.new_row,
                 old_row: v0 + tpl.firsts.old_row,
             }
-            .settled(rec.new_row.is_some(), rec.old_row.is_some());
-            r.columns.extend_from_slice(columns);
-            r.values.extend_from_slice(values);
-        }
+            .settled(tpl_rec.new_row.is_some(), tpl_rec.old_row.is_some())
+        });
+        // A copy of the template event's record, moved to this event in place.
+        out.push(*tpl_rec);
+        let moved = tpl.moved;
         self.template.pending = Some(t);
-        rec.layout = self.layout_of(t);
-        out.push(rec);
+        let layout = self.layout_of(t);
+        if let Some(rec) = out.last_mut() {
+            rec.shift(delta, moved);
+            rec.position = position;
+            rec.timestamp_us = timestamp_us;
+            rec.transaction_id = transaction_id;
+            rec.operation = operation;
+            if let Some(firsts) = firsts {
+                rec.firsts = firsts;
+            }
+            rec.layout = layout;
+        }
         Some(())
     }
 
