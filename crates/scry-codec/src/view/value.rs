@@ -64,8 +64,7 @@ impl<'a> Values<'a> {
             if let Some(map) = direct {
                 return ValueView {
                     ctx: self.ctx,
-                    map,
-                    data: Known::No,
+                    at: At::Map(map),
                 };
             }
         }
@@ -192,19 +191,26 @@ impl<'a> RowView<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct ValueView<'a> {
     ctx: Ctx<'a>,
-    map: Vector,
-    /// Where the data lies, when the parse already knows (see `ValueAt`).
-    data: Known,
+    at: At<'a>,
+}
+
+/// Where a value lies.
+#[derive(Debug, Clone, Copy)]
+enum At<'a> {
+    /// Its map (values vector), read from the wire.
+    Map(Vector),
+    /// Laid out by a template (see `ValueAt`) in the event whose map is at the `u32`: its
+    /// map and data are found from there when asked for, so iterating costs no more.
+    Laid(&'a ValueAt, u32),
 }
 
 impl<'a> ValueView<'a> {
     /// The value laid out at `v` in the event whose map is at `t`.
     #[inline(always)]
-    fn laid(ctx: Ctx<'a>, v: &ValueAt, t: u32) -> Self {
+    fn laid(ctx: Ctx<'a>, v: &'a ValueAt, t: u32) -> Self {
         Self {
             ctx,
-            map: v.map(t),
-            data: v.known(t),
+            at: At::Laid(v, t),
         }
     }
 
@@ -215,14 +221,32 @@ impl<'a> ValueView<'a> {
             .unwrap_or_else(|| ctx.map(s));
         Self {
             ctx,
-            map,
-            data: Known::No,
+            at: At::Map(map),
+        }
+    }
+
+    /// The value's map (its values vector).
+    #[inline(always)]
+    fn map(&self) -> Vector {
+        match self.at {
+            At::Map(map) => map,
+            At::Laid(v, t) => v.map(t),
+        }
+    }
+
+    /// Where its data lies, as far as the parse knows.
+    #[inline(always)]
+    fn known(&self) -> Known {
+        match self.at {
+            At::Map(_) => Known::No,
+            At::Laid(v, t) => v.known(t),
         }
     }
 
     #[inline]
     fn field(&self, id: usize) -> Option<Slot> {
-        self.ctx.field(&self.map, self.ctx.canon.values, VALUE, id)
+        self.ctx
+            .field(&self.map(), self.ctx.canon.values, VALUE, id)
     }
 
     /// Position and packed type of field `id`: by index when the batch's value maps are
@@ -230,7 +254,7 @@ impl<'a> ValueView<'a> {
     #[inline(always)]
     fn entry(&self, id: usize) -> Option<(usize, u8)> {
         if self.ctx.canon.values {
-            let m = &self.map;
+            let m = &self.map();
             let (len, w) = (m.len as usize, usize::from(m.width));
             let i = id.checked_sub(VALUE.len().checked_sub(len)?)?;
             if i >= len {
@@ -249,7 +273,7 @@ impl<'a> ValueView<'a> {
     #[inline]
     pub fn type_tag(&self) -> TypeTag {
         let b = self.ctx.r.buf();
-        let w = usize::from(self.map.width);
+        let w = usize::from(self.map().width);
         let fast = self.entry(TYPE_TAG).and_then(|(p, packed)| {
             if fast::is(packed, FlexType::String) {
                 let t = fast::deref(b, p, w)?;
@@ -279,7 +303,8 @@ impl<'a> ValueView<'a> {
     pub fn type_oid(&self) -> u32 {
         let fast = self.entry(TYPE_OID).and_then(|(p, packed)| {
             if fast::is(packed, FlexType::UInt) {
-                u32::try_from(fast::rd(self.ctx.r.buf(), p, usize::from(self.map.width))?).ok()
+                let w = usize::from(self.map().width);
+                u32::try_from(fast::rd(self.ctx.r.buf(), p, w)?).ok()
             } else {
                 None
             }
@@ -290,7 +315,7 @@ impl<'a> ValueView<'a> {
     /// Where the data lies.
     #[inline(always)]
     fn data_ref(&self) -> DataRef {
-        match self.data {
+        match self.known() {
             Known::No => {}
             Known::Absent => return DataRef::Absent,
             Known::At(pos, len) => {
@@ -300,19 +325,16 @@ impl<'a> ValueView<'a> {
                 }
             }
         }
-        if self.ctx.canon.values && self.map.len == 3 && self.map.width <= 2 {
-            let found = window_data_ref(
-                self.ctx.r.buf(),
-                self.map.pos as usize,
-                usize::from(self.map.width),
-            );
+        let map = self.map();
+        if self.ctx.canon.values && map.len == 3 && map.width <= 2 {
+            let found = window_data_ref(self.ctx.r.buf(), map.pos as usize, usize::from(map.width));
             if let Some(d) = found {
                 return d;
             }
         }
         match self.entry(DATA) {
             None => DataRef::Absent,
-            Some((p, packed)) => fast_data_ref(self.ctx.r.buf(), p, self.map.width, packed)
+            Some((p, packed)) => fast_data_ref(self.ctx.r.buf(), p, map.width, packed)
                 .unwrap_or_else(|| self.ctx.data_ref(self.field(DATA))),
         }
     }
@@ -345,7 +367,7 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn data(&self) -> Option<Cow<'a, [u8]>> {
-        if let Known::At(pos, len) = self.data {
+        if let Known::At(pos, len) = self.known() {
             let (pos, len) = (pos as usize, len as usize);
             let bytes = self.ctx.r.buf().get(pos..pos + len).unwrap_or_default();
             return Some(Cow::Borrowed(bytes));
@@ -452,21 +474,21 @@ mod tests {
                         laid += usize::from(row.layout.is_some());
                         assert_eq!(row.values().len(), plain.len());
                         // Backwards and by skipping, too.
-                        let back: Vec<_> = row.values().rev().map(|v| v.map).collect();
-                        let plain_back: Vec<_> = plain.values().rev().map(|v| v.map).collect();
+                        let back: Vec<_> = row.values().rev().map(|v| v.map()).collect();
+                        let plain_back: Vec<_> = plain.values().rev().map(|v| v.map()).collect();
                         assert_eq!(back, plain_back);
                         for n in 0..=plain.len() {
                             let a = row.values().nth(n).map(|v| v.data());
                             assert_eq!(a, plain.values().nth(n).map(|v| v.data()));
                         }
                         for (i, (a, b)) in row.values().zip(plain.values()).enumerate() {
-                            assert_eq!(a.map, b.map);
+                            assert_eq!(a.map(), b.map());
                             assert_eq!(a.data(), b.data());
                             assert_eq!(a.type_tag(), b.type_tag());
                             assert_eq!(a.type_oid(), b.type_oid());
                             assert_eq!(a.is_null(), b.is_null());
                             assert_eq!(row.get(i).unwrap().data(), b.data());
-                            assert_eq!(row.get(i).unwrap().map, b.map);
+                            assert_eq!(row.get(i).unwrap().map(), b.map());
                         }
                     }
                 }
