@@ -31,6 +31,7 @@ macro_rules! wire_enum {
 
             /// The variant whose discriminant is `b`, or `None` for a byte no variant uses.
             #[must_use]
+            #[inline(always)]
             pub const fn from_byte(b: u8) -> Option<Self> {
                 match b {
                     $($disc => Some(Self::$variant),)+
@@ -40,6 +41,7 @@ macro_rules! wire_enum {
 
             /// The discriminant of this variant (the same as `self as u8`).
             #[must_use]
+            #[inline]
             pub const fn as_u8(self) -> u8 {
                 self as u8
             }
@@ -47,6 +49,7 @@ macro_rules! wire_enum {
             /// The variant's name (`"Int32"`, `"Update"`, ...): the string that the
             /// compatible wire encoding stores for this value.
             #[must_use]
+            #[inline]
             pub const fn name(self) -> &'static str {
                 match self {
                     $(Self::$variant => stringify!($variant),)+
