@@ -383,9 +383,16 @@ impl Tracer {
         self.push_at(pos, |rel| Op::Name { rel, len, out });
     }
 
-    /// The `w` bytes at `pos` are an inline unsigned integer.
+    /// The `w` bytes at `pos` are an inline unsigned integer. A type tag (the compact
+    /// encoding's, an integer) is taken like the compatible encoding's variant names: its
+    /// bytes must equal the template's. A table's column types stay the same from row to
+    /// row, so that costs no templates and saves reading each tag.
     #[inline(always)]
     pub(super) fn uint(&mut self, pos: usize, w: usize, out: Out) {
+        if let Out::Tag(_) = out {
+            self.name(pos, w, out);
+            return;
+        }
         let w = w as u8;
         self.push_at(pos, |rel| Op::UInt { rel, w, out });
     }
@@ -443,8 +450,10 @@ pub(super) struct Template {
     uints: Vec<(u32, u64, Out)>,
     /// Offsets that must lead to the template's own (shared) target: `(offset, width,
     /// target, out)`.
-    fixed: Vec<(u32, u8, usize, Out)>,
-    /// Which strings moved with the event (those not in `fixed`).
+    /// The column names (by index) that are the template's own (shared) strings: the
+    /// offsets to them are checked with `key_words`.
+    fixed_columns: Vec<u16>,
+    /// Which strings moved with the event (the others are the template's own).
     moved: Moved,
     /// Strings that may differ (then they must be valid UTF-8): `(offset, len)`.
     strings: Vec<(u32, u32)>,
@@ -694,6 +703,33 @@ fn leaves(ops: &[Op], shared_below: usize, mut f: impl FnMut(Leaf)) {
 }
 
 impl Template {
+    /// Adds to `key_words` the `w`-byte offset `at` bytes into the span (`rel` bytes after
+    /// the map at `t0`) that leads to `addr`, a key or another object that does not move
+    /// with the event: the template event's offset is `t0 + rel - addr`, a later event's
+    /// must be that plus the distance. False when the offset does not fit its width.
+    fn moved_offset(&mut self, at: u32, w: u8, t0: usize, rel: isize, addr: usize) -> bool {
+        let bits = 8 * u32::from(w);
+        let width_mask = u64::MAX >> (64 - bits);
+        let value = u64::try_from(t0 as i64 + rel as i64 - addr as i64).ok();
+        let Some(value) = value.filter(|&v| v <= width_mask) else {
+            return false;
+        };
+        self.key_room = self.key_room.min(width_mask - value);
+        // It joins the previous offsets' word if it starts where they end and ends within
+        // the word.
+        if let Some((start, lanes, mask, v)) = self.key_words.last_mut() {
+            let end = 64 - mask.leading_zeros();
+            if u64::from(at) == u64::from(*start) + u64::from(end / 8) && end + bits <= 64 {
+                *lanes |= 1 << end;
+                *mask |= width_mask << end;
+                *v |= value << end;
+                return true;
+            }
+        }
+        self.key_words.push((at, 1, width_mask, value));
+        true
+    }
+
     /// Compiles the trace `ops` of the event at `t0` into this template (reusing its
     /// buffers); objects below `shared_below` are taken as shared. False when the trace
     /// cannot be used.
@@ -719,7 +755,7 @@ impl Template {
         self.key_room = u64::MAX;
         self.uints.clear();
         self.event_uints = [None; 3];
-        self.fixed.clear();
+        self.fixed_columns.clear();
         self.moved = Moved::ALL;
         self.strings.clear();
         self.wide.clear();
@@ -735,30 +771,8 @@ impl Template {
                     }
                 }
             }
-            Leaf::Key(rel, kw, addr) => {
-                // Its offset leads `rel` bytes after the map back to `addr`: the template
-                // event's entry holds `t0 + rel - addr`.
-                let (at, bits) = (off(rel), 8 * u32::from(kw));
-                let width_mask = u64::MAX >> (64 - bits);
-                let value = u64::try_from(t0 as i64 + rel as i64 - addr as i64).ok();
-                let Some(value) = value.filter(|&v| v <= width_mask) else {
-                    fits = false;
-                    return;
-                };
-                self.key_room = self.key_room.min(width_mask - value);
-                // It joins the previous entries' word if it starts where they end and ends
-                // within the word.
-                if let Some((start, lanes, mask, v)) = self.key_words.last_mut() {
-                    let end = 64 - mask.leading_zeros();
-                    if u64::from(at) == u64::from(*start) + u64::from(end / 8) && end + bits <= 64 {
-                        *lanes |= 1 << end;
-                        *mask |= width_mask << end;
-                        *v |= value << end;
-                        return;
-                    }
-                }
-                self.key_words.push((at, 1, width_mask, value));
-            }
+            // Its offset leads `rel` bytes after the map back to `addr`.
+            Leaf::Key(rel, kw, addr) => fits &= self.moved_offset(off(rel), kw, t0, rel, addr),
             // OIDs of up to 4 bytes always fit; only a recording pass reads them.
             Leaf::UInt(_, 1 | 2 | 4, Out::Oid(_)) if !recording => {}
             Leaf::UInt(rel, w, out) => {
@@ -774,16 +788,18 @@ impl Template {
                     None => self.uints.push((at.0, at.1, out)),
                 }
             }
+            // An offset to the template's own target: like a keys-vector entry.
             Leaf::Fixed(rel, w, abs, out) => {
+                fits &= self.moved_offset(off(rel), w, t0, rel, abs);
                 match out {
                     Out::Schema => self.moved.schema = false,
                     Out::Table => self.moved.table = false,
                     Out::EventId => self.moved.event_id = false,
                     Out::DdlSql => self.moved.ddl_sql = false,
                     Out::DdlObjectType => self.moved.ddl_object_type = false,
+                    Out::Column(c) => self.fixed_columns.push(c),
                     _ => {}
                 }
-                self.fixed.push((off(rel), w, abs, out));
             }
             Leaf::Str(rel, len) => self.strings.push((off(rel), len)),
             Leaf::Wide(rel, len, w) => self.wide.push((off(rel), len, w)),
@@ -945,15 +961,10 @@ impl Parser<'_, '_> {
                 ..*v
             }));
         }
-        for &(off, w, abs, out) in &tpl.fixed {
-            if target(b, base + off as usize, w.into())? != abs {
-                return None;
-            }
-            if let Out::Column(c) = out {
-                if recording {
-                    let c = usize::from(c);
-                    *columns.get_mut(c)? = *tpl.columns.get(c)?;
-                }
+        if recording {
+            for &c in &tpl.fixed_columns {
+                let c = usize::from(c);
+                *columns.get_mut(c)? = *tpl.columns.get(c)?;
             }
         }
         let [position, timestamp, transaction] = tpl.event_uints;
