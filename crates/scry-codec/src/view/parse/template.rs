@@ -6,19 +6,20 @@
 //! with that event's result, is a [`Template`]. A later event `delta > 0` bytes further on
 //! is then validated by comparison:
 //!
-//! - one masked compare of the event's span with the template's: every structural byte
-//!   (headers, offsets to the event's own objects, lengths, widths, type bytes) and every
-//!   name (schema, table, column names, enum variant names) must be equal, so every
-//!   internal offset leads to the template's object moved by `delta`;
-//! - each keys-vector entry must differ from the template's by exactly `delta`, so it leads
-//!   to the same key;
-//! - each offset to an object before the previous event (strings and keys vectors the
-//!   compact encoding shares) must lead to the very same object, which the template's event
-//!   validated;
-//! - the leaves are read or checked afresh: integers (and enum discriminants), event ids
-//!   and DDL text (UTF-8), wide data bytes;
+//! - one masked compare of the event's span with the template's (vectorized; AVX2 where
+//!   the processor has it): every structural byte (headers, offsets to the event's own
+//!   objects, lengths, widths, type bytes) and every name (schema, table, column names, type
+//!   tags and other enum variants, by name or by number) must be equal, so every internal
+//!   offset leads to the template's object moved by `delta`;
+//! - each keys-vector entry, and each offset to an object before the previous event
+//!   (strings and keys vectors the compact encoding shares), must hold the template's plus
+//!   exactly `delta`, so it leads to the same key or object, which the template's event
+//!   validated; consecutive ones are checked eight bytes at a time;
+//! - the leaves are read or checked afresh: integers (and the operation), event ids and
+//!   DDL text (UTF-8), wide data bytes;
 //! - the event's objects that no writer shares must lie after the previous ones of their
-//!   kind (`order`), as the fast path checks.
+//!   kind (`order`), as the fast path checks: while events of one template follow each
+//!   other, that is one comparison of their distance.
 //!
 //! Why the result equals the fast path's: its control flow depends only on the bytes it
 //! reads and on comparisons between positions. Every byte it read is equal or re-checked as
@@ -432,24 +433,22 @@ pub(super) struct Template {
     mask: Vec<u64>,
     /// The stretches: `(first word, words)`, their masks one after the other in `mask`.
     segments: Vec<(u32, u32)>,
-    /// The keys-vector entries that moved with the event, up to eight bytes of consecutive
-    /// ones at a time: `(offset, lanes, mask, value)`. An entry of an event whose map is at
-    /// `t` must hold `t + k`, the offset that leads back to its key, which is the template
-    /// event's entry plus the distance between the two events. So the word at `offset`
-    /// must equal `value` (the template event's entries) plus `delta * lanes` (a 1 where
-    /// each entry starts) wherever `mask` has a byte set: one comparison for up to eight
-    /// entries.
+    /// The offsets that lead out of the event (to keys, and to strings and keys vectors the
+    /// compact encoding shares), up to eight bytes of consecutive ones at a time:
+    /// `(offset, lanes, mask, value)`. Such an offset in an event whose map is at `t` must
+    /// lead back to the template's target, so it holds the template event's offset plus the
+    /// distance between the two events: the word at `offset` must equal `value` (the
+    /// template event's offsets) plus `delta * lanes` (a 1 where each offset starts)
+    /// wherever `mask` has a byte set: one comparison for up to eight offsets.
     key_words: Vec<(u32, u64, u64, u64)>,
-    /// The largest distance for which every entry still fits its width (so that the
-    /// addition above carries nothing from one entry into the next).
+    /// The largest distance for which every such offset still fits its width (so that the
+    /// addition above carries nothing from one offset into the next).
     key_room: u64,
     /// The event's position, timestamp and transaction id, when inline: `(offset, mask of
     /// their width)`.
     event_uints: [Option<(u32, u64)>; 3],
     /// The other inline unsigned integers: `(offset, mask of their width, where they go)`.
     uints: Vec<(u32, u64, Out)>,
-    /// Offsets that must lead to the template's own (shared) target: `(offset, width,
-    /// target, out)`.
     /// The column names (by index) that are the template's own (shared) strings: the
     /// offsets to them are checked with `key_words`.
     fixed_columns: Vec<u16>,
@@ -622,11 +621,11 @@ fn word(s: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*bytes))
 }
 
-/// Whether the keys-vector entries of `key_words` in the span `s` hold the template
-/// event's plus `d` (see [`Template::key_words`]); false when `d` exceeds `room` or a word is
-/// out of bounds.
+/// Whether the offsets of `key_words` in the span `s` hold the template event's plus `d`
+/// (see [`Template::key_words`]); false when `d` exceeds `room` or a word is out of bounds.
+/// Out of line: inlined into the events loop, its loop spilled registers.
 #[inline(never)]
-fn keys_moved_by(s: &[u8], key_words: &[(u32, u64, u64, u64)], d: u64, room: u64) -> bool {
+fn offsets_moved_by(s: &[u8], key_words: &[(u32, u64, u64, u64)], d: u64, room: u64) -> bool {
     if d > room {
         return false;
     }
@@ -936,7 +935,7 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
-        if !keys_moved_by(s, &tpl.key_words, delta as u64, tpl.key_room) {
+        if !offsets_moved_by(s, &tpl.key_words, delta as u64, tpl.key_room) {
             return None;
         }
         for &(off, len) in &tpl.strings {
@@ -1098,7 +1097,7 @@ impl Parser<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::keys_moved_by;
+    use super::offsets_moved_by;
 
     /// Two 2-byte keys-vector entries holding 0x0110 and 0x00F0 in the template event, in
     /// one word at offset 1 of the span: `(offset, lanes, mask, value)`.
@@ -1114,25 +1113,30 @@ mod tests {
     #[test]
     fn entries_must_each_move_by_the_distance() {
         let room = 0xFFFF - 0x0110;
-        assert!(keys_moved_by(
+        assert!(offsets_moved_by(
             &span(0x0110 + 7, 0x00F0 + 7),
             &[WORD],
             7,
             room
         ));
         // One entry moved by a different amount, or not at all.
-        assert!(!keys_moved_by(
+        assert!(!offsets_moved_by(
             &span(0x0110 + 7, 0x00F0 + 8),
             &[WORD],
             7,
             room
         ));
-        assert!(!keys_moved_by(&span(0x0110 + 7, 0x00F0), &[WORD], 7, room));
+        assert!(!offsets_moved_by(
+            &span(0x0110 + 7, 0x00F0),
+            &[WORD],
+            7,
+            room
+        ));
         // Bytes outside the mask are not compared.
         let mut s = span(0x0117, 0x00F7);
         s[0] = 0;
         s[5] = 0;
-        assert!(keys_moved_by(&s, &[WORD], 7, room));
+        assert!(offsets_moved_by(&s, &[WORD], 7, room));
     }
 
     #[test]
@@ -1144,16 +1148,16 @@ mod tests {
         let d = 0x20;
         let room = 0xFFFF - 0xFFF0;
         let crafted = span(0x0010, 0x0031);
-        assert!(keys_moved_by(&crafted, &[word], d, u64::MAX));
-        assert!(!keys_moved_by(&crafted, &[word], d, room));
+        assert!(offsets_moved_by(&crafted, &[word], d, u64::MAX));
+        assert!(!offsets_moved_by(&crafted, &[word], d, room));
         // Within the room, the same entries move exactly.
-        assert!(keys_moved_by(&span(0xFFFF, 0x001F), &[word], 0xF, room));
+        assert!(offsets_moved_by(&span(0xFFFF, 0x001F), &[word], 0xF, room));
     }
 
     #[test]
     fn a_word_past_the_span_fails() {
         let short = &span(0x0117, 0x00F7)[..8];
-        assert!(!keys_moved_by(short, &[WORD], 7, u64::MAX));
-        assert!(keys_moved_by(short, &[], 7, u64::MAX));
+        assert!(!offsets_moved_by(short, &[WORD], 7, u64::MAX));
+        assert!(offsets_moved_by(short, &[], 7, u64::MAX));
     }
 }
