@@ -12,21 +12,25 @@ use scry_codec::{
 use scry_testkit::workloads;
 use scry_types::DatabaseEventBatch;
 
-/// Parses and touches every value's bytes; returns the total length so nothing is skipped.
-fn view_scan(bytes: &[u8]) -> usize {
+/// Parses, then reads every value's bytes: returns how many there are and their sum (so
+/// nothing can be skipped).
+fn view_scan(bytes: &[u8]) -> (usize, u64) {
     let view = match BatchView::parse(bytes) {
         Ok(v) => v,
         Err(e) => panic!("view parse failed: {e}"),
     };
-    let mut total = 0;
+    let (mut len, mut sum) = (0, 0);
     for event in view.events() {
         for row in [event.new_row(), event.old_row()].into_iter().flatten() {
             for value in row.values() {
-                total += value.data().map_or(0, |d| d.len());
+                if let Some(d) = value.data() {
+                    len += d.len();
+                    sum += workloads::byte_sum(&d);
+                }
             }
         }
     }
-    total
+    (len, sum)
 }
 
 fn bench(c: &mut Criterion) {
@@ -42,8 +46,11 @@ fn bench(c: &mut Criterion) {
             assert_eq!(read_batch(&bytes).expect("read"), batch);
             assert_eq!(
                 view_scan(&bytes),
-                workloads::payload_bytes(&batch),
-                "view scan sees every value byte"
+                (
+                    workloads::payload_bytes(&batch),
+                    workloads::payload_sum(&batch)
+                ),
+                "view scan reads every value byte"
             );
             let mut g = c.benchmark_group(format!("decode/{name}/{encoding}"));
             g.throughput(Throughput::Elements(batch.events.len() as u64));

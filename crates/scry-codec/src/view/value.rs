@@ -372,6 +372,14 @@ impl<'a> ValueView<'a> {
             let bytes = self.ctx.r.buf().get(pos..pos + len).unwrap_or_default();
             return Some(Cow::Borrowed(bytes));
         }
+        Self::data_read(*self)
+    }
+
+    /// [`data`](Self::data) when the parse did not find it: read from the wire. Out of line
+    /// and taking the view by value, so that iterating laid-out values keeps their views in
+    /// registers.
+    #[inline(never)]
+    fn data_read(self) -> Option<Cow<'a, [u8]>> {
         self.ctx.data_cow(self.data_ref())
     }
 
