@@ -1069,29 +1069,35 @@ impl Parser<'_, '_> {
 
     /// The event at `t`'s place in the layout table: the template's values, entered in the
     /// table when the first event uses them (`None` when they cannot be described).
-    #[inline]
+    #[inline(always)]
     fn layout_of(&mut self, t: usize) -> Option<Layout> {
-        let tpl = &mut self.template;
-        if !tpl.has_layout {
-            return None;
-        }
-        let at = &tpl.values_at;
-        let first = match tpl.layout {
+        let first = match self.template.layout {
             Some(first) => first,
-            None => {
-                let first = u32::try_from(self.layouts.len()).ok()?;
-                if self.layouts.capacity() == 0 {
-                    self.layouts.reserve(at.len() * 4);
-                }
-                self.layouts.extend_from_slice(at);
-                tpl.layout = Some(first);
-                first
-            }
+            None => self.enter_layout()?,
         };
         Some(Layout {
             first,
             t: u32::try_from(t).ok()?,
         })
+    }
+
+    /// Enters the template's values in the layout table (once per template), if it has
+    /// them; their first entry.
+    #[cold]
+    #[inline(never)]
+    fn enter_layout(&mut self) -> Option<u32> {
+        let tpl = &mut self.template;
+        if !tpl.has_layout {
+            return None;
+        }
+        let at = &tpl.values_at;
+        let first = u32::try_from(self.layouts.len()).ok()?;
+        if self.layouts.capacity() == 0 {
+            self.layouts.reserve(at.len() * 4);
+        }
+        self.layouts.extend_from_slice(at);
+        tpl.layout = Some(first);
+        Some(first)
     }
 }
 
