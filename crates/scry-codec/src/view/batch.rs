@@ -233,7 +233,11 @@ impl<'a> BatchView<'a> {
         DatabaseEventBatch {
             events: self
                 .events()
-                .map(|e| e.owned_from_record(record, sink))
+                .enumerate()
+                .map(|(i, e)| {
+                    let firsts = record.firsts.get(i).copied().unwrap_or_default();
+                    e.owned_from_firsts(record, firsts, sink)
+                })
                 .collect(),
             ..self.owned_without_events()
         }

@@ -5,7 +5,7 @@ use scry_types::{ColumnValue, DatabaseEvent, OperationType, Row};
 use crate::flex::Slot;
 use crate::flex::Vector;
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{EventRec, Parser, Record, ValueAt};
+use crate::view::parse::{EventRec, Firsts, Parser, Record, ValueAt};
 use crate::view::{Ctx, RelationView, RowView, ViewIter};
 use crate::{DecodeError, ReadOptions};
 
@@ -130,7 +130,7 @@ impl<'a> EventView<'a> {
     #[must_use]
     #[inline]
     pub fn new_row(&self) -> Option<RowView<'a>> {
-        let first = self.rec.layout.map(|l| (l.first, l.t));
+        let first = self.rec.layout.map(|l| (l.first, l.t.get()));
         self.rec
             .new_row
             .map(|v| RowView::new(self.ctx, v, self.row_layout(first, v)))
@@ -144,7 +144,7 @@ impl<'a> EventView<'a> {
         let first = self
             .rec
             .layout
-            .map(|l| (l.first.saturating_add(new_len), l.t));
+            .map(|l| (l.first.saturating_add(new_len), l.t.get()));
         self.rec
             .old_row
             .map(|v| RowView::new(self.ctx, v, self.row_layout(first, v)))
@@ -192,10 +192,21 @@ impl<'a> EventView<'a> {
         self.owned_with(&CopySink)
     }
 
-    /// The owned event, built from what a recording parse kept (column names and values)
-    /// instead of reading them again.
+    /// The owned bare event, built from what a recording parse kept (column names and
+    /// values) instead of reading them again.
     pub(crate) fn owned_from_record(&self, record: &Record, sink: &impl Sink) -> DatabaseEvent {
-        let f = self.rec.firsts;
+        let f = record.firsts.first().copied().unwrap_or_default();
+        self.owned_from_firsts(record, f, sink)
+    }
+
+    /// The owned event, built from what a recording parse kept, its column names and
+    /// values starting at `f` in the record.
+    pub(crate) fn owned_from_firsts(
+        &self,
+        record: &Record,
+        f: Firsts,
+        sink: &impl Sink,
+    ) -> DatabaseEvent {
         let row = |vector: Option<Vector>, first: u32| -> Option<Option<Row>> {
             let Some(v) = vector else {
                 return Some(None);

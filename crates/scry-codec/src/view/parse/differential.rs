@@ -71,13 +71,14 @@ pub(crate) fn run_with(
 fn check_layouts(batch: &BatchRec, record: &Record) -> Result<(), String> {
     for (i, e) in batch.events.iter().enumerate() {
         let Some(l) = e.layout else { continue };
-        let rows = [(e.new_row, e.firsts.new_row), (e.old_row, e.firsts.old_row)];
+        let f = record.firsts.get(i).copied().unwrap_or_default();
+        let rows = [(e.new_row, f.new_row), (e.old_row, f.old_row)];
         let mut at = l.first as usize;
         for (row, first) in rows {
             let Some(v) = row else { continue };
             for j in 0..v.len as usize {
                 let want = record.values.get(first as usize + j).map(|v| v.data);
-                let got = batch.layouts.get(at).map(|a| a.data(l.t));
+                let got = batch.layouts.get(at).map(|a| a.data(l.t.get()));
                 if got != want {
                     return Err(format!(
                         "event {i} value {j}: layout {got:?}, record {want:?}"

@@ -288,10 +288,7 @@ impl Parser<'_, '_> {
         if !short_ascii(b, t, len) {
             check_utf8(bytes).ok()?;
         }
-        Some(StrRef {
-            pos: t as u32,
-            len: len as u32,
-        })
+        StrRef::new(t, len)
     }
 
     /// Null or a String.
@@ -635,7 +632,7 @@ impl Parser<'_, '_> {
         if self.work > self.budget {
             return None;
         }
-        Some(EventRec {
+        let rec = EventRec {
             operation: operation?,
             timestamp_us: timestamp_us?,
             position: position?,
@@ -649,9 +646,13 @@ impl Parser<'_, '_> {
             relation_meta,
             ddl_sql,
             ddl_object_type,
-            firsts: firsts.settled(new_row.is_some(), old_row.is_some()),
             layout: None,
-        })
+        };
+        if let Some(r) = self.record.as_mut() {
+            r.firsts
+                .push(firsts.settled(new_row.is_some(), old_row.is_some()));
+        }
+        Some(rec)
     }
 }
 

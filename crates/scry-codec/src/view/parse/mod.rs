@@ -11,6 +11,7 @@
 //! which may be shared, are charged their length per reference.
 
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
+use std::num::NonZeroU32;
 
 mod fast;
 mod template;
@@ -33,17 +34,29 @@ use crate::{DecodeError, DecodeErrorKind, Limit, ReadOptions};
 /// Invariant (relied on by `Ctx::str_ref` to skip a second UTF-8 check): only the validating
 /// pass makes these — the fields are private to this module and its `fast` child — and only
 /// after checking that the `len` bytes at `pos` lie inside the input and are valid UTF-8.
+///
+/// A string's bytes follow its length, so they never start at byte 0: `pos` is non-zero,
+/// which lets an `Option<StrRef>` take 8 bytes (an event record holds three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StrRef {
-    pos: u32,
+    pos: NonZeroU32,
     len: u32,
 }
 
 impl StrRef {
+    /// The string of `len` bytes at `pos`, which its length prefix precedes (`None` for 0).
+    #[inline(always)]
+    fn new(pos: usize, len: usize) -> Option<Self> {
+        Some(Self {
+            pos: NonZeroU32::new(pos as u32)?,
+            len: len as u32,
+        })
+    }
+
     /// Where the string starts and how many bytes it has.
     #[inline]
     pub(crate) fn span(self) -> (usize, usize) {
-        (self.pos as usize, self.len as usize)
+        (self.pos.get() as usize, self.len as usize)
     }
 }
 
@@ -65,9 +78,6 @@ pub(crate) struct EventRec {
     pub relation_meta: Option<Vector>,
     pub ddl_sql: Option<StrRef>,
     pub ddl_object_type: Option<StrRef>,
-    /// Where the recorded column names and row values start (see [`Record`]; 0 when the
-    /// pass records nothing).
-    pub firsts: Firsts,
     /// Where its values lie, when a template validated it (see [`ValueAt`]).
     pub layout: Option<Layout>,
 }
@@ -94,6 +104,9 @@ pub(crate) struct ValueRec {
 pub(crate) struct Record {
     pub columns: Vec<StrRef>,
     pub values: Vec<ValueRec>,
+    /// For each event, in order: where its column names and row values start in `columns`
+    /// and `values`.
+    pub firsts: Vec<Firsts>,
 }
 
 impl Firsts {
@@ -388,10 +401,9 @@ impl<'a, 'o> Parser<'a, 'o> {
                 pos,
             ));
         }
-        Ok(StrRef {
-            pos: pos as u32,
-            len: len as u32,
-        })
+        // `Reader::string` read the length before `pos`, so `pos` is not 0.
+        StrRef::new(pos, len)
+            .ok_or_else(|| DecodeError::new(DecodeErrorKind::BadOffset { offset: 0 }, s.pos))
     }
 
     /// `None` for a Null, else `f`.
@@ -738,7 +750,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             self.compact = true;
         }
         let at = s.pos;
-        Ok(EventRec {
+        let rec = EventRec {
             operation: require(operation, "operation", at)?,
             timestamp_us: require(timestamp_us, "timestamp_us", at)?,
             position: require(position, "position", at)?,
@@ -752,9 +764,13 @@ impl<'a, 'o> Parser<'a, 'o> {
             relation_meta,
             ddl_sql,
             ddl_object_type,
-            firsts: firsts.settled(new_row.is_some(), old_row.is_some()),
             layout: None,
-        })
+        };
+        if let Some(r) = self.record.as_mut() {
+            r.firsts
+                .push(firsts.settled(new_row.is_some(), old_row.is_some()));
+        }
+        Ok(rec)
     }
 
     /// How many column names and values the record holds (0 when not recording).

@@ -34,6 +34,8 @@
 //! it validated share one entry of the batch's layout table, through which the views read
 //! a value with a lookup and an addition.
 
+use std::num::NonZeroU32;
+
 use scry_types::{OperationType, TypeTag};
 
 use super::order::{Fresh, KINDS};
@@ -98,11 +100,12 @@ pub(crate) enum Known {
     At(u32, u32),
 }
 
-/// An event's place in the layout table: its first value's entry and its map's position.
+/// An event's place in the layout table: its first value's entry and its map's position
+/// (never 0: a map's header precedes it, which lets an `Option<Layout>` take 8 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub first: u32,
-    pub t: u32,
+    pub t: NonZeroU32,
 }
 
 /// Where a leaf's value goes in the replayed result.
@@ -498,8 +501,11 @@ fn shift32(pos: u32, delta: usize) -> u32 {
 impl StrRef {
     #[inline(always)]
     fn shifted(self, delta: usize) -> Self {
+        // A moved string lies `delta > 0` bytes after one at a non-zero position, inside
+        // the input: never at 0.
+        let pos = shift32(self.pos.get(), delta);
         Self {
-            pos: shift32(self.pos, delta),
+            pos: NonZeroU32::new(pos).unwrap_or(NonZeroU32::MIN),
             len: self.len,
         }
     }
@@ -877,10 +883,15 @@ impl Parser<'_, '_> {
                 .extend_from_slice(r.values.get(v0 as usize..).unwrap_or_default());
         }
         let rel = |f: u32, base: u32| f.saturating_sub(base);
+        let firsts = self
+            .record
+            .as_ref()
+            .and_then(|r| r.firsts.last().copied())
+            .unwrap_or_default();
         tpl.firsts = Firsts {
-            columns: rel(rec.firsts.columns, c0),
-            new_row: rel(rec.firsts.new_row, v0),
-            old_row: rel(rec.firsts.old_row, v0),
+            columns: rel(firsts.columns, c0),
+            new_row: rel(firsts.new_row, v0),
+            old_row: rel(firsts.old_row, v0),
         };
         tpl.values_at.clear();
         tpl.has_layout = !self.tracer.no_layout;
@@ -1023,17 +1034,19 @@ impl Parser<'_, '_> {
         // Accepted: from here on nothing fails.
         self.work = work;
         self.data_bytes = self.data_bytes.saturating_add(tpl.data_bytes);
-        let firsts = self.record.as_mut().map(|r| {
+        if let Some(r) = self.record.as_mut() {
             let (c0, v0) = (r.columns.len() as u32, r.values.len() as u32);
             r.columns.extend_from_slice(columns);
             r.values.extend_from_slice(values);
-            Firsts {
-                columns: c0 + tpl.firsts.columns,
-                new_row: v0 + tpl.firsts.new_row,
-                old_row: v0 + tpl.firsts.old_row,
-            }
-            .settled(tpl_rec.new_row.is_some(), tpl_rec.old_row.is_some())
-        });
+            r.firsts.push(
+                Firsts {
+                    columns: c0 + tpl.firsts.columns,
+                    new_row: v0 + tpl.firsts.new_row,
+                    old_row: v0 + tpl.firsts.old_row,
+                }
+                .settled(tpl_rec.new_row.is_some(), tpl_rec.old_row.is_some()),
+            );
+        }
         // A copy of the template event's record, moved to this event in place.
         out.push(*tpl_rec);
         let moved = tpl.moved;
@@ -1045,9 +1058,6 @@ impl Parser<'_, '_> {
             rec.timestamp_us = timestamp_us;
             rec.transaction_id = transaction_id;
             rec.operation = operation;
-            if let Some(firsts) = firsts {
-                rec.firsts = firsts;
-            }
             rec.layout = layout;
         }
         Some(())
@@ -1077,7 +1087,7 @@ impl Parser<'_, '_> {
         };
         Some(Layout {
             first,
-            t: u32::try_from(t).ok()?,
+            t: NonZeroU32::new(u32::try_from(t).ok()?)?,
         })
     }
 
