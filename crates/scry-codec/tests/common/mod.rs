@@ -10,7 +10,9 @@ use scry_types::{
 };
 
 /// Encodes `batch` in the compact encoding: enums as UInt discriminants, data as Blobs, absent
-/// options left out, keys vectors and strings shared.
+/// options left out. Keys are shared; strings and keys vectors are not, although
+/// `SHARE_ALL` asks for them: flexbuffers 2.0's `Builder` declares those options but
+/// implements only the key pool (the production writer shares them itself).
 pub fn compact_batch(batch: &DatabaseEventBatch) -> Vec<u8> {
     let mut b = Builder::new(BuilderOptions::SHARE_ALL);
     let mut m = b.start_map();
