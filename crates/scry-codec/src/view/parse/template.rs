@@ -769,11 +769,15 @@ impl Template {
         let mut fits = true;
         leaves(ops, shared_below, |l| match l {
             Leaf::Same(rel, len) => {
-                let start = off(rel) as usize;
-                for at in start..start + len as usize {
+                // Sets the mask's bytes `start..end`, a word (or part of one) at a time.
+                let (mut at, end) = (off(rel) as usize, off(rel) as usize + len as usize);
+                while at < end {
+                    let (first, n) = (at % 8, (8 - at % 8).min(end - at));
+                    let bytes = u64::MAX >> (64 - 8 * n as u32);
                     if let Some(word) = self.mask.get_mut(at / 8) {
-                        *word |= 0xFF << (8 * (at % 8));
+                        *word |= bytes << (8 * first);
                     }
+                    at += n;
                 }
             }
             // Its offset leads `rel` bytes after the map back to `addr`.
