@@ -5,8 +5,10 @@
 //! checks its capacity on every write; a frame reserves the whole run once, writes through a
 //! cursor held in registers, and sets the length once at the end.
 //!
-//! This module holds the crate's `unsafe` code but one `from_utf8_unchecked` of strings
-//! the parse validated (`view::ctx::Ctx::str_ref`). Soundness: the frame owns
+//! This module holds the crate's `unsafe` code but two: one `from_utf8_unchecked` of strings
+//! the parse validated (`view::ctx::Ctx::str_ref`), and the call of the template compare
+//! compiled for AVX2 once the processor is known to have it (`view::parse::template`).
+//! Soundness: the frame owns
 //! `&mut Vec<u8>` for its lifetime (so the vector is never reallocated meanwhile), writes only
 //! below `start + limit` where `limit` bytes were reserved (every write, or run of writes,
 //! first checks that all of it fits, and is skipped whole otherwise), and on drop sets the
