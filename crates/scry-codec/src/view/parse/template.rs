@@ -36,7 +36,7 @@
 
 use std::num::NonZeroU32;
 
-use scry_types::{OperationType, TypeTag};
+use scry_types::OperationType;
 
 use super::order::{Fresh, KINDS};
 use super::{EventRec, Firsts, Parser, StrRef, ValueRec};
@@ -974,8 +974,6 @@ impl Parser<'_, '_> {
                 data: v.data.shifted(delta),
                 ..*v
             }));
-        }
-        if recording {
             for &c in &tpl.fixed_columns {
                 let c = usize::from(c);
                 *columns.get_mut(c)? = *tpl.columns.get(c)?;
@@ -990,17 +988,12 @@ impl Parser<'_, '_> {
         let timestamp_us = read(timestamp, tpl_rec.timestamp_us)?;
         let transaction_id = read(transaction, tpl_rec.transaction_id)?;
         let mut operation = tpl_rec.operation;
+        // (Type tags are not among them: `Tracer::uint` makes them bytes the mask compares.)
         for &(off, mask, out) in &tpl.uints {
             let v = word(s, off as usize)? & mask;
             match out {
                 Out::Operation => {
                     operation = OperationType::from_byte(u8::try_from(v).ok()?)?;
-                }
-                Out::Tag(i) => {
-                    let tag = TypeTag::from_byte(u8::try_from(v).ok()?)?;
-                    if recording {
-                        values.get_mut(usize::from(i))?.tag = tag;
-                    }
                 }
                 Out::Oid(i) => {
                     let oid = u32::try_from(v).ok()?;
@@ -1017,9 +1010,9 @@ impl Parser<'_, '_> {
         }
         // The objects no writer shares lie after the previous ones of their kind: the
         // event's first of each kind after the last one before it (the others follow each
-        // other as in the template's event).
-        // When the event before was replayed by this template too (and `Order` not told
-        // yet), that is one comparison: `t` must lie `min_gap` bytes after it.
+        // other as in the template's event). When the event before was replayed by this
+        // template too (and `Order` not told yet), that is one comparison: `t` must lie
+        // `min_gap` bytes after it.
         match tpl.pending {
             Some(prev) => {
                 if (t as isize).wrapping_sub(prev as isize) < tpl.min_gap {
