@@ -91,29 +91,27 @@ pub fn large_rows(events: usize) -> DatabaseEventBatch {
         .with_batch_seq(1)
 }
 
-/// The total number of value bytes (the payload) in a batch.
-#[must_use]
-pub fn payload_bytes(batch: &DatabaseEventBatch) -> usize {
+/// The data of every value of `batch` that has data: new rows, then old rows, event by event.
+fn value_data(batch: &DatabaseEventBatch) -> impl Iterator<Item = &[u8]> {
     batch
         .events
         .iter()
         .flat_map(|e| e.new_row.iter().chain(e.old_row.iter()))
         .flat_map(|r| r.values.iter())
-        .filter_map(|v| v.data.as_ref().map(|d| d.len()))
-        .sum()
+        .filter_map(|v| v.data.as_deref())
+}
+
+/// The total number of value bytes (the payload) in a batch.
+#[must_use]
+pub fn payload_bytes(batch: &DatabaseEventBatch) -> usize {
+    value_data(batch).map(<[u8]>::len).sum()
 }
 
 /// The sum of every value byte of `batch` (each byte counted as a number): what a scan that
 /// reads every value's bytes computes, to check that it read them all.
+#[must_use]
 pub fn payload_sum(batch: &DatabaseEventBatch) -> u64 {
-    batch
-        .events
-        .iter()
-        .flat_map(|e| e.new_row.iter().chain(e.old_row.iter()))
-        .flat_map(|r| r.values.iter())
-        .filter_map(|v| v.data.as_ref())
-        .map(|d| byte_sum(d))
-        .sum()
+    value_data(batch).map(byte_sum).sum()
 }
 
 /// The sum of `bytes`, each counted as a number: how the benchmarks read every byte of a
