@@ -648,10 +648,7 @@ impl Parser<'_, '_> {
             ddl_object_type,
             layout: None,
         };
-        if let Some(r) = self.record.as_mut() {
-            r.firsts
-                .push(firsts.settled(new_row.is_some(), old_row.is_some()));
-        }
+        self.record_firsts(firsts, new_row.is_some(), old_row.is_some());
         Some(rec)
     }
 }

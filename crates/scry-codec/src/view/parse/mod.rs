@@ -766,11 +766,17 @@ impl<'a, 'o> Parser<'a, 'o> {
             ddl_object_type,
             layout: None,
         };
-        if let Some(r) = self.record.as_mut() {
-            r.firsts
-                .push(firsts.settled(new_row.is_some(), old_row.is_some()));
-        }
+        self.record_firsts(firsts, new_row.is_some(), old_row.is_some());
         Ok(rec)
+    }
+
+    /// Records where the event just validated starts in the record (when recording):
+    /// `firsts`, settled for the rows it has.
+    #[inline]
+    fn record_firsts(&mut self, firsts: Firsts, new_row: bool, old_row: bool) {
+        if let Some(r) = self.record.as_mut() {
+            r.firsts.push(firsts.settled(new_row, old_row));
+        }
     }
 
     /// How many column names and values the record holds (0 when not recording).

@@ -443,17 +443,17 @@ pub(super) struct Template {
     /// distance between the two events: the word at `offset` must equal `value` (the
     /// template event's offsets) plus `delta * lanes` (a 1 where each offset starts)
     /// wherever `mask` has a byte set: one comparison for up to eight offsets.
-    key_words: Vec<(u32, u64, u64, u64)>,
+    offset_words: Vec<(u32, u64, u64, u64)>,
     /// The largest distance for which every such offset still fits its width (so that the
     /// addition above carries nothing from one offset into the next).
-    key_room: u64,
+    offset_room: u64,
     /// The event's position, timestamp and transaction id, when inline: `(offset, mask of
     /// their width)`.
     event_uints: [Option<(u32, u64)>; 3],
     /// The other inline unsigned integers: `(offset, mask of their width, where they go)`.
     uints: Vec<(u32, u64, Out)>,
     /// The column names (by index) that are the template's own (shared) strings: the
-    /// offsets to them are checked with `key_words`.
+    /// offsets to them are checked with `offset_words`.
     fixed_columns: Vec<u16>,
     /// Which strings moved with the event (the others are the template's own).
     moved: Moved,
@@ -627,16 +627,16 @@ fn word(s: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*bytes))
 }
 
-/// Whether the offsets of `key_words` in the span `s` hold the template event's plus `d`
-/// (see [`Template::key_words`]); false when `d` exceeds `room` or a word is out of bounds.
+/// Whether the offsets of `offset_words` in the span `s` hold the template event's plus `d`
+/// (see [`Template::offset_words`]); false when `d` exceeds `room` or a word is out of bounds.
 /// Out of line: inlined into the events loop, its loop spilled registers.
 #[inline(never)]
-fn offsets_moved_by(s: &[u8], key_words: &[(u32, u64, u64, u64)], d: u64, room: u64) -> bool {
+fn offsets_moved_by(s: &[u8], offset_words: &[(u32, u64, u64, u64)], d: u64, room: u64) -> bool {
     if d > room {
         return false;
     }
     let mut acc = 0;
-    for &(off, lanes, mask, value) in key_words {
+    for &(off, lanes, mask, value) in offset_words {
         let Some(x) = word(s, off as usize) else {
             return false;
         };
@@ -708,7 +708,7 @@ fn leaves(ops: &[Op], shared_below: usize, mut f: impl FnMut(Leaf)) {
 }
 
 impl Template {
-    /// Adds to `key_words` the `w`-byte offset `at` bytes into the span (`rel` bytes after
+    /// Adds to `offset_words` the `w`-byte offset `at` bytes into the span (`rel` bytes after
     /// the map at `t0`) that leads to `addr`, a key or another object that does not move
     /// with the event: the template event's offset is `t0 + rel - addr`, a later event's
     /// must be that plus the distance. False when the offset does not fit its width.
@@ -719,10 +719,10 @@ impl Template {
         let Some(value) = value.filter(|&v| v <= width_mask) else {
             return false;
         };
-        self.key_room = self.key_room.min(width_mask - value);
+        self.offset_room = self.offset_room.min(width_mask - value);
         // It joins the previous offsets' word if it starts where they end and ends within
         // the word.
-        if let Some((start, lanes, mask, v)) = self.key_words.last_mut() {
+        if let Some((start, lanes, mask, v)) = self.offset_words.last_mut() {
             let end = 64 - mask.leading_zeros();
             if u64::from(at) == u64::from(*start) + u64::from(end / 8) && end + bits <= 64 {
                 *lanes |= 1 << end;
@@ -731,7 +731,7 @@ impl Template {
                 return true;
             }
         }
-        self.key_words.push((at, 1, width_mask, value));
+        self.offset_words.push((at, 1, width_mask, value));
         true
     }
 
@@ -756,8 +756,8 @@ impl Template {
         };
         self.mask.clear();
         self.mask.resize(span / 8, 0);
-        self.key_words.clear();
-        self.key_room = u64::MAX;
+        self.offset_words.clear();
+        self.offset_room = u64::MAX;
         self.uints.clear();
         self.event_uints = [None; 3];
         self.fixed_columns.clear();
@@ -950,7 +950,7 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
-        if !offsets_moved_by(s, &tpl.key_words, delta as u64, tpl.key_room) {
+        if !offsets_moved_by(s, &tpl.offset_words, delta as u64, tpl.offset_room) {
             return None;
         }
         for &(off, len) in &tpl.strings {
@@ -1078,6 +1078,9 @@ impl Parser<'_, '_> {
     /// table when the first event uses them (`None` when they cannot be described).
     #[inline(always)]
     fn layout_of(&mut self, t: usize) -> Option<Layout> {
+        if !self.template.has_layout {
+            return None;
+        }
         let first = match self.template.layout {
             Some(first) => first,
             None => self.enter_layout()?,
@@ -1088,15 +1091,12 @@ impl Parser<'_, '_> {
         })
     }
 
-    /// Enters the template's values in the layout table (once per template), if it has
-    /// them; their first entry.
+    /// Enters the template's values in the layout table (once per template); their first
+    /// entry.
     #[cold]
     #[inline(never)]
     fn enter_layout(&mut self) -> Option<u32> {
         let tpl = &mut self.template;
-        if !tpl.has_layout {
-            return None;
-        }
         let at = &tpl.values_at;
         let first = u32::try_from(self.layouts.len()).ok()?;
         if self.layouts.capacity() == 0 {
