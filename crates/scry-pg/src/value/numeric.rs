@@ -280,8 +280,13 @@ impl PgNumeric {
 }
 
 impl fmt::Display for PgNumeric {
-    /// PostgreSQL's `numeric_out`: every integer digit, then exactly `dscale` fraction digits.
+    /// PostgreSQL's `numeric_out` of the value `numeric_recv` makes of these fields: every
+    /// integer digit without leading zeros, then exactly `dscale` fraction digits (digits
+    /// beyond them are cut off, not rounded). A value that is zero after the cut has no sign,
+    /// whatever the sign word said.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+
         let negative = match self.sign {
             NumericSign::NaN => return f.write_str("NaN"),
             NumericSign::Infinity => return f.write_str("Infinity"),
@@ -294,6 +299,7 @@ impl fmt::Display for PgNumeric {
             usize::from(self.dscale),
             &self.digits,
         );
+        // The group at power `weight - i` of 10000; zero outside the digits.
         let digit = |i: i32| -> i16 {
             usize::try_from(i)
                 .ok()
@@ -302,30 +308,30 @@ impl fmt::Display for PgNumeric {
                 .unwrap_or(0)
         };
         let mut s = String::new();
-        if negative {
-            s.push('-');
-        }
-        if weight < 0 {
-            s.push('0');
-        } else {
-            for i in 0..=weight {
-                if i == 0 {
-                    s.push_str(&digit(0).to_string());
-                } else {
-                    s.push_str(&format!("{:04}", digit(i)));
+        // Integer part: from the first nonzero group (a sender may put leading zero groups;
+        // past the digits every group is zero).
+        let last = weight.min(i32::try_from(digits.len()).unwrap_or(i32::MAX) - 1);
+        match (0..=last).find(|&i| digit(i) != 0) {
+            Some(first) => {
+                write!(s, "{}", digit(first))?;
+                for i in first + 1..=weight {
+                    write!(s, "{:04}", digit(i))?;
                 }
             }
+            None => s.push('0'),
         }
         if dscale > 0 {
             s.push('.');
-            let mut frac = String::with_capacity(dscale + 4);
+            let point = s.len();
             let mut i = weight + 1;
-            while frac.len() < dscale {
-                frac.push_str(&format!("{:04}", digit(i)));
+            while s.len() - point < dscale {
+                write!(s, "{:04}", digit(i))?;
                 i += 1;
             }
-            frac.truncate(dscale);
-            s.push_str(&frac);
+            s.truncate(point + dscale);
+        }
+        if negative && s.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+            f.write_str("-")?;
         }
         f.write_str(&s)
     }
@@ -400,6 +406,34 @@ mod tests {
         let mut out = Vec::new();
         n.encode(&mut out);
         assert_eq!(out, server_inf);
+    }
+
+    /// Fields no PostgreSQL server sends but `numeric_recv` accepts, rendered as the server
+    /// renders them after loading them with COPY BINARY (checked against PostgreSQL 15, and
+    /// on many more values by `tests/postgres.rs`).
+    #[test]
+    fn unnormalized_fields_render_like_numeric_recv() {
+        let n = |negative: bool, weight: i16, dscale: u16, digits: &[i16]| {
+            PgNumeric::finite(negative, weight, dscale, digits.to_vec()).to_string()
+        };
+        // No digits: zero, whatever the weight and sign.
+        assert_eq!(n(false, 5, 2, &[]), "0.00");
+        assert_eq!(n(true, -3, 3, &[]), "0.000");
+        assert_eq!(n(false, i16::MAX, 0, &[]), "0");
+        // Leading zero groups are not printed; trailing ones past the digits are.
+        assert_eq!(n(false, 1, 0, &[0, 7]), "7");
+        assert_eq!(n(false, 3, 0, &[1]), "1000000000000");
+        assert_eq!(n(true, 2, 1, &[0, 0, 12, 3400]), "-12.3");
+        // Digits beyond the display scale are cut off, and a zero left by the cut is unsigned.
+        assert_eq!(n(false, 0, 0, &[0, 5]), "0");
+        assert_eq!(n(true, 0, 0, &[0, 5]), "0");
+        assert_eq!(n(true, 0, 4, &[0, 5]), "-0.0005");
+        assert_eq!(n(true, 0, 3, &[0, 9999]), "-0.999");
+        assert_eq!(n(false, -2, 9, &[1234]), "0.000012340");
+        // The largest weight with one digit: 1 and 131068 zeros, as the server prints it.
+        let big = n(false, i16::MAX, 0, &[1]);
+        assert_eq!(big.len(), 1 + 4 * 32767);
+        assert!(big.starts_with('1') && big[1..].bytes().all(|b| b == b'0'));
     }
 
     #[test]
