@@ -217,6 +217,35 @@ fn write_fixtures(client: &mut Client, rel: &RelationMeta) {
     eprintln!("rewrote fixtures in {}", dir.display());
 }
 
+/// A xorshift64 generator: the same values on every run.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
+/// Loads a COPY BINARY stream into `table`.
+fn copy_in(client: &mut Client, table: &str, copy: Bytes) {
+    let mut writer = client
+        .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+        .expect("COPY in");
+    writer.write_all(&copy).expect("send");
+    writer.finish().expect("finish");
+}
+
+/// Fails with the count and the first 30 of `mismatches`, if there are any.
+fn assert_no_mismatches(mismatches: &[String]) {
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches[..mismatches.len().min(30)].join("\n")
+    );
+}
+
 /// Floats are where rendering is hardest (PostgreSQL's Ryu excludes the rounding boundaries
 /// and breaks ties to even): 40,000 float8 and float4 values — random bit patterns,
 /// subnormals, integers around 2^24 and 2^53, decimal fractions, powers of ten — are loaded
@@ -228,13 +257,7 @@ fn floats_render_like_the_server() {
 
     let Some(url) = conninfo() else { return };
     let mut client = connect(&url);
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     let mut values: Vec<f64> = Vec::new();
     for i in 0..20_000u64 {
         let r = next();
@@ -269,11 +292,7 @@ fn floats_render_like_the_server() {
         let fields: Vec<Option<&[u8]>> = bytes.iter().map(|b| b.as_deref()).collect();
         w.write_row(&fields).expect("row");
     }
-    let mut writer = client
-        .copy_in("COPY floats FROM STDIN (FORMAT binary)")
-        .expect("COPY in");
-    writer.write_all(&w.finish()).expect("send");
-    writer.finish().expect("finish");
+    copy_in(&mut client, "floats", w.finish());
 
     let copy = copy_out(
         &mut client,
@@ -292,12 +311,7 @@ fn floats_render_like_the_server() {
             }
         }
     }
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches[..mismatches.len().min(30)].join("\n")
-    );
+    assert_no_mismatches(&mismatches);
 }
 
 /// `numeric` fields as any sender may write them, not only as the server normalizes them:
@@ -310,13 +324,8 @@ fn numerics_render_like_the_server() {
 
     let Some(url) = conninfo() else { return };
     let mut client = connect(&url);
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut random = xorshift(0x2545_F491_4F6C_DD1D);
+    let mut next = move |n: u64| random() % n;
     let mut values: Vec<Vec<u8>> = Vec::new();
     for _ in 0..6_000 {
         let ndigits = next(6) as i16;
@@ -344,11 +353,7 @@ fn numerics_render_like_the_server() {
         let id = (i as i32).to_be_bytes();
         w.write_row(&[Some(&id[..]), Some(raw)]).expect("row");
     }
-    let mut writer = client
-        .copy_in("COPY numerics FROM STDIN (FORMAT binary)")
-        .expect("COPY in");
-    writer.write_all(&w.finish()).expect("send");
-    writer.finish().expect("finish");
+    copy_in(&mut client, "numerics", w.finish());
 
     let copy = copy_out(&mut client, "(SELECT v::text FROM numerics ORDER BY id)");
     let mut mismatches = Vec::new();
@@ -366,10 +371,5 @@ fn numerics_render_like_the_server() {
         rows += 1;
     }
     assert_eq!(rows, values.len());
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches[..mismatches.len().min(30)].join("\n")
-    );
+    assert_no_mismatches(&mismatches);
 }

@@ -121,28 +121,32 @@ pub fn payload_sum(batch: &DatabaseEventBatch) -> u64 {
 /// few instructions, a 4 KiB one under one instruction a byte.
 #[inline]
 pub fn byte_sum(bytes: &[u8]) -> u64 {
-    const BYTE_PAIRS: u64 = 0x00FF_00FF_00FF_00FF;
+    // Four 16-bit lanes, each the sum of two of the word's bytes.
+    fn pairs(w: &[u8; 8]) -> u64 {
+        const BYTE_PAIRS: u64 = 0x00FF_00FF_00FF_00FF;
+        let w = u64::from_le_bytes(*w);
+        (w & BYTE_PAIRS) + ((w >> 8) & BYTE_PAIRS)
+    }
     let (words, tail) = bytes.as_chunks::<8>();
-    let mut sum = 0;
-    if words.len() < 8 {
-        // Short (most column values): fold each word's four sums at once.
-        for w in words {
-            let w = u64::from_le_bytes(*w);
-            let pairs = (w & BYTE_PAIRS) + ((w >> 8) & BYTE_PAIRS);
-            sum += pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48;
-        }
-        return sum + tail.iter().map(|&b| u64::from(b)).sum::<u64>();
-    }
-    for block in words.chunks(128) {
-        let mut lanes = 0u64;
-        for w in block {
-            let w = u64::from_le_bytes(*w);
-            lanes += (w & BYTE_PAIRS) + ((w >> 8) & BYTE_PAIRS);
-        }
-        sum +=
-            (lanes & 0xFFFF) + ((lanes >> 16) & 0xFFFF) + ((lanes >> 32) & 0xFFFF) + (lanes >> 48);
-    }
-    sum + tail.iter().map(|&b| u64::from(b)).sum::<u64>()
+    let words_sum: u64 = if words.len() < 8 {
+        // Short (most column values): fold each word's four lanes at once.
+        words
+            .iter()
+            .map(|w| pairs(w).wrapping_mul(0x0001_0001_0001_0001) >> 48)
+            .sum()
+    } else {
+        words
+            .chunks(128)
+            .map(|block| {
+                let lanes: u64 = block.iter().map(pairs).sum();
+                (lanes & 0xFFFF)
+                    + ((lanes >> 16) & 0xFFFF)
+                    + ((lanes >> 32) & 0xFFFF)
+                    + (lanes >> 48)
+            })
+            .sum()
+    };
+    words_sum + tail.iter().map(|&b| u64::from(b)).sum::<u64>()
 }
 
 #[cfg(test)]
