@@ -327,8 +327,13 @@ fn numerics_render_like_the_server() {
     let mut random = xorshift(0x2545_F491_4F6C_DD1D);
     let mut next = move |n: u64| random() % n;
     let mut values: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..6_000 {
-        let ndigits = next(6) as i16;
+    for i in 0..6_000 {
+        // Now and then more digits than an i16 counts: the server reads the count unsigned.
+        let ndigits = if i % 1_000 == 999 {
+            32_768 + next(32_768) as u16
+        } else {
+            next(6) as u16
+        };
         let weight = match next(20) {
             0 => next(400) as i16 - 200,
             _ => next(13) as i16 - 6,
@@ -336,7 +341,7 @@ fn numerics_render_like_the_server() {
         let sign: u16 = if next(2) == 0 { 0x0000 } else { 0x4000 };
         let dscale = next(25) as u16;
         let mut raw = Vec::new();
-        for word in [ndigits as u16, weight as u16, sign, dscale] {
+        for word in [ndigits, weight as u16, sign, dscale] {
             raw.extend_from_slice(&word.to_be_bytes());
         }
         for _ in 0..ndigits {

@@ -74,7 +74,9 @@ pub struct PgNumeric {
     pub weight: i16,
     /// Digits after the decimal point to display.
     pub dscale: u16,
-    /// Base-10000 digits, each 0..=9999, most significant first.
+    /// Base-10000 digits, each 0..=9999, most significant first. The binary form counts them
+    /// in 16 bits, so it holds at most 65535; the binary form of a longer list carries its
+    /// first 65535 digits. (Neither the decoder nor `str::parse` makes a longer one.)
     pub digits: Vec<i16>,
 }
 
@@ -218,12 +220,13 @@ impl From<i64> for PgNumeric {
 impl PgNumeric {
     /// Appends the binary form.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        let ndigits = i16::try_from(self.digits.len()).unwrap_or(i16::MAX);
+        // `numeric_recv` reads the count unsigned: up to 65535 digits.
+        let ndigits = u16::try_from(self.digits.len()).unwrap_or(u16::MAX);
         out.extend_from_slice(&ndigits.to_be_bytes());
         out.extend_from_slice(&self.weight.to_be_bytes());
         out.extend_from_slice(&self.sign.word().to_be_bytes());
         out.extend_from_slice(&self.dscale.to_be_bytes());
-        for d in &self.digits {
+        for d in &self.digits[..usize::from(ndigits)] {
             out.extend_from_slice(&d.to_be_bytes());
         }
     }
@@ -231,14 +234,12 @@ impl PgNumeric {
     /// Reads the binary form.
     pub(crate) fn decode(data: &[u8]) -> Result<Self, DecodeProblem> {
         let mut c = Cursor::new(data);
-        let ndigits = c.i16()?;
+        // Unsigned, as `numeric_recv` reads it: a sender may write up to 65535 digits, and the
+        // server keeps those the display scale does not cut off.
+        let count = usize::from(c.u16()?);
         let weight = c.i16()?;
         let sign = c.u16()?;
         let dscale = c.u16()?;
-        let count = usize::try_from(ndigits).map_err(|_| DecodeProblem::Invalid {
-            field: "numeric digit count",
-            value: i64::from(ndigits),
-        })?;
         let sign = NumericSign::from_word(sign).ok_or(DecodeProblem::Invalid {
             field: "numeric sign",
             value: i64::from(sign),
@@ -456,12 +457,49 @@ mod tests {
                 value: 0x1234
             })
         );
+        // The count is unsigned: 0xffff claims 65535 digits, and none follows.
         assert_eq!(
             PgNumeric::decode(&[0xff, 0xff, 0, 0, 0, 0, 0, 0]),
-            Err(DecodeProblem::Invalid {
-                field: "numeric digit count",
-                value: -1
+            Err(DecodeProblem::Truncated {
+                needed: 2,
+                offset: 8,
+                available: 0
             })
         );
+    }
+
+    /// PostgreSQL 15 loads these with COPY BINARY (`numeric_recv` reads the digit count as
+    /// unsigned 16 bits) and prints the texts asserted here.
+    #[test]
+    fn digit_counts_above_32767_are_read() {
+        let field = |weight: i16, sign: u16, dscale: u16, digits: &[i16]| {
+            let mut raw = Vec::new();
+            let count = u16::try_from(digits.len()).unwrap();
+            for word in [count, weight as u16, sign, dscale] {
+                raw.extend_from_slice(&word.to_be_bytes());
+            }
+            for d in digits {
+                raw.extend_from_slice(&d.to_be_bytes());
+            }
+            raw
+        };
+        let mut five = vec![1; 40_000];
+        five[0] = 5;
+        let cases = [
+            (field(0, SIGN_POS, 0, &five), "5".to_owned()),
+            (field(-1, SIGN_POS, 4, &[7; 32_768]), "0.0007".to_owned()),
+            (field(0, SIGN_NEG, 8, &[0; 65_535]), "0.00000000".to_owned()),
+            (
+                field(32_767, SIGN_POS, 0, &[1; 40_000]),
+                format!("1{}", "0001".repeat(32_767)),
+            ),
+        ];
+        for (raw, text) in cases {
+            let n = PgNumeric::decode(&raw).unwrap();
+            assert_eq!(n.to_string(), text);
+            let mut out = Vec::new();
+            n.encode(&mut out);
+            assert_eq!(out, raw);
+        }
     }
 }
