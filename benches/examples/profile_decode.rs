@@ -4,27 +4,9 @@
 //! input (the fixed cost the per-iteration figure leaves out).
 
 use bytes::Bytes;
+use scry_benches::view_scan;
 use scry_codec::{read_batch, read_batch_bytes, serialize_batch_with, BatchView, Encoding};
 use scry_testkit::workloads;
-
-/// Parses and reads every value's bytes (as the `view_scan` benchmark does).
-fn scan(bytes: &[u8]) -> usize {
-    let Ok(view) = BatchView::parse(bytes) else {
-        return 0;
-    };
-    let (mut len, mut sum) = (0, 0);
-    for event in view.events() {
-        for row in [event.new_row(), event.old_row()].into_iter().flatten() {
-            for value in row.values() {
-                if let Some(d) = value.data() {
-                    len += d.len();
-                    sum += workloads::byte_sum(&d);
-                }
-            }
-        }
-    }
-    len + sum as usize
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -43,7 +25,8 @@ fn main() {
     for _ in 0..iterations {
         total += match args.get(1).map(String::as_str) {
             Some("parse") => BatchView::parse(&bytes).map_or(0, |v| v.len()),
-            Some("scan") => scan(&bytes),
+            // As the `view_scan` benchmark does.
+            Some("scan") => view_scan(&bytes).map_or(0, |(len, sum)| len + sum as usize),
             Some("read") => read_batch(&bytes).map_or(0, |b| b.events.len()),
             Some("read_bytes") => read_batch_bytes(&shared).map_or(0, |b| b.events.len()),
             Some("upstream") => {
