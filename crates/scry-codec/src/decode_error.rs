@@ -171,6 +171,56 @@ pub enum DecodeErrorKind {
         /// The element found.
         value: u64,
     },
+    /// A compact batch or event states a layout version this reader does not know.
+    #[error("compact layout version {version} is not supported (this reader reads version 2)")]
+    UnsupportedVersion {
+        /// The version found.
+        version: u64,
+    },
+    /// A varint of the compact encoding runs past 64 bits or 10 bytes, or is not minimal.
+    #[error("varint is longer than 10 bytes, exceeds 64 bits, or is not minimal")]
+    MalformedVarint,
+    /// An index of the compact encoding points past the end of its table.
+    #[error("{table} index {index} is out of range: the table has {len} entries")]
+    IndexOutOfRange {
+        /// The table (`"name"`, `"row type"`, `"metas"`).
+        table: &'static str,
+        /// The index found.
+        index: u64,
+        /// The number of entries.
+        len: u64,
+    },
+    /// An event of the compact encoding sets flag bits that mean nothing.
+    #[error("event flags {flags:#04x} set undefined bits (defined: 0x7f)")]
+    UnknownFlags {
+        /// The flags byte.
+        flags: u8,
+    },
+    /// A value's field length is negative but not -1 (NULL), -2 (unchanged TOAST) or -3
+    /// (no data).
+    #[error("field length {length} is neither a byte count nor -1, -2 or -3")]
+    BadFieldLength {
+        /// The length found.
+        length: i32,
+    },
+    /// Bytes follow the last entry of a compact blob.
+    #[error("{count} bytes follow the end of the {what}")]
+    TrailingBytes {
+        /// The blob (`"events blob"`).
+        what: &'static str,
+        /// How many bytes.
+        count: usize,
+    },
+    /// Two counts of the compact encoding that must agree do not.
+    #[error("{what}: expected {expected}, found {found}")]
+    CountMismatch {
+        /// What was counted.
+        what: &'static str,
+        /// What the other count requires.
+        expected: u64,
+        /// What the input holds.
+        found: u64,
+    },
     /// The input exceeds a limit of [`ReadOptions`](crate::ReadOptions).
     #[error("{limit} exceeded: {actual} > {max}")]
     LimitExceeded {

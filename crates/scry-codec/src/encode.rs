@@ -1,13 +1,13 @@
 //! The fast encoder's public entry points.
 //!
-//! Encoding never fails: FlexBuffers offsets and lengths grow to 64 bits, so every value that
-//! fits in memory has an encoding, and the writer holds no state that can go wrong. The
-//! functions return `Result` so that the writing side's signatures match the reading side's
-//! and stay stable if an encoding with limits is ever added.
+//! The Compat encoding never fails: FlexBuffers offsets and lengths grow to 64 bits, so every
+//! value that fits in memory has an encoding. The Compact encoding fails only for a value of
+//! 2 GiB or more, whose length a COPY field cannot state (PostgreSQL's own limit is 1 GiB);
+//! then nothing is written.
 
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
-use crate::flex::{estimate, Compact, Compat, Sink};
+use crate::flex::{compact, estimate, Compat, Sink};
 use crate::{CodecError, Encoding};
 
 /// Serializes a batch in the Compat encoding: byte for byte what scry-protocol 0.1.1 writes.
@@ -27,7 +27,7 @@ pub fn serialize_event(event: &DatabaseEvent) -> Result<Vec<u8>, CodecError> {
 
 /// Serializes a batch in the given encoding.
 ///
-/// Never fails (see [`serialize_batch_into`]).
+/// Fails only as [`serialize_batch_into`] says.
 pub fn serialize_batch_with(
     batch: &DatabaseEventBatch,
     encoding: Encoding,
@@ -39,16 +39,17 @@ pub fn serialize_batch_with(
 
 /// Serializes one event in the given encoding.
 ///
-/// Never fails (see [`serialize_batch_into`]).
+/// Fails only as [`serialize_batch_into`] says.
 pub fn serialize_event_with(
     event: &DatabaseEvent,
     encoding: Encoding,
 ) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::new();
-    let sink = Sink::new(&mut out, estimate::event_size(event));
     match encoding {
-        Encoding::Compat => Compat::new(sink).event_root(event),
-        Encoding::Compact => Compact::new(sink).event_root(event),
+        Encoding::Compat => {
+            Compat::new(Sink::new(&mut out, estimate::event_size(event))).event_root(event)
+        }
+        Encoding::Compact => compact::event_root(&mut out, event)?,
     }
     Ok(out)
 }
@@ -57,17 +58,20 @@ pub fn serialize_event_with(
 /// producer can reuse one buffer. The appended bytes are exactly what
 /// [`serialize_batch_with`] returns; to read them back, pass a reader just those bytes.
 ///
-/// Never fails: FlexBuffers offsets and lengths grow to 64 bits, so every batch that fits in
-/// memory has an encoding (the `Result` keeps the signature stable).
+/// The Compat encoding never fails: FlexBuffers offsets and lengths grow to 64 bits, so every
+/// batch that fits in memory has an encoding. The Compact encoding fails with
+/// [`CodecError::Encode`] for a value of 2 GiB or more (a COPY field length is an `i32`), and
+/// then leaves `out` as it was.
 pub fn serialize_batch_into(
     batch: &DatabaseEventBatch,
     encoding: Encoding,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    let sink = Sink::new(out, estimate::batch_size(batch));
     match encoding {
-        Encoding::Compat => Compat::new(sink).batch_root(batch),
-        Encoding::Compact => Compact::new(sink).batch_root(batch),
+        Encoding::Compat => {
+            Compat::new(Sink::new(out, estimate::batch_size(batch))).batch_root(batch);
+            Ok(())
+        }
+        Encoding::Compact => compact::batch_root(out, batch),
     }
-    Ok(())
 }

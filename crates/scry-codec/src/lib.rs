@@ -30,6 +30,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod compact;
 mod decode;
 mod decode_error;
 mod encode;

@@ -602,31 +602,30 @@ fn data_referenced_too_often_hits_the_work_budget() {
 }
 
 #[test]
-fn compact_batches_with_heavily_shared_strings_read_and_stay_bounded() {
-    // The production compact encoder refers back to every schema, table and column name
-    // written within the last 32 KiB: 2000 events hold 16 copies of each name.
+fn compact_batches_read_and_stay_bounded() {
+    // The compact layout states each (schema, table, column names) once per batch: 2000
+    // events hold one copy of each name.
     let batch = workloads::small_rows(2000);
     let production = serialize_batch_with(&batch, Encoding::Compact).unwrap();
     let copies = production
-        .windows(12)
-        .filter(|w| w == b"\x0aaccount_id\0")
+        .windows(10)
+        .filter(|w| w == b"account_id")
         .count();
-    assert_eq!(copies, 16);
-    // The flexbuffers Builder's compact bytes (every name written afresh) as well.
-    for bytes in [production, common::compact_batch(&batch)] {
-        assert_eq!(read_batch(&bytes).unwrap(), batch);
-        assert_eq!(
-            read_batch_bytes(&Bytes::from(bytes.clone())).unwrap(),
-            batch
-        );
-        // The owned batch and the record: about 5.7 times the production bytes.
-        let allocated = most_allocated(&bytes);
-        assert!(
-            allocated < 7 * bytes.len(),
-            "{allocated} for {}",
-            bytes.len()
-        );
-    }
+    assert_eq!(copies, 1);
+    // The owned batch holds every event's five names and values: about 11.5 times the
+    // compact bytes, which spend 4 bytes a value and about 10 an event.
+    assert_eq!(read_batch(&production).unwrap(), batch);
+    let allocated = most_allocated(&production);
+    assert!(
+        allocated < 12 * production.len(),
+        "{allocated} for {}",
+        production.len()
+    );
+    // The flexbuffers Builder's bytes in the earlier compact maps (every name afresh).
+    let maps = common::compact_batch(&batch);
+    assert_eq!(read_batch_bytes(&Bytes::from(maps.clone())).unwrap(), batch);
+    let allocated = most_allocated(&maps);
+    assert!(allocated < 7 * maps.len(), "{allocated} for {}", maps.len());
 }
 
 /// A batch of `n` events with empty names, zero numbers and no rows, changed by `f`.
@@ -642,13 +641,10 @@ fn bare_events(n: usize, f: impl Fn(&mut DatabaseEvent)) -> DatabaseEventBatch {
     DatabaseEventBatch::with_events(events)
 }
 
-#[test]
-fn the_densest_compact_shapes_allocate_a_bounded_multiple() {
-    // With nothing shared, what reading allocates is what the owned batch holds for each
-    // object (and the record of it), and the densest encoding of each object bounds the
-    // multiple: an event of zeros takes about 29 compact bytes and 304 in memory, a column
-    // name 3 bytes and a 24-byte `String`, a null value 11 bytes and a 40-byte `ColumnValue`.
-    let cases = [
+/// The densest shapes of events: what reading allocates for them is what the owned batch
+/// holds for each object (and the record of it).
+fn densest_cases() -> Vec<(&'static str, DatabaseEventBatch)> {
+    vec![
         ("no rows", bare_events(5000, |_| {})),
         (
             "null values",
@@ -664,14 +660,49 @@ fn the_densest_compact_shapes_allocate_a_bounded_multiple() {
             "a shared 16-letter column name",
             bare_events(300, |e| e.columns = vec!["n".repeat(16); 100]),
         ),
-    ];
-    for (name, batch) in cases {
-        let bytes = serialize_batch_with(&batch, Encoding::Compact).unwrap();
+        (
+            "column names shared by rows of NULLs",
+            bare_events(300, |e| {
+                e.columns = vec!["n".repeat(16); 100];
+                e.new_row = Some(Row::new(vec![ColumnValue::null(); 100]));
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn the_densest_compact_map_shapes_allocate_a_bounded_multiple() {
+    // In the earlier compact maps (the flexbuffers Builder's bytes) an event of zeros takes
+    // about 29 bytes and 304 in memory, a column name 3 bytes and a 24-byte `String`, a
+    // null value 11 bytes and a 40-byte `ColumnValue`.
+    for (name, batch) in densest_cases() {
+        let bytes = common::compact_batch(&batch);
         assert_eq!(read_batch(&bytes).unwrap(), batch, "{name}");
         let allocated = most_allocated(&bytes);
         assert!(
             allocated < 20 * bytes.len(),
             "{name}: {allocated} for {}",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
+fn the_densest_compact_shapes_allocate_a_bounded_multiple() {
+    // In the compact layout an event takes at least 6 bytes and costs a `DatabaseEvent`; a
+    // value at least 4 bytes and costs a `ColumnValue`; a column name shared through the
+    // name table is copied into every event's `columns`, which the writer keeps within
+    // twice the event's own bytes (else it states them inline, a byte a name at least).
+    let event = std::mem::size_of::<DatabaseEvent>();
+    let value = std::mem::size_of::<ColumnValue>();
+    let bound = (event / 6).max(value / 4) + 2 * (24 + 1) + 8;
+    for (name, batch) in densest_cases() {
+        let bytes = serialize_batch_with(&batch, Encoding::Compact).unwrap();
+        assert_eq!(read_batch(&bytes).unwrap(), batch, "{name}");
+        let allocated = most_allocated(&bytes);
+        assert!(
+            allocated < bound * bytes.len(),
+            "{name}: {allocated} for {} (bound {bound}x)",
             bytes.len()
         );
     }

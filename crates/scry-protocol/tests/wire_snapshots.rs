@@ -29,7 +29,9 @@ const DECODED_VALUE_LIMIT: usize = 64;
 fn header(case: &CanonicalCase, function: &str, encoding: Encoding) -> String {
     let encoding = match encoding {
         Encoding::Compat => "Encoding::Compat, the default: scry-protocol 0.1.1's FlexBuffers",
-        Encoding::Compact => "Encoding::Compact: blobs, enum discriminants, no absent fields",
+        Encoding::Compact => {
+            "Encoding::Compact, layout version 2: events and tables blobs in a FlexBuffers map"
+        }
     };
     format!(
         "# {name}: {description}\n\

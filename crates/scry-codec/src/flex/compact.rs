@@ -1,455 +1,447 @@
-//! The Compact writer: the same maps, keys and nesting as Compat, but enums are UInt
-//! discriminants, `data` is a blob, every absent `Option` is left out, maps with the same
-//! key set share one keys vector, and short strings repeated nearby are shared.
+//! The Compact writer, layout version 2 (`crate::compact` describes the bytes): the events
+//! go into one blob written straight into the output, the names and row types they refer
+//! to into a second, and the batch's low-volume fields through the Compat writer.
 
-use scry_types::{
-    BackfillMetadata, ColumnMeta, ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta,
-    Row, SequenceValue,
-};
+use std::collections::HashMap;
 
-use super::fields::Fields;
-use super::keys::{kind, slot, Field, KEY_COUNT};
-use super::shared::{KeySets, Strings};
+use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta, Row, TypeTag};
+
+use super::compat::Compat;
+use super::keys::Field;
+use super::shared::KeyShape;
 use super::sink::Sink;
 use super::value::Val;
+use crate::compact::{
+    field_len, flag, put_delta, put_varint, METAS_KEY, TABLES_KEY, VERSION, VERSION_KEY,
+};
+use crate::CodecError;
 
-/// Not yet written.
-const NO_KEY: usize = usize::MAX;
+/// Not yet chosen.
+const NONE: u32 = u32::MAX;
 
-/// Vectors of up to this many elements gather them on the call stack, not in `stack`.
-const SMALL: usize = 8;
-
-/// Writes one Compact FlexBuffer.
-pub(crate) struct Compact<'a> {
-    sink: Sink<'a>,
-    /// The address of each key once written.
-    keys: [usize; KEY_COUNT],
-    /// Elements of the vectors being written, innermost last.
-    stack: Vec<Val>,
-    key_sets: KeySets,
-    strings: Strings,
+/// Appends `batch` as a Compact root to `out`; on error `out` is as it was.
+pub(crate) fn batch_root(out: &mut Vec<u8>, batch: &DatabaseEventBatch) -> Result<(), CodecError> {
+    let before = out.len();
+    let result = write_root(out, &batch.events, Some(batch));
+    if result.is_err() {
+        out.truncate(before);
+    }
+    result
 }
 
-impl<'a> Compact<'a> {
-    /// A writer appending to `sink`.
-    pub(crate) fn new(sink: Sink<'a>) -> Self {
-        Compact {
-            sink,
-            keys: [NO_KEY; KEY_COUNT],
-            stack: Vec::new(),
-            key_sets: KeySets::new(),
-            strings: Strings::new(),
+/// Appends `event` as a bare Compact root to `out`; on error `out` is as it was.
+pub(crate) fn event_root(out: &mut Vec<u8>, event: &DatabaseEvent) -> Result<(), CodecError> {
+    let before = out.len();
+    let result = write_root(out, std::slice::from_ref(event), None);
+    if result.is_err() {
+        out.truncate(before);
+    }
+    result
+}
+
+/// The root map's entries, in key order, for a batch (`Some`) or a bare event.
+fn write_root(
+    out: &mut Vec<u8>,
+    events: &[DatabaseEvent],
+    batch: Option<&DatabaseEventBatch>,
+) -> Result<(), CodecError> {
+    let mut w = Compat::new(Sink::new(out, estimate(events)));
+    let mut tables = Tables::default();
+    let mut metas = Vec::new();
+    let events_blob = w
+        .sink()
+        .blob_with(|buf| write_events(buf, events, &mut tables, &mut metas))?;
+    let tables_blob = w.sink().blob_with(|buf| {
+        tables.write(buf);
+        Ok::<_, CodecError>(())
+    })?;
+
+    // (key, value) in the order FlexBuffers keeps map keys: sorted by their bytes.
+    let mut entries: Vec<(usize, Val)> = Vec::with_capacity(10);
+    if let Some(b) = batch {
+        // The relations first: a reader validates them before `metas`, and relation maps
+        // must lie one after the other in reading order.
+        let relations = w.relations(&b.relations);
+        let source_id = b.source_id.as_deref().map(|s| w.sink().string(s));
+        let control = b.control_directive.map(|d| w.sink().short_string(d.name()));
+        let sequences = b.sequence_values.as_deref().map(|s| w.sequences(s));
+        let backfill = b.backfill_metadata.as_ref().map(|m| w.backfill(m));
+        let metas = (!metas.is_empty()).then(|| w.relations(metas.iter().copied()));
+        if let Some(v) = backfill {
+            entries.push((w.key(Field::BackfillMetadata), v));
+        }
+        entries.push((w.key(Field::BatchSeq), Val::uint(b.batch_seq)));
+        entries.push((w.sink().key(VERSION_KEY), Val::uint(VERSION)));
+        if let Some(v) = control {
+            entries.push((w.key(Field::ControlDirective), v));
+        }
+        entries.push((w.key(Field::Events), events_blob));
+        if let Some(v) = metas {
+            entries.push((w.sink().key(METAS_KEY), v));
+        }
+        entries.push((w.key(Field::Relations), relations));
+        if let Some(v) = sequences {
+            entries.push((w.key(Field::SequenceValues), v));
+        }
+        if let Some(v) = source_id {
+            entries.push((w.key(Field::SourceId), v));
+        }
+    } else {
+        let metas = (!metas.is_empty()).then(|| w.relations(metas.iter().copied()));
+        entries.push((w.sink().key(VERSION_KEY), Val::uint(VERSION)));
+        entries.push((w.key(Field::Events), events_blob));
+        if let Some(v) = metas {
+            entries.push((w.sink().key(METAS_KEY), v));
         }
     }
+    entries.push((w.sink().key(TABLES_KEY), tables_blob));
+    let keys: Vec<usize> = entries.iter().map(|e| e.0).collect();
+    let vals: Vec<Val> = entries.iter().map(|e| e.1).collect();
+    let (_, root) = w.sink().keys_and_map(&keys, &KeyShape::new(&keys), &vals);
+    w.finish(root);
+    Ok(())
+}
 
-    /// Writes `batch` as the root.
-    pub(crate) fn batch_root(mut self, batch: &DatabaseEventBatch) {
-        self.stack.reserve(batch.events.len().max(8));
-        let root = self.batch(batch);
-        self.sink.root(root);
-    }
+/// A reservation hint: the bytes of the first events, extrapolated.
+fn estimate(events: &[DatabaseEvent]) -> usize {
+    const SAMPLED: usize = 32;
+    let row = |r: &Option<Row>| {
+        r.as_ref().map_or(0, |r| {
+            10 + r
+                .values
+                .iter()
+                .map(|v| 4 + v.data.as_ref().map_or(0, |d| d.len()))
+                .sum::<usize>()
+        })
+    };
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, |s| 10 + s.len());
+    let sampled = events.len().min(SAMPLED);
+    let sample: usize = events
+        .iter()
+        .take(sampled)
+        .map(|e| {
+            40 + row(&e.new_row)
+                + row(&e.old_row)
+                + opt(&e.event_id)
+                + opt(&e.ddl_sql)
+                + opt(&e.ddl_object_type)
+        })
+        .sum();
+    let per_event = if sampled == 0 {
+        0
+    } else {
+        sample.div_ceil(sampled)
+    };
+    per_event.saturating_mul(events.len()).saturating_add(1024)
+}
 
-    /// Writes `event` as the root.
-    pub(crate) fn event_root(mut self, event: &DatabaseEvent) {
-        self.stack.reserve(8);
-        let root = self.event(event);
-        self.sink.root(root);
-    }
-
-    /// The address of `key`, writing it first if this FlexBuffer does not hold it yet.
-    #[inline]
-    fn key(&mut self, key: Field) -> usize {
-        let slot = &mut self.keys[key as usize];
-        if *slot == NO_KEY {
-            *slot = self.sink.key(key.name());
-        }
-        *slot
-    }
-
-    /// Writes the map of `fields` of struct `kind`, reusing that key set's keys vector when
-    /// it is near enough not to widen the map's slots.
-    #[inline(always)]
-    fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
-        let tag = KeySets::tag(kind, fields.mask());
-        if let Some((keys, vals)) = fields.all() {
-            return self.map_of(tag, keys, vals);
-        }
-        let (keys, vals, n) = fields.gathered();
-        self.map_of(
-            tag,
-            keys.get(..n).unwrap_or_default(),
-            vals.get(..n).unwrap_or_default(),
-        )
-    }
-
-    /// Writes a map of `vals` (in key order) with keys at `keys`, of key set `tag`.
-    #[inline(always)]
-    fn map_of(&mut self, tag: u32, keys: &[usize], vals: &[Val]) -> Val {
-        let set = self.key_sets.get(tag, keys);
-        if let Some(kv) = set.shared {
-            let w = self.sink.map_width_without_keys(vals);
-            if self.sink.keys_ref_width(kv) <= w {
-                return self.sink.map_with_width(kv, vals, w);
-            }
-        }
-        let (kv, map) = self.sink.keys_and_map(keys, &set.shape, vals);
-        set.shared = Some(kv);
-        map
-    }
-
-    /// Writes an untyped vector of the values pushed since `mark`.
-    #[inline]
-    fn end_vector(&mut self, mark: usize) -> Val {
-        let v = self.sink.vector(self.stack.get(mark..).unwrap_or_default());
-        self.stack.truncate(mark);
-        v
-    }
-
-    /// Writes a string, or refers to the same string written shortly before.
-    #[inline]
-    fn shared_string(&mut self, s: &str) -> Val {
-        let bytes = s.as_bytes();
-        if bytes.is_empty() || bytes.len() > Strings::MAX_LEN {
-            return self.sink.string(s);
-        }
-        let key = Strings::key(bytes);
-        let min_addr = self.sink.pos().saturating_sub(Strings::REACH);
-        if let Some(v) = self.strings.get(key, bytes, self.sink.written(), min_addr) {
-            return v;
-        }
-        let v = self.sink.string(s);
-        self.strings.put(key, v);
-        v
-    }
-
-    fn batch(&mut self, b: &DatabaseEventBatch) -> Val {
-        let mut f = Fields::<7>::new();
-        let k = self.key(Field::Events);
-        let mark = self.stack.len();
-        for e in &b.events {
-            let v = self.event(e);
-            self.stack.push(v);
-        }
-        let v = self.end_vector(mark);
-        f.set(slot!(BATCH, Events), k, v);
-        if let Some(s) = &b.source_id {
-            let k = self.key(Field::SourceId);
-            let v = self.shared_string(s);
-            f.set(slot!(BATCH, SourceId), k, v);
-        }
-        let k = self.key(Field::BatchSeq);
-        f.set(slot!(BATCH, BatchSeq), k, Val::uint(b.batch_seq));
-        let k = self.key(Field::Relations);
-        let mark = self.stack.len();
-        for r in &b.relations {
-            let v = self.relation(r);
-            self.stack.push(v);
-        }
-        let v = self.end_vector(mark);
-        f.set(slot!(BATCH, Relations), k, v);
-        if let Some(d) = b.control_directive {
-            let k = self.key(Field::ControlDirective);
-            f.set(
-                slot!(BATCH, ControlDirective),
-                k,
-                Val::uint(d.as_u8().into()),
-            );
-        }
-        if let Some(seqs) = &b.sequence_values {
-            let k = self.key(Field::SequenceValues);
-            let mark = self.stack.len();
-            for s in seqs {
-                let v = self.sequence(s);
-                self.stack.push(v);
-            }
-            let v = self.end_vector(mark);
-            f.set(slot!(BATCH, SequenceValues), k, v);
-        }
-        if let Some(m) = &b.backfill_metadata {
-            let k = self.key(Field::BackfillMetadata);
-            let v = self.backfill(m);
-            f.set(slot!(BATCH, BackfillMetadata), k, v);
-        }
-        self.map(kind::BATCH, &f)
-    }
-
-    fn event(&mut self, e: &DatabaseEvent) -> Val {
-        // An event's rows and values start their keys vectors afresh (then share them within
-        // the event while near), so that alike events are laid out alike wherever they lie:
-        // a reader validates such events by comparing each with the one before
-        // (`view::parse::template`). It costs one small keys vector per row, where sharing
-        // across events would write one per 255 bytes or so anyway.
-        const ROW_ALL: u32 = 1 << slot!(ROW, Values);
-        const VALUE_ALL: u32 = 1 << slot!(COLUMN_VALUE, Data)
-            | 1 << slot!(COLUMN_VALUE, TypeOid)
-            | 1 << slot!(COLUMN_VALUE, TypeTag);
-        const VALUE_NO_DATA: u32 = VALUE_ALL & !(1 << slot!(COLUMN_VALUE, Data));
-        self.key_sets.forget(KeySets::tag(kind::ROW, ROW_ALL));
-        self.key_sets
-            .forget(KeySets::tag(kind::COLUMN_VALUE, VALUE_ALL));
-        self.key_sets
-            .forget(KeySets::tag(kind::COLUMN_VALUE, VALUE_NO_DATA));
-        let mut f = Fields::<13>::new();
-        if let Some(id) = &e.event_id {
-            let k = self.key(Field::EventId);
-            let v = self.sink.string(id);
-            f.set(slot!(EVENT, EventId), k, v);
-        }
-        let k = self.key(Field::TimestampUs);
-        f.set(slot!(EVENT, TimestampUs), k, Val::uint(e.timestamp_us));
-        let k = self.key(Field::Operation);
-        f.set(
-            slot!(EVENT, Operation),
-            k,
-            Val::uint(e.operation.as_u8().into()),
-        );
-        let k = self.key(Field::Schema);
-        let v = self.shared_string(&e.schema);
-        f.set(slot!(EVENT, Schema), k, v);
-        let k = self.key(Field::Table);
-        let v = self.shared_string(&e.table);
-        f.set(slot!(EVENT, Table), k, v);
-        let k = self.key(Field::Position);
-        f.set(slot!(EVENT, Position), k, Val::uint(e.position));
-        let k = self.key(Field::TransactionId);
-        f.set(slot!(EVENT, TransactionId), k, Val::uint(e.transaction_id));
-        if let Some(row) = &e.new_row {
-            let k = self.key(Field::NewRow);
-            let v = self.row(row);
-            f.set(slot!(EVENT, NewRow), k, v);
-        }
-        if let Some(row) = &e.old_row {
-            let k = self.key(Field::OldRow);
-            let v = self.row(row);
-            f.set(slot!(EVENT, OldRow), k, v);
-        }
-        let k = self.key(Field::Columns);
-        let v = if e.columns.len() <= SMALL {
-            let mut vals = [Val::NULL; SMALL];
-            for (slot, c) in vals.iter_mut().zip(&e.columns) {
-                *slot = self.shared_string(c);
-            }
-            self.sink
-                .vector(vals.get(..e.columns.len()).unwrap_or_default())
-        } else {
-            let mark = self.stack.len();
+/// Writes the event stream.
+fn write_events<'b>(
+    buf: &mut Vec<u8>,
+    events: &'b [DatabaseEvent],
+    tables: &mut Tables<'b>,
+    metas: &mut Vec<&'b RelationMeta>,
+) -> Result<(), CodecError> {
+    put_varint(buf, events.len() as u64);
+    let (mut ts, mut pos, mut xid) = (0u64, 0u64, 0u64);
+    for e in events {
+        let inline = inline_columns(e);
+        let name = tables.name(e, inline);
+        let bit = |on: bool, bit: u8| if on { bit } else { 0 };
+        let flags = bit(inline, flag::INLINE_COLUMNS)
+            | bit(e.event_id.is_some(), flag::EVENT_ID)
+            | bit(e.new_row.is_some(), flag::NEW_ROW)
+            | bit(e.old_row.is_some(), flag::OLD_ROW)
+            | bit(e.relation_meta.is_some(), flag::RELATION_META)
+            | bit(e.ddl_sql.is_some(), flag::DDL_SQL)
+            | bit(e.ddl_object_type.is_some(), flag::DDL_OBJECT_TYPE);
+        buf.push(e.operation.as_u8());
+        buf.push(flags);
+        put_varint(buf, u64::from(name));
+        put_delta(buf, ts, e.timestamp_us);
+        put_delta(buf, pos, e.position);
+        put_delta(buf, xid, e.transaction_id);
+        (ts, pos, xid) = (e.timestamp_us, e.position, e.transaction_id);
+        if inline {
+            put_varint(buf, e.columns.len() as u64);
             for c in &e.columns {
-                let v = self.shared_string(c);
-                self.stack.push(v);
+                put_varint(buf, c.len() as u64);
+                buf.extend_from_slice(c.as_bytes());
             }
-            self.end_vector(mark)
+        }
+        for s in [&e.event_id, &e.ddl_sql, &e.ddl_object_type]
+            .into_iter()
+            .flatten()
+        {
+            put_varint(buf, s.len() as u64);
+            buf.extend_from_slice(s.as_bytes());
+        }
+        for row in [&e.new_row, &e.old_row].into_iter().flatten() {
+            tables.row(buf, name, &row.values)?;
+        }
+        if let Some(m) = &e.relation_meta {
+            metas.push(m);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `e`'s column names go inline: when copying them out of a shared name entry
+/// (a unit per name and per byte, as a reader charges it) would cost more than twice the
+/// bytes the event takes without them.
+#[inline]
+fn inline_columns(e: &DatabaseEvent) -> bool {
+    let n = e.columns.len();
+    if n == 0 {
+        return false;
+    }
+    let names: usize = n + e.columns.iter().map(String::len).sum::<usize>();
+    let rows: usize = [&e.new_row, &e.old_row]
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            1 + r
+                .values
+                .iter()
+                .map(|v| 4 + v.data.as_ref().map_or(0, |d| d.len()))
+                .sum::<usize>()
+        })
+        .sum();
+    let strings: usize = [&e.event_id, &e.ddl_sql, &e.ddl_object_type]
+        .into_iter()
+        .flatten()
+        .map(|s| 1 + s.len())
+        .sum();
+    names > 2 * (crate::compact::MIN_EVENT + rows + strings)
+}
+
+/// One entry of the name table.
+struct Name<'b> {
+    schema: &'b str,
+    table: &'b str,
+    columns: &'b [String],
+    /// The row type its last row had.
+    last_type: u32,
+}
+
+/// The name and row-type tables of the FlexBuffer being written.
+#[derive(Default)]
+struct Tables<'b> {
+    names: Vec<Name<'b>>,
+    name_index: HashMap<(&'b str, &'b str, &'b [String]), u32>,
+    /// The name of the previous event.
+    last_name: Option<u32>,
+    /// Each row type's first slot and slot count.
+    types: Vec<(u32, u32)>,
+    /// Every row type's (tag, OID) slots, in runs.
+    slots: Vec<(u8, u32)>,
+    type_index: HashMap<Box<[(u8, u32)]>, u32>,
+    /// The slots of a row type being chosen.
+    scratch: Vec<(u8, u32)>,
+}
+
+impl<'b> Tables<'b> {
+    /// The index of the event's (schema, table, column names), added if new; without the
+    /// column names when they go `inline`.
+    #[inline]
+    fn name(&mut self, e: &'b DatabaseEvent, inline: bool) -> u32 {
+        let columns: &'b [String] = if inline { &[] } else { &e.columns };
+        if let Some(last) = self.last_name {
+            if let Some(n) = self.names.get(last as usize) {
+                if n.schema == e.schema && n.table == e.table && n.columns == columns {
+                    return last;
+                }
+            }
+        }
+        let key = (e.schema.as_str(), e.table.as_str(), columns);
+        let next = self.names.len() as u32;
+        let i = *self.name_index.entry(key).or_insert(next);
+        if i == next {
+            self.names.push(Name {
+                schema: key.0,
+                table: key.1,
+                columns: key.2,
+                last_type: NONE,
+            });
+        }
+        self.last_name = Some(i);
+        i
+    }
+
+    /// The slots of row type `ty`.
+    #[inline]
+    fn slots_of(&self, ty: u32) -> &[(u8, u32)] {
+        let (first, n) = self.types.get(ty as usize).copied().unwrap_or_default();
+        self.slots
+            .get(first as usize..(first + n) as usize)
+            .unwrap_or_default()
+    }
+
+    /// True when every value fits its slot of row type `ty`.
+    #[inline]
+    fn fits(&self, ty: u32, values: &[ColumnValue]) -> bool {
+        let slots = self.slots_of(ty);
+        slots.len() == values.len()
+            && values
+                .iter()
+                .zip(slots)
+                .all(|(v, &(tag, oid))| field_len(v, tag, oid).is_some())
+    }
+
+    /// The row type for `values` of an event named `name`: the one its previous row had if
+    /// they fit, else the one whose slots are theirs (a NULL or an unchanged marker takes
+    /// the previous row's slot where it can, so that it does not start a type of its own).
+    fn row_type(&mut self, name: u32, values: &[ColumnValue]) -> u32 {
+        let last = self.names.get(name as usize).map_or(NONE, |n| n.last_type);
+        if last != NONE && self.fits(last, values) {
+            return last;
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        {
+            let previous = self.slots_of(last);
+            for (i, v) in values.iter().enumerate() {
+                let before = previous.get(i).copied();
+                let slot = match (&v.data, v.type_tag) {
+                    (None, TypeTag::Null) if v.type_oid == 0 => {
+                        before.unwrap_or((TypeTag::Null as u8, 0))
+                    }
+                    (None, TypeTag::ToastUnchanged) => match before {
+                        Some(b) if b.1 == v.type_oid => b,
+                        _ => (TypeTag::ToastUnchanged as u8, v.type_oid),
+                    },
+                    _ => (v.type_tag as u8, v.type_oid),
+                };
+                scratch.push(slot);
+            }
+        }
+        let ty = match self.type_index.get(scratch.as_slice()) {
+            Some(&ty) => ty,
+            None => {
+                let ty = self.types.len() as u32;
+                self.types
+                    .push((self.slots.len() as u32, scratch.len() as u32));
+                self.slots.extend_from_slice(&scratch);
+                self.type_index.insert(scratch.as_slice().into(), ty);
+                ty
+            }
         };
-        f.set(slot!(EVENT, Columns), k, v);
-        if let Some(r) = &e.relation_meta {
-            let k = self.key(Field::RelationMeta);
-            let v = self.relation(r);
-            f.set(slot!(EVENT, RelationMeta), k, v);
+        self.scratch = scratch;
+        if let Some(n) = self.names.get_mut(name as usize) {
+            n.last_type = ty;
         }
-        if let Some(sql) = &e.ddl_sql {
-            let k = self.key(Field::DdlSql);
-            let v = self.sink.string(sql);
-            f.set(slot!(EVENT, DdlSql), k, v);
-        }
-        if let Some(t) = &e.ddl_object_type {
-            let k = self.key(Field::DdlObjectType);
-            let v = self.shared_string(t);
-            f.set(slot!(EVENT, DdlObjectType), k, v);
-        }
-        self.map(kind::EVENT, &f)
+        ty
     }
 
-    fn row(&mut self, row: &Row) -> Val {
-        let mut f = Fields::<1>::new();
-        let k = self.key(Field::Values);
-        let v = if row.values.len() <= SMALL {
-            let mut vals = [Val::NULL; SMALL];
-            for (slot, value) in vals.iter_mut().zip(&row.values) {
-                *slot = self.column_value(value);
+    /// Writes a row of an event named `name`: its row type, then its values as COPY fields.
+    #[inline]
+    fn row(
+        &mut self,
+        buf: &mut Vec<u8>,
+        name: u32,
+        values: &[ColumnValue],
+    ) -> Result<(), CodecError> {
+        let ty = self.row_type(name, values);
+        put_varint(buf, u64::from(ty));
+        let slots = self.slots_of(ty);
+        for (v, &(tag, oid)) in values.iter().zip(slots) {
+            let Some(len) = field_len(v, tag, oid) else {
+                return Err(too_large(v));
+            };
+            buf.extend_from_slice(&len.to_be_bytes());
+            if let Some(d) = &v.data {
+                buf.extend_from_slice(d);
             }
-            self.sink
-                .vector(vals.get(..row.values.len()).unwrap_or_default())
-        } else {
-            let mark = self.stack.len();
-            for value in &row.values {
-                let v = self.column_value(value);
-                self.stack.push(v);
+        }
+        Ok(())
+    }
+
+    /// Writes the tables blob's bytes.
+    fn write(&self, buf: &mut Vec<u8>) {
+        use crate::compact::{COLUMN_ENTRY, NAME_ENTRY, SLOT_ENTRY, TABLES_HEADER, TYPE_ENTRY};
+        let columns: usize = self.names.iter().map(|n| n.columns.len()).sum();
+        let strings: usize = self
+            .names
+            .iter()
+            .map(|n| {
+                n.schema.len() + n.table.len() + n.columns.iter().map(String::len).sum::<usize>()
+            })
+            .sum();
+        let fixed = TABLES_HEADER
+            + NAME_ENTRY * self.names.len()
+            + COLUMN_ENTRY * columns
+            + TYPE_ENTRY * self.types.len()
+            + SLOT_ENTRY * self.slots.len();
+        buf.reserve(fixed + strings);
+        let u32s = |buf: &mut Vec<u8>, xs: &[usize]| {
+            for &x in xs {
+                buf.extend_from_slice(&(x as u32).to_le_bytes());
             }
-            self.end_vector(mark)
         };
-        f.set(slot!(ROW, Values), k, v);
-        self.map(kind::ROW, &f)
-    }
-
-    fn column_value(&mut self, c: &ColumnValue) -> Val {
-        let mut f = Fields::<3>::new();
-        let k = self.key(Field::TypeTag);
-        f.set(
-            slot!(COLUMN_VALUE, TypeTag),
-            k,
-            Val::uint(c.type_tag.as_u8().into()),
+        u32s(
+            buf,
+            &[
+                self.names.len(),
+                columns,
+                self.types.len(),
+                self.slots.len(),
+            ],
         );
-        let k = self.key(Field::TypeOid);
-        f.set(
-            slot!(COLUMN_VALUE, TypeOid),
-            k,
-            Val::uint(c.type_oid.into()),
-        );
-        if let Some(d) = &c.data {
-            let k = self.key(Field::Data);
-            let v = self.sink.blob(d);
-            f.set(slot!(COLUMN_VALUE, Data), k, v);
+        // The strings follow the fixed part in this order: each name's schema, table, then
+        // its column names.
+        let mut at = fixed;
+        let mut first_column = 0;
+        for n in &self.names {
+            let schema_at = at;
+            let table_at = schema_at + n.schema.len();
+            at = table_at + n.table.len() + n.columns.iter().map(String::len).sum::<usize>();
+            u32s(
+                buf,
+                &[
+                    schema_at,
+                    n.schema.len(),
+                    table_at,
+                    n.table.len(),
+                    first_column,
+                    n.columns.len(),
+                ],
+            );
+            first_column += n.columns.len();
         }
-        self.map(kind::COLUMN_VALUE, &f)
-    }
-
-    fn relation(&mut self, r: &RelationMeta) -> Val {
-        let mut f = Fields::<5>::new();
-        let k = self.key(Field::RelId);
-        f.set(slot!(RELATION, RelId), k, Val::uint(r.rel_id.into()));
-        let k = self.key(Field::Schema);
-        let v = self.shared_string(&r.schema);
-        f.set(slot!(RELATION, Schema), k, v);
-        let k = self.key(Field::Table);
-        let v = self.shared_string(&r.table);
-        f.set(slot!(RELATION, Table), k, v);
-        let k = self.key(Field::Columns);
-        let mark = self.stack.len();
-        for c in &r.columns {
-            let v = self.column_meta(c);
-            self.stack.push(v);
+        let mut at = fixed;
+        for n in &self.names {
+            at += n.schema.len() + n.table.len();
+            for c in n.columns {
+                u32s(buf, &[at, c.len()]);
+                at += c.len();
+            }
         }
-        let v = self.end_vector(mark);
-        f.set(slot!(RELATION, Columns), k, v);
-        let k = self.key(Field::ReplicaIdentity);
-        f.set(
-            slot!(RELATION, ReplicaIdentity),
-            k,
-            Val::uint(r.replica_identity.as_u8().into()),
-        );
-        self.map(kind::RELATION, &f)
-    }
-
-    fn column_meta(&mut self, c: &ColumnMeta) -> Val {
-        let mut f = Fields::<4>::new();
-        let k = self.key(Field::Name);
-        let v = self.shared_string(&c.name);
-        f.set(slot!(COLUMN_META, Name), k, v);
-        let k = self.key(Field::TypeOid);
-        f.set(slot!(COLUMN_META, TypeOid), k, Val::uint(c.type_oid.into()));
-        let k = self.key(Field::TypeModifier);
-        f.set(
-            slot!(COLUMN_META, TypeModifier),
-            k,
-            Val::int(c.type_modifier.into()),
-        );
-        let k = self.key(Field::IsKey);
-        f.set(slot!(COLUMN_META, IsKey), k, Val::boolean(c.is_key));
-        self.map(kind::COLUMN_META, &f)
-    }
-
-    fn sequence(&mut self, s: &SequenceValue) -> Val {
-        let mut f = Fields::<7>::new();
-        let k = self.key(Field::Schema);
-        let v = self.shared_string(&s.schema);
-        f.set(slot!(SEQUENCE, Schema), k, v);
-        let k = self.key(Field::Name);
-        let v = self.shared_string(&s.name);
-        f.set(slot!(SEQUENCE, Name), k, v);
-        let k = self.key(Field::LastValue);
-        f.set(slot!(SEQUENCE, LastValue), k, Val::int(s.last_value));
-        let k = self.key(Field::IsCalled);
-        f.set(slot!(SEQUENCE, IsCalled), k, Val::boolean(s.is_called));
-        let k = self.key(Field::IncrementBy);
-        f.set(slot!(SEQUENCE, IncrementBy), k, Val::int(s.increment_by));
-        let k = self.key(Field::MinValue);
-        f.set(slot!(SEQUENCE, MinValue), k, Val::int(s.min_value));
-        let k = self.key(Field::MaxValue);
-        f.set(slot!(SEQUENCE, MaxValue), k, Val::int(s.max_value));
-        self.map(kind::SEQUENCE, &f)
-    }
-
-    fn backfill(&mut self, m: &BackfillMetadata) -> Val {
-        let mut f = Fields::<2>::new();
-        let k = self.key(Field::TableCount);
-        f.set(
-            slot!(BACKFILL, TableCount),
-            k,
-            Val::uint(m.table_count.into()),
-        );
-        let k = self.key(Field::EstimatedTotalRows);
-        f.set(
-            slot!(BACKFILL, EstimatedTotalRows),
-            k,
-            Val::uint(m.estimated_total_rows),
-        );
-        self.map(kind::BACKFILL, &f)
+        for &(first, n) in &self.types {
+            u32s(buf, &[first as usize, n as usize]);
+        }
+        for &(tag, oid) in &self.slots {
+            buf.push(tag);
+            buf.extend_from_slice(&oid.to_le_bytes());
+        }
+        for n in &self.names {
+            buf.extend_from_slice(n.schema.as_bytes());
+            buf.extend_from_slice(n.table.as_bytes());
+            for c in n.columns {
+                buf.extend_from_slice(c.as_bytes());
+            }
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use scry_types::TypeTag;
-
-    /// The address of the keys vector of the map `map`, read from its prefix.
-    fn keys_vector_of(written: &[u8], map: Val) -> usize {
-        let n = 1usize << map.w;
-        let slot = map.addr() - 3 * n;
-        let mut offset = [0u8; 8];
-        offset[..n].copy_from_slice(&written[slot..slot + n]);
-        slot - u64::from_le_bytes(offset) as usize
-    }
-
-    #[test]
-    fn maps_with_the_same_keys_share_a_keys_vector_while_it_is_near() {
-        let mut buf = Vec::new();
-        let mut w = Compact::new(Sink::new(&mut buf, 0));
-        let value = ColumnValue::from_pg_binary(TypeTag::Int32, 23, vec![0, 0, 0, 1]);
-        let first = w.column_value(&value);
-        let second = w.column_value(&value);
-        let written = w.sink.written();
-        assert_eq!((first.w, second.w), (0, 0));
-        assert_eq!(
-            keys_vector_of(written, first),
-            keys_vector_of(written, second)
-        );
-        // Another key set (no data) gets its own keys vector.
-        let third = w.column_value(&ColumnValue::null());
-        let written = w.sink.written();
-        assert_ne!(
-            keys_vector_of(written, third),
-            keys_vector_of(written, first)
-        );
-        // 300 bytes later the shared one would need 2-byte slots: a fresh copy is written.
-        w.sink.blob(&[0; 300]);
-        let fourth = w.column_value(&value);
-        let written = w.sink.written();
-        assert_eq!(fourth.w, 0);
-        assert!(keys_vector_of(written, fourth) > keys_vector_of(written, first) + 300);
-        // ... and shared from then on.
-        let fifth = w.column_value(&value);
-        let written = w.sink.written();
-        assert_eq!(
-            keys_vector_of(written, fifth),
-            keys_vector_of(written, fourth)
-        );
-    }
-
-    #[test]
-    fn short_strings_are_shared_within_reach() {
-        let mut buf = Vec::new();
-        let mut w = Compact::new(Sink::new(&mut buf, 0));
-        let first = w.shared_string("public");
-        assert_eq!(w.shared_string("public"), first);
-        assert_ne!(w.shared_string("publik"), first);
-        // Empty and long strings are always written afresh.
-        assert_ne!(w.shared_string(""), w.shared_string(""));
-        let long = "x".repeat(Strings::MAX_LEN + 1);
-        assert_ne!(w.shared_string(&long), w.shared_string(&long));
-        // Past the reach, a fresh copy is written and shared from then on.
-        w.sink.blob(&vec![0; Strings::REACH]);
-        let again = w.shared_string("public");
-        assert_ne!(again, first);
-        assert_eq!(w.shared_string("public"), again);
+/// The error for a value whose data is too long for a COPY field length.
+#[cold]
+fn too_large(v: &ColumnValue) -> CodecError {
+    CodecError::Encode {
+        what: "value",
+        reason: format!(
+            "{} bytes of data: the compact encoding stores at most {} bytes a value",
+            v.data.as_ref().map_or(0, |d| d.len()),
+            i32::MAX
+        ),
     }
 }

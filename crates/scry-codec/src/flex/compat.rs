@@ -83,7 +83,7 @@ impl<'a> Compat<'a> {
 
     /// The address of `key`, writing it first if this FlexBuffer does not hold it yet.
     #[inline]
-    fn key(&mut self, key: Field) -> usize {
+    pub(crate) fn key(&mut self, key: Field) -> usize {
         let slot = &mut self.keys[key as usize];
         if *slot == NO_KEY {
             *slot = self.sink.key(key.name());
@@ -241,12 +241,7 @@ impl<'a> Compat<'a> {
         }
         if let Some(seqs) = &b.sequence_values {
             let k = self.key(Field::SequenceValues);
-            let mark = self.stack.len();
-            for s in seqs {
-                let v = self.sequence(s);
-                self.stack.push(v);
-            }
-            let v = self.end_vector(mark);
+            let v = self.sequences(seqs);
             f.set(slot!(BATCH, SequenceValues), k, v);
         }
         if let Some(m) = &b.backfill_metadata {
@@ -397,7 +392,22 @@ impl<'a> Compat<'a> {
         map
     }
 
-    fn relations(&mut self, relations: &[RelationMeta]) -> Val {
+    /// The sink this writer appends to (for the compact writer, which writes its blobs
+    /// through it and the batch's low-volume fields through this writer).
+    pub(crate) fn sink(&mut self) -> &mut Sink<'a> {
+        &mut self.sink
+    }
+
+    /// Ends the FlexBuffer with `root`.
+    pub(crate) fn finish(mut self, root: Val) {
+        self.sink.root(root);
+    }
+
+    /// Writes a vector of relation maps.
+    pub(crate) fn relations<'r>(
+        &mut self,
+        relations: impl IntoIterator<Item = &'r RelationMeta>,
+    ) -> Val {
         let mark = self.stack.len();
         for r in relations {
             let v = self.relation(r);
@@ -448,6 +458,16 @@ impl<'a> Compat<'a> {
         self.map(kind::COLUMN_META, &f)
     }
 
+    /// Writes a vector of sequence value maps.
+    pub(crate) fn sequences(&mut self, seqs: &[SequenceValue]) -> Val {
+        let mark = self.stack.len();
+        for s in seqs {
+            let v = self.sequence(s);
+            self.stack.push(v);
+        }
+        self.end_vector(mark)
+    }
+
     fn sequence(&mut self, s: &SequenceValue) -> Val {
         let mut f = Fields::<7>::new();
         let k = self.key(Field::Schema);
@@ -469,7 +489,8 @@ impl<'a> Compat<'a> {
         self.map(kind::SEQUENCE, &f)
     }
 
-    fn backfill(&mut self, m: &BackfillMetadata) -> Val {
+    /// Writes a backfill metadata map.
+    pub(crate) fn backfill(&mut self, m: &BackfillMetadata) -> Val {
         let mut f = Fields::<2>::new();
         let k = self.key(Field::TableCount);
         f.set(

@@ -98,8 +98,6 @@ impl Field {
 pub(crate) mod kind {
     pub(crate) const BATCH: u8 = 0;
     pub(crate) const EVENT: u8 = 1;
-    pub(crate) const ROW: u8 = 2;
-    pub(crate) const COLUMN_VALUE: u8 = 3;
     pub(crate) const RELATION: u8 = 4;
     pub(crate) const COLUMN_META: u8 = 5;
     pub(crate) const SEQUENCE: u8 = 6;

@@ -17,7 +17,7 @@ pub(crate) use read::{key_name, wrong_type, Map, Reader, Res, Slot, Vector};
 pub(crate) use types::FlexType;
 
 // Writing.
-mod compact;
+pub(crate) mod compact;
 mod compat;
 pub(crate) mod estimate;
 mod fields;
@@ -29,6 +29,5 @@ mod sink;
 mod template;
 mod value;
 
-pub(crate) use compact::Compact;
 pub(crate) use compat::Compat;
 pub(crate) use sink::Sink;

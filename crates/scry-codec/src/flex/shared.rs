@@ -1,10 +1,7 @@
-//! Caches of the Compact writer: keys vectors by key set, and short strings by content.
-//!
-//! Sharing trades bytes for offsets: an item far back needs wider slots in whatever refers to
-//! it, so each cache hands back an item only while it is near enough, and the writer writes
-//! a fresh copy (which then becomes the cached one) otherwise.
+//! The Compat writer's cache of key sets: the shape of each struct's keys vector (with a
+//! given set of present fields), which decides its slot width without probing every key.
 
-use super::value::{align_up, lwidth, ty, Val, LIMIT};
+use super::value::{align_up, lwidth, LIMIT};
 
 /// Entries in each cache (direct-mapped).
 const ENTRIES: usize = 64;
@@ -14,8 +11,6 @@ const ENTRIES: usize = 64;
 pub(crate) struct KeySet {
     /// The shape of its keys vectors (the keys' addresses never change once written).
     pub(crate) shape: KeyShape,
-    /// The last keys vector written for it, which Compact shares.
-    pub(crate) shared: Option<Val>,
 }
 
 /// The per-width bounds that decide a keys vector's slot width without probing every key.
@@ -78,7 +73,6 @@ impl KeySets {
                 m: [0; 4],
                 len_w: 0,
             },
-            shared: None,
         };
         KeySets {
             entries: [(0, EMPTY); ENTRIES],
@@ -96,16 +90,6 @@ impl KeySets {
         (tag.wrapping_mul(0x9E37_79B9) >> 26) as usize % ENTRIES
     }
 
-    /// Stops sharing the keys vector of key set `tag` (the next map writes a fresh one).
-    #[inline]
-    pub(crate) fn forget(&mut self, tag: u32) {
-        if let Some(entry) = self.entries.get_mut(Self::index(tag)) {
-            if entry.0 == tag {
-                entry.1.shared = None;
-            }
-        }
-    }
-
     /// The key set of `tag`, made from the keys at `keys` if it is not cached.
     #[inline]
     pub(crate) fn get(&mut self, tag: u32, keys: &[usize]) -> &mut KeySet {
@@ -116,7 +100,6 @@ impl KeySets {
                 tag,
                 KeySet {
                     shape: KeyShape::new(keys),
-                    shared: None,
                 },
             );
         }
@@ -140,83 +123,5 @@ pub(crate) fn head_tail(s: &[u8]) -> (u64, u64) {
             byte(0) | byte(n / 2) << 8 | byte(n.wrapping_sub(1)) << 16,
             0,
         )
-    }
-}
-
-/// Strings written so far, by content, for strings of up to [`Strings::MAX_LEN`] bytes.
-pub(crate) struct Strings {
-    /// `(address, length + 1, head, tail)` (see [`head_tail`]); length 0 is an empty entry.
-    /// For strings of up to 16 bytes the length, head and tail are the whole content, so a
-    /// lookup compares them without reading the output.
-    entries: [(usize, usize, u64, u64); ENTRIES],
-}
-
-/// Where a string goes in [`Strings`]: its slot and what the slot holds for it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StringKey {
-    slot: usize,
-    len: usize,
-    head: u64,
-    tail: u64,
-}
-
-impl Strings {
-    /// Longer strings are always written afresh.
-    pub(crate) const MAX_LEN: usize = 64;
-    /// A cached string is reused only within this many bytes, which keeps the slots that
-    /// refer to it at two bytes or less.
-    pub(crate) const REACH: usize = 1 << 15;
-
-    /// An empty cache.
-    pub(crate) fn new() -> Self {
-        Strings {
-            entries: [(0, 0, 0, 0); ENTRIES],
-        }
-    }
-
-    /// The cache key of `s` (1 to [`Strings::MAX_LEN`] bytes): its slot from its length and
-    /// its first and last bytes, read without calls.
-    #[inline]
-    pub(crate) fn key(s: &[u8]) -> StringKey {
-        let (head, tail) = head_tail(s);
-        let x = head ^ tail.rotate_left(29) ^ (s.len() as u64).wrapping_mul(0xA076_1D64_78BD_642F);
-        StringKey {
-            slot: (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % ENTRIES,
-            len: s.len(),
-            head,
-            tail,
-        }
-    }
-
-    /// The string `s` (whose key is `key`) written at or after `min_addr`, if cached.
-    /// `written` is the FlexBuffer so far.
-    #[inline]
-    pub(crate) fn get(
-        &self,
-        key: StringKey,
-        s: &[u8],
-        written: &[u8],
-        min_addr: usize,
-    ) -> Option<Val> {
-        let &(addr, len1, head, tail) = self.entries.get(key.slot)?;
-        if len1 != key.len + 1 || addr < min_addr {
-            return None;
-        }
-        let same = if key.len <= 16 {
-            // Head and tail cover every byte of strings up to 16 bytes.
-            (head, tail) == (key.head, key.tail)
-        } else {
-            written.get(addr..addr + key.len)? == s
-        };
-        // Written by `Sink::string`, whose length slot is as wide as the length needs.
-        same.then(|| Val::reference(ty::STRING, addr, lwidth(key.len)))
-    }
-
-    /// Caches the string `string` whose key is `key`.
-    #[inline]
-    pub(crate) fn put(&mut self, key: StringKey, string: Val) {
-        if let Some(e) = self.entries.get_mut(key.slot) {
-            *e = (string.addr(), key.len + 1, key.head, key.tail);
-        }
     }
 }

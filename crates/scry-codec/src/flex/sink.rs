@@ -117,11 +117,27 @@ impl<'a> Sink<'a> {
         Val::reference(ty::STRING, addr, 0)
     }
 
-    /// Writes a blob (length-prefixed bytes).
-    #[inline(always)]
-    pub(crate) fn blob(&mut self, bytes: &[u8]) -> Val {
-        let (addr, w) = self.sized(bytes, false);
-        Val::reference(ty::BLOB, addr, w)
+    /// Writes a blob whose bytes `write` appends to the buffer, behind an 8-byte length slot
+    /// (so any length fits, and nothing is moved once written); returns it, or `write`'s
+    /// error with the buffer as it was before.
+    pub(crate) fn blob_with<E>(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<Val, E> {
+        let before = self.buf.len();
+        let pad = self.pad(3);
+        self.buf.resize(before + pad + 8, 0);
+        let addr = self.pos();
+        if let Err(e) = write(self.buf) {
+            self.buf.truncate(before);
+            return Err(e);
+        }
+        let len = (self.pos() - addr) as u64;
+        let len_at = self.base + addr - 8;
+        if let Some(slot) = self.buf.get_mut(len_at..len_at + 8) {
+            slot.copy_from_slice(&len.to_le_bytes());
+        }
+        Ok(Val::reference(ty::BLOB, addr, 3))
     }
 
     /// Writes bytes as the builder writes a sequence of `u8`: an empty untyped vector, a
@@ -153,12 +169,14 @@ impl<'a> Sink<'a> {
     }
 
     /// The slot width a map of `vals` written now would need, not counting its keys vector.
+    #[cfg(test)]
     #[inline(always)]
     pub(crate) fn map_width_without_keys(&self, vals: &[Val]) -> u8 {
         slots_width(vals, self.pos(), 3, lwidth(vals.len()))
     }
 
     /// The slot width a map written now would need to refer to the keys vector `keys`.
+    #[cfg(test)]
     #[inline(always)]
     pub(crate) fn keys_ref_width(&self, keys: Val) -> u8 {
         keys.width_at(self.pos(), 0)
@@ -210,6 +228,7 @@ impl<'a> Sink<'a> {
 
     /// Writes a map of `vals` whose keys vector is `keys`, in slots of width `w`, which
     /// must be `map_width_without_keys(vals).max(keys_ref_width(keys))`.
+    #[cfg(test)]
     #[inline(always)]
     pub(crate) fn map_with_width(&mut self, keys: Val, vals: &[Val], w: u8) -> Val {
         let pad = self.pad(w);
@@ -339,20 +358,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn strings_and_blobs_are_length_prefixed_and_aligned_to_their_length_slot() {
+    fn strings_and_written_blobs_are_length_prefixed_and_aligned() {
         let mut buf = vec![0xEE];
         let mut sink = Sink::new(&mut buf, 0);
         assert_eq!(sink.pos(), 0);
         assert_eq!(sink.string("ab"), Val::reference(ty::STRING, 1, 0));
-        let blob = vec![7u8; 300];
-        // At 4 the 2-byte length slot needs no padding; the blob starts at 6.
-        assert_eq!(sink.blob(&blob), Val::reference(ty::BLOB, 6, 1));
-        assert_eq!(sink.string(""), Val::reference(ty::STRING, 307, 0));
-        let expected: Vec<u8> = [0xEE, 2, b'a', b'b', 0, 44, 1]
-            .into_iter()
-            .chain(blob)
-            .chain([0, 0])
-            .collect();
+        // At 4: padding to 8, the 8-byte length at 8, the bytes from 16.
+        let blob = sink.blob_with(|out| {
+            out.extend_from_slice(&[7, 7, 7]);
+            Ok::<(), ()>(())
+        });
+        assert_eq!(blob, Ok(Val::reference(ty::BLOB, 16, 3)));
+        // A failed write leaves nothing behind, padding included.
+        let failed = sink.blob_with(|out| {
+            out.push(9);
+            Err::<(), _>("no")
+        });
+        assert_eq!(failed, Err("no"));
+        assert_eq!(sink.string(""), Val::reference(ty::STRING, 20, 0));
+        let expected = [
+            0xEE, 2, b'a', b'b', 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 7, 7, 7, 0, 0,
+        ];
         assert_eq!(buf, expected);
     }
 

@@ -3,7 +3,7 @@
 use scry_types::{BackfillMetadata, ControlDirective, DatabaseEventBatch};
 
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{BatchRec, EventRec, Parser, Record, ValueAt};
+use crate::view::parse::{BatchRec, EventRec, PackedEvent, Parser, Record, ValueAt};
 use crate::view::{
     Ctx, EventView, RelationView, Relations, SequenceValueView, SequenceValues, ViewIter,
 };
@@ -44,6 +44,20 @@ pub struct Events<'v> {
     ctx: Ctx<'v>,
     recs: std::slice::Iter<'v, EventRec>,
     layouts: &'v [ValueAt],
+    /// The events of a compact batch (then `recs` is empty, and otherwise this).
+    packed: std::slice::Iter<'v, PackedEvent>,
+}
+
+impl<'v> Events<'v> {
+    #[inline(always)]
+    fn flex(&self, r: Option<&EventRec>) -> Option<EventView<'v>> {
+        r.map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
+    }
+
+    #[inline(always)]
+    fn packed(&self, p: Option<&PackedEvent>) -> Option<EventView<'v>> {
+        p.map(|p| EventView::packed(self.ctx, *p))
+    }
 }
 
 impl<'v> Iterator for Events<'v> {
@@ -51,27 +65,37 @@ impl<'v> Iterator for Events<'v> {
 
     #[inline]
     fn next(&mut self) -> Option<EventView<'v>> {
-        self.recs
-            .next()
-            .map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
+        if self.recs.len() == 0 {
+            let p = self.packed.next();
+            return self.packed(p);
+        }
+        let r = self.recs.next();
+        self.flex(r)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.recs.size_hint()
+        let n = self.recs.len() + self.packed.len();
+        (n, Some(n))
     }
 
     fn nth(&mut self, n: usize) -> Option<EventView<'v>> {
-        self.recs
-            .nth(n)
-            .map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
+        if self.recs.len() == 0 {
+            let p = self.packed.nth(n);
+            return self.packed(p);
+        }
+        let r = self.recs.nth(n);
+        self.flex(r)
     }
 }
 
 impl DoubleEndedIterator for Events<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.recs
-            .next_back()
-            .map(|r| EventView::in_batch(self.ctx, *r, self.layouts))
+        if self.recs.len() == 0 {
+            let p = self.packed.next_back();
+            return self.packed(p);
+        }
+        let r = self.recs.next_back();
+        self.flex(r)
     }
 }
 
@@ -124,9 +148,9 @@ impl<'a> BatchView<'a> {
         Ok((view, p.record.unwrap_or_default()))
     }
 
-    /// The encoding the batch was written in, as far as it shows: `Compact` when any enum is
-    /// stored as a discriminant, any value as a blob, or any optional field left out;
-    /// otherwise `Compat` (a compact batch without such fields reads the same either way).
+    /// The encoding the batch was written in: `Compact` for the compact layout (and for the
+    /// compact encoding's earlier, unpublished layout: maps whose enums are discriminants,
+    /// values blobs or optional fields left out), otherwise `Compat`.
     #[must_use]
     #[inline]
     pub fn encoding(&self) -> Encoding {
@@ -141,6 +165,7 @@ impl<'a> BatchView<'a> {
             ctx: self.ctx,
             recs: self.rec.events.iter(),
             layouts: &self.rec.layouts,
+            packed: self.rec.packed.iter(),
         }
     }
 
@@ -148,6 +173,9 @@ impl<'a> BatchView<'a> {
     #[must_use]
     #[inline]
     pub fn event(&self, i: usize) -> Option<EventView<'_>> {
+        if let Some(p) = self.rec.packed.get(i) {
+            return Some(EventView::packed(self.ctx, *p));
+        }
         self.rec
             .events
             .get(i)
@@ -158,14 +186,14 @@ impl<'a> BatchView<'a> {
     #[must_use]
     #[inline]
     pub fn len(&self) -> usize {
-        self.rec.events.len()
+        self.rec.events.len() + self.rec.packed.len()
     }
 
     /// True when the batch has no events.
     #[must_use]
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.rec.events.is_empty()
+        self.len() == 0
     }
 
     /// The source ID, if set.
@@ -230,6 +258,10 @@ impl<'a> BatchView<'a> {
         record: &Record,
         sink: &impl Sink,
     ) -> DatabaseEventBatch {
+        if !self.rec.packed.is_empty() {
+            // Compact events are read straight from the views: nothing was recorded.
+            return self.owned_with(sink);
+        }
         DatabaseEventBatch {
             events: self
                 .events()

@@ -5,7 +5,7 @@ use scry_types::{ColumnValue, DatabaseEvent, OperationType, Row};
 use crate::flex::Slot;
 use crate::flex::Vector;
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{EventRec, Firsts, Parser, Record, ValueAt};
+use crate::view::parse::{EventRec, Firsts, PackedEvent, Parser, Record, ValueAt};
 use crate::view::{Ctx, RelationView, RowView, ViewIter};
 use crate::{DecodeError, ReadOptions};
 
@@ -15,9 +15,26 @@ use crate::{DecodeError, ReadOptions};
 #[derive(Debug, Clone, Copy)]
 pub struct EventView<'a> {
     ctx: Ctx<'a>,
-    rec: EventRec,
-    /// The batch's layout table (see `ValueAt`; empty for a bare event).
-    layouts: &'a [ValueAt],
+    rec: Rec<'a>,
+}
+
+/// What the validating pass found for an event, in either encoding.
+#[derive(Debug, Clone, Copy)]
+enum Rec<'a> {
+    /// A compat map, with the batch's layout table (see `ValueAt`; empty for a bare event).
+    Flex(EventRec, &'a [ValueAt]),
+    /// A compact event.
+    Packed(PackedEvent),
+}
+
+/// The field `$f` of whichever record the view holds.
+macro_rules! either {
+    ($self:ident . $f:ident) => {
+        match &$self.rec {
+            Rec::Flex(r, _) => r.$f,
+            Rec::Packed(p) => p.$f,
+        }
+    };
 }
 
 /// The column names of an event.
@@ -27,7 +44,19 @@ impl<'a> EventView<'a> {
     /// An event of a batch whose layout table is `layouts`.
     #[inline]
     pub(crate) fn in_batch(ctx: Ctx<'a>, rec: EventRec, layouts: &'a [ValueAt]) -> Self {
-        Self { ctx, rec, layouts }
+        Self {
+            ctx,
+            rec: Rec::Flex(rec, layouts),
+        }
+    }
+
+    /// A compact event of a batch.
+    #[inline]
+    pub(crate) fn packed(ctx: Ctx<'a>, rec: PackedEvent) -> Self {
+        Self {
+            ctx,
+            rec: Rec::Packed(rec),
+        }
     }
 
     /// Validates `data` as one bare event (what `serialize_event` writes) with the default
@@ -55,6 +84,13 @@ impl<'a> EventView<'a> {
         record: bool,
     ) -> Result<(Self, Record), DecodeError> {
         let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
+        if let Some(packed) = p.bare_compact_event().map_err(DecodeError::finish)? {
+            let ctx = Ctx {
+                r: p.r,
+                canon: p.canon,
+            };
+            return Ok((Self::packed(ctx, packed), Record::default()));
+        }
         if record {
             p.record = Some(Record::default());
         }
@@ -64,8 +100,7 @@ impl<'a> EventView<'a> {
                 r: p.r,
                 canon: p.canon,
             },
-            rec,
-            layouts: &[],
+            rec: Rec::Flex(rec, &[]),
         };
         Ok((view, p.record.unwrap_or_default()))
     }
@@ -74,116 +109,111 @@ impl<'a> EventView<'a> {
     #[must_use]
     #[inline]
     pub fn operation(&self) -> OperationType {
-        self.rec.operation
+        either!(self.operation)
     }
 
     /// The replication position (LSN).
     #[must_use]
     #[inline]
     pub fn position(&self) -> u64 {
-        self.rec.position
+        either!(self.position)
     }
 
     /// The transaction ID.
     #[must_use]
     #[inline]
     pub fn transaction_id(&self) -> u64 {
-        self.rec.transaction_id
+        either!(self.transaction_id)
     }
 
     /// Event time, microseconds since the Unix epoch.
     #[must_use]
     #[inline]
     pub fn timestamp_us(&self) -> u64 {
-        self.rec.timestamp_us
+        either!(self.timestamp_us)
     }
 
     /// The event ID, if set.
     #[must_use]
     #[inline]
     pub fn event_id(&self) -> Option<&'a str> {
-        self.rec.event_id.map(|s| self.ctx.str_ref(s))
+        either!(self.event_id).map(|s| self.ctx.str_ref(s))
     }
 
     /// Schema name.
     #[must_use]
     #[inline]
     pub fn schema(&self) -> &'a str {
-        self.ctx.str_ref(self.rec.schema)
+        self.ctx.str_ref(either!(self.schema))
     }
 
     /// Table name.
     #[must_use]
     #[inline]
     pub fn table(&self) -> &'a str {
-        self.ctx.str_ref(self.rec.table)
+        self.ctx.str_ref(either!(self.table))
     }
 
     /// Column names, in the order of the rows' values.
     #[must_use]
     #[inline]
     pub fn columns(&self) -> Columns<'a> {
-        ViewIter::new(self.ctx, self.rec.columns, column_name)
+        match &self.rec {
+            Rec::Flex(r, _) => ViewIter::new(self.ctx, r.columns, column_name),
+            Rec::Packed(p) => ViewIter::names(self.ctx, p.columns),
+        }
     }
 
     /// The new row.
     #[must_use]
     #[inline]
     pub fn new_row(&self) -> Option<RowView<'a>> {
-        let first = self.rec.layout.map(|l| (l.first, l.t.get()));
-        self.rec
-            .new_row
-            .map(|v| RowView::new(self.ctx, v, self.row_layout(first, v)))
+        match &self.rec {
+            Rec::Flex(r, layouts) => {
+                let first = r.layout.map(|l| (l.first, l.t.get()));
+                r.new_row
+                    .map(|v| RowView::new(self.ctx, v, row_layout(layouts, first, v)))
+            }
+            Rec::Packed(p) => p.new_row.map(|row| RowView::packed(self.ctx, row)),
+        }
     }
 
     /// The old row (or its key).
     #[must_use]
     #[inline]
     pub fn old_row(&self) -> Option<RowView<'a>> {
-        let new_len = self.rec.new_row.map_or(0, |v| v.len);
-        let first = self
-            .rec
-            .layout
-            .map(|l| (l.first.saturating_add(new_len), l.t.get()));
-        self.rec
-            .old_row
-            .map(|v| RowView::new(self.ctx, v, self.row_layout(first, v)))
-    }
-
-    /// The entries of the layout table for the row `values` whose first entry is `first`
-    /// (and the position of the event's map they are relative to).
-    #[inline]
-    fn row_layout(
-        &self,
-        first: Option<(u32, u32)>,
-        values: Vector,
-    ) -> Option<(&'a [ValueAt], u32)> {
-        let (first, t) = first?;
-        let end = first.checked_add(values.len)?;
-        Some((self.layouts.get(first as usize..end as usize)?, t))
+        match &self.rec {
+            Rec::Flex(r, layouts) => {
+                let new_len = r.new_row.map_or(0, |v| v.len);
+                let first = r
+                    .layout
+                    .map(|l| (l.first.saturating_add(new_len), l.t.get()));
+                r.old_row
+                    .map(|v| RowView::new(self.ctx, v, row_layout(layouts, first, v)))
+            }
+            Rec::Packed(p) => p.old_row.map(|row| RowView::packed(self.ctx, row)),
+        }
     }
 
     /// Relation metadata, if the event carries it.
     #[must_use]
     #[inline]
     pub fn relation_meta(&self) -> Option<RelationView<'a>> {
-        self.rec
-            .relation_meta
-            .map(|m| RelationView::new(self.ctx, m))
+        either!(self.relation_meta).map(|m| RelationView::new(self.ctx, m))
     }
 
     /// The DDL statement, if any.
     #[must_use]
     #[inline]
     pub fn ddl_sql(&self) -> Option<&'a str> {
-        self.rec.ddl_sql.map(|s| self.ctx.str_ref(s))
+        either!(self.ddl_sql).map(|s| self.ctx.str_ref(s))
     }
 
     /// The DDL object type, if any.
     #[must_use]
     #[inline]
     pub fn ddl_object_type(&self) -> Option<&'a str> {
-        self.rec.ddl_object_type.map(|s| self.ctx.str_ref(s))
+        either!(self.ddl_object_type).map(|s| self.ctx.str_ref(s))
     }
 
     /// The owned event (strings and value bytes copied).
@@ -207,6 +237,9 @@ impl<'a> EventView<'a> {
         f: Firsts,
         sink: &impl Sink,
     ) -> DatabaseEvent {
+        let Rec::Flex(rec, _) = &self.rec else {
+            return self.owned_with(sink);
+        };
         let row = |vector: Option<Vector>, first: u32| -> Option<Option<Row>> {
             let Some(v) = vector else {
                 return Some(None);
@@ -227,12 +260,12 @@ impl<'a> EventView<'a> {
         };
         let first = f.columns as usize;
         let names = first
-            .checked_add(self.rec.columns.len as usize)
+            .checked_add(rec.columns.len as usize)
             .and_then(|end| record.columns.get(first..end));
         let (Some(names), Some(new_row), Some(old_row)) = (
             names,
-            row(self.rec.new_row, f.new_row),
-            row(self.rec.old_row, f.old_row),
+            row(rec.new_row, f.new_row),
+            row(rec.old_row, f.old_row),
         ) else {
             // Never: the record holds exactly what the parse validated.
             return self.owned_with(sink);
@@ -278,4 +311,17 @@ impl<'a> EventView<'a> {
 
 fn column_name<'a>(ctx: Ctx<'a>, s: Option<Slot>) -> &'a str {
     ctx.str_slot(s)
+}
+
+/// The entries of `layouts` for the row `values` whose first entry is `first` (and the
+/// position of the event's map they are relative to).
+#[inline]
+fn row_layout(
+    layouts: &[ValueAt],
+    first: Option<(u32, u32)>,
+    values: Vector,
+) -> Option<(&[ValueAt], u32)> {
+    let (first, t) = first?;
+    let end = first.checked_add(values.len)?;
+    Some((layouts.get(first as usize..end as usize)?, t))
 }

@@ -4,10 +4,11 @@ use std::borrow::Cow;
 
 use scry_types::{ColumnValue, Row, TypeTag};
 
+use crate::compact::{LEN_NULL, LEN_UNCHANGED};
 use crate::flex::{fast, FlexType, Slot, Vector};
 use crate::view::ctx::{CopySink, DataRef, Sink};
 use crate::view::fields::{TYPE_TAGS, VALUE};
-use crate::view::parse::{Known, ValueAt};
+use crate::view::parse::{field_len, slot, Known, PackedRow, ValueAt};
 use crate::view::Ctx;
 
 const DATA: usize = 0;
@@ -22,6 +23,8 @@ pub struct RowView<'a> {
     /// Where each value lies, when a template validated the event: the row's entries of the
     /// batch's layout table and the event map's position they are relative to.
     layout: Option<(&'a [ValueAt], u32)>,
+    /// The row, when the event is compact (then `values` is empty and `layout` `None`).
+    packed: Option<PackedRow>,
 }
 
 /// The values of a row, in column order. Knows its exact length.
@@ -37,6 +40,10 @@ pub struct Values<'a> {
     /// When the row is laid out (see `RowView::layout`): its entries still to visit, and the
     /// event map's position they are relative to. Then `front` and `back` are not used.
     laid: Option<(std::slice::Iter<'a, ValueAt>, u32)>,
+    /// When the row is compact: the next value's field (its values lie one after another,
+    /// so stepping back or skipping walks forward from here). Then `front` and `back` count
+    /// its values.
+    packed: Option<(PackedRow, u32)>,
 }
 
 impl<'a> Values<'a> {
@@ -72,11 +79,41 @@ impl<'a> Values<'a> {
     }
 }
 
+impl<'a> Values<'a> {
+    /// The compact value at the cursor, moving the cursor past it.
+    #[inline(always)]
+    fn step_packed(&mut self, row: PackedRow, at: &mut u32) -> ValueView<'a> {
+        let b = self.ctx.r.buf();
+        let len = field_len(b, *at as usize);
+        let (tag, oid) = slot(b, row, self.front);
+        let data = *at + 4;
+        *at = data + len.max(0) as u32;
+        self.front += 1;
+        ValueView {
+            ctx: self.ctx,
+            at: At::Packed {
+                tag,
+                oid,
+                len,
+                data,
+            },
+        }
+    }
+}
+
 impl<'a> Iterator for Values<'a> {
     type Item = ValueView<'a>;
 
     #[inline]
     fn next(&mut self) -> Option<ValueView<'a>> {
+        if let Some((row, mut at)) = self.packed {
+            if self.front >= self.back {
+                return None;
+            }
+            let v = self.step_packed(row, &mut at);
+            self.packed = Some((row, at));
+            return Some(v);
+        }
         if let Some((it, t)) = &mut self.laid {
             return it.next().map(|v| ValueView::laid(self.ctx, v, *t));
         }
@@ -97,6 +134,12 @@ impl<'a> Iterator for Values<'a> {
     }
 
     fn nth(&mut self, n: usize) -> Option<ValueView<'a>> {
+        if self.packed.is_some() {
+            for _ in 0..n {
+                self.next()?;
+            }
+            return self.next();
+        }
         if let Some((it, t)) = &mut self.laid {
             return it.nth(n).map(|v| ValueView::laid(self.ctx, v, *t));
         }
@@ -108,6 +151,17 @@ impl<'a> Iterator for Values<'a> {
 
 impl DoubleEndedIterator for Values<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
+        if let Some((row, at)) = self.packed {
+            if self.front >= self.back {
+                return None;
+            }
+            // Walk a copy to the last value left.
+            let mut walk = self.clone();
+            walk.packed = Some((row, at));
+            let skip = (self.back - self.front - 1) as usize;
+            self.back -= 1;
+            return walk.nth(skip);
+        }
         if let Some((it, t)) = &mut self.laid {
             return it.next_back().map(|v| ValueView::laid(self.ctx, v, *t));
         }
@@ -130,6 +184,18 @@ impl<'a> RowView<'a> {
             ctx,
             values,
             layout,
+            packed: None,
+        }
+    }
+
+    /// A compact row.
+    #[inline]
+    pub(crate) fn packed(ctx: Ctx<'a>, row: PackedRow) -> Self {
+        Self {
+            ctx,
+            values: crate::view::ctx::EMPTY,
+            layout: None,
+            packed: Some(row),
         }
     }
 
@@ -137,14 +203,17 @@ impl<'a> RowView<'a> {
     #[must_use]
     #[inline]
     pub fn len(&self) -> usize {
-        self.values.len as usize
+        match self.packed {
+            Some(row) => row.n as usize,
+            None => self.values.len as usize,
+        }
     }
 
     /// True when the row has no values.
     #[must_use]
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.values.len == 0
+        self.len() == 0
     }
 
     /// The values, in column order.
@@ -155,17 +224,22 @@ impl<'a> RowView<'a> {
             ctx: self.ctx,
             v: self.values,
             front: 0,
-            back: self.values.len,
+            back: self.len() as u32,
             laid: self.layout.map(|(at, t)| (at.iter(), t)),
+            packed: self.packed.map(|row| (row, row.fields)),
         }
     }
 
-    /// Value `i`, if the row has that many.
+    /// Value `i`, if the row has that many. O(1) in the compat encoding; in the compact one
+    /// a row's values lie one after another, so this walks past the `i` before it.
     #[must_use]
     #[inline]
     pub fn get(&self, i: usize) -> Option<ValueView<'a>> {
         if i >= self.len() {
             return None;
+        }
+        if self.packed.is_some() {
+            return self.values().nth(i);
         }
         if let Some((at, t)) = self.layout {
             return at.get(i).map(|v| ValueView::laid(self.ctx, v, t));
@@ -202,6 +276,13 @@ enum At<'a> {
     /// Laid out by a template (see `ValueAt`) in the event whose map is at the `u32`: its
     /// map and data are found from there when asked for, so iterating costs no more.
     Laid(&'a ValueAt, u32),
+    /// A compact value: its slot's tag and OID, its field length and where its data starts.
+    Packed {
+        tag: TypeTag,
+        oid: u32,
+        len: i32,
+        data: u32,
+    },
 }
 
 impl<'a> ValueView<'a> {
@@ -231,6 +312,7 @@ impl<'a> ValueView<'a> {
         match self.at {
             At::Map(map) => map,
             At::Laid(v, t) => v.map(t),
+            At::Packed { .. } => crate::view::ctx::EMPTY,
         }
     }
 
@@ -240,6 +322,8 @@ impl<'a> ValueView<'a> {
         match self.at {
             At::Map(_) => Known::No,
             At::Laid(v, t) => v.known(t),
+            At::Packed { len, data, .. } if len >= 0 => Known::At(data, len as u32),
+            At::Packed { .. } => Known::Absent,
         }
     }
 
@@ -272,6 +356,13 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn type_tag(&self) -> TypeTag {
+        if let At::Packed { tag, len, .. } = self.at {
+            return match len {
+                LEN_NULL => TypeTag::Null,
+                LEN_UNCHANGED => TypeTag::ToastUnchanged,
+                _ => tag,
+            };
+        }
         let b = self.ctx.r.buf();
         let w = usize::from(self.map().width);
         let fast = self.entry(TYPE_TAG).and_then(|(p, packed)| {
@@ -301,6 +392,9 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn type_oid(&self) -> u32 {
+        if let At::Packed { oid, len, .. } = self.at {
+            return if len == LEN_NULL { 0 } else { oid };
+        }
         let fast = self.entry(TYPE_OID).and_then(|(p, packed)| {
             if fast::is(packed, FlexType::UInt) {
                 let w = usize::from(self.map().width);
@@ -343,6 +437,9 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn has_data(&self) -> bool {
+        if let At::Packed { len, .. } = self.at {
+            return len >= 0;
+        }
         self.entry(DATA)
             .is_some_and(|(_, packed)| !fast::is(packed, FlexType::Null))
     }
@@ -472,7 +569,8 @@ mod tests {
     #[test]
     fn values_through_the_layout_table_equal_the_wire() {
         for batch in [workloads::small_rows(300), workloads::large_rows(20)] {
-            for encoding in [Encoding::Compat, Encoding::Compact] {
+            // Templates lay out compat events only.
+            for encoding in [Encoding::Compat] {
                 let bytes = serialize_batch_with(&batch, encoding).unwrap();
                 let view = BatchView::parse(&bytes).unwrap();
                 let mut laid = 0;

@@ -13,8 +13,15 @@
 use scry_types::{BackfillMetadata, ControlDirective, OperationType, ReplicaIdentity, TypeTag};
 use std::num::NonZeroU32;
 
+mod compact;
 mod fast;
+
+use crate::compact::EVENTS_KEY;
 mod template;
+
+pub(crate) use compact::{
+    column, field_len, inline_column, slot, ColumnRun, PackedEvent, PackedRow,
+};
 
 pub(crate) use template::{Known, Layout, ValueAt};
 mod order;
@@ -24,8 +31,8 @@ use order::{Fresh, Order};
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
 use crate::view::ctx::{Ctx, DataRef};
 use crate::view::fields::{
-    KeyCache, NameIndex, BACKFILL, BATCH, COLUMN, CONTROL_DIRECTIVES, EVENT, OPERATIONS, RELATION,
-    REPLICA_IDENTITIES, ROW, SEQUENCE, TYPE_TAGS, VALUE,
+    find_field, KeyCache, NameIndex, BACKFILL, BATCH, COLUMN, CONTROL_DIRECTIVES, EVENT,
+    OPERATIONS, RELATION, REPLICA_IDENTITIES, ROW, SEQUENCE, TYPE_TAGS, VALUE,
 };
 use crate::{DecodeError, DecodeErrorKind, Limit, ReadOptions};
 
@@ -146,6 +153,8 @@ pub(crate) struct BatchRec {
     pub data_bytes: usize,
     /// Where the values of the events with a `layout` lie.
     pub layouts: Vec<ValueAt>,
+    /// The events of a compact batch (then `events` is empty).
+    pub packed: Vec<PackedEvent>,
 }
 
 /// Whether every map of a struct kind has exactly the canonical keys in sorted order (for
@@ -491,6 +500,8 @@ impl<'a, 'o> Parser<'a, 'o> {
     pub(crate) fn batch(&mut self) -> Res<BatchRec> {
         let root = self.r.root()?;
         let m = self.r.map(root, "a batch map")?;
+        let compact = self.is_compact_root(&m);
+        let mut events_blob = None;
         let mut events = None;
         let mut source_id = None;
         let mut batch_seq = None;
@@ -513,6 +524,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                         )
                     })?
                 }
+                3 if compact => events_blob = Some(v),
                 3 => events = Some(p.events(v)?),
                 4 => relations = Some(p.relations(v)?),
                 5 => sequence_values = p.opt(v, Self::sequences)?,
@@ -525,6 +537,13 @@ impl<'a, 'o> Parser<'a, 'o> {
             self.compact = true;
         }
         let at = root.pos;
+        let mut packed = Vec::new();
+        if compact {
+            self.compact = true;
+            let blob = require(events_blob, "events", at)?;
+            self.compact_events(&m, blob, false, &mut packed)?;
+            events = Some(Vec::new());
+        }
         Ok(BatchRec {
             events: require(events, "events", at)?,
             source_id,
@@ -535,7 +554,31 @@ impl<'a, 'o> Parser<'a, 'o> {
             backfill_metadata,
             data_bytes: self.data_bytes,
             layouts: std::mem::take(&mut self.layouts),
+            packed,
         })
+    }
+
+    /// A bare compact event at the root, or `None` when the root is not a compact map.
+    pub(crate) fn bare_compact_event(&mut self) -> Res<Option<PackedEvent>> {
+        let root = self.r.root()?;
+        if root.ty != FlexType::Map {
+            return Ok(None);
+        }
+        let m = self.r.map(root, "an event map")?;
+        if !self.is_compact_root(&m) {
+            return Ok(None);
+        }
+        if let Some(s) = find_field(&self.r, &m.values, "batch_seq") {
+            return Err(wrong_type("a bare event (a batch has `batch_seq`)", s));
+        }
+        let events = require(
+            find_field(&self.r, &m.values, EVENTS_KEY),
+            EVENTS_KEY,
+            root.pos,
+        )?;
+        let mut out = Vec::with_capacity(1);
+        self.compact_events(&m, events, true, &mut out)?;
+        Ok(out.pop())
     }
 
     /// A bare event at the root.
@@ -1122,7 +1165,7 @@ mod tests {
         let large = workloads::large_rows(10);
         for (batch, n) in [(&small, 100), (&large, 10)] {
             let compat = crate::serialize_batch(batch).unwrap();
-            let compact = crate::serialize_batch_with(batch, crate::Encoding::Compact).unwrap();
+            let compact = common::compact_batch(batch);
             // The first event teaches the key caches, the second makes the template; the
             // rest match it except where a width or a shared copy changes.
             let hits = same_with_template(&compat);
@@ -1140,7 +1183,7 @@ mod tests {
         let mut m = Gen::new(7);
         for bytes in [
             crate::serialize_batch(&batch).unwrap(),
-            crate::serialize_batch_with(&batch, crate::Encoding::Compact).unwrap(),
+            common::compact_batch(&batch),
         ] {
             for at in 0..bytes.len() {
                 for v in [
@@ -1203,7 +1246,7 @@ mod tests {
             }
             for bytes in [
                 crate::serialize_batch(&batch).unwrap(),
-                crate::serialize_batch_with(&batch, crate::Encoding::Compact).unwrap(),
+                common::compact_batch(&batch),
             ] {
                 hits += same_with_template(&bytes);
             }
