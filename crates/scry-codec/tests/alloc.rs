@@ -69,3 +69,20 @@ fn allocations_do_not_grow_with_events() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn compact_batches_allocate_the_same_for_any_number_of_events() {
+    // The events table, sized from the event count the blob states, and the name and row
+    // type tables, sized from the tables' counts: three allocations for 1 event or 8000.
+    let rel = RelationMeta::new(1, "public", "accounts", vec![ColumnMeta::new("id", 20)]);
+    let counts: Vec<usize> = [1usize, 10, 100, 2000, 8000]
+        .into_iter()
+        .map(|n| {
+            let batch = workloads::small_rows(n).with_relations(vec![rel.clone()]);
+            let bytes =
+                scry_codec::serialize_batch_with(&batch, scry_codec::Encoding::Compact).unwrap();
+            count(&bytes)
+        })
+        .collect();
+    assert_eq!(counts, [3; 5]);
+}
