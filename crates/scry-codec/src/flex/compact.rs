@@ -21,25 +21,16 @@ const NONE: u32 = u32::MAX;
 
 /// Appends `batch` as a Compact root to `out`; on error `out` is as it was.
 pub(crate) fn batch_root(out: &mut Vec<u8>, batch: &DatabaseEventBatch) -> Result<(), CodecError> {
-    let before = out.len();
-    let result = write_root(out, &batch.events, Some(batch));
-    if result.is_err() {
-        out.truncate(before);
-    }
-    result
+    write_root(out, &batch.events, Some(batch))
 }
 
 /// Appends `event` as a bare Compact root to `out`; on error `out` is as it was.
 pub(crate) fn event_root(out: &mut Vec<u8>, event: &DatabaseEvent) -> Result<(), CodecError> {
-    let before = out.len();
-    let result = write_root(out, std::slice::from_ref(event), None);
-    if result.is_err() {
-        out.truncate(before);
-    }
-    result
+    write_root(out, std::slice::from_ref(event), None)
 }
 
-/// The root map's entries, in key order, for a batch (`Some`) or a bare event.
+/// Writes the root map for a batch (`Some`) or a bare event. Only the events blob can fail,
+/// and it is the first thing written: `blob_with` then leaves `out` as it was.
 fn write_root(
     out: &mut Vec<u8>,
     events: &[DatabaseEvent],
@@ -105,15 +96,7 @@ fn write_root(
 /// A reservation hint: the bytes of the first events, extrapolated.
 fn estimate(events: &[DatabaseEvent]) -> usize {
     const SAMPLED: usize = 32;
-    let row = |r: &Option<Row>| {
-        r.as_ref().map_or(0, |r| {
-            10 + r
-                .values
-                .iter()
-                .map(|v| 4 + v.data.as_ref().map_or(0, |d| d.len()))
-                .sum::<usize>()
-        })
-    };
+    let row = |r: &Option<Row>| r.as_ref().map_or(0, |r| 10 + fields_bytes(r));
     let opt = |s: &Option<String>| s.as_ref().map_or(0, |s| 10 + s.len());
     let sampled = events.len().min(SAMPLED);
     let sample: usize = events
@@ -133,6 +116,14 @@ fn estimate(events: &[DatabaseEvent]) -> usize {
         sample.div_ceil(sampled)
     };
     per_event.saturating_mul(events.len()).saturating_add(1024)
+}
+
+/// The bytes of a row's COPY fields: a length and the data of each value.
+fn fields_bytes(r: &Row) -> usize {
+    r.values
+        .iter()
+        .map(|v| 4 + v.data.as_ref().map_or(0, |d| d.len()))
+        .sum()
 }
 
 /// Writes the event stream.
@@ -199,13 +190,7 @@ fn inline_columns(e: &DatabaseEvent) -> bool {
     let rows: usize = [&e.new_row, &e.old_row]
         .into_iter()
         .flatten()
-        .map(|r| {
-            1 + r
-                .values
-                .iter()
-                .map(|v| 4 + v.data.as_ref().map_or(0, |d| d.len()))
-                .sum::<usize>()
-        })
+        .map(|r| 1 + fields_bytes(r))
         .sum();
     let strings: usize = [&e.event_id, &e.ddl_sql, &e.ddl_object_type]
         .into_iter()
