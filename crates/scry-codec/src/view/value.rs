@@ -8,7 +8,7 @@ use crate::compact::{LEN_NULL, LEN_UNCHANGED};
 use crate::flex::{fast, FlexType, Slot, Vector};
 use crate::view::ctx::{CopySink, DataRef, Sink};
 use crate::view::fields::{TYPE_TAGS, VALUE};
-use crate::view::parse::{field_len, slot, Known, PackedRow, ValueAt};
+use crate::view::parse::{field_len, slot, slot_at, Known, PackedRow, ValueAt};
 use crate::view::Ctx;
 
 const DATA: usize = 0;
@@ -29,76 +29,74 @@ pub struct RowView<'a> {
 
 /// The values of a row, in column order. Knows its exact length.
 ///
-/// Its own iterator (not a [`ViewIter`](crate::view::ViewIter)) so that each step reads the value map's header
-/// directly, without a call through a function pointer.
+/// Its own iterator (not a [`ViewIter`](crate::view::ViewIter)) so that each step reads the
+/// value's header directly, without a call through a function pointer.
 #[derive(Debug, Clone)]
 pub struct Values<'a> {
     ctx: Ctx<'a>,
-    v: Vector,
-    front: u32,
-    back: u32,
-    /// When the row is laid out (see `RowView::layout`): its entries still to visit, and the
-    /// event map's position they are relative to. Then `front` and `back` are not used.
-    laid: Option<(std::slice::Iter<'a, ValueAt>, u32)>,
-    /// When the row is compact: the next value's field (its values lie one after another,
-    /// so stepping back or skipping walks forward from here). Then `front` and `back` count
-    /// its values.
-    packed: Option<(PackedRow, u32)>,
+    cur: Cursor<'a>,
 }
 
-impl<'a> Values<'a> {
-    /// Value `i` of the row's values vector.
-    #[inline(always)]
-    fn at(&self, i: u32) -> ValueView<'a> {
-        let b = self.ctx.r.buf();
-        let (len, w, i) = (self.v.len as usize, usize::from(self.v.width), i as usize);
-        if self.v.elem.is_none() {
-            let pos = self.v.pos as usize + i * w;
-            let direct = b
-                .get(self.v.pos as usize + len * w + i)
-                .and_then(|&packed| {
-                    if !fast::is(packed, FlexType::Map) {
-                        return None;
-                    }
-                    let slot = Slot {
-                        pos,
-                        width: self.v.width,
-                        ty: FlexType::Map,
-                        child: 1 << (packed & 3),
-                    };
-                    fast::map_values(b, slot)
-                });
-            if let Some(map) = direct {
-                return ValueView {
-                    ctx: self.ctx,
-                    at: At::Map(map),
-                };
+/// Where a [`Values`] iterator is, for each way a row can lie.
+#[derive(Debug, Clone)]
+enum Cursor<'a> {
+    /// Laid out by a template (see `RowView::layout`): the entries still to visit, and the
+    /// event map's position they are relative to.
+    Laid(std::slice::Iter<'a, ValueAt>, u32),
+    /// A values vector, between `front` and `back`.
+    Vector { v: Vector, front: u32, back: u32 },
+    /// A compact row: where value `front`'s field starts (its values lie one after another,
+    /// so stepping back or skipping walks forward from here), and `back`, the end.
+    Packed {
+        row: PackedRow,
+        at: u32,
+        front: u32,
+        back: u32,
+    },
+}
+
+/// Value `i` of the values vector `v`.
+#[inline(always)]
+fn vector_at<'a>(ctx: Ctx<'a>, v: &Vector, i: u32) -> ValueView<'a> {
+    let b = ctx.r.buf();
+    let (len, w, i) = (v.len as usize, usize::from(v.width), i as usize);
+    if v.elem.is_none() {
+        let pos = v.pos as usize + i * w;
+        let direct = b.get(v.pos as usize + len * w + i).and_then(|&packed| {
+            if !fast::is(packed, FlexType::Map) {
+                return None;
             }
+            let slot = Slot {
+                pos,
+                width: v.width,
+                ty: FlexType::Map,
+                child: 1 << (packed & 3),
+            };
+            fast::map_values(b, slot)
+        });
+        if let Some(map) = direct {
+            return ValueView {
+                ctx,
+                at: At::Map(map),
+            };
         }
-        ValueView::from_slot(self.ctx, self.ctx.r.element(&self.v, i).ok())
     }
+    ValueView::from_slot(ctx, ctx.r.element(v, i).ok())
 }
 
-impl<'a> Values<'a> {
-    /// The compact value at the cursor, moving the cursor past it.
-    #[inline(always)]
-    fn step_packed(&mut self, row: PackedRow, at: &mut u32) -> ValueView<'a> {
-        let b = self.ctx.r.buf();
-        let len = field_len(b, *at as usize);
-        let (tag, oid) = slot(b, row, self.front);
-        let data = *at + 4;
-        *at = data + len.max(0) as u32;
-        self.front += 1;
-        ValueView {
-            ctx: self.ctx,
-            at: At::Packed {
-                tag,
-                oid,
-                len,
-                data,
-            },
-        }
-    }
+/// The compact value whose field starts at `at` (value `i` of `row`), and where the next
+/// value's field starts.
+#[inline(always)]
+fn packed_at(ctx: Ctx<'_>, row: PackedRow, at: u32, i: u32) -> (ValueView<'_>, u32) {
+    let len = field_len(ctx.r.buf(), at as usize);
+    let view = ValueView {
+        ctx,
+        at: At::Packed {
+            slot: slot_at(row, i),
+            field: at,
+        },
+    };
+    (view, at + 4 + len.max(0) as u32)
 }
 
 impl<'a> Iterator for Values<'a> {
@@ -106,70 +104,84 @@ impl<'a> Iterator for Values<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<ValueView<'a>> {
-        if let Some((row, mut at)) = self.packed {
-            if self.front >= self.back {
-                return None;
+        let ctx = self.ctx;
+        match &mut self.cur {
+            Cursor::Laid(it, t) => it.next().map(|v| ValueView::laid(ctx, v, *t)),
+            Cursor::Vector { v, front, back } => {
+                if *front >= *back {
+                    return None;
+                }
+                *front += 1;
+                Some(vector_at(ctx, v, *front - 1))
             }
-            let v = self.step_packed(row, &mut at);
-            self.packed = Some((row, at));
-            return Some(v);
+            Cursor::Packed {
+                row,
+                at,
+                front,
+                back,
+            } => {
+                if *front >= *back {
+                    return None;
+                }
+                let (value, next) = packed_at(ctx, *row, *at, *front);
+                *at = next;
+                *front += 1;
+                Some(value)
+            }
         }
-        if let Some((it, t)) = &mut self.laid {
-            return it.next().map(|v| ValueView::laid(self.ctx, v, *t));
-        }
-        if self.front >= self.back {
-            return None;
-        }
-        let item = self.at(self.front);
-        self.front += 1;
-        Some(item)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = match &self.laid {
-            Some((it, _)) => it.len(),
-            None => (self.back - self.front) as usize,
+        let n = match &self.cur {
+            Cursor::Laid(it, _) => it.len(),
+            Cursor::Vector { front, back, .. } | Cursor::Packed { front, back, .. } => {
+                (back - front) as usize
+            }
         };
         (n, Some(n))
     }
 
     fn nth(&mut self, n: usize) -> Option<ValueView<'a>> {
-        if self.packed.is_some() {
-            for _ in 0..n {
-                self.next()?;
-            }
-            return self.next();
-        }
-        if let Some((it, t)) = &mut self.laid {
-            return it.nth(n).map(|v| ValueView::laid(self.ctx, v, *t));
-        }
         let skip = u32::try_from(n).unwrap_or(u32::MAX);
-        self.front = self.front.saturating_add(skip).min(self.back);
+        match &mut self.cur {
+            Cursor::Laid(it, t) => {
+                let t = *t;
+                return it.nth(n).map(|v| ValueView::laid(self.ctx, v, t));
+            }
+            Cursor::Vector { front, back, .. } => *front = front.saturating_add(skip).min(*back),
+            Cursor::Packed { .. } => {
+                for _ in 0..n {
+                    self.next()?;
+                }
+            }
+        }
         self.next()
     }
 }
 
 impl DoubleEndedIterator for Values<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if let Some((row, at)) = self.packed {
-            if self.front >= self.back {
-                return None;
+        let ctx = self.ctx;
+        match &mut self.cur {
+            Cursor::Laid(it, t) => it.next_back().map(|v| ValueView::laid(ctx, v, *t)),
+            Cursor::Vector { v, front, back } => {
+                if *front >= *back {
+                    return None;
+                }
+                *back -= 1;
+                Some(vector_at(ctx, v, *back))
             }
-            // Walk a copy to the last value left.
-            let mut walk = self.clone();
-            walk.packed = Some((row, at));
-            let skip = (self.back - self.front - 1) as usize;
-            self.back -= 1;
-            return walk.nth(skip);
+            Cursor::Packed { front, back, .. } if *front >= *back => None,
+            Cursor::Packed { back, .. } => {
+                // Walk a copy to the last value left.
+                *back -= 1;
+                let mut walk = self.clone();
+                if let Cursor::Packed { back, .. } = &mut walk.cur {
+                    *back += 1;
+                }
+                walk.last()
+            }
         }
-        if let Some((it, t)) = &mut self.laid {
-            return it.next_back().map(|v| ValueView::laid(self.ctx, v, *t));
-        }
-        if self.front >= self.back {
-            return None;
-        }
-        self.back -= 1;
-        Some(self.at(self.back))
     }
 }
 
@@ -220,14 +232,22 @@ impl<'a> RowView<'a> {
     #[must_use]
     #[inline]
     pub fn values(&self) -> Values<'a> {
-        Values {
-            ctx: self.ctx,
-            v: self.values,
-            front: 0,
-            back: self.len() as u32,
-            laid: self.layout.map(|(at, t)| (at.iter(), t)),
-            packed: self.packed.map(|row| (row, row.fields)),
-        }
+        let back = self.len() as u32;
+        let cur = match (self.packed, self.layout) {
+            (Some(row), _) => Cursor::Packed {
+                row,
+                at: row.fields,
+                front: 0,
+                back,
+            },
+            (None, Some((at, t))) => Cursor::Laid(at.iter(), t),
+            (None, None) => Cursor::Vector {
+                v: self.values,
+                front: 0,
+                back,
+            },
+        };
+        Values { ctx: self.ctx, cur }
     }
 
     /// Value `i`, if the row has that many. O(1) in the compat encoding; in the compact one
@@ -276,13 +296,8 @@ enum At<'a> {
     /// Laid out by a template (see `ValueAt`) in the event whose map is at the `u32`: its
     /// map and data are found from there when asked for, so iterating costs no more.
     Laid(&'a ValueAt, u32),
-    /// A compact value: its slot's tag and OID, its field length and where its data starts.
-    Packed {
-        tag: TypeTag,
-        oid: u32,
-        len: i32,
-        data: u32,
-    },
+    /// A compact value: where its slot (tag and OID) and its field (length, then data) lie.
+    Packed { slot: u32, field: u32 },
 }
 
 impl<'a> ValueView<'a> {
@@ -322,8 +337,10 @@ impl<'a> ValueView<'a> {
         match self.at {
             At::Map(_) => Known::No,
             At::Laid(v, t) => v.known(t),
-            At::Packed { len, data, .. } if len >= 0 => Known::At(data, len as u32),
-            At::Packed { .. } => Known::Absent,
+            At::Packed { field, .. } => match field_len(self.ctx.r.buf(), field as usize) {
+                len if len >= 0 => Known::At(field + 4, len as u32),
+                _ => Known::Absent,
+            },
         }
     }
 
@@ -356,11 +373,11 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn type_tag(&self) -> TypeTag {
-        if let At::Packed { tag, len, .. } = self.at {
-            return match len {
+        if let At::Packed { slot: at, field } = self.at {
+            return match field_len(self.ctx.r.buf(), field as usize) {
                 LEN_NULL => TypeTag::Null,
                 LEN_UNCHANGED => TypeTag::ToastUnchanged,
-                _ => tag,
+                _ => slot(self.ctx.r.buf(), at).0,
             };
         }
         let b = self.ctx.r.buf();
@@ -392,8 +409,12 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn type_oid(&self) -> u32 {
-        if let At::Packed { oid, len, .. } = self.at {
-            return if len == LEN_NULL { 0 } else { oid };
+        if let At::Packed { slot: at, field } = self.at {
+            let b = self.ctx.r.buf();
+            return match field_len(b, field as usize) {
+                LEN_NULL => 0,
+                _ => slot(b, at).1,
+            };
         }
         let fast = self.entry(TYPE_OID).and_then(|(p, packed)| {
             if fast::is(packed, FlexType::UInt) {
@@ -437,8 +458,8 @@ impl<'a> ValueView<'a> {
     #[must_use]
     #[inline]
     pub fn has_data(&self) -> bool {
-        if let At::Packed { len, .. } = self.at {
-            return len >= 0;
+        if let At::Packed { field, .. } = self.at {
+            return field_len(self.ctx.r.buf(), field as usize) >= 0;
         }
         self.entry(DATA)
             .is_some_and(|(_, packed)| !fast::is(packed, FlexType::Null))
@@ -475,6 +496,7 @@ impl<'a> ValueView<'a> {
     /// [`data`](Self::data) when the parse did not find it: read from the wire. Out of line
     /// and taking the view by value, so that iterating laid-out values keeps their views in
     /// registers.
+    #[cold]
     #[inline(never)]
     fn data_read(self) -> Option<Cow<'a, [u8]>> {
         self.ctx.data_cow(self.data_ref())

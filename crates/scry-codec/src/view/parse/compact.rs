@@ -71,10 +71,16 @@ pub(crate) fn column(buf: &[u8], run: ColumnRun, i: u32) -> Option<StrRef> {
     StrRef::new(at, len)
 }
 
-/// The tag and OID of slot `i` of a row.
+/// Where the slot (tag and OID) of value `i` of a row lies.
 #[inline(always)]
-pub(crate) fn slot(buf: &[u8], row: PackedRow, i: u32) -> (TypeTag, u32) {
-    let at = row.slots as usize + i as usize * SLOT_ENTRY;
+pub(crate) fn slot_at(row: PackedRow, i: u32) -> u32 {
+    row.slots + i * SLOT_ENTRY as u32
+}
+
+/// The tag and OID of the slot at `at`.
+#[inline(always)]
+pub(crate) fn slot(buf: &[u8], at: u32) -> (TypeTag, u32) {
+    let at = at as usize;
     let tag = buf
         .get(at)
         .and_then(|&b| TypeTag::from_byte(b))

@@ -20,7 +20,7 @@ use crate::compact::EVENTS_KEY;
 mod template;
 
 pub(crate) use compact::{
-    column, field_len, inline_column, slot, ColumnRun, PackedEvent, PackedRow,
+    column, field_len, inline_column, slot, slot_at, ColumnRun, PackedEvent, PackedRow,
 };
 
 pub(crate) use template::{Known, Layout, ValueAt};
