@@ -172,14 +172,15 @@ impl DoubleEndedIterator for Values<'_> {
                 Some(vector_at(ctx, v, *back))
             }
             Cursor::Packed { front, back, .. } if *front >= *back => None,
-            Cursor::Packed { back, .. } => {
-                // Walk a copy to the last value left.
+            Cursor::Packed { front, back, .. } => {
+                // Walk a copy forward to the last value left.
+                let skip = (*back - *front - 1) as usize;
                 *back -= 1;
                 let mut walk = self.clone();
                 if let Cursor::Packed { back, .. } = &mut walk.cur {
                     *back += 1;
                 }
-                walk.last()
+                walk.nth(skip)
             }
         }
     }
