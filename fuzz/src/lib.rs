@@ -15,11 +15,6 @@ use scry_types::{
     Row, SequenceValue,
 };
 
-/// The compact encoding as the reader tests write it with the flexbuffers crate's builder
-/// (keys vectors and strings shared): a second writer of valid compact bytes, for seeds.
-#[path = "../../crates/scry-codec/tests/common/mod.rs"]
-pub mod compact;
-
 /// Reads `data` as a batch with every batch reader: all must agree (same value or same
 /// error); a value read must equal the one rebuilt from every accessor of the view, and must
 /// survive a round trip through both encodings.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::packed::{BLOB, MAP, NULL, STRING, UINT, VECTOR};
+use common::packed::{MAP, NULL, STRING, UINT, VECTOR};
 use common::{Item, Raw};
 use scry_codec::{
     read_batch, serialize_batch, BatchView, CodecError, DecodeError, DecodeErrorKind, EventView,
@@ -83,7 +83,8 @@ fn raw_value(w: &mut Raw, data: Item, oid: Item) -> Item {
     let k_data = w.key("data");
     let k_oid = w.key("type_oid");
     let k_tag = w.key("type_tag");
-    let map = w.map(&[(k_data, data), (k_oid, oid), (k_tag, Item::Inline(3, UINT))]);
+    let int32 = w.variant("Int32");
+    let map = w.map(&[(k_data, data), (k_oid, oid), (k_tag, int32)]);
     Item::At(map, MAP)
 }
 
@@ -102,8 +103,8 @@ fn raw_writer_makes_valid_batches() {
     let mut w = Raw::default();
     let root = raw_batch(&mut w, |w| {
         let mut e = plain_event(w);
-        let blob = w.blob(&[1, 2, 3]);
-        e.value = Some(raw_value(w, Item::At(blob, BLOB), Item::Inline(23, UINT)));
+        let data = w.bytes(&[1, 2, 3]);
+        e.value = Some(raw_value(w, data, Item::Inline(23, UINT)));
         e
     });
     let bytes = w.finish(root);
@@ -313,11 +314,12 @@ fn invalid_enum_name_and_discriminant() {
         e
     });
     let e = parse_err(&w.finish(root));
+    // The compatible encoding names variants; a number is the wrong type.
     assert_eq!(
         e.kind(),
-        &DecodeErrorKind::InvalidDiscriminant {
-            enum_name: "OperationType",
-            value: 99
+        &DecodeErrorKind::WrongType {
+            expected: "a String (variant name)",
+            found: "UInt",
         }
     );
     assert_eq!(e.path(), "events[0].operation");
@@ -516,11 +518,12 @@ fn shared_offsets_cannot_amplify_work() {
     let k_data = w.key("data");
     let k_oid = w.key("type_oid");
     let k_tag = w.key("type_tag");
-    let blob = w.blob(&[7; 1024]);
+    let data = w.bytes(&[7; 1024]);
+    let bytea = w.variant("Bytea");
     let value = w.map(&[
-        (k_data, Item::At(blob, BLOB)),
+        (k_data, data),
         (k_oid, Item::Inline(17, UINT)),
-        (k_tag, Item::Inline(8, UINT)),
+        (k_tag, bytea),
     ]);
     let k_values = w.key("values");
     let values = w.vector(&vec![Item::At(value, MAP); 1500]);
@@ -540,10 +543,11 @@ fn shared_offsets_cannot_amplify_work() {
     .collect();
     let name = w.string("x");
     let columns = w.vector(&[]);
+    let insert = w.variant("Insert");
     let event = w.map(&[
         (keys[0], Item::At(columns, VECTOR)),
         (keys[1], Item::At(row, MAP)),
-        (keys[2], Item::Inline(0, UINT)),
+        (keys[2], insert),
         (keys[3], Item::Inline(0, UINT)),
         (keys[4], Item::At(name, STRING)),
         (keys[5], Item::At(name, STRING)),
@@ -585,13 +589,14 @@ fn unknown_keys_are_ignored_and_fields_found_out_of_canonical_order() {
         let k_oid = w.key("type_oid");
         let k_tag = w.key("type_tag");
         let k_zzz = w.key("zzz");
-        let blob = w.blob(&[9, 8]);
+        let data = w.bytes(&[9, 8]);
         let junk = w.string("ignored");
+        let bytea = w.variant("Bytea");
         let map = w.map(&[
             (k_aaa, Item::At(junk, STRING)),
-            (k_data, Item::At(blob, BLOB)),
+            (k_data, data),
             (k_oid, Item::Inline(17, UINT)),
-            (k_tag, Item::Inline(8, UINT)),
+            (k_tag, bytea),
             (k_zzz, Item::Inline(1, UINT)),
         ]);
         e.value = Some(Item::At(map, MAP));

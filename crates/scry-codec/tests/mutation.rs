@@ -11,8 +11,6 @@
 //! `SCRY_MUTATION_INPUTS` sets the number of inputs per test (default 20,000) for longer
 //! local runs; `SCRY_MUTATION_SEED` changes the seed.
 
-mod common;
-
 use bytes::Bytes;
 use scry_codec::{
     read_batch, read_batch_bytes, read_event, read_event_bytes, reference, serialize_batch,
@@ -259,10 +257,9 @@ fn valid_batch(i: u64) -> Vec<u8> {
     src.max_random_data_len = 24;
     src.allow_huge_values = false;
     let batch = src.batch(3);
-    match i % 3 {
+    match i % 2 {
         0 => serialize_batch(&batch).unwrap(),
-        1 => serialize_batch_with(&batch, Encoding::Compact).unwrap(),
-        _ => common::compact_batch(&batch),
+        _ => serialize_batch_with(&batch, Encoding::Compact).unwrap(),
     }
 }
 
@@ -271,10 +268,9 @@ fn valid_event(i: u64) -> Vec<u8> {
     src.max_random_data_len = 24;
     src.allow_huge_values = false;
     let event = src.event();
-    match i % 3 {
+    match i % 2 {
         0 => serialize_event(&event).unwrap(),
-        1 => serialize_event_with(&event, Encoding::Compact).unwrap(),
-        _ => common::compact_event(&event),
+        _ => serialize_event_with(&event, Encoding::Compact).unwrap(),
     }
 }
 

@@ -1,12 +1,13 @@
 //! `read_batch_bytes` and the views share value bytes with the input wherever the wire stores
 //! them contiguously, and copy them only out of wider slots.
 
-mod common;
-
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use scry_codec::{read_batch_bytes, read_event_bytes, serialize_batch, serialize_event, BatchView};
+use scry_codec::{
+    read_batch_bytes, read_event_bytes, serialize_batch, serialize_batch_with, serialize_event,
+    BatchView, Encoding,
+};
 use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, OperationType, Row, TypeTag};
 
 const LENS: &[usize] = &[1, 2, 3, 4, 5, 200, 255, 256, 1000, 70_000];
@@ -62,7 +63,7 @@ fn compat_values_up_to_255_bytes_are_slices_of_the_input() {
 #[test]
 fn compact_values_of_any_length_are_slices_of_the_input() {
     let expected = batch();
-    let input = Bytes::from(common::compact_batch(&expected));
+    let input = Bytes::from(serialize_batch_with(&expected, Encoding::Compact).unwrap());
     let read = read_batch_bytes(&input).unwrap();
     assert_eq!(read, expected);
     let want: Vec<(usize, bool)> = LENS.iter().map(|&n| (n, true)).collect();

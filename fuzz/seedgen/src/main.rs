@@ -1,8 +1,7 @@
 //! Writes the seed corpora of the fuzz targets into `fuzz/corpus/<target>/`:
 //!
 //! - batch and event targets: every `scry_testkit::canonical_cases()` payload (the wire
-//!   snapshot fixtures) in both encodings (Compact also as the flexbuffers builder writes it,
-//!   with shared keys vectors), plus a few generated batches;
+//!   snapshot fixtures) in both encodings, plus a few generated batches;
 //! - frame targets: those payloads framed, one stream per case and one of all of them;
 //! - `pg_decode`: every distinct field of the first rows of `scry-pg/fixtures/all_types.copy`
 //!   with its column's OID;
@@ -17,7 +16,6 @@ use std::path::{Path, PathBuf};
 use bytes::BytesMut;
 use scry_codec::frame::{encode_frame, FrameEncoding, PayloadKind};
 use scry_codec::{serialize_batch_with, serialize_event_with, Encoding};
-use scry_fuzz::compact::{compact_batch, compact_event};
 use scry_pg::copy::{CopyReader, CopyWriter};
 use scry_testkit::{canonical_cases, workloads, CanonicalPayload, Gen};
 
@@ -44,7 +42,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     format!("{}-compact", case.name),
                     serialize_batch_with(b, Encoding::Compact)?,
                 ));
-                batches.push((format!("{}-compact-shared", case.name), compact_batch(b)));
             }
             CanonicalPayload::Event(e) => {
                 events.push((
@@ -55,7 +52,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     format!("{}-compact", case.name),
                     serialize_event_with(e, Encoding::Compact)?,
                 ));
-                events.push((format!("{}-compact-shared", case.name), compact_event(e)));
             }
         }
     }

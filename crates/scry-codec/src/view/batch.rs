@@ -138,19 +138,18 @@ impl<'a> BatchView<'a> {
                 r: p.r,
                 canon: p.canon,
             },
-            rec,
-            encoding: if p.compact {
+            encoding: if rec.compact {
                 Encoding::Compact
             } else {
                 Encoding::Compat
             },
+            rec,
         };
         Ok((view, p.record.unwrap_or_default()))
     }
 
-    /// The encoding the batch was written in: `Compact` for the compact layout (and for the
-    /// compact encoding's earlier, unpublished layout: maps whose enums are discriminants,
-    /// values blobs or optional fields left out), otherwise `Compat`.
+    /// The encoding the batch was written in: `Compact` when its root map says so (its
+    /// `compact` key holds the layout version), otherwise `Compat`.
     #[must_use]
     #[inline]
     pub fn encoding(&self) -> Encoding {

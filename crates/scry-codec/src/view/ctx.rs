@@ -76,25 +76,12 @@ impl<'a> Ctx<'a> {
         s: Option<Slot>,
         names: &NameIndex<N>,
         all: &[E],
-        from_byte: fn(u8) -> Option<E>,
         default: E,
     ) -> E {
-        let Some(s) = s else { return default };
-        let found = match s.ty {
-            FlexType::String | FlexType::Key => self
-                .r
-                .string(s)
-                .ok()
-                .and_then(|(pos, len)| names.find_at(self.r.buf(), pos, len))
-                .and_then(|i| all.get(i).copied()),
-            _ => self
-                .r
-                .integer(s, "")
-                .ok()
-                .and_then(|v| u8::try_from(v).ok())
-                .and_then(from_byte),
-        };
-        found.unwrap_or(default)
+        s.and_then(|s| self.r.string(s).ok())
+            .and_then(|(pos, len)| names.find_at(self.r.buf(), pos, len))
+            .and_then(|i| all.get(i).copied())
+            .unwrap_or(default)
     }
 
     /// The values of the map `s` points at (validated by the parse).
@@ -134,10 +121,6 @@ impl<'a> Ctx<'a> {
             return DataRef::Absent;
         };
         match s.ty {
-            FlexType::Blob => match self.r.blob(s) {
-                Ok((pos, len)) => DataRef::Contiguous { pos, len },
-                Err(_) => DataRef::Absent,
-            },
             FlexType::VectorUInt
             | FlexType::VectorUInt2
             | FlexType::VectorUInt3
@@ -241,7 +224,7 @@ impl<'a> Ctx<'a> {
 pub(crate) enum DataRef {
     /// No data (absent or Null).
     Absent,
-    /// Contiguous bytes (a Blob, or a typed UInt vector of byte-wide elements).
+    /// Contiguous bytes (a typed UInt vector of byte-wide elements, or a compact field).
     Contiguous { pos: usize, len: usize },
     /// A typed UInt vector with 2-, 4- or 8-byte elements.
     Wide(Vector),

@@ -63,7 +63,6 @@ impl<'a> RelationView<'a> {
             self.field(2),
             &REPLICA_IDENTITIES,
             ReplicaIdentity::ALL,
-            ReplicaIdentity::from_byte,
             ReplicaIdentity::Default,
         )
     }

@@ -389,8 +389,6 @@ impl<'a> ValueView<'a> {
                 let cw = fast::width(packed);
                 let len = usize::try_from(fast::rd(b, t.checked_sub(cw)?, cw)?).ok()?;
                 TypeTag::ALL.get(TYPE_TAGS.find_at(b, t, len)?).copied()
-            } else if fast::is(packed, FlexType::UInt) {
-                TypeTag::from_byte(u8::try_from(fast::rd(b, p, w)?).ok()?)
             } else {
                 None
             }
@@ -400,7 +398,6 @@ impl<'a> ValueView<'a> {
                 self.field(TYPE_TAG),
                 &TYPE_TAGS,
                 TypeTag::ALL,
-                TypeTag::from_byte,
                 TypeTag::Null,
             )
         })
@@ -481,7 +478,7 @@ impl<'a> ValueView<'a> {
     }
 
     /// The value's bytes: borrowed from the input wherever they lie there contiguously
-    /// (compact blobs; compat vectors of up to 255 bytes, whose elements are single bytes),
+    /// (compact fields; compat vectors of up to 255 bytes, whose elements are single bytes),
     /// copied out of the compat encoding's 2- or 4-byte slots otherwise (256 bytes or more).
     #[must_use]
     #[inline]
@@ -520,7 +517,7 @@ impl<'a> ValueView<'a> {
 
 /// Where the bytes of a canonical three-field value map's `data` lie, when the map's slots
 /// are `w` (1 or 2) bytes wide and its data is a byte vector (what compat writes for values
-/// of up to 255 bytes) or a blob: the map's length, slots and type bytes are read as one
+/// of up to 255 bytes): the map's length, slots and type bytes are read as one
 /// 16-byte window. `None` for anything else (then [`fast_data_ref`] decides).
 #[inline(always)]
 fn window_data_ref(b: &[u8], t: usize, w: usize) -> Option<DataRef> {
@@ -530,9 +527,8 @@ fn window_data_ref(b: &[u8], t: usize, w: usize) -> Option<DataRef> {
     let mask = if w == 1 { 0xFF } else { 0xFFFF };
     let off = (win >> (8 * w)) as usize & mask;
     let packed = (win >> (8 * 4 * w)) as u8;
-    // A `VectorUInt` of 1-byte elements, or a `Blob` with a 1-byte length.
-    let blob = ((FlexType::Blob as u8) << 2) == packed;
-    if !blob && packed != (FlexType::VectorUInt as u8) << 2 {
+    // A `VectorUInt` of 1-byte elements.
+    if packed != (FlexType::VectorUInt as u8) << 2 {
         return None;
     }
     if off == 0 || off > t {
@@ -558,7 +554,7 @@ fn fast_data_ref(b: &[u8], p: usize, w: u8, packed: u8) -> Option<DataRef> {
         FlexType::VectorUInt2 => Some(2),
         FlexType::VectorUInt3 => Some(3),
         FlexType::VectorUInt4 => Some(4),
-        FlexType::Blob | FlexType::VectorUInt | FlexType::Vector => None,
+        FlexType::VectorUInt | FlexType::Vector => None,
         _ => return None,
     };
     let t = fast::deref(b, p, w)?;
@@ -573,7 +569,6 @@ fn fast_data_ref(b: &[u8], p: usize, w: u8, packed: u8) -> Option<DataRef> {
         elem,
     };
     Some(match ty {
-        FlexType::Blob => DataRef::Contiguous { pos: t, len },
         FlexType::Vector if len == 0 => DataRef::Contiguous { pos: 0, len: 0 },
         FlexType::Vector => DataRef::Elements(vector(None)),
         _ if cw == 1 => DataRef::Contiguous { pos: t, len },

@@ -6,13 +6,11 @@ use super::order::Order;
 use super::{BatchRec, Canon, Parser, Record};
 use crate::{DecodeError, ReadOptions};
 
-/// Everything a pass produces: its result, the layout facts, whether it saw the compact
-/// encoding, the work it charged, its record, and where the last object of each kind no
-/// writer shares lay.
+/// Everything a pass produces: its result, the layout facts, the work it charged, its
+/// record, and where the last object of each kind no writer shares lay.
 pub(crate) type Outcome = (
     Result<BatchRec, DecodeError>,
     Canon,
-    bool,
     u64,
     Option<Record>,
     Order,
@@ -42,7 +40,7 @@ pub(crate) fn run_with(
     let mut p = match Parser::new(bytes, &o) {
         Ok(p) => p,
         Err(e) => {
-            let none = (Err(e), Canon::default(), false, 0, None, Order::default());
+            let none = (Err(e), Canon::default(), 0, None, Order::default());
             return Ok((none, 0, 0));
         }
     };
@@ -62,7 +60,7 @@ pub(crate) fn run_with(
         }
     }
     let hits = (p.fast_hits, p.template_hits);
-    let outcome = (r, p.canon, p.compact, p.work, p.record, p.order);
+    let outcome = (r, p.canon, p.work, p.record, p.order);
     Ok((outcome, hits.0, hits.1))
 }
 

@@ -1,8 +1,8 @@
 //! The fast path of the validating pass, for events and their rows and values.
 //!
 //! It accepts a subset of what the general pass accepts: the shapes both encodings write
-//! (maps whose keys it has seen before, inline UInts, Strings, untyped vectors, byte vectors
-//! and blobs), with the same checks, limits and work charges. Anything else, including every
+//! (maps whose keys it has seen before, inline UInts, Strings, untyped vectors and byte
+//! vectors), with the same checks, limits and work charges. Anything else, including every
 //! error, makes it give up (`None`); the caller then restores the work counter and runs the
 //! general pass over the same event, which either accepts it or reports the exact error. So
 //! whenever the fast path succeeds the general pass would have succeeded with the same result.
@@ -317,7 +317,7 @@ impl Parser<'_, '_> {
         rd(b, pos, w)
     }
 
-    /// An enum: a String naming a variant, or a UInt discriminant.
+    /// An enum: a String naming a variant.
     #[inline(always)]
     fn fenum<E: Copy, const N: usize>(
         &mut self,
@@ -325,29 +325,23 @@ impl Parser<'_, '_> {
         (pos, w, packed): (usize, usize, u8),
         names: &crate::view::fields::NameIndex<N>,
         all: &[E],
-        from_byte: fn(u8) -> Option<E>,
         out: Out,
     ) -> Option<E> {
-        if is(packed, FlexType::String) {
-            let cw = width(packed);
-            let t = deref(b, pos, w)?;
-            let len = usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?;
-            b.get(t..t.checked_add(len)?)?;
-            self.fcharge(len);
-            if self.tracer.on {
-                let scope = self.tracer.open(pos, w, t, Out::None);
-                self.tracer.same(t - cw, cw);
-                self.tracer.name(t, len, out);
-                self.tracer.close(scope);
-            }
-            names.find_at(b, t, len).and_then(|i| all.get(i).copied())
-        } else if is(packed, FlexType::UInt) {
-            self.compact = true;
-            self.tracer.uint(pos, w, out);
-            u8::try_from(rd(b, pos, w)?).ok().and_then(from_byte)
-        } else {
-            None
+        if !is(packed, FlexType::String) {
+            return None;
         }
+        let cw = width(packed);
+        let t = deref(b, pos, w)?;
+        let len = usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?;
+        b.get(t..t.checked_add(len)?)?;
+        self.fcharge(len);
+        if self.tracer.on {
+            let scope = self.tracer.open(pos, w, t, Out::None);
+            self.tracer.same(t - cw, cw);
+            self.tracer.name(t, len, out);
+            self.tracer.close(scope);
+        }
+        names.find_at(b, t, len).and_then(|i| all.get(i).copied())
     }
 
     /// A value's `data`.
@@ -357,12 +351,6 @@ impl Parser<'_, '_> {
         let cw = width(packed);
         let (t, len) = match ty {
             FlexType::Null => return Some(DataRef::Absent),
-            FlexType::Blob => {
-                self.compact = true;
-                let t = deref(b, pos, w)?;
-                self.tracer.same(t.wrapping_sub(cw), cw);
-                (t, usize::try_from(rd(b, t.checked_sub(cw)?, cw)?).ok()?)
-            }
             FlexType::VectorUInt => {
                 let t = deref(b, pos, w)?;
                 self.tracer.same(t.wrapping_sub(cw), cw);
@@ -383,7 +371,7 @@ impl Parser<'_, '_> {
             }
             _ => return None,
         };
-        let elem_w = if ty == FlexType::Blob { 1 } else { cw };
+        let elem_w = cw;
         let raw = b.get(t..t.checked_add(len.checked_mul(elem_w)?)?)?;
         self.tracer.same(pos, w);
         if elem_w > 1 {
@@ -456,7 +444,6 @@ impl Parser<'_, '_> {
             let (p, t) = m.entry(b, 0)?;
             self.fdata(b, p, m.w, t)?
         } else {
-            self.compact = true;
             DataRef::Absent
         };
         let (op, ot) = m.entry(b, 1 - first)?;
@@ -478,7 +465,7 @@ impl Parser<'_, '_> {
     ) -> Option<()> {
         let oid = u32::try_from(self.fu64(b, op, ow, ot, Out::Oid(index))?).ok()?;
         let (names, all) = (&TYPE_TAGS, TypeTag::ALL);
-        let tag = self.fenum(b, tag, names, all, TypeTag::from_byte, Out::Tag(index))?;
+        let tag = self.fenum(b, tag, names, all, Out::Tag(index))?;
         if self.tracer.on {
             self.tracer.value(map, data);
         }
@@ -606,7 +593,6 @@ impl Parser<'_, '_> {
                         (p, w, t),
                         &OPERATIONS,
                         OperationType::ALL,
-                        OperationType::from_byte,
                         Out::Operation,
                     )?)
                 }
@@ -624,10 +610,6 @@ impl Parser<'_, '_> {
                 12 => transaction_id = Some(self.fu64(b, p, w, t, Out::TransactionId)?),
                 _ => return None,
             }
-        }
-        let always = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8);
-        if mask & always != always {
-            self.compact = true;
         }
         if self.work > self.budget {
             return None;

@@ -9,10 +9,10 @@
 //! - one masked compare of the event's span with the template's (vectorized; AVX2 where
 //!   the processor has it): every structural byte (headers, offsets to the event's own
 //!   objects, lengths, widths, type bytes) and every name (schema, table, column names, type
-//!   tags and other enum variants, by name or by number) must be equal, so every internal
+//!   tags and other enum variants, by name) must be equal, so every internal
 //!   offset leads to the template's object moved by `delta`;
 //! - each keys-vector entry, and each offset to an object before the previous event
-//!   (strings and keys vectors the compact encoding shares), must hold the template's plus
+//!   (strings and keys vectors a writer may share), must hold the template's plus
 //!   exactly `delta`, so it leads to the same key or object, which the template's event
 //!   validated; consecutive ones are checked eight bytes at a time;
 //! - the leaves are read or checked afresh: integers (and the operation), event ids and
@@ -135,7 +135,7 @@ pub(super) enum Out {
 enum Op {
     /// These `len` bytes equal the template's.
     Same { rel: isize, len: u32 },
-    /// A `w`-byte offset to a string or keys vector that the compact encoding may share:
+    /// A `w`-byte offset to a string or keys vector that a writer may share:
     /// equal bytes (the target moved with the event: the next ops check it), or an offset
     /// to the template's very target `abs` (then skip the `skip` ops that check it).
     Ref {
@@ -387,16 +387,9 @@ impl Tracer {
         self.push_at(pos, |rel| Op::Name { rel, len, out });
     }
 
-    /// The `w` bytes at `pos` are an inline unsigned integer. A type tag (the compact
-    /// encoding's, an integer) is taken like the compatible encoding's variant names: its
-    /// bytes must equal the template's. A table's column types stay the same from row to
-    /// row, so that costs no templates and saves reading each tag.
+    /// The `w` bytes at `pos` are an inline unsigned integer.
     #[inline(always)]
     pub(super) fn uint(&mut self, pos: usize, w: usize, out: Out) {
-        if let Out::Tag(_) = out {
-            self.name(pos, w, out);
-            return;
-        }
         let w = w as u8;
         self.push_at(pos, |rel| Op::UInt { rel, w, out });
     }
@@ -414,7 +407,7 @@ impl Tracer {
 /// The trace's structural reads, and the strings that name things (schema, table, columns,
 /// enum variants), become one byte mask over the span of the event they cover: a later
 /// event must have equal bytes wherever the mask is set. Offsets to objects outside the
-/// event (before the previous event: strings and keys vectors the compact encoding shares)
+/// event (before the previous event: strings and keys vectors a writer may share)
 /// must lead to the very same object. The rest are leaves, read or checked one by one.
 /// Every read lies in the template's span: `span` bytes from `lo` bytes after the map (a
 /// word can be read at any offset a leaf has), so one bounds check covers them all.
@@ -533,7 +526,7 @@ impl DataRef {
 }
 
 /// Which of a replayed event's strings moved with it (the others are the template's own:
-/// strings the compact encoding shares).
+/// strings a writer may share).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Moved {
     event_id: bool,
@@ -754,8 +747,17 @@ impl Template {
         else {
             return false;
         };
+        // Room up front for what a trace of this event, or of one like it with slots up to
+        // four times as wide, needs: a batch's templates then reuse one set of buffers.
+        let words = span / 8;
+        if self.mask.capacity() < words {
+            self.mask.reserve_exact(4 * words);
+        }
+        if self.offset_words.capacity() < ops.len() {
+            self.offset_words.reserve_exact(ops.len());
+        }
         self.mask.clear();
-        self.mask.resize(span / 8, 0);
+        self.mask.resize(words, 0);
         self.offset_words.clear();
         self.offset_room = u64::MAX;
         self.uints.clear();
