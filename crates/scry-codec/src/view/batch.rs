@@ -3,7 +3,7 @@
 use scry_types::{BackfillMetadata, ControlDirective, DatabaseEventBatch};
 
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{BatchRec, EventRec, PackedEvent, Parser, Record, ValueAt};
+use crate::view::parse::{validate, BatchRec, EventRec, PackedEvent, Record, ValueAt};
 use crate::view::{
     Ctx, EventView, RelationView, Relations, SequenceValueView, SequenceValues, ViewIter,
 };
@@ -128,24 +128,13 @@ impl<'a> BatchView<'a> {
         options: &ReadOptions,
         record: bool,
     ) -> Result<(Self, Record), DecodeError> {
-        let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
-        if record {
-            p.record = Some(Record::default());
-        }
-        let rec = p.batch().map_err(DecodeError::finish)?;
-        let view = Self {
-            ctx: Ctx {
-                r: p.r,
-                canon: p.canon,
-            },
-            encoding: if rec.compact {
-                Encoding::Compact
-            } else {
-                Encoding::Compat
-            },
-            rec,
+        let (rec, ctx, record) = validate(data, options, record, |p| p.batch())?;
+        let encoding = if rec.compact {
+            Encoding::Compact
+        } else {
+            Encoding::Compat
         };
-        Ok((view, p.record.unwrap_or_default()))
+        Ok((Self { ctx, rec, encoding }, record))
     }
 
     /// The encoding the batch was written in: `Compact` when its root map says so (its

@@ -5,7 +5,7 @@ use scry_types::{ColumnValue, DatabaseEvent, OperationType, Row};
 use crate::flex::Slot;
 use crate::flex::Vector;
 use crate::view::ctx::{CopySink, Sink};
-use crate::view::parse::{EventRec, Firsts, PackedEvent, Parser, Record, ValueAt};
+use crate::view::parse::{validate, EventRec, Firsts, PackedEvent, Record, ValueAt};
 use crate::view::{Ctx, RelationView, RowView, ViewIter};
 use crate::{DecodeError, ReadOptions};
 
@@ -83,26 +83,13 @@ impl<'a> EventView<'a> {
         options: &ReadOptions,
         record: bool,
     ) -> Result<(Self, Record), DecodeError> {
-        let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
-        if let Some(packed) = p.bare_compact_event().map_err(DecodeError::finish)? {
-            let ctx = Ctx {
-                r: p.r,
-                canon: p.canon,
-            };
-            return Ok((Self::packed(ctx, packed), Record::default()));
-        }
-        if record {
-            p.record = Some(Record::default());
-        }
-        let rec = p.bare_event().map_err(DecodeError::finish)?;
-        let view = Self {
-            ctx: Ctx {
-                r: p.r,
-                canon: p.canon,
-            },
-            rec: Rec::Flex(rec, &[]),
-        };
-        Ok((view, p.record.unwrap_or_default()))
+        let (rec, ctx, record) = validate(data, options, record, |p| {
+            Ok(match p.bare_compact_event()? {
+                Some(packed) => Rec::Packed(packed),
+                None => Rec::Flex(p.bare_event()?, &[]),
+            })
+        })?;
+        Ok((Self { ctx, rec }, record))
     }
 
     /// What the event does.

@@ -158,6 +158,52 @@ fn count_error(what: &'static str, expected: u64, found: u64, at: usize) -> Deco
     )
 }
 
+/// What a table of runs (name entries over column entries, row types over slots) must be:
+/// each run of `n` starts where the previous one ended (`next`), within the limit, and lies
+/// inside the `total` entries it refers to; then `next` moves past it.
+struct Runs {
+    /// What a run's first entry is called, for errors ("first column of a name entry").
+    first_of: &'static str,
+    /// What its entries are called ("column").
+    entry: &'static str,
+    total: usize,
+    next: usize,
+}
+
+impl Runs {
+    fn take(&mut self, first: usize, n: usize, max: usize, at: usize) -> Res<()> {
+        if first != self.next {
+            return Err(count_error(
+                self.first_of,
+                self.next as u64,
+                first as u64,
+                at,
+            ));
+        }
+        Parser::limit(Limit::Columns, max, n, at)?;
+        match first.checked_add(n) {
+            Some(end) if end <= self.total => {
+                self.next = end;
+                Ok(())
+            }
+            _ => Err(index_error(
+                self.entry,
+                first as u64 + n as u64,
+                self.total,
+                at,
+            )),
+        }
+    }
+
+    /// Every entry must belong to a run: `what` names them for the error.
+    fn all_used(&self, what: &'static str, at: usize) -> Res<()> {
+        if self.next != self.total {
+            return Err(count_error(what, self.total as u64, self.next as u64, at));
+        }
+        Ok(())
+    }
+}
+
 /// A read position inside one blob: the bytes it may read end at `end`.
 struct Cursor<'a> {
     buf: &'a [u8],
@@ -337,7 +383,12 @@ impl Parser<'_, '_> {
         let slots_at = types_at + types * TYPE_ENTRY;
 
         let mut recs = Vec::with_capacity(names);
-        let mut next_column = 0usize;
+        let mut column_runs = Runs {
+            first_of: "first column of a name entry",
+            entry: "column",
+            total: columns,
+            next: 0,
+        };
         for i in 0..names {
             let mut entry = |p: &mut Self| -> Res<NameRec> {
                 let at = c.at;
@@ -349,19 +400,7 @@ impl Parser<'_, '_> {
                 let table = p
                     .table_string(base + ta, tl, lo, hi)
                     .map_err(|e| e.in_field("table"))?;
-                if first != next_column {
-                    return Err(count_error(
-                        "first column of a name entry",
-                        next_column as u64,
-                        first as u64,
-                        at,
-                    ));
-                }
-                Self::limit(Limit::Columns, p.o.max_columns, n, at)?;
-                if first.checked_add(n).is_none_or(|end| end > columns) {
-                    return Err(index_error("column", (first + n) as u64, columns, at));
-                }
-                next_column = first + n;
+                column_runs.take(first, n, p.o.max_columns, at)?;
                 let mut cost = n;
                 for k in first..first + n {
                     let e = columns_at + k * COLUMN_ENTRY;
@@ -387,48 +426,25 @@ impl Parser<'_, '_> {
             let rec = entry(self).map_err(|e| e.at_index(i).in_field("names"))?;
             recs.push(rec);
         }
-        if next_column != columns {
-            return Err(count_error(
-                "column entries used by the name table",
-                columns as u64,
-                next_column as u64,
-                columns_at,
-            ));
-        }
+        column_runs.all_used("column entries used by the name table", columns_at)?;
 
         let mut type_recs = Vec::with_capacity(types);
-        let mut next_slot = 0usize;
+        let mut slot_runs = Runs {
+            first_of: "first slot of a row type",
+            entry: "slot",
+            total: slots,
+            next: 0,
+        };
         for i in 0..types {
             let at = types_at + i * TYPE_ENTRY;
             let first = u32_at(buf, at).unwrap_or(0) as usize;
             let n = u32_at(buf, at + 4).unwrap_or(0) as usize;
-            let check = || -> Res<()> {
-                if first != next_slot {
-                    return Err(count_error(
-                        "first slot of a row type",
-                        next_slot as u64,
-                        first as u64,
-                        at,
-                    ));
-                }
-                Self::limit(Limit::Columns, self.o.max_columns, n, at)?;
-                if first.checked_add(n).is_none_or(|end| end > slots) {
-                    return Err(index_error("slot", (first + n) as u64, slots, at));
-                }
-                Ok(())
-            };
-            check().map_err(|e| e.at_index(i).in_field("types"))?;
-            next_slot = first + n;
+            slot_runs
+                .take(first, n, self.o.max_columns, at)
+                .map_err(|e| e.at_index(i).in_field("types"))?;
             type_recs.push(((slots_at + first * SLOT_ENTRY) as u32, n as u32));
         }
-        if next_slot != slots {
-            return Err(count_error(
-                "slots used by the row types",
-                slots as u64,
-                next_slot as u64,
-                slots_at,
-            ));
-        }
+        slot_runs.all_used("slots used by the row types", slots_at)?;
         for i in 0..slots {
             let at = slots_at + i * SLOT_ENTRY;
             let tag = buf.get(at).copied().unwrap_or(0);

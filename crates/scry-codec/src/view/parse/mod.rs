@@ -189,6 +189,27 @@ const K_COLUMN: usize = 5;
 const K_SEQUENCE: usize = 6;
 const K_BACKFILL: usize = 7;
 
+/// One validating pass over `data`: `root` reads the root (the pass recording every event's
+/// column names and values when `record`, for the owned readers), and the views get the
+/// pass's context. Errors come out with their paths finished.
+pub(crate) fn validate<'a, T>(
+    data: &'a [u8],
+    options: &ReadOptions,
+    record: bool,
+    root: impl FnOnce(&mut Parser<'a, '_>) -> Res<T>,
+) -> Result<(T, Ctx<'a>, Record), DecodeError> {
+    let mut p = Parser::new(data, options).map_err(DecodeError::finish)?;
+    if record {
+        p.record = Some(Record::default());
+    }
+    let t = root(&mut p).map_err(DecodeError::finish)?;
+    let ctx = Ctx {
+        r: p.r,
+        canon: p.canon,
+    };
+    Ok((t, ctx, p.record.unwrap_or_default()))
+}
+
 /// The state of one validating pass.
 pub(crate) struct Parser<'a, 'o> {
     pub r: Reader<'a>,
