@@ -1,5 +1,7 @@
-//! `COPY ... (FORMAT binary)` streams: [`CopyReader`] cuts rows out of a stream without
-//! copying their bytes, [`CopyWriter`] writes one.
+//! `COPY ... (FORMAT binary)` streams: [`CopyDecoder`] cuts rows out of a stream pushed in
+//! chunks, [`CopyStream`] out of any [`std::io::Read`] (both in memory bounded by the largest
+//! tuple plus one chunk), [`CopyReader`] out of a stream held in one buffer, all without
+//! copying their bytes (but for a tuple split across chunks); [`CopyWriter`] writes one.
 //!
 //! The format: the 11-byte signature `PGCOPY\n\377\r\n\0`, an `int32` flags word (bit 16:
 //! OIDs included, which PostgreSQL 12+ never sets; bits 17–31 are critical and must be zero),
@@ -7,10 +9,14 @@
 //! count and per field an `int32` length (-1 for NULL) and the bytes — and the trailer, an
 //! `int16` -1.
 
+mod decoder;
 mod reader;
+mod stream;
 mod writer;
 
+pub use decoder::{CopyDecoder, DEFAULT_MAX_TUPLE_BYTES};
 pub use reader::{CopyHeader, CopyReader, CopyRow};
+pub use stream::{CopyReadError, CopyStream, DEFAULT_CHUNK_BYTES};
 pub use writer::CopyWriter;
 
 /// The 11-byte signature every COPY BINARY stream starts with.
@@ -81,6 +87,19 @@ pub enum CopyError {
         offset: usize,
         /// How many.
         count: usize,
+    },
+    /// A tuple is longer than the decoder accepts (see
+    /// [`CopyDecoder::with_max_tuple_bytes`]).
+    #[error("row {row} at offset {offset}: a tuple of at least {len} bytes, more than {max}")]
+    TupleTooLarge {
+        /// The row's index.
+        row: u64,
+        /// Where the tuple starts.
+        offset: usize,
+        /// How long it is at least.
+        len: usize,
+        /// The limit.
+        max: usize,
     },
     /// A row has more fields than a tuple can say (32767).
     #[error("a row of {0} fields does not fit a COPY BINARY tuple (at most 32767)")]

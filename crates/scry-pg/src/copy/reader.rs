@@ -3,16 +3,12 @@
 use bytes::Bytes;
 use scry_types::{ColumnValue, Row};
 
-use super::{CopyError, SIGNATURE};
+use super::decoder::CopyDecoder;
+use super::CopyError;
 use crate::oid::type_tag_from_oid;
 
-/// Flag bit 16: each tuple carries an OID (pre-12 servers `WITH OIDS` only).
-const FLAG_OIDS: u32 = 1 << 16;
-/// Bits 16–31 are critical: a reader must reject any it does not know.
-const CRITICAL: u32 = 0xFFFF_0000;
-
 /// The header of a COPY BINARY stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CopyHeader {
     /// The flags word (non-critical bits 0–15 may be set; critical bits are zero).
     pub flags: u32,
@@ -77,46 +73,23 @@ impl CopyRow {
     }
 }
 
-/// Reads a COPY BINARY stream held in one buffer, row by row. Rows' fields are
-/// [`Bytes`] slices of that buffer. Errors, never panics, on malformed input; after an
-/// error or the trailer the iterator ends.
+/// Reads a COPY BINARY stream held in one buffer, row by row: a [`CopyDecoder`] given the
+/// whole stream as its one chunk. Rows' fields are [`Bytes`] slices of that buffer. Errors,
+/// never panics, on malformed input; after an error or the trailer the iterator ends.
 #[derive(Debug, Clone)]
 pub struct CopyReader {
-    data: Bytes,
-    pos: usize,
-    rows: u64,
-    done: bool,
+    decoder: CopyDecoder,
     header: CopyHeader,
 }
 
 impl CopyReader {
     /// Checks the signature and reads the header.
     pub fn new(data: impl Into<Bytes>) -> Result<Self, CopyError> {
-        let data = data.into();
-        if data.get(..SIGNATURE.len()) != Some(&SIGNATURE[..]) {
-            return Err(CopyError::BadSignature);
-        }
-        let mut reader = Self {
-            data,
-            pos: SIGNATURE.len(),
-            rows: 0,
-            done: false,
-            header: CopyHeader {
-                flags: 0,
-                extension: Bytes::new(),
-            },
-        };
-        let flags = reader.u32("header flags")?;
-        if flags & CRITICAL != 0 || flags & FLAG_OIDS != 0 {
-            return Err(CopyError::UnsupportedFlags { flags });
-        }
-        let ext_len = reader.u32("header extension length")?;
-        let ext_len = i32::from_be_bytes(ext_len.to_be_bytes());
-        let ext_len =
-            usize::try_from(ext_len).map_err(|_| CopyError::BadExtensionLength(ext_len))?;
-        let extension = reader.take_bytes(ext_len, "header extension")?;
-        reader.header = CopyHeader { flags, extension };
-        Ok(reader)
+        let mut decoder = CopyDecoder::new();
+        decoder.push(data.into());
+        decoder.header_eof()?;
+        let header = decoder.header().cloned().unwrap_or_default();
+        Ok(Self { decoder, header })
     }
 
     /// The stream's header.
@@ -128,112 +101,24 @@ impl CopyReader {
     /// The offset of the next unread byte.
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.pos
+        self.decoder.offset() as usize
     }
 
     /// The number of rows read so far.
     #[must_use]
     pub fn rows_read(&self) -> u64 {
-        self.rows
+        self.decoder.rows_read()
     }
 
     /// True once the trailer has been read.
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        self.done
-    }
-
-    fn take_bytes(&mut self, n: usize, what: &'static str) -> Result<Bytes, CopyError> {
-        let available = self.data.len().saturating_sub(self.pos);
-        if n > available {
-            return Err(CopyError::Truncated {
-                what,
-                offset: self.pos,
-                needed: n,
-                available,
-            });
-        }
-        let slice = self.data.slice(self.pos..self.pos + n);
-        self.pos += n;
-        Ok(slice)
-    }
-
-    fn word<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], CopyError> {
-        let available = self.data.len().saturating_sub(self.pos);
-        let bytes = self
-            .data
-            .get(self.pos..)
-            .and_then(|rest| rest.get(..N))
-            .ok_or(CopyError::Truncated {
-                what,
-                offset: self.pos,
-                needed: N,
-                available,
-            })?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(bytes);
-        self.pos += N;
-        Ok(out)
-    }
-
-    fn u32(&mut self, what: &'static str) -> Result<u32, CopyError> {
-        self.word(what).map(u32::from_be_bytes)
+        self.decoder.is_finished()
     }
 
     /// The next row, `Ok(None)` after the trailer.
     pub fn next_row(&mut self) -> Result<Option<CopyRow>, CopyError> {
-        if self.done {
-            return Ok(None);
-        }
-        let result = self.read_row();
-        if !matches!(result, Ok(Some(_))) {
-            self.done = true;
-        }
-        result
-    }
-
-    fn read_row(&mut self) -> Result<Option<CopyRow>, CopyError> {
-        let start = self.pos;
-        if start == self.data.len() {
-            return Err(CopyError::MissingTrailer { offset: start });
-        }
-        let count = i16::from_be_bytes(self.word("tuple field count")?);
-        if count == -1 {
-            let rest = self.data.len() - self.pos;
-            if rest != 0 {
-                return Err(CopyError::TrailingData {
-                    offset: self.pos,
-                    count: rest,
-                });
-            }
-            return Ok(None);
-        }
-        let count = usize::try_from(count).map_err(|_| CopyError::BadFieldCount {
-            row: self.rows,
-            offset: start,
-            count,
-        })?;
-        // Each field takes at least its 4-byte length: reserve no more than the rest of the
-        // stream can hold, whatever the count claims.
-        let rest = self.data.len().saturating_sub(self.pos);
-        let mut fields = Vec::with_capacity(count.min(rest / 4));
-        for field in 0..count {
-            let offset = self.pos;
-            let len = i32::from_be_bytes(self.word("field length")?);
-            if len == -1 {
-                fields.push(None);
-                continue;
-            }
-            let len = usize::try_from(len).map_err(|_| CopyError::BadFieldLength {
-                row: self.rows,
-                field,
-                offset,
-                len,
-            })?;
-            fields.push(Some(self.take_bytes(len, "field data")?));
-        }
-        self.rows += 1;
-        Ok(Some(CopyRow { fields }))
+        self.decoder.decode_eof()
     }
 }
 
@@ -248,7 +133,7 @@ impl Iterator for CopyReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::copy::CopyWriter;
+    use crate::copy::{CopyWriter, SIGNATURE};
 
     fn stream() -> Bytes {
         let mut w = CopyWriter::new();

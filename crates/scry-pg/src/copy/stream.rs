@@ -1,0 +1,123 @@
+//! [`CopyStream`]: the rows of a COPY BINARY stream read from any [`Read`].
+
+use std::io::{self, Read};
+
+use bytes::BytesMut;
+
+use super::decoder::CopyDecoder;
+use super::reader::CopyRow;
+use super::CopyError;
+
+/// How many bytes a [`CopyStream`] reads at a time unless told otherwise.
+pub const DEFAULT_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Reading a COPY BINARY stream failed: the source, or the stream's bytes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyReadError {
+    /// The source failed.
+    #[error("reading the COPY stream: {0}")]
+    Io(#[from] io::Error),
+    /// The bytes are not a valid COPY BINARY stream.
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+}
+
+/// Iterates over the rows of a COPY BINARY stream read from `R` a chunk at a time (for
+/// example the `postgres` crate's `copy_out` reader, or a file). Each chunk is a buffer of
+/// its own, and a row's fields are slices of the chunk it arrived in (see [`CopyDecoder`]),
+/// so memory is bounded by the largest tuple plus one chunk, and by the rows the caller
+/// keeps. Ends after the trailer; a stream cut short is an error.
+#[derive(Debug)]
+pub struct CopyStream<R> {
+    source: R,
+    decoder: CopyDecoder,
+    chunk_bytes: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> CopyStream<R> {
+    /// Rows from `source`, read [`DEFAULT_CHUNK_BYTES`] at a time.
+    pub fn new(source: R) -> Self {
+        Self::with_decoder(source, CopyDecoder::new(), DEFAULT_CHUNK_BYTES)
+    }
+
+    /// Rows from `source` through `decoder` (its limits), read `chunk_bytes` (at least 1)
+    /// at a time.
+    pub fn with_decoder(source: R, decoder: CopyDecoder, chunk_bytes: usize) -> Self {
+        Self {
+            source,
+            decoder,
+            chunk_bytes: chunk_bytes.max(1),
+            eof: false,
+            done: false,
+        }
+    }
+
+    /// The decoder (header, offset, rows read so far).
+    pub fn decoder(&self) -> &CopyDecoder {
+        &self.decoder
+    }
+
+    /// The source back.
+    pub fn into_inner(self) -> R {
+        self.source
+    }
+
+    /// The next row, `Ok(None)` after the trailer.
+    pub fn next_row(&mut self) -> Result<Option<CopyRow>, CopyReadError> {
+        if self.done {
+            return Ok(None);
+        }
+        let result = self.read_row();
+        if !matches!(result, Ok(Some(_))) {
+            self.done = true;
+        }
+        result
+    }
+
+    fn read_row(&mut self) -> Result<Option<CopyRow>, CopyReadError> {
+        loop {
+            if self.eof {
+                return Ok(self.decoder.decode_eof()?);
+            }
+            if let Some(row) = self.decoder.decode()? {
+                return Ok(Some(row));
+            }
+            // More input; after the trailer, to see that nothing follows it.
+            self.fill()?;
+        }
+    }
+
+    /// Reads the next chunk into the decoder: until it is full (sources such as a COPY
+    /// connection return a row per read) or the source ends, which sets `eof`.
+    fn fill(&mut self) -> Result<(), CopyReadError> {
+        let mut chunk = BytesMut::zeroed(self.chunk_bytes);
+        let mut n = 0;
+        while n < chunk.len() {
+            match self.source.read(&mut chunk[n..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if n > 0 {
+            chunk.truncate(n);
+            self.decoder.push(chunk.freeze());
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Iterator for CopyStream<R> {
+    type Item = Result<CopyRow, CopyReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_row().transpose()
+    }
+}
