@@ -10,7 +10,9 @@ use bytes::Bytes;
 use scry_builder::{BatchBuilder, DatabaseEventBuilder};
 use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, RelationMeta};
 
-use crate::copy::{CopyError, CopyReader, CopyRow, CopyWriter};
+use std::io::{self, Read};
+
+use crate::copy::{CopyError, CopyReadError, CopyReader, CopyRow, CopyStream, CopyWriter};
 
 /// The snapshot stream is malformed or does not fit its relation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +25,16 @@ pub enum SnapshotError {
         table: String,
         /// The stream error.
         source: CopyError,
+    },
+    /// Reading the COPY stream, or writing the batches, failed.
+    #[error("{table}: {kind}: {message}")]
+    Io {
+        /// `schema.table`.
+        table: String,
+        /// What kind of failure.
+        kind: io::ErrorKind,
+        /// The error's text.
+        message: String,
     },
     /// A tuple has a different number of fields than the relation has columns.
     #[error("{table}: row {row} has {actual} fields, the relation has {expected} columns")]
@@ -146,6 +158,38 @@ impl SnapshotAdapter {
         Ok(b.build())
     }
 
+    fn copy_error(&self, source: CopyError) -> SnapshotError {
+        SnapshotError::Copy {
+            table: self.relation.qualified_name(),
+            source,
+        }
+    }
+
+    fn io_error(&self, e: &io::Error) -> SnapshotError {
+        SnapshotError::Io {
+            table: self.relation.qualified_name(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Begin, one row event per tuple of `rows`, end; stops after the first error.
+    fn events_of<'s>(
+        &'s self,
+        rows: impl Iterator<Item = Result<CopyRow, SnapshotError>> + 's,
+    ) -> impl Iterator<Item = Result<DatabaseEvent, SnapshotError>> + 's {
+        let rows = rows.enumerate().map(move |(i, row)| {
+            row.and_then(|row| self.row_event(row, u64::try_from(i).unwrap_or(u64::MAX)))
+        });
+        let begin = std::iter::once(Ok(self.begin_event()));
+        let end = std::iter::once_with(|| Ok(self.end_event()));
+        begin.chain(SnapshotTail {
+            rows,
+            end: Some(end),
+            failed: false,
+        })
+    }
+
     /// Every event of the snapshot of `copy`, in order: begin, one row per tuple, end.
     /// The iterator stops after the first error.
     pub fn events(
@@ -153,22 +197,24 @@ impl SnapshotAdapter {
         copy: Bytes,
     ) -> Result<impl Iterator<Item = Result<DatabaseEvent, SnapshotError>> + '_, SnapshotError>
     {
-        let copy_err = |source| SnapshotError::Copy {
-            table: self.relation.qualified_name(),
-            source,
-        };
-        let reader = CopyReader::new(copy).map_err(copy_err)?;
-        let rows = reader.enumerate().map(move |(i, row)| {
-            row.map_err(copy_err)
-                .and_then(|row| self.row_event(row, u64::try_from(i).unwrap_or(u64::MAX)))
+        let reader = CopyReader::new(copy).map_err(|e| self.copy_error(e))?;
+        Ok(self.events_of(reader.map(|row| row.map_err(|e| self.copy_error(e)))))
+    }
+
+    /// The same, the COPY stream read from `source` a chunk at a time ([`CopyStream`]):
+    /// memory bounded by the largest tuple plus a chunk, and by the events the caller keeps.
+    /// A bad header is the error after the begin event.
+    pub fn stream_events<'s, R: Read + 's>(
+        &'s self,
+        source: R,
+    ) -> impl Iterator<Item = Result<DatabaseEvent, SnapshotError>> + 's {
+        let rows = CopyStream::new(source).map(|row| {
+            row.map_err(|e| match e {
+                CopyReadError::Copy(e) => self.copy_error(e),
+                CopyReadError::Io(e) => self.io_error(&e),
+            })
         });
-        let begin = std::iter::once(Ok(self.begin_event()));
-        let end = std::iter::once_with(|| Ok(self.end_event()));
-        Ok(begin.chain(SnapshotTail {
-            rows,
-            end: Some(end),
-            failed: false,
-        }))
+        self.events_of(rows)
     }
 
     /// Feeds the snapshot of `copy` through `batches` (the relation is added first) and
@@ -187,6 +233,25 @@ impl SnapshotAdapter {
             }
         }
         Ok(full)
+    }
+
+    /// As [`run`](Self::run), the COPY stream read from `source` a chunk at a time and each
+    /// batch handed to `emit` as soon as it fills up (for example to write it as a frame),
+    /// so that no more than one batch is held, whatever the table's size. The last, partial
+    /// batch stays in `batches`. An `emit` error stops the run.
+    pub fn run_stream<R: Read>(
+        &self,
+        source: R,
+        batches: &mut BatchBuilder,
+        mut emit: impl FnMut(DatabaseEventBatch) -> io::Result<()>,
+    ) -> Result<(), SnapshotError> {
+        batches.add_relation(self.relation.clone());
+        for event in self.stream_events(source) {
+            if let Some(batch) = batches.add_event(event?) {
+                emit(batch).map_err(|e| self.io_error(&e))?;
+            }
+        }
+        Ok(())
     }
 }
 

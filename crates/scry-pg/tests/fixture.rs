@@ -48,3 +48,74 @@ fn fixture_values_render_like_the_server() {
         }
     }
 }
+
+#[test]
+fn a_streamed_snapshot_makes_the_batches_of_the_whole_buffer() {
+    use scry_builder::BatchBuilder;
+    use scry_pg::snapshot::SnapshotAdapter;
+
+    let rel = common::parse_relation(common::FIXTURE_RELATION).unwrap();
+    let adapter = SnapshotAdapter::new(rel).timestamp_us(1_700_000_000_000_000);
+    let builder = || BatchBuilder::new().source_id("s").max_events(7);
+    let mut whole = builder();
+    let mut expected = adapter
+        .run(Bytes::from_static(common::FIXTURE_COPY), &mut whole)
+        .unwrap();
+    expected.extend(whole.finish());
+    assert!(expected.len() > 5);
+    // Batches come out as they fill, from a source that yields a few bytes at a time.
+    struct Pieces<'a>(&'a [u8], usize);
+    impl std::io::Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    for step in [1, 13, 4096, 1 << 20] {
+        let mut b = builder();
+        let mut got = Vec::new();
+        adapter
+            .run_stream(Pieces(common::FIXTURE_COPY, step), &mut b, |batch| {
+                got.push(batch);
+                Ok(())
+            })
+            .unwrap();
+        got.extend(b.finish());
+        assert_eq!(got, expected, "step {step}");
+    }
+    // A stream cut short is the COPY error naming the table; what was emitted stays.
+    let cut = &common::FIXTURE_COPY[..common::FIXTURE_COPY.len() / 2];
+    let mut emitted = 0;
+    let e = adapter
+        .run_stream(cut, &mut builder(), |_| {
+            emitted += 1;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(emitted > 0);
+    assert!(
+        matches!(&e, scry_pg::snapshot::SnapshotError::Copy { table, source: scry_pg::copy::CopyError::Truncated { .. } } if table == "public.all_types"),
+        "{e:?}"
+    );
+    // A failing sink stops the run with its error.
+    let e = adapter
+        .run_stream(common::FIXTURE_COPY, &mut builder(), |_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "closed",
+            ))
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            scry_pg::snapshot::SnapshotError::Io {
+                kind: std::io::ErrorKind::BrokenPipe,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
