@@ -12,7 +12,7 @@ use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, RelationMeta}
 
 use std::io::{self, Read};
 
-use crate::copy::{CopyError, CopyReadError, CopyReader, CopyRow, CopyStream, CopyWriter};
+use crate::copy::{CopyError, CopyIoError, CopyReader, CopyRow, CopyStream, CopyWriter};
 
 /// The snapshot stream is malformed or does not fit its relation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,8 +210,8 @@ impl SnapshotAdapter {
     ) -> impl Iterator<Item = Result<DatabaseEvent, SnapshotError>> + 's {
         let rows = CopyStream::new(source).map(|row| {
             row.map_err(|e| match e {
-                CopyReadError::Copy(e) => self.copy_error(e),
-                CopyReadError::Io(e) => self.io_error(&e),
+                CopyIoError::Copy(e) => self.copy_error(e),
+                CopyIoError::Io(e) => self.io_error(&e),
             })
         });
         self.events_of(rows)

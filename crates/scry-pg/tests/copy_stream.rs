@@ -7,7 +7,7 @@ use std::io::{self, Read};
 
 use bytes::Bytes;
 use scry_pg::copy::{
-    CopyDecoder, CopyError, CopyReadError, CopyReader, CopyRow, CopyStream, CopyWriter,
+    CopyDecoder, CopyError, CopyIoError, CopyReader, CopyRow, CopyStream, CopyWriter,
 };
 use scry_testkit::Gen;
 
@@ -251,7 +251,7 @@ fn a_copy_stream_reports_the_source_failing_and_the_stream_cut() {
     let results: Vec<_> = CopyStream::with_decoder(source, CopyDecoder::new(), 4096).collect();
     let last = results.last().unwrap();
     assert!(
-        matches!(last, Err(CopyReadError::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset),
+        matches!(last, Err(CopyIoError::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset),
         "{last:?}"
     );
     assert!(results[..results.len() - 1].iter().all(Result::is_ok));
@@ -259,7 +259,7 @@ fn a_copy_stream_reports_the_source_failing_and_the_stream_cut() {
     let cut = &FIXTURE[..FIXTURE.len() - 2];
     let results: Vec<_> = CopyStream::new(cut).collect();
     match results.last() {
-        Some(Err(CopyReadError::Copy(e))) => {
+        Some(Err(CopyIoError::Copy(e))) => {
             assert_eq!(e, &CopyError::MissingTrailer { offset: cut.len() })
         }
         other => panic!("{other:?}"),

@@ -119,3 +119,70 @@ fn a_streamed_snapshot_makes_the_batches_of_the_whole_buffer() {
         "{e:?}"
     );
 }
+
+#[test]
+fn snapshot_batches_load_back_as_the_same_copy_bytes_a_batch_at_a_time() {
+    use scry_builder::BatchBuilder;
+    use scry_codec::{serialize_batch_with, BatchView, Encoding};
+    use scry_pg::copy::CopySink;
+    use scry_pg::snapshot::SnapshotAdapter;
+
+    /// Records the largest single write.
+    struct Out {
+        bytes: Vec<u8>,
+        largest: usize,
+    }
+    impl std::io::Write for Out {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.largest = self.largest.max(b.len());
+            self.bytes.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let rel = common::parse_relation(common::FIXTURE_RELATION).unwrap();
+    let adapter = SnapshotAdapter::new(rel);
+    for encoding in [Encoding::Compat, Encoding::Compact] {
+        // The producer: batches serialized as they fill.
+        let mut wire = Vec::new();
+        let mut b = BatchBuilder::new().max_events(9);
+        adapter
+            .run_stream(common::FIXTURE_COPY, &mut b, |batch| {
+                wire.push(serialize_batch_with(&batch, encoding).unwrap());
+                Ok(())
+            })
+            .unwrap();
+        wire.extend(
+            b.finish()
+                .map(|batch| serialize_batch_with(&batch, encoding).unwrap()),
+        );
+        // The receiver: each batch's rows straight from its bytes into the COPY stream.
+        let mut sink = CopySink::with_flush_bytes(
+            Out {
+                bytes: Vec::new(),
+                largest: 0,
+            },
+            4096,
+        );
+        for bytes in &wire {
+            let view = BatchView::parse(bytes).unwrap();
+            for event in view.events() {
+                if event.operation() != OperationType::SnapshotRow {
+                    continue;
+                }
+                let row = event.new_row().unwrap();
+                let data: Vec<_> = row.values().map(|v| v.data()).collect();
+                let fields: Vec<Option<&[u8]>> = data.iter().map(|d| d.as_deref()).collect();
+                sink.write_row(&fields).unwrap();
+            }
+        }
+        assert_eq!(sink.rows_written(), 60);
+        let out = sink.finish().unwrap();
+        assert_eq!(out.bytes, common::FIXTURE_COPY, "{encoding:?}");
+        // Written on in pieces of about the flush size (a tuple past it at most).
+        assert!(out.largest < 4096 + 16_384, "{}", out.largest);
+    }
+}

@@ -1,7 +1,8 @@
 //! `COPY ... (FORMAT binary)` streams: [`CopyDecoder`] cuts rows out of a stream pushed in
 //! chunks, [`CopyStream`] out of any [`std::io::Read`] (both in memory bounded by the largest
 //! tuple plus one chunk), [`CopyReader`] out of a stream held in one buffer, all without
-//! copying their bytes (but for a tuple split across chunks); [`CopyWriter`] writes one.
+//! copying their bytes (but for a tuple split across chunks); [`CopyWriter`] writes one in
+//! memory, [`CopySink`] onto any [`std::io::Write`] as it goes.
 //!
 //! The format: the 11-byte signature `PGCOPY\n\377\r\n\0`, an `int32` flags word (bit 16:
 //! OIDs included, which PostgreSQL 12+ never sets; bits 17–31 are critical and must be zero),
@@ -11,12 +12,14 @@
 
 mod decoder;
 mod reader;
+mod sink;
 mod stream;
 mod writer;
 
 pub use decoder::{CopyDecoder, DEFAULT_MAX_TUPLE_BYTES};
 pub use reader::{CopyHeader, CopyReader, CopyRow};
-pub use stream::{CopyReadError, CopyStream, DEFAULT_CHUNK_BYTES};
+pub use sink::{CopySink, DEFAULT_FLUSH_BYTES};
+pub use stream::{CopyIoError, CopyStream, DEFAULT_CHUNK_BYTES};
 pub use writer::CopyWriter;
 
 /// The 11-byte signature every COPY BINARY stream starts with.

@@ -11,10 +11,11 @@ use super::CopyError;
 /// How many bytes a [`CopyStream`] reads at a time unless told otherwise.
 pub const DEFAULT_CHUNK_BYTES: usize = 256 * 1024;
 
-/// Reading a COPY BINARY stream failed: the source, or the stream's bytes.
+/// Reading or writing a COPY BINARY stream through `std::io` failed: the source or sink,
+/// or the stream's bytes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CopyReadError {
+pub enum CopyIoError {
     /// The source failed.
     #[error("reading the COPY stream: {0}")]
     Io(#[from] io::Error),
@@ -66,7 +67,7 @@ impl<R: Read> CopyStream<R> {
     }
 
     /// The next row, `Ok(None)` after the trailer.
-    pub fn next_row(&mut self) -> Result<Option<CopyRow>, CopyReadError> {
+    pub fn next_row(&mut self) -> Result<Option<CopyRow>, CopyIoError> {
         if self.done {
             return Ok(None);
         }
@@ -77,7 +78,7 @@ impl<R: Read> CopyStream<R> {
         result
     }
 
-    fn read_row(&mut self) -> Result<Option<CopyRow>, CopyReadError> {
+    fn read_row(&mut self) -> Result<Option<CopyRow>, CopyIoError> {
         loop {
             if self.eof {
                 return Ok(self.decoder.decode_eof()?);
@@ -92,7 +93,7 @@ impl<R: Read> CopyStream<R> {
 
     /// Reads the next chunk into the decoder: until it is full (sources such as a COPY
     /// connection return a row per read) or the source ends, which sets `eof`.
-    fn fill(&mut self) -> Result<(), CopyReadError> {
+    fn fill(&mut self) -> Result<(), CopyIoError> {
         let mut chunk = BytesMut::zeroed(self.chunk_bytes);
         let mut n = 0;
         while n < chunk.len() {
@@ -115,7 +116,7 @@ impl<R: Read> CopyStream<R> {
 }
 
 impl<R: Read> Iterator for CopyStream<R> {
-    type Item = Result<CopyRow, CopyReadError>;
+    type Item = Result<CopyRow, CopyIoError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_row().transpose()

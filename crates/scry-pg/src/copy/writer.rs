@@ -42,13 +42,14 @@ impl CopyWriter {
         self.rows
     }
 
-    /// The bytes written so far.
+    /// The bytes held (written since creation or the last [`take`](Self::take)).
     #[must_use]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
-    /// Always false: the header is written on creation.
+    /// True when nothing is held: never before the first [`take`](Self::take), as the
+    /// header is written on creation.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
@@ -121,7 +122,13 @@ impl CopyWriter {
         Ok(())
     }
 
-    /// Writes the trailer and hands back the stream.
+    /// Takes the bytes written so far (the header and the tuples since the last take), for
+    /// sending on while the stream goes on; [`finish`](Self::finish) then gives the rest.
+    pub fn take(&mut self) -> Bytes {
+        self.buf.split().freeze()
+    }
+
+    /// Writes the trailer and hands back the stream (since the last [`take`](Self::take)).
     #[must_use]
     pub fn finish(mut self) -> Bytes {
         self.buf.put_i16(-1);
