@@ -378,3 +378,81 @@ fn numerics_render_like_the_server() {
     assert_eq!(rows, values.len());
     assert_no_mismatches(&mismatches);
 }
+
+#[test]
+fn a_table_streams_out_and_back_in_a_batch_at_a_time() {
+    // 200,000 narrow rows (and a TOASTed value) from COPY TO STDOUT, read a chunk at a time
+    // into compact batches, each batch's rows written from its bytes straight into COPY
+    // FROM STDIN on a second connection: nothing holds the table whole.
+    use scry_builder::BatchBuilder;
+    use scry_codec::{serialize_batch_with, BatchView, Encoding};
+    use scry_pg::copy::CopySink;
+    use scry_pg::snapshot::SnapshotAdapter;
+
+    let Some(url) = conninfo() else { return };
+    let mut source = connect(&url);
+    let mut target = connect(&url);
+    source
+        .batch_execute(
+            "DROP TABLE IF EXISTS narrow, narrow_copy; \
+             CREATE TABLE narrow (id int8 PRIMARY KEY, n int4, t text, ts timestamptz, \
+                 x numeric, b bool, z text); \
+             INSERT INTO narrow SELECT g, g % 1000, 'row ' || g || repeat('x', g % 20), \
+                 timestamptz '2024-01-01' + g * interval '1 second', g / 7.0, g % 2 = 0, \
+                 NULL FROM generate_series(1, 200000) g; \
+             UPDATE narrow SET z = repeat(md5(id::text), 400) WHERE id = 77; \
+             CREATE TABLE narrow_copy (LIKE narrow);",
+        )
+        .expect("create narrow");
+    let rel = relation(&mut source, "narrow");
+    let adapter = SnapshotAdapter::new(rel);
+    let reader = source
+        .copy_out("COPY narrow TO STDOUT (FORMAT binary)")
+        .expect("COPY out");
+    let writer = target
+        .copy_in("COPY narrow_copy FROM STDIN (FORMAT binary)")
+        .expect("COPY in");
+    let mut sink = CopySink::new(writer);
+    let mut load = |batch: &scry_types::DatabaseEventBatch| -> std::io::Result<()> {
+        let bytes = serialize_batch_with(batch, Encoding::Compact).expect("serialize");
+        let view = BatchView::parse(&bytes).expect("parse");
+        for event in view.events() {
+            if event.operation() != OperationType::SnapshotRow {
+                continue;
+            }
+            let row = event.new_row().expect("row");
+            let data: Vec<_> = row.values().map(|v| v.data()).collect();
+            let fields: Vec<Option<&[u8]>> = data.iter().map(|d| d.as_deref()).collect();
+            sink.write_row(&fields).map_err(std::io::Error::other)?;
+        }
+        Ok(())
+    };
+    let mut batches = BatchBuilder::new().max_events(5000);
+    let mut count = 0;
+    adapter
+        .run_stream(reader, &mut batches, |batch| {
+            count += 1;
+            load(&batch)
+        })
+        .expect("snapshot");
+    if let Some(batch) = batches.finish() {
+        load(&batch).expect("last batch");
+    }
+    assert!(count >= 40, "{count} batches");
+    assert_eq!(sink.rows_written(), 200_000);
+    sink.finish().expect("trailer").finish().expect("COPY in");
+    let diff: i64 = target
+        .query_one(
+            "SELECT (SELECT count(*) FROM (SELECT * FROM narrow EXCEPT SELECT * FROM narrow_copy) a) \
+                  + (SELECT count(*) FROM (SELECT * FROM narrow_copy EXCEPT SELECT * FROM narrow) b)",
+            &[],
+        )
+        .expect("compare")
+        .get(0);
+    assert_eq!(diff, 0);
+    let rows: i64 = target
+        .query_one("SELECT count(*) FROM narrow_copy", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 200_000);
+}
