@@ -30,6 +30,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod batch_encoder;
 mod compact;
 mod decode;
 mod decode_error;
@@ -43,6 +44,7 @@ pub mod reference;
 mod serde_path;
 mod view;
 
+pub use batch_encoder::{BatchEncoder, CopyRows};
 pub use decode::{
     read_batch, read_batch_bytes, read_batch_bytes_with, read_batch_with, read_event,
     read_event_bytes, read_event_bytes_with, read_event_with,

@@ -2,7 +2,9 @@
 //! go into one blob written straight into the output, the names and row types they refer
 //! to into a second, and the batch's low-volume fields through the Compat writer.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta, Row, TypeTag};
 
@@ -29,67 +31,35 @@ pub(crate) fn event_root(out: &mut Vec<u8>, event: &DatabaseEvent) -> Result<(),
     write_root(out, std::slice::from_ref(event), None)
 }
 
-/// Writes the root map for a batch (`Some`) or a bare event. Only the events blob can fail,
-/// and it is the first thing written: `blob_with` then leaves `out` as it was.
+/// Writes the root map for a batch (`Some`) or a bare event. Only a value too long for a
+/// COPY field can fail, and every value is checked before anything is written.
 fn write_root(
     out: &mut Vec<u8>,
     events: &[DatabaseEvent],
     batch: Option<&DatabaseEventBatch>,
 ) -> Result<(), CodecError> {
+    events.iter().try_for_each(check)?;
     let mut w = Compat::new(Sink::new(out, estimate(events)));
-    let mut tables = Tables::default();
-    let mut metas = Vec::new();
-    let events_blob = w
-        .sink()
-        .blob_with(|buf| write_events(buf, events, &mut tables, &mut metas))?;
-    let tables_blob = w.sink().blob_with(|buf| {
-        tables.write(buf);
-        Ok::<_, CodecError>(())
+    let mut written = Events::default();
+    let events_blob = w.sink().blob_with(|buf| {
+        put_varint(buf, events.len() as u64);
+        events.iter().try_for_each(|e| written.event(buf, e))
     })?;
+    written.finish(w, events_blob, batch);
+    Ok(())
+}
 
-    // (key, value) in the order FlexBuffers keeps map keys: sorted by their bytes.
-    let mut entries: Vec<(usize, Val)> = Vec::with_capacity(10);
-    if let Some(b) = batch {
-        // The relations first: a reader validates them before `metas`, and relation maps
-        // must lie one after the other in reading order.
-        let relations = w.relations(&b.relations);
-        let source_id = b.source_id.as_deref().map(|s| w.sink().string(s));
-        let control = b.control_directive.map(|d| w.sink().short_string(d.name()));
-        let sequences = b.sequence_values.as_deref().map(|s| w.sequences(s));
-        let backfill = b.backfill_metadata.as_ref().map(|m| w.backfill(m));
-        let metas = (!metas.is_empty()).then(|| w.relations(metas.iter().copied()));
-        if let Some(v) = backfill {
-            entries.push((w.key(Field::BackfillMetadata), v));
-        }
-        entries.push((w.key(Field::BatchSeq), Val::uint(b.batch_seq)));
-        entries.push((w.sink().key(VERSION_KEY), Val::uint(VERSION)));
-        if let Some(v) = control {
-            entries.push((w.key(Field::ControlDirective), v));
-        }
-        entries.push((w.key(Field::Events), events_blob));
-        if let Some(v) = metas {
-            entries.push((w.sink().key(METAS_KEY), v));
-        }
-        entries.push((w.key(Field::Relations), relations));
-        if let Some(v) = sequences {
-            entries.push((w.key(Field::SequenceValues), v));
-        }
-        if let Some(v) = source_id {
-            entries.push((w.key(Field::SourceId), v));
-        }
-    } else {
-        let metas = (!metas.is_empty()).then(|| w.relations(metas.iter().copied()));
-        entries.push((w.sink().key(VERSION_KEY), Val::uint(VERSION)));
-        entries.push((w.key(Field::Events), events_blob));
-        if let Some(v) = metas {
-            entries.push((w.sink().key(METAS_KEY), v));
+/// Fails for an event with a value too long for a COPY field length.
+pub(crate) fn check(e: &DatabaseEvent) -> Result<(), CodecError> {
+    for row in [&e.new_row, &e.old_row].into_iter().flatten() {
+        if let Some(v) = row.values.iter().find(|v| {
+            v.data
+                .as_ref()
+                .is_some_and(|d| i32::try_from(d.len()).is_err())
+        }) {
+            return Err(too_large(v.data.as_ref().map_or(0, |d| d.len())));
         }
     }
-    entries.push((w.sink().key(TABLES_KEY), tables_blob));
-    let keys: Vec<usize> = entries.iter().map(|e| e.0).collect();
-    let vals: Vec<Val> = entries.iter().map(|e| e.1).collect();
-    let (_, root) = w.sink().keys_and_map(&keys, &KeyShape::new(&keys), &vals);
-    w.finish(root);
     Ok(())
 }
 
@@ -126,33 +96,90 @@ fn fields_bytes(r: &Row) -> usize {
         .sum()
 }
 
-/// Writes the event stream.
-fn write_events<'b>(
-    buf: &mut Vec<u8>,
-    events: &'b [DatabaseEvent],
-    tables: &mut Tables<'b>,
-    metas: &mut Vec<&'b RelationMeta>,
-) -> Result<(), CodecError> {
-    put_varint(buf, events.len() as u64);
-    let (mut ts, mut pos, mut xid) = (0u64, 0u64, 0u64);
-    for e in events {
-        let inline = inline_columns(e);
-        let name = tables.name(e, inline);
+/// The events of one Compact FlexBuffer as they are written, and the names, row types and
+/// relation metadata they refer to, written after them.
+#[derive(Default)]
+pub(crate) struct Events {
+    /// The events written.
+    count: u64,
+    /// The previous event's timestamp, position and transaction ID (the deltas' bases).
+    last: (u64, u64, u64),
+    tables: Tables,
+    metas: Vec<RelationMeta>,
+}
+
+impl Events {
+    /// The number of events written.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Appends `e` to the event stream in `buf`. Fails (with `buf` as it was) only as
+    /// [`check`] does, which a caller that checked `e` can rely on not to happen.
+    pub(crate) fn event(&mut self, buf: &mut Vec<u8>, e: &DatabaseEvent) -> Result<(), CodecError> {
+        let rows: usize = [&e.new_row, &e.old_row]
+            .into_iter()
+            .flatten()
+            .map(|r| 1 + fields_bytes(r))
+            .sum();
+        let before = buf.len();
+        let name = self.head(buf, e, inline_columns(e, rows), e.new_row.is_some());
+        for row in [&e.new_row, &e.old_row].into_iter().flatten() {
+            if let Err(err) = self.tables.row(buf, name, &row.values) {
+                buf.truncate(before);
+                return Err(err);
+            }
+        }
+        if let Some(m) = &e.relation_meta {
+            self.metas.push(m.clone());
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Appends a row event: `e`'s header fields (its rows and relation metadata are not
+    /// used) with a new row of `tuple`, a COPY BINARY tuple already checked to hold
+    /// `types.len()` fields (`CopyTuple`), the value of field `i` of type `types[i]`
+    /// (`ColumnValue::null()` for a NULL field), its fields copied as they are.
+    pub(crate) fn copy_row(
+        &mut self,
+        buf: &mut Vec<u8>,
+        e: &DatabaseEvent,
+        types: &[(TypeTag, u32)],
+        tuple: &CopyTuple<'_>,
+    ) {
+        let fields = tuple.fields();
+        let name = self.head(buf, e, inline_columns(e, 1 + fields.len()), true);
+        let ty = self.tables.row_type(name, types.len(), tuple.cells(types));
+        put_varint(buf, u64::from(ty));
+        buf.extend_from_slice(fields);
+        self.count += 1;
+    }
+
+    /// Writes an event's operation, flags, name and deltas (and its inline column names);
+    /// returns its name's index. The flags say `new_row` as given and `old_row` and
+    /// `relation_meta` as `e` has them, unless `new_row` is forced (a COPY row).
+    #[inline]
+    fn head(&mut self, buf: &mut Vec<u8>, e: &DatabaseEvent, inline: bool, new_row: bool) -> u32 {
+        let copy_row = new_row && e.new_row.is_none();
         let bit = |on: bool, bit: u8| if on { bit } else { 0 };
         let flags = bit(inline, flag::INLINE_COLUMNS)
             | bit(e.event_id.is_some(), flag::EVENT_ID)
-            | bit(e.new_row.is_some(), flag::NEW_ROW)
-            | bit(e.old_row.is_some(), flag::OLD_ROW)
-            | bit(e.relation_meta.is_some(), flag::RELATION_META)
+            | bit(new_row, flag::NEW_ROW)
+            | bit(e.old_row.is_some() && !copy_row, flag::OLD_ROW)
+            | bit(e.relation_meta.is_some() && !copy_row, flag::RELATION_META)
             | bit(e.ddl_sql.is_some(), flag::DDL_SQL)
             | bit(e.ddl_object_type.is_some(), flag::DDL_OBJECT_TYPE);
+        let columns: &[String] = if inline { &[] } else { &e.columns };
+        let name = self.tables.name(&e.schema, &e.table, columns);
         buf.push(e.operation.as_u8());
         buf.push(flags);
         put_varint(buf, u64::from(name));
+        let (ts, pos, xid) = self.last;
         put_delta(buf, ts, e.timestamp_us);
         put_delta(buf, pos, e.position);
         put_delta(buf, xid, e.transaction_id);
-        (ts, pos, xid) = (e.timestamp_us, e.position, e.transaction_id);
+        self.last = (e.timestamp_us, e.position, e.transaction_id);
         if inline {
             put_varint(buf, e.columns.len() as u64);
             for c in &e.columns {
@@ -167,31 +194,79 @@ fn write_events<'b>(
             put_varint(buf, s.len() as u64);
             buf.extend_from_slice(s.as_bytes());
         }
-        for row in [&e.new_row, &e.old_row].into_iter().flatten() {
-            tables.row(buf, name, &row.values)?;
-        }
-        if let Some(m) = &e.relation_meta {
-            metas.push(m);
-        }
+        name
     }
-    Ok(())
+
+    /// Ends the FlexBuffer behind `w`, whose first item is the events blob `events_blob`:
+    /// the tables blob, a batch's fields (`Some`; `None` for a bare event) and the root.
+    pub(crate) fn finish(
+        self,
+        mut w: Compat<'_>,
+        events_blob: Val,
+        batch: Option<&DatabaseEventBatch>,
+    ) {
+        let tables = &self.tables;
+        let tables_blob = w.sink().blob_with(|buf| {
+            tables.write(buf);
+            Ok::<_, std::convert::Infallible>(())
+        });
+        let Ok(tables_blob) = tables_blob;
+        // (key, value) in the order FlexBuffers keeps map keys: sorted by their bytes.
+        let mut entries: Vec<(usize, Val)> = Vec::with_capacity(10);
+        if let Some(b) = batch {
+            // The relations first: a reader validates them before `metas`, and relation
+            // maps must lie one after the other in reading order.
+            let relations = w.relations(&b.relations);
+            let source_id = b.source_id.as_deref().map(|s| w.sink().string(s));
+            let control = b.control_directive.map(|d| w.sink().short_string(d.name()));
+            let sequences = b.sequence_values.as_deref().map(|s| w.sequences(s));
+            let backfill = b.backfill_metadata.as_ref().map(|m| w.backfill(m));
+            let metas = (!self.metas.is_empty()).then(|| w.relations(&self.metas));
+            if let Some(v) = backfill {
+                entries.push((w.key(Field::BackfillMetadata), v));
+            }
+            entries.push((w.key(Field::BatchSeq), Val::uint(b.batch_seq)));
+            entries.push((w.sink().key(VERSION_KEY), Val::uint(VERSION)));
+            if let Some(v) = control {
+                entries.push((w.key(Field::ControlDirective), v));
+            }
+            entries.push((w.key(Field::Events), events_blob));
+            if let Some(v) = metas {
+                entries.push((w.sink().key(METAS_KEY), v));
+            }
+            entries.push((w.key(Field::Relations), relations));
+            if let Some(v) = sequences {
+                entries.push((w.key(Field::SequenceValues), v));
+            }
+            if let Some(v) = source_id {
+                entries.push((w.key(Field::SourceId), v));
+            }
+        } else {
+            let metas = (!self.metas.is_empty()).then(|| w.relations(&self.metas));
+            entries.push((w.sink().key(VERSION_KEY), Val::uint(VERSION)));
+            entries.push((w.key(Field::Events), events_blob));
+            if let Some(v) = metas {
+                entries.push((w.sink().key(METAS_KEY), v));
+            }
+        }
+        entries.push((w.sink().key(TABLES_KEY), tables_blob));
+        let keys: Vec<usize> = entries.iter().map(|e| e.0).collect();
+        let vals: Vec<Val> = entries.iter().map(|e| e.1).collect();
+        let (_, root) = w.sink().keys_and_map(&keys, &KeyShape::new(&keys), &vals);
+        w.finish(root);
+    }
 }
 
 /// Whether `e`'s column names go inline: when copying them out of a shared name entry
 /// (a unit per name and per byte, as a reader charges it) would cost more than twice the
-/// bytes the event takes without them.
+/// bytes the event takes without them (`rows`: its rows' bytes, a row-type byte each).
 #[inline]
-fn inline_columns(e: &DatabaseEvent) -> bool {
+fn inline_columns(e: &DatabaseEvent, rows: usize) -> bool {
     let n = e.columns.len();
     if n == 0 {
         return false;
     }
     let names: usize = n + e.columns.iter().map(String::len).sum::<usize>();
-    let rows: usize = [&e.new_row, &e.old_row]
-        .into_iter()
-        .flatten()
-        .map(|r| 1 + fields_bytes(r))
-        .sum();
     let strings: usize = [&e.event_id, &e.ddl_sql, &e.ddl_object_type]
         .into_iter()
         .flatten()
@@ -201,19 +276,189 @@ fn inline_columns(e: &DatabaseEvent) -> bool {
 }
 
 /// One entry of the name table.
-struct Name<'b> {
-    schema: &'b str,
-    table: &'b str,
-    columns: &'b [String],
+struct Name {
+    schema: String,
+    table: String,
+    columns: Vec<String>,
     /// The row type its last row had.
     last_type: u32,
 }
 
+impl Name {
+    fn is(&self, schema: &str, table: &str, columns: &[String]) -> bool {
+        self.schema == schema && self.table == table && self.columns == columns
+    }
+}
+
+/// A value as the row-type choice sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum Cell {
+    /// Data of this type tag and OID.
+    Data(TypeTag, u32),
+    /// `ColumnValue::null()`: fits every slot.
+    Null,
+    /// The unchanged-TOAST marker of this OID: fits a slot of that OID.
+    Unchanged(u32),
+    /// No data, of this type tag and OID: fits only their slot.
+    NoData(TypeTag, u32),
+}
+
+impl Cell {
+    #[inline(always)]
+    fn of(v: &ColumnValue) -> Cell {
+        match (&v.data, v.type_tag) {
+            (Some(_), tag) => Cell::Data(tag, v.type_oid),
+            (None, TypeTag::Null) if v.type_oid == 0 => Cell::Null,
+            (None, TypeTag::ToastUnchanged) => Cell::Unchanged(v.type_oid),
+            (None, tag) => Cell::NoData(tag, v.type_oid),
+        }
+    }
+
+    /// Whether the value fits slot `(tag, oid)`: as `field_len` says.
+    #[inline(always)]
+    fn fits(self, (tag, oid): (u8, u32)) -> bool {
+        match self {
+            Cell::Data(t, o) | Cell::NoData(t, o) => t as u8 == tag && o == oid,
+            Cell::Null => true,
+            Cell::Unchanged(o) => o == oid,
+        }
+    }
+
+    /// The slot a new row type gives the value, `before` the one the previous row type had
+    /// (a NULL or an unchanged marker takes it where it can, so as not to start a type of
+    /// its own).
+    #[inline(always)]
+    fn slot(self, before: Option<(u8, u32)>) -> (u8, u32) {
+        match self {
+            Cell::Null => before.unwrap_or((TypeTag::Null as u8, 0)),
+            Cell::Unchanged(oid) => match before {
+                Some(b) if b.1 == oid => b,
+                _ => (TypeTag::ToastUnchanged as u8, oid),
+            },
+            Cell::Data(tag, oid) | Cell::NoData(tag, oid) => (tag as u8, oid),
+        }
+    }
+}
+
+/// A COPY BINARY tuple whose field count and lengths are checked: its fields' bytes, which
+/// are a compact row's value bytes as they are.
+pub(crate) struct CopyTuple<'t> {
+    fields: &'t [u8],
+}
+
+impl<'t> CopyTuple<'t> {
+    /// Checks `tuple` (an `int16` field count, then per field an `int32` length, -1 for
+    /// NULL, and its bytes): `count` fields that end where it ends. The error says what is
+    /// wrong and at which byte of the tuple.
+    pub(crate) fn new(tuple: &'t [u8], count: usize) -> Result<Self, CodecError> {
+        let bad = |reason: String| CodecError::Encode {
+            what: "COPY tuple",
+            reason,
+        };
+        let Some((head, fields)) = tuple.split_first_chunk::<2>() else {
+            return Err(bad(format!(
+                "{} bytes, too short for a field count",
+                tuple.len()
+            )));
+        };
+        let n = i16::from_be_bytes(*head);
+        if usize::try_from(n).ok() != Some(count) {
+            return Err(bad(format!("{n} fields, the row has {count} columns")));
+        }
+        let mut at = 0usize;
+        for field in 0..count {
+            let Some(len) = fields
+                .get(at..at + 4)
+                .and_then(|w| <[u8; 4]>::try_from(w).ok())
+                .map(i32::from_be_bytes)
+            else {
+                return Err(bad(format!(
+                    "ends in field {field}'s length, at byte {}",
+                    2 + at
+                )));
+            };
+            at += 4;
+            if len == -1 {
+                continue;
+            }
+            match usize::try_from(len) {
+                Ok(len) if len <= fields.len() - at => at += len,
+                _ => {
+                    return Err(bad(format!(
+                        "field {field}'s length {len} at byte {} does not fit the {} bytes left",
+                        at - 2,
+                        fields.len() - at
+                    )))
+                }
+            }
+        }
+        if at != fields.len() {
+            return Err(bad(format!(
+                "{} bytes after the last field, at byte {}",
+                fields.len() - at,
+                2 + at
+            )));
+        }
+        Ok(CopyTuple { fields })
+    }
+
+    /// The fields' bytes: every field's length and data.
+    pub(crate) fn fields(&self) -> &'t [u8] {
+        self.fields
+    }
+
+    /// The fields' data, `None` for NULL, in order.
+    pub(crate) fn data(&self) -> impl Iterator<Item = Option<std::ops::Range<usize>>> + Clone + 't {
+        let fields = self.fields;
+        let mut at = 0usize;
+        std::iter::from_fn(move || {
+            let len = fields
+                .get(at..at + 4)
+                .and_then(|w| <[u8; 4]>::try_from(w).ok())
+                .map(i32::from_be_bytes)?;
+            at += 4;
+            match usize::try_from(len) {
+                Ok(len) => {
+                    let range = 2 + at..2 + at + len;
+                    at += len;
+                    Some(Some(range))
+                }
+                Err(_) => Some(None),
+            }
+        })
+    }
+
+    /// The fields as the row-type choice sees them: field `i` of type `types[i]`.
+    fn cells<'a>(&self, types: &'a [(TypeTag, u32)]) -> impl Iterator<Item = Cell> + Clone + 'a
+    where
+        't: 'a,
+    {
+        let fields = self.fields;
+        let mut at = 0usize;
+        types.iter().map(move |&(tag, oid)| {
+            let len = fields
+                .get(at..at + 4)
+                .and_then(|w| <[u8; 4]>::try_from(w).ok())
+                .map_or(-1, i32::from_be_bytes);
+            at += 4;
+            match usize::try_from(len) {
+                Ok(len) => {
+                    at += len;
+                    Cell::Data(tag, oid)
+                }
+                Err(_) => Cell::Null,
+            }
+        })
+    }
+}
+
 /// The name and row-type tables of the FlexBuffer being written.
 #[derive(Default)]
-struct Tables<'b> {
-    names: Vec<Name<'b>>,
-    name_index: HashMap<(&'b str, &'b str, &'b [String]), u32>,
+struct Tables {
+    names: Vec<Name>,
+    /// Name indices by the hash of their (schema, table, column names).
+    name_index: HashMap<u64, Vec<u32>>,
+    hasher: RandomState,
     /// The name of the previous event.
     last_name: Option<u32>,
     /// Each row type's first slot and slot count.
@@ -225,30 +470,40 @@ struct Tables<'b> {
     scratch: Vec<(u8, u32)>,
 }
 
-impl<'b> Tables<'b> {
-    /// The index of the event's (schema, table, column names), added if new; without the
-    /// column names when they go `inline`.
+impl Tables {
+    /// The index of (schema, table, column names), added if new.
     #[inline]
-    fn name(&mut self, e: &'b DatabaseEvent, inline: bool) -> u32 {
-        let columns: &'b [String] = if inline { &[] } else { &e.columns };
+    fn name(&mut self, schema: &str, table: &str, columns: &[String]) -> u32 {
         if let Some(last) = self.last_name {
-            if let Some(n) = self.names.get(last as usize) {
-                if n.schema == e.schema && n.table == e.table && n.columns == columns {
-                    return last;
-                }
+            if self
+                .names
+                .get(last as usize)
+                .is_some_and(|n| n.is(schema, table, columns))
+            {
+                return last;
             }
         }
-        let key = (e.schema.as_str(), e.table.as_str(), columns);
-        let next = self.names.len() as u32;
-        let i = *self.name_index.entry(key).or_insert(next);
-        if i == next {
-            self.names.push(Name {
-                schema: key.0,
-                table: key.1,
-                columns: key.2,
-                last_type: NONE,
-            });
-        }
+        let hash = self.hasher.hash_one((schema, table, columns));
+        let bucket = self.name_index.entry(hash).or_default();
+        let names = &mut self.names;
+        let i = match bucket.iter().copied().find(|&i| {
+            names
+                .get(i as usize)
+                .is_some_and(|n| n.is(schema, table, columns))
+        }) {
+            Some(i) => i,
+            None => {
+                let i = names.len() as u32;
+                names.push(Name {
+                    schema: schema.to_owned(),
+                    table: table.to_owned(),
+                    columns: columns.to_vec(),
+                    last_type: NONE,
+                });
+                bucket.push(i);
+                i
+            }
+        };
         self.last_name = Some(i);
         i
     }
@@ -262,42 +517,26 @@ impl<'b> Tables<'b> {
             .unwrap_or_default()
     }
 
-    /// True when every value fits its slot of row type `ty`.
+    /// True when each of the `n` values fits its slot of row type `ty`.
     #[inline]
-    fn fits(&self, ty: u32, values: &[ColumnValue]) -> bool {
+    fn fits(&self, ty: u32, n: usize, cells: impl Iterator<Item = Cell>) -> bool {
         let slots = self.slots_of(ty);
-        slots.len() == values.len()
-            && values
-                .iter()
-                .zip(slots)
-                .all(|(v, &(tag, oid))| field_len(v, tag, oid).is_some())
+        slots.len() == n && cells.zip(slots).all(|(c, &slot)| c.fits(slot))
     }
 
-    /// The row type for `values` of an event named `name`: the one its previous row had if
-    /// they fit, else the one whose slots are theirs (a NULL or an unchanged marker takes
-    /// the previous row's slot where it can, so that it does not start a type of its own).
-    fn row_type(&mut self, name: u32, values: &[ColumnValue]) -> u32 {
+    /// The row type for the `n` values `cells` of an event named `name`: the one its
+    /// previous row had if they fit, else the one whose slots are theirs.
+    fn row_type(&mut self, name: u32, n: usize, cells: impl Iterator<Item = Cell> + Clone) -> u32 {
         let last = self.names.get(name as usize).map_or(NONE, |n| n.last_type);
-        if last != NONE && self.fits(last, values) {
+        if last != NONE && self.fits(last, n, cells.clone()) {
             return last;
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         {
             let previous = self.slots_of(last);
-            for (i, v) in values.iter().enumerate() {
-                let before = previous.get(i).copied();
-                let slot = match (&v.data, v.type_tag) {
-                    (None, TypeTag::Null) if v.type_oid == 0 => {
-                        before.unwrap_or((TypeTag::Null as u8, 0))
-                    }
-                    (None, TypeTag::ToastUnchanged) => match before {
-                        Some(b) if b.1 == v.type_oid => b,
-                        _ => (TypeTag::ToastUnchanged as u8, v.type_oid),
-                    },
-                    _ => (v.type_tag as u8, v.type_oid),
-                };
-                scratch.push(slot);
+            for (i, c) in cells.enumerate() {
+                scratch.push(c.slot(previous.get(i).copied()));
             }
         }
         let ty = match self.type_index.get(scratch.as_slice()) {
@@ -326,12 +565,12 @@ impl<'b> Tables<'b> {
         name: u32,
         values: &[ColumnValue],
     ) -> Result<(), CodecError> {
-        let ty = self.row_type(name, values);
+        let ty = self.row_type(name, values.len(), values.iter().map(Cell::of));
         put_varint(buf, u64::from(ty));
         let slots = self.slots_of(ty);
         for (v, &(tag, oid)) in values.iter().zip(slots) {
             let Some(len) = field_len(v, tag, oid) else {
-                return Err(too_large(v));
+                return Err(too_large(v.data.as_ref().map_or(0, |d| d.len())));
             };
             buf.extend_from_slice(&len.to_be_bytes());
             if let Some(d) = &v.data {
@@ -396,7 +635,7 @@ impl<'b> Tables<'b> {
         let mut at = fixed;
         for n in &self.names {
             at += n.schema.len() + n.table.len();
-            for c in n.columns {
+            for c in &n.columns {
                 u32s(buf, &[at, c.len()]);
                 at += c.len();
             }
@@ -411,21 +650,20 @@ impl<'b> Tables<'b> {
         for n in &self.names {
             buf.extend_from_slice(n.schema.as_bytes());
             buf.extend_from_slice(n.table.as_bytes());
-            for c in n.columns {
+            for c in &n.columns {
                 buf.extend_from_slice(c.as_bytes());
             }
         }
     }
 }
 
-/// The error for a value whose data is too long for a COPY field length.
+/// The error for a value of `len` bytes, too long for a COPY field length.
 #[cold]
-fn too_large(v: &ColumnValue) -> CodecError {
+fn too_large(len: usize) -> CodecError {
     CodecError::Encode {
         what: "value",
         reason: format!(
-            "{} bytes of data: the compact encoding stores at most {} bytes a value",
-            v.data.as_ref().map_or(0, |d| d.len()),
+            "{len} bytes of data: the compact encoding stores at most {} bytes a value",
             i32::MAX
         ),
     }

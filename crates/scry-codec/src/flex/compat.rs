@@ -36,6 +36,12 @@ const FULL_EVENT_WITHOUT_DDL: usize = 2;
 /// Writes one Compat FlexBuffer.
 pub(crate) struct Compat<'a> {
     sink: Sink<'a>,
+    state: State,
+}
+
+/// What a [`Compat`] writer knows of the FlexBuffer written so far, kept apart from its
+/// sink so that a batch can be written an event at a time (see `BatchEncoder`).
+pub(crate) struct State {
     /// The address of each key once written.
     keys: [usize; KEY_COUNT],
     /// Elements of the vectors being written, innermost last.
@@ -52,11 +58,9 @@ pub(crate) struct Compat<'a> {
     templates: Templates,
 }
 
-impl<'a> Compat<'a> {
-    /// A writer appending to `sink`.
-    pub(crate) fn new(sink: Sink<'a>) -> Self {
-        Compat {
-            sink,
+impl State {
+    fn new() -> Self {
+        State {
             keys: [NO_KEY; KEY_COUNT],
             stack: Vec::new(),
             key_sets: KeySets::new(),
@@ -66,17 +70,38 @@ impl<'a> Compat<'a> {
             templates: Templates::default(),
         }
     }
+}
+
+impl<'a> Compat<'a> {
+    /// A writer appending to `sink`.
+    pub(crate) fn new(sink: Sink<'a>) -> Self {
+        Compat {
+            sink,
+            state: State::new(),
+        }
+    }
+
+    /// A writer going on where the one that returned `state` ([`Compat::into_state`])
+    /// stopped, with the same FlexBuffer behind `sink`.
+    pub(crate) fn resume(sink: Sink<'a>, state: State) -> Self {
+        Compat { sink, state }
+    }
+
+    /// What this writer knows, to [`resume`](Compat::resume) it later.
+    pub(crate) fn into_state(self) -> State {
+        self.state
+    }
 
     /// Writes `batch` as the root.
     pub(crate) fn batch_root(mut self, batch: &DatabaseEventBatch) {
-        self.stack.reserve(batch.events.len().max(8));
+        self.state.stack.reserve(batch.events.len().max(8));
         let root = self.batch(batch);
         self.sink.root(root);
     }
 
     /// Writes `event` as the root.
     pub(crate) fn event_root(mut self, event: &DatabaseEvent) {
-        self.stack.reserve(8);
+        self.state.stack.reserve(8);
         let root = self.event(event);
         self.sink.root(root);
     }
@@ -84,7 +109,7 @@ impl<'a> Compat<'a> {
     /// The address of `key`, writing it first if this FlexBuffer does not hold it yet.
     #[inline]
     pub(crate) fn key(&mut self, key: Field) -> usize {
-        let slot = &mut self.keys[key as usize];
+        let slot = &mut self.state.keys[key as usize];
         if *slot == NO_KEY {
             *slot = self.sink.key(key.name());
         }
@@ -96,7 +121,7 @@ impl<'a> Compat<'a> {
     fn map<const N: usize>(&mut self, kind: u8, fields: &Fields<N>) -> Val {
         let tag = KeySets::tag(kind, fields.mask());
         let sink = &mut self.sink;
-        let sets = &mut self.key_sets;
+        let sets = &mut self.state.key_sets;
         fields
             .with_present(|keys, vals| sink.keys_and_map(keys, &sets.get(tag, keys).shape, vals).1)
     }
@@ -116,7 +141,7 @@ impl<'a> Compat<'a> {
         keys: &[usize; N],
         vals: &[Val; N],
     ) -> (Val, Val) {
-        match self.full_shapes.get_mut(full) {
+        match self.state.full_shapes.get_mut(full) {
             Some(slot) => {
                 let shape = slot.get_or_insert_with(|| KeyShape::new(keys));
                 self.sink.keys_and_map(keys, shape, vals)
@@ -130,7 +155,7 @@ impl<'a> Compat<'a> {
     #[inline(always)]
     fn names(&mut self, strs: [&str; 3]) -> [Val; 3] {
         let bytes = strs.map(str::as_bytes);
-        if let Some(run) = self.names_run {
+        if let Some(run) = self.state.names_run {
             let same = self
                 .sink
                 .written()
@@ -149,7 +174,7 @@ impl<'a> Compat<'a> {
         }
         let start = self.sink.pos();
         let vals = strs.map(|s| self.sink.string(s));
-        self.names_run = all_short(bytes).then(|| Run {
+        self.state.names_run = all_short(bytes).then(|| Run {
             start,
             len: self.sink.pos() - start,
         });
@@ -161,7 +186,7 @@ impl<'a> Compat<'a> {
     #[inline(always)]
     fn columns(&mut self, columns: &[String]) -> Val {
         let n = columns.len();
-        if let Some(run) = self.columns_run {
+        if let Some(run) = self.state.columns_run {
             let block = self.sink.written().get(run.start..run.start + run.len);
             let names = columns.iter().map(String::as_bytes);
             // The names, then the vector: its length, a 1-byte slot and a type byte each.
@@ -186,15 +211,15 @@ impl<'a> Compat<'a> {
             }
             self.sink.vector(vals.get(..n).unwrap_or_default())
         } else {
-            let mark = self.stack.len();
+            let mark = self.state.stack.len();
             for c in columns {
                 let v = self.sink.string(c);
-                self.stack.push(v);
+                self.state.stack.push(v);
             }
             self.end_vector(mark)
         };
         let shareable = n <= SMALL && v.w == 0 && all_short(columns.iter().map(String::as_bytes));
-        self.columns_run = shareable.then(|| Run {
+        self.state.columns_run = shareable.then(|| Run {
             start,
             len: self.sink.pos() - start,
         });
@@ -204,8 +229,10 @@ impl<'a> Compat<'a> {
     /// Writes an untyped vector of the values pushed since `mark`.
     #[inline]
     fn end_vector(&mut self, mark: usize) -> Val {
-        let v = self.sink.vector(self.stack.get(mark..).unwrap_or_default());
-        self.stack.truncate(mark);
+        let v = self
+            .sink
+            .vector(self.state.stack.get(mark..).unwrap_or_default());
+        self.state.stack.truncate(mark);
         v
     }
 
@@ -217,13 +244,30 @@ impl<'a> Compat<'a> {
     }
 
     fn batch(&mut self, b: &DatabaseEventBatch) -> Val {
-        let mut f = Fields::<7>::new();
-        let k = self.key(Field::Events);
-        let mark = self.stack.len();
+        let (k, mark) = self.batch_open();
         for e in &b.events {
-            let v = self.event(e);
-            self.stack.push(v);
+            self.batch_event(e);
         }
+        self.batch_close(k, mark, b)
+    }
+
+    /// Starts a batch: the events' key; returns its address and the stack mark its events
+    /// start at.
+    pub(crate) fn batch_open(&mut self) -> (usize, usize) {
+        (self.key(Field::Events), self.state.stack.len())
+    }
+
+    /// Writes one event of the batch opened by [`Compat::batch_open`].
+    #[inline]
+    pub(crate) fn batch_event(&mut self, e: &DatabaseEvent) {
+        let v = self.event(e);
+        self.state.stack.push(v);
+    }
+
+    /// Ends the batch opened by [`Compat::batch_open`] with the fields of `b` but its events
+    /// (the events written since), and returns its map.
+    pub(crate) fn batch_close(&mut self, k: usize, mark: usize, b: &DatabaseEventBatch) -> Val {
+        let mut f = Fields::<7>::new();
         let v = self.end_vector(mark);
         f.set(slot!(BATCH, Events), k, v);
         let k = self.key(Field::SourceId);
@@ -253,15 +297,30 @@ impl<'a> Compat<'a> {
     }
 
     fn event(&mut self, e: &DatabaseEvent) -> Val {
+        self.event_with_row(e, e.new_row.as_ref())
+    }
+
+    /// Writes one event of the batch opened by [`Compat::batch_open`]: `e` with `new_row`
+    /// in place of its own.
+    #[inline]
+    pub(crate) fn batch_event_with_row(&mut self, e: &DatabaseEvent, new_row: Option<&Row>) {
+        let v = self.event_with_row(e, new_row);
+        self.state.stack.push(v);
+    }
+
+    fn event_with_row(&mut self, e: &DatabaseEvent, new_row: Option<&Row>) -> Val {
         let k_id = self.key(Field::EventId);
         let id = self.string_or_null(e.event_id.as_deref());
         let k_ts = self.key(Field::TimestampUs);
         let ts = Val::uint(e.timestamp_us);
         let (op, schema, table, k_op, k_schema, k_table);
         let name_keys = [Field::Operation, Field::Schema, Field::Table];
-        if name_keys.iter().all(|&k| self.keys[k as usize] != NO_KEY) {
+        if name_keys
+            .iter()
+            .all(|&k| self.state.keys[k as usize] != NO_KEY)
+        {
             // No key to write in between: the three strings lie back to back.
-            [k_op, k_schema, k_table] = name_keys.map(|k| self.keys[k as usize]);
+            [k_op, k_schema, k_table] = name_keys.map(|k| self.state.keys[k as usize]);
             [op, schema, table] = self.names([e.operation.name(), &e.schema, &e.table]);
         } else {
             k_op = self.key(Field::Operation);
@@ -276,7 +335,7 @@ impl<'a> Compat<'a> {
         let k_tx = self.key(Field::TransactionId);
         let tx = Val::uint(e.transaction_id);
         let k_new = self.key(Field::NewRow);
-        let new_row = self.row_or_null(e.new_row.as_ref());
+        let new_row = self.row_or_null(new_row);
         let k_old = self.key(Field::OldRow);
         let old_row = self.row_or_null(e.old_row.as_ref());
         let k_cols = self.key(Field::Columns);
@@ -334,10 +393,10 @@ impl<'a> Compat<'a> {
             self.sink
                 .vector(vals.get(..row.values.len()).unwrap_or_default())
         } else {
-            let mark = self.stack.len();
+            let mark = self.state.stack.len();
             for value in &row.values {
                 let v = self.column_value(value);
-                self.stack.push(v);
+                self.state.stack.push(v);
             }
             self.end_vector(mark)
         };
@@ -348,11 +407,13 @@ impl<'a> Compat<'a> {
         let at = self.sink.pos();
         let keys_known = [Field::TypeTag, Field::TypeOid, Field::Data]
             .iter()
-            .all(|&k| self.keys[k as usize] != NO_KEY);
+            .all(|&k| self.state.keys[k as usize] != NO_KEY);
         let data = c.data.as_deref();
         let shape = Shape::of(c.type_tag.as_u8(), c.type_oid, data, at).filter(|_| keys_known);
-        if let (Some(shape), Some(Some(keys))) = (shape, self.full_shapes.get(FULL_COLUMN_VALUE)) {
-            if let Some(t) = self.templates.get(shape) {
+        if let (Some(shape), Some(Some(keys))) =
+            (shape, self.state.full_shapes.get(FULL_COLUMN_VALUE))
+        {
+            if let Some(t) = self.state.templates.get(shape) {
                 // The same bytes but for the data and the key offsets, if the keys vector
                 // keeps its width here.
                 if keys.width_at(at + t.keys_start) == t.keys_w {
@@ -387,7 +448,7 @@ impl<'a> Compat<'a> {
                 map,
             };
             let bytes = self.sink.written().get(at..).unwrap_or_default();
-            self.templates.put(shape, at, bytes, &layout);
+            self.state.templates.put(shape, at, bytes, &layout);
         }
         map
     }
@@ -408,10 +469,10 @@ impl<'a> Compat<'a> {
         &mut self,
         relations: impl IntoIterator<Item = &'r RelationMeta>,
     ) -> Val {
-        let mark = self.stack.len();
+        let mark = self.state.stack.len();
         for r in relations {
             let v = self.relation(r);
-            self.stack.push(v);
+            self.state.stack.push(v);
         }
         self.end_vector(mark)
     }
@@ -427,10 +488,10 @@ impl<'a> Compat<'a> {
         let v = self.sink.string(&r.table);
         f.set(slot!(RELATION, Table), k, v);
         let k = self.key(Field::Columns);
-        let mark = self.stack.len();
+        let mark = self.state.stack.len();
         for c in &r.columns {
             let v = self.column_meta(c);
-            self.stack.push(v);
+            self.state.stack.push(v);
         }
         let v = self.end_vector(mark);
         f.set(slot!(RELATION, Columns), k, v);
@@ -460,10 +521,10 @@ impl<'a> Compat<'a> {
 
     /// Writes a vector of sequence value maps.
     pub(crate) fn sequences(&mut self, seqs: &[SequenceValue]) -> Val {
-        let mark = self.stack.len();
+        let mark = self.state.stack.len();
         for s in seqs {
             let v = self.sequence(s);
-            self.stack.push(v);
+            self.state.stack.push(v);
         }
         self.end_vector(mark)
     }

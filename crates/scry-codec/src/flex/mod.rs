@@ -29,5 +29,5 @@ mod sink;
 mod template;
 mod value;
 
-pub(crate) use compat::Compat;
+pub(crate) use compat::{Compat, State as CompatState};
 pub(crate) use sink::Sink;

@@ -38,6 +38,12 @@ impl<'a> Sink<'a> {
         Sink { buf, base }
     }
 
+    /// Goes on with the FlexBuffer that starts at `base` in `buf` (whatever `buf` holds
+    /// after `base` is part of it).
+    pub(crate) fn resume(buf: &'a mut Vec<u8>, base: usize) -> Self {
+        Sink { buf, base }
+    }
+
     /// The current address (relative to the start of this FlexBuffer).
     #[inline(always)]
     pub(crate) fn pos(&self) -> usize {
@@ -132,12 +138,18 @@ impl<'a> Sink<'a> {
             self.buf.truncate(before);
             return Err(e);
         }
+        Ok(self.blob_written(addr))
+    }
+
+    /// Ends the blob whose bytes start at address `addr` (8-aligned, behind an 8-byte
+    /// length slot already in place) and run to the current address: fills in its length.
+    pub(crate) fn blob_written(&mut self, addr: usize) -> Val {
         let len = (self.pos() - addr) as u64;
         let len_at = self.base + addr - 8;
         if let Some(slot) = self.buf.get_mut(len_at..len_at + 8) {
             slot.copy_from_slice(&len.to_le_bytes());
         }
-        Ok(Val::reference(ty::BLOB, addr, 3))
+        Val::reference(ty::BLOB, addr, 3)
     }
 
     /// Writes bytes as the builder writes a sequence of `u8`: an empty untyped vector, a

@@ -74,6 +74,28 @@ impl FrameEncoder {
         self.offset
     }
 
+    /// Counts a frame carrying `payload` as encoded and returns its header, for a caller
+    /// that lays the frame out itself (the payload follows the header, then its CRC-32C,
+    /// little-endian). A payload over the maximum is refused and not counted.
+    pub(crate) fn count(
+        &mut self,
+        kind: PayloadKind,
+        encoding: FrameEncoding,
+        payload: &[u8],
+    ) -> Result<[u8; super::HEADER_LEN], FrameError> {
+        let header = header_for(
+            kind,
+            encoding,
+            payload,
+            self.max_payload_len,
+            self.next_index,
+            self.offset,
+        )?;
+        self.next_index += 1;
+        self.offset += (FRAME_OVERHEAD + payload.len()) as u64;
+        Ok(header.to_bytes())
+    }
+
     /// Appends one frame carrying `payload` to `dst`. A payload over the maximum is refused
     /// and nothing is appended.
     pub fn encode(
@@ -83,20 +105,11 @@ impl FrameEncoder {
         payload: &[u8],
         dst: &mut BytesMut,
     ) -> Result<(), FrameError> {
-        let header = header_for(
-            kind,
-            encoding,
-            payload,
-            self.max_payload_len,
-            self.next_index,
-            self.offset,
-        )?;
+        let header = self.count(kind, encoding, payload)?;
         dst.reserve(FRAME_OVERHEAD + payload.len());
-        dst.put_slice(&header.to_bytes());
+        dst.put_slice(&header);
         dst.put_slice(payload);
         dst.put_u32_le(crc32c::crc32c(payload));
-        self.next_index += 1;
-        self.offset += (FRAME_OVERHEAD + payload.len()) as u64;
         Ok(())
     }
 }

@@ -33,6 +33,15 @@ pub enum FrameEncoding {
     Compact = 1,
 }
 
+impl From<crate::Encoding> for FrameEncoding {
+    fn from(e: crate::Encoding) -> Self {
+        match e {
+            crate::Encoding::Compat => FrameEncoding::Compat,
+            crate::Encoding::Compact => FrameEncoding::Compact,
+        }
+    }
+}
+
 impl FrameEncoding {
     /// The encoding whose header byte is `byte`, if any.
     #[must_use]

@@ -1,0 +1,359 @@
+//! [`BatchEncoder`]: a batch serialized an event at a time, and row events made straight
+//! from COPY BINARY tuples ([`CopyRows`]).
+//!
+//! [`serialize_batch_with`](crate::serialize_batch_with) needs the whole batch as a value.
+//! A producer that makes events one by one (a COPY snapshot, a replication stream) can
+//! instead push each event into a `BatchEncoder` as it comes and end the batch when it is
+//! full: the bytes are the same, and no event has to be kept. A row event whose values are a
+//! COPY BINARY tuple does not even have to be built: [`BatchEncoder::push_copy_row`] takes
+//! the tuple's bytes, which in the compact encoding are the row's bytes as they are.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use scry_codec::{serialize_batch_with, BatchEncoder, CopyRows, Encoding};
+//! use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, TypeTag};
+//!
+//! let rows = CopyRows::new(
+//!     DatabaseEvent::new(OperationType::SnapshotRow, "public", "t"),
+//!     vec![(TypeTag::Int32, 23), (TypeTag::Text, 25)],
+//! );
+//! // A COPY tuple: 2 fields, an int4 42 and a NULL.
+//! let tuple = Bytes::from_static(&[0, 2, 0, 0, 0, 4, 0, 0, 0, 42, 0xFF, 0xFF, 0xFF, 0xFF]);
+//! let mut encoder = BatchEncoder::new(Encoding::Compact);
+//! encoder.push_copy_row(&rows, &tuple)?;
+//! let rest = DatabaseEventBatch::new().with_batch_seq(7);
+//! let bytes = encoder.finish(&rest)?.to_vec();
+//!
+//! let batch = DatabaseEventBatch::with_events(vec![rows.to_event(&tuple)?]).with_batch_seq(7);
+//! assert_eq!(bytes, serialize_batch_with(&batch, Encoding::Compact)?);
+//! # Ok::<(), scry_codec::CodecError>(())
+//! ```
+
+use bytes::Bytes;
+use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, Row, TypeTag};
+
+use crate::flex::compact::{self, CopyTuple, Events};
+use crate::flex::{Compat, CompatState, Sink};
+use crate::frame::{FrameEncoder, FrameError, PayloadKind, HEADER_LEN, TRAILER_LEN};
+use crate::{CodecError, Encoding};
+
+/// The longest varint: the compact events blob's count.
+const MAX_VARINT: usize = 10;
+/// Where compact events start in the buffer: room for a frame header, the blob's 8-byte
+/// length and the longest count in front of them.
+const COMPACT_EVENTS_AT: usize = HEADER_LEN + 8 + MAX_VARINT;
+
+/// Serializes a batch an event at a time, into bytes identical to what
+/// [`serialize_batch_with`](crate::serialize_batch_with) writes for the whole batch.
+///
+/// Push the events with [`push`](Self::push) (or [`push_copy_row`](Self::push_copy_row)),
+/// then [`finish`](Self::finish) the batch with its other fields; the encoder then starts
+/// the next batch, reusing its buffer. Only the batch being written is held.
+#[derive(Default)]
+pub struct BatchEncoder {
+    encoding: Encoding,
+    buf: Vec<u8>,
+    writer: Option<Writer>,
+    events: usize,
+    /// The values of a COPY row, for the compat writer.
+    row: Row,
+}
+
+/// The writer of the batch being written. (One per encoder, which lives long: its size does
+/// not matter, and boxing the compat state would allocate for every event.)
+#[allow(clippy::large_enum_variant)]
+enum Writer {
+    /// Its FlexBuffer starts after `HEADER_LEN` bytes; `key` is the address of the events'
+    /// key and `mark` where the events' stack starts.
+    Compat {
+        /// Out only while an event is written.
+        state: Option<CompatState>,
+        key: usize,
+        mark: usize,
+    },
+    /// Its events start at `COMPACT_EVENTS_AT`.
+    Compact(Events),
+}
+
+impl std::fmt::Debug for BatchEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchEncoder")
+            .field("encoding", &self.encoding)
+            .field("events", &self.events)
+            .field("encoded_len", &self.encoded_len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BatchEncoder {
+    /// An encoder of batches in `encoding`.
+    #[must_use]
+    pub fn new(encoding: Encoding) -> Self {
+        Self {
+            encoding,
+            ..Self::default()
+        }
+    }
+
+    /// The encoding it writes.
+    #[must_use]
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The number of events pushed into the batch being written.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    /// True when no event has been pushed into the batch being written.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// The bytes written for the batch so far (about its size without its other fields).
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        match self.writer {
+            None => 0,
+            Some(Writer::Compat { .. }) => self.buf.len().saturating_sub(HEADER_LEN),
+            Some(Writer::Compact(_)) => self.buf.len().saturating_sub(COMPACT_EVENTS_AT),
+        }
+    }
+
+    /// The writer of the batch being written, started if none is.
+    fn writer(&mut self) -> &mut Writer {
+        let buf = &mut self.buf;
+        let encoding = self.encoding;
+        self.writer.get_or_insert_with(|| {
+            buf.clear();
+            match encoding {
+                Encoding::Compat => {
+                    buf.resize(HEADER_LEN, 0);
+                    let mut w = Compat::new(Sink::new(buf, 0));
+                    let (key, mark) = w.batch_open();
+                    Writer::Compat {
+                        state: Some(w.into_state()),
+                        key,
+                        mark,
+                    }
+                }
+                Encoding::Compact => {
+                    buf.resize(COMPACT_EVENTS_AT, 0);
+                    Writer::Compact(Events::default())
+                }
+            }
+        })
+    }
+
+    /// Appends `event` to the batch. Fails only as
+    /// [`serialize_batch_into`](crate::serialize_batch_into) says (a value of 2 GiB or more
+    /// in the compact encoding), and then the batch is as it was.
+    pub fn push(&mut self, event: &DatabaseEvent) -> Result<(), CodecError> {
+        self.push_with_row(event, None)
+    }
+
+    /// `event`, with `row` in place of its new row when given.
+    fn push_with_row(
+        &mut self,
+        event: &DatabaseEvent,
+        row: Option<&Row>,
+    ) -> Result<(), CodecError> {
+        if self.encoding == Encoding::Compact {
+            compact::check(event)?;
+        }
+        self.writer();
+        match &mut self.writer {
+            Some(Writer::Compat { state, .. }) => {
+                let taken = state.take().ok_or_else(no_writer)?;
+                let mut w = Compat::resume(Sink::resume(&mut self.buf, HEADER_LEN), taken);
+                w.batch_event_with_row(event, row.or(event.new_row.as_ref()));
+                *state = Some(w.into_state());
+            }
+            Some(Writer::Compact(events)) => events.event(&mut self.buf, event)?,
+            None => return Err(no_writer()),
+        }
+        self.events += 1;
+        Ok(())
+    }
+
+    /// Appends the row event `rows` makes of `tuple`, a COPY BINARY tuple (an `int16` field
+    /// count, then per field an `int32` length, -1 for NULL, and its bytes): in the compact
+    /// encoding its fields are copied as they are, in the compat encoding each value is a
+    /// slice of `tuple`. The bytes are those of [`push`](Self::push) of
+    /// [`rows.to_event(tuple)`](CopyRows::to_event).
+    ///
+    /// Fails with [`CodecError::Encode`] when `tuple` is not a tuple of as many fields as
+    /// `rows` has columns (saying what is wrong at which byte); the batch is then as it was.
+    pub fn push_copy_row(&mut self, rows: &CopyRows, tuple: &Bytes) -> Result<(), CodecError> {
+        let checked = CopyTuple::new(tuple, rows.types.len())?;
+        if self.encoding == Encoding::Compat {
+            let mut row = std::mem::take(&mut self.row);
+            rows.fill(&mut row, tuple, &checked);
+            let result = self.push_with_row(&rows.event, Some(&row));
+            row.values.clear();
+            self.row = row;
+            return result;
+        }
+        self.writer();
+        if let Some(Writer::Compact(events)) = &mut self.writer {
+            events.copy_row(&mut self.buf, &rows.event, &rows.types, &checked);
+            self.events += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the batch: appends `batch.events` after the events pushed, then writes the
+    /// batch's other fields, and returns the serialized batch. The encoder then starts the
+    /// next batch. Fails only as [`push`](Self::push) does, for one of `batch.events`.
+    pub fn finish(&mut self, batch: &DatabaseEventBatch) -> Result<&[u8], CodecError> {
+        let start = self.end(batch)?;
+        Ok(self.buf.get(start..).unwrap_or_default())
+    }
+
+    /// As [`finish`](Self::finish), the batch returned as one frame
+    /// ([`PayloadKind::Batch`], this encoder's encoding) that `frames` counts, without
+    /// copying the batch again. A payload longer than `frames` accepts is a
+    /// [`FrameError::PayloadTooLong`] (the batch is then dropped).
+    pub fn finish_frame(
+        &mut self,
+        batch: &DatabaseEventBatch,
+        frames: &mut FrameEncoder,
+    ) -> Result<&[u8], FrameError> {
+        let start = self.end(batch).map_err(|source| FrameError::Encode {
+            index: frames.frames_encoded(),
+            offset: frames.bytes_encoded(),
+            source,
+        })?;
+        let header_at = start - HEADER_LEN;
+        let payload = self.buf.get(start..).unwrap_or_default();
+        let header = frames.count(PayloadKind::Batch, self.encoding.into(), payload)?;
+        let crc = crc32c::crc32c(payload);
+        self.buf.reserve(TRAILER_LEN);
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        if let Some(slot) = self.buf.get_mut(header_at..start) {
+            slot.copy_from_slice(&header);
+        }
+        Ok(self.buf.get(header_at..).unwrap_or_default())
+    }
+
+    /// Writes the end of the batch; returns where its bytes start in `buf` (with
+    /// `HEADER_LEN` free bytes in front).
+    fn end(&mut self, batch: &DatabaseEventBatch) -> Result<usize, CodecError> {
+        for e in &batch.events {
+            self.push(e)?;
+        }
+        self.writer();
+        let writer = self.writer.take().ok_or_else(no_writer)?;
+        self.events = 0;
+        match writer {
+            Writer::Compat { state, key, mark } => {
+                let state = state.ok_or_else(no_writer)?;
+                let mut w = Compat::resume(Sink::resume(&mut self.buf, HEADER_LEN), state);
+                let root = w.batch_close(key, mark, batch);
+                w.finish(root);
+                Ok(HEADER_LEN)
+            }
+            Writer::Compact(events) => {
+                let mut count = Vec::with_capacity(MAX_VARINT);
+                crate::compact::put_varint(&mut count, events.count());
+                let start = COMPACT_EVENTS_AT - count.len() - 8;
+                if let Some(slot) = self.buf.get_mut(start + 8..COMPACT_EVENTS_AT) {
+                    slot.copy_from_slice(&count);
+                }
+                let mut sink = Sink::resume(&mut self.buf, start);
+                let blob = sink.blob_written(8);
+                events.finish(Compat::new(sink), blob, Some(batch));
+                Ok(start)
+            }
+        }
+    }
+}
+
+/// The writer is always there when asked for; this is what an encoder says if not.
+#[cold]
+fn no_writer() -> CodecError {
+    CodecError::Encode {
+        what: "batch",
+        reason: "the batch encoder lost its writer".to_owned(),
+    }
+}
+
+/// The row events of one table made from COPY BINARY tuples: everything but the values,
+/// given once.
+#[derive(Debug, Clone)]
+pub struct CopyRows {
+    event: DatabaseEvent,
+    types: Vec<(TypeTag, u32)>,
+    /// [`DatabaseEvent::size_bytes`] of a row event but for its values.
+    size_base: usize,
+}
+
+impl CopyRows {
+    /// Row events like `event` (its operation, names, column names, position, time, IDs;
+    /// its rows and relation metadata are dropped), whose new row is a tuple's fields, field
+    /// `i` a value of type tag and OID `types[i]` (a NULL field is [`ColumnValue::null`]).
+    #[must_use]
+    pub fn new(mut event: DatabaseEvent, types: Vec<(TypeTag, u32)>) -> Self {
+        event.new_row = None;
+        event.old_row = None;
+        event.relation_meta = None;
+        let size_base = event.size_bytes();
+        Self {
+            event,
+            types,
+            size_base,
+        }
+    }
+
+    /// The event every row event is made from (without rows).
+    #[must_use]
+    pub fn event(&self) -> &DatabaseEvent {
+        &self.event
+    }
+
+    /// The columns' type tags and OIDs.
+    #[must_use]
+    pub fn types(&self) -> &[(TypeTag, u32)] {
+        &self.types
+    }
+
+    /// [`DatabaseEvent::size_bytes`] of the event [`to_event`](Self::to_event) makes of a
+    /// well-formed `tuple` (what [`BatchBuilder`]-style batching counts), without making it.
+    ///
+    /// [`BatchBuilder`]: https://docs.rs/scry-builder
+    #[must_use]
+    pub fn event_size(&self, tuple: &[u8]) -> usize {
+        // Each value counts 5 + its data; the tuple holds 2 + 4 a field + the data.
+        (self.size_base + tuple.len() + self.types.len()).saturating_sub(2)
+    }
+
+    /// The owned event of `tuple`, its values slices of it; the same errors as
+    /// [`BatchEncoder::push_copy_row`].
+    pub fn to_event(&self, tuple: &Bytes) -> Result<DatabaseEvent, CodecError> {
+        let checked = CopyTuple::new(tuple, self.types.len())?;
+        let mut row = Row::default();
+        self.fill(&mut row, tuple, &checked);
+        let mut event = self.event.clone();
+        event.new_row = Some(row);
+        Ok(event)
+    }
+
+    /// Sets `row`'s values to those of `tuple` (already checked as `checked`).
+    fn fill(&self, row: &mut Row, tuple: &Bytes, checked: &CopyTuple<'_>) {
+        row.values.clear();
+        row.values.reserve(self.types.len());
+        for (&(tag, oid), data) in self.types.iter().zip(checked.data()) {
+            row.values.push(match data {
+                Some(range) => ColumnValue {
+                    type_tag: tag,
+                    type_oid: oid,
+                    data: Some(tuple.slice(range)),
+                },
+                None => ColumnValue::null(),
+            });
+        }
+    }
+}
