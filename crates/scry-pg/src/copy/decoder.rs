@@ -156,6 +156,20 @@ impl CopyDecoder {
         self.step(true)
     }
 
+    /// As [`decode`](Self::decode), the row as the tuple's bytes, unsplit: its `int16`
+    /// field count, then per field an `int32` length (-1 for NULL) and the data, checked to
+    /// be well formed (a slice of the chunk it arrived in, but for a tuple split across
+    /// chunks). For a consumer that copies tuples whole, such as a compact encoder.
+    pub fn decode_tuple(&mut self) -> Result<Option<Bytes>, CopyError> {
+        self.step_tuple(false)
+    }
+
+    /// As [`decode_eof`](Self::decode_eof), the row as [`decode_tuple`](Self::decode_tuple)
+    /// returns it.
+    pub fn decode_tuple_eof(&mut self) -> Result<Option<Bytes>, CopyError> {
+        self.step_tuple(true)
+    }
+
     /// Decodes just the header, the input having ended where it is (for [`CopyReader`],
     /// which holds the whole stream): its error if it is not there whole.
     ///
@@ -179,6 +193,10 @@ impl CopyDecoder {
     }
 
     fn step(&mut self, eof: bool) -> Result<Option<CopyRow>, CopyError> {
+        Ok(self.step_tuple(eof)?.as_ref().map(cut_fields))
+    }
+
+    fn step_tuple(&mut self, eof: bool) -> Result<Option<Bytes>, CopyError> {
         let result = self.step_inner(eof);
         self.fail_on(result)
     }
@@ -193,7 +211,7 @@ impl CopyDecoder {
         result
     }
 
-    fn step_inner(&mut self, eof: bool) -> Result<Option<CopyRow>, CopyError> {
+    fn step_inner(&mut self, eof: bool) -> Result<Option<Bytes>, CopyError> {
         loop {
             match self.state {
                 State::Failed => return Ok(None),
@@ -230,7 +248,7 @@ impl CopyDecoder {
                         continue;
                     }
                     self.rows += 1;
-                    return Ok(Some(cut_fields(&unit)));
+                    return Ok(Some(unit));
                 }
             }
         }

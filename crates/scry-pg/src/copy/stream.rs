@@ -2,7 +2,7 @@
 
 use std::io::{self, Read};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use super::decoder::CopyDecoder;
 use super::reader::CopyRow;
@@ -68,27 +68,42 @@ impl<R: Read> CopyStream<R> {
 
     /// The next row, `Ok(None)` after the trailer.
     pub fn next_row(&mut self) -> Result<Option<CopyRow>, CopyIoError> {
+        self.next_with(CopyDecoder::decode, CopyDecoder::decode_eof)
+    }
+
+    /// The next row as the tuple's bytes ([`CopyDecoder::decode_tuple`]), `Ok(None)` after
+    /// the trailer.
+    pub fn next_tuple(&mut self) -> Result<Option<Bytes>, CopyIoError> {
+        self.next_with(CopyDecoder::decode_tuple, CopyDecoder::decode_tuple_eof)
+    }
+
+    fn next_with<T>(
+        &mut self,
+        decode: fn(&mut CopyDecoder) -> Result<Option<T>, CopyError>,
+        decode_eof: fn(&mut CopyDecoder) -> Result<Option<T>, CopyError>,
+    ) -> Result<Option<T>, CopyIoError> {
         if self.done {
             return Ok(None);
         }
-        let result = self.read_row();
+        let result = loop {
+            if self.eof {
+                break decode_eof(&mut self.decoder).map_err(CopyIoError::from);
+            }
+            match decode(&mut self.decoder) {
+                Ok(Some(row)) => break Ok(Some(row)),
+                // More input; after the trailer, to see that nothing follows it.
+                Ok(None) => {
+                    if let Err(e) = self.fill() {
+                        break Err(e);
+                    }
+                }
+                Err(e) => break Err(e.into()),
+            }
+        };
         if !matches!(result, Ok(Some(_))) {
             self.done = true;
         }
         result
-    }
-
-    fn read_row(&mut self) -> Result<Option<CopyRow>, CopyIoError> {
-        loop {
-            if self.eof {
-                return Ok(self.decoder.decode_eof()?);
-            }
-            if let Some(row) = self.decoder.decode()? {
-                return Ok(Some(row));
-            }
-            // More input; after the trailer, to see that nothing follows it.
-            self.fill()?;
-        }
     }
 
     /// Reads the next chunk into the decoder: until it is full (sources such as a COPY

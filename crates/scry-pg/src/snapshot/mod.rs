@@ -14,6 +14,10 @@ use std::io::{self, Read};
 
 use crate::copy::{CopyError, CopyIoError, CopyReader, CopyRow, CopyStream, CopyWriter};
 
+mod encoder;
+
+pub use encoder::{SnapshotEncoder, TableSummary};
+
 /// The snapshot stream is malformed or does not fit its relation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +39,22 @@ pub enum SnapshotError {
         kind: io::ErrorKind,
         /// The error's text.
         message: String,
+    },
+    /// A batch could not be serialized (a value of 2 GiB or more in the compact encoding).
+    #[error("{table}: {source}")]
+    Encode {
+        /// `schema.table`.
+        table: String,
+        /// The encoder's error.
+        source: scry_codec::CodecError,
+    },
+    /// A batch could not be framed (longer than a frame may be).
+    #[error("{table}: {source}")]
+    Frame {
+        /// `schema.table`.
+        table: String,
+        /// The framing error.
+        source: scry_codec::frame::FrameError,
     },
     /// A tuple has a different number of fields than the relation has columns.
     #[error("{table}: row {row} has {actual} fields, the relation has {expected} columns")]
@@ -160,6 +180,20 @@ impl SnapshotAdapter {
 
     fn copy_error(&self, source: CopyError) -> SnapshotError {
         SnapshotError::Copy {
+            table: self.relation.qualified_name(),
+            source,
+        }
+    }
+
+    fn encode_error(&self, source: scry_codec::CodecError) -> SnapshotError {
+        SnapshotError::Encode {
+            table: self.relation.qualified_name(),
+            source,
+        }
+    }
+
+    fn frame_error(&self, source: scry_codec::frame::FrameError) -> SnapshotError {
+        SnapshotError::Frame {
             table: self.relation.qualified_name(),
             source,
         }

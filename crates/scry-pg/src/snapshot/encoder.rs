@@ -1,0 +1,307 @@
+//! [`SnapshotEncoder`]: a table's COPY BINARY stream straight to serialized batches.
+
+use std::io::{self, Read, Write};
+
+use bytes::Bytes;
+use scry_codec::frame::FrameEncoder;
+use scry_codec::{BatchEncoder, CopyRows, Encoding};
+use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType};
+
+use super::{SnapshotAdapter, SnapshotError};
+use crate::copy::{CopyDecoder, CopyIoError, CopyStream, DEFAULT_CHUNK_BYTES};
+use crate::oid::type_tag_from_oid;
+
+/// Encodes table snapshots straight from their COPY BINARY streams into serialized
+/// batches, without making an event per row: each tuple is handed to a [`BatchEncoder`] as
+/// it is read (in the compact encoding its fields are the row's bytes as they are).
+///
+/// The batches are byte for byte those that [`SnapshotAdapter::run_stream`] makes through a
+/// `BatchBuilder` with the same limits, source ID and numbering, serialized with
+/// `serialize_batch_with`, the last partial batch of each table included — but for the
+/// row events' timestamp: unless the adapter sets one
+/// ([`SnapshotAdapter::timestamp_us`]), every row event of a table carries the time its
+/// encoding started (the adapter stamps each event when it makes it).
+///
+/// Memory is bounded by the largest tuple, one read chunk and one batch, whatever the size
+/// of the table.
+#[derive(Debug)]
+pub struct SnapshotEncoder {
+    encoder: BatchEncoder,
+    frames: FrameEncoder,
+    batching: Batching,
+    chunk_bytes: usize,
+    max_tuple_bytes: usize,
+}
+
+/// `BatchBuilder`'s limits and numbering.
+#[derive(Debug, Clone)]
+struct Batching {
+    max_events: usize,
+    max_bytes: usize,
+    source_id: Option<String>,
+    batch_seq: u64,
+}
+
+/// What the snapshot of one table wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TableSummary {
+    /// Rows read (and written).
+    pub rows: u64,
+    /// Batches written.
+    pub batches: u64,
+    /// Bytes of COPY input read.
+    pub copy_bytes: u64,
+    /// Bytes written: serialized batches, or frames.
+    pub encoded_bytes: u64,
+}
+
+impl SnapshotEncoder {
+    /// An encoder writing `encoding`, with `BatchBuilder`'s default limits (1000 events,
+    /// 1,000,000 estimated bytes a batch), no source ID, numbering from 0, reading
+    /// [`DEFAULT_CHUNK_BYTES`] at a time.
+    #[must_use]
+    pub fn new(encoding: Encoding) -> Self {
+        Self {
+            encoder: BatchEncoder::new(encoding),
+            frames: FrameEncoder::new(),
+            batching: Batching {
+                max_events: 1000,
+                max_bytes: 1_000_000,
+                source_id: None,
+                batch_seq: 0,
+            },
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            max_tuple_bytes: crate::copy::DEFAULT_MAX_TUPLE_BYTES,
+        }
+    }
+
+    /// The most events a batch holds (as `BatchBuilder::max_events`).
+    #[must_use]
+    pub fn max_events(mut self, max: usize) -> Self {
+        self.batching.max_events = max;
+        self
+    }
+
+    /// The most estimated bytes a batch holds (as `BatchBuilder::max_bytes`).
+    #[must_use]
+    pub fn max_bytes(mut self, max: usize) -> Self {
+        self.batching.max_bytes = max;
+        self
+    }
+
+    /// The source ID every batch carries.
+    #[must_use]
+    pub fn source_id(mut self, id: impl Into<String>) -> Self {
+        self.batching.source_id = Some(id.into());
+        self
+    }
+
+    /// The `batch_seq` of the next batch.
+    #[must_use]
+    pub fn batch_seq(mut self, seq: u64) -> Self {
+        self.batching.batch_seq = seq;
+        self
+    }
+
+    /// How many bytes to read from the COPY stream at a time (at least 1).
+    #[must_use]
+    pub fn chunk_bytes(mut self, bytes: usize) -> Self {
+        self.chunk_bytes = bytes.max(1);
+        self
+    }
+
+    /// The longest tuple accepted (see [`CopyDecoder::with_max_tuple_bytes`]).
+    #[must_use]
+    pub fn max_tuple_bytes(mut self, max: usize) -> Self {
+        self.max_tuple_bytes = max;
+        self
+    }
+
+    /// The encoding written.
+    #[must_use]
+    pub fn encoding(&self) -> Encoding {
+        self.encoder.encoding()
+    }
+
+    /// The `batch_seq` the next batch will carry.
+    #[must_use]
+    pub fn next_batch_seq(&self) -> u64 {
+        self.batching.batch_seq
+    }
+
+    /// Encodes the snapshot of `adapter`'s table, its COPY stream read from `source`, and
+    /// hands each serialized batch to `emit` as soon as it is full (the relation rides in
+    /// the first). An error stops it: a malformed stream or a tuple of the wrong field count
+    /// (naming the table, row and offset), a failing `source` or `emit`; the batches emitted
+    /// before it hold every row before the bad one.
+    pub fn encode_table<R: Read>(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: R,
+        mut emit: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> Result<TableSummary, SnapshotError> {
+        self.run(adapter, source, |encoder, _, rest| {
+            let bytes = encoder.finish(rest).map_err(|e| adapter.encode_error(e))?;
+            emit(bytes).map_err(|e| adapter.io_error(&e))?;
+            Ok(bytes.len())
+        })
+    }
+
+    /// As [`encode_table`](Self::encode_table), each batch written to `out` as one frame
+    /// (`frame`'s format; frame indices and offsets count on across tables).
+    pub fn write_table<R: Read, W: Write>(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: R,
+        out: &mut W,
+    ) -> Result<TableSummary, SnapshotError> {
+        self.run(adapter, source, |encoder, frames, rest| {
+            let frame = encoder
+                .finish_frame(rest, frames)
+                .map_err(|e| adapter.frame_error(e))?;
+            out.write_all(frame).map_err(|e| adapter.io_error(&e))?;
+            Ok(frame.len())
+        })
+    }
+
+    /// The snapshot of one table; `end` ends a batch given its other fields and says how
+    /// many bytes it wrote.
+    fn run<R: Read>(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: R,
+        mut end: impl FnMut(
+            &mut BatchEncoder,
+            &mut FrameEncoder,
+            &DatabaseEventBatch,
+        ) -> Result<usize, SnapshotError>,
+    ) -> Result<TableSummary, SnapshotError> {
+        let mut table = Table {
+            encoder: &mut self.encoder,
+            frames: &mut self.frames,
+            batching: &mut self.batching,
+            relations: vec![adapter.relation().clone()],
+            current_bytes: 0,
+            summary: TableSummary::default(),
+        };
+        let rows = row_events(adapter);
+        let decoder = CopyDecoder::new().with_max_tuple_bytes(self.max_tuple_bytes);
+        let mut stream = CopyStream::with_decoder(source, decoder, self.chunk_bytes);
+        table.event(&adapter.begin_event(), adapter, &mut end)?;
+        loop {
+            let tuple = match stream.next_tuple() {
+                Ok(Some(t)) => t,
+                Ok(None) => break,
+                Err(CopyIoError::Copy(e)) => return Err(adapter.copy_error(e)),
+                Err(CopyIoError::Io(e)) => return Err(adapter.io_error(&e)),
+            };
+            table.row(&rows, &tuple, adapter, &mut end)?;
+        }
+        table.event(&adapter.end_event(), adapter, &mut end)?;
+        if !table.encoder.is_empty() {
+            table.flush(&mut end)?;
+        }
+        table.summary.copy_bytes = stream.decoder().offset();
+        Ok(table.summary)
+    }
+}
+
+/// The row events of `adapter`'s table, but for their values.
+fn row_events(adapter: &SnapshotAdapter) -> CopyRows {
+    let mut event = adapter.event(OperationType::SnapshotRow);
+    if adapter.names_on_rows {
+        event = event.columns(adapter.column_names.clone());
+    }
+    let types = adapter
+        .type_oids
+        .iter()
+        .map(|&oid| (type_tag_from_oid(oid), oid))
+        .collect();
+    CopyRows::new(event.build(), types)
+}
+
+/// One table's snapshot being written.
+struct Table<'e> {
+    encoder: &'e mut BatchEncoder,
+    frames: &'e mut FrameEncoder,
+    batching: &'e mut Batching,
+    /// The relations of the next batch ended (the table's, for its first).
+    relations: Vec<scry_types::RelationMeta>,
+    /// The estimated size of the batch's events (`DatabaseEvent::size_bytes`).
+    current_bytes: usize,
+    summary: TableSummary,
+}
+
+/// Ends a batch: see [`SnapshotEncoder::run`].
+type End<'f> = dyn FnMut(&mut BatchEncoder, &mut FrameEncoder, &DatabaseEventBatch) -> Result<usize, SnapshotError>
+    + 'f;
+
+impl Table<'_> {
+    /// Ends the batch first if it is full for an event of `size` estimated bytes
+    /// (`BatchBuilder::add_event`'s rule), then counts the event in.
+    fn make_room(&mut self, size: usize, end: &mut End<'_>) -> Result<(), SnapshotError> {
+        let full = !self.encoder.is_empty()
+            && (self.encoder.len() >= self.batching.max_events
+                || self.current_bytes.saturating_add(size) > self.batching.max_bytes);
+        if full {
+            self.flush(end)?;
+        }
+        self.current_bytes = self.current_bytes.saturating_add(size);
+        Ok(())
+    }
+
+    fn event(
+        &mut self,
+        e: &DatabaseEvent,
+        adapter: &SnapshotAdapter,
+        end: &mut End<'_>,
+    ) -> Result<(), SnapshotError> {
+        self.make_room(e.size_bytes(), end)?;
+        self.encoder.push(e).map_err(|e| adapter.encode_error(e))
+    }
+
+    fn row(
+        &mut self,
+        rows: &CopyRows,
+        tuple: &Bytes,
+        adapter: &SnapshotAdapter,
+        end: &mut End<'_>,
+    ) -> Result<(), SnapshotError> {
+        let fields = tuple
+            .get(..2)
+            .map_or(0, |c| i16::from_be_bytes([c[0], c[1]]).max(0) as usize);
+        if fields != rows.types().len() {
+            return Err(SnapshotError::FieldCount {
+                table: adapter.relation().qualified_name(),
+                row: self.summary.rows,
+                expected: rows.types().len(),
+                actual: fields,
+            });
+        }
+        self.make_room(rows.event_size(tuple), end)?;
+        self.encoder
+            .push_copy_row(rows, tuple)
+            .map_err(|e| adapter.encode_error(e))?;
+        self.summary.rows += 1;
+        Ok(())
+    }
+
+    /// Ends the batch being written.
+    fn flush(&mut self, end: &mut End<'_>) -> Result<(), SnapshotError> {
+        let rest = DatabaseEventBatch {
+            events: Vec::new(),
+            source_id: self.batching.source_id.clone(),
+            batch_seq: self.batching.batch_seq,
+            relations: std::mem::take(&mut self.relations),
+            control_directive: None,
+            sequence_values: None,
+            backfill_metadata: None,
+        };
+        let written = end(self.encoder, self.frames, &rest)?;
+        self.batching.batch_seq = self.batching.batch_seq.wrapping_add(1);
+        self.current_bytes = 0;
+        self.summary.batches += 1;
+        self.summary.encoded_bytes += written as u64;
+        Ok(())
+    }
+}

@@ -1,0 +1,345 @@
+//! `SnapshotEncoder` writes, straight from COPY tuples, exactly the bytes of the batches the
+//! `SnapshotAdapter` makes for the same stream, serialized: on the committed fixture and on
+//! generated tables, for every read size, both encodings and several batch limits; errors
+//! are the adapter's, after the same batches.
+
+mod common;
+
+use std::io::Read;
+
+use bytes::{Bytes, BytesMut};
+use scry_builder::BatchBuilder;
+use scry_codec::frame::{FrameEncoder, PayloadKind};
+use scry_codec::{serialize_batch_with, Encoding};
+use scry_pg::copy::{CopyError, CopyWriter};
+use scry_pg::oid;
+use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder, SnapshotError, TableSummary};
+use scry_testkit::Gen;
+use scry_types::{ColumnMeta, RelationMeta};
+
+const ENCODINGS: [Encoding; 2] = [Encoding::Compat, Encoding::Compact];
+
+/// A source that yields at most `step` bytes a read.
+struct Pieces<'a>(&'a [u8], usize);
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.1.min(buf.len()).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Batch limits: (max_events, max_bytes).
+const LIMITS: [(usize, usize); 3] = [(1000, 1_000_000), (7, 1_000_000), (1000, 5_000)];
+
+fn builder((events, bytes): (usize, usize)) -> BatchBuilder {
+    BatchBuilder::new()
+        .source_id("src")
+        .batch_seq(40)
+        .max_events(events)
+        .max_bytes(bytes)
+}
+
+fn encoder(encoding: Encoding, (events, bytes): (usize, usize)) -> SnapshotEncoder {
+    SnapshotEncoder::new(encoding)
+        .source_id("src")
+        .batch_seq(40)
+        .max_events(events)
+        .max_bytes(bytes)
+}
+
+/// The adapter's batches of `copy`, serialized, the last partial one included.
+fn expected(
+    adapter: &SnapshotAdapter,
+    copy: &[u8],
+    limits: (usize, usize),
+    encoding: Encoding,
+) -> Vec<Vec<u8>> {
+    let mut b = builder(limits);
+    let mut batches = Vec::new();
+    adapter
+        .run_stream(copy, &mut b, |batch| {
+            batches.push(batch);
+            Ok(())
+        })
+        .unwrap();
+    batches.extend(b.finish());
+    batches
+        .iter()
+        .map(|batch| serialize_batch_with(batch, encoding).unwrap())
+        .collect()
+}
+
+/// The encoder's batches of `copy` read `step` bytes at a time.
+fn encoded(
+    adapter: &SnapshotAdapter,
+    copy: &[u8],
+    limits: (usize, usize),
+    encoding: Encoding,
+    step: usize,
+) -> (Vec<Vec<u8>>, TableSummary) {
+    let mut got = Vec::new();
+    let summary = encoder(encoding, limits)
+        .chunk_bytes(step)
+        .encode_table(adapter, Pieces(copy, step), |b| {
+            got.push(b.to_vec());
+            Ok(())
+        })
+        .unwrap();
+    (got, summary)
+}
+
+fn fixture_adapter() -> SnapshotAdapter {
+    let rel = common::parse_relation(common::FIXTURE_RELATION).unwrap();
+    SnapshotAdapter::new(rel)
+        .timestamp_us(1_700_000_000_000_000)
+        .position(0x16_B374_D848)
+        .transaction_id(748)
+}
+
+#[test]
+fn the_fixture_encodes_to_the_bytes_of_the_adapters_batches() {
+    let adapter = fixture_adapter();
+    let copy = common::FIXTURE_COPY;
+    for encoding in ENCODINGS {
+        for limits in LIMITS {
+            let want = expected(&adapter, copy, limits, encoding);
+            for step in [1, 2, 3, 7, 13, 100, 4096, 65_536, 1 << 20] {
+                // Byte-sized reads of the whole fixture are slow; once is enough.
+                if step < 7 && limits != LIMITS[1] {
+                    continue;
+                }
+                let (got, summary) = encoded(&adapter, copy, limits, encoding, step);
+                assert_eq!(got.len(), want.len(), "{encoding:?} {limits:?} step {step}");
+                assert!(
+                    got == want,
+                    "{encoding:?} {limits:?} step {step}: bytes differ"
+                );
+                assert_eq!(
+                    summary,
+                    TableSummary {
+                        rows: 60,
+                        batches: want.len() as u64,
+                        copy_bytes: copy.len() as u64,
+                        encoded_bytes: want.iter().map(Vec::len).sum::<usize>() as u64,
+                    }
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn column_names_left_off_the_rows_still_match() {
+    let adapter = fixture_adapter().column_names_on_rows(false);
+    for encoding in ENCODINGS {
+        let want = expected(&adapter, common::FIXTURE_COPY, LIMITS[1], encoding);
+        let (got, _) = encoded(&adapter, common::FIXTURE_COPY, LIMITS[1], encoding, 4096);
+        assert!(got == want, "{encoding:?}");
+    }
+}
+
+/// A random table and its COPY stream: every value type from the narrow to the TOASTed, and
+/// NULLs in any column.
+fn generated_table(g: &mut Gen, rows: usize) -> (SnapshotAdapter, Bytes) {
+    let kinds = [
+        oid::INT4,
+        oid::INT8,
+        oid::TEXT,
+        oid::BYTEA,
+        oid::BOOL,
+        oid::NUMERIC,
+        oid::JSONB,
+    ];
+    let columns: Vec<ColumnMeta> = (0..1 + g.below(12))
+        .map(|i| ColumnMeta::new(format!("c{i}"), g.pick(&kinds)))
+        .collect();
+    let n = columns.len();
+    let rel = RelationMeta::new(
+        16_384 + g.u32() % 1000,
+        "public",
+        format!("t{}", g.below(100)),
+        columns,
+    );
+    let mut w = CopyWriter::new();
+    for _ in 0..rows {
+        let fields: Vec<Option<Vec<u8>>> = (0..n)
+            .map(|_| {
+                if g.one_in(4) {
+                    None
+                } else if g.one_in(50) {
+                    Some(vec![b'x'; 9000 + g.below(3000)])
+                } else {
+                    Some(g.data())
+                }
+            })
+            .collect();
+        let refs: Vec<Option<&[u8]>> = fields.iter().map(Option::as_deref).collect();
+        w.write_row(&refs).unwrap();
+    }
+    (
+        SnapshotAdapter::new(rel)
+            .timestamp_us(g.u64() >> 1)
+            .position(g.u64()),
+        w.finish(),
+    )
+}
+
+#[test]
+fn generated_tables_encode_to_the_bytes_of_the_adapters_batches() {
+    let mut g = Gen::new(0x5_4a95);
+    for round in 0..24 {
+        let rows = g.below(300);
+        let (adapter, copy) = generated_table(&mut g, rows);
+        let encoding = ENCODINGS[round % 2];
+        let limits = LIMITS[round % 3];
+        let want = expected(&adapter, &copy, limits, encoding);
+        for step in [1 + g.below(64), 1 + g.below(20_000), copy.len().max(1)] {
+            let (got, summary) = encoded(&adapter, &copy, limits, encoding, step);
+            assert!(got == want, "round {round}, step {step}");
+            assert_eq!(summary.batches, want.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn tables_written_as_frames_number_on_and_frame_each_batch() {
+    let mut g = Gen::new(0xf4a3e);
+    let tables: Vec<(SnapshotAdapter, Bytes)> =
+        (0..3).map(|_| generated_table(&mut g, 50)).collect();
+    for encoding in ENCODINGS {
+        let limits = LIMITS[1];
+        let mut want = BytesMut::new();
+        let mut frames = FrameEncoder::new();
+        let mut b = builder(limits);
+        for (adapter, copy) in &tables {
+            let mut batches = Vec::new();
+            adapter
+                .run_stream(&copy[..], &mut b, |batch| {
+                    batches.push(batch);
+                    Ok(())
+                })
+                .unwrap();
+            // The last partial batch of each table ends with it; numbering goes on.
+            batches.push(b.flush());
+            for batch in &batches {
+                let payload = serialize_batch_with(batch, encoding).unwrap();
+                frames
+                    .encode(PayloadKind::Batch, encoding.into(), &payload, &mut want)
+                    .unwrap();
+            }
+        }
+        let mut enc = encoder(encoding, limits);
+        let mut got = Vec::new();
+        for (adapter, copy) in &tables {
+            enc.write_table(adapter, &copy[..], &mut got).unwrap();
+        }
+        assert!(got == want.to_vec(), "{encoding:?}");
+        assert_eq!(enc.next_batch_seq(), b.next_batch_seq());
+    }
+}
+
+#[test]
+fn errors_are_the_adapters_after_the_same_batches() {
+    let adapter = fixture_adapter();
+    let copy = common::FIXTURE_COPY;
+    // Cut short, damaged in a field length, or a tuple of the wrong field count.
+    let cut = copy[..copy.len() / 2].to_vec();
+    let mut bad_length = copy.to_vec();
+    // The first tuple's first field length (after the 19-byte header and the count).
+    bad_length[21..25].copy_from_slice(&(-7i32).to_be_bytes());
+    let rel = RelationMeta::new(
+        1,
+        "public",
+        "two",
+        vec![
+            ColumnMeta::new("a", oid::INT4),
+            ColumnMeta::new("b", oid::INT4),
+        ],
+    );
+    let narrow = SnapshotAdapter::new(rel).timestamp_us(5);
+    let mut w = CopyWriter::new();
+    for i in 0..30i32 {
+        let v = i.to_be_bytes();
+        if i == 20 {
+            w.write_row(&[Some(&v[..])]).unwrap();
+        } else {
+            w.write_row(&[Some(&v[..]), None]).unwrap();
+        }
+    }
+    let short_row = w.finish();
+    let cases: [(&SnapshotAdapter, &[u8]); 3] = [
+        (&adapter, &cut),
+        (&adapter, &bad_length),
+        (&narrow, &short_row),
+    ];
+    for (adapter, input) in cases {
+        for encoding in ENCODINGS {
+            let limits = LIMITS[1];
+            let mut b = builder(limits);
+            let mut want = Vec::new();
+            let want_err = adapter
+                .run_stream(input, &mut b, |batch| {
+                    want.push(serialize_batch_with(&batch, encoding).unwrap());
+                    Ok(())
+                })
+                .unwrap_err();
+            let mut got = Vec::new();
+            let err = encoder(encoding, limits)
+                .encode_table(adapter, input, |bytes| {
+                    got.push(bytes.to_vec());
+                    Ok(())
+                })
+                .unwrap_err();
+            assert_eq!(err, want_err);
+            assert!(got == want);
+        }
+    }
+    // The errors themselves, exactly.
+    let err = encoder(Encoding::Compact, LIMITS[0])
+        .encode_table(&narrow, &short_row[..], |_| Ok(()))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SnapshotError::FieldCount {
+            table: "public.two".into(),
+            row: 20,
+            expected: 2,
+            actual: 1
+        }
+    );
+    let err = encoder(Encoding::Compact, LIMITS[0])
+        .encode_table(&adapter, &bad_length[..], |_| Ok(()))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SnapshotError::Copy {
+            table: "public.all_types".into(),
+            source: CopyError::BadFieldLength {
+                row: 0,
+                field: 0,
+                offset: 21,
+                len: -7
+            }
+        }
+    );
+    // A failing sink stops the encoder with its error.
+    let err = encoder(Encoding::Compact, LIMITS[1])
+        .encode_table(&adapter, copy, |_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "closed",
+            ))
+        })
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SnapshotError::Io {
+            table: "public.all_types".into(),
+            kind: std::io::ErrorKind::BrokenPipe,
+            message: "closed".into()
+        }
+    );
+}
