@@ -29,6 +29,8 @@
 //! # Ok::<(), scry_codec::CodecError>(())
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use bytes::Bytes;
 use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, Row, TypeTag};
 
@@ -199,7 +201,7 @@ impl BatchEncoder {
         }
         self.writer();
         if let Some(Writer::Compact(events)) = &mut self.writer {
-            events.copy_row(&mut self.buf, &rows.event, &rows.types, &checked);
+            events.copy_row(&mut self.buf, rows, &checked);
             self.events += 1;
         }
         Ok(())
@@ -289,6 +291,14 @@ pub struct CopyRows {
     types: Vec<(TypeTag, u32)>,
     /// [`DatabaseEvent::size_bytes`] of a row event but for its values.
     size_base: usize,
+    /// Tells this apart from every other `CopyRows` (its clones but), for the compact
+    /// writer's cache of what its last row found.
+    pub(crate) id: u64,
+    /// What the column names cost a compact reader: 0 without names, else one unit a name
+    /// and a byte.
+    pub(crate) names_cost: usize,
+    /// The bytes of the event's event ID and DDL strings, a length byte each.
+    pub(crate) strings_cost: usize,
 }
 
 impl CopyRows {
@@ -300,11 +310,25 @@ impl CopyRows {
         event.new_row = None;
         event.old_row = None;
         event.relation_meta = None;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let size_base = event.size_bytes();
+        let names_cost = if event.columns.is_empty() {
+            0
+        } else {
+            event.columns.len() + event.columns.iter().map(String::len).sum::<usize>()
+        };
+        let strings_cost = [&event.event_id, &event.ddl_sql, &event.ddl_object_type]
+            .into_iter()
+            .flatten()
+            .map(|s| 1 + s.len())
+            .sum();
         Self {
             event,
             types,
             size_base,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            names_cost,
+            strings_cost,
         }
     }
 

@@ -16,7 +16,7 @@ use super::value::Val;
 use crate::compact::{
     field_len, flag, put_delta, put_varint, METAS_KEY, TABLES_KEY, VERSION, VERSION_KEY,
 };
-use crate::CodecError;
+use crate::{CodecError, CopyRows};
 
 /// Not yet chosen.
 const NONE: u32 = u32::MAX;
@@ -106,6 +106,29 @@ pub(crate) struct Events {
     last: (u64, u64, u64),
     tables: Tables,
     metas: Vec<RelationMeta>,
+    /// What the last COPY row found out (see `copy_row`).
+    copy_cache: Option<CopyCache>,
+}
+
+/// The name entry and row type the last COPY row of a `CopyRows` took, and which of the
+/// row type's first 64 slots are its columns' types (where a non-NULL field fits).
+#[derive(Clone, Copy)]
+struct CopyCache {
+    rows: u64,
+    inline: bool,
+    name: u32,
+    ty: u32,
+    ok: u64,
+}
+
+/// The low `n` bits (all 64 from 64 on).
+#[inline(always)]
+fn mask(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
 }
 
 impl Events {
@@ -123,7 +146,10 @@ impl Events {
             .map(|r| 1 + fields_bytes(r))
             .sum();
         let before = buf.len();
-        let name = self.head(buf, e, inline_columns(e, rows), e.new_row.is_some());
+        let inline = inline_columns(e, rows);
+        let columns: &[String] = if inline { &[] } else { &e.columns };
+        let name = self.tables.name(&e.schema, &e.table, columns);
+        self.head(buf, e, inline, e.new_row.is_some(), name);
         for row in [&e.new_row, &e.old_row].into_iter().flatten() {
             if let Err(err) = self.tables.row(buf, name, &row.values) {
                 buf.truncate(before);
@@ -137,41 +163,87 @@ impl Events {
         Ok(())
     }
 
-    /// Appends a row event: `e`'s header fields (its rows and relation metadata are not
-    /// used) with a new row of `tuple`, a COPY BINARY tuple already checked to hold
-    /// `types.len()` fields (`CopyTuple`), the value of field `i` of type `types[i]`
-    /// (`ColumnValue::null()` for a NULL field), its fields copied as they are.
-    pub(crate) fn copy_row(
-        &mut self,
-        buf: &mut Vec<u8>,
-        e: &DatabaseEvent,
-        types: &[(TypeTag, u32)],
-        tuple: &CopyTuple<'_>,
-    ) {
+    /// Appends a row event of `rows` (its event's header fields, a new row of `tuple`),
+    /// `tuple` a COPY BINARY tuple checked to hold as many fields as `rows` has columns
+    /// (field `i` a value of type `rows.types[i]`, `ColumnValue::null()` when NULL); its
+    /// fields are copied as they are.
+    pub(crate) fn copy_row(&mut self, buf: &mut Vec<u8>, rows: &CopyRows, tuple: &CopyTuple<'_>) {
+        let e = rows.event();
         let fields = tuple.fields();
-        let name = self.head(buf, e, inline_columns(e, 1 + fields.len()), true);
-        let ty = self.tables.row_type(name, types.len(), tuple.cells(types));
+        // As `inline_columns`, with the names' cost counted once in `rows`.
+        let inline = rows.names_cost != 0
+            && rows.names_cost
+                > 2 * (crate::compact::MIN_EVENT + 1 + fields.len() + rows.strings_cost);
+        // The name entry and row type of the previous row of `rows`, while they hold.
+        let cached = self
+            .copy_cache
+            .filter(|c| c.rows == rows.id && c.inline == inline);
+        let name = match cached {
+            Some(c) => {
+                self.tables.last_name = Some(c.name);
+                c.name
+            }
+            None => {
+                let columns: &[String] = if inline { &[] } else { &e.columns };
+                self.tables.name(&e.schema, &e.table, columns)
+            }
+        };
+        self.head(buf, e, inline, true, name);
+        let types = rows.types();
+        let last = self
+            .tables
+            .names
+            .get(name as usize)
+            .map_or(NONE, |n| n.last_type);
+        let ty = match (cached, tuple.nulls()) {
+            (Some(c), Some(nulls)) if c.ty == last && (!nulls & !c.ok & mask(types.len())) == 0 => {
+                last
+            }
+            _ => {
+                let ty = self.tables.row_type(name, types.len(), tuple.cells(types));
+                let slots = self.tables.slots_of(ty);
+                let ok = types
+                    .iter()
+                    .zip(slots)
+                    .enumerate()
+                    .take(64)
+                    .filter(|(_, (&(tag, oid), &slot))| slot == (tag as u8, oid))
+                    .fold(0u64, |m, (i, _)| m | 1 << i);
+                self.copy_cache = Some(CopyCache {
+                    rows: rows.id,
+                    inline,
+                    name,
+                    ty,
+                    ok,
+                });
+                ty
+            }
+        };
         put_varint(buf, u64::from(ty));
         buf.extend_from_slice(fields);
         self.count += 1;
     }
 
-    /// Writes an event's operation, flags, name and deltas (and its inline column names);
-    /// returns its name's index. The flags say `new_row` as given and `old_row` and
-    /// `relation_meta` as `e` has them, unless `new_row` is forced (a COPY row).
+    /// Writes an event's operation, flags, name `name` and deltas (and its inline column
+    /// names). The flags say `new_row` as given and `old_row` and `relation_meta` as `e` has
+    /// them (a COPY row's event has neither).
     #[inline]
-    fn head(&mut self, buf: &mut Vec<u8>, e: &DatabaseEvent, inline: bool, new_row: bool) -> u32 {
-        let copy_row = new_row && e.new_row.is_none();
+    fn head(
+        &mut self,
+        buf: &mut Vec<u8>,
+        e: &DatabaseEvent,
+        inline: bool,
+        new_row: bool,
+        name: u32,
+    ) {
         let bit = |on: bool, bit: u8| if on { bit } else { 0 };
         let flags = bit(inline, flag::INLINE_COLUMNS)
             | bit(e.event_id.is_some(), flag::EVENT_ID)
             | bit(new_row, flag::NEW_ROW)
-            | bit(e.old_row.is_some() && !copy_row, flag::OLD_ROW)
-            | bit(e.relation_meta.is_some() && !copy_row, flag::RELATION_META)
+            | bit(e.old_row.is_some(), flag::OLD_ROW)
+            | bit(e.relation_meta.is_some(), flag::RELATION_META)
             | bit(e.ddl_sql.is_some(), flag::DDL_SQL)
             | bit(e.ddl_object_type.is_some(), flag::DDL_OBJECT_TYPE);
-        let columns: &[String] = if inline { &[] } else { &e.columns };
-        let name = self.tables.name(&e.schema, &e.table, columns);
         buf.push(e.operation.as_u8());
         buf.push(flags);
         put_varint(buf, u64::from(name));
@@ -194,7 +266,6 @@ impl Events {
             put_varint(buf, s.len() as u64);
             buf.extend_from_slice(s.as_bytes());
         }
-        name
     }
 
     /// Ends the FlexBuffer behind `w`, whose first item is the events blob `events_blob`:
@@ -344,6 +415,8 @@ impl Cell {
 /// are a compact row's value bytes as they are.
 pub(crate) struct CopyTuple<'t> {
     fields: &'t [u8],
+    /// Bit `i` set when field `i` is NULL, for tuples of up to 64 fields.
+    nulls: Option<u64>,
 }
 
 impl<'t> CopyTuple<'t> {
@@ -366,6 +439,7 @@ impl<'t> CopyTuple<'t> {
             return Err(bad(format!("{n} fields, the row has {count} columns")));
         }
         let mut at = 0usize;
+        let mut nulls = 0u64;
         for field in 0..count {
             let Some(len) = fields
                 .get(at..at + 4)
@@ -379,6 +453,7 @@ impl<'t> CopyTuple<'t> {
             };
             at += 4;
             if len == -1 {
+                nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
                 continue;
             }
             match usize::try_from(len) {
@@ -399,7 +474,15 @@ impl<'t> CopyTuple<'t> {
                 2 + at
             )));
         }
-        Ok(CopyTuple { fields })
+        Ok(CopyTuple {
+            fields,
+            nulls: (count <= 64).then_some(nulls),
+        })
+    }
+
+    /// Which fields are NULL (bit `i` for field `i`), for tuples of up to 64 fields.
+    pub(crate) fn nulls(&self) -> Option<u64> {
+        self.nulls
     }
 
     /// The fields' bytes: every field's length and data.

@@ -270,7 +270,12 @@ impl CopyDecoder {
             match self.scan(&self.chunk)? {
                 Scan::Whole(len) => {
                     self.offset += len as u64;
-                    return Ok(Some(self.chunk.split_to(len)));
+                    let unit = self.chunk.split_to(len);
+                    if self.chunk.is_empty() {
+                        // Let go of the chunk's memory, which its reader may then reuse.
+                        self.chunk = Bytes::new();
+                    }
+                    return Ok(Some(unit));
                 }
                 Scan::Part { at, needed, .. } => {
                     self.check_size(at, needed)?;

@@ -34,6 +34,9 @@ pub struct CopyStream<R> {
     source: R,
     decoder: CopyDecoder,
     chunk_bytes: usize,
+    /// The buffer chunks are read into: once every row of a chunk is dropped, the next
+    /// chunk reuses its memory (`BytesMut::reserve` reclaims it).
+    buf: BytesMut,
     eof: bool,
     done: bool,
 }
@@ -51,6 +54,7 @@ impl<R: Read> CopyStream<R> {
             source,
             decoder,
             chunk_bytes: chunk_bytes.max(1),
+            buf: BytesMut::new(),
             eof: false,
             done: false,
         }
@@ -109,7 +113,10 @@ impl<R: Read> CopyStream<R> {
     /// Reads the next chunk into the decoder: until it is full (sources such as a COPY
     /// connection return a row per read) or the source ends, which sets `eof`.
     fn fill(&mut self) -> Result<(), CopyIoError> {
-        let mut chunk = BytesMut::zeroed(self.chunk_bytes);
+        self.buf.clear();
+        self.buf.reserve(self.chunk_bytes);
+        self.buf.resize(self.chunk_bytes, 0);
+        let chunk = &mut self.buf;
         let mut n = 0;
         while n < chunk.len() {
             match self.source.read(&mut chunk[n..]) {
@@ -123,8 +130,7 @@ impl<R: Read> CopyStream<R> {
             }
         }
         if n > 0 {
-            chunk.truncate(n);
-            self.decoder.push(chunk.freeze());
+            self.decoder.push(chunk.split_to(n).freeze());
         }
         Ok(())
     }
