@@ -31,14 +31,14 @@ pub(crate) fn event_root(out: &mut Vec<u8>, event: &DatabaseEvent) -> Result<(),
     write_root(out, std::slice::from_ref(event), None)
 }
 
-/// Writes the root map for a batch (`Some`) or a bare event. Only a value too long for a
-/// COPY field can fail, and every value is checked before anything is written.
+/// Writes the root map for a batch (`Some`) or a bare event. Only the events blob can fail
+/// (a value too long for a COPY field), and it is the first thing written: `blob_with` then
+/// leaves `out` as it was.
 fn write_root(
     out: &mut Vec<u8>,
     events: &[DatabaseEvent],
     batch: Option<&DatabaseEventBatch>,
 ) -> Result<(), CodecError> {
-    events.iter().try_for_each(check)?;
     let mut w = Compat::new(Sink::new(out, estimate(events)));
     let mut written = Events::default();
     let events_blob = w.sink().blob_with(|buf| {
@@ -49,7 +49,9 @@ fn write_root(
     Ok(())
 }
 
-/// Fails for an event with a value too long for a COPY field length.
+/// Fails for an event with a value too long for a COPY field length: what an event pushed
+/// on its own is checked with first, since a failed `Events::event` may leave an entry in
+/// the tables that no event refers to.
 pub(crate) fn check(e: &DatabaseEvent) -> Result<(), CodecError> {
     for row in [&e.new_row, &e.old_row].into_iter().flatten() {
         if let Some(v) = row.values.iter().find(|v| {
@@ -137,8 +139,9 @@ impl Events {
         self.count
     }
 
-    /// Appends `e` to the event stream in `buf`. Fails (with `buf` as it was) only as
-    /// [`check`] does, which a caller that checked `e` can rely on not to happen.
+    /// Appends `e` to the event stream in `buf`. Fails (with `buf` as it was, the tables
+    /// perhaps not) only as [`check`] does.
+    #[inline]
     pub(crate) fn event(&mut self, buf: &mut Vec<u8>, e: &DatabaseEvent) -> Result<(), CodecError> {
         let rows: usize = [&e.new_row, &e.old_row]
             .into_iter()
@@ -227,7 +230,7 @@ impl Events {
     /// Writes an event's operation, flags, name `name` and deltas (and its inline column
     /// names). The flags say `new_row` as given and `old_row` and `relation_meta` as `e` has
     /// them (a COPY row's event has neither).
-    #[inline]
+    #[inline(always)]
     fn head(
         &mut self,
         buf: &mut Vec<u8>,
@@ -356,6 +359,7 @@ struct Name {
 }
 
 impl Name {
+    #[inline(always)]
     fn is(&self, schema: &str, table: &str, columns: &[String]) -> bool {
         self.schema == schema && self.table == table && self.columns == columns
     }
@@ -555,7 +559,7 @@ struct Tables {
 
 impl Tables {
     /// The index of (schema, table, column names), added if new.
-    #[inline]
+    #[inline(always)]
     fn name(&mut self, schema: &str, table: &str, columns: &[String]) -> u32 {
         if let Some(last) = self.last_name {
             if self
@@ -566,6 +570,11 @@ impl Tables {
                 return last;
             }
         }
+        self.other_name(schema, table, columns)
+    }
+
+    /// [`Tables::name`] when it is not the previous event's.
+    fn other_name(&mut self, schema: &str, table: &str, columns: &[String]) -> u32 {
         let hash = self.hasher.hash_one((schema, table, columns));
         let bucket = self.name_index.entry(hash).or_default();
         let names = &mut self.names;
