@@ -11,6 +11,8 @@ use scry_pg::copy::{
 };
 use scry_testkit::Gen;
 
+mod common;
+
 const FIXTURE: &[u8] = include_bytes!("../fixtures/all_types.copy");
 
 /// What the whole-buffer reader reads: every row, then the error (if any).
@@ -266,73 +268,17 @@ fn a_copy_stream_reports_the_source_failing_and_the_stream_cut() {
     }
 }
 
-/// A COPY stream of `rows` rows of `width`-byte values, made as it is read.
-struct Endless {
-    header: Vec<u8>,
-    row: Vec<u8>,
-    rows: u64,
-    made: u64,
-    at: usize,
-    trailer: bool,
-}
-
-impl Endless {
-    fn new(rows: u64, width: usize) -> Self {
-        let mut w = CopyWriter::new();
-        let value = vec![0xAB; width];
-        w.write_row(&[Some(&value), None, Some(&b"x"[..])]).unwrap();
-        let one = w.finish().to_vec();
-        // Header (19 bytes), one tuple, trailer (2 bytes).
-        Self {
-            header: one[..19].to_vec(),
-            row: one[19..one.len() - 2].to_vec(),
-            rows,
-            made: 0,
-            at: 0,
-            trailer: false,
-        }
-    }
-}
-
-impl Read for Endless {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut n = 0;
-        while n < buf.len() {
-            let piece: &[u8] = if !self.header.is_empty() {
-                &self.header
-            } else if self.made < self.rows {
-                &self.row
-            } else if !self.trailer {
-                &[0xFF, 0xFF]
-            } else {
-                break;
-            };
-            let k = (piece.len() - self.at).min(buf.len() - n);
-            buf[n..n + k].copy_from_slice(&piece[self.at..self.at + k]);
-            n += k;
-            self.at += k;
-            if self.at == piece.len() {
-                self.at = 0;
-                if !self.header.is_empty() {
-                    self.header.clear();
-                } else if self.made < self.rows {
-                    self.made += 1;
-                } else {
-                    self.trailer = true;
-                }
-            }
-        }
-        Ok(n)
-    }
-}
-
 #[test]
 fn a_large_stream_is_read_in_bounded_memory() {
     // 200 MB of 10,000-byte rows, never held whole: the decoder never holds more than a
     // chunk and a tuple.
     let rows = 20_000;
     let chunk = 64 * 1024;
-    let mut s = CopyStream::with_decoder(Endless::new(rows, 10_000), CopyDecoder::new(), chunk);
+    let mut s = CopyStream::with_decoder(
+        common::Endless::new(rows, 10_000),
+        CopyDecoder::new(),
+        chunk,
+    );
     let (mut n, mut most) = (0u64, 0);
     while let Some(row) = s.next_row().unwrap() {
         assert_eq!(row.len(), 3);

@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use scry_builder::BatchBuilder;
+use scry_pg::copy::CopyWriter;
 use scry_pg::snapshot::{snapshot_rows_to_copy, SnapshotAdapter};
 use scry_types::{ColumnMeta, DatabaseEvent, RelationMeta};
 
@@ -238,4 +239,65 @@ pub fn text_query(rel: &RelationMeta, filter: &str) -> String {
         rel.schema,
         rel.table
     )
+}
+
+/// A COPY stream of `rows` rows of `width`-byte values, made as it is read.
+pub struct Endless {
+    header: Vec<u8>,
+    row: Vec<u8>,
+    rows: u64,
+    made: u64,
+    at: usize,
+    trailer: bool,
+}
+
+impl Endless {
+    /// The stream: each row a `width`-byte value, a NULL and `x`.
+    pub fn new(rows: u64, width: usize) -> Self {
+        let mut w = CopyWriter::new();
+        let value = vec![0xAB; width];
+        w.write_row(&[Some(&value), None, Some(&b"x"[..])]).unwrap();
+        let one = w.finish().to_vec();
+        // Header (19 bytes), one tuple, trailer (2 bytes).
+        Self {
+            header: one[..19].to_vec(),
+            row: one[19..one.len() - 2].to_vec(),
+            rows,
+            made: 0,
+            at: 0,
+            trailer: false,
+        }
+    }
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            let piece: &[u8] = if !self.header.is_empty() {
+                &self.header
+            } else if self.made < self.rows {
+                &self.row
+            } else if !self.trailer {
+                &[0xFF, 0xFF]
+            } else {
+                break;
+            };
+            let k = (piece.len() - self.at).min(buf.len() - n);
+            buf[n..n + k].copy_from_slice(&piece[self.at..self.at + k]);
+            n += k;
+            self.at += k;
+            if self.at == piece.len() {
+                self.at = 0;
+                if !self.header.is_empty() {
+                    self.header.clear();
+                } else if self.made < self.rows {
+                    self.made += 1;
+                } else {
+                    self.trailer = true;
+                }
+            }
+        }
+        Ok(n)
+    }
 }
