@@ -125,7 +125,7 @@ fn snapshot_batches_load_back_as_the_same_copy_bytes_a_batch_at_a_time() {
     use scry_builder::BatchBuilder;
     use scry_codec::{serialize_batch_with, BatchView, Encoding};
     use scry_pg::copy::CopySink;
-    use scry_pg::snapshot::SnapshotAdapter;
+    use scry_pg::snapshot::{SnapshotAdapter, SnapshotLoader};
 
     /// Records the largest single write.
     struct Out {
@@ -144,7 +144,7 @@ fn snapshot_batches_load_back_as_the_same_copy_bytes_a_batch_at_a_time() {
     }
 
     let rel = common::parse_relation(common::FIXTURE_RELATION).unwrap();
-    let adapter = SnapshotAdapter::new(rel);
+    let adapter = SnapshotAdapter::new(rel.clone());
     for encoding in [Encoding::Compat, Encoding::Compact] {
         // The producer: batches serialized as they fill.
         let mut wire = Vec::new();
@@ -160,27 +160,22 @@ fn snapshot_batches_load_back_as_the_same_copy_bytes_a_batch_at_a_time() {
                 .map(|batch| serialize_batch_with(&batch, encoding).unwrap()),
         );
         // The receiver: each batch's rows straight from its bytes into the COPY stream.
-        let mut sink = CopySink::with_flush_bytes(
+        let sink = CopySink::with_flush_bytes(
             Out {
                 bytes: Vec::new(),
                 largest: 0,
             },
             4096,
         );
+        let mut loader = SnapshotLoader::with_sink(&rel, sink);
+        let mut rows = 0;
         for bytes in &wire {
-            let view = BatchView::parse(bytes).unwrap();
-            for event in view.events() {
-                if event.operation() != OperationType::SnapshotRow {
-                    continue;
-                }
-                let row = event.new_row().unwrap();
-                let data: Vec<_> = row.values().map(|v| v.data()).collect();
-                let fields: Vec<Option<&[u8]>> = data.iter().map(|d| d.as_deref()).collect();
-                sink.write_row(&fields).unwrap();
-            }
+            rows += loader
+                .load_batch(&BatchView::parse(bytes).unwrap())
+                .unwrap();
         }
-        assert_eq!(sink.rows_written(), 60);
-        let out = sink.finish().unwrap();
+        assert_eq!((rows, loader.rows_written()), (60, 60));
+        let out = loader.finish().unwrap();
         assert_eq!(out.bytes, common::FIXTURE_COPY, "{encoding:?}");
         // Written on in pieces of about the flush size (a tuple past it at most).
         assert!(out.largest < 4096 + 16_384, "{}", out.largest);

@@ -382,12 +382,11 @@ fn numerics_render_like_the_server() {
 #[test]
 fn a_table_streams_out_and_back_in_a_batch_at_a_time() {
     // 200,000 narrow rows (and a TOASTed value) from COPY TO STDOUT, read a chunk at a time
-    // into compact batches, each batch's rows written from its bytes straight into COPY
-    // FROM STDIN on a second connection: nothing holds the table whole.
-    use scry_builder::BatchBuilder;
-    use scry_codec::{serialize_batch_with, BatchView, Encoding};
-    use scry_pg::copy::CopySink;
-    use scry_pg::snapshot::SnapshotAdapter;
+    // and encoded straight into compact batches (SnapshotEncoder), each batch's rows written
+    // from its bytes into COPY FROM STDIN on a second connection (SnapshotLoader): nothing
+    // holds the table whole.
+    use scry_codec::{BatchView, Encoding};
+    use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder, SnapshotLoader};
 
     let Some(url) = conninfo() else { return };
     let mut source = connect(&url);
@@ -405,42 +404,26 @@ fn a_table_streams_out_and_back_in_a_batch_at_a_time() {
         )
         .expect("create narrow");
     let rel = relation(&mut source, "narrow");
-    let adapter = SnapshotAdapter::new(rel);
+    let adapter = SnapshotAdapter::new(rel.clone());
     let reader = source
         .copy_out("COPY narrow TO STDOUT (FORMAT binary)")
         .expect("COPY out");
     let writer = target
         .copy_in("COPY narrow_copy FROM STDIN (FORMAT binary)")
         .expect("COPY in");
-    let mut sink = CopySink::new(writer);
-    let mut load = |batch: &scry_types::DatabaseEventBatch| -> std::io::Result<()> {
-        let bytes = serialize_batch_with(batch, Encoding::Compact).expect("serialize");
-        let view = BatchView::parse(&bytes).expect("parse");
-        for event in view.events() {
-            if event.operation() != OperationType::SnapshotRow {
-                continue;
-            }
-            let row = event.new_row().expect("row");
-            let data: Vec<_> = row.values().map(|v| v.data()).collect();
-            let fields: Vec<Option<&[u8]>> = data.iter().map(|d| d.as_deref()).collect();
-            sink.write_row(&fields).map_err(std::io::Error::other)?;
-        }
-        Ok(())
-    };
-    let mut batches = BatchBuilder::new().max_events(5000);
-    let mut count = 0;
-    adapter
-        .run_stream(reader, &mut batches, |batch| {
-            count += 1;
-            load(&batch)
+    let mut loader = SnapshotLoader::new(&rel, writer);
+    let summary = SnapshotEncoder::new(Encoding::Compact)
+        .max_events(5000)
+        .encode_table(&adapter, reader, |bytes| {
+            let view = BatchView::parse(bytes).map_err(std::io::Error::other)?;
+            loader.load_batch(&view).map_err(std::io::Error::other)?;
+            Ok(())
         })
         .expect("snapshot");
-    if let Some(batch) = batches.finish() {
-        load(&batch).expect("last batch");
-    }
-    assert!(count >= 40, "{count} batches");
-    assert_eq!(sink.rows_written(), 200_000);
-    sink.finish().expect("trailer").finish().expect("COPY in");
+    assert!(summary.batches >= 40, "{} batches", summary.batches);
+    assert_eq!(summary.rows, 200_000);
+    assert_eq!(loader.rows_written(), 200_000);
+    loader.finish().expect("trailer").finish().expect("COPY in");
     let diff: i64 = target
         .query_one(
             "SELECT (SELECT count(*) FROM (SELECT * FROM narrow EXCEPT SELECT * FROM narrow_copy) a) \

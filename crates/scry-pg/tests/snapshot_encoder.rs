@@ -343,3 +343,88 @@ fn errors_are_the_adapters_after_the_same_batches() {
         }
     );
 }
+
+#[test]
+fn the_loader_writes_its_tables_rows_and_refuses_bad_ones() {
+    use scry_codec::BatchView;
+    use scry_pg::snapshot::SnapshotLoader;
+    use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, OperationType, Row, TypeTag};
+
+    let rel = RelationMeta::new(
+        1,
+        "public",
+        "two",
+        vec![
+            ColumnMeta::new("a", oid::INT4),
+            ColumnMeta::new("b", oid::TEXT),
+        ],
+    );
+    let int4 =
+        |v: i32| ColumnValue::from_pg_binary(TypeTag::Int32, oid::INT4, v.to_be_bytes().to_vec());
+    let row = |table: &str, values: Vec<ColumnValue>| {
+        let mut e = DatabaseEvent::new(OperationType::SnapshotRow, "public", table);
+        e.new_row = Some(Row::new(values));
+        e
+    };
+    let good = vec![
+        DatabaseEvent::new(OperationType::SnapshotBegin, "public", "two"),
+        row("two", vec![int4(1), ColumnValue::null()]),
+        row("other", vec![int4(9)]),
+        row(
+            "two",
+            vec![
+                int4(2),
+                ColumnValue::from_pg_binary(TypeTag::Text, oid::TEXT, b"x".to_vec()),
+            ],
+        ),
+        DatabaseEvent::new(OperationType::SnapshotEnd, "public", "two"),
+    ];
+    let mut want = CopyWriter::new();
+    want.write_row(&[Some(&1i32.to_be_bytes()[..]), None])
+        .unwrap();
+    want.write_row(&[Some(&2i32.to_be_bytes()[..]), Some(&b"x"[..])])
+        .unwrap();
+    for encoding in ENCODINGS {
+        let bytes =
+            serialize_batch_with(&DatabaseEventBatch::with_events(good.clone()), encoding).unwrap();
+        let mut loader = SnapshotLoader::new(&rel, Vec::new());
+        assert_eq!(
+            loader
+                .load_batch(&BatchView::parse(&bytes).unwrap())
+                .unwrap(),
+            2
+        );
+        assert_eq!(loader.finish().unwrap(), want.clone().finish().to_vec());
+
+        let bad = [
+            (
+                row("two", vec![int4(3)]),
+                SnapshotError::FieldCount {
+                    table: "public.two".into(),
+                    row: 0,
+                    expected: 2,
+                    actual: 1,
+                },
+            ),
+            (
+                row("two", vec![int4(3), ColumnValue::unchanged(oid::TEXT)]),
+                SnapshotError::Copy {
+                    table: "public.two".into(),
+                    source: CopyError::UnchangedToast { field: 1 },
+                },
+            ),
+        ];
+        for (event, err) in bad {
+            let bytes =
+                serialize_batch_with(&DatabaseEventBatch::with_events(vec![event]), encoding)
+                    .unwrap();
+            let mut loader = SnapshotLoader::new(&rel, Vec::new());
+            assert_eq!(
+                loader
+                    .load_batch(&BatchView::parse(&bytes).unwrap())
+                    .unwrap_err(),
+                err
+            );
+        }
+    }
+}

@@ -15,8 +15,10 @@ use std::io::{self, Read};
 use crate::copy::{CopyError, CopyIoError, CopyReader, CopyRow, CopyStream, CopyWriter};
 
 mod encoder;
+mod loader;
 
 pub use encoder::{SnapshotEncoder, TableSummary};
+pub use loader::SnapshotLoader;
 
 /// The snapshot stream is malformed or does not fit its relation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
