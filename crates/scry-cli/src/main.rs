@@ -10,6 +10,7 @@ mod codec;
 mod commands;
 mod input;
 mod json;
+mod pg;
 mod progress;
 mod render;
 mod stats;
@@ -81,6 +82,32 @@ enum Command {
         input: String,
         /// The output (`-` for standard output).
         output: String,
+    },
+    /// Read tables of a live server, in one consistent snapshot, into a framed stream of
+    /// snapshot batches.
+    Snapshot {
+        /// The server: a libpq connection string or URL.
+        conninfo: String,
+        /// Read this table (`schema.table` or `table`); repeatable; all user tables when
+        /// none is named.
+        #[arg(long, value_name = "NAME")]
+        table: Vec<String>,
+        /// The output (`-` for standard output).
+        #[arg(long, default_value = "-")]
+        out: String,
+        /// The encoding of the batches.
+        #[arg(long, value_enum, default_value_t = EncodeTo::Compact)]
+        to: EncodeTo,
+    },
+    /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
+    Load {
+        /// The server: a libpq connection string or URL.
+        conninfo: String,
+        /// The snapshot stream (`-` for standard input).
+        input: String,
+        /// Create missing schemas and tables from the stream's relation metadata.
+        #[arg(long)]
+        create: bool,
     },
     /// Turn JSON Lines (as `dump --json` writes them) back into bytes.
     Encode {
@@ -184,6 +211,23 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             input,
             output,
         } => commands::encode::run(&input, &output, to.encoding(), framed).map(|()| EXIT_OK),
+        Command::Snapshot {
+            conninfo,
+            table,
+            out,
+            to,
+        } => {
+            let encoding = match to {
+                EncodeTo::Compat => scry_codec::Encoding::Compat,
+                EncodeTo::Compact => scry_codec::Encoding::Compact,
+            };
+            commands::snapshot::run(&conninfo, &table, &out, encoding).map(|()| EXIT_OK)
+        }
+        Command::Load {
+            conninfo,
+            input,
+            create,
+        } => commands::load::run(&conninfo, &input, create).map(|()| EXIT_OK),
     }
 }
 

@@ -2,12 +2,14 @@
 //!
 //! Exit codes: [`EXIT_OK`] (0) on success (for `validate`: the input is valid),
 //! [`EXIT_INVALID`] (1) when the input is invalid or does not decode, [`EXIT_USAGE`] (2) on
-//! a usage error (clap's own errors included) or when a file cannot be opened, read or
-//! written.
+//! a usage error (clap's own errors included), when a file cannot be opened, read or
+//! written, or when the server refuses a connection or a statement.
 
 pub mod convert;
 pub mod dump;
 pub mod encode;
+pub mod load;
+pub mod snapshot;
 pub mod stats;
 pub mod validate;
 
@@ -54,6 +56,20 @@ pub enum CliError {
     /// The arguments do not fit the input.
     #[error("{0}")]
     Usage(String),
+    /// The server refused a connection or a statement.
+    #[error("{what}: {message}")]
+    Server {
+        /// What was being done.
+        what: String,
+        /// The server's (or the client library's) message.
+        message: String,
+    },
+    /// A table's COPY stream or snapshot rows are malformed, or writing them failed.
+    #[error(transparent)]
+    Snapshot(Box<scry_pg::snapshot::SnapshotError>),
+    /// The snapshot stream cannot be loaded (damaged frame, missing begin or end).
+    #[error("{0}")]
+    Load(String),
 }
 
 impl CliError {
@@ -62,7 +78,12 @@ impl CliError {
         match self {
             Self::Input(e) if e.is_io() => EXIT_USAGE,
             Self::Json(JsonError::Io { .. }) | Self::Write { .. } | Self::Usage(_) => EXIT_USAGE,
-            Self::Input(_) | Self::Json(_) | Self::Encode { .. } => EXIT_INVALID,
+            Self::Server { .. } => EXIT_USAGE,
+            Self::Input(_)
+            | Self::Json(_)
+            | Self::Encode { .. }
+            | Self::Snapshot(_)
+            | Self::Load(_) => EXIT_INVALID,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use scry_codec::BatchView;
+use scry_codec::{BatchView, EventView};
 use scry_types::{OperationType, RelationMeta};
 
 use super::SnapshotError;
@@ -53,32 +53,38 @@ impl<W: Write> SnapshotLoader<W> {
     /// are written.
     pub fn load_batch(&mut self, batch: &BatchView<'_>) -> Result<u64, SnapshotError> {
         let before = self.sink.rows_written();
-        let mut fields: Vec<Option<Cow<'_, [u8]>>> = Vec::with_capacity(self.columns);
         for event in batch.events() {
-            if event.operation() != OperationType::SnapshotRow
-                || event.schema() != self.schema
-                || event.table() != self.table
-            {
-                continue;
-            }
-            let row_index = self.sink.rows_written();
-            let Some(row) = event.new_row() else {
-                return Err(self.field_count(row_index, 0));
-            };
-            if row.len() != self.columns {
-                return Err(self.field_count(row_index, row.len()));
-            }
-            fields.clear();
-            for (field, value) in row.values().enumerate() {
-                if value.is_unchanged() {
-                    return Err(self.copy_error(CopyError::UnchangedToast { field }));
-                }
-                fields.push(value.data());
-            }
-            let refs: Vec<Option<&[u8]>> = fields.iter().map(|d| d.as_deref()).collect();
-            self.sink.write_row(&refs).map_err(|e| self.io_error(e))?;
+            self.load_event(&event)?;
         }
         Ok(self.sink.rows_written() - before)
+    }
+
+    /// Writes `event`'s row if it is a `SnapshotRow` of this table (true), else does
+    /// nothing (false); the errors of [`load_batch`](Self::load_batch).
+    pub fn load_event(&mut self, event: &EventView<'_>) -> Result<bool, SnapshotError> {
+        if event.operation() != OperationType::SnapshotRow
+            || event.schema() != self.schema
+            || event.table() != self.table
+        {
+            return Ok(false);
+        }
+        let row_index = self.sink.rows_written();
+        let Some(row) = event.new_row() else {
+            return Err(self.field_count(row_index, 0));
+        };
+        if row.len() != self.columns {
+            return Err(self.field_count(row_index, row.len()));
+        }
+        let mut fields: Vec<Option<Cow<'_, [u8]>>> = Vec::with_capacity(self.columns);
+        for (field, value) in row.values().enumerate() {
+            if value.is_unchanged() {
+                return Err(self.copy_error(CopyError::UnchangedToast { field }));
+            }
+            fields.push(value.data());
+        }
+        let refs: Vec<Option<&[u8]>> = fields.iter().map(|d| d.as_deref()).collect();
+        self.sink.write_row(&refs).map_err(|e| self.io_error(e))?;
+        Ok(true)
     }
 
     /// Writes the trailer, flushes `W` and hands it back (then end the `COPY`).
