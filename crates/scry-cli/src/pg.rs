@@ -143,3 +143,25 @@ fn table(client: &mut impl GenericClient, oid: u32) -> Result<Table, CliError> {
         partitioned: head.get::<_, String>(2) == "p",
     })
 }
+
+/// This process's peak resident set size so far, in bytes (Linux's `VmHWM`; `None`
+/// elsewhere), for the commands' summaries.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `, peak RSS 5.6 MB` when known.
+pub fn peak_rss_note() -> String {
+    peak_rss().map_or_else(String::new, |b| {
+        format!(", peak RSS {:.1} MB", b as f64 / 1e6)
+    })
+}

@@ -53,6 +53,22 @@ const TABLES: [(&str, &str); 12] = [
     ),
 ];
 
+/// The summary's `peak RSS N MB` is below `mb` (where the system reports it).
+fn assert_peak_below(report: &str, mb: f64) {
+    let Some(at) = report.rfind("peak RSS ") else {
+        if cfg!(target_os = "linux") {
+            panic!("no peak RSS in:\n{report}");
+        }
+        return;
+    };
+    let peak: f64 = report[at + 9..]
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unreadable peak in:\n{report}"));
+    assert!(peak < mb, "peak RSS {peak} MB:\n{report}");
+}
+
 fn copy_bytes(client: &mut Client, query: &str) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
@@ -135,6 +151,8 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
     }
     assert!(report.contains("public.narrow: 1000000 rows"), "{report}");
     assert!(report.contains("12 tables"), "{report}");
+    // The 88 MB of narrow rows went through a few MB, not the table.
+    assert_peak_below(&report, 100.0);
 
     // The stream is valid as a whole.
     let valid = scry(&["validate", file], None);
@@ -147,6 +165,7 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
         "{}",
         stderr(&load)
     );
+    assert_peak_below(&stderr(&load), 100.0);
 
     let mut dst = Client::connect(&dst_url, NoTls).expect("connect target");
     for (name, query) in TABLES {

@@ -119,8 +119,9 @@ pub fn run(conninfo: &str, input: &str, create: bool) -> Result<(), CliError> {
         );
     }
     eprintln!(
-        "loaded {tables} tables, {rows} rows in {:.2} s",
-        started.elapsed().as_secs_f64()
+        "loaded {tables} tables, {rows} rows in {:.2} s{}",
+        started.elapsed().as_secs_f64(),
+        pg::peak_rss_note()
     );
     Ok(())
 }

@@ -62,10 +62,11 @@ pub fn run(
         .map_err(|e| pg::server_error("cannot end the snapshot transaction", &e))?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "snapshot at LSN {}: {} tables, {rows} rows, {bytes} bytes in {secs:.2} s ({:.1} MB/s)",
+        "snapshot at LSN {}: {} tables, {rows} rows, {bytes} bytes in {secs:.2} s ({:.1} MB/s){}",
         scry_types::Lsn(lsn),
         list.len(),
-        bytes as f64 / 1e6 / secs.max(1e-9)
+        bytes as f64 / 1e6 / secs.max(1e-9),
+        pg::peak_rss_note()
     );
     Ok(())
 }
