@@ -9,6 +9,7 @@
 mod codec;
 mod commands;
 mod input;
+mod interrupt;
 mod json;
 mod pg;
 mod progress;

@@ -196,6 +196,49 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
         .get(0);
     assert_eq!(n, 2);
 
+    // Ctrl-C during a snapshot: it stops between frames (exit 130), the output holds only
+    // whole frames, and loading it stops at the cut table, committing nothing of it.
+    let stopped = dir.join("stopped.scry");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["snapshot", &src_url, "--table", "narrow", "--out"])
+        .arg(&stopped)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn scry");
+    while std::fs::metadata(&stopped).map_or(0, |m| m.len()) < 1 << 20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{report}");
+    assert!(
+        report.contains("scry: stopped on Ctrl-C: 0 tables (0 rows) written whole, then the first batches of public.narrow"),
+        "{report}"
+    );
+    let partial = stopped.to_str().expect("path");
+    let valid = scry(&["validate", partial], None);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    let len = std::fs::metadata(&stopped).expect("stat").len();
+    assert!(len < 90_000_000, "{len} bytes: the snapshot ran to its end");
+    dst.batch_execute("DROP TABLE narrow").expect("drop");
+    let cut = scry(&["load", &dst_url, partial, "--create"], None);
+    assert_eq!(cut.status.code(), Some(1), "{}", stderr(&cut));
+    assert!(
+        stderr(&cut).contains("the stream ends inside the snapshot of public.narrow"),
+        "{}",
+        stderr(&cut)
+    );
+    let n: i64 = dst
+        .query_one("SELECT count(*) FROM narrow", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 0);
+
     // A snapshot cut short is an error naming the table, and commits nothing of it.
     let bytes = std::fs::read(file).expect("read snapshot");
     let cut = dir.join("cut.scry");

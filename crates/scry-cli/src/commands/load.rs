@@ -84,6 +84,7 @@ pub fn run(conninfo: &str, input: &str, create: bool) -> Result<(), CliError> {
         next: 0,
         index: 0,
     };
+    crate::interrupt::install();
     let started = Instant::now();
     let (mut tables, mut rows) = (0u64, 0u64);
     loop {
@@ -109,7 +110,15 @@ pub fn run(conninfo: &str, input: &str, create: bool) -> Result<(), CliError> {
         // Past the begin event.
         cursor.next += 1;
         let t0 = Instant::now();
-        let loaded = load_table(&mut client, &mut cursor, &rel, create)?;
+        let loaded = match load_table(&mut client, &mut cursor, &rel, create) {
+            Err(_) if crate::interrupt::requested() => {
+                return Err(CliError::Interrupted(format!(
+                    "{tables} tables ({rows} rows) loaded; {} rolled back, the rest not started",
+                    rel.qualified_name()
+                )));
+            }
+            other => other?,
+        };
         tables += 1;
         rows += loaded;
         eprintln!(
@@ -148,6 +157,9 @@ fn load_table<R: std::io::Read>(
     let mut loader = SnapshotLoader::new(rel, writer);
     let mut ended = false;
     cursor.each(|event, _| {
+        if crate::interrupt::requested() {
+            return Err(CliError::Interrupted(String::new()));
+        }
         let same = event.schema() == rel.schema && event.table() == rel.table;
         if same && event.operation() == OperationType::SnapshotEnd {
             ended = true;

@@ -70,6 +70,9 @@ pub enum CliError {
     /// The snapshot stream cannot be loaded (damaged frame, missing begin or end).
     #[error("{0}")]
     Load(String),
+    /// Stopped on Ctrl-C, between frames: what was done.
+    #[error("stopped on Ctrl-C: {0}")]
+    Interrupted(String),
 }
 
 impl CliError {
@@ -79,6 +82,7 @@ impl CliError {
             Self::Input(e) if e.is_io() => EXIT_USAGE,
             Self::Json(JsonError::Io { .. }) | Self::Write { .. } | Self::Usage(_) => EXIT_USAGE,
             Self::Server { .. } => EXIT_USAGE,
+            Self::Interrupted(_) => crate::interrupt::EXIT_INTERRUPTED,
             Self::Input(_)
             | Self::Json(_)
             | Self::Encode { .. }

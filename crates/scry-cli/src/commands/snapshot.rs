@@ -7,6 +7,7 @@ use scry_codec::Encoding;
 use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder};
 
 use super::{CliError, Output};
+use crate::interrupt::StopAtFrame;
 use crate::pg;
 
 /// Reads `tables` (all user tables when empty) of the server at `conninfo` inside one
@@ -32,6 +33,7 @@ pub fn run(
         .map_err(|e| pg::server_error("cannot read the snapshot's LSN", &e))?;
     let lsn = u64::try_from(head.get::<_, i64>(0)).unwrap_or(0);
     let list = pg::tables(&mut tx, tables)?;
+    crate::interrupt::install();
     let mut output = Output::create(out)?;
     let mut encoder = SnapshotEncoder::new(encoding);
     let started = Instant::now();
@@ -43,9 +45,21 @@ pub fn run(
             .copy_out(table.copy_out_sql().as_str())
             .map_err(|e| pg::server_error(format!("cannot COPY {name}"), &e))?;
         let t0 = Instant::now();
-        let summary = encoder
-            .write_table(&adapter, source, output.writer())
-            .map_err(|e| CliError::Snapshot(Box::new(e)))?;
+        let mut sink = StopAtFrame(output.writer());
+        let summary = match encoder.write_table(&adapter, source, &mut sink) {
+            Ok(summary) => summary,
+            Err(_) if crate::interrupt::requested() => {
+                output.finish()?;
+                return Err(CliError::Interrupted(format!(
+                    "{} tables ({rows} rows) written whole, then the first batches of {name} \
+                     (without its SnapshotEnd); the output ends after the last whole frame",
+                    list.iter()
+                        .position(|t| t.relation.qualified_name() == name)
+                        .unwrap_or(0)
+                )));
+            }
+            Err(e) => return Err(CliError::Snapshot(Box::new(e))),
+        };
         rows += summary.rows;
         bytes += summary.encoded_bytes;
         eprintln!(
