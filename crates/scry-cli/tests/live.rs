@@ -199,7 +199,7 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
     // Ctrl-C during a snapshot: it stops between frames (exit 130), the output holds only
     // whole frames, and loading it stops at the cut table, committing nothing of it.
     let stopped = dir.join("stopped.scry");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
         .args(["snapshot", &src_url, "--table", "narrow", "--out"])
         .arg(&stopped)
         .stderr(std::process::Stdio::piped())
