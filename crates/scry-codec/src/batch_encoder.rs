@@ -125,31 +125,6 @@ impl BatchEncoder {
         }
     }
 
-    /// The writer of the batch being written, started if none is.
-    fn writer(&mut self) -> &mut Writer {
-        let buf = &mut self.buf;
-        let encoding = self.encoding;
-        self.writer.get_or_insert_with(|| {
-            buf.clear();
-            match encoding {
-                Encoding::Compat => {
-                    buf.resize(HEADER_LEN, 0);
-                    let mut w = Compat::new(Sink::new(buf, 0));
-                    let (key, mark) = w.batch_open();
-                    Writer::Compat {
-                        state: Some(w.into_state()),
-                        key,
-                        mark,
-                    }
-                }
-                Encoding::Compact => {
-                    buf.resize(COMPACT_EVENTS_AT, 0);
-                    Writer::Compact(Events::default())
-                }
-            }
-        })
-    }
-
     /// Appends `event` to the batch. Fails only as
     /// [`serialize_batch_into`](crate::serialize_batch_into) says (a value of 2 GiB or more
     /// in the compact encoding), and then the batch is as it was.
@@ -166,16 +141,17 @@ impl BatchEncoder {
         if self.encoding == Encoding::Compact {
             compact::check(event)?;
         }
-        self.writer();
-        match &mut self.writer {
-            Some(Writer::Compat { state, .. }) => {
+        let writer = self
+            .writer
+            .get_or_insert_with(|| start(&mut self.buf, self.encoding));
+        match writer {
+            Writer::Compat { state, .. } => {
                 let taken = state.take().ok_or_else(no_writer)?;
                 let mut w = Compat::resume(Sink::resume(&mut self.buf, HEADER_LEN), taken);
                 w.batch_event_with_row(event, row.or(event.new_row.as_ref()));
                 *state = Some(w.into_state());
             }
-            Some(Writer::Compact(events)) => events.event(&mut self.buf, event)?,
-            None => return Err(no_writer()),
+            Writer::Compact(events) => events.event(&mut self.buf, event)?,
         }
         self.events += 1;
         Ok(())
@@ -191,20 +167,20 @@ impl BatchEncoder {
     /// `rows` has columns (saying what is wrong at which byte); the batch is then as it was.
     pub fn push_copy_row(&mut self, rows: &CopyRows, tuple: &Bytes) -> Result<(), CodecError> {
         let checked = CopyTuple::new(tuple, rows.types.len())?;
-        if self.encoding == Encoding::Compat {
-            let mut row = std::mem::take(&mut self.row);
-            rows.fill(&mut row, tuple, &checked);
-            let result = self.push_with_row(&rows.event, Some(&row));
-            row.values.clear();
-            self.row = row;
-            return result;
-        }
-        self.writer();
-        if let Some(Writer::Compact(events)) = &mut self.writer {
+        let writer = self
+            .writer
+            .get_or_insert_with(|| start(&mut self.buf, self.encoding));
+        if let Writer::Compact(events) = writer {
             events.copy_row(&mut self.buf, rows, &checked);
             self.events += 1;
+            return Ok(());
         }
-        Ok(())
+        let mut row = std::mem::take(&mut self.row);
+        rows.fill(&mut row, tuple, &checked);
+        let result = self.push_with_row(&rows.event, Some(&row));
+        row.values.clear();
+        self.row = row;
+        result
     }
 
     /// Ends the batch: appends `batch.events` after the events pushed, then writes the
@@ -247,8 +223,10 @@ impl BatchEncoder {
         for e in &batch.events {
             self.push(e)?;
         }
-        self.writer();
-        let writer = self.writer.take().ok_or_else(no_writer)?;
+        let writer = self
+            .writer
+            .take()
+            .unwrap_or_else(|| start(&mut self.buf, self.encoding));
         self.events = 0;
         match writer {
             Writer::Compat { state, key, mark } => {
@@ -274,7 +252,29 @@ impl BatchEncoder {
     }
 }
 
-/// The writer is always there when asked for; this is what an encoder says if not.
+/// Starts a batch in `buf` (cleared): its room in front, and its writer.
+fn start(buf: &mut Vec<u8>, encoding: Encoding) -> Writer {
+    buf.clear();
+    match encoding {
+        Encoding::Compat => {
+            buf.resize(HEADER_LEN, 0);
+            let mut w = Compat::new(Sink::new(buf, 0));
+            let (key, mark) = w.batch_open();
+            Writer::Compat {
+                state: Some(w.into_state()),
+                key,
+                mark,
+            }
+        }
+        Encoding::Compact => {
+            buf.resize(COMPACT_EVENTS_AT, 0);
+            Writer::Compact(Events::default())
+        }
+    }
+}
+
+/// The compat writer's state is out only while an event is written; this is what an
+/// encoder says if a write never put it back.
 #[cold]
 fn no_writer() -> CodecError {
     CodecError::Encode {

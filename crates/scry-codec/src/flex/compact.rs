@@ -445,11 +445,7 @@ impl<'t> CopyTuple<'t> {
         let mut at = 0usize;
         let mut nulls = 0u64;
         for field in 0..count {
-            let Some(len) = fields
-                .get(at..at + 4)
-                .and_then(|w| <[u8; 4]>::try_from(w).ok())
-                .map(i32::from_be_bytes)
-            else {
+            let Some(len) = len_at(fields, at) else {
                 return Err(bad(format!(
                     "ends in field {field}'s length, at byte {}",
                     2 + at
@@ -499,10 +495,7 @@ impl<'t> CopyTuple<'t> {
         let fields = self.fields;
         let mut at = 0usize;
         std::iter::from_fn(move || {
-            let len = fields
-                .get(at..at + 4)
-                .and_then(|w| <[u8; 4]>::try_from(w).ok())
-                .map(i32::from_be_bytes)?;
+            let len = len_at(fields, at)?;
             at += 4;
             match usize::try_from(len) {
                 Ok(len) => {
@@ -523,10 +516,7 @@ impl<'t> CopyTuple<'t> {
         let fields = self.fields;
         let mut at = 0usize;
         types.iter().map(move |&(tag, oid)| {
-            let len = fields
-                .get(at..at + 4)
-                .and_then(|w| <[u8; 4]>::try_from(w).ok())
-                .map_or(-1, i32::from_be_bytes);
+            let len = len_at(fields, at).unwrap_or(-1);
             at += 4;
             match usize::try_from(len) {
                 Ok(len) => {
@@ -537,6 +527,13 @@ impl<'t> CopyTuple<'t> {
             }
         })
     }
+}
+
+/// The field length (`int32`, big-endian) at `at` in a tuple's fields, if it is there.
+#[inline(always)]
+fn len_at(fields: &[u8], at: usize) -> Option<i32> {
+    let w = fields.get(at..at.checked_add(4)?)?;
+    <[u8; 4]>::try_from(w).ok().map(i32::from_be_bytes)
 }
 
 /// The name and row-type tables of the FlexBuffer being written.
