@@ -9,18 +9,7 @@ use common::{scratch, scry, stderr};
 use postgres::{Client, NoTls};
 
 fn conninfo() -> Option<String> {
-    match std::env::var("SCRY_PG_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "SCRY_PG_URL is not set but CI is: start a server with \
-                 `eval \"$(bash .ci/postgres.sh)\"` before the tests"
-            );
-            eprintln!("SKIPPED: scry snapshot/load against a server: SCRY_PG_URL is not set");
-            None
-        }
-    }
+    scry_testkit::server::pg_url("scry snapshot/load against a server")
 }
 
 /// `url` with its database replaced (a later `dbname` wins).

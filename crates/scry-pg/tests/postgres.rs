@@ -22,23 +22,7 @@ const ROWS: usize = 3000;
 const FIXTURE_ROWS: usize = 60;
 
 fn conninfo() -> Option<String> {
-    match std::env::var("SCRY_PG_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "SCRY_PG_URL is not set but CI is: start a server with \
-                 `eval \"$(bash .ci/postgres.sh)\"` before the tests"
-            );
-            eprintln!(
-                "\n\n************************************************************\n\
-                 SKIPPED: scry-pg PostgreSQL round trip — SCRY_PG_URL is not set.\n\
-                 Run `eval \"$(bash .ci/postgres.sh)\"` to start a server.\n\
-                 ************************************************************\n"
-            );
-            None
-        }
-    }
+    scry_testkit::server::pg_url("scry-pg PostgreSQL round trip")
 }
 
 fn connect(url: &str) -> Client {

@@ -12,6 +12,7 @@ pub mod alloc;
 pub mod canonical;
 pub mod dump;
 mod rng;
+pub mod server;
 pub mod workloads;
 
 pub use canonical::{canonical_cases, CanonicalCase, CanonicalPayload};
