@@ -34,7 +34,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, Row, TypeTag};
 
-use crate::flex::compact::{self, CopyTuple, Events};
+use crate::copy_tuple::CopyTuple;
+use crate::flex::compact::{self, Events};
 use crate::flex::{Compat, CompatState, Sink};
 use crate::frame::{FrameEncoder, FrameError, PayloadKind, HEADER_LEN, TRAILER_LEN};
 use crate::{CodecError, Encoding};
@@ -159,24 +160,46 @@ impl BatchEncoder {
 
     /// Appends the row event `rows` makes of `tuple`, a COPY BINARY tuple (an `int16` field
     /// count, then per field an `int32` length, -1 for NULL, and its bytes): in the compact
-    /// encoding its fields are copied as they are, in the compat encoding each value is a
-    /// slice of `tuple`. The bytes are those of [`push`](Self::push) of
-    /// [`rows.to_event(tuple)`](CopyRows::to_event).
+    /// encoding its fields are copied as they are; the compat encoding, whose writer takes
+    /// owned values, copies the tuple once and slices it. The bytes are those of
+    /// [`push`](Self::push) of [`rows.to_event(tuple)`](CopyRows::to_event).
     ///
     /// Fails with [`CodecError::Encode`] when `tuple` is not a tuple of as many fields as
     /// `rows` has columns (saying what is wrong at which byte); the batch is then as it was.
-    pub fn push_copy_row(&mut self, rows: &CopyRows, tuple: &Bytes) -> Result<(), CodecError> {
+    pub fn push_copy_row(&mut self, rows: &CopyRows, tuple: &[u8]) -> Result<(), CodecError> {
         let checked = CopyTuple::new(tuple, rows.types.len())?;
+        self.push_copy_tuple(rows, &checked)
+    }
+
+    /// As [`push_copy_row`](Self::push_copy_row), the tuple already checked (its fields
+    /// are not looked at again). Fails only when it has not as many fields as `rows` has
+    /// columns, and then the batch is as it was.
+    pub fn push_copy_tuple(
+        &mut self,
+        rows: &CopyRows,
+        tuple: &CopyTuple<'_>,
+    ) -> Result<(), CodecError> {
+        if tuple.fields() != rows.types.len() {
+            return Err(CodecError::Encode {
+                what: "COPY tuple",
+                reason: format!(
+                    "{} fields, the row has {} columns",
+                    tuple.fields(),
+                    rows.types.len()
+                ),
+            });
+        }
         let writer = self
             .writer
             .get_or_insert_with(|| start(&mut self.buf, self.encoding));
         if let Writer::Compact(events) = writer {
-            events.copy_row(&mut self.buf, rows, &checked);
+            events.copy_row(&mut self.buf, rows, tuple);
             self.events += 1;
             return Ok(());
         }
+        let owned = Bytes::copy_from_slice(tuple.as_bytes());
         let mut row = std::mem::take(&mut self.row);
-        rows.fill(&mut row, tuple, &checked);
+        rows.fill(&mut row, &owned, tuple);
         let result = self.push_with_row(&rows.event, Some(&row));
         row.values.clear();
         self.row = row;
@@ -310,7 +333,8 @@ impl CopyRows {
         event.new_row = None;
         event.old_row = None;
         event.relation_meta = None;
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        // From 1: the compact writer's cache holds 0 before its first row.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let size_base = event.size_bytes();
         let names_cost = if event.columns.is_empty() {
             0

@@ -32,6 +32,7 @@
 
 mod batch_encoder;
 mod compact;
+mod copy_tuple;
 mod decode;
 mod decode_error;
 mod encode;
@@ -45,6 +46,7 @@ mod serde_path;
 mod view;
 
 pub use batch_encoder::{BatchEncoder, CopyRows};
+pub use copy_tuple::CopyTuple;
 pub use decode::{
     read_batch, read_batch_bytes, read_batch_bytes_with, read_batch_with, read_event,
     read_event_bytes, read_event_bytes_with, read_event_with,

@@ -3,7 +3,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use scry_codec::frame::{FrameEncoder, FrameError, PayloadKind};
-use scry_codec::{read_batch, serialize_batch_with, BatchEncoder, CodecError, CopyRows, Encoding};
+use scry_codec::{
+    read_batch, serialize_batch_with, BatchEncoder, CodecError, CopyRows, CopyTuple, Encoding,
+};
 use scry_testkit::{canonical_cases, workloads, CanonicalPayload, Gen};
 use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, TypeTag};
 
@@ -254,5 +256,48 @@ fn a_bad_tuple_is_refused_and_leaves_the_batch_as_it_was() {
             encoder.finish(&rest_of(&batch)).unwrap(),
             serialize_batch_with(&batch, encoding).unwrap()
         );
+    }
+}
+
+#[test]
+fn copy_tuples_are_cut_from_the_start_of_a_stream_only_when_whole() {
+    // 2 fields: an int4 7 and a NULL; then more bytes.
+    let tuple: &[u8] = &[0, 2, 0, 0, 0, 4, 0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF];
+    let mut stream = tuple.to_vec();
+    stream.extend_from_slice(&[0xFF, 0xFF, 9, 9]);
+    let first = CopyTuple::first(&stream, 2).unwrap();
+    assert_eq!(first.as_bytes(), tuple);
+    assert_eq!((first.len(), first.fields()), (14, 2));
+    assert_eq!(CopyTuple::new(tuple, 2), Ok(first));
+    // Every cut short prefix, another field count, the trailer, a bad length: none.
+    for n in 0..tuple.len() {
+        assert_eq!(CopyTuple::first(&tuple[..n], 2), None, "{n} bytes");
+    }
+    assert_eq!(CopyTuple::first(tuple, 3), None);
+    assert_eq!(CopyTuple::first(&[0xFF, 0xFF], 0), None);
+    assert_eq!(CopyTuple::first(&[0, 1, 0xFF, 0xFF, 0xFF, 0xFE], 1), None);
+    // `new` wants exactly one tuple.
+    assert_eq!(
+        CopyTuple::new(&stream, 2).unwrap_err(),
+        CodecError::Encode {
+            what: "COPY tuple",
+            reason: "4 bytes after the last field, at byte 14".to_owned()
+        }
+    );
+    // A checked tuple of another field count than the rows' is refused, the batch kept.
+    let rows = CopyRows::new(
+        DatabaseEvent::new(OperationType::SnapshotRow, "public", "t"),
+        vec![(TypeTag::Int32, 23)],
+    );
+    for encoding in ENCODINGS {
+        let mut encoder = BatchEncoder::new(encoding);
+        assert_eq!(
+            encoder.push_copy_tuple(&rows, &first).unwrap_err(),
+            CodecError::Encode {
+                what: "COPY tuple",
+                reason: "2 fields, the row has 1 columns".to_owned()
+            }
+        );
+        assert!(encoder.is_empty());
     }
 }

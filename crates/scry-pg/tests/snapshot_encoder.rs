@@ -242,6 +242,43 @@ fn tables_written_as_frames_number_on_and_frame_each_batch() {
 }
 
 #[test]
+fn chunks_given_as_they_are_write_the_frames_of_a_read_stream() {
+    let mut g = Gen::new(0xc4_0c5);
+    let mut tables: Vec<(SnapshotAdapter, Bytes)> =
+        (0..4).map(|_| generated_table(&mut g, 80)).collect();
+    tables.push((fixture_adapter(), Bytes::from_static(common::FIXTURE_COPY)));
+    for encoding in ENCODINGS {
+        for (t, (adapter, copy)) in tables.iter().enumerate() {
+            let mut want = Vec::new();
+            let read = encoder(encoding, LIMITS[1])
+                .write_table(adapter, &copy[..], &mut want)
+                .unwrap();
+            // One chunk; chunks cut at random points; chunks of 1 to 3 bytes.
+            let mut cuts: Vec<Vec<Bytes>> = vec![vec![copy.clone()]];
+            for max in [copy.len().max(2) / 3, 3] {
+                let mut pieces = Vec::new();
+                let mut at = 0;
+                while at < copy.len() {
+                    let n = (1 + g.below(max.max(1))).min(copy.len() - at);
+                    pieces.push(copy.slice(at..at + n));
+                    at += n;
+                }
+                cuts.push(pieces);
+            }
+            for pieces in cuts {
+                let n = pieces.len();
+                let mut got = Vec::new();
+                let summary = encoder(encoding, LIMITS[1])
+                    .write_table_chunks(adapter, pieces.into_iter().map(Ok), &mut got)
+                    .unwrap();
+                assert!(got == want, "{encoding:?} table {t}, {n} chunks");
+                assert_eq!(summary, read, "{encoding:?} table {t}, {n} chunks");
+            }
+        }
+    }
+}
+
+#[test]
 fn errors_are_the_adapters_after_the_same_batches() {
     let adapter = fixture_adapter();
     let copy = common::FIXTURE_COPY;

@@ -16,6 +16,7 @@ use super::value::Val;
 use crate::compact::{
     field_len, flag, put_delta, put_varint, METAS_KEY, TABLES_KEY, VERSION, VERSION_KEY,
 };
+use crate::copy_tuple::CopyTuple;
 use crate::{CodecError, CopyRows};
 
 /// Not yet chosen.
@@ -108,19 +109,26 @@ pub(crate) struct Events {
     last: (u64, u64, u64),
     tables: Tables,
     metas: Vec<RelationMeta>,
-    /// What the last COPY row found out (see `copy_row`).
-    copy_cache: Option<CopyCache>,
+    /// What the last COPY row found out (see `copy_row`); `rows` is `u64::MAX` before any.
+    copy_cache: CopyCache,
 }
 
-/// The name entry and row type the last COPY row of a `CopyRows` took, and which of the
-/// row type's first 64 slots are its columns' types (where a non-NULL field fits).
-#[derive(Clone, Copy)]
+/// What the last COPY row of a `CopyRows` found out: its name entry and row type, which of
+/// the row type's first 64 slots are its columns' types (where a non-NULL field fits), and
+/// the bytes every next row of the run starts with while the row type fits.
+#[derive(Default)]
 struct CopyCache {
     rows: u64,
     inline: bool,
     name: u32,
     ty: u32,
     ok: u64,
+    /// Every slot from the 65th on is its column's type.
+    ok_beyond: bool,
+    /// The event's timestamp, position and transaction ID: `head` holds zero deltas.
+    at: (u64, u64, u64),
+    /// The event head (zero deltas) and the row type's varint.
+    head: Vec<u8>,
 }
 
 /// The low `n` bits (all 64 from 64 on).
@@ -172,59 +180,83 @@ impl Events {
     /// fields are copied as they are.
     pub(crate) fn copy_row(&mut self, buf: &mut Vec<u8>, rows: &CopyRows, tuple: &CopyTuple<'_>) {
         let e = rows.event();
-        let fields = tuple.fields();
+        let fields = tuple.field_bytes();
         // As `inline_columns`, with the names' cost counted once in `rows`.
         let inline = rows.names_cost != 0
             && rows.names_cost
                 > 2 * (crate::compact::MIN_EVENT + 1 + fields.len() + rows.strings_cost);
-        // The name entry and row type of the previous row of `rows`, while they hold.
-        let cached = self
-            .copy_cache
-            .filter(|c| c.rows == rows.id && c.inline == inline);
-        let name = match cached {
-            Some(c) => {
-                self.tables.last_name = Some(c.name);
-                c.name
-            }
-            None => {
-                let columns: &[String] = if inline { &[] } else { &e.columns };
-                self.tables.name(&e.schema, &e.table, columns)
-            }
+        let at = (e.timestamp_us, e.position, e.transaction_id);
+        let n = rows.types().len();
+        let c = &self.copy_cache;
+        // The previous row of `rows` was the last event and its row type holds this one:
+        // then this row starts with the same bytes.
+        if c.rows == rows.id
+            && c.inline == inline
+            && c.at == at
+            && self.last == at
+            && self.tables.last_name == Some(c.name)
+            && (c.ok_beyond || n <= 64)
+            && (!tuple.nulls() & !c.ok & mask(n)) == 0
+            && self.tables.last_type(c.name) == c.ty
+        {
+            buf.reserve(c.head.len() + fields.len());
+            buf.extend_from_slice(&c.head);
+            buf.extend_from_slice(fields);
+            self.count += 1;
+            return;
+        }
+        self.new_copy_run(buf, rows, tuple, inline);
+    }
+
+    /// [`copy_row`](Self::copy_row) when the row does not start as the previous one did:
+    /// writes it in full, and what the rows after it can reuse.
+    #[inline(never)]
+    fn new_copy_run(
+        &mut self,
+        buf: &mut Vec<u8>,
+        rows: &CopyRows,
+        tuple: &CopyTuple<'_>,
+        inline: bool,
+    ) {
+        let e = rows.event();
+        let types = rows.types();
+        let name = if self.copy_cache.rows == rows.id && self.copy_cache.inline == inline {
+            self.tables.last_name = Some(self.copy_cache.name);
+            self.copy_cache.name
+        } else {
+            let columns: &[String] = if inline { &[] } else { &e.columns };
+            self.tables.name(&e.schema, &e.table, columns)
         };
         self.head(buf, e, inline, true, name);
-        let types = rows.types();
-        let last = self
-            .tables
-            .names
-            .get(name as usize)
-            .map_or(NONE, |n| n.last_type);
-        let ty = match (cached, tuple.nulls()) {
-            (Some(c), Some(nulls)) if c.ty == last && (!nulls & !c.ok & mask(types.len())) == 0 => {
-                last
-            }
-            _ => {
-                let ty = self.tables.row_type(name, types.len(), tuple.cells(types));
-                let slots = self.tables.slots_of(ty);
-                let ok = types
-                    .iter()
-                    .zip(slots)
-                    .enumerate()
-                    .take(64)
-                    .filter(|(_, (&(tag, oid), &slot))| slot == (tag as u8, oid))
-                    .fold(0u64, |m, (i, _)| m | 1 << i);
-                self.copy_cache = Some(CopyCache {
-                    rows: rows.id,
-                    inline,
-                    name,
-                    ty,
-                    ok,
-                });
-                ty
-            }
-        };
+        let ty = self.tables.row_type(name, types.len(), cells(tuple, types));
         put_varint(buf, u64::from(ty));
-        buf.extend_from_slice(fields);
+        buf.extend_from_slice(tuple.field_bytes());
         self.count += 1;
+        let slots = self.tables.slots_of(ty);
+        let own = |(&(tag, oid), &slot): (&(TypeTag, u32), &(u8, u32))| slot == (tag as u8, oid);
+        let ok = types
+            .iter()
+            .zip(slots)
+            .take(64)
+            .enumerate()
+            .filter(|&(_, pair)| own(pair))
+            .fold(0u64, |m, (i, _)| m | 1 << i);
+        let ok_beyond = types.iter().zip(slots).skip(64).all(own);
+        let mut head = std::mem::take(&mut self.copy_cache.head);
+        head.clear();
+        // The deltas from this row are zero.
+        self.head(&mut head, e, inline, true, name);
+        put_varint(&mut head, u64::from(ty));
+        self.copy_cache = CopyCache {
+            rows: rows.id,
+            inline,
+            name,
+            ty,
+            ok,
+            ok_beyond,
+            at: self.last,
+            head,
+        };
     }
 
     /// Writes an event's operation, flags, name `name` and deltas (and its inline column
@@ -415,125 +447,19 @@ impl Cell {
     }
 }
 
-/// A COPY BINARY tuple whose field count and lengths are checked: its fields' bytes, which
-/// are a compact row's value bytes as they are.
-pub(crate) struct CopyTuple<'t> {
-    fields: &'t [u8],
-    /// Bit `i` set when field `i` is NULL, for tuples of up to 64 fields.
-    nulls: Option<u64>,
-}
-
-impl<'t> CopyTuple<'t> {
-    /// Checks `tuple` (an `int16` field count, then per field an `int32` length, -1 for
-    /// NULL, and its bytes): `count` fields that end where it ends. The error says what is
-    /// wrong and at which byte of the tuple.
-    pub(crate) fn new(tuple: &'t [u8], count: usize) -> Result<Self, CodecError> {
-        let bad = |reason: String| CodecError::Encode {
-            what: "COPY tuple",
-            reason,
-        };
-        let Some((head, fields)) = tuple.split_first_chunk::<2>() else {
-            return Err(bad(format!(
-                "{} bytes, too short for a field count",
-                tuple.len()
-            )));
-        };
-        let n = i16::from_be_bytes(*head);
-        if usize::try_from(n).ok() != Some(count) {
-            return Err(bad(format!("{n} fields, the row has {count} columns")));
-        }
-        let mut at = 0usize;
-        let mut nulls = 0u64;
-        for field in 0..count {
-            let Some(len) = len_at(fields, at) else {
-                return Err(bad(format!(
-                    "ends in field {field}'s length, at byte {}",
-                    2 + at
-                )));
-            };
-            at += 4;
-            if len == -1 {
-                nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
-                continue;
-            }
-            match usize::try_from(len) {
-                Ok(len) if len <= fields.len() - at => at += len,
-                _ => {
-                    return Err(bad(format!(
-                        "field {field}'s length {len} at byte {} does not fit the {} bytes left",
-                        at - 2,
-                        fields.len() - at
-                    )))
-                }
-            }
-        }
-        if at != fields.len() {
-            return Err(bad(format!(
-                "{} bytes after the last field, at byte {}",
-                fields.len() - at,
-                2 + at
-            )));
-        }
-        Ok(CopyTuple {
-            fields,
-            nulls: (count <= 64).then_some(nulls),
+/// The fields of `tuple` as the row-type choice sees them: field `i` of type `types[i]`.
+fn cells<'a>(
+    tuple: &CopyTuple<'a>,
+    types: &'a [(TypeTag, u32)],
+) -> impl Iterator<Item = Cell> + Clone + 'a {
+    let nulls = tuple.data();
+    types
+        .iter()
+        .zip(nulls)
+        .map(|(&(tag, oid), data)| match data {
+            Some(_) => Cell::Data(tag, oid),
+            None => Cell::Null,
         })
-    }
-
-    /// Which fields are NULL (bit `i` for field `i`), for tuples of up to 64 fields.
-    pub(crate) fn nulls(&self) -> Option<u64> {
-        self.nulls
-    }
-
-    /// The fields' bytes: every field's length and data.
-    pub(crate) fn fields(&self) -> &'t [u8] {
-        self.fields
-    }
-
-    /// The fields' data, `None` for NULL, in order.
-    pub(crate) fn data(&self) -> impl Iterator<Item = Option<std::ops::Range<usize>>> + Clone + 't {
-        let fields = self.fields;
-        let mut at = 0usize;
-        std::iter::from_fn(move || {
-            let len = len_at(fields, at)?;
-            at += 4;
-            match usize::try_from(len) {
-                Ok(len) => {
-                    let range = 2 + at..2 + at + len;
-                    at += len;
-                    Some(Some(range))
-                }
-                Err(_) => Some(None),
-            }
-        })
-    }
-
-    /// The fields as the row-type choice sees them: field `i` of type `types[i]`.
-    fn cells<'a>(&self, types: &'a [(TypeTag, u32)]) -> impl Iterator<Item = Cell> + Clone + 'a
-    where
-        't: 'a,
-    {
-        let fields = self.fields;
-        let mut at = 0usize;
-        types.iter().map(move |&(tag, oid)| {
-            let len = len_at(fields, at).unwrap_or(-1);
-            at += 4;
-            match usize::try_from(len) {
-                Ok(len) => {
-                    at += len;
-                    Cell::Data(tag, oid)
-                }
-                Err(_) => Cell::Null,
-            }
-        })
-    }
-}
-
-/// The field length (`int32`, big-endian) at `at` in a tuple's fields, if it is there.
-#[inline(always)]
-fn len_at(fields: &[u8], at: usize) -> Option<i32> {
-    let w = fields.get(at..at.checked_add(4)?)?;
-    <[u8; 4]>::try_from(w).ok().map(i32::from_be_bytes)
 }
 
 /// The name and row-type tables of the FlexBuffer being written.
@@ -597,6 +523,12 @@ impl Tables {
         i
     }
 
+    /// The row type the last row of name entry `name` had.
+    #[inline(always)]
+    fn last_type(&self, name: u32) -> u32 {
+        self.names.get(name as usize).map_or(NONE, |n| n.last_type)
+    }
+
     /// The slots of row type `ty`.
     #[inline]
     fn slots_of(&self, ty: u32) -> &[(u8, u32)] {
@@ -616,7 +548,7 @@ impl Tables {
     /// The row type for the `n` values `cells` of an event named `name`: the one its
     /// previous row had if they fit, else the one whose slots are theirs.
     fn row_type(&mut self, name: u32, n: usize, cells: impl Iterator<Item = Cell> + Clone) -> u32 {
-        let last = self.names.get(name as usize).map_or(NONE, |n| n.last_type);
+        let last = self.last_type(name);
         if last != NONE && self.fits(last, n, cells.clone()) {
             return last;
         }

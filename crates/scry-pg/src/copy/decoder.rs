@@ -44,6 +44,10 @@ enum Scan {
         what: &'static str,
         at: usize,
         needed: usize,
+        /// Where a tuple's scan can go on once more bytes are there: the field being read
+        /// and the offset of its length (0, 0 before the field count).
+        field: usize,
+        field_at: usize,
     },
 }
 
@@ -69,6 +73,9 @@ pub struct CopyDecoder {
     max_tuple_bytes: usize,
     /// Bytes seen after the trailer.
     trailing: usize,
+    /// Where the scan of a tuple being staged goes on: the field and its length's offset
+    /// in the tuple (fields before it are checked; bytes staged only grow).
+    resume: (usize, usize),
 }
 
 impl Default for CopyDecoder {
@@ -91,6 +98,7 @@ impl CopyDecoder {
             rows: 0,
             max_tuple_bytes: DEFAULT_MAX_TUPLE_BYTES,
             trailing: 0,
+            resume: (0, 0),
         }
     }
 
@@ -168,6 +176,23 @@ impl CopyDecoder {
     /// returns it.
     pub fn decode_tuple_eof(&mut self) -> Result<Option<Bytes>, CopyError> {
         self.step_tuple(true)
+    }
+
+    /// The unread rest of the chunk while the decoder stands between two tuples with
+    /// nothing staged: a consumer may cut the whole tuples at its start itself, then say so
+    /// with [`skip_rows`](Self::skip_rows) (for the snapshot encoder, which checks each
+    /// tuple once as it writes it).
+    pub(crate) fn rows_at_hand(&self) -> Option<&[u8]> {
+        (self.state == State::Rows && self.staged.is_empty()).then_some(&self.chunk[..])
+    }
+
+    /// Counts the first `bytes` bytes of [`rows_at_hand`](Self::rows_at_hand), `rows`
+    /// whole tuples, as read.
+    pub(crate) fn skip_rows(&mut self, rows: u64, bytes: usize) {
+        let bytes = bytes.min(self.chunk.len());
+        self.rows += rows;
+        self.offset += bytes as u64;
+        self.chunk.advance(bytes);
     }
 
     /// Decodes just the header, the input having ended where it is (for [`CopyReader`],
@@ -255,11 +280,26 @@ impl CopyDecoder {
     }
 
     /// Scans the unit (header or tuple) at the decoder's offset in `b`.
-    fn scan(&self, b: &[u8]) -> Result<Scan, CopyError> {
-        let at = self.offset as usize;
+    fn scan(&mut self, staged: bool) -> Result<Scan, CopyError> {
+        let base = self.offset as usize;
+        let b = if staged {
+            &self.staged[..]
+        } else {
+            &self.chunk[..]
+        };
         match self.state {
             State::Header => scan_header(b),
-            _ => scan_tuple(b, at, self.rows),
+            _ => {
+                let from = if staged { self.resume } else { (0, 0) };
+                let scan = scan_tuple(b, base, self.rows, from)?;
+                self.resume = match scan {
+                    Scan::Part {
+                        field, field_at, ..
+                    } => (field, field_at),
+                    Scan::Whole(_) => (0, 0),
+                };
+                Ok(scan)
+            }
         }
     }
 
@@ -267,7 +307,7 @@ impl CopyDecoder {
     /// the staging buffer; `None` when the input holds only part of it (an error at `eof`).
     fn unit(&mut self, eof: bool) -> Result<Option<Bytes>, CopyError> {
         if self.staged.is_empty() {
-            match self.scan(&self.chunk)? {
+            match self.scan(false)? {
                 Scan::Whole(len) => {
                     self.offset += len as u64;
                     let unit = self.chunk.split_to(len);
@@ -290,12 +330,14 @@ impl CopyDecoder {
         }
         // Move from the chunk just the bytes the unit still needs, a part at a time.
         loop {
-            match self.scan(&self.staged)? {
+            match self.scan(true)? {
                 Scan::Whole(len) => {
                     self.offset += len as u64;
                     return Ok(Some(self.staged.split_to(len).freeze()));
                 }
-                Scan::Part { what, at, needed } => {
+                Scan::Part {
+                    what, at, needed, ..
+                } => {
                     self.check_size(at, needed)?;
                     let want = at + needed - self.staged.len();
                     if self.chunk.is_empty() {
@@ -375,8 +417,9 @@ fn parse_header(unit: Bytes) -> CopyHeader {
     }
 }
 
-/// A tuple (or the trailer) at stream offset `base`, the `row`th.
-fn scan_tuple(b: &[u8], base: usize, row: u64) -> Result<Scan, CopyError> {
+/// A tuple (or the trailer) at stream offset `base`, the `row`th, its scan going on `from`
+/// a field whose length is at a given offset (fields before it already checked).
+fn scan_tuple(b: &[u8], base: usize, row: u64, from: (usize, usize)) -> Result<Scan, CopyError> {
     let Some(count) = word::<2>(b, 0).map(i16::from_be_bytes) else {
         return Ok(part("tuple field count", 0, 2));
     };
@@ -388,10 +431,10 @@ fn scan_tuple(b: &[u8], base: usize, row: u64) -> Result<Scan, CopyError> {
         offset: base,
         count,
     })?;
-    let mut at = 2;
-    for field in 0..count {
+    let (first, mut at) = if from.1 == 0 { (0, 2) } else { from };
+    for field in first..count {
         let Some(len) = word::<4>(b, at).map(i32::from_be_bytes) else {
-            return Ok(part("field length", at, 4));
+            return Ok(field_part("field length", at, 4, field, at));
         };
         if len == -1 {
             at += 4;
@@ -404,7 +447,7 @@ fn scan_tuple(b: &[u8], base: usize, row: u64) -> Result<Scan, CopyError> {
             len,
         })?;
         if b.len() - (at + 4) < len {
-            return Ok(part("field data", at + 4, len));
+            return Ok(field_part("field data", at + 4, len, field, at));
         }
         at += 4 + len;
     }
@@ -431,7 +474,17 @@ fn cut_fields(unit: &Bytes) -> CopyRow {
 }
 
 fn part(what: &'static str, at: usize, needed: usize) -> Scan {
-    Scan::Part { what, at, needed }
+    field_part(what, at, needed, 0, 0)
+}
+
+fn field_part(what: &'static str, at: usize, needed: usize, field: usize, field_at: usize) -> Scan {
+    Scan::Part {
+        what,
+        at,
+        needed,
+        field,
+        field_at,
+    }
 }
 
 fn word<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {

@@ -110,30 +110,45 @@ impl<R: Read> CopyStream<R> {
         result
     }
 
-    /// Reads the next chunk into the decoder: until it is full (sources such as a COPY
-    /// connection return a row per read) or the source ends, which sets `eof`.
+    /// Reads the next chunk into the decoder; at the source's end sets `eof`.
     fn fill(&mut self) -> Result<(), CopyIoError> {
-        self.buf.clear();
-        self.buf.reserve(self.chunk_bytes);
-        self.buf.resize(self.chunk_bytes, 0);
-        let chunk = &mut self.buf;
-        let mut n = 0;
-        while n < chunk.len() {
-            match self.source.read(&mut chunk[n..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
+        let (chunk, ended) = read_chunk(&mut self.source, &mut self.buf, self.chunk_bytes)?;
+        if let Some(chunk) = chunk {
+            self.decoder.push(chunk);
         }
-        if n > 0 {
-            self.decoder.push(chunk.split_to(n).freeze());
-        }
+        self.eof = ended;
         Ok(())
     }
+}
+
+/// Reads up to `chunk_bytes` (at least 1) from `source` into `buf`, until that many are
+/// there (sources such as a COPY connection return a row per read) or the source ends, and
+/// returns them as a chunk of their own (`None` if none were read), and whether the source
+/// has ended. Once every slice of a chunk is dropped, the next one reuses its memory
+/// (`BytesMut::reserve` reclaims it).
+pub(crate) fn read_chunk<R: Read>(
+    source: &mut R,
+    buf: &mut BytesMut,
+    chunk_bytes: usize,
+) -> io::Result<(Option<Bytes>, bool)> {
+    let chunk_bytes = chunk_bytes.max(1);
+    buf.clear();
+    buf.reserve(chunk_bytes);
+    buf.resize(chunk_bytes, 0);
+    let mut n = 0;
+    let mut ended = false;
+    while n < chunk_bytes {
+        match source.read(&mut buf[n..]) {
+            Ok(0) => {
+                ended = true;
+                break;
+            }
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(((n > 0).then(|| buf.split_to(n).freeze()), ended))
 }
 
 impl<R: Read> Iterator for CopyStream<R> {

@@ -2,13 +2,13 @@
 
 use std::io::{self, Read, Write};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use scry_codec::frame::FrameEncoder;
-use scry_codec::{BatchEncoder, CopyRows, Encoding};
+use scry_codec::{BatchEncoder, CopyRows, CopyTuple, Encoding};
 use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType};
 
 use super::{SnapshotAdapter, SnapshotError};
-use crate::copy::{CopyDecoder, CopyIoError, CopyStream, DEFAULT_CHUNK_BYTES};
+use crate::copy::{read_chunk, CopyDecoder, DEFAULT_CHUNK_BYTES};
 use crate::oid::type_tag_from_oid;
 
 /// Encodes table snapshots straight from their COPY BINARY streams into serialized
@@ -31,6 +31,8 @@ pub struct SnapshotEncoder {
     batching: Batching,
     chunk_bytes: usize,
     max_tuple_bytes: usize,
+    /// The buffer chunks are read into, from table to table.
+    buf: BytesMut,
 }
 
 /// `BatchBuilder`'s limits and numbering.
@@ -72,6 +74,7 @@ impl SnapshotEncoder {
             },
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             max_tuple_bytes: crate::copy::DEFAULT_MAX_TUPLE_BYTES,
+            buf: BytesMut::new(),
         }
     }
 
@@ -138,13 +141,10 @@ impl SnapshotEncoder {
         &mut self,
         adapter: &SnapshotAdapter,
         source: R,
-        mut emit: impl FnMut(&[u8]) -> io::Result<()>,
+        emit: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<TableSummary, SnapshotError> {
-        self.run(adapter, source, |encoder, _, rest| {
-            let bytes = encoder.finish(rest).map_err(|e| adapter.encode_error(e))?;
-            emit(bytes).map_err(|e| adapter.io_error(&e))?;
-            Ok(bytes.len())
-        })
+        let mut chunks = ReadChunks::new(source, self.chunk_bytes);
+        self.run(adapter, &mut chunks, batches(adapter, emit))
     }
 
     /// As [`encode_table`](Self::encode_table), each batch written to `out` as one frame
@@ -155,21 +155,34 @@ impl SnapshotEncoder {
         source: R,
         out: &mut W,
     ) -> Result<TableSummary, SnapshotError> {
-        self.run(adapter, source, |encoder, frames, rest| {
-            let frame = encoder
-                .finish_frame(rest, frames)
-                .map_err(|e| adapter.frame_error(e))?;
-            out.write_all(frame).map_err(|e| adapter.io_error(&e))?;
-            Ok(frame.len())
-        })
+        let mut chunks = ReadChunks::new(source, self.chunk_bytes);
+        self.run(adapter, &mut chunks, frames(adapter, out))
     }
 
-    /// The snapshot of one table; `end` ends a batch given its other fields and says how
-    /// many bytes it wrote.
-    fn run<R: Read>(
+    /// As [`write_table`](Self::write_table), the COPY stream given as the chunks it
+    /// arrived in (any sizes; for example a `tokio-postgres` `copy_out` stream's, or one
+    /// chunk holding the whole stream). Tuples wholly inside a chunk are encoded from where
+    /// they lie, so nothing is copied on the way in.
+    pub fn write_table_chunks<I, W>(
         &mut self,
         adapter: &SnapshotAdapter,
-        source: R,
+        chunks: I,
+        out: &mut W,
+    ) -> Result<TableSummary, SnapshotError>
+    where
+        I: IntoIterator<Item = io::Result<Bytes>>,
+        W: Write,
+    {
+        let mut chunks = chunks.into_iter();
+        self.run(adapter, &mut chunks, frames(adapter, out))
+    }
+
+    /// The snapshot of one table, its COPY stream in the chunks `source` yields; `end` ends
+    /// a batch given its other fields and says how many bytes it wrote.
+    fn run(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: &mut dyn Chunks,
         mut end: impl FnMut(
             &mut BatchEncoder,
             &mut FrameEncoder,
@@ -185,24 +198,127 @@ impl SnapshotEncoder {
             summary: TableSummary::default(),
         };
         let rows = row_events(adapter);
-        let decoder = CopyDecoder::new().with_max_tuple_bytes(self.max_tuple_bytes);
-        let mut stream = CopyStream::with_decoder(source, decoder, self.chunk_bytes);
+        let mut decoder = CopyDecoder::new().with_max_tuple_bytes(self.max_tuple_bytes);
         table.event(&adapter.begin_event(), adapter, &mut end)?;
+        let columns = rows.types().len();
+        let mut eof = false;
         loop {
-            let tuple = match stream.next_tuple() {
-                Ok(Some(t)) => t,
-                Ok(None) => break,
-                Err(CopyIoError::Copy(e)) => return Err(adapter.copy_error(e)),
-                Err(CopyIoError::Io(e)) => return Err(adapter.io_error(&e)),
+            // The whole tuples at hand, checked once as they are written.
+            if let Some(at_hand) = decoder.rows_at_hand() {
+                let (mut count, mut at) = (0, 0);
+                let mut result = Ok(());
+                while let Some(tuple) = at_hand.get(at..).and_then(|b| CopyTuple::first(b, columns))
+                {
+                    count += 1;
+                    at += tuple.len();
+                    result = table.row_tuple(&rows, &tuple, adapter, &mut end);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                decoder.skip_rows(count, at);
+                result?;
+            }
+            // Then one tuple the general way: split across chunks, of the wrong field
+            // count, malformed, or the trailer.
+            let step = if eof {
+                decoder.decode_tuple_eof()
+            } else {
+                decoder.decode_tuple()
             };
-            table.row(&rows, &tuple, adapter, &mut end)?;
+            match step {
+                Ok(Some(tuple)) => table.row(&rows, &tuple, adapter, &mut end)?,
+                Ok(None) if eof => break,
+                Ok(None) => match source.next_chunk(&mut self.buf) {
+                    Ok(Some(chunk)) => decoder.push(chunk),
+                    Ok(None) => eof = true,
+                    Err(e) => return Err(adapter.io_error(&e)),
+                },
+                Err(e) => return Err(adapter.copy_error(e)),
+            }
         }
         table.event(&adapter.end_event(), adapter, &mut end)?;
         if !table.encoder.is_empty() {
             table.flush(&mut end)?;
         }
-        table.summary.copy_bytes = stream.decoder().offset();
+        table.summary.copy_bytes = decoder.offset();
         Ok(table.summary)
+    }
+}
+
+/// Ends a batch as [`SnapshotEncoder::encode_table`] does.
+fn batches<'a>(
+    adapter: &'a SnapshotAdapter,
+    mut emit: impl FnMut(&[u8]) -> io::Result<()> + 'a,
+) -> impl FnMut(
+    &mut BatchEncoder,
+    &mut FrameEncoder,
+    &DatabaseEventBatch,
+) -> Result<usize, SnapshotError>
+       + 'a {
+    move |encoder, _, rest| {
+        let bytes = encoder.finish(rest).map_err(|e| adapter.encode_error(e))?;
+        emit(bytes).map_err(|e| adapter.io_error(&e))?;
+        Ok(bytes.len())
+    }
+}
+
+/// Ends a batch as [`SnapshotEncoder::write_table`] does.
+fn frames<'a, W: Write>(
+    adapter: &'a SnapshotAdapter,
+    out: &'a mut W,
+) -> impl FnMut(
+    &mut BatchEncoder,
+    &mut FrameEncoder,
+    &DatabaseEventBatch,
+) -> Result<usize, SnapshotError>
+       + 'a {
+    move |encoder, frames, rest| {
+        let frame = encoder
+            .finish_frame(rest, frames)
+            .map_err(|e| adapter.frame_error(e))?;
+        out.write_all(frame).map_err(|e| adapter.io_error(&e))?;
+        Ok(frame.len())
+    }
+}
+
+/// Where a table's COPY stream comes from: its next chunk, `None` at its end.
+trait Chunks {
+    fn next_chunk(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>>;
+}
+
+/// Chunks given as they are.
+impl<I: Iterator<Item = io::Result<Bytes>>> Chunks for I {
+    fn next_chunk(&mut self, _: &mut BytesMut) -> io::Result<Option<Bytes>> {
+        self.next().transpose()
+    }
+}
+
+/// Chunks read from a [`Read`] into the encoder's buffer.
+struct ReadChunks<R> {
+    source: R,
+    chunk_bytes: usize,
+    ended: bool,
+}
+
+impl<R> ReadChunks<R> {
+    fn new(source: R, chunk_bytes: usize) -> Self {
+        Self {
+            source,
+            chunk_bytes,
+            ended: false,
+        }
+    }
+}
+
+impl<R: Read> Chunks for ReadChunks<R> {
+    fn next_chunk(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let (chunk, ended) = read_chunk(&mut self.source, buf, self.chunk_bytes)?;
+        self.ended = ended;
+        Ok(chunk)
     }
 }
 
@@ -260,10 +376,11 @@ impl Table<'_> {
         self.encoder.push(e).map_err(|e| adapter.encode_error(e))
     }
 
+    /// A tuple the decoder cut: checked here.
     fn row(
         &mut self,
         rows: &CopyRows,
-        tuple: &Bytes,
+        tuple: &[u8],
         adapter: &SnapshotAdapter,
         end: &mut End<'_>,
     ) -> Result<(), SnapshotError> {
@@ -278,9 +395,21 @@ impl Table<'_> {
                 actual: fields,
             });
         }
-        self.make_room(rows.event_size(tuple), end)?;
+        let tuple = CopyTuple::new(tuple, fields).map_err(|e| adapter.encode_error(e))?;
+        self.row_tuple(rows, &tuple, adapter, end)
+    }
+
+    #[inline]
+    fn row_tuple(
+        &mut self,
+        rows: &CopyRows,
+        tuple: &CopyTuple<'_>,
+        adapter: &SnapshotAdapter,
+        end: &mut End<'_>,
+    ) -> Result<(), SnapshotError> {
+        self.make_room(rows.event_size(tuple.as_bytes()), end)?;
         self.encoder
-            .push_copy_row(rows, tuple)
+            .push_copy_tuple(rows, tuple)
             .map_err(|e| adapter.encode_error(e))?;
         self.summary.rows += 1;
         Ok(())

@@ -1,0 +1,177 @@
+//! [`CopyTuple`]: a COPY BINARY tuple checked once, to be written as a row.
+
+use crate::CodecError;
+
+/// A COPY BINARY tuple (an `int16` field count, then per field an `int32` length, -1 for
+/// NULL, and that many bytes of data) checked to be well formed: every field length is -1
+/// or fits the bytes that follow, and the last field ends where the tuple ends.
+///
+/// [`BatchEncoder::push_copy_tuple`](crate::BatchEncoder::push_copy_tuple) writes it
+/// without looking at its fields again, so a producer that cuts tuples out of a COPY stream
+/// checks each tuple once, while cutting it:
+///
+/// ```
+/// use scry_codec::CopyTuple;
+///
+/// // Two tuples of 2 fields (an int4 7, a NULL), then the trailer.
+/// let stream = [
+///     0, 2, 0, 0, 0, 4, 0, 0, 0, 7, 0xFF, 0xFF, 0xFF, 0xFF,
+///     0, 2, 0, 0, 0, 4, 0, 0, 0, 8, 0xFF, 0xFF, 0xFF, 0xFF,
+///     0xFF, 0xFF,
+/// ];
+/// let mut at = 0;
+/// while let Some(tuple) = CopyTuple::first(&stream[at..], 2) {
+///     assert_eq!(tuple.len(), 14);
+///     at += tuple.len();
+/// }
+/// assert_eq!(&stream[at..], [0xFF, 0xFF]); // the trailer is not a tuple
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyTuple<'t> {
+    /// The whole tuple: its field count and fields.
+    bytes: &'t [u8],
+    /// Bit `i` set when field `i` is NULL, for the first 64 fields.
+    nulls: u64,
+}
+
+impl<'t> CopyTuple<'t> {
+    /// The tuple of `fields` fields at the start of `buf`, if one lies there whole and well
+    /// formed; `None` when `buf` holds only part of one, a tuple of another field count,
+    /// the stream's trailer, or bytes that are not a tuple (a stream reader then says which).
+    #[inline]
+    #[must_use]
+    pub fn first(buf: &'t [u8], fields: usize) -> Option<Self> {
+        let count = i16::from_be_bytes(*buf.first_chunk::<2>()?);
+        if usize::try_from(count).ok()? != fields {
+            return None;
+        }
+        let mut at = 2usize;
+        let mut nulls = 0u64;
+        for field in 0..fields {
+            let len = i32::from_be_bytes(*buf.get(at..)?.first_chunk::<4>()?);
+            at += 4;
+            if let Ok(len) = usize::try_from(len) {
+                if buf.len() - at < len {
+                    return None;
+                }
+                at += len;
+            } else if len == -1 {
+                nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
+            } else {
+                return None;
+            }
+        }
+        Some(Self {
+            bytes: buf.get(..at)?,
+            nulls,
+        })
+    }
+
+    /// Checks that `tuple` is one whole tuple of `fields` fields; the error says what is
+    /// wrong and at which byte of the tuple.
+    pub fn new(tuple: &'t [u8], fields: usize) -> Result<Self, CodecError> {
+        match Self::first(tuple, fields) {
+            Some(t) if t.bytes.len() == tuple.len() => Ok(t),
+            _ => Err(diagnose(tuple, fields)),
+        }
+    }
+
+    /// The tuple's length in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Never true: a tuple holds at least its field count.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The number of fields.
+    #[must_use]
+    pub fn fields(&self) -> usize {
+        self.bytes
+            .first_chunk::<2>()
+            .map_or(0, |c| i16::from_be_bytes(*c).max(0) as usize)
+    }
+
+    /// The tuple's bytes, its field count first.
+    #[must_use]
+    pub fn as_bytes(&self) -> &'t [u8] {
+        self.bytes
+    }
+
+    /// Which of the first 64 fields are NULL (bit `i` for field `i`).
+    pub(crate) fn nulls(&self) -> u64 {
+        self.nulls
+    }
+
+    /// The fields' bytes: every field's length and data, as a compact row holds them.
+    pub(crate) fn field_bytes(&self) -> &'t [u8] {
+        self.bytes.get(2..).unwrap_or_default()
+    }
+
+    /// Each field's data as a range of the tuple's bytes, `None` for NULL, in order.
+    pub(crate) fn data(&self) -> impl Iterator<Item = Option<std::ops::Range<usize>>> + Clone + 't {
+        let bytes = self.bytes;
+        let mut at = 2usize;
+        std::iter::from_fn(move || {
+            let len = i32::from_be_bytes(*bytes.get(at..)?.first_chunk::<4>()?);
+            at += 4;
+            match usize::try_from(len) {
+                Ok(len) => {
+                    let range = at..at + len;
+                    at += len;
+                    Some(Some(range))
+                }
+                Err(_) => Some(None),
+            }
+        })
+    }
+}
+
+/// What is wrong with `tuple` as one tuple of `fields` fields.
+#[cold]
+#[inline(never)]
+fn diagnose(tuple: &[u8], fields: usize) -> CodecError {
+    let bad = |reason: String| CodecError::Encode {
+        what: "COPY tuple",
+        reason,
+    };
+    let Some(head) = tuple.first_chunk::<2>() else {
+        return bad(format!(
+            "{} bytes, too short for a field count",
+            tuple.len()
+        ));
+    };
+    let n = i16::from_be_bytes(*head);
+    if usize::try_from(n).ok() != Some(fields) {
+        return bad(format!("{n} fields, the row has {fields} columns"));
+    }
+    let mut at = 2usize;
+    for field in 0..fields {
+        let Some(len) = tuple.get(at..).and_then(|b| b.first_chunk::<4>()) else {
+            return bad(format!("ends in field {field}'s length, at byte {at}"));
+        };
+        let len = i32::from_be_bytes(*len);
+        at += 4;
+        if len == -1 {
+            continue;
+        }
+        match usize::try_from(len) {
+            Ok(len) if len <= tuple.len() - at => at += len,
+            _ => {
+                return bad(format!(
+                    "field {field}'s length {len} at byte {} does not fit the {} bytes left",
+                    at - 4,
+                    tuple.len() - at
+                ))
+            }
+        }
+    }
+    bad(format!(
+        "{} bytes after the last field, at byte {at}",
+        tuple.len() - at
+    ))
+}
