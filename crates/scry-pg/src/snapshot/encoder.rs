@@ -193,13 +193,17 @@ impl SnapshotEncoder {
             encoder: &mut self.encoder,
             frames: &mut self.frames,
             batching: &mut self.batching,
-            relations: vec![adapter.relation().clone()],
+            relations: Vec::with_capacity(1),
             current_bytes: 0,
             summary: TableSummary::default(),
         };
-        let rows = row_events(adapter);
+        // The begin event's relation and column names, once written, serve the batch and
+        // the row events (they are no small copies for a wide table).
+        let mut begin = adapter.begin_event();
+        table.event(&begin, adapter, &mut end)?;
+        table.relations.extend(begin.relation_meta.take());
+        let rows = row_events(adapter, std::mem::take(&mut begin.columns));
         let mut decoder = CopyDecoder::new().with_max_tuple_bytes(self.max_tuple_bytes);
-        table.event(&adapter.begin_event(), adapter, &mut end)?;
         let columns = rows.types().len();
         let mut eof = false;
         loop {
@@ -322,11 +326,11 @@ impl<R: Read> Chunks for ReadChunks<R> {
     }
 }
 
-/// The row events of `adapter`'s table, but for their values.
-fn row_events(adapter: &SnapshotAdapter) -> CopyRows {
+/// The row events of `adapter`'s table, but for their values (`column_names` its own).
+fn row_events(adapter: &SnapshotAdapter, column_names: Vec<String>) -> CopyRows {
     let mut event = adapter.event(OperationType::SnapshotRow);
     if adapter.names_on_rows {
-        event = event.columns(adapter.column_names.clone());
+        event = event.columns(column_names);
     }
     let types = adapter
         .type_oids
