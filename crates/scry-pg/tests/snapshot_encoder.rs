@@ -242,6 +242,44 @@ fn tables_written_as_frames_number_on_and_frame_each_batch() {
 }
 
 #[test]
+fn progress_hears_of_every_frame_with_the_running_counts() {
+    let mut g = Gen::new(0x9e0_9e55);
+    let (adapter, copy) = generated_table(&mut g, 50);
+    for encoding in ENCODINGS {
+        let mut want = Vec::new();
+        let summary = encoder(encoding, LIMITS[1])
+            .write_table(&adapter, &copy[..], &mut want)
+            .unwrap();
+        let mut got = Vec::new();
+        let mut heard: Vec<TableSummary> = Vec::new();
+        let mut enc = encoder(encoding, LIMITS[1]);
+        let last = enc
+            .write_table_with_progress(&adapter, &copy[..], &mut got, &mut |s| {
+                heard.push(*s);
+            })
+            .unwrap();
+        assert!(got == want, "{encoding:?}");
+        assert_eq!(last, summary, "{encoding:?}");
+        // One call per frame: batches 1, 2, ... with the bytes written so far; the rows
+        // are those of the batches written (7 events a batch, the begin event in the
+        // first, the end event in the last).
+        assert_eq!(heard.len() as u64, summary.batches, "{encoding:?}");
+        for (i, s) in heard.iter().enumerate() {
+            assert_eq!(s.batches, i as u64 + 1);
+            assert_eq!(s.rows, (7 * (i as u64 + 1) - 1).min(summary.rows));
+            assert_eq!(s.copy_bytes, 0);
+        }
+        let end = heard[heard.len() - 1];
+        assert_eq!(end.encoded_bytes, got.len() as u64);
+        assert_eq!(end.rows, summary.rows);
+        // Numbering set between tables goes on from there.
+        enc.set_next_batch_seq(1 << 32);
+        let next = enc.write_table(&adapter, &copy[..], &mut Vec::new()).unwrap();
+        assert_eq!(enc.next_batch_seq(), (1 << 32) + next.batches);
+    }
+}
+
+#[test]
 fn chunks_given_as_they_are_write_the_frames_of_a_read_stream() {
     let mut g = Gen::new(0xc4_0c5);
     let mut tables: Vec<(SnapshotAdapter, Bytes)> =

@@ -132,6 +132,12 @@ impl SnapshotEncoder {
         self.batching.batch_seq
     }
 
+    /// Numbers the batches from `seq` on (for example to give each table of a parallel
+    /// snapshot its own range).
+    pub fn set_next_batch_seq(&mut self, seq: u64) {
+        self.batching.batch_seq = seq;
+    }
+
     /// Encodes the snapshot of `adapter`'s table, its COPY stream read from `source`, and
     /// hands each serialized batch to `emit` as soon as it is full (the relation rides in
     /// the first). An error stops it: a malformed stream or a tuple of the wrong field count
@@ -144,7 +150,7 @@ impl SnapshotEncoder {
         emit: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<TableSummary, SnapshotError> {
         let mut chunks = ReadChunks::new(source, self.chunk_bytes);
-        self.run(adapter, &mut chunks, batches(adapter, emit))
+        self.run(adapter, &mut chunks, batches(adapter, emit), &mut |_| {})
     }
 
     /// As [`encode_table`](Self::encode_table), each batch written to `out` as one frame
@@ -155,8 +161,21 @@ impl SnapshotEncoder {
         source: R,
         out: &mut W,
     ) -> Result<TableSummary, SnapshotError> {
+        self.write_table_with_progress(adapter, source, out, &mut |_| {})
+    }
+
+    /// As [`write_table`](Self::write_table), calling `progress` after each frame written
+    /// with the table's summary so far (its `rows`, `batches` and `encoded_bytes`;
+    /// `copy_bytes` is known only in the summary returned at the end).
+    pub fn write_table_with_progress<R: Read, W: Write>(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: R,
+        out: &mut W,
+        progress: &mut dyn FnMut(&TableSummary),
+    ) -> Result<TableSummary, SnapshotError> {
         let mut chunks = ReadChunks::new(source, self.chunk_bytes);
-        self.run(adapter, &mut chunks, frames(adapter, out))
+        self.run(adapter, &mut chunks, frames(adapter, out), progress)
     }
 
     /// As [`write_table`](Self::write_table), the COPY stream given as the chunks it
@@ -174,11 +193,12 @@ impl SnapshotEncoder {
         W: Write,
     {
         let mut chunks = chunks.into_iter();
-        self.run(adapter, &mut chunks, frames(adapter, out))
+        self.run(adapter, &mut chunks, frames(adapter, out), &mut |_| {})
     }
 
     /// The snapshot of one table, its COPY stream in the chunks `source` yields; `end` ends
-    /// a batch given its other fields and says how many bytes it wrote.
+    /// a batch given its other fields and says how many bytes it wrote; `progress` hears of
+    /// each batch ended.
     fn run(
         &mut self,
         adapter: &SnapshotAdapter,
@@ -188,8 +208,10 @@ impl SnapshotEncoder {
             &mut FrameEncoder,
             &DatabaseEventBatch,
         ) -> Result<usize, SnapshotError>,
+        progress: &mut dyn FnMut(&TableSummary),
     ) -> Result<TableSummary, SnapshotError> {
         let mut table = Table {
+            progress,
             encoder: &mut self.encoder,
             frames: &mut self.frames,
             batching: &mut self.batching,
@@ -350,6 +372,8 @@ struct Table<'e> {
     /// The estimated size of the batch's events (`DatabaseEvent::size_bytes`).
     current_bytes: usize,
     summary: TableSummary,
+    /// Hears of each batch ended.
+    progress: &'e mut dyn FnMut(&TableSummary),
 }
 
 /// Ends a batch: see [`SnapshotEncoder::run`].
@@ -435,6 +459,7 @@ impl Table<'_> {
         self.current_bytes = 0;
         self.summary.batches += 1;
         self.summary.encoded_bytes += written as u64;
+        (self.progress)(&self.summary);
         Ok(())
     }
 }
