@@ -16,7 +16,7 @@ use scry_codec::DecodeError;
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
 use crate::codec::{decode_batch, decode_event};
-use crate::progress::Progress;
+use crate::progress::ReadProgress;
 
 /// Where a decoded batch or event came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,7 @@ enum Source {
     /// A framed stream.
     Framed {
         reader: Box<FrameReader<Box<dyn Read>>>,
-        progress: Progress,
+        progress: ReadProgress,
     },
 }
 
@@ -153,7 +153,7 @@ impl Input {
         let source = if head == MAGIC {
             Source::Framed {
                 reader: Box::new(FrameReader::new(rest).with_recovery(recovery)),
-                progress: Progress::new(name, total),
+                progress: ReadProgress::new(name, total),
             }
         } else {
             let mut bytes = Vec::new();

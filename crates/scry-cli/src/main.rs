@@ -99,6 +99,11 @@ enum Command {
         /// The encoding of the batches.
         #[arg(long, value_enum, default_value_t = EncodeTo::Compact)]
         to: EncodeTo,
+        /// Read N tables at once over N connections sharing the snapshot (exported by the
+        /// first); each table's frames stay contiguous, its batches numbered from its
+        /// position in the list times 2^32.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
     },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
@@ -109,6 +114,11 @@ enum Command {
         /// Create missing schemas and tables from the stream's relation metadata.
         #[arg(long)]
         create: bool,
+        /// After a damaged frame, go on with the next good one (the table it belonged to is
+        /// rolled back) instead of stopping; what was skipped is reported, and the exit
+        /// code is still 1.
+        #[arg(long)]
+        resync: bool,
     },
     /// Turn JSON Lines (as `dump --json` writes them) back into bytes.
     Encode {
@@ -217,18 +227,26 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             table,
             out,
             to,
+            jobs,
         } => {
             let encoding = match to {
                 EncodeTo::Compat => scry_codec::Encoding::Compat,
                 EncodeTo::Compact => scry_codec::Encoding::Compact,
             };
-            commands::snapshot::run(&conninfo, &table, &out, encoding).map(|()| EXIT_OK)
+            let options = commands::snapshot::Options {
+                tables: &table,
+                out: &out,
+                encoding,
+                jobs: usize::from(jobs),
+            };
+            commands::snapshot::run(&conninfo, options).map(|()| EXIT_OK)
         }
         Command::Load {
             conninfo,
             input,
             create,
-        } => commands::load::run(&conninfo, &input, create).map(|()| EXIT_OK),
+            resync,
+        } => commands::load::run(&conninfo, &input, create, resync).map(|()| EXIT_OK),
     }
 }
 

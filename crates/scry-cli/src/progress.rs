@@ -1,39 +1,35 @@
-//! Progress of reading a long framed stream, on standard error, only when standard error is
-//! a terminal (so that redirected or piped stderr never sees it).
+//! Progress on standard error, only when standard error is a terminal (so that redirected
+//! or piped stderr never sees it): of reading a long framed stream, and of the tables of
+//! `snapshot` and `load` (rows, bytes, rate, the table at work).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// Nothing is shown for inputs read faster than this.
+/// Nothing is shown for work done faster than this.
 const SHOW_AFTER: Duration = Duration::from_millis(500);
 /// The shortest time between two updates.
 const EVERY: Duration = Duration::from_millis(200);
 
-/// A one-line progress display that redraws itself with `\r`.
+/// A one-line display that redraws itself with `\r`.
 #[derive(Debug)]
 pub struct Progress {
     enabled: bool,
-    name: String,
-    total: Option<u64>,
     started: Instant,
     last: Option<Instant>,
 }
 
 impl Progress {
-    /// A display for reading `name`, of `total` bytes when known; inactive unless standard
-    /// error is a terminal.
-    pub fn new(name: &str, total: Option<u64>) -> Self {
+    /// A display, inactive unless standard error is a terminal.
+    pub fn new() -> Self {
         Self {
             enabled: std::io::stderr().is_terminal(),
-            name: name.to_owned(),
-            total,
             started: Instant::now(),
             last: None,
         }
     }
 
-    /// Notes that `bytes` bytes and `frames` frames have been read; redraws when due.
-    pub fn update(&mut self, bytes: u64, frames: u64) {
+    /// Redraws the line with `line()` when due (`line` is not called otherwise).
+    pub fn show(&mut self, line: impl FnOnce() -> String) {
         if !self.enabled {
             return;
         }
@@ -46,11 +42,16 @@ impl Progress {
             return;
         }
         self.last = Some(now);
-        let line = line(&self.name, self.total, bytes, frames);
         let mut err = std::io::stderr().lock();
         // Progress is best effort: a failing stderr must not fail the command.
-        let _ = write!(err, "\r\x1b[K{line}");
+        let _ = write!(err, "\r\x1b[K{}", line());
         let _ = err.flush();
+    }
+
+    /// Prints `text` as a line of its own on standard error, above the display.
+    pub fn println(&mut self, text: &str) {
+        self.finish();
+        eprintln!("{text}");
     }
 
     /// Clears the line, if anything was shown.
@@ -61,23 +62,98 @@ impl Progress {
     }
 }
 
-/// The progress line: `big.scry: 87.9 of 285.1 MiB (31 %), 185 frames`.
-fn line(name: &str, total: Option<u64>, bytes: u64, frames: u64) -> String {
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The progress of reading one input of `total` bytes (when known).
+#[derive(Debug)]
+pub struct ReadProgress {
+    display: Progress,
+    name: String,
+    total: Option<u64>,
+}
+
+impl ReadProgress {
+    /// The display for reading `name`.
+    pub fn new(name: &str, total: Option<u64>) -> Self {
+        Self {
+            display: Progress::new(),
+            name: name.to_owned(),
+            total,
+        }
+    }
+
+    /// Notes that `bytes` bytes and `frames` frames have been read; redraws when due.
+    pub fn update(&mut self, bytes: u64, frames: u64) {
+        let (name, total) = (&self.name, self.total);
+        self.display.show(|| read_line(name, total, bytes, frames));
+    }
+
+    /// Clears the line, if anything was shown.
+    pub fn finish(&mut self) {
+        self.display.finish();
+    }
+}
+
+/// `87.9 of 285.1 MiB (31 %)`, or `87.9 MiB` when the total is not known.
+fn share(bytes: u64, total: Option<u64>) -> String {
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     match total {
         Some(total) if total > 0 => format!(
-            "{name}: {:.1} of {:.1} MiB ({:.0} %), {frames} frames",
+            "{:.1} of {:.1} MiB ({:.0} %)",
             mib(bytes),
             mib(total),
             bytes as f64 * 100.0 / total as f64
         ),
-        _ => format!("{name}: {:.1} MiB, {frames} frames", mib(bytes)),
+        _ => format!("{:.1} MiB", mib(bytes)),
     }
 }
 
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.finish();
+/// The reading line: `big.scry: 87.9 of 285.1 MiB (31 %), 185 frames`.
+fn read_line(name: &str, total: Option<u64>, bytes: u64, frames: u64) -> String {
+    format!("{name}: {}, {frames} frames", share(bytes, total))
+}
+
+/// Where a table-by-table job (`snapshot`, `load`) is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tables<'a> {
+    /// Tables done.
+    pub done: u64,
+    /// Tables in all, when known.
+    pub total: Option<u64>,
+    /// Rows done, of every table.
+    pub rows: u64,
+    /// Bytes moved (written by `snapshot`, read by `load`).
+    pub bytes: u64,
+    /// The total of `bytes`, when known (the size of `load`'s input file).
+    pub total_bytes: Option<u64>,
+    /// The table at work and its rows so far.
+    pub current: Option<(&'a str, u64)>,
+}
+
+impl Tables<'_> {
+    /// The line after `elapsed`: `3 of 12 tables, 1250000 rows (415000 rows/s),
+    /// 87.9 MiB (29.3 MB/s); public.narrow: 250000 rows`.
+    pub fn line(&self, elapsed: Duration) -> String {
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        let tables = match self.total {
+            Some(total) => format!("{} of {total} tables", self.done),
+            None => format!("{} tables", self.done),
+        };
+        let mut line = format!(
+            "{tables}, {} rows ({:.0} rows/s), {} ({:.1} MB/s)",
+            self.rows,
+            self.rows as f64 / secs,
+            share(self.bytes, self.total_bytes),
+            self.bytes as f64 / 1e6 / secs
+        );
+        if let Some((name, rows)) = self.current {
+            line.push_str(&format!("; {name}: {rows} rows"));
+        }
+        line
     }
 }
 
@@ -86,20 +162,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_show_bytes_share_and_frames() {
+    fn reading_lines_show_bytes_share_and_frames() {
         assert_eq!(
-            line("big.scry", Some(4 << 20), 1 << 20, 7),
+            read_line("big.scry", Some(4 << 20), 1 << 20, 7),
             "big.scry: 1.0 of 4.0 MiB (25 %), 7 frames"
         );
-        assert_eq!(line("-", None, 3 << 19, 2), "-: 1.5 MiB, 2 frames");
-        assert_eq!(line("-", Some(0), 0, 0), "-: 0.0 MiB, 0 frames");
+        assert_eq!(read_line("-", None, 3 << 19, 2), "-: 1.5 MiB, 2 frames");
+        assert_eq!(read_line("-", Some(0), 0, 0), "-: 0.0 MiB, 0 frames");
     }
 
     #[test]
-    fn nothing_is_drawn_for_a_fast_read() {
-        let mut p = Progress::new("x", Some(10));
+    fn table_lines_show_counts_rates_and_the_table_at_work() {
+        let at = Tables {
+            done: 3,
+            total: Some(12),
+            rows: 1_250_000,
+            bytes: 50 << 20,
+            total_bytes: None,
+            current: Some(("public.narrow", 250_000)),
+        };
+        assert_eq!(
+            at.line(Duration::from_secs(2)),
+            "3 of 12 tables, 1250000 rows (625000 rows/s), 50.0 MiB (26.2 MB/s); \
+             public.narrow: 250000 rows"
+        );
+        let load = Tables {
+            done: 0,
+            total: None,
+            rows: 0,
+            bytes: 1 << 20,
+            total_bytes: Some(4 << 20),
+            current: None,
+        };
+        assert_eq!(
+            load.line(Duration::from_millis(500)),
+            "0 tables, 0 rows (0 rows/s), 1.0 of 4.0 MiB (25 %) (2.1 MB/s)"
+        );
+    }
+
+    #[test]
+    fn nothing_is_drawn_for_fast_work() {
+        let mut p = Progress::new();
         p.enabled = true;
-        p.update(5, 1);
+        let mut called = false;
+        p.show(|| {
+            called = true;
+            String::new()
+        });
+        assert!(!called);
         assert_eq!(p.last, None);
     }
 }

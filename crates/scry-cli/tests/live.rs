@@ -76,8 +76,10 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
     for sql in [
         "DROP DATABASE IF EXISTS scry_live_src",
         "DROP DATABASE IF EXISTS scry_live_dst",
+        "DROP DATABASE IF EXISTS scry_live_jobs",
         "CREATE DATABASE scry_live_src",
         "CREATE DATABASE scry_live_dst",
+        "CREATE DATABASE scry_live_jobs",
     ] {
         admin.simple_query(sql).expect(sql);
     }
@@ -150,10 +152,11 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
     let load = scry(&["load", &dst_url, file, "--create"], None);
     assert_eq!(load.status.code(), Some(0), "{}", stderr(&load));
     assert!(
-        stderr(&load).contains("loaded 12 tables"),
+        stderr(&load).contains("loaded 12 tables, 1"),
         "{}",
         stderr(&load)
     );
+    assert!(!stderr(&load).contains("skipped"), "{}", stderr(&load));
     assert_peak_below(&stderr(&load), 100.0);
 
     let mut dst = Client::connect(&dst_url, NoTls).expect("connect target");
@@ -242,4 +245,143 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
     );
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("scry: "), "{}", stderr(&bad));
+
+    parallel_snapshot(&mut src, &src_url, &with_db(&url, "scry_live_jobs"), &dir);
+    damaged_frames(&mut src, &mut dst, &dst_url, &bytes, &dir);
+}
+
+/// The tables of `file`'s frames in order, each with its batches' `batch_seq`s.
+fn tables_and_seqs(file: &std::path::Path) -> Vec<(String, Vec<u64>)> {
+    let reader = std::io::BufReader::new(std::fs::File::open(file).expect("open"));
+    let mut tables: Vec<(String, Vec<u64>)> = Vec::new();
+    for frame in scry_codec::frame::FrameReader::new(reader) {
+        let frame = frame.expect("frame");
+        let batch = scry_codec::BatchView::parse(&frame.payload).expect("batch");
+        let first = batch.events().next().expect("an event");
+        let name = format!("{}.{}", first.schema(), first.table());
+        match tables.last_mut() {
+            Some((last, seqs)) if *last == name => seqs.push(batch.batch_seq()),
+            _ => tables.push((name, vec![batch.batch_seq()])),
+        }
+    }
+    tables
+}
+
+/// `--jobs 3`: the same tables over three connections at one exported snapshot; each
+/// table's frames contiguous, in the list's order, numbered from its position × 2^32; the
+/// stream loads into a third database with every table equal to its source.
+fn parallel_snapshot(src: &mut Client, src_url: &str, jobs_url: &str, dir: &std::path::Path) {
+    let file = dir.join("jobs.scry");
+    let path = file.to_str().expect("path");
+    let snap = scry(&["snapshot", src_url, "--jobs", "3", "--out", path], None);
+    let report = stderr(&snap);
+    assert_eq!(snap.status.code(), Some(0), "{report}");
+    assert!(report.contains("12 tables, 1"), "{report}");
+    assert!(report.contains("over 3 connections"), "{report}");
+    assert!(report.contains("public.narrow: 1000000 rows"), "{report}");
+    assert_peak_below(&report, 100.0);
+    let single = tables_and_seqs(&dir.join("snapshot.scry"));
+    let parallel = tables_and_seqs(&file);
+    let names = |t: &[(String, Vec<u64>)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    // Twelve runs of frames, one per table, in the same order as over one connection.
+    assert_eq!(names(&parallel), names(&single));
+    assert_eq!(parallel.len(), 12);
+    for (position, ((name, seqs), (_, one))) in parallel.iter().zip(&single).enumerate() {
+        let first = (position as u64) << 32;
+        let want: Vec<u64> = (first..first + one.len() as u64).collect();
+        assert_eq!(seqs, &want, "{name}");
+    }
+    let load = scry(&["load", jobs_url, path, "--create"], None);
+    assert_eq!(load.status.code(), Some(0), "{}", stderr(&load));
+    let mut dst = Client::connect(jobs_url, NoTls).expect("connect the jobs target");
+    for (name, query) in TABLES {
+        assert!(
+            copy_bytes(src, query) == copy_bytes(&mut dst, query),
+            "{name}: the jobs target's COPY bytes differ"
+        );
+    }
+}
+
+/// A byte flipped inside public.narrow's frames: `load` stops at it, naming the table and
+/// the frame, with the tables before it committed and nothing of narrow; `load --resync`
+/// rolls narrow back, loads every other table and reports what it skipped.
+fn damaged_frames(
+    src: &mut Client,
+    dst: &mut Client,
+    dst_url: &str,
+    snapshot: &[u8],
+    dir: &std::path::Path,
+) {
+    // narrow is 88 of the stream's ~95 MB, wherever it is in the list: the middle byte is
+    // one of its frames'.
+    let mut damaged = snapshot.to_vec();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    let file = dir.join("damaged.scry");
+    std::fs::write(&file, &damaged).expect("write damaged");
+    let path = file.to_str().expect("path");
+    let empty_target = |dst: &mut Client| {
+        dst.batch_execute(
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS sales CASCADE",
+        )
+        .expect("empty the target");
+    };
+    let position = TABLES
+        .iter()
+        .position(|(n, _)| *n == "public.narrow")
+        .expect("narrow");
+    empty_target(dst);
+    let stop = scry(&["load", dst_url, path, "--create"], None);
+    let report = stderr(&stop);
+    assert_eq!(stop.status.code(), Some(1), "{report}");
+    let loaded_before: Vec<&str> = report.lines().filter(|l| l.contains(" rows in ")).collect();
+    assert!(
+        report.contains("scry: public.narrow: frame ")
+            && report.contains("; nothing of public.narrow was committed ("),
+        "{report}"
+    );
+    let n: i64 = dst
+        .query_one("SELECT count(*) FROM narrow", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 0, "{report}");
+    assert!(report.contains(&format!(
+        "({} tables loaded before it)",
+        loaded_before.len()
+    )));
+
+    empty_target(dst);
+    let resync = scry(&["load", dst_url, path, "--create", "--resync"], None);
+    let report = stderr(&resync);
+    assert_eq!(resync.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("public.narrow: not loaded (rolled back): frame "),
+        "{report}"
+    );
+    assert!(report.contains("loaded 11 tables"), "{report}");
+    // What followed the damage in narrow's frames: the rest of its rows and its end.
+    assert!(
+        report.contains(" events outside any table's snapshot skipped"),
+        "{report}"
+    );
+    assert!(report.contains("; not loaded: public.narrow"), "{report}");
+    assert!(
+        report.contains("scry: 1 damaged frames skipped (")
+            && report.contains(" bytes); 1 tables not loaded: public.narrow"),
+        "{report}"
+    );
+    for (i, (name, query)) in TABLES.iter().enumerate() {
+        if i == position {
+            let n: i64 = dst
+                .query_one("SELECT count(*) FROM narrow", &[])
+                .expect("count")
+                .get(0);
+            assert_eq!(n, 0, "{report}");
+        } else {
+            assert!(
+                copy_bytes(src, query) == copy_bytes(dst, query),
+                "{name}: differs after --resync"
+            );
+        }
+    }
 }

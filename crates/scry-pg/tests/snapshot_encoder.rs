@@ -274,7 +274,9 @@ fn progress_hears_of_every_frame_with_the_running_counts() {
         assert_eq!(end.rows, summary.rows);
         // Numbering set between tables goes on from there.
         enc.set_next_batch_seq(1 << 32);
-        let next = enc.write_table(&adapter, &copy[..], &mut Vec::new()).unwrap();
+        let next = enc
+            .write_table(&adapter, &copy[..], &mut Vec::new())
+            .unwrap();
         assert_eq!(enc.next_batch_seq(), (1 << 32) + next.batches);
     }
 }

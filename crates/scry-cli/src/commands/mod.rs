@@ -149,8 +149,13 @@ impl Output {
 
     /// Flushes everything written.
     pub fn finish(mut self) -> Result<(), CliError> {
+        self.flush()
+    }
+
+    /// Writes out what is buffered.
+    pub fn flush(&mut self) -> Result<(), CliError> {
         self.inner.flush().map_err(|source| CliError::Write {
-            name: self.name,
+            name: self.name.clone(),
             source,
         })
     }

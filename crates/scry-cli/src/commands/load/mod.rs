@@ -1,0 +1,230 @@
+//! `scry load`: a framed snapshot stream (as `scry snapshot` writes it) into a live server,
+//! each table with `COPY ... FROM STDIN (FORMAT binary)`, a batch at a time.
+
+mod cursor;
+mod report;
+
+use std::io::Read;
+use std::time::Instant;
+
+use postgres::Client;
+use scry_pg::snapshot::SnapshotLoader;
+use scry_types::{OperationType, RelationMeta};
+
+use super::CliError;
+use crate::input::InputError;
+use crate::pg;
+use cursor::{Cursor, Stop};
+use report::Report;
+
+/// `name` for reading: a file, or standard input for `-`; and its size when known.
+fn open_reader(name: &str) -> Result<(Box<dyn Read>, Option<u64>), CliError> {
+    if name == "-" {
+        return Ok((Box::new(std::io::stdin().lock()), None));
+    }
+    let file = std::fs::File::open(name).map_err(|source| InputError::Io {
+        name: name.to_owned(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).ok();
+    Ok((
+        Box::new(std::io::BufReader::with_capacity(256 * 1024, file)),
+        size,
+    ))
+}
+
+/// Loads the snapshot in `input` (a file, `-` for standard input) into the server at
+/// `conninfo`: at each `SnapshotBegin` a `COPY <table> (<columns>) FROM STDIN` starts, its
+/// rows are written straight from the batches' bytes, and the `SnapshotEnd` ends it (each
+/// table commits on its own). With `create`, a missing table (and schema) is created from
+/// the stream's relation metadata first.
+///
+/// A damaged frame inside a table's snapshot rolls that table back: without `resync` the
+/// load stops there with the error (the tables before it stay loaded); with `resync` it
+/// goes on at the next good frame, with the next table whose `SnapshotBegin` it finds,
+/// and ends with an error listing what was skipped. Shows progress on a terminal, prints
+/// a line per table and a summary on standard error.
+pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<(), CliError> {
+    let mut client = pg::connect(conninfo)?;
+    let (reader, total) = open_reader(input)?;
+    let mut cursor = Cursor::new(reader, resync);
+    let mut report = Report::new(total);
+    crate::interrupt::install();
+    loop {
+        // The next table's SnapshotBegin.
+        let mut begin: Option<RelationMeta> = None;
+        let mut stray = 0;
+        let found = cursor.each(|event, at| {
+            if event.operation() != OperationType::SnapshotBegin {
+                stray += 1;
+                return Ok(true);
+            }
+            let Some(rel) = event.relation_meta() else {
+                return Err(CliError::Load(format!(
+                    "frame {}: a SnapshotBegin of {}.{} without its relation",
+                    at.frame,
+                    event.schema(),
+                    event.table()
+                )));
+            };
+            begin = Some(rel.to_owned_relation());
+            Ok(false)
+        })?;
+        report.stray_events += stray;
+        let rel = match (found, begin) {
+            (Stop::Paused, Some(rel)) => rel,
+            (Stop::Damaged(what), _) if resync => {
+                report.damaged(None, &what);
+                continue;
+            }
+            (Stop::Damaged(what), _) => {
+                return Err(CliError::Load(format!(
+                    "{what} (between tables; {} tables loaded before it)",
+                    report.done
+                )));
+            }
+            _ => break,
+        };
+        // Past the begin event.
+        cursor.next += 1;
+        let name = rel.qualified_name();
+        let started = Instant::now();
+        match load_table(&mut client, &mut cursor, &rel, create, &mut report) {
+            Ok(Loaded::Whole(rows)) => report.table_done(&name, rows, started.elapsed()),
+            Ok(Loaded::Damaged(what)) if resync => report.damaged(Some(&name), &what),
+            Ok(Loaded::Damaged(what)) => {
+                return Err(CliError::Load(format!(
+                    "{name}: {what}; nothing of {name} was committed ({} tables loaded before it)",
+                    report.done
+                )));
+            }
+            Err(_) if crate::interrupt::requested() => {
+                return Err(CliError::Interrupted(format!(
+                    "{} tables ({} rows) loaded; {name} rolled back, the rest not started",
+                    report.done, report.rows
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    report.summary(cursor.bytes_skipped());
+    if report.damaged.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Load(format!(
+            "{} damaged frames skipped ({} bytes); {} tables not loaded: {}",
+            report.damaged.len(),
+            cursor.bytes_skipped(),
+            report.not_loaded.len(),
+            report.not_loaded.join(", ")
+        )))
+    }
+}
+
+/// How a table's snapshot ended.
+enum Loaded {
+    /// Every row up to its `SnapshotEnd`, committed.
+    Whole(u64),
+    /// A frame of it was damaged: its COPY was abandoned, nothing of it committed.
+    Damaged(String),
+}
+
+/// One table: its rows up to its SnapshotEnd, through one COPY.
+fn load_table<R: Read>(
+    client: &mut Client,
+    cursor: &mut Cursor<R>,
+    rel: &RelationMeta,
+    create: bool,
+    report: &mut Report,
+) -> Result<Loaded, CliError> {
+    let name = rel.qualified_name();
+    if create {
+        create_table(client, rel)?;
+    }
+    let sql = format!(
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        pg::qualified(rel),
+        pg::column_list(rel)
+    );
+    let writer = client
+        .copy_in(sql.as_str())
+        .map_err(|e| pg::server_error(format!("cannot COPY into {name}"), &e))?;
+    let mut loader = SnapshotLoader::new(rel, writer);
+    let stop = cursor.each(|event, at| {
+        if crate::interrupt::requested() {
+            return Err(CliError::Interrupted(String::new()));
+        }
+        let same = event.schema() == rel.schema && event.table() == rel.table;
+        if same && event.operation() == OperationType::SnapshotEnd {
+            return Ok(false);
+        }
+        if loader
+            .load_event(event)
+            .map_err(|e| CliError::Snapshot(Box::new(e)))?
+            && loader.rows_written() % 64 == 0
+        {
+            report.at_work(&name, loader.rows_written(), at.offset);
+        }
+        Ok(true)
+    })?;
+    match stop {
+        // Past the SnapshotEnd.
+        Stop::Paused => cursor.next += 1,
+        // Dropping the loader's COPY writer unfinished aborts the COPY.
+        Stop::Damaged(what) => return Ok(Loaded::Damaged(what)),
+        Stop::End => {
+            return Err(CliError::Load(format!(
+                "the stream ends inside the snapshot of {name}: no SnapshotEnd (nothing of \
+                 it committed)"
+            )))
+        }
+    }
+    let rows = loader.rows_written();
+    loader
+        .finish()
+        .map_err(|e| CliError::Snapshot(Box::new(e)))?
+        .finish()
+        .map_err(|e| pg::server_error(format!("COPY into {name} failed"), &e))?;
+    Ok(Loaded::Whole(rows))
+}
+
+/// Creates `rel`'s schema and table unless they exist, its column types named by the
+/// server from their OIDs and modifiers (`format_type`).
+fn create_table(client: &mut Client, rel: &RelationMeta) -> Result<(), CliError> {
+    let name = rel.qualified_name();
+    let mut columns = Vec::new();
+    for c in &rel.columns {
+        let ty: Option<String> = client
+            .query_one(
+                "SELECT format_type($1, $2)",
+                &[&c.type_oid, &c.type_modifier],
+            )
+            .map_err(|e| pg::server_error(format!("cannot name the types of {name}"), &e))?
+            .get(0);
+        let ty = ty.ok_or_else(|| {
+            CliError::Load(format!(
+                "{name}.{}: no type {} on the server",
+                c.name, c.type_oid
+            ))
+        })?;
+        columns.push(format!("{} {ty}", pg::quote(&c.name)));
+    }
+    let keys: Vec<String> = rel
+        .columns
+        .iter()
+        .filter(|c| c.is_key)
+        .map(|c| pg::quote(&c.name))
+        .collect();
+    if !keys.is_empty() {
+        columns.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+    }
+    let sql = format!(
+        "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE IF NOT EXISTS {} ({})",
+        pg::quote(&rel.schema),
+        pg::qualified(rel),
+        columns.join(", ")
+    );
+    client
+        .batch_execute(&sql)
+        .map_err(|e| pg::server_error(format!("cannot create {name}"), &e))
+}

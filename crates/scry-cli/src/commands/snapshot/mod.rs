@@ -1,0 +1,118 @@
+//! `scry snapshot`: one, several or all tables of a live server, in one consistent
+//! snapshot, as a framed stream of snapshot batches; read over one connection, or over
+//! several sharing an exported snapshot (`--jobs`).
+
+mod jobs;
+mod report;
+
+use postgres::Transaction;
+use scry_codec::Encoding;
+use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder};
+
+use super::{CliError, Output};
+use crate::interrupt::StopAtFrame;
+use crate::pg;
+use report::Report;
+
+/// What `scry snapshot` reads and writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The tables (`schema.table` or `table`); every user table when empty.
+    pub tables: &'a [String],
+    /// The output file, `-` for standard output.
+    pub out: &'a str,
+    /// The encoding of the batches.
+    pub encoding: Encoding,
+    /// Connections reading tables at once (1: the snapshot's own connection).
+    pub jobs: usize,
+}
+
+/// Reads the tables of the server at `conninfo` at one snapshot, a `REPEATABLE READ READ
+/// ONLY` transaction's, each with `COPY ... TO STDOUT (FORMAT binary)` straight into framed
+/// batches on `out`; the snapshot's LSN is every event's position. With more than one job,
+/// that transaction exports its snapshot and `jobs` connections import it and read a table
+/// each at a time (see [`jobs`]). Each table's frames are contiguous in the output, so a
+/// loader needs one COPY at a time. Shows progress on a terminal, prints a line per table
+/// and a summary on standard error.
+pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
+    let mut client = pg::connect(conninfo)?;
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(|e| pg::server_error("cannot start the snapshot transaction", &e))?;
+    let head = tx
+        .query_one("SELECT (pg_current_wal_lsn() - '0/0')::int8", &[])
+        .map_err(|e| pg::server_error("cannot read the snapshot's LSN", &e))?;
+    let lsn = u64::try_from(head.get::<_, i64>(0)).unwrap_or(0);
+    let list = pg::tables(&mut tx, options.tables)?;
+    let jobs = options.jobs.clamp(1, list.len().max(1));
+    crate::interrupt::install();
+    let mut output = Output::create(options.out)?;
+    let mut report = Report::new(list.len());
+    let written = if jobs == 1 {
+        one_connection(
+            &mut tx,
+            &list,
+            lsn,
+            options.encoding,
+            &mut output,
+            &mut report,
+        )
+    } else {
+        let exported = tx
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .map_err(|e| pg::server_error("cannot export the snapshot", &e))?;
+        let snapshot: String = exported.get(0);
+        let plan = jobs::Plan {
+            conninfo,
+            snapshot: &snapshot,
+            lsn,
+            encoding: options.encoding,
+            jobs,
+        };
+        plan.run(list, &mut output, &mut report)
+    };
+    if let Err(e) = written {
+        // The whole frames written so far stay (after a stop on Ctrl-C, every table but
+        // the last is whole).
+        output.finish()?;
+        return Err(e);
+    }
+    output.finish()?;
+    tx.commit()
+        .map_err(|e| pg::server_error("cannot end the snapshot transaction", &e))?;
+    report.summary(lsn, jobs);
+    Ok(())
+}
+
+/// Every table over the snapshot transaction's own connection, one after the other.
+fn one_connection(
+    tx: &mut Transaction<'_>,
+    list: &[pg::Table],
+    lsn: u64,
+    encoding: Encoding,
+    output: &mut Output,
+    report: &mut Report,
+) -> Result<(), CliError> {
+    let mut encoder = SnapshotEncoder::new(encoding);
+    for table in list {
+        let adapter = SnapshotAdapter::new(table.relation.clone()).position(lsn);
+        let name = table.relation.qualified_name();
+        let source = tx
+            .copy_out(table.copy_out_sql().as_str())
+            .map_err(|e| pg::server_error(format!("cannot COPY {name}"), &e))?;
+        let started = std::time::Instant::now();
+        let mut sink = StopAtFrame(output.writer());
+        let written = encoder.write_table_with_progress(&adapter, source, &mut sink, &mut |s| {
+            report.at_work(&name, s.rows, s.encoded_bytes);
+        });
+        match written {
+            Ok(summary) => report.table_done(&name, &summary, started.elapsed()),
+            Err(_) if crate::interrupt::requested() => return Err(report.interrupted(&name)),
+            Err(e) => return Err(CliError::Snapshot(Box::new(e))),
+        }
+    }
+    Ok(())
+}
