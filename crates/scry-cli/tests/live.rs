@@ -366,8 +366,8 @@ fn damaged_frames(
     );
     assert!(report.contains("; not loaded: public.narrow"), "{report}");
     assert!(
-        report.contains("scry: 1 damaged frames skipped (")
-            && report.contains(" bytes); 1 tables not loaded: public.narrow"),
+        report.contains("scry: 1 damaged frame skipped (")
+            && report.contains(" bytes); 1 table not loaded: public.narrow"),
         "{report}"
     );
     for (i, (name, query)) in TABLES.iter().enumerate() {

@@ -112,10 +112,10 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
         Ok(())
     } else {
         Err(CliError::Load(format!(
-            "{} damaged frames skipped ({} bytes); {} tables not loaded: {}",
-            report.damaged.len(),
+            "{} skipped ({} bytes); {} not loaded: {}",
+            report::count(report.damaged.len(), "damaged frame"),
             cursor.bytes_skipped(),
-            report.not_loaded.len(),
+            report::count(report.not_loaded.len(), "table"),
             report.not_loaded.join(", ")
         )))
     }

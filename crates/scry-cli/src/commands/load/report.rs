@@ -6,6 +6,15 @@ use std::time::{Duration, Instant};
 use crate::pg;
 use crate::progress::{Progress, Tables};
 
+/// `1 table`, `2 tables`.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// The tables loaded so far, what was skipped, and the display.
 #[derive(Debug)]
 pub struct Report {
@@ -88,8 +97,8 @@ impl Report {
         );
         if !self.damaged.is_empty() {
             line.push_str(&format!(
-                "; skipped {} damaged frames ({bytes_skipped} bytes)",
-                self.damaged.len()
+                "; skipped {} ({bytes_skipped} bytes)",
+                count(self.damaged.len(), "damaged frame")
             ));
         }
         if !self.not_loaded.is_empty() {
