@@ -3,7 +3,8 @@
 #
 # Installs postgresql-15 with apt when its binaries are missing, initdb's a data directory
 # under /tmp as an unprivileged user (postgres refuses to run as root), starts the server on
-# 127.0.0.1 with trust authentication, creates a database and prints the conninfo.
+# 127.0.0.1 with trust authentication and logical decoding on (wal_level=logical, replication
+# slots, prepared transactions for two-phase decoding), creates a database and prints the conninfo.
 #
 # Usage:  eval "$(bash .ci/postgres.sh)"    # exports SCRY_PG_URL
 # Stop:   bash .ci/postgres-stop.sh
@@ -74,7 +75,7 @@ if port_busy "$PORT"; then log "no free port found"; exit 1; fi
 as_pg "$bindir/initdb" -D "$DATA" -U "$PGUSER_NAME" --auth=trust --encoding=UTF8 \
     --locale=C --no-sync >&2
 as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 -c max_prepared_transactions=20" \
     start >&2
 as_pg "$bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
 

@@ -7,6 +7,10 @@
 //!   [`ColumnValue`](scry_types::ColumnValue) ([`PgValue::to_column_value`]) and PostgreSQL's
 //!   own text output ([`PgValue::to_text`]).
 //! - [`copy`]: a zero-copy reader and a writer of `COPY ... (FORMAT binary)` streams.
+//! - [`pgoutput`]: logical replication messages (`pgoutput`, versions 1 to 3) parsed and turned
+//!   into CDC events: Begin/Commit, Insert/Update/Delete with old and new rows, unchanged
+//!   TOAST markers, Truncate, logical messages; streamed and two-phase transactions held until
+//!   they commit.
 //! - `snapshot` (feature `snapshot`, on by default): a table's COPY BINARY stream and its
 //!   [`RelationMeta`](scry_types::RelationMeta) to SnapshotBegin, SnapshotRow… and
 //!   SnapshotEnd events, batched.
@@ -30,6 +34,7 @@
 pub mod copy;
 mod error;
 pub mod oid;
+pub mod pgoutput;
 #[cfg(feature = "snapshot")]
 pub mod snapshot;
 pub mod text;

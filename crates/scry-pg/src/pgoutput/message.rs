@@ -1,0 +1,853 @@
+//! The messages of pgoutput protocol versions 1 to 3, parsed in place from their bytes.
+
+use super::error::{PgOutputError, PgOutputProblem};
+
+/// The kind of a pgoutput message, named by its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// `B`: a transaction begins.
+    Begin,
+    /// `C`: a transaction commits.
+    Commit,
+    /// `O`: the transaction came from another origin.
+    Origin,
+    /// `R`: a relation's description.
+    Relation,
+    /// `Y`: a type's name.
+    Type,
+    /// `I`: a row inserted.
+    Insert,
+    /// `U`: a row updated.
+    Update,
+    /// `D`: a row deleted.
+    Delete,
+    /// `T`: tables truncated.
+    Truncate,
+    /// `M`: a logical decoding message (`pg_logical_emit_message`).
+    Message,
+    /// `S`: a chunk of an in-progress transaction starts (version 2).
+    StreamStart,
+    /// `E`: that chunk ends (version 2).
+    StreamStop,
+    /// `c`: a streamed transaction commits (version 2).
+    StreamCommit,
+    /// `A`: a streamed (sub)transaction aborts (version 2).
+    StreamAbort,
+    /// `b`: a prepared transaction begins (version 3).
+    BeginPrepare,
+    /// `P`: a transaction is prepared (version 3).
+    Prepare,
+    /// `K`: a prepared transaction commits (version 3).
+    CommitPrepared,
+    /// `r`: a prepared transaction rolls back (version 3).
+    RollbackPrepared,
+    /// `p`: a streamed transaction is prepared (version 3).
+    StreamPrepare,
+}
+
+impl MessageKind {
+    /// The kind named by a message's first byte.
+    #[must_use]
+    pub fn from_byte(byte: u8) -> Option<Self> {
+        Some(match byte {
+            b'B' => Self::Begin,
+            b'C' => Self::Commit,
+            b'O' => Self::Origin,
+            b'R' => Self::Relation,
+            b'Y' => Self::Type,
+            b'I' => Self::Insert,
+            b'U' => Self::Update,
+            b'D' => Self::Delete,
+            b'T' => Self::Truncate,
+            b'M' => Self::Message,
+            b'S' => Self::StreamStart,
+            b'E' => Self::StreamStop,
+            b'c' => Self::StreamCommit,
+            b'A' => Self::StreamAbort,
+            b'b' => Self::BeginPrepare,
+            b'P' => Self::Prepare,
+            b'K' => Self::CommitPrepared,
+            b'r' => Self::RollbackPrepared,
+            b'p' => Self::StreamPrepare,
+            _ => return None,
+        })
+    }
+
+    /// The message's name as PostgreSQL's documentation spells it (`"Stream Commit"`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Begin => "Begin",
+            Self::Commit => "Commit",
+            Self::Origin => "Origin",
+            Self::Relation => "Relation",
+            Self::Type => "Type",
+            Self::Insert => "Insert",
+            Self::Update => "Update",
+            Self::Delete => "Delete",
+            Self::Truncate => "Truncate",
+            Self::Message => "Message",
+            Self::StreamStart => "Stream Start",
+            Self::StreamStop => "Stream Stop",
+            Self::StreamCommit => "Stream Commit",
+            Self::StreamAbort => "Stream Abort",
+            Self::BeginPrepare => "Begin Prepare",
+            Self::Prepare => "Prepare",
+            Self::CommitPrepared => "Commit Prepared",
+            Self::RollbackPrepared => "Rollback Prepared",
+            Self::StreamPrepare => "Stream Prepare",
+        }
+    }
+}
+
+/// One pgoutput message; strings and column bytes borrow from the message's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// `B`.
+    Begin(Begin),
+    /// `C`.
+    Commit(Commit),
+    /// `O`.
+    Origin(Origin<'a>),
+    /// `R`.
+    Relation(Relation<'a>),
+    /// `Y`.
+    Type(Type<'a>),
+    /// `I`.
+    Insert(Insert<'a>),
+    /// `U`.
+    Update(Update<'a>),
+    /// `D`.
+    Delete(Delete<'a>),
+    /// `T`.
+    Truncate(Truncate),
+    /// `M`.
+    Message(LogicalMessage<'a>),
+    /// `S`.
+    StreamStart(StreamStart),
+    /// `E`.
+    StreamStop,
+    /// `c`.
+    StreamCommit(StreamCommit),
+    /// `A`.
+    StreamAbort(StreamAbort),
+    /// `b`.
+    BeginPrepare(Prepared<'a>),
+    /// `P`.
+    Prepare(Prepared<'a>),
+    /// `K`.
+    CommitPrepared(Prepared<'a>),
+    /// `r`.
+    RollbackPrepared(RollbackPrepared<'a>),
+    /// `p`.
+    StreamPrepare(Prepared<'a>),
+}
+
+impl Message<'_> {
+    /// The message's kind.
+    #[must_use]
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::Begin(_) => MessageKind::Begin,
+            Self::Commit(_) => MessageKind::Commit,
+            Self::Origin(_) => MessageKind::Origin,
+            Self::Relation(_) => MessageKind::Relation,
+            Self::Type(_) => MessageKind::Type,
+            Self::Insert(_) => MessageKind::Insert,
+            Self::Update(_) => MessageKind::Update,
+            Self::Delete(_) => MessageKind::Delete,
+            Self::Truncate(_) => MessageKind::Truncate,
+            Self::Message(_) => MessageKind::Message,
+            Self::StreamStart(_) => MessageKind::StreamStart,
+            Self::StreamStop => MessageKind::StreamStop,
+            Self::StreamCommit(_) => MessageKind::StreamCommit,
+            Self::StreamAbort(_) => MessageKind::StreamAbort,
+            Self::BeginPrepare(_) => MessageKind::BeginPrepare,
+            Self::Prepare(_) => MessageKind::Prepare,
+            Self::CommitPrepared(_) => MessageKind::CommitPrepared,
+            Self::RollbackPrepared(_) => MessageKind::RollbackPrepared,
+            Self::StreamPrepare(_) => MessageKind::StreamPrepare,
+        }
+    }
+}
+
+/// `B`: a transaction begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Begin {
+    /// The LSN of the transaction's commit record.
+    pub final_lsn: u64,
+    /// Commit time, microseconds since 2000-01-01 00:00 UTC (PostgreSQL's epoch).
+    pub commit_time: i64,
+    /// The transaction ID.
+    pub xid: u32,
+}
+
+/// `C` (and, with the xid, `c`): a transaction commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Commit {
+    /// The LSN of the commit record.
+    pub commit_lsn: u64,
+    /// The LSN just past the transaction: where a consumer resumes after it.
+    pub end_lsn: u64,
+    /// Commit time, microseconds since 2000-01-01 00:00 UTC.
+    pub commit_time: i64,
+}
+
+/// `O`: the transaction was replayed from another origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// The commit LSN on the origin server.
+    pub lsn: u64,
+    /// The origin's name.
+    pub name: &'a str,
+}
+
+/// One column of a [`Relation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationColumn<'a> {
+    /// True when the column is part of the replica identity (the key).
+    pub is_key: bool,
+    /// The column's name.
+    pub name: &'a str,
+    /// The column type's OID.
+    pub type_oid: u32,
+    /// The type modifier (`atttypmod`), -1 for none.
+    pub type_modifier: i32,
+}
+
+/// `R`: a relation's description, sent before its first change and after it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation<'a> {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// The relation's OID.
+    pub rel_id: u32,
+    /// Its schema (`pg_catalog` when the server sends the empty string).
+    pub schema: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// `relreplident`: `d` default, `n` nothing, `f` full, `i` index.
+    pub replica_identity: u8,
+    /// Its live columns, in order (dropped and generated columns are not sent).
+    pub columns: Vec<RelationColumn<'a>>,
+}
+
+/// `Y`: a type's schema and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Type<'a> {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// The type's OID.
+    pub type_oid: u32,
+    /// Its schema (`pg_catalog` for the empty string).
+    pub schema: &'a str,
+    /// Its name.
+    pub name: &'a str,
+}
+
+/// One column of a [`Tuple`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TupleColumn<'a> {
+    /// `n`: NULL.
+    Null,
+    /// `u`: an unchanged TOASTed value the server did not send.
+    Unchanged,
+    /// `t`: the value in its type's text output format.
+    Text(&'a [u8]),
+    /// `b`: the value in its type's binary send format (as COPY BINARY carries it).
+    Binary(&'a [u8]),
+}
+
+/// A row's columns (`TupleData`), checked when the message was parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuple<'a> {
+    count: usize,
+    /// The column entries after the count, exactly as long as they are.
+    bytes: &'a [u8],
+}
+
+impl<'a> Tuple<'a> {
+    /// The number of columns.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the tuple has no columns.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The columns, in order.
+    pub fn columns(&self) -> TupleColumns<'a> {
+        TupleColumns {
+            left: self.count,
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// The columns of a [`Tuple`].
+#[derive(Debug, Clone)]
+pub struct TupleColumns<'a> {
+    left: usize,
+    bytes: &'a [u8],
+}
+
+impl<'a> Iterator for TupleColumns<'a> {
+    type Item = TupleColumn<'a>;
+
+    fn next(&mut self) -> Option<TupleColumn<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // The tuple was checked when parsed, so each entry is whole; an inconsistency ends
+        // the walk rather than panicking.
+        let (&kind, rest) = self.bytes.split_first()?;
+        match kind {
+            b'n' => {
+                self.bytes = rest;
+                Some(TupleColumn::Null)
+            }
+            b'u' => {
+                self.bytes = rest;
+                Some(TupleColumn::Unchanged)
+            }
+            _ => {
+                let len = rest.get(..4)?;
+                let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                let data = rest.get(4..4 + len)?;
+                self.bytes = &rest[4 + len..];
+                Some(if kind == b't' {
+                    TupleColumn::Text(data)
+                } else {
+                    TupleColumn::Binary(data)
+                })
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left))
+    }
+}
+
+/// Which old row an UPDATE or DELETE carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldRow {
+    /// `K`: the replica identity's key columns (the other columns are sent as NULL).
+    Key,
+    /// `O`: the whole old row (REPLICA IDENTITY FULL).
+    Full,
+}
+
+/// `I`: a row inserted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Insert<'a> {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// The relation's OID.
+    pub rel_id: u32,
+    /// The new row.
+    pub new: Tuple<'a>,
+}
+
+/// `U`: a row updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Update<'a> {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// The relation's OID.
+    pub rel_id: u32,
+    /// The old row, when the replica identity sends one (FULL, or a changed key).
+    pub old: Option<(OldRow, Tuple<'a>)>,
+    /// The new row; unchanged TOASTed values are [`TupleColumn::Unchanged`].
+    pub new: Tuple<'a>,
+}
+
+/// `D`: a row deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delete<'a> {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// The relation's OID.
+    pub rel_id: u32,
+    /// Which old row it is.
+    pub kind: OldRow,
+    /// The old row (its key, or all of it).
+    pub old: Tuple<'a>,
+}
+
+/// `T`: tables truncated together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncate {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// `TRUNCATE ... CASCADE`.
+    pub cascade: bool,
+    /// `TRUNCATE ... RESTART IDENTITY`.
+    pub restart_identity: bool,
+    /// The truncated relations' OIDs (those reached by CASCADE included).
+    pub rel_ids: Vec<u32>,
+}
+
+/// `M`: a message from `pg_logical_emit_message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogicalMessage<'a> {
+    /// The subtransaction's ID inside a streamed chunk, else `None`.
+    pub xid: Option<u32>,
+    /// True when emitted as part of its transaction (sent at commit, dropped on rollback).
+    pub transactional: bool,
+    /// The message's LSN.
+    pub lsn: u64,
+    /// The prefix it was emitted with.
+    pub prefix: &'a str,
+    /// Its content.
+    pub content: &'a [u8],
+}
+
+/// `S`: a chunk of an in-progress transaction starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamStart {
+    /// The top-level transaction's ID.
+    pub xid: u32,
+    /// True for the transaction's first chunk.
+    pub first_segment: bool,
+}
+
+/// `c`: a streamed transaction commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamCommit {
+    /// The transaction's ID.
+    pub xid: u32,
+    /// Its commit LSNs and time.
+    pub commit: Commit,
+}
+
+/// `A`: a streamed transaction, or one of its subtransactions, aborts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamAbort {
+    /// The top-level transaction's ID.
+    pub xid: u32,
+    /// The aborted subtransaction's ID; equal to `xid` when the whole transaction aborts.
+    pub subxid: u32,
+}
+
+/// `b`, `P`, `K` and `p`: a two-phase transaction's prepare or commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared<'a> {
+    /// The prepare's LSN (`b`, `P`, `p`) or the commit's (`K`).
+    pub lsn: u64,
+    /// The LSN just past the prepare (or commit) record.
+    pub end_lsn: u64,
+    /// Prepare (or commit) time, microseconds since 2000-01-01 00:00 UTC.
+    pub time: i64,
+    /// The transaction's ID.
+    pub xid: u32,
+    /// Its global identifier (`PREPARE TRANSACTION 'gid'`).
+    pub gid: &'a str,
+}
+
+/// `r`: a prepared transaction rolls back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackPrepared<'a> {
+    /// The LSN just past the prepare record.
+    pub prepare_end_lsn: u64,
+    /// The LSN just past the rollback record.
+    pub rollback_end_lsn: u64,
+    /// Prepare time, microseconds since 2000-01-01 00:00 UTC.
+    pub prepare_time: i64,
+    /// Rollback time, microseconds since 2000-01-01 00:00 UTC.
+    pub rollback_time: i64,
+    /// The transaction's ID.
+    pub xid: u32,
+    /// Its global identifier.
+    pub gid: &'a str,
+}
+
+/// Parses one pgoutput message. `in_stream` says whether it arrived between a Stream Start
+/// and a Stream Stop, where Relation, Type, Insert, Update, Delete, Truncate and Message carry
+/// the subtransaction's ID first ([`Parser`] keeps track of that).
+///
+/// The whole message is checked: a message that parses has every field whole and nothing
+/// after its last one, so its tuples' columns can be walked without failing.
+///
+/// # Errors
+/// [`PgOutputError`] naming the message kind, the byte offset and the problem.
+pub fn parse(bytes: &[u8], in_stream: bool) -> Result<Message<'_>, PgOutputError> {
+    let Some(&first) = bytes.first() else {
+        return Err(PgOutputError {
+            message: None,
+            offset: 0,
+            problem: PgOutputProblem::Empty,
+        });
+    };
+    let Some(kind) = MessageKind::from_byte(first) else {
+        return Err(PgOutputError {
+            message: None,
+            offset: 0,
+            problem: PgOutputProblem::UnknownType(first),
+        });
+    };
+    let mut r = Reader { bytes, at: 1, kind };
+    let message = r.message(in_stream)?;
+    if r.at != bytes.len() {
+        return Err(r.error(PgOutputProblem::Trailing(bytes.len() - r.at)));
+    }
+    Ok(message)
+}
+
+/// Parses a stream of pgoutput messages in order, knowing from Stream Start and Stream Stop
+/// which ones carry a subtransaction ID.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Parser {
+    in_stream: bool,
+}
+
+impl Parser {
+    /// A parser outside any streamed chunk.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True between a Stream Start and its Stream Stop.
+    #[must_use]
+    pub fn in_stream(&self) -> bool {
+        self.in_stream
+    }
+
+    /// Parses the next message of the stream.
+    ///
+    /// # Errors
+    /// As [`parse`]; the parser's state does not change on an error.
+    pub fn parse<'a>(&mut self, bytes: &'a [u8]) -> Result<Message<'a>, PgOutputError> {
+        let message = parse(bytes, self.in_stream)?;
+        match message {
+            Message::StreamStart(_) => self.in_stream = true,
+            Message::StreamStop => self.in_stream = false,
+            _ => {}
+        }
+        Ok(message)
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    kind: MessageKind,
+}
+
+impl<'a> Reader<'a> {
+    fn error(&self, problem: PgOutputProblem) -> PgOutputError {
+        self.error_at(self.at, problem)
+    }
+
+    fn error_at(&self, offset: usize, problem: PgOutputProblem) -> PgOutputError {
+        PgOutputError {
+            message: Some(self.kind),
+            offset,
+            problem,
+        }
+    }
+
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], PgOutputError> {
+        match self.bytes.get(self.at..).and_then(|b| b.get(..n)) {
+            Some(b) => {
+                self.at += n;
+                Ok(b)
+            }
+            None => Err(self.error(PgOutputProblem::Truncated {
+                field,
+                needed: n,
+                available: self.left(),
+            })),
+        }
+    }
+
+    fn u8(&mut self, field: &'static str) -> Result<u8, PgOutputError> {
+        Ok(self.take(1, field)?[0])
+    }
+
+    fn u16(&mut self, field: &'static str) -> Result<u16, PgOutputError> {
+        let b = self.take(2, field)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self, field: &'static str) -> Result<u32, PgOutputError> {
+        let b = self.take(4, field)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self, field: &'static str) -> Result<u64, PgOutputError> {
+        let b = self.take(8, field)?;
+        let mut a = [0; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_be_bytes(a))
+    }
+
+    fn i64(&mut self, field: &'static str) -> Result<i64, PgOutputError> {
+        Ok(self.u64(field)? as i64)
+    }
+
+    fn str(&mut self, field: &'static str) -> Result<&'a str, PgOutputError> {
+        let rest = &self.bytes[self.at..];
+        let Some(nul) = rest.iter().position(|&b| b == 0) else {
+            return Err(self.error(PgOutputProblem::Unterminated { field }));
+        };
+        let s = std::str::from_utf8(&rest[..nul])
+            .map_err(|_| self.error(PgOutputProblem::NotUtf8 { field }))?;
+        self.at += nul + 1;
+        Ok(s)
+    }
+
+    fn schema(&mut self, field: &'static str) -> Result<&'a str, PgOutputError> {
+        let s = self.str(field)?;
+        Ok(if s.is_empty() { "pg_catalog" } else { s })
+    }
+
+    fn xid_in_stream(&mut self, in_stream: bool) -> Result<Option<u32>, PgOutputError> {
+        if in_stream {
+            self.u32("subtransaction ID").map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn commit(&mut self) -> Result<Commit, PgOutputError> {
+        self.u8("flags")?;
+        Ok(Commit {
+            commit_lsn: self.u64("commit LSN")?,
+            end_lsn: self.u64("end LSN")?,
+            commit_time: self.i64("commit time")?,
+        })
+    }
+
+    fn prepared(&mut self, flags: bool) -> Result<Prepared<'a>, PgOutputError> {
+        if flags {
+            self.u8("flags")?;
+        }
+        Ok(Prepared {
+            lsn: self.u64("LSN")?,
+            end_lsn: self.u64("end LSN")?,
+            time: self.i64("time")?,
+            xid: self.u32("transaction ID")?,
+            gid: self.str("GID")?,
+        })
+    }
+
+    /// A `TupleData`: a column count, then a kind byte and, for `t` and `b`, a length and
+    /// the bytes per column.
+    fn tuple(&mut self) -> Result<Tuple<'a>, PgOutputError> {
+        let count = usize::from(self.u16("column count")?);
+        let start = self.at;
+        for column in 0..count {
+            match self.u8("column kind")? {
+                b'n' | b'u' => {}
+                b't' | b'b' => {
+                    let length = self.u32("column length")? as i32;
+                    let Ok(len) = usize::try_from(length) else {
+                        self.at -= 4;
+                        return Err(self.error(PgOutputProblem::NegativeLength { column, length }));
+                    };
+                    self.take(len, "column value")?;
+                }
+                kind => {
+                    self.at -= 1;
+                    return Err(self.error(PgOutputProblem::ColumnKind { column, kind }));
+                }
+            }
+        }
+        Ok(Tuple {
+            count,
+            bytes: &self.bytes[start..self.at],
+        })
+    }
+
+    fn marker(&mut self, allowed: &[u8], expected: &'static str) -> Result<u8, PgOutputError> {
+        let got = self.u8("tuple marker")?;
+        if allowed.contains(&got) {
+            Ok(got)
+        } else {
+            self.at -= 1;
+            Err(self.error(PgOutputProblem::TupleMarker { expected, got }))
+        }
+    }
+
+    fn old_kind(marker: u8) -> OldRow {
+        if marker == b'O' {
+            OldRow::Full
+        } else {
+            OldRow::Key
+        }
+    }
+
+    fn message(&mut self, in_stream: bool) -> Result<Message<'a>, PgOutputError> {
+        Ok(match self.kind {
+            MessageKind::Begin => Message::Begin(Begin {
+                final_lsn: self.u64("final LSN")?,
+                commit_time: self.i64("commit time")?,
+                xid: self.u32("transaction ID")?,
+            }),
+            MessageKind::Commit => Message::Commit(self.commit()?),
+            MessageKind::Origin => Message::Origin(Origin {
+                lsn: self.u64("origin LSN")?,
+                name: self.str("origin name")?,
+            }),
+            MessageKind::Relation => {
+                let xid = self.xid_in_stream(in_stream)?;
+                let rel_id = self.u32("relation OID")?;
+                let schema = self.schema("schema name")?;
+                let name = self.str("relation name")?;
+                let replica_identity = self.u8("replica identity")?;
+                let count_at = self.at;
+                let count = usize::from(self.u16("column count")?);
+                // Each column takes at least 10 bytes (flags, a NUL, two Int32s).
+                if count > self.left() / 10 {
+                    return Err(self.error_at(
+                        count_at,
+                        PgOutputProblem::Count {
+                            field: "column count",
+                            count,
+                            available: self.left(),
+                        },
+                    ));
+                }
+                let mut columns = Vec::with_capacity(count);
+                for _ in 0..count {
+                    columns.push(RelationColumn {
+                        is_key: self.u8("column flags")? & 1 != 0,
+                        name: self.str("column name")?,
+                        type_oid: self.u32("column type OID")?,
+                        type_modifier: self.u32("column type modifier")? as i32,
+                    });
+                }
+                Message::Relation(Relation {
+                    xid,
+                    rel_id,
+                    schema,
+                    name,
+                    replica_identity,
+                    columns,
+                })
+            }
+            MessageKind::Type => Message::Type(Type {
+                xid: self.xid_in_stream(in_stream)?,
+                type_oid: self.u32("type OID")?,
+                schema: self.schema("schema name")?,
+                name: self.str("type name")?,
+            }),
+            MessageKind::Insert => {
+                let xid = self.xid_in_stream(in_stream)?;
+                let rel_id = self.u32("relation OID")?;
+                self.marker(b"N", "N")?;
+                Message::Insert(Insert {
+                    xid,
+                    rel_id,
+                    new: self.tuple()?,
+                })
+            }
+            MessageKind::Update => {
+                let xid = self.xid_in_stream(in_stream)?;
+                let rel_id = self.u32("relation OID")?;
+                let first = self.marker(b"KON", "K, O or N")?;
+                let mut old = None;
+                if first != b'N' {
+                    old = Some((Self::old_kind(first), self.tuple()?));
+                    self.marker(b"N", "N")?;
+                }
+                Message::Update(Update {
+                    xid,
+                    rel_id,
+                    old,
+                    new: self.tuple()?,
+                })
+            }
+            MessageKind::Delete => {
+                let xid = self.xid_in_stream(in_stream)?;
+                let rel_id = self.u32("relation OID")?;
+                let kind = Self::old_kind(self.marker(b"KO", "K or O")?);
+                Message::Delete(Delete {
+                    xid,
+                    rel_id,
+                    kind,
+                    old: self.tuple()?,
+                })
+            }
+            MessageKind::Truncate => {
+                let xid = self.xid_in_stream(in_stream)?;
+                let count_at = self.at;
+                let count = self.u32("relation count")? as usize;
+                let flags = self.u8("options")?;
+                if count > self.left() / 4 {
+                    return Err(self.error_at(
+                        count_at,
+                        PgOutputProblem::Count {
+                            field: "relation count",
+                            count,
+                            available: self.left(),
+                        },
+                    ));
+                }
+                let mut rel_ids = Vec::with_capacity(count);
+                for _ in 0..count {
+                    rel_ids.push(self.u32("relation OID")?);
+                }
+                Message::Truncate(Truncate {
+                    xid,
+                    cascade: flags & 1 != 0,
+                    restart_identity: flags & 2 != 0,
+                    rel_ids,
+                })
+            }
+            MessageKind::Message => {
+                let xid = self.xid_in_stream(in_stream)?;
+                let flags = self.u8("flags")?;
+                let lsn = self.u64("message LSN")?;
+                let prefix = self.str("prefix")?;
+                let len = self.u32("content length")? as usize;
+                Message::Message(LogicalMessage {
+                    xid,
+                    transactional: flags & 1 != 0,
+                    lsn,
+                    prefix,
+                    content: self.take(len, "content")?,
+                })
+            }
+            MessageKind::StreamStart => Message::StreamStart(StreamStart {
+                xid: self.u32("transaction ID")?,
+                first_segment: self.u8("first segment flag")? == 1,
+            }),
+            MessageKind::StreamStop => Message::StreamStop,
+            MessageKind::StreamCommit => Message::StreamCommit(StreamCommit {
+                xid: self.u32("transaction ID")?,
+                commit: self.commit()?,
+            }),
+            MessageKind::StreamAbort => Message::StreamAbort(StreamAbort {
+                xid: self.u32("transaction ID")?,
+                subxid: self.u32("subtransaction ID")?,
+            }),
+            MessageKind::BeginPrepare => Message::BeginPrepare(self.prepared(false)?),
+            MessageKind::Prepare => Message::Prepare(self.prepared(true)?),
+            MessageKind::CommitPrepared => Message::CommitPrepared(self.prepared(true)?),
+            MessageKind::StreamPrepare => Message::StreamPrepare(self.prepared(true)?),
+            MessageKind::RollbackPrepared => {
+                self.u8("flags")?;
+                Message::RollbackPrepared(RollbackPrepared {
+                    prepare_end_lsn: self.u64("prepare end LSN")?,
+                    rollback_end_lsn: self.u64("rollback end LSN")?,
+                    prepare_time: self.i64("prepare time")?,
+                    rollback_time: self.i64("rollback time")?,
+                    xid: self.u32("transaction ID")?,
+                    gid: self.str("GID")?,
+                })
+            }
+        })
+    }
+}
