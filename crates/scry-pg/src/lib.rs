@@ -11,6 +11,8 @@
 //!   into CDC events: Begin/Commit, Insert/Update/Delete with old and new rows, unchanged
 //!   TOAST markers, Truncate, logical messages; streamed and two-phase transactions held until
 //!   they commit.
+//! - `capture` (feature `capture`, on by default): those events to framed batches, a batch
+//!   per transaction, each frame saying which Commit it reaches.
 //! - `snapshot` (feature `snapshot`, on by default): a table's COPY BINARY stream and its
 //!   [`RelationMeta`](scry_types::RelationMeta) to SnapshotBegin, SnapshotRow… and
 //!   SnapshotEnd events, batched.
@@ -31,6 +33,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "capture")]
+pub mod capture;
 pub mod copy;
 mod error;
 pub mod oid;

@@ -11,6 +11,7 @@
 pub mod alloc;
 pub mod canonical;
 pub mod dump;
+pub mod pgoutput;
 mod rng;
 pub mod server;
 pub mod workloads;
