@@ -105,6 +105,39 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
         jobs: u16,
     },
+    /// Capture a logical replication slot's committed transactions (pgoutput) as a framed
+    /// stream of CDC batches, a batch per transaction; the slot is advanced only past what
+    /// is durably written, and a file is resumed without repeating a transaction.
+    Capture {
+        /// The server: a libpq connection string or URL.
+        conninfo: String,
+        /// The logical replication slot (plugin pgoutput).
+        #[arg(long)]
+        slot: String,
+        /// The publication whose tables are captured.
+        #[arg(long)]
+        publication: String,
+        /// Create the publication (FOR ALL TABLES) and the slot when they are missing.
+        #[arg(long)]
+        create: bool,
+        /// The output: a file (appended to and resumed) or `-` for standard output.
+        #[arg(long, default_value = "-")]
+        out: String,
+        /// Stop once everything committed up to this LSN (`now`: the server's WAL position
+        /// at start) is written; without it, capture until Ctrl-C.
+        #[arg(long, value_name = "LSN|now")]
+        until: Option<String>,
+        /// The encoding of the batches.
+        #[arg(long, value_enum, default_value_t = EncodeTo::Compact)]
+        to: EncodeTo,
+        /// The most events in a batch (a larger transaction spans several batches).
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        batch_events: usize,
+        /// Carry DDL statements that an event trigger emits as logical messages under the
+        /// prefix `scry.ddl` as Ddl events.
+        #[arg(long)]
+        ddl: bool,
+    },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
         /// The server: a libpq connection string or URL.
@@ -240,6 +273,42 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 jobs: usize::from(jobs),
             };
             commands::snapshot::run(&conninfo, options).map(|()| EXIT_OK)
+        }
+        Command::Capture {
+            conninfo,
+            slot,
+            publication,
+            create,
+            out,
+            until,
+            to,
+            batch_events,
+            ddl,
+        } => {
+            let until = match until.as_deref() {
+                None => None,
+                Some("now") => Some(commands::capture::Until::Now),
+                Some(lsn) => Some(commands::capture::Until::Lsn(
+                    lsn.parse::<scry_types::Lsn>()
+                        .map_err(|e| CliError::Usage(format!("--until {lsn}: {e}")))?
+                        .0,
+                )),
+            };
+            let options = commands::capture::Options {
+                slot: &slot,
+                publication: &publication,
+                create,
+                out: &out,
+                until,
+                encoding: match to {
+                    EncodeTo::Compat => scry_codec::Encoding::Compat,
+                    EncodeTo::Compact => scry_codec::Encoding::Compact,
+                },
+                batch_events,
+                ddl,
+                poll: std::time::Duration::from_millis(200),
+            };
+            commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }
         Command::Load {
             conninfo,
