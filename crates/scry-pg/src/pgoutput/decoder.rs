@@ -64,7 +64,7 @@ pub enum ChangeError {
         rel_id: u32,
     },
     /// A row's column count differs from its relation's.
-    #[error("at LSN {lsn}: {message} into {table} has {actual} columns, its relation {expected}", lsn = scry_types::Lsn(*.lsn))]
+    #[error("at LSN {lsn}: {message} of {table}: a row of {actual} columns, the relation has {expected}", lsn = scry_types::Lsn(*.lsn))]
     ColumnCount {
         /// The message's WAL position.
         lsn: u64,
@@ -282,7 +282,7 @@ impl ChangeDecoder {
                     &mut spool,
                     begin,
                     (c.commit.commit_lsn, c.commit.end_lsn),
-                    true,
+                    (true, "Stream Commit"),
                     out,
                 );
             }
@@ -295,6 +295,9 @@ impl ChangeDecoder {
                 return Ok(());
             }
             Message::BeginPrepare(p) => {
+                if self.open.is_some() || self.preparing.is_some() {
+                    return Err(order("inside an open transaction"));
+                }
                 self.preparing = Some((p.xid, Spool::new(self.memory_limit, false)));
                 return Ok(());
             }
@@ -318,7 +321,13 @@ impl ChangeDecoder {
                     xid: p.xid,
                     timestamp_us: unix_us(p.time),
                 };
-                return self.replay(&mut spool, begin, (p.lsn, p.end_lsn), streamed, out);
+                return self.replay(
+                    &mut spool,
+                    begin,
+                    (p.lsn, p.end_lsn),
+                    (streamed, "Commit Prepared"),
+                    out,
+                );
             }
             Message::RollbackPrepared(p) => {
                 self.prepared.remove(p.gid);
@@ -360,9 +369,16 @@ impl ChangeDecoder {
         spool: &mut Spool,
         begin: Open,
         (commit_lsn, end_lsn): (u64, u64),
-        streamed: bool,
+        (streamed, message): (bool, &'static str),
         out: &mut impl FnMut(Change),
     ) -> Result<(), ChangeError> {
+        if self.open.is_some() {
+            return Err(ChangeError::Order {
+                lsn: commit_lsn,
+                message,
+                why: "inside an open transaction",
+            });
+        }
         let first = spool.first_lsn().unwrap_or(commit_lsn);
         out(Change::Event(self.boundary(
             OperationType::Begin,
@@ -412,6 +428,9 @@ impl ChangeDecoder {
         };
         match message {
             Message::Begin(b) => {
+                if self.open.is_some() {
+                    return Err(order("inside an open transaction"));
+                }
                 let open = Open {
                     xid: b.xid,
                     timestamp_us: unix_us(b.commit_time),
