@@ -137,6 +137,10 @@ enum Command {
         /// prefix `scry.ddl` as Ddl events.
         #[arg(long)]
         ddl: bool,
+        /// How to read the slot: `sql` (pulls through pg_logical_slot_peek_binary_changes)
+        /// or `stream` (START_REPLICATION over a replication connection).
+        #[arg(long, value_enum, default_value_t = CaptureSource::Sql)]
+        source: CaptureSource,
     },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
@@ -177,6 +181,15 @@ enum ConvertTo {
     Compat,
     /// JSON Lines, as `dump --json` writes them.
     Json,
+}
+
+/// `capture --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CaptureSource {
+    /// Bounded pulls through the SQL functions (`pg_logical_slot_peek_binary_changes`).
+    Sql,
+    /// The streaming replication protocol (`START_REPLICATION`).
+    Stream,
 }
 
 /// `encode --to`.
@@ -284,6 +297,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             to,
             batch_events,
             ddl,
+            source,
         } => {
             let until = match until.as_deref() {
                 None => None,
@@ -306,6 +320,10 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 },
                 batch_events,
                 ddl,
+                source: match source {
+                    CaptureSource::Sql => commands::capture::Source::Sql,
+                    CaptureSource::Stream => commands::capture::Source::Stream,
+                },
                 poll: std::time::Duration::from_millis(200),
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)

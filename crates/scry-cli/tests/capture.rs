@@ -64,29 +64,47 @@ fn int4(value: &scry_types::ColumnValue) -> i32 {
 }
 
 #[test]
-fn capture_until_now_writes_each_transaction_once_and_resumes() {
+fn capture_until_now_writes_each_transaction_once_and_resumes_sql() {
+    capture_once("sql");
+}
+
+#[test]
+fn capture_until_now_writes_each_transaction_once_and_resumes_stream() {
+    capture_once("stream");
+}
+
+fn capture_once(source: &str) {
     let Some(url) = conninfo() else { return };
-    let mut c = setup(&url, "cap_once", "cap_once_slot", "cap_once_pub");
-    let dir = scratch("capture_once");
+    let (table, slot, publication) = (
+        format!("cap_once_{source}"),
+        format!("cap_once_{source}_slot"),
+        format!("cap_once_{source}_pub"),
+    );
+    let mut c = setup(&url, &table, &slot, &publication);
+    let dir = scratch(&format!("capture_once_{source}"));
     let out = dir.join("cdc.scry");
     let out = out.to_str().expect("a UTF-8 path");
     for i in 0..3 {
-        c.execute("INSERT INTO cap_once VALUES ($1, 0, 'a')", &[&i])
+        c.execute(&format!("INSERT INTO {table} VALUES ($1, 0, 'a')"), &[&i])
             .expect("insert");
     }
-    c.batch_execute("UPDATE cap_once SET n = 1 WHERE id = 1; DELETE FROM cap_once WHERE id = 2")
-        .expect("update and delete");
+    c.batch_execute(&format!(
+        "UPDATE {table} SET n = 1 WHERE id = 1; DELETE FROM {table} WHERE id = 2"
+    ))
+    .expect("update and delete");
     let args = [
         "capture",
         &url,
         "--slot",
-        "cap_once_slot",
+        &slot,
         "--publication",
-        "cap_once_pub",
+        &publication,
         "--out",
         out,
         "--until",
         "now",
+        "--source",
+        source,
     ];
     let first = scry(&args, None);
     assert!(first.status.success(), "{}", stderr(&first));
@@ -114,7 +132,7 @@ fn capture_until_now_writes_each_transaction_once_and_resumes() {
     let mut bytes = std::fs::read(out).expect("read");
     bytes.extend_from_slice(b"SCRY\x01\x02");
     std::fs::write(out, &bytes).expect("write");
-    c.execute("INSERT INTO cap_once VALUES (9, 0, 'b')", &[])
+    c.execute(&format!("INSERT INTO {table} VALUES (9, 0, 'b')"), &[])
         .expect("insert");
     let third = scry(&args, None);
     assert!(third.status.success(), "{}", stderr(&third));
@@ -133,27 +151,46 @@ fn capture_until_now_writes_each_transaction_once_and_resumes() {
 }
 
 #[test]
-fn a_capture_killed_again_and_again_loses_and_repeats_nothing() {
+fn a_capture_killed_again_and_again_loses_and_repeats_nothing_sql() {
+    killed_again_and_again("sql");
+}
+
+#[test]
+fn a_capture_killed_again_and_again_loses_and_repeats_nothing_stream() {
+    killed_again_and_again("stream");
+}
+
+fn killed_again_and_again(source: &'static str) {
     let Some(url) = conninfo() else { return };
-    let mut c = setup(&url, "cap_kill", "cap_kill_slot", "cap_kill_pub");
-    let dir = scratch("capture_kill");
+    let (table, slot, publication) = (
+        format!("cap_kill_{source}"),
+        format!("cap_kill_{source}_slot"),
+        format!("cap_kill_{source}_pub"),
+    );
+    let mut c = setup(&url, &table, &slot, &publication);
+    let dir = scratch(&format!("capture_kill_{source}"));
     let out = dir.join("cdc.scry");
     let out = out.to_str().expect("a UTF-8 path").to_owned();
     const TRANSACTIONS: i32 = 400;
     // The workload: each transaction inserts a row and bumps the counter of an earlier one,
     // so a transaction applied twice would show as a duplicate insert or update.
     let workload_url = url.clone();
+    let workload_table = table.clone();
     let workload = std::thread::spawn(move || {
+        let table = workload_table;
         let mut w = Client::connect(&workload_url, NoTls).expect("connect");
         for i in 0..TRANSACTIONS {
             let mut tx = w.transaction().expect("begin");
             tx.execute(
-                "INSERT INTO cap_kill VALUES ($1, 0, repeat('x', 200))",
+                &format!("INSERT INTO {table} VALUES ($1, 0, repeat('x', 200))"),
                 &[&i],
             )
             .expect("insert");
-            tx.execute("UPDATE cap_kill SET n = n + 1 WHERE id = $1 / 2", &[&i])
-                .expect("update");
+            tx.execute(
+                &format!("UPDATE {table} SET n = n + 1 WHERE id = $1 / 2"),
+                &[&i],
+            )
+            .expect("update");
             tx.commit().expect("commit");
             std::thread::sleep(Duration::from_millis(3));
         }
@@ -163,9 +200,11 @@ fn a_capture_killed_again_and_again_loses_and_repeats_nothing() {
             "capture".to_owned(),
             url.clone(),
             "--slot".into(),
-            "cap_kill_slot".into(),
+            slot.clone(),
             "--publication".into(),
-            "cap_kill_pub".into(),
+            publication.clone(),
+            "--source".into(),
+            source.into(),
             "--out".into(),
             out.clone(),
             "--batch-events".into(),
@@ -228,7 +267,7 @@ fn a_capture_killed_again_and_again_loses_and_repeats_nothing() {
     }
     let duplicates = inserts.values().filter(|&&n| n > 1).count();
     eprintln!(
-        "{kills} kills (file bytes after each: {sizes:?}): {commits} transactions captured, {} distinct inserts, {duplicates} duplicated",
+        "{source}: {kills} kills (file bytes after each: {sizes:?}): {commits} transactions captured, {} distinct inserts, {duplicates} duplicated",
         inserts.len()
     );
     assert_eq!(duplicates, 0, "no transaction is written twice");
@@ -244,7 +283,7 @@ fn a_capture_killed_again_and_again_loses_and_repeats_nothing() {
     assert_eq!(updates.values().sum::<usize>(), TRANSACTIONS as usize);
     // The counters the target would have: what the source has.
     let source: Vec<(i32, i32)> = c
-        .query("SELECT id, n FROM cap_kill ORDER BY id", &[])
+        .query(&format!("SELECT id, n FROM {table} ORDER BY id"), &[])
         .expect("read source")
         .iter()
         .map(|r| (r.get(0), r.get(1)))

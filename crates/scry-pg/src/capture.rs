@@ -165,6 +165,7 @@ impl ChangeBatcher {
             Change::Message {
                 lsn,
                 transaction_id,
+                timestamp_us,
                 prefix,
                 content,
                 ..
@@ -176,6 +177,7 @@ impl ChangeBatcher {
                 let mut e = DatabaseEvent::new(OperationType::Ddl, "", "");
                 e.position = lsn;
                 e.transaction_id = transaction_id;
+                e.timestamp_us = timestamp_us;
                 e.ddl_sql = Some(String::from_utf8_lossy(&content).into_owned());
                 e
             }

@@ -32,6 +32,8 @@ pub enum Change {
         lsn: u64,
         /// Its transaction's ID (0 for a non-transactional message outside a transaction).
         transaction_id: u64,
+        /// Its transaction's commit time, Unix microseconds (0 outside a transaction).
+        timestamp_us: u64,
         /// True when emitted as part of its transaction.
         transactional: bool,
         /// The prefix it was emitted with.
@@ -497,6 +499,7 @@ impl ChangeDecoder {
                 out(Change::Message {
                     lsn: m.lsn,
                     transaction_id: if m.transactional { xid } else { 0 },
+                    timestamp_us: self.open.map_or(0, |o| o.timestamp_us),
                     transactional: m.transactional,
                     prefix: m.prefix.to_owned(),
                     content: bytes.slice_ref(m.content),

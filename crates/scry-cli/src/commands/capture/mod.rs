@@ -1,0 +1,279 @@
+//! `scry capture`: a logical replication slot's committed transactions, decoded from pgoutput,
+//! as a framed stream of CDC batches, a batch per transaction; the slot's confirmed position
+//! moves only past what is durably written (flushed, and `fsync`ed for a file).
+//!
+//! Two sources read the slot:
+//! - [`sql`] (`--source sql`, the default): rounds of `pg_logical_slot_peek_binary_changes`
+//!   (whole transactions, nothing consumed), each followed by `pg_replication_slot_advance`
+//!   to the last Commit written, once it is on disk.
+//! - [`stream`] (`--source stream`): `START_REPLICATION ... LOGICAL` over a replication
+//!   connection, through the pgwire-replication crate; the position acknowledged in the
+//!   standby status updates is raised only once the frames up to it are on disk.
+//!
+//! Resuming into the same file makes the output exactly once: on start the file is read, and
+//! everything after its last frame that ends a transaction (a torn frame, the first part of a
+//! transaction cut at the event limit) is cut off ([`sink`]); a transaction the server sends
+//! again whose Commit position is not past that frame's is skipped.
+
+pub mod sink;
+pub mod sql;
+pub mod stream;
+
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use scry_codec::Encoding;
+use scry_pg::capture::{ChangeBatcher, DDL_PREFIX};
+use scry_pg::pgoutput::ChangeDecoder;
+use scry_types::Lsn;
+
+use super::CliError;
+use crate::pg;
+use sink::Sink;
+
+/// Where `scry capture` stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// The server's WAL position when the capture starts.
+    Now,
+    /// This position.
+    Lsn(u64),
+}
+
+/// How `scry capture` reads the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Bounded pulls through the SQL functions.
+    Sql,
+    /// The streaming replication protocol.
+    Stream,
+}
+
+/// What `scry capture` reads and writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The logical replication slot (plugin `pgoutput`).
+    pub slot: &'a str,
+    /// The publication whose tables are captured.
+    pub publication: &'a str,
+    /// Create the publication (`FOR ALL TABLES`) and the slot when they are missing.
+    pub create: bool,
+    /// The output file (appended to, resumed), `-` for standard output.
+    pub out: &'a str,
+    /// Stop once everything committed up to this position is written.
+    pub until: Option<Until>,
+    /// The encoding of the batches.
+    pub encoding: Encoding,
+    /// The most events in a batch (a larger transaction spans several).
+    pub batch_events: usize,
+    /// Carry DDL statements emitted under [`DDL_PREFIX`] as Ddl events.
+    pub ddl: bool,
+    /// How the slot is read.
+    pub source: Source,
+    /// How long to wait before asking again when the slot has nothing new (SQL source).
+    pub poll: Duration,
+}
+
+/// What a capture did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    transactions: u64,
+    events: u64,
+    bytes: u64,
+    skipped: u64,
+    confirmed: u64,
+}
+
+/// A capture under way: the decoder, the batcher and the output, whatever the source.
+pub struct Capture {
+    decoder: ChangeDecoder,
+    batcher: ChangeBatcher,
+    sink: Sink,
+    totals: Totals,
+    started: Instant,
+    /// The Commit position of the last transaction the output already held at start.
+    resume_after: Option<u64>,
+    /// The position of the last Commit written since the output was last made durable.
+    written_commit: Option<u64>,
+}
+
+impl Capture {
+    /// Decodes one message delivered at `lsn` and writes the batches it completes.
+    fn decode(&mut self, lsn: u64, message: &bytes::Bytes, slot: &str) -> Result<(), CliError> {
+        let Self {
+            decoder,
+            batcher,
+            sink,
+            totals,
+            written_commit,
+            ..
+        } = self;
+        let mut failed = Ok(());
+        decoder
+            .decode(lsn, message, &mut |change| {
+                if failed.is_ok() {
+                    failed = sink.push(batcher, change, totals, written_commit);
+                }
+            })
+            .map_err(|e| CliError::Load(format!("slot {slot}: {e}")))?;
+        failed
+    }
+
+    /// Makes what is written durable; returns the last Commit position it holds, if a new
+    /// one was written since the last call.
+    fn durable(&mut self) -> Result<Option<u64>, CliError> {
+        self.sink.durable()?;
+        Ok(self.written_commit.take())
+    }
+
+    /// Ends the capture: the last partial batch, if any, then durable; prints the summary.
+    fn finish(mut self) -> Result<(), CliError> {
+        if let Some(frame) = self.batcher.finish().map_err(capture_error)? {
+            self.sink.write(frame.bytes)?;
+        }
+        self.sink.durable()?;
+        eprintln!("{}", summary(&self.totals, self.started));
+        Ok(())
+    }
+
+    fn interrupted(&mut self) -> CliError {
+        if let Err(e) = self.sink.durable() {
+            return e;
+        }
+        CliError::Interrupted(summary(&self.totals, self.started))
+    }
+}
+
+/// Runs the capture; see the module's documentation.
+pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
+    let mut client = pg::connect(conninfo)?;
+    if options.create {
+        create(&mut client, options.slot, options.publication)?;
+    }
+    let confirmed = check_slot(&mut client, options.slot)?;
+    let until = match options.until {
+        None => None,
+        Some(Until::Lsn(lsn)) => Some(lsn),
+        Some(Until::Now) => Some(current_lsn(&mut client)?),
+    };
+    let sink = Sink::open(options.out)?;
+    let mut batcher = ChangeBatcher::new(options.encoding)
+        .max_events(options.batch_events)
+        .source_id(options.slot)
+        .batch_seq(sink.next_batch_seq);
+    if options.ddl {
+        batcher = batcher.ddl_prefix(DDL_PREFIX);
+    }
+    crate::interrupt::install();
+    let capture = Capture {
+        decoder: ChangeDecoder::new(),
+        batcher,
+        resume_after: sink.last_commit,
+        sink,
+        totals: Totals {
+            confirmed,
+            ..Totals::default()
+        },
+        started: Instant::now(),
+        written_commit: None,
+    };
+    match options.source {
+        Source::Sql => sql::run(client, capture, &options, until),
+        Source::Stream => stream::run(conninfo, client, capture, &options, until, confirmed),
+    }
+}
+
+fn summary(t: &Totals, started: Instant) -> String {
+    let secs = started.elapsed().as_secs_f64();
+    let mut s = format!(
+        "captured {} transaction{}, {} events, {} bytes in {secs:.2} s; slot confirmed at {}",
+        t.transactions,
+        if t.transactions == 1 { "" } else { "s" },
+        t.events,
+        t.bytes,
+        Lsn(t.confirmed)
+    );
+    if t.skipped > 0 {
+        s.push_str(&format!(
+            "; {} transactions already in the output skipped",
+            t.skipped
+        ));
+    }
+    s
+}
+
+fn capture_error(e: scry_pg::capture::CaptureError) -> CliError {
+    CliError::Load(e.to_string())
+}
+
+fn create(client: &mut Client, slot: &str, publication: &str) -> Result<(), CliError> {
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_publication WHERE pubname = $1",
+            &[&publication],
+        )
+        .map_err(|e| pg::server_error("cannot read pg_publication", &e))?
+        .is_some();
+    if !exists {
+        client
+            .batch_execute(&format!(
+                "CREATE PUBLICATION {} FOR ALL TABLES",
+                pg::quote(publication)
+            ))
+            .map_err(|e| pg::server_error("cannot create the publication", &e))?;
+    }
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?
+        .is_some();
+    if !exists {
+        client
+            .execute(
+                "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+                &[&slot],
+            )
+            .map_err(|e| pg::server_error("cannot create the replication slot", &e))?;
+    }
+    Ok(())
+}
+
+/// Checks that `slot` is a pgoutput slot; returns its confirmed position.
+fn check_slot(client: &mut Client, slot: &str) -> Result<u64, CliError> {
+    let row = client
+        .query_opt(
+            "SELECT plugin::text, confirmed_flush_lsn::text FROM pg_replication_slots \
+             WHERE slot_name = $1",
+            &[&slot],
+        )
+        .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?;
+    let Some(row) = row else {
+        return Err(CliError::Usage(format!(
+            "no replication slot {slot} (--create makes it)"
+        )));
+    };
+    match row.get::<_, Option<String>>(0) {
+        Some(plugin) if plugin == "pgoutput" => row
+            .get::<_, Option<String>>(1)
+            .map_or(Ok(0), |l| parse_lsn(&l)),
+        plugin => Err(CliError::Usage(format!(
+            "slot {slot} uses the plugin {}, not pgoutput",
+            plugin.unwrap_or_else(|| "none (a physical slot)".to_owned())
+        ))),
+    }
+}
+
+fn current_lsn(client: &mut Client) -> Result<u64, CliError> {
+    let row = client
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .map_err(|e| pg::server_error("cannot read the WAL position", &e))?;
+    parse_lsn(&row.get::<_, String>(0))
+}
+
+fn parse_lsn(text: &str) -> Result<u64, CliError> {
+    text.parse::<Lsn>()
+        .map(|l| l.0)
+        .map_err(|e| CliError::Usage(format!("not an LSN: {text} ({e})")))
+}

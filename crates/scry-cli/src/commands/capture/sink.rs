@@ -1,0 +1,144 @@
+//! The output of `scry capture`: a file resumed where its last whole transaction ends, or
+//! standard output.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+
+use scry_codec::frame::FrameReader;
+use scry_codec::BatchView;
+use scry_pg::capture::ChangeBatcher;
+use scry_pg::pgoutput::Change;
+use scry_types::OperationType;
+
+use super::{capture_error, Totals};
+use crate::commands::CliError;
+
+/// The output: a file resumed where its last whole transaction ends, or standard output.
+pub struct Sink {
+    name: String,
+    out: BufWriter<Box<dyn Write>>,
+    file: Option<File>,
+    /// The Commit position of the last transaction the file holds.
+    pub last_commit: Option<u64>,
+    /// The number of the next batch (one past the output's last).
+    pub next_batch_seq: u64,
+}
+
+impl Sink {
+    /// Opens `name` (`-`: standard output), cut back to its last whole transaction.
+    pub fn open(name: &str) -> Result<Self, CliError> {
+        let write_error = |source| CliError::Write {
+            name: name.to_owned(),
+            source,
+        };
+        if name == "-" {
+            return Ok(Self {
+                name: name.to_owned(),
+                out: BufWriter::with_capacity(256 * 1024, Box::new(io::stdout())),
+                file: None,
+                last_commit: None,
+                next_batch_seq: 0,
+            });
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(name)
+            .map_err(write_error)?;
+        let resume = resume_point(&mut file).map_err(write_error)?;
+        file.set_len(resume.keep).map_err(write_error)?;
+        file.seek(SeekFrom::Start(resume.keep))
+            .map_err(write_error)?;
+        let writer = file.try_clone().map_err(write_error)?;
+        Ok(Self {
+            name: name.to_owned(),
+            out: BufWriter::with_capacity(256 * 1024, Box::new(writer)),
+            file: Some(file),
+            last_commit: resume.last_commit,
+            next_batch_seq: resume.next_batch_seq,
+        })
+    }
+
+    fn error(&self, source: io::Error) -> CliError {
+        CliError::Write {
+            name: self.name.clone(),
+            source,
+        }
+    }
+
+    /// Writes bytes as they are.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        self.out.write_all(bytes).map_err(|e| self.error(e))
+    }
+
+    /// Adds a change to the batcher and writes the frame it completes, noting its Commit.
+    pub fn push(
+        &mut self,
+        batcher: &mut ChangeBatcher,
+        change: Change,
+        totals: &mut Totals,
+        written_commit: &mut Option<u64>,
+    ) -> Result<(), CliError> {
+        if matches!(change, Change::Event(ref e) if e.operation == OperationType::Commit) {
+            totals.transactions += 1;
+        }
+        if let Change::Event(_) = change {
+            totals.events += 1;
+        }
+        if let Some(frame) = batcher.push(change).map_err(capture_error)? {
+            totals.bytes += frame.bytes.len() as u64;
+            let commit = frame.commit_position;
+            self.out
+                .write_all(frame.bytes)
+                .map_err(|e| CliError::Write {
+                    name: self.name.clone(),
+                    source: e,
+                })?;
+            if commit.is_some() {
+                *written_commit = commit;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes what is written and, for a file, waits until it is on disk.
+    pub fn durable(&mut self) -> Result<(), CliError> {
+        self.out.flush().map_err(|e| self.error(e))?;
+        if let Some(file) = &self.file {
+            file.sync_data().map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a capture file resumes.
+struct Resume {
+    /// The bytes to keep: up to the end of the last frame that ends a transaction.
+    keep: u64,
+    last_commit: Option<u64>,
+    next_batch_seq: u64,
+}
+
+fn resume_point(file: &mut File) -> io::Result<Resume> {
+    let mut resume = Resume {
+        keep: 0,
+        last_commit: None,
+        next_batch_seq: 0,
+    };
+    file.seek(SeekFrom::Start(0))?;
+    for frame in FrameReader::new(io::BufReader::new(&mut *file)) {
+        let Ok(frame) = frame else { break };
+        let Ok(view) = BatchView::parse(&frame.payload) else {
+            break;
+        };
+        resume.next_batch_seq = view.batch_seq().wrapping_add(1);
+        let last = view.events().next_back();
+        if let Some(e) = last.filter(|e| e.operation() == OperationType::Commit) {
+            resume.keep = frame.offset + frame.wire_len();
+            resume.last_commit = Some(e.position());
+        }
+    }
+    Ok(resume)
+}

@@ -1,0 +1,135 @@
+//! The SQL source of `scry capture`: rounds of `pg_logical_slot_peek_binary_changes` (whole
+//! transactions, nothing consumed), each made durable and then confirmed with
+//! `pg_replication_slot_advance`. A crash at any point leaves the slot at or before the
+//! output's last whole transaction.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use postgres::Client;
+use scry_pg::pgoutput::MessageKind;
+use scry_types::Lsn;
+
+use super::{parse_lsn, Capture, Options};
+use crate::commands::CliError;
+use crate::pg;
+
+/// The most changes one round asks the server for.
+pub const ROUND_CHANGES: i32 = 10_000;
+
+/// Captures until `until` (or Ctrl-C).
+pub fn run(
+    mut client: Client,
+    mut capture: Capture,
+    options: &Options<'_>,
+    until: Option<u64>,
+) -> Result<(), CliError> {
+    loop {
+        if crate::interrupt::requested() {
+            return Err(capture.interrupted());
+        }
+        let rows = peek(&mut client, options.slot, options.publication, until)?;
+        if rows.is_empty() {
+            if until.is_some() {
+                break;
+            }
+            std::thread::sleep(options.poll);
+            continue;
+        }
+        let mut skip = false;
+        for (lsn, message) in &rows {
+            // A transaction already in the output (sent again after a crash) is skipped; its
+            // Relation messages still describe the tables to what follows.
+            match message.first().copied().and_then(MessageKind::from_byte) {
+                Some(MessageKind::Begin) => {
+                    skip = capture.resume_after.is_some_and(|after| {
+                        commit_end(&rows, *lsn).is_some_and(|end| end <= after)
+                    });
+                    if skip {
+                        capture.totals.skipped += 1;
+                        continue;
+                    }
+                }
+                Some(MessageKind::Relation | MessageKind::Type) => {}
+                Some(MessageKind::Commit) if skip => {
+                    skip = false;
+                    continue;
+                }
+                _ if skip => continue,
+                _ => {}
+            }
+            capture.decode(*lsn, message, options.slot)?;
+        }
+        if let Some(position) = capture.durable()? {
+            advance(&mut client, options.slot, position)?;
+            capture.totals.confirmed = position;
+        }
+    }
+    capture.finish()
+}
+
+/// The end position of the transaction whose Begin came at `begin_lsn`: its Commit's.
+fn commit_end(rows: &[(u64, Bytes)], begin_lsn: u64) -> Option<u64> {
+    rows.iter()
+        .skip_while(|(lsn, m)| !(*lsn == begin_lsn && m.first() == Some(&b'B')))
+        .find(|(_, m)| m.first() == Some(&b'C'))
+        .and_then(|(_, m)| match scry_pg::pgoutput::parse(m, false) {
+            Ok(scry_pg::pgoutput::Message::Commit(c)) => Some(c.end_lsn),
+            _ => None,
+        })
+}
+
+/// The slot's next whole transactions, up to `until` (or the end of the WAL), not consumed.
+fn peek(
+    client: &mut Client,
+    slot: &str,
+    publication: &str,
+    until: Option<u64>,
+) -> Result<Vec<(u64, Bytes)>, CliError> {
+    let upto = until.map(|l| Lsn(l).to_string());
+    let rows = while_in_use(|| {
+        client.query(
+            "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes($1, $2::text::pg_lsn, $3, \
+             'proto_version', '1', 'publication_names', $4, 'binary', 'true', 'messages', 'true')",
+            &[&slot, &upto, &ROUND_CHANGES, &publication],
+        )
+    })
+    .map_err(|e| pg::server_error(format!("cannot read the changes of slot {slot}"), &e))?;
+    rows.iter()
+        .map(|row| {
+            let lsn = parse_lsn(&row.get::<_, String>(0))?;
+            Ok((lsn, Bytes::from(row.get::<_, Vec<u8>>(1))))
+        })
+        .collect()
+}
+
+fn advance(client: &mut Client, slot: &str, position: u64) -> Result<(), CliError> {
+    let position = Lsn(position).to_string();
+    while_in_use(|| {
+        client.execute(
+            "SELECT pg_replication_slot_advance($1, $2::text::pg_lsn)",
+            &[&slot, &position],
+        )
+    })
+    .map_err(|e| pg::server_error(format!("cannot advance slot {slot}"), &e))?;
+    Ok(())
+}
+
+/// Runs `query` again while the slot is in use by another backend (for a few seconds at
+/// most): one that served a capture killed mid-call holds it until it notices.
+fn while_in_use<T>(
+    mut query: impl FnMut() -> Result<T, postgres::Error>,
+) -> Result<T, postgres::Error> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match query() {
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The streaming source of `scry capture`: `START_REPLICATION SLOT ... LOGICAL` over a
+//! replication connection (proto_version 1, binary values, messages), through the
+//! pgwire-replication crate, which keeps the connection alive (keepalive replies, standby
+//! status updates) and hands over each pgoutput message.
+//!
+//! The position acknowledged to the server is raised only to the last Commit whose frames are
+//! on disk: after each transaction once 100 ms have passed since the last `fsync`, and
+//! whenever the stream goes quiet. The stream starts at the slot's confirmed position, or at
+//! the output's last Commit when that is further, so a transaction already written is not
+//! sent again.
+//!
+//! `--until` is met once the walsender has read the WAL past it (`pg_stat_replication`'s
+//! `sent_lsn`, asked over a second, ordinary connection when the stream goes quiet) and no
+//! transaction is open, or at the first transaction that commits after it.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
+use postgres::Client;
+
+use super::{Capture, Options};
+use crate::commands::CliError;
+use crate::pg;
+
+/// How long the stream may be quiet before the output is made durable and `--until` checked.
+const QUIET: Duration = Duration::from_millis(150);
+/// The longest a written transaction waits for its `fsync` while the stream is busy.
+const SYNC_EVERY: Duration = Duration::from_millis(100);
+
+/// Captures until `until` (or Ctrl-C); `start` is where the slot's confirmed position is.
+pub fn run(
+    conninfo: &str,
+    client: Client,
+    capture: Capture,
+    options: &Options<'_>,
+    until: Option<u64>,
+    start: u64,
+) -> Result<(), CliError> {
+    let start = start.max(capture.resume_after.unwrap_or(0));
+    let application = format!("scry capture {} {}", options.slot, std::process::id());
+    let config = config(conninfo, options)?
+        .with_start_lsn(pgwire_replication::Lsn(start))
+        .with_ack_lsn(pgwire_replication::Lsn(start))
+        .with_status_interval(Duration::from_millis(50))
+        .with_binary(true)
+        .with_application_name(application.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the replication runtime: {e}")))?;
+    let mut session = Session {
+        capture,
+        client,
+        application,
+        slot: options.slot.to_owned(),
+        until,
+        begin: None,
+        open: false,
+        acked: start,
+        last_sync: Instant::now(),
+    };
+    runtime.block_on(session.stream(config))?;
+    session.capture.totals.confirmed = session.acked;
+    session.capture.finish()
+}
+
+/// The replication connection's settings from a libpq connection string or URL.
+fn config(conninfo: &str, options: &Options<'_>) -> Result<ReplicationConfig, CliError> {
+    let parsed: postgres::Config = conninfo
+        .parse()
+        .map_err(|e| CliError::Usage(format!("not a connection string: {e}")))?;
+    let host = match parsed.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(dir)) => dir.to_string_lossy().into_owned(),
+        None => "localhost".to_owned(),
+    };
+    let port = parsed.get_ports().first().copied().unwrap_or(5432);
+    let user = parsed.get_user().unwrap_or("postgres").to_owned();
+    let password = parsed
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    let database = parsed.get_dbname().unwrap_or(&user).to_owned();
+    Ok(ReplicationConfig::new(
+        host,
+        user,
+        password,
+        database,
+        options.slot,
+        options.publication,
+    )
+    .with_port(port))
+}
+
+/// A Begin the crate handed over as fields: fed to the decoder at the next message's LSN
+/// (the transaction's first), as the SQL source's Begin is.
+#[derive(Debug, Clone, Copy)]
+struct Begin {
+    final_lsn: u64,
+    commit_time: i64,
+    xid: u32,
+}
+
+struct Session {
+    capture: Capture,
+    client: Client,
+    application: String,
+    slot: String,
+    until: Option<u64>,
+    begin: Option<Begin>,
+    /// Between a Begin and its Commit.
+    open: bool,
+    /// The position acknowledged so far.
+    acked: u64,
+    last_sync: Instant,
+}
+
+impl Session {
+    async fn stream(&mut self, config: ReplicationConfig) -> Result<(), CliError> {
+        let mut repl = ReplicationClient::connect(config)
+            .await
+            .map_err(|e| wire_error("cannot start replication", &e))?;
+        let result = self.receive(&mut repl).await;
+        // What is written is durable and acknowledged before the connection closes.
+        let synced = self.sync(&repl);
+        if result.is_ok() && synced.is_ok() {
+            self.await_confirmed().await?;
+        }
+        let _ = repl.shutdown().await;
+        result.and(synced)
+    }
+
+    /// Waits (2 s at most) until the slot's confirmed position reaches what was acknowledged,
+    /// so that the slot does not hold back WAL the output already has.
+    async fn await_confirmed(&mut self) -> Result<(), CliError> {
+        for _ in 0..40 {
+            let confirmed = self.ask(
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                &self.slot.clone(),
+            )?;
+            if confirmed >= self.acked {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Runs a query that returns one LSN (0 when it returns none) on the ordinary
+    /// connection. The blocking client cannot run on the runtime's thread: it gets one of
+    /// its own.
+    fn ask(&mut self, sql: &str, parameter: &str) -> Result<u64, CliError> {
+        let client = &mut self.client;
+        let row = std::thread::scope(|s| s.spawn(|| client.query_opt(sql, &[&parameter])).join())
+            .map_err(|_| CliError::Usage(format!("the query panicked: {sql}")))?
+            .map_err(|e| pg::server_error("cannot read the replication state", &e))?;
+        Ok(row
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|s| s.parse::<scry_types::Lsn>().ok())
+            .map_or(0, |l| l.0))
+    }
+
+    async fn receive(&mut self, repl: &mut ReplicationClient) -> Result<(), CliError> {
+        loop {
+            if crate::interrupt::requested() {
+                self.sync(repl)?;
+                return Err(self.capture.interrupted());
+            }
+            let event = match tokio::time::timeout(QUIET, repl.recv()).await {
+                Err(_quiet) => {
+                    self.sync(repl)?;
+                    if self.caught_up()? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Ok(Ok(Some(event))) => event,
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(e)) => return Err(wire_error("replication stream", &e)),
+            };
+            match event {
+                ReplicationEvent::Begin {
+                    final_lsn,
+                    xid,
+                    commit_time_micros,
+                } => {
+                    if self.until.is_some_and(|until| final_lsn.as_u64() > until) {
+                        return Ok(());
+                    }
+                    self.begin = Some(Begin {
+                        final_lsn: final_lsn.as_u64(),
+                        commit_time: commit_time_micros,
+                        xid,
+                    });
+                    self.open = true;
+                }
+                ReplicationEvent::XLogData {
+                    wal_start, data, ..
+                } => self.message(wal_start.as_u64(), &data)?,
+                ReplicationEvent::Message {
+                    transactional,
+                    lsn,
+                    prefix,
+                    content,
+                } => {
+                    let bytes = message_bytes(transactional, lsn.as_u64(), &prefix, &content);
+                    self.message(lsn.as_u64(), &bytes)?;
+                }
+                ReplicationEvent::Commit {
+                    lsn,
+                    end_lsn,
+                    commit_time_micros,
+                } => {
+                    let bytes = commit_bytes(lsn.as_u64(), end_lsn.as_u64(), commit_time_micros);
+                    self.message(end_lsn.as_u64(), &bytes)?;
+                    self.open = false;
+                    if self.last_sync.elapsed() >= SYNC_EVERY {
+                        self.sync(repl)?;
+                    }
+                }
+                ReplicationEvent::KeepAlive { .. } => {}
+                ReplicationEvent::StoppedAt { .. } => return Ok(()),
+            }
+        }
+    }
+
+    /// Decodes a message, after the Begin it follows. The walsender gives Relation and Type
+    /// messages no position (0): the Begin waits for the first message that has one.
+    fn message(&mut self, lsn: u64, bytes: &[u8]) -> Result<(), CliError> {
+        if lsn != 0 {
+            if let Some(b) = self.begin.take() {
+                let begin = begin_bytes(b.final_lsn, b.commit_time, b.xid);
+                self.capture.decode(lsn, &Bytes::from(begin), &self.slot)?;
+            }
+        }
+        self.capture
+            .decode(lsn, &Bytes::copy_from_slice(bytes), &self.slot)
+    }
+
+    /// Makes the output durable and acknowledges its last Commit.
+    fn sync(&mut self, repl: &ReplicationClient) -> Result<(), CliError> {
+        self.last_sync = Instant::now();
+        if let Some(position) = self.capture.durable()? {
+            repl.update_applied_lsn(pgwire_replication::Lsn(position));
+            self.acked = self.acked.max(position);
+        }
+        Ok(())
+    }
+
+    /// True when `--until` is met: no transaction open and the walsender past it.
+    fn caught_up(&mut self) -> Result<bool, CliError> {
+        let Some(until) = self.until else {
+            return Ok(false);
+        };
+        if self.open {
+            return Ok(false);
+        }
+        let application = self.application.clone();
+        let sent = self.ask(
+            "SELECT sent_lsn::text FROM pg_stat_replication WHERE application_name = $1",
+            &application,
+        )?;
+        Ok(sent >= until)
+    }
+}
+
+fn wire_error(what: &str, e: &pgwire_replication::PgWireError) -> CliError {
+    CliError::Server {
+        what: what.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// pgoutput's Begin message (the crate hands it over as fields).
+fn begin_bytes(final_lsn: u64, commit_time: i64, xid: u32) -> Vec<u8> {
+    let mut m = Vec::with_capacity(21);
+    m.push(b'B');
+    m.extend(final_lsn.to_be_bytes());
+    m.extend(commit_time.to_be_bytes());
+    m.extend(xid.to_be_bytes());
+    m
+}
+
+/// pgoutput's Commit message.
+fn commit_bytes(commit_lsn: u64, end_lsn: u64, commit_time: i64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(26);
+    m.extend([b'C', 0]);
+    m.extend(commit_lsn.to_be_bytes());
+    m.extend(end_lsn.to_be_bytes());
+    m.extend(commit_time.to_be_bytes());
+    m
+}
+
+/// pgoutput's Message message.
+fn message_bytes(transactional: bool, lsn: u64, prefix: &str, content: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(15 + prefix.len() + content.len());
+    m.extend([b'M', u8::from(transactional)]);
+    m.extend(lsn.to_be_bytes());
+    m.extend(prefix.as_bytes());
+    m.push(0);
+    m.extend((content.len() as u32).to_be_bytes());
+    m.extend(content);
+    m
+}
