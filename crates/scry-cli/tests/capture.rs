@@ -304,3 +304,85 @@ fn killed_again_and_again(source: &'static str) {
     }
     assert_eq!(replayed.into_iter().collect::<Vec<_>>(), source);
 }
+
+#[test]
+fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
+    let Some(url) = conninfo() else { return };
+    // An event trigger fires for all DDL of its database: this test gets a database of its
+    // own, so the other tests' DDL neither reaches it nor gains messages from it.
+    let mut admin = Client::connect(&url, NoTls).expect("connect");
+    admin
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            &[&"cap_ddl_slot"],
+        )
+        .expect("drop slot");
+    admin
+        .batch_execute("DROP DATABASE IF EXISTS scry_capture_ddl WITH (FORCE)")
+        .expect("drop database");
+    admin
+        .batch_execute("CREATE DATABASE scry_capture_ddl")
+        .expect("create database");
+    let url = format!("{url} dbname=scry_capture_ddl");
+    let mut c = setup(&url, "cap_ddl", "cap_ddl_slot", "cap_ddl_pub");
+    let dir = scratch("capture_ddl");
+    let out = dir.join("cdc.scry");
+    let out = out.to_str().expect("a UTF-8 path");
+    let args = [
+        "capture",
+        &url,
+        "--slot",
+        "cap_ddl_slot",
+        "--publication",
+        "cap_ddl_pub",
+        "--out",
+        out,
+        "--until",
+        "now",
+        "--create",
+        "--ddl",
+    ];
+    let first = scry(&args, None);
+    assert!(first.status.success(), "{}", stderr(&first));
+    c.batch_execute("INSERT INTO cap_ddl VALUES (1, 0, 'a')")
+        .expect("insert");
+    c.batch_execute("ALTER TABLE cap_ddl ADD COLUMN extra int4")
+        .expect("alter");
+    c.batch_execute("INSERT INTO cap_ddl VALUES (2, 0, 'b', 7)")
+        .expect("insert");
+    let second = scry(&args, None);
+    // The trigger fires for every DDL in the database: drop it before asserting.
+    c.batch_execute("DROP EVENT TRIGGER IF EXISTS scry_ddl")
+        .expect("drop trigger");
+    assert!(second.status.success(), "{}", stderr(&second));
+    let events = events_of(std::path::Path::new(out));
+    let shape: Vec<(OperationType, usize)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.operation,
+                e.new_row.as_ref().map_or(0, |r| r.values.len()),
+            )
+        })
+        .collect();
+    use OperationType::{Begin as B, Commit as C, Ddl as D, Insert as I};
+    assert_eq!(
+        shape,
+        [
+            (B, 0),
+            (I, 3),
+            (C, 0),
+            (B, 0),
+            (D, 0),
+            (C, 0),
+            (B, 0),
+            (I, 4),
+            (C, 0)
+        ]
+    );
+    assert_eq!(
+        events[4].ddl_sql.as_deref(),
+        Some("ALTER TABLE cap_ddl ADD COLUMN extra int4")
+    );
+    assert_eq!(events[4].transaction_id, events[3].transaction_id);
+}

@@ -149,6 +149,9 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut client = pg::connect(conninfo)?;
     if options.create {
         create(&mut client, options.slot, options.publication)?;
+        if options.ddl {
+            create_ddl_trigger(&mut client)?;
+        }
     }
     let confirmed = check_slot(&mut client, options.slot)?;
     let until = match options.until {
@@ -238,6 +241,36 @@ fn create(client: &mut Client, slot: &str, publication: &str) -> Result<(), CliE
             .map_err(|e| pg::server_error("cannot create the replication slot", &e))?;
     }
     Ok(())
+}
+
+/// The event trigger `--create --ddl` installs (when no `scry_ddl` trigger exists): every DDL
+/// command's statement text goes into
+/// the WAL as a transactional logical message under [`DDL_PREFIX`], so it reaches the slot in
+/// its transaction, in order with the rows.
+pub const DDL_TRIGGER_SQL: &str = "\
+CREATE OR REPLACE FUNCTION scry_emit_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_logical_emit_message(true, 'scry.ddl', current_query());
+END $$;
+DROP EVENT TRIGGER IF EXISTS scry_ddl;
+CREATE EVENT TRIGGER scry_ddl ON ddl_command_end EXECUTE FUNCTION scry_emit_ddl();";
+
+/// Installs the DDL event trigger unless it is there (installing it is DDL too, which the
+/// trigger would capture).
+fn create_ddl_trigger(client: &mut Client) -> Result<(), CliError> {
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_event_trigger WHERE evtname = 'scry_ddl'",
+            &[],
+        )
+        .map_err(|e| pg::server_error("cannot read pg_event_trigger", &e))?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    client
+        .batch_execute(DDL_TRIGGER_SQL)
+        .map_err(|e| pg::server_error("cannot create the DDL event trigger", &e))
 }
 
 /// Checks that `slot` is a pgoutput slot; returns its confirmed position.
