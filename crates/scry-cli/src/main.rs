@@ -141,6 +141,11 @@ enum Command {
         /// or `stream` (START_REPLICATION over a replication connection).
         #[arg(long, value_enum, default_value_t = CaptureSource::Sql)]
         source: CaptureSource,
+        /// Create the slot with an exported snapshot and first write the publication's
+        /// tables, as of that snapshot, to FILE (as `scry snapshot` does): the snapshot and
+        /// the captured changes meet with no gap and no overlap. The slot must not exist.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<String>,
     },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
@@ -284,6 +289,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 out: &out,
                 encoding,
                 jobs: usize::from(jobs),
+                imported: None,
             };
             commands::snapshot::run(&conninfo, options).map(|()| EXIT_OK)
         }
@@ -298,6 +304,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             batch_events,
             ddl,
             source,
+            snapshot,
         } => {
             let until = match until.as_deref() {
                 None => None,
@@ -325,6 +332,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     CaptureSource::Stream => commands::capture::Source::Stream,
                 },
                 poll: std::time::Duration::from_millis(200),
+                snapshot: snapshot.as_deref(),
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }

@@ -386,3 +386,110 @@ fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
     );
     assert_eq!(events[4].transaction_id, events[3].transaction_id);
 }
+
+#[test]
+fn a_snapshot_in_the_slots_exported_snapshot_meets_the_changes_with_no_gap_or_overlap() {
+    let Some(url) = conninfo() else { return };
+    let mut c = setup(&url, "cap_snap", "cap_snap_slot", "cap_snap_pub");
+    // The slot is made by --snapshot.
+    c.execute("SELECT pg_drop_replication_slot('cap_snap_slot')", &[])
+        .expect("drop slot");
+    let dir = scratch("capture_snapshot");
+    let (snap, cdc) = (dir.join("snapshot.scry"), dir.join("cdc.scry"));
+    let (snap, cdc) = (snap.to_str().unwrap(), cdc.to_str().unwrap());
+    c.batch_execute("INSERT INTO cap_snap SELECT g, 0, 'before' FROM generate_series(0, 999) g")
+        .expect("rows before");
+    // Rows keep arriving, one transaction each, while the slot is created and the snapshot
+    // is read, and after.
+    const TOTAL: i32 = 3000;
+    let workload_url = url.clone();
+    let workload = std::thread::spawn(move || {
+        let mut w = Client::connect(&workload_url, NoTls).expect("connect");
+        for i in 1000..TOTAL {
+            w.execute("INSERT INTO cap_snap VALUES ($1, 0, 'during')", &[&i])
+                .expect("insert");
+        }
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    let first = scry(
+        &[
+            "capture",
+            &url,
+            "--slot",
+            "cap_snap_slot",
+            "--publication",
+            "cap_snap_pub",
+            "--snapshot",
+            snap,
+            "--out",
+            cdc,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    workload.join().expect("workload");
+    let rest = scry(
+        &[
+            "capture",
+            &url,
+            "--slot",
+            "cap_snap_slot",
+            "--publication",
+            "cap_snap_pub",
+            "--out",
+            cdc,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(rest.status.success(), "{}", stderr(&rest));
+
+    let ids = |path: &str, op: OperationType| -> Vec<i32> {
+        events_of(std::path::Path::new(path))
+            .iter()
+            .filter(|e| e.operation == op)
+            .map(|e| int4(&e.new_row.as_ref().unwrap().values[0]))
+            .collect()
+    };
+    let in_snapshot = ids(snap, OperationType::SnapshotRow);
+    let in_changes = ids(cdc, OperationType::Insert);
+    eprintln!(
+        "{} rows in the snapshot, {} inserts captured after it",
+        in_snapshot.len(),
+        in_changes.len()
+    );
+    assert!(in_snapshot.len() >= 1000 && !in_changes.is_empty());
+    let mut all: Vec<i32> = in_snapshot.iter().chain(&in_changes).copied().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..TOTAL).collect::<Vec<_>>(),
+        "every row once: no gap, no overlap"
+    );
+
+    // A second --snapshot on the existing slot is refused.
+    let again = scry(
+        &[
+            "capture",
+            &url,
+            "--slot",
+            "cap_snap_slot",
+            "--publication",
+            "cap_snap_pub",
+            "--snapshot",
+            snap,
+            "--out",
+            cdc,
+        ],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("--snapshot needs a new slot"),
+        "{}",
+        stderr(&again)
+    );
+}

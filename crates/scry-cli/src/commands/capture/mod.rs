@@ -72,6 +72,9 @@ pub struct Options<'a> {
     pub source: Source,
     /// How long to wait before asking again when the slot has nothing new (SQL source).
     pub poll: Duration,
+    /// Create the slot with an exported snapshot and first write the publication's tables,
+    /// as of that snapshot, to this file (`scry snapshot`'s format).
+    pub snapshot: Option<&'a str>,
 }
 
 /// What a capture did.
@@ -148,10 +151,15 @@ impl Capture {
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut client = pg::connect(conninfo)?;
     if options.create {
-        create(&mut client, options.slot, options.publication)?;
+        create_publication(&mut client, options.publication)?;
         if options.ddl {
             create_ddl_trigger(&mut client)?;
         }
+    }
+    if let Some(out) = options.snapshot {
+        initial_snapshot(conninfo, &mut client, &options, out)?;
+    } else if options.create {
+        create_slot(&mut client, options.slot)?;
     }
     let confirmed = check_slot(&mut client, options.slot)?;
     let until = match options.until {
@@ -209,7 +217,7 @@ fn capture_error(e: scry_pg::capture::CaptureError) -> CliError {
     CliError::Load(e.to_string())
 }
 
-fn create(client: &mut Client, slot: &str, publication: &str) -> Result<(), CliError> {
+fn create_publication(client: &mut Client, publication: &str) -> Result<(), CliError> {
     let exists = client
         .query_opt(
             "SELECT 1 FROM pg_publication WHERE pubname = $1",
@@ -225,14 +233,21 @@ fn create(client: &mut Client, slot: &str, publication: &str) -> Result<(), CliE
             ))
             .map_err(|e| pg::server_error("cannot create the publication", &e))?;
     }
-    let exists = client
+    Ok(())
+}
+
+fn slot_exists(client: &mut Client, slot: &str) -> Result<bool, CliError> {
+    Ok(client
         .query_opt(
             "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
             &[&slot],
         )
         .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?
-        .is_some();
-    if !exists {
+        .is_some())
+}
+
+fn create_slot(client: &mut Client, slot: &str) -> Result<(), CliError> {
+    if !slot_exists(client, slot)? {
         client
             .execute(
                 "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
@@ -241,6 +256,55 @@ fn create(client: &mut Client, slot: &str, publication: &str) -> Result<(), CliE
             .map_err(|e| pg::server_error("cannot create the replication slot", &e))?;
     }
     Ok(())
+}
+
+/// `--snapshot`: creates the slot over a replication connection with its snapshot exported,
+/// and writes the publication's tables as of that snapshot to `out`: the snapshot holds
+/// exactly what committed before the slot's consistent point, the slot exactly what
+/// committed after it, so the two meet with no gap and no overlap.
+fn initial_snapshot(
+    conninfo: &str,
+    client: &mut Client,
+    options: &Options<'_>,
+    out: &str,
+) -> Result<(), CliError> {
+    if slot_exists(client, options.slot)? {
+        return Err(CliError::Usage(format!(
+            "--snapshot needs a new slot (its snapshot is exported when it is created), and \
+             slot {} exists: capture without --snapshot, or drop the slot first",
+            options.slot
+        )));
+    }
+    let tables: Vec<String> = client
+        .query(
+            "SELECT schemaname::text, tablename::text FROM pg_publication_tables \
+             WHERE pubname = $1 ORDER BY 1, 2",
+            &[&options.publication],
+        )
+        .map_err(|e| pg::server_error("cannot read the publication's tables", &e))?
+        .iter()
+        .map(|r| format!("{}.{}", r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    if tables.is_empty() {
+        return Err(CliError::Usage(format!(
+            "publication {} has no tables to snapshot",
+            options.publication
+        )));
+    }
+    let slot = stream::create_slot_exporting(conninfo, options)?;
+    super::snapshot::run(
+        conninfo,
+        super::snapshot::Options {
+            tables: &tables,
+            out,
+            encoding: options.encoding,
+            jobs: 1,
+            imported: Some(super::snapshot::Imported {
+                name: &slot.snapshot,
+                lsn: slot.consistent_point,
+            }),
+        },
+    )
 }
 
 /// The event trigger `--create --ddl` installs (when no `scry_ddl` trigger exists): every DDL

@@ -304,3 +304,58 @@ fn message_bytes(transactional: bool, lsn: u64, prefix: &str, content: &[u8]) ->
     m.extend(content);
     m
 }
+
+/// A slot just created over a replication connection with its snapshot exported; the
+/// snapshot stays usable as long as this value (its connection) lives.
+pub struct ExportedSlot {
+    /// The exported snapshot's name, for `SET TRANSACTION SNAPSHOT`.
+    pub snapshot: String,
+    /// The slot's consistent point: the changes after it are the slot's, those before are
+    /// in the snapshot.
+    pub consistent_point: u64,
+    // Dropped after the snapshot is read: the connection, then its runtime.
+    _client: ReplicationClient,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// `CREATE_REPLICATION_SLOT slot LOGICAL pgoutput (SNAPSHOT 'export')` over a replication
+/// connection.
+pub fn create_slot_exporting(
+    conninfo: &str,
+    options: &Options<'_>,
+) -> Result<ExportedSlot, CliError> {
+    let config = config(conninfo, options)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the replication runtime: {e}")))?;
+    let sql = format!(
+        "CREATE_REPLICATION_SLOT {} LOGICAL pgoutput (SNAPSHOT 'export')",
+        pg::quote(options.slot)
+    );
+    let (client, rows) = runtime
+        .block_on(async {
+            let mut client = ReplicationClient::connect_gated(config).await?;
+            let rows = client.simple_query(&sql).await?;
+            Ok::<_, pgwire_replication::PgWireError>((client, rows))
+        })
+        .map_err(|e| wire_error("cannot create the replication slot", &e))?;
+    let field = |i: usize| {
+        rows.first()
+            .and_then(|r| r.get(i))
+            .and_then(Option::as_ref)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let (Some(point), Some(snapshot)) = (field(1), field(2)) else {
+        return Err(CliError::Server {
+            what: "CREATE_REPLICATION_SLOT".to_owned(),
+            message: "no consistent point or snapshot name in its answer".to_owned(),
+        });
+    };
+    Ok(ExportedSlot {
+        snapshot,
+        consistent_point: super::parse_lsn(&point)?,
+        _client: client,
+        _runtime: runtime,
+    })
+}

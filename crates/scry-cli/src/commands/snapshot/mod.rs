@@ -25,6 +25,19 @@ pub struct Options<'a> {
     pub encoding: Encoding,
     /// Connections reading tables at once (1: the snapshot's own connection).
     pub jobs: usize,
+    /// A snapshot another session exported, and the LSN it stands for, to read the tables
+    /// in (a replication slot's, for `capture --snapshot`) instead of a new one.
+    pub imported: Option<Imported<'a>>,
+}
+
+/// An exported snapshot to read in: its name and its LSN.
+#[derive(Debug, Clone, Copy)]
+pub struct Imported<'a> {
+    /// The name `pg_export_snapshot()` or `CREATE_REPLICATION_SLOT ... (SNAPSHOT 'export')`
+    /// returned.
+    pub name: &'a str,
+    /// The WAL position the snapshot stands for (a slot's consistent point).
+    pub lsn: u64,
 }
 
 /// Reads the tables of the server at `conninfo` at one snapshot, a `REPEATABLE READ READ
@@ -42,10 +55,22 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         .read_only(true)
         .start()
         .map_err(|e| pg::server_error("cannot start the snapshot transaction", &e))?;
-    let head = tx
-        .query_one("SELECT (pg_current_wal_lsn() - '0/0')::int8", &[])
-        .map_err(|e| pg::server_error("cannot read the snapshot's LSN", &e))?;
-    let lsn = u64::try_from(head.get::<_, i64>(0)).unwrap_or(0);
+    let lsn = match options.imported {
+        Some(imported) => {
+            tx.batch_execute(&format!(
+                "SET TRANSACTION SNAPSHOT '{}'",
+                imported.name.replace('\'', "''")
+            ))
+            .map_err(|e| pg::server_error("cannot import the snapshot", &e))?;
+            imported.lsn
+        }
+        None => {
+            let head = tx
+                .query_one("SELECT (pg_current_wal_lsn() - '0/0')::int8", &[])
+                .map_err(|e| pg::server_error("cannot read the snapshot's LSN", &e))?;
+            u64::try_from(head.get::<_, i64>(0)).unwrap_or(0)
+        }
+    };
     let list = pg::tables(&mut tx, options.tables)?;
     let jobs = options.jobs.clamp(1, list.len().max(1));
     crate::interrupt::install();
