@@ -29,6 +29,7 @@ use scry_types::Lsn;
 
 use super::CliError;
 use crate::pg;
+use crate::progress::Progress;
 use sink::Sink;
 
 /// Where `scry capture` stops.
@@ -85,6 +86,10 @@ pub struct Totals {
     bytes: u64,
     skipped: u64,
     confirmed: u64,
+    /// The position of the last event written.
+    position: u64,
+    /// The commit time of the last transaction written (Unix microseconds).
+    last_commit_us: u64,
 }
 
 /// A capture under way: the decoder, the batcher and the output, whatever the source.
@@ -98,6 +103,8 @@ pub struct Capture {
     resume_after: Option<u64>,
     /// The position of the last Commit written since the output was last made durable.
     written_commit: Option<u64>,
+    /// A line on a terminal: position, confirmed position, events/s, lag.
+    progress: Progress,
 }
 
 impl Capture {
@@ -119,6 +126,8 @@ impl Capture {
                 }
             })
             .map_err(|e| CliError::Load(format!("slot {slot}: {e}")))?;
+        let (totals, started) = (&self.totals, self.started);
+        self.progress.show(|| progress_line(totals, started));
         failed
     }
 
@@ -135,6 +144,7 @@ impl Capture {
             self.sink.write(frame.bytes)?;
         }
         self.sink.durable()?;
+        self.progress.finish();
         eprintln!("{}", summary(&self.totals, self.started));
         Ok(())
     }
@@ -187,11 +197,37 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         },
         started: Instant::now(),
         written_commit: None,
+        progress: Progress::new(),
     };
     match options.source {
         Source::Sql => sql::run(client, capture, &options, until),
         Source::Stream => stream::run(conninfo, client, capture, &options, until, confirmed),
     }
+}
+
+/// The progress line: where the capture is, what the slot has confirmed, the rate, and how
+/// far the last transaction written is behind its commit.
+fn progress_line(t: &Totals, started: Instant) -> String {
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let lag = if t.last_commit_us == 0 {
+        String::new()
+    } else {
+        format!(
+            ", lag {:.1} s",
+            now_us.saturating_sub(t.last_commit_us) as f64 / 1e6
+        )
+    };
+    format!(
+        "at {} (confirmed {}), {} transactions, {} events ({:.0} events/s){lag}",
+        Lsn(t.position),
+        Lsn(t.confirmed),
+        t.transactions,
+        t.events,
+        t.events as f64 / secs
+    )
 }
 
 fn summary(t: &Totals, started: Instant) -> String {

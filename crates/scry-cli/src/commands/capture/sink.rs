@@ -81,8 +81,12 @@ impl Sink {
         totals: &mut Totals,
         written_commit: &mut Option<u64>,
     ) -> Result<(), CliError> {
-        if matches!(change, Change::Event(ref e) if e.operation == OperationType::Commit) {
-            totals.transactions += 1;
+        if let Change::Event(e) = &change {
+            if e.operation == OperationType::Commit {
+                totals.transactions += 1;
+                totals.last_commit_us = e.timestamp_us;
+            }
+            totals.position = e.position;
         }
         if let Change::Event(_) = change {
             totals.events += 1;
