@@ -147,6 +147,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         snapshot: Option<String>,
     },
+    /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
+    /// transaction once: progress is kept in a replication origin, in the same target
+    /// transaction as the changes.
+    Apply {
+        /// The target server: a libpq connection string or URL.
+        conninfo: String,
+        /// The CDC stream (`-` for standard input).
+        input: String,
+        /// The replication origin that records what the target has.
+        #[arg(long, default_value = "scry_apply")]
+        origin: String,
+    },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
         /// The server: a libpq connection string or URL.
@@ -336,6 +348,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }
+        Command::Apply {
+            conninfo,
+            input,
+            origin,
+        } => commands::apply::run(&conninfo, &input, &origin).map(|()| EXIT_OK),
         Command::Load {
             conninfo,
             input,

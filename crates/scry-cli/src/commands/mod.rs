@@ -5,6 +5,7 @@
 //! a usage error (clap's own errors included), when a file cannot be opened, read or
 //! written, or when the server refuses a connection or a statement.
 
+pub mod apply;
 pub mod capture;
 pub mod convert;
 pub mod dump;

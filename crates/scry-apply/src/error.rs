@@ -1,0 +1,64 @@
+//! [`ApplyError`]: what the target refused or what does not fit, with the source LSN, the
+//! table and the row's key.
+
+use scry_types::Lsn;
+
+/// Applying an event failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The target refused a statement (a duplicate key, a missing table, a type mismatch...).
+    #[error("at LSN {lsn}, {table}{key}: {message}", lsn = Lsn(*.lsn), key = key_text(.key))]
+    Server {
+        /// The source position of the event.
+        lsn: u64,
+        /// The table, `schema.table` (empty for a transaction boundary).
+        table: String,
+        /// The row's key as `column = value` pairs, when known.
+        key: Vec<(String, String)>,
+        /// The server's (or the client library's) message.
+        message: String,
+    },
+    /// An UPDATE or DELETE found no row to change.
+    #[error("at LSN {lsn}, {table}{key}: {operation} found no row with that key", lsn = Lsn(*.lsn), key = key_text(.key))]
+    Missing {
+        /// The source position of the event.
+        lsn: u64,
+        /// The table.
+        table: String,
+        /// The key looked for.
+        key: Vec<(String, String)>,
+        /// `UPDATE` or `DELETE`.
+        operation: &'static str,
+    },
+    /// The event does not fit what the target or the stream allows (a row change outside a
+    /// transaction, a row without values, a table with no known key...).
+    #[error("at LSN {lsn}, {table}: {why}", lsn = Lsn(*.lsn))]
+    Invalid {
+        /// The source position of the event.
+        lsn: u64,
+        /// The table, or empty.
+        table: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+fn key_text(key: &[(String, String)]) -> String {
+    if key.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = key.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+    format!(" ({})", pairs.join(", "))
+}
+
+/// The server's own message of a failed statement (its text is just "db error" otherwise).
+pub(crate) fn server_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => e.to_string(),
+    }
+}

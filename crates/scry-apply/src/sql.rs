@@ -1,0 +1,251 @@
+//! The statements an event becomes, their binary parameters, and a table's shape from the
+//! target's catalog.
+
+use bytes::{Bytes, BytesMut};
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::Client;
+use scry_types::{ColumnMeta, ColumnValue, DatabaseEvent, RelationMeta, ReplicaIdentity};
+
+/// A parameter sent as the value's own binary bytes (NULL for none), whatever the type the
+/// server expects there: the bytes are PostgreSQL's binary format of the column's type.
+#[derive(Debug, Clone)]
+pub(crate) struct Param(Option<Bytes>);
+
+impl ToSql for Param {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.0 {
+            Some(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// An identifier, double-quoted.
+pub(crate) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// One row change's table, columns and rows, ready to become a statement.
+pub(crate) struct RowTarget<'e> {
+    table: String,
+    columns: Vec<&'e str>,
+    /// The key columns' positions (all of them when rows are found by their whole value).
+    key: Vec<usize>,
+    whole_row: bool,
+    event: &'e DatabaseEvent,
+}
+
+impl<'e> RowTarget<'e> {
+    pub(crate) fn new(event: &'e DatabaseEvent, meta: &'e RelationMeta) -> Result<Self, String> {
+        let columns: Vec<&str> = if event.columns.is_empty() {
+            meta.columns.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            event.columns.iter().map(String::as_str).collect()
+        };
+        let whole_row = meta.replica_identity == ReplicaIdentity::Full
+            || !meta.columns.iter().any(|c| c.is_key);
+        let key = if whole_row {
+            (0..columns.len()).collect()
+        } else {
+            columns
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| meta.columns.iter().any(|c| c.is_key && c.name == **name))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Ok(Self {
+            table: format!("{}.{}", quote(&event.schema), quote(&event.table)),
+            columns,
+            key,
+            whole_row,
+            event,
+        })
+    }
+
+    fn row(&self, old: bool) -> Result<&'e [ColumnValue], String> {
+        let row = if old {
+            self.event.old_row.as_ref()
+        } else {
+            self.event.new_row.as_ref()
+        };
+        let Some(row) = row else {
+            return Err(format!("no {} row", if old { "old" } else { "new" }));
+        };
+        if row.values.len() != self.columns.len() {
+            return Err(format!(
+                "a row of {} values for {} columns",
+                row.values.len(),
+                self.columns.len()
+            ));
+        }
+        Ok(&row.values)
+    }
+
+    /// The row that finds the target row: the old one when the source sent it.
+    fn key_row(&self) -> Result<&'e [ColumnValue], String> {
+        self.row(self.event.old_row.is_some())
+    }
+
+    pub(crate) fn insert(&self) -> Result<(String, Vec<Param>), String> {
+        let values = self.row(false)?;
+        if values.iter().any(ColumnValue::is_unchanged) {
+            return Err("an INSERT with an unchanged-TOAST marker".to_owned());
+        }
+        let names: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
+        let slots: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table,
+            names.join(", "),
+            slots.join(", ")
+        );
+        Ok((sql, values.iter().map(param).collect()))
+    }
+
+    pub(crate) fn update(&self) -> Result<(String, Vec<Param>), String> {
+        let values = self.row(false)?;
+        let mut params = Vec::new();
+        let mut sets = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            if !v.is_unchanged() {
+                params.push(param(v));
+                sets.push(format!("{} = ${}", quote(self.columns[i]), params.len()));
+            }
+        }
+        if sets.is_empty() {
+            return Err("an UPDATE that changes no column".to_owned());
+        }
+        let filter = self.filter(&mut params)?;
+        Ok((
+            format!(
+                "UPDATE {} SET {} WHERE {filter}",
+                self.table,
+                sets.join(", ")
+            ),
+            params,
+        ))
+    }
+
+    pub(crate) fn delete(&self) -> Result<(String, Vec<Param>), String> {
+        let mut params = Vec::new();
+        let filter = self.filter(&mut params)?;
+        Ok((format!("DELETE FROM {} WHERE {filter}", self.table), params))
+    }
+
+    /// The WHERE condition that finds the row, its parameters appended to `params`.
+    fn filter(&self, params: &mut Vec<Param>) -> Result<String, String> {
+        let row = self.key_row()?;
+        if self.key.is_empty() {
+            return Err("the table has no key to find the row by".to_owned());
+        }
+        let mut terms = Vec::new();
+        for &i in &self.key {
+            let v = &row[i];
+            if v.is_unchanged() {
+                continue;
+            }
+            params.push(param(v));
+            let op = if self.whole_row {
+                "IS NOT DISTINCT FROM"
+            } else {
+                "="
+            };
+            terms.push(format!("{} {op} ${}", quote(self.columns[i]), params.len()));
+        }
+        let condition = terms.join(" AND ");
+        Ok(if self.whole_row {
+            // Rows found by their whole value may be alike: change one of them.
+            format!(
+                "ctid = (SELECT ctid FROM {} WHERE {condition} LIMIT 1)",
+                self.table
+            )
+        } else {
+            condition
+        })
+    }
+
+    /// The key as `column = value` text, for error messages.
+    pub(crate) fn key_text(&self) -> Vec<(String, String)> {
+        let Ok(row) = self.key_row() else {
+            return Vec::new();
+        };
+        self.key
+            .iter()
+            .take(4)
+            .map(|&i| (self.columns[i].to_owned(), render(&row[i])))
+            .collect()
+    }
+}
+
+fn param(v: &ColumnValue) -> Param {
+    Param(v.data.clone())
+}
+
+/// A value as PostgreSQL prints it (as far as scry-pg knows the type).
+fn render(v: &ColumnValue) -> String {
+    match v.as_bytes() {
+        None if v.is_unchanged() => "(unchanged)".to_owned(),
+        None => "NULL".to_owned(),
+        Some(bytes) => scry_pg::decode(v.type_oid, bytes)
+            .ok()
+            .and_then(|value| value.to_text())
+            .unwrap_or_else(|| format!("({} bytes)", bytes.len())),
+    }
+}
+
+/// A table's columns and primary key from the target's catalog, or `None` when it has no
+/// such table.
+pub(crate) fn catalog_relation(
+    client: &mut Client,
+    schema: &str,
+    table: &str,
+) -> Result<Option<RelationMeta>, postgres::Error> {
+    let rows = client.query(
+        "SELECT a.attname::text, a.atttypid, a.atttypmod, \
+                coalesce(a.attnum = ANY (i.indkey), false) \
+         FROM pg_attribute a \
+         JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
+         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY a.attnum",
+        &[&schema, &table],
+    )?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let rel_id: u32 = client
+        .query_opt(
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2",
+            &[&schema, &table],
+        )?
+        .map_or(0, |r| r.get(0));
+    let columns = rows
+        .iter()
+        .map(|r| {
+            let c =
+                ColumnMeta::new(r.get::<_, String>(0), r.get::<_, u32>(1)).type_modifier(r.get(2));
+            if r.get::<_, bool>(3) {
+                c.key()
+            } else {
+                c
+            }
+        })
+        .collect();
+    Ok(Some(RelationMeta::new(rel_id, schema, table, columns)))
+}

@@ -1,0 +1,291 @@
+//! `scry capture` then `scry apply` against a real PostgreSQL server (`SCRY_PG_URL`): the
+//! target database ends equal to the source, applying again changes nothing, and an apply
+//! killed with SIGKILL again and again and restarted applies every transaction exactly once.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{scratch, scry, stderr};
+use postgres::{Client, NoTls};
+
+fn conninfo() -> Option<String> {
+    scry_testkit::server::pg_url("scry apply against a server")
+}
+
+/// A fresh database `name` on the server of `url` (its slots dropped first); returns its
+/// connection string.
+fn fresh_database(url: &str, name: &str) -> String {
+    let mut admin = Client::connect(url, NoTls).expect("connect");
+    admin
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
+            &[&name],
+        )
+        .expect("drop slots");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    format!("{url} dbname={name}")
+}
+
+/// Drops the replication origin `name` an earlier run left (origins belong to the cluster).
+fn drop_origin(url: &str, name: &str) {
+    Client::connect(url, NoTls)
+        .expect("connect")
+        .execute(
+            "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1",
+            &[&name],
+        )
+        .expect("drop origin");
+}
+
+fn fresh_slot(c: &mut Client, slot: &str) {
+    c.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+        &[&slot],
+    )
+    .expect("drop slot");
+    c.execute(
+        "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+        &[&slot],
+    )
+    .expect("create slot");
+}
+
+/// Every row of `table` as JSON text, in key order.
+fn rows(url: &str, table: &str, order: &str) -> Vec<String> {
+    let mut c = Client::connect(url, NoTls).expect("connect");
+    c.query(
+        &format!("SELECT row_to_json(t)::text FROM {table} t ORDER BY {order}"),
+        &[],
+    )
+    .expect("read rows")
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+const SCHEMA: &str = "
+    CREATE TABLE items (id int4 PRIMARY KEY, name text, note text, qty int8, price numeric(10,2));
+    ALTER TABLE items ALTER COLUMN note SET STORAGE EXTERNAL;
+    CREATE TABLE loose (a int4, b text);
+    ALTER TABLE loose REPLICA IDENTITY FULL;";
+
+#[test]
+fn apply_reproduces_the_source_and_skips_what_it_already_has() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "apply_once");
+    let source = fresh_database(&url, "scry_apply_src");
+    let target = fresh_database(&url, "scry_apply_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    s.batch_execute(SCHEMA).expect("source schema");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    fresh_slot(&mut s, "scry_apply_src_slot");
+    Client::connect(&target, NoTls)
+        .expect("connect target")
+        .batch_execute(SCHEMA)
+        .expect("target schema");
+
+    let note: String = (0..12_000)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect();
+    s.execute(
+        "INSERT INTO items VALUES (1, 'one', $1, 10, 1.50), (2, 'two', NULL, 20, 2.25), (3, 'three', 'x', 30, NULL)",
+        &[&note],
+    )
+    .expect("insert");
+    for sql in [
+        "UPDATE items SET qty = qty + 1 WHERE id = 1", // the TOASTed note stays unsent
+        "UPDATE items SET id = 4 WHERE id = 2",        // a key change
+        "DELETE FROM items WHERE id = 3",
+        "INSERT INTO loose VALUES (1, 'a'), (1, 'a'), (2, NULL)", // alike rows, no key
+        "UPDATE loose SET b = 'b' WHERE a = 2",
+        "DELETE FROM loose WHERE ctid = (SELECT ctid FROM loose WHERE a = 1 LIMIT 1)",
+        "BEGIN; INSERT INTO items VALUES (9, 'rolled back', NULL, 0, 0); ROLLBACK",
+        "BEGIN; INSERT INTO items VALUES (5, 'five', NULL, 50, 5); UPDATE items SET name = 'ONE' WHERE id = 1; COMMIT",
+    ] {
+        s.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let dir = scratch("apply_once");
+    let file = dir.join("cdc.scry");
+    let file = file.to_str().expect("a UTF-8 path");
+    let captured = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            "scry_apply_src_slot",
+            "--publication",
+            "p",
+            "--out",
+            file,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(captured.status.success(), "{}", stderr(&captured));
+
+    let applied = scry(&["apply", &target, file, "--origin", "apply_once"], None);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert!(
+        stderr(&applied).starts_with("applied 8 transactions (13 changes)"),
+        "{}",
+        stderr(&applied)
+    );
+    for (table, order) in [("items", "id"), ("loose", "a, b")] {
+        assert_eq!(
+            rows(&target, table, order),
+            rows(&source, table, order),
+            "{table}"
+        );
+    }
+    // The TOASTed note the update did not send is still the inserted one on the target.
+    assert_eq!(
+        Client::connect(&target, NoTls)
+            .unwrap()
+            .query_one("SELECT length(note), name FROM items WHERE id = 1", &[])
+            .map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1)))
+            .unwrap(),
+        (12_000, "ONE".to_owned())
+    );
+
+    // Again: everything is there already.
+    let again = scry(&["apply", &target, file, "--origin", "apply_once"], None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).starts_with("applied 0 transactions (0 changes)")
+            && stderr(&again).contains("; 8 already applied skipped"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(rows(&target, "items", "id"), rows(&source, "items", "id"));
+
+    // A change the target refuses stops the apply with the LSN, table and key.
+    Client::connect(&target, NoTls)
+        .unwrap()
+        .batch_execute("DELETE FROM items WHERE id = 5")
+        .unwrap();
+    s.batch_execute("UPDATE items SET qty = 0 WHERE id = 5")
+        .unwrap();
+    let more = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            "scry_apply_src_slot",
+            "--publication",
+            "p",
+            "--out",
+            file,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(more.status.success(), "{}", stderr(&more));
+    let refused = scry(&["apply", &target, file, "--origin", "apply_once"], None);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("public.items (id = 5): UPDATE found no row with that key"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_apply_killed_again_and_again_applies_every_transaction_once() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "kill_test");
+    let source = fresh_database(&url, "scry_apply_kill_src");
+    let target = fresh_database(&url, "scry_apply_kill_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    let schema = "CREATE TABLE counters (id int4 PRIMARY KEY, n int4 NOT NULL, pad text)";
+    s.batch_execute(schema).expect("source schema");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    fresh_slot(&mut s, "scry_apply_kill_slot");
+    Client::connect(&target, NoTls)
+        .expect("connect target")
+        .batch_execute(schema)
+        .expect("target schema");
+    // Each transaction inserts a row and bumps the counter of an earlier one: a transaction
+    // applied twice fails on the insert, one applied twice past that bumps a counter twice.
+    const TRANSACTIONS: i32 = 1500;
+    for i in 0..TRANSACTIONS {
+        let mut tx = s.transaction().expect("begin");
+        tx.execute(
+            "INSERT INTO counters VALUES ($1, 0, repeat('p', 100))",
+            &[&i],
+        )
+        .expect("insert");
+        tx.execute("UPDATE counters SET n = n + 1 WHERE id = $1 / 3", &[&i])
+            .expect("update");
+        tx.commit().expect("commit");
+    }
+    let dir = scratch("apply_kill");
+    let file = dir.join("cdc.scry");
+    let file = file.to_str().expect("a UTF-8 path").to_owned();
+    let captured = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            "scry_apply_kill_slot",
+            "--publication",
+            "p",
+            "--out",
+            &file,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(captured.status.success(), "{}", stderr(&captured));
+
+    let mut progress = Vec::new();
+    for delay_ms in [60, 150, 90, 240, 70, 130, 200, 80, 170, 110] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["apply", &target, &file, "--origin", "kill_test"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn scry apply");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        let applied: i64 = Client::connect(&target, NoTls)
+            .unwrap()
+            .query_one("SELECT count(*) FROM counters", &[])
+            .unwrap()
+            .get(0);
+        progress.push(applied);
+    }
+    let last = scry(&["apply", &target, &file, "--origin", "kill_test"], None);
+    assert!(last.status.success(), "{}", stderr(&last));
+    eprintln!(
+        "rows on the target after each kill: {progress:?}; {}",
+        stderr(&last)
+    );
+    // The kills landed while rows were being applied.
+    let mut distinct = progress.clone();
+    distinct.dedup();
+    assert!(
+        distinct
+            .iter()
+            .filter(|&&n| n > 0 && n < i64::from(TRANSACTIONS))
+            .count()
+            >= 3,
+        "rows after each kill: {progress:?}"
+    );
+    assert_eq!(
+        rows(&target, "counters", "id"),
+        rows(&source, "counters", "id")
+    );
+}
