@@ -45,11 +45,7 @@ pub enum ApplyError {
 }
 
 fn key_text(key: &[(String, String)]) -> String {
-    if key.is_empty() {
-        return String::new();
-    }
-    let pairs: Vec<String> = key.iter().map(|(c, v)| format!("{c} = {v}")).collect();
-    format!(" ({})", pairs.join(", "))
+    crate::sql::key_display(key)
 }
 
 /// The server's own message of a failed statement (its text is just "db error" otherwise).

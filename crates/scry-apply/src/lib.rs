@@ -47,6 +47,19 @@ pub enum Applied {
     Ignored,
 }
 
+/// What to do when the target refuses a row change because of its own state: an UPDATE or
+/// DELETE that finds no row, an INSERT whose key is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Stop with the error (the default): the target differs from what the stream expects.
+    #[default]
+    Stop,
+    /// Leave the row as the target has it and go on; counted in [`Totals::conflicts`].
+    Skip,
+    /// As `Skip`, and keep a description of each ([`Applier::take_conflicts`]).
+    Log,
+}
+
 /// Counts of what an [`Applier`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Totals {
@@ -56,6 +69,8 @@ pub struct Totals {
     pub skipped: u64,
     /// Row changes, truncates and DDL statements applied in committed transactions.
     pub changes: u64,
+    /// Row changes left undone under [`OnConflict::Skip`] or [`OnConflict::Log`].
+    pub conflicts: u64,
 }
 
 /// A table as the applier knows it: the source's column order and key.
@@ -72,6 +87,8 @@ struct Open {
     /// The first failure of a tentative transaction, reported at its Commit if it was new.
     failed: Option<ApplyError>,
     changes: u64,
+    /// Conflicts skipped in this transaction.
+    conflicts: Vec<String>,
 }
 
 /// Applies CDC events to a target server; see the crate's documentation.
@@ -83,6 +100,8 @@ pub struct Applier {
     statements: HashMap<String, Statement>,
     open: Option<Open>,
     totals: Totals,
+    on_conflict: OnConflict,
+    conflicts: Vec<String>,
 }
 
 impl std::fmt::Debug for Applier {
@@ -151,7 +170,21 @@ impl Applier {
             statements: HashMap::new(),
             open: None,
             totals: Totals::default(),
+            on_conflict: OnConflict::Stop,
+            conflicts: Vec::new(),
         })
+    }
+
+    /// What to do with conflicts (see [`OnConflict`]).
+    #[must_use]
+    pub fn on_conflict(mut self, on_conflict: OnConflict) -> Self {
+        self.on_conflict = on_conflict;
+        self
+    }
+
+    /// The conflicts described under [`OnConflict::Log`] since the last call.
+    pub fn take_conflicts(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.conflicts)
     }
 
     /// The Commit position of the last source transaction the target has.
@@ -226,6 +259,7 @@ impl Applier {
             tentative: event.position <= self.progress,
             failed: None,
             changes: 0,
+            conflicts: Vec::new(),
         });
         Ok(Applied::Done)
     }
@@ -256,7 +290,12 @@ impl Applier {
         self.end("COMMIT", event)?;
         self.progress = event.position;
         self.totals.committed += 1;
-        self.totals.changes += open.changes;
+        let conflicts = open.conflicts.len() as u64;
+        self.totals.changes += open.changes.saturating_sub(conflicts);
+        self.totals.conflicts += conflicts;
+        if self.on_conflict == OnConflict::Log {
+            self.conflicts.extend(open.conflicts);
+        }
         Ok(Applied::Committed)
     }
 
@@ -319,8 +358,9 @@ impl Applier {
     fn row_change(&mut self, event: &DatabaseEvent) -> Result<(), ApplyError> {
         let table = self.table(event)?;
         let target = RowTarget::new(event, &table.meta).map_err(|why| invalid(event, &why))?;
+        let tolerate = self.on_conflict != OnConflict::Stop;
         let (sql, params) = match event.operation {
-            OperationType::Insert => target.insert(),
+            OperationType::Insert => target.insert(tolerate),
             OperationType::Update => target.update(),
             _ => target.delete(),
         }
@@ -345,6 +385,24 @@ impl Applier {
             .client
             .execute(&statement, &refs)
             .map_err(|e| server(event, key.clone(), &e))?;
+        if rows == 0 && tolerate {
+            // Counted (and told) when its transaction commits: one applied before is rolled
+            // back, and its conflicts with itself are none.
+            let what = if event.operation == OperationType::Insert {
+                "found its key already there, skipped"
+            } else {
+                "found no row with that key, skipped"
+            };
+            let (op, key) = (event.operation, sql::key_display(&key));
+            if let Some(open) = &mut self.open {
+                open.conflicts.push(format!(
+                    "at LSN {}, {}{key}: {op} {what}",
+                    Lsn(event.position),
+                    event.qualified_name()
+                ));
+            }
+            return Ok(());
+        }
         if rows == 0 && event.operation != OperationType::Insert {
             return Err(ApplyError::Missing {
                 lsn: event.position,

@@ -100,7 +100,8 @@ impl<'e> RowTarget<'e> {
         self.row(self.event.old_row.is_some())
     }
 
-    pub(crate) fn insert(&self) -> Result<(String, Vec<Param>), String> {
+    /// The INSERT; `tolerate`: a key already there leaves the row as it is (no error).
+    pub(crate) fn insert(&self, tolerate: bool) -> Result<(String, Vec<Param>), String> {
         let values = self.row(false)?;
         if values.iter().any(ColumnValue::is_unchanged) {
             return Err("an INSERT with an unchanged-TOAST marker".to_owned());
@@ -108,10 +109,15 @@ impl<'e> RowTarget<'e> {
         let names: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
         let slots: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT INTO {} ({}) VALUES ({}){}",
             self.table,
             names.join(", "),
-            slots.join(", ")
+            slots.join(", "),
+            if tolerate {
+                " ON CONFLICT DO NOTHING"
+            } else {
+                ""
+            }
         );
         Ok((sql, values.iter().map(param).collect()))
     }
@@ -248,4 +254,13 @@ pub(crate) fn catalog_relation(
         })
         .collect();
     Ok(Some(RelationMeta::new(rel_id, schema, table, columns)))
+}
+
+/// A key as ` (column = value, ...)`, or nothing.
+pub(crate) fn key_display(key: &[(String, String)]) -> String {
+    if key.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = key.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+    format!(" ({})", pairs.join(", "))
 }

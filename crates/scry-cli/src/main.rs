@@ -158,6 +158,14 @@ enum Command {
         /// The replication origin that records what the target has.
         #[arg(long, default_value = "scry_apply")]
         origin: String,
+        /// When the target refuses a row change because of its own state (an UPDATE or
+        /// DELETE finding no row, an INSERT of a key already there): stop with the error,
+        /// skip the change, or skip it and print it.
+        #[arg(long, value_enum, default_value_t = ConflictMode::Stop)]
+        on_conflict: ConflictMode,
+        /// At the end of the file, wait for more (as `scry capture` appends it) until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
     },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
@@ -198,6 +206,17 @@ enum ConvertTo {
     Compat,
     /// JSON Lines, as `dump --json` writes them.
     Json,
+}
+
+/// `apply --on-conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ConflictMode {
+    /// Stop with the error.
+    Stop,
+    /// Skip the change.
+    Skip,
+    /// Skip the change and print it on standard error.
+    Log,
 }
 
 /// `capture --source`.
@@ -352,7 +371,21 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             conninfo,
             input,
             origin,
-        } => commands::apply::run(&conninfo, &input, &origin).map(|()| EXIT_OK),
+            on_conflict,
+            follow,
+        } => {
+            let options = commands::apply::Options {
+                input: &input,
+                origin: &origin,
+                on_conflict: match on_conflict {
+                    ConflictMode::Stop => scry_apply::OnConflict::Stop,
+                    ConflictMode::Skip => scry_apply::OnConflict::Skip,
+                    ConflictMode::Log => scry_apply::OnConflict::Log,
+                },
+                follow,
+            };
+            commands::apply::run(&conninfo, options).map(|()| EXIT_OK)
+        }
         Command::Load {
             conninfo,
             input,

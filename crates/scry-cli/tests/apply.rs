@@ -197,6 +197,127 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
         message.contains("public.items (id = 5): UPDATE found no row with that key"),
         "{message}"
     );
+    // With --on-conflict log the change is skipped, printed, and counted.
+    let logged = scry(
+        &[
+            "apply",
+            &target,
+            file,
+            "--origin",
+            "apply_once",
+            "--on-conflict",
+            "log",
+        ],
+        None,
+    );
+    assert!(logged.status.success(), "{}", stderr(&logged));
+    let message = stderr(&logged);
+    assert!(
+        message.contains("public.items (id = 5): UPDATE found no row with that key, skipped"),
+        "{message}"
+    );
+    assert!(
+        message.contains("applied 1 transaction (0 changes)")
+            && message.contains("; 1 conflicts skipped;"),
+        "{message}"
+    );
+}
+
+#[test]
+fn apply_follows_a_file_that_capture_appends_to() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "follow_test");
+    let source = fresh_database(&url, "scry_apply_follow_src");
+    let target = fresh_database(&url, "scry_apply_follow_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    let schema = "CREATE TABLE t (id int4 PRIMARY KEY, v text)";
+    s.batch_execute(schema).expect("source schema");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    fresh_slot(&mut s, "scry_apply_follow_slot");
+    Client::connect(&target, NoTls)
+        .expect("connect target")
+        .batch_execute(schema)
+        .expect("target schema");
+    let dir = scratch("apply_follow");
+    let file = dir.join("cdc.scry");
+    let file = file.to_str().expect("a UTF-8 path").to_owned();
+    std::fs::write(&file, b"").expect("an empty file");
+    let follower = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "apply",
+            &target,
+            &file,
+            "--origin",
+            "follow_test",
+            "--follow",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scry apply --follow");
+    let capture = |s: &mut Client, rows: std::ops::Range<i32>| {
+        for i in rows {
+            s.execute("INSERT INTO t VALUES ($1, 'v')", &[&i])
+                .expect("insert");
+        }
+        let out = scry(
+            &[
+                "capture",
+                &source,
+                "--slot",
+                "scry_apply_follow_slot",
+                "--publication",
+                "p",
+                "--out",
+                &file,
+                "--until",
+                "now",
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    let target_rows = || -> i64 {
+        Client::connect(&target, NoTls)
+            .unwrap()
+            .query_one("SELECT count(*) FROM t", &[])
+            .unwrap()
+            .get(0)
+    };
+    let wait_for = |n: i64| {
+        for _ in 0..100 {
+            if target_rows() == n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the follower did not reach {n} rows: {}", target_rows());
+    };
+    capture(&mut s, 0..10);
+    wait_for(10);
+    capture(&mut s, 10..25);
+    wait_for(25);
+    // Ctrl-C (SIGINT) ends it between frames, with exit code 130.
+    let pid = follower.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = follower.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("applied 25 transactions (25 changes)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rows(&target, "t", "id"), rows(&source, "t", "id"));
 }
 
 #[test]

@@ -4,27 +4,46 @@
 use std::io::{self, Read};
 use std::time::Instant;
 
-use scry_apply::{Applier, ApplyError};
+use scry_apply::{Applier, ApplyError, OnConflict};
 use scry_codec::frame::FrameReader;
 use scry_types::Lsn;
 
 use super::CliError;
 use crate::progress::Progress;
 
-/// Applies the stream `input` (`-`: standard input) to the server at `conninfo`, keeping
-/// progress in the replication origin `origin`.
-pub fn run(conninfo: &str, input: &str, origin: &str) -> Result<(), CliError> {
-    let mut applier = Applier::connect(conninfo, origin).map_err(apply_error)?;
+/// What `scry apply` reads and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The stream, `-` for standard input.
+    pub input: &'a str,
+    /// The replication origin that records the target's progress.
+    pub origin: &'a str,
+    /// What to do when the target refuses a row change because of its own state.
+    pub on_conflict: OnConflict,
+    /// At the end of a file, wait for more (as `tail -f`) until Ctrl-C.
+    pub follow: bool,
+}
+
+/// Applies the stream to the server at `conninfo`, keeping progress in the replication
+/// origin; see [`Options`].
+pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
+    let input = options.input;
+    let mut applier = Applier::connect(conninfo, options.origin)
+        .map_err(apply_error)?
+        .on_conflict(options.on_conflict);
     let start = applier.progress();
     let reader: Box<dyn Read> = if input == "-" {
         Box::new(io::stdin().lock())
     } else {
-        Box::new(
-            std::fs::File::open(input).map_err(|source| CliError::Write {
-                name: input.to_owned(),
-                source,
-            })?,
-        )
+        let file = std::fs::File::open(input).map_err(|source| CliError::Write {
+            name: input.to_owned(),
+            source,
+        })?;
+        if options.follow {
+            Box::new(Follow(file))
+        } else {
+            Box::new(file)
+        }
     };
     crate::interrupt::install();
     let started = Instant::now();
@@ -34,7 +53,12 @@ pub fn run(conninfo: &str, input: &str, origin: &str) -> Result<(), CliError> {
         if crate::interrupt::requested() && !applier.in_transaction() {
             return Err(CliError::Interrupted(summary(&applier, start, started)));
         }
-        let frame = frame.map_err(|e| CliError::Load(format!("{input}: {e}")))?;
+        let frame = match frame {
+            Ok(frame) => frame,
+            // Following a file, Ctrl-C ends the input wherever it is.
+            Err(_) if options.follow && crate::interrupt::requested() => break,
+            Err(e) => return Err(CliError::Load(format!("{input}: {e}"))),
+        };
         let batch = scry_codec::read_batch_bytes(&frame.payload).map_err(|e| {
             CliError::Load(format!(
                 "{input}: frame {} at byte {}: {e}",
@@ -44,6 +68,9 @@ pub fn run(conninfo: &str, input: &str, origin: &str) -> Result<(), CliError> {
         for event in &batch.events {
             applier.apply(event).map_err(apply_error)?;
             events += 1;
+        }
+        for conflict in applier.take_conflicts() {
+            progress.println(&conflict);
         }
         let t = applier.totals();
         progress.show(|| {
@@ -55,6 +82,10 @@ pub fn run(conninfo: &str, input: &str, origin: &str) -> Result<(), CliError> {
                 t.skipped
             )
         });
+    }
+    if options.follow && crate::interrupt::requested() {
+        // Stopped between frames: an open transaction is rolled back with the connection.
+        return Err(CliError::Interrupted(summary(&applier, start, started)));
     }
     if applier.in_transaction() {
         return Err(CliError::Load(format!(
@@ -69,8 +100,13 @@ pub fn run(conninfo: &str, input: &str, origin: &str) -> Result<(), CliError> {
 
 fn summary(applier: &Applier, start: u64, started: Instant) -> String {
     let t = applier.totals();
+    let conflicts = if t.conflicts > 0 {
+        format!("; {} conflicts skipped", t.conflicts)
+    } else {
+        String::new()
+    };
     format!(
-        "applied {} transaction{} ({} changes) in {:.2} s; {} already applied skipped; origin {} from {} to {}",
+        "applied {} transaction{} ({} changes) in {:.2} s; {} already applied skipped{conflicts}; origin {} from {} to {}",
         t.committed,
         if t.committed == 1 { "" } else { "s" },
         t.changes,
@@ -89,5 +125,20 @@ fn apply_error(e: ApplyError) -> CliError {
             what: "apply".to_owned(),
             message: e.to_string(),
         },
+    }
+}
+
+/// A file read as `tail -f` reads it: at its end, wait for more, until Ctrl-C.
+struct Follow(std::fs::File);
+
+impl Read for Follow {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.0.read(buf)?;
+            if n > 0 || buf.is_empty() || crate::interrupt::requested() {
+                return Ok(n);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }
