@@ -193,6 +193,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     let refused = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     let message = stderr(&refused);
+    eprint!("{message}");
     assert!(
         message.contains("public.items (id = 5): UPDATE found no row with that key"),
         "{message}"
@@ -212,6 +213,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     );
     assert!(logged.status.success(), "{}", stderr(&logged));
     let message = stderr(&logged);
+    eprint!("{message}");
     assert!(
         message.contains("public.items (id = 5): UPDATE found no row with that key, skipped"),
         "{message}"
