@@ -134,6 +134,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
 
     let applied = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert!(applied.status.success(), "{}", stderr(&applied));
+    eprint!("{}", stderr(&applied));
     assert!(
         stderr(&applied).starts_with("applied 8 transactions (13 changes)"),
         "{}",
@@ -159,6 +160,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     // Again: everything is there already.
     let again = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert!(again.status.success(), "{}", stderr(&again));
+    eprint!("{}", stderr(&again));
     assert!(
         stderr(&again).starts_with("applied 0 transactions (0 changes)")
             && stderr(&again).contains("; 8 already applied skipped"),
