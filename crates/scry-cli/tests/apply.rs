@@ -414,3 +414,104 @@ fn an_apply_killed_again_and_again_applies_every_transaction_once() {
         rows(&source, "counters", "id")
     );
 }
+
+#[test]
+fn capture_then_apply_ends_where_native_logical_replication_ends() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "native_compare");
+    // A subscription left by an earlier run holds its database: drop it first.
+    if let Ok(mut old) = Client::connect(&format!("{url} dbname=scry_native_dst"), NoTls) {
+        let _ = old.batch_execute(
+            "ALTER SUBSCRIPTION native_sub DISABLE; \
+             ALTER SUBSCRIPTION native_sub SET (slot_name = NONE)",
+        );
+        let _ = old.batch_execute("DROP SUBSCRIPTION IF EXISTS native_sub");
+    }
+    let source = fresh_database(&url, "scry_native_src");
+    let ours = fresh_database(&url, "scry_native_ours");
+    let native = fresh_database(&url, "scry_native_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    s.batch_execute(SCHEMA).expect("source schema");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    fresh_slot(&mut s, "scry_native_slot");
+    fresh_slot(&mut s, "scry_native_sub_slot");
+    for target in [&ours, &native] {
+        Client::connect(target, NoTls)
+            .expect("connect target")
+            .batch_execute(SCHEMA)
+            .expect("target schema");
+    }
+    // The built-in subscriber, on a slot made beforehand (a subscription cannot create a
+    // slot on its own cluster without waiting on itself).
+    let mut n = Client::connect(&native, NoTls).expect("connect native");
+    n.batch_execute(&format!(
+        "CREATE SUBSCRIPTION native_sub CONNECTION '{source}' PUBLICATION p \
+         WITH (create_slot = false, slot_name = 'scry_native_sub_slot', copy_data = false)"
+    ))
+    .expect("create subscription");
+
+    let note: String = (0..9000)
+        .map(|i| char::from(b'a' + (i * 11 % 26) as u8))
+        .collect();
+    s.execute(
+        "INSERT INTO items SELECT g, 'item ' || g, CASE WHEN g % 10 = 0 THEN $1 END, g, g * 0.5 \
+         FROM generate_series(1, 300) g",
+        &[&note],
+    )
+    .expect("insert");
+    for sql in [
+        "UPDATE items SET qty = qty * 2 WHERE id % 3 = 0",
+        "UPDATE items SET id = id + 1000 WHERE id % 7 = 0",
+        "DELETE FROM items WHERE id % 5 = 0",
+        "INSERT INTO loose SELECT g % 4, 'v' || (g % 3) FROM generate_series(1, 40) g",
+        "UPDATE loose SET b = 'w' WHERE ctid = (SELECT ctid FROM loose WHERE a = 1 LIMIT 1)",
+        "DELETE FROM loose WHERE ctid IN (SELECT ctid FROM loose WHERE a = 2 LIMIT 3)",
+        "BEGIN; UPDATE items SET name = 'x' WHERE id < 50; ROLLBACK",
+        "TRUNCATE loose",
+        "INSERT INTO loose VALUES (7, 'after truncate')",
+    ] {
+        s.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let dir = scratch("apply_native");
+    let file = dir.join("cdc.scry");
+    let file = file.to_str().expect("a UTF-8 path");
+    let captured = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            "scry_native_slot",
+            "--publication",
+            "p",
+            "--out",
+            file,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(captured.status.success(), "{}", stderr(&captured));
+    let applied = scry(&["apply", &ours, file, "--origin", "native_compare"], None);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+
+    // The subscriber has caught up when its tables equal the source's (10 s at most).
+    let tables = [("items", "id"), ("loose", "a, b")];
+    for _ in 0..200 {
+        if tables
+            .iter()
+            .all(|(t, o)| rows(&native, t, o) == rows(&source, t, o))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (table, order) in tables {
+        let expected = rows(&source, table, order);
+        assert_eq!(rows(&native, table, order), expected, "native: {table}");
+        assert_eq!(rows(&ours, table, order), expected, "scry: {table}");
+    }
+    n.batch_execute("DROP SUBSCRIPTION native_sub")
+        .expect("drop subscription");
+}
