@@ -49,7 +49,7 @@ fn key_text(key: &[(String, String)]) -> String {
 }
 
 /// The server's own message of a failed statement (its text is just "db error" otherwise).
-pub(crate) fn server_message(e: &postgres::Error) -> String {
+pub(crate) fn server_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),

@@ -10,40 +10,51 @@
 //! `session_replication_role = replica`, as PostgreSQL's own subscriber does, so the target's
 //! triggers and foreign-key checks do not fire again for replicated rows.
 //!
+//! **Throughput.** A transaction's statements are held until its Commit (or until
+//! [`PIPELINE`] are waiting) and then sent as one pipeline: `BEGIN`, every statement, and the
+//! origin's progress, without waiting for each answer; the answers are then checked in order
+//! (rows changed, errors) before `COMMIT` or `ROLLBACK` goes out. A transaction costs about
+//! two round trips to the target, however many rows it changes.
+//!
 //! **Exactly once.** Progress is a replication origin (`pg_replication_origin_*`), the
 //! mechanism PostgreSQL's subscriber uses: every target transaction records its source Commit
 //! position with `pg_replication_origin_xact_setup` before it commits, so the position and
 //! the changes are durable together or not at all. After a crash the origin says which
-//! transactions the target has; a transaction is applied unless its Commit position is at or
-//! before that. Since a Begin does not say where its transaction ends, a transaction that
-//! began at or before the recorded position is applied tentatively: at its Commit it is
-//! rolled back if it was applied before (a statement that failed meanwhile — a duplicate key
-//! from the earlier apply — is not an error then), and committed otherwise.
+//! transactions the target has, and a transaction whose Commit position is at or before it is
+//! dropped unsent. One too large to be held whole is sent in parts as it comes; if it began at
+//! or before the recorded position it may be one the target has, so a failure in it waits for
+//! its Commit: rolled back without error if the target had it, reported if not.
 
 mod error;
+mod pipeline;
 mod sql;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls, Statement};
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use error::server_message;
 pub use error::ApplyError;
+use pipeline::{Item, Work};
 use sql::RowTarget;
+
+/// How many statements a transaction holds before they are sent without waiting for its
+/// Commit.
+pub const PIPELINE: usize = 1000;
 
 /// What [`Applier::apply`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
-    /// The event was applied (or opened a target transaction).
+    /// The event was taken (its statement is queued or sent).
     Done,
     /// A Commit: its transaction committed on the target.
     Committed,
-    /// A Commit of a transaction the target already had: rolled back, nothing changed.
+    /// A Commit of a transaction the target already had: nothing changed.
     Skipped,
-    /// An event inside a transaction that is being skipped, or one apply has nothing to do
-    /// for (a snapshot's begin or end).
+    /// An event apply has nothing to do for (a snapshot's begin or end), or one inside a
+    /// transaction that already failed.
     Ignored,
 }
 
@@ -73,30 +84,28 @@ pub struct Totals {
     pub conflicts: u64,
 }
 
-/// A table as the applier knows it: the source's column order and key.
-#[derive(Debug, Clone)]
-struct Table {
-    meta: RelationMeta,
-}
-
-/// The transaction open on the target.
-#[derive(Debug)]
+/// The transaction being received.
 struct Open {
-    /// Began at or before the recorded progress: it may have been applied already.
+    /// Began at or before the recorded progress: the target may have it already.
     tentative: bool,
-    /// The first failure of a tentative transaction, reported at its Commit if it was new.
+    /// `BEGIN` was sent (a part of the transaction went out before its Commit).
+    started: bool,
+    /// The first failure of a tentative transaction sent in parts, reported at its Commit if
+    /// the transaction was new.
     failed: Option<ApplyError>,
+    /// Statements not sent yet.
+    queue: Vec<Item>,
     changes: u64,
-    /// Conflicts skipped in this transaction.
     conflicts: Vec<String>,
 }
 
 /// Applies CDC events to a target server; see the crate's documentation.
 pub struct Applier {
+    runtime: tokio::runtime::Runtime,
     client: Client,
     origin: String,
     progress: u64,
-    tables: HashMap<(String, String), Table>,
+    tables: HashMap<(String, String), RelationMeta>,
     statements: HashMap<String, Statement>,
     open: Option<Open>,
     totals: Totals,
@@ -114,6 +123,15 @@ impl std::fmt::Debug for Applier {
     }
 }
 
+fn setup_error(what: &str, e: &tokio_postgres::Error) -> ApplyError {
+    ApplyError::Server {
+        lsn: 0,
+        table: String::new(),
+        key: Vec::new(),
+        message: format!("{what}: {}", server_message(e)),
+    }
+}
+
 impl Applier {
     /// Connects to the target at `conninfo` (no TLS) and takes the replication origin
     /// `origin` (created when missing) for this session. An origin still held by the backend
@@ -122,47 +140,62 @@ impl Applier {
     /// # Errors
     /// [`ApplyError::Server`] when the connection or the origin set-up fails.
     pub fn connect(conninfo: &str, origin: &str) -> Result<Self, ApplyError> {
-        let setup = |what: &str, e: &postgres::Error| ApplyError::Server {
-            lsn: 0,
-            table: String::new(),
-            key: Vec::new(),
-            message: format!("{what}: {}", server_message(e)),
-        };
-        let mut client =
-            Client::connect(conninfo, NoTls).map_err(|e| setup("cannot connect", &e))?;
-        client
-            .execute(
-                "SELECT pg_replication_origin_create($1) \
-                 WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
-                &[&origin],
-            )
-            .map_err(|e| setup("cannot create the replication origin", &e))?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match client.execute("SELECT pg_replication_origin_session_setup($1)", &[&origin]) {
-                Ok(_) => break,
-                Err(e)
-                    if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
-                        && Instant::now() < deadline =>
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ApplyError::Server {
+                lsn: 0,
+                table: String::new(),
+                key: Vec::new(),
+                message: format!("cannot start the client runtime: {e}"),
+            })?;
+        let (client, progress) = runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(conninfo, NoTls)
+                .await
+                .map_err(|e| setup_error("cannot connect", &e))?;
+            tokio::spawn(connection);
+            client
+                .execute(
+                    "SELECT pg_replication_origin_create($1) \
+                     WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
+                    &[&origin],
+                )
+                .await
+                .map_err(|e| setup_error("cannot create the replication origin", &e))?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match client
+                    .execute("SELECT pg_replication_origin_session_setup($1)", &[&origin])
+                    .await
                 {
-                    std::thread::sleep(Duration::from_millis(50));
+                    Ok(_) => break,
+                    Err(e)
+                        if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE)
+                            && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(setup_error("cannot take the replication origin", &e)),
                 }
-                Err(e) => return Err(setup("cannot take the replication origin", &e)),
             }
-        }
-        client
-            .batch_execute("SET session_replication_role = replica")
-            .map_err(|e| setup("cannot set session_replication_role", &e))?;
-        let progress = client
-            .query_one(
-                "SELECT pg_replication_origin_progress($1, true)::text",
-                &[&origin],
-            )
-            .map_err(|e| setup("cannot read the origin's progress", &e))?
-            .get::<_, Option<String>>(0)
-            .and_then(|t| t.parse::<Lsn>().ok())
-            .map_or(0, |l| l.0);
+            client
+                .batch_execute("SET session_replication_role = replica")
+                .await
+                .map_err(|e| setup_error("cannot set session_replication_role", &e))?;
+            let progress = client
+                .query_one(
+                    "SELECT pg_replication_origin_progress($1, true)::text",
+                    &[&origin],
+                )
+                .await
+                .map_err(|e| setup_error("cannot read the origin's progress", &e))?
+                .get::<_, Option<String>>(0)
+                .and_then(|t| t.parse::<Lsn>().ok())
+                .map_or(0, |l| l.0);
+            Ok::<_, ApplyError>((client, progress))
+        })?;
         Ok(Self {
+            runtime,
             client,
             origin: origin.to_owned(),
             progress,
@@ -205,7 +238,7 @@ impl Applier {
         &self.origin
     }
 
-    /// True while a source transaction is open on the target.
+    /// True while a source transaction is being received.
     #[must_use]
     pub fn in_transaction(&self) -> bool {
         self.open.is_some()
@@ -215,19 +248,17 @@ impl Applier {
     ///
     /// # Errors
     /// [`ApplyError`] naming the source LSN, the table and the row's key; the target
-    /// transaction is rolled back, and the events before it in the stream stay applied.
+    /// transaction is rolled back, and the transactions before it stay applied.
     pub fn apply(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         if let Some(meta) = &event.relation_meta {
-            self.tables.insert(
-                (meta.schema.clone(), meta.table.clone()),
-                Table { meta: meta.clone() },
-            );
+            self.tables
+                .insert((meta.schema.clone(), meta.table.clone()), meta.clone());
         }
         match event.operation {
             OperationType::Begin => self.begin(event),
             OperationType::Commit => self.commit(event),
             OperationType::Rollback => {
-                self.rollback();
+                self.abandon();
                 Ok(Applied::Done)
             }
             OperationType::Insert
@@ -236,28 +267,26 @@ impl Applier {
             | OperationType::Truncate
             | OperationType::Ddl => self.change(event),
             OperationType::SnapshotBegin | OperationType::SnapshotEnd => Ok(Applied::Ignored),
-            other => Err(ApplyError::Invalid {
-                lsn: event.position,
-                table: event.qualified_name(),
-                why: format!(
+            other => Err(invalid(
+                event,
+                &format!(
                     "{other} events are not applied by this receiver (snapshot rows load with \
                      `scry load`)"
                 ),
-            }),
+            )),
         }
     }
 
     fn begin(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         if self.open.is_some() {
-            self.rollback();
+            self.abandon();
             return Err(invalid(event, "a Begin inside an open transaction"));
         }
-        self.client
-            .batch_execute("BEGIN")
-            .map_err(|e| server(event, Vec::new(), &e))?;
         self.open = Some(Open {
             tentative: event.position <= self.progress,
+            started: false,
             failed: None,
+            queue: Vec::new(),
             changes: 0,
             conflicts: Vec::new(),
         });
@@ -265,32 +294,40 @@ impl Applier {
     }
 
     fn commit(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
-        let Some(open) = self.open.take() else {
+        let Some(mut open) = self.open.take() else {
             return Err(invalid(event, "a Commit without a Begin"));
         };
         if event.position <= self.progress {
-            self.end("ROLLBACK", event)?;
+            // The target has it: nothing was sent, or what was sent is rolled back.
+            if open.started {
+                self.simple("ROLLBACK", event)?;
+            }
             self.totals.skipped += 1;
             return Ok(Applied::Skipped);
         }
-        if let Some(failed) = open.failed {
-            self.end("ROLLBACK", event)?;
+        if let Some(failed) = open.failed.take() {
+            self.simple("ROLLBACK", event)?;
             return Err(failed);
         }
         // The source position and commit time go into this transaction's commit record.
-        let timestamp = event.timestamp_us as f64 / 1e6;
-        let recorded = self.client.execute(
-            "SELECT pg_replication_origin_xact_setup($1::text::pg_lsn, to_timestamp($2))",
-            &[&Lsn(event.position).to_string(), &timestamp],
-        );
-        if let Err(e) = recorded {
-            self.rollback();
-            return Err(server(event, Vec::new(), &e));
+        let record = Item {
+            work: Work::Simple(format!(
+                "SELECT pg_replication_origin_xact_setup('{}', to_timestamp({}))",
+                Lsn(event.position),
+                event.timestamp_us as f64 / 1e6
+            )),
+            event: pipeline::Context::of(event, Vec::new()),
+            counts: false,
+        };
+        open.queue.push(record);
+        if let Err(e) = self.send(&mut open) {
+            let _ = self.simple("ROLLBACK", event);
+            return Err(e);
         }
-        self.end("COMMIT", event)?;
+        self.simple("COMMIT", event)?;
         self.progress = event.position;
-        self.totals.committed += 1;
         let conflicts = open.conflicts.len() as u64;
+        self.totals.committed += 1;
         self.totals.changes += open.changes.saturating_sub(conflicts);
         self.totals.conflicts += conflicts;
         if self.on_conflict == OnConflict::Log {
@@ -299,65 +336,75 @@ impl Applier {
         Ok(Applied::Committed)
     }
 
-    fn end(&mut self, sql: &str, event: &DatabaseEvent) -> Result<(), ApplyError> {
-        self.client
-            .batch_execute(sql)
+    fn simple(&mut self, sql: &str, event: &DatabaseEvent) -> Result<(), ApplyError> {
+        let client = &self.client;
+        self.runtime
+            .block_on(client.batch_execute(sql))
             .map_err(|e| server(event, Vec::new(), &e))
     }
 
-    /// Rolls back the open transaction, if any (an error path: its own failure is moot).
-    fn rollback(&mut self) {
-        if self.open.take().is_some() {
-            let _ = self.client.batch_execute("ROLLBACK");
+    /// Drops the transaction being received (a source Rollback, or an error path).
+    fn abandon(&mut self) {
+        if let Some(open) = self.open.take() {
+            if open.started {
+                let client = &self.client;
+                let _ = self.runtime.block_on(client.batch_execute("ROLLBACK"));
+            }
         }
     }
 
     fn change(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
-        let Some(open) = &self.open else {
+        if self.open.is_none() {
             return Err(invalid(event, "a change outside a transaction"));
-        };
-        if open.failed.is_some() {
+        }
+        if self.open.as_ref().is_some_and(|o| o.failed.is_some()) {
             return Ok(Applied::Ignored);
         }
-        let tentative = open.tentative;
-        match self.run_change(event) {
-            Ok(()) => {
-                if let Some(open) = &mut self.open {
-                    open.changes += 1;
-                }
-                Ok(Applied::Done)
-            }
-            Err(e) if tentative => {
-                // Perhaps applied before: decided at the Commit.
-                if let Some(open) = &mut self.open {
-                    open.failed = Some(e);
-                }
-                Ok(Applied::Ignored)
-            }
+        let item = match self.item(event) {
+            Ok(item) => item,
             Err(e) => {
-                self.rollback();
-                Err(e)
+                self.abandon();
+                return Err(e);
+            }
+        };
+        let Some(mut open) = self.open.take() else {
+            return Ok(Applied::Ignored);
+        };
+        open.queue.push(item);
+        open.changes += 1;
+        if open.queue.len() >= PIPELINE {
+            if let Err(e) = self.send(&mut open) {
+                if open.tentative {
+                    // Perhaps the target has this transaction: decided at its Commit.
+                    open.failed = Some(e);
+                } else {
+                    self.open = Some(open);
+                    self.abandon();
+                    return Err(e);
+                }
             }
         }
+        self.open = Some(open);
+        Ok(Applied::Done)
     }
 
-    fn run_change(&mut self, event: &DatabaseEvent) -> Result<(), ApplyError> {
-        match event.operation {
-            OperationType::Truncate | OperationType::Ddl => {
-                let Some(statement) = &event.ddl_sql else {
-                    return Err(invalid(event, "no statement (ddl_sql) to run"));
-                };
-                self.client
-                    .batch_execute(statement)
-                    .map_err(|e| server(event, Vec::new(), &e))
-            }
-            _ => self.row_change(event),
+    /// The statement of a change, prepared (once per shape).
+    fn item(&mut self, event: &DatabaseEvent) -> Result<Item, ApplyError> {
+        if matches!(
+            event.operation,
+            OperationType::Truncate | OperationType::Ddl
+        ) {
+            let Some(statement) = &event.ddl_sql else {
+                return Err(invalid(event, "no statement (ddl_sql) to run"));
+            };
+            return Ok(Item {
+                work: Work::Simple(statement.clone()),
+                event: pipeline::Context::of(event, Vec::new()),
+                counts: false,
+            });
         }
-    }
-
-    fn row_change(&mut self, event: &DatabaseEvent) -> Result<(), ApplyError> {
-        let table = self.table(event)?;
-        let target = RowTarget::new(event, &table.meta).map_err(|why| invalid(event, &why))?;
+        let meta = self.table(event)?;
+        let target = RowTarget::new(event, &meta).map_err(|why| invalid(event, &why))?;
         let tolerate = self.on_conflict != OnConflict::Stop;
         let (sql, params) = match event.operation {
             OperationType::Insert => target.insert(tolerate),
@@ -369,67 +416,52 @@ impl Applier {
         let statement = match self.statements.get(&sql) {
             Some(s) => s.clone(),
             None => {
+                let client = &self.client;
                 let s = self
-                    .client
-                    .prepare(&sql)
+                    .runtime
+                    .block_on(client.prepare(&sql))
                     .map_err(|e| server(event, key.clone(), &e))?;
                 self.statements.insert(sql, s.clone());
                 s
             }
         };
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self
-            .client
-            .execute(&statement, &refs)
-            .map_err(|e| server(event, key.clone(), &e))?;
-        if rows == 0 && tolerate {
-            // Counted (and told) when its transaction commits: one applied before is rolled
-            // back, and its conflicts with itself are none.
-            let what = if event.operation == OperationType::Insert {
-                "found its key already there, skipped"
-            } else {
-                "found no row with that key, skipped"
-            };
-            let (op, key) = (event.operation, sql::key_display(&key));
-            if let Some(open) = &mut self.open {
-                open.conflicts.push(format!(
-                    "at LSN {}, {}{key}: {op} {what}",
-                    Lsn(event.position),
-                    event.qualified_name()
-                ));
-            }
-            return Ok(());
-        }
-        if rows == 0 && event.operation != OperationType::Insert {
-            return Err(ApplyError::Missing {
-                lsn: event.position,
-                table: event.qualified_name(),
-                key,
-                operation: if event.operation == OperationType::Update {
-                    "UPDATE"
-                } else {
-                    "DELETE"
-                },
-            });
-        }
-        Ok(())
+        Ok(Item {
+            work: Work::Prepared(statement, params),
+            event: pipeline::Context::of(event, key),
+            counts: true,
+        })
+    }
+
+    /// Sends the transaction's waiting statements as one pipeline (after `BEGIN`, if it was
+    /// not sent yet) and checks every answer in order.
+    fn send(&mut self, open: &mut Open) -> Result<(), ApplyError> {
+        let begin = !open.started;
+        open.started = true;
+        let queue = std::mem::take(&mut open.queue);
+        let client = &self.client;
+        let outcome = self.runtime.block_on(pipeline::run(client, begin, &queue));
+        pipeline::check(
+            &queue,
+            outcome,
+            self.on_conflict != OnConflict::Stop,
+            &mut open.conflicts,
+        )
     }
 
     /// The event's table: from its relation metadata, or the target's catalog.
-    fn table(&mut self, event: &DatabaseEvent) -> Result<Table, ApplyError> {
+    fn table(&mut self, event: &DatabaseEvent) -> Result<RelationMeta, ApplyError> {
         let name = (event.schema.clone(), event.table.clone());
         if let Some(t) = self.tables.get(&name) {
             return Ok(t.clone());
         }
-        let meta = sql::catalog_relation(&mut self.client, &event.schema, &event.table)
+        let client = &self.client;
+        let meta = self
+            .runtime
+            .block_on(sql::catalog_relation(client, &event.schema, &event.table))
             .map_err(|e| server(event, Vec::new(), &e))?
             .ok_or_else(|| invalid(event, "the target has no such table"))?;
-        let table = Table { meta };
-        self.tables.insert(name, table.clone());
-        Ok(table)
+        self.tables.insert(name, meta.clone());
+        Ok(meta)
     }
 }
 
@@ -441,7 +473,11 @@ fn invalid(event: &DatabaseEvent, why: &str) -> ApplyError {
     }
 }
 
-fn server(event: &DatabaseEvent, key: Vec<(String, String)>, e: &postgres::Error) -> ApplyError {
+fn server(
+    event: &DatabaseEvent,
+    key: Vec<(String, String)>,
+    e: &tokio_postgres::Error,
+) -> ApplyError {
     ApplyError::Server {
         lsn: event.position,
         table: event.qualified_name(),

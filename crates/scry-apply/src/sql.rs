@@ -2,9 +2,9 @@
 //! target's catalog.
 
 use bytes::{Bytes, BytesMut};
-use postgres::types::{IsNull, ToSql, Type};
-use postgres::Client;
 use scry_types::{ColumnMeta, ColumnValue, DatabaseEvent, RelationMeta, ReplicaIdentity};
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::Client;
 
 /// A parameter sent as the value's own binary bytes (NULL for none), whatever the type the
 /// server expects there: the bytes are PostgreSQL's binary format of the column's type.
@@ -30,7 +30,7 @@ impl ToSql for Param {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// An identifier, double-quoted.
@@ -215,13 +215,14 @@ fn render(v: &ColumnValue) -> String {
 
 /// A table's columns and primary key from the target's catalog, or `None` when it has no
 /// such table.
-pub(crate) fn catalog_relation(
-    client: &mut Client,
+pub(crate) async fn catalog_relation(
+    client: &Client,
     schema: &str,
     table: &str,
-) -> Result<Option<RelationMeta>, postgres::Error> {
-    let rows = client.query(
-        "SELECT a.attname::text, a.atttypid, a.atttypmod, \
+) -> Result<Option<RelationMeta>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text, a.atttypid, a.atttypmod, \
                 coalesce(a.attnum = ANY (i.indkey), false) \
          FROM pg_attribute a \
          JOIN pg_class c ON c.oid = a.attrelid \
@@ -229,8 +230,9 @@ pub(crate) fn catalog_relation(
          LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
          WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
          ORDER BY a.attnum",
-        &[&schema, &table],
-    )?;
+            &[&schema, &table],
+        )
+        .await?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -239,7 +241,8 @@ pub(crate) fn catalog_relation(
             "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = $2",
             &[&schema, &table],
-        )?
+        )
+        .await?
         .map_or(0, |r| r.get(0));
     let columns = rows
         .iter()

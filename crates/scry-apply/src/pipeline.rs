@@ -1,0 +1,138 @@
+//! A transaction's statements sent as one pipeline, and their answers checked in order.
+
+use futures_util::future::{join, join_all};
+use scry_types::{DatabaseEvent, Lsn, OperationType};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Statement};
+
+use crate::error::server_message;
+use crate::sql::{key_display, Param};
+use crate::ApplyError;
+
+/// A statement to send.
+pub(crate) enum Work {
+    /// A prepared statement and its binary parameters.
+    Prepared(Statement, Vec<Param>),
+    /// A statement run as it is (TRUNCATE, DDL, the origin's progress).
+    Simple(String),
+}
+
+/// The event a statement came from, for errors and conflicts.
+pub(crate) struct Context {
+    lsn: u64,
+    table: String,
+    key: Vec<(String, String)>,
+    operation: OperationType,
+}
+
+impl Context {
+    pub(crate) fn of(event: &DatabaseEvent, key: Vec<(String, String)>) -> Self {
+        Self {
+            lsn: event.position,
+            table: event.qualified_name(),
+            key,
+            operation: event.operation,
+        }
+    }
+}
+
+/// One statement of the pipeline.
+pub(crate) struct Item {
+    pub(crate) work: Work,
+    pub(crate) event: Context,
+    /// The number of rows it changes matters (a row change).
+    pub(crate) counts: bool,
+}
+
+/// The answers of a pipeline, in order.
+pub(crate) struct Outcome {
+    begin: Option<Result<(), tokio_postgres::Error>>,
+    results: Vec<Result<u64, tokio_postgres::Error>>,
+}
+
+/// Sends `BEGIN` (when `begin`) and every item without waiting for an answer in between:
+/// tokio-postgres writes each request when its future is first polled, and the futures are
+/// polled in order.
+pub(crate) async fn run(client: &Client, begin: bool, items: &[Item]) -> Outcome {
+    let start = async {
+        if begin {
+            Some(client.batch_execute("BEGIN").await)
+        } else {
+            None
+        }
+    };
+    let statements = items.iter().map(|item| async move {
+        match &item.work {
+            Work::Prepared(statement, params) => {
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                client.execute(statement, &refs).await
+            }
+            Work::Simple(sql) => client.batch_execute(sql).await.map(|()| 0),
+        }
+    });
+    let (begin, results) = join(start, join_all(statements)).await;
+    Outcome { begin, results }
+}
+
+/// The first problem of the pipeline's answers, in order: a statement the target refused, or
+/// a row change that changed no row (under `tolerate`, noted in `conflicts` instead).
+pub(crate) fn check(
+    items: &[Item],
+    outcome: Outcome,
+    tolerate: bool,
+    conflicts: &mut Vec<String>,
+) -> Result<(), ApplyError> {
+    if let Some(Err(e)) = outcome.begin {
+        let first = items.first().map(|i| &i.event);
+        return Err(ApplyError::Server {
+            lsn: first.map_or(0, |c| c.lsn),
+            table: first.map(|c| c.table.clone()).unwrap_or_default(),
+            key: Vec::new(),
+            message: server_message(&e),
+        });
+    }
+    for (item, result) in items.iter().zip(outcome.results) {
+        let c = &item.event;
+        match result {
+            Err(e) => {
+                return Err(ApplyError::Server {
+                    lsn: c.lsn,
+                    table: c.table.clone(),
+                    key: c.key.clone(),
+                    message: server_message(&e),
+                })
+            }
+            Ok(0) if item.counts => {
+                let insert = c.operation == OperationType::Insert;
+                if tolerate {
+                    let what = if insert {
+                        "found its key already there, skipped"
+                    } else {
+                        "found no row with that key, skipped"
+                    };
+                    conflicts.push(format!(
+                        "at LSN {}, {}{}: {} {what}",
+                        Lsn(c.lsn),
+                        c.table,
+                        key_display(&c.key),
+                        c.operation
+                    ));
+                } else if !insert {
+                    return Err(ApplyError::Missing {
+                        lsn: c.lsn,
+                        table: c.table.clone(),
+                        key: c.key.clone(),
+                        operation: if c.operation == OperationType::Update {
+                            "UPDATE"
+                        } else {
+                            "DELETE"
+                        },
+                    });
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
