@@ -8,7 +8,10 @@
 //! sent one (a changed key, REPLICA IDENTITY FULL) and by the new row's key otherwise;
 //! TRUNCATE and DDL events run their statement. The session runs with
 //! `session_replication_role = replica`, as PostgreSQL's own subscriber does, so the target's
-//! triggers and foreign-key checks do not fire again for replicated rows.
+//! triggers and foreign-key checks do not fire again for replicated rows, and with
+//! `synchronous_commit = off`, as subscriptions do by default: a target crash may lose the
+//! last transactions, but each together with its recorded position, so they are applied again
+//! from the stream.
 //!
 //! **Throughput.** A transaction's statements are held until its Commit (or until
 //! [`PIPELINE`] are waiting) and then sent as one pipeline: `BEGIN`, every statement, and the
@@ -178,10 +181,16 @@ impl Applier {
                     Err(e) => return Err(setup_error("cannot take the replication origin", &e)),
                 }
             }
+            // Replica mode as the built-in subscriber runs; and commits that do not wait for
+            // the WAL flush, as its subscriptions default to: a crash can lose the last
+            // transactions, but each with its origin progress (one commit record), so they
+            // are applied again from the stream, never twice.
             client
-                .batch_execute("SET session_replication_role = replica")
+                .batch_execute(
+                    "SET session_replication_role = replica; SET synchronous_commit = off",
+                )
                 .await
-                .map_err(|e| setup_error("cannot set session_replication_role", &e))?;
+                .map_err(|e| setup_error("cannot set the session up", &e))?;
             let progress = client
                 .query_one(
                     "SELECT pg_replication_origin_progress($1, true)::text",

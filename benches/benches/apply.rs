@@ -1,0 +1,214 @@
+//! The receiver against PostgreSQL's own: a backlog of narrow-row changes waiting in a logical
+//! replication slot, applied to a second database, from the first read of the slot until the
+//! target holds everything.
+//!
+//! - `scry`: the slot read through `pg_logical_slot_get_binary_changes`, decoded by
+//!   `ChangeDecoder` and applied by `scry_apply::Applier` (pipelined, one target transaction
+//!   per source transaction, progress in a replication origin), in this process.
+//! - `native`: `CREATE SUBSCRIPTION` on the same kind of slot (the built-in walsender and
+//!   apply worker), timed until the target's rows equal the source's; the launcher's
+//!   throttle between worker starts (`wal_retrieve_retry_interval`) is set to 1 ms for the
+//!   run, so the worker starts at once.
+//!
+//! The workload: 1000 transactions, each inserting 3 rows, updating one and deleting one
+//! (5000 changes) into `bench_rows (id int8 key, a int4, b text, c timestamptz)`. Each sample
+//! builds its backlog anew outside the timing. Needs a server (`SCRY_PG_URL`, as `.ci/test`
+//! sets it, with `wal_level = logical`); without one it says so and measures nothing.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented functions.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use postgres::{Client, NoTls};
+use scry_pg::pgoutput::{Change, ChangeDecoder};
+use scry_types::Lsn;
+
+const TRANSACTIONS: i64 = 1000;
+const CHANGES: u64 = 5 * TRANSACTIONS as u64;
+const SCHEMA: &str = "CREATE TABLE bench_rows (id int8 PRIMARY KEY, a int4, b text, c timestamptz)";
+
+fn database(url: &str, name: &str) -> String {
+    let mut admin = Client::connect(url, NoTls).expect("connect");
+    let _ = Client::connect(&format!("{url} dbname={name}"), NoTls).map(|mut c| {
+        let _ = c.batch_execute(
+            "ALTER SUBSCRIPTION bench_sub DISABLE; ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)",
+        );
+        let _ = c.batch_execute("DROP SUBSCRIPTION IF EXISTS bench_sub");
+    });
+    admin
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
+            &[&name],
+        )
+        .expect("drop slots");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let url = format!("{url} dbname={name}");
+    Client::connect(&url, NoTls)
+        .expect("connect")
+        .batch_execute(SCHEMA)
+        .expect("schema");
+    url
+}
+
+/// Empties both tables, makes the slot `slot` and fills it with the workload's changes.
+fn backlog(source: &mut Client, target: &mut Client, slot: &str) {
+    target
+        .batch_execute("TRUNCATE bench_rows")
+        .expect("truncate target");
+    source
+        .batch_execute("TRUNCATE bench_rows")
+        .expect("truncate source");
+    source
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .expect("drop slot");
+    source
+        .execute(
+            "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+            &[&slot],
+        )
+        .expect("create slot");
+    for t in 0..TRANSACTIONS {
+        let base = t * 3;
+        source
+            .batch_execute(&format!(
+                "BEGIN;
+                 INSERT INTO bench_rows VALUES ({base}, {t}, 'row {base}', now()), ({b1}, {t}, 'row {b1}', now()), ({b2}, {t}, 'row {b2}', now());
+                 UPDATE bench_rows SET a = a + 1, b = 'updated' WHERE id = {base};
+                 DELETE FROM bench_rows WHERE id = {b2};
+                 COMMIT",
+                b1 = base + 1,
+                b2 = base + 2
+            ))
+            .expect("workload");
+    }
+}
+
+fn digest(c: &mut Client) -> (i64, String) {
+    let row = c
+        .query_one(
+            "SELECT count(*), coalesce(md5(string_agg(id || ':' || a || ':' || b, ',' ORDER BY id)), '') FROM bench_rows",
+            &[],
+        )
+        .expect("digest");
+    (row.get(0), row.get(1))
+}
+
+fn bench(c: &mut Criterion) {
+    let Ok(url) = std::env::var("SCRY_PG_URL") else {
+        eprintln!("apply benchmark: SCRY_PG_URL is not set; nothing measured");
+        return;
+    };
+    let source_url = database(&url, "scry_bench_src");
+    let target_url = database(&url, "scry_bench_dst");
+    let mut source = Client::connect(&source_url, NoTls).expect("connect source");
+    source
+        .batch_execute("CREATE PUBLICATION bench_pub FOR TABLE bench_rows")
+        .expect("publication");
+    let mut target = Client::connect(&target_url, NoTls).expect("connect target");
+    // The launcher starts a subscription's apply worker at most once per
+    // wal_retrieve_retry_interval (5 s by default): that wait is not the subscriber's apply.
+    let mut admin = Client::connect(&url, NoTls).expect("connect");
+    admin
+        .batch_execute("ALTER SYSTEM SET wal_retrieve_retry_interval = '1ms'")
+        .expect("alter system");
+    admin
+        .batch_execute("SELECT pg_reload_conf()")
+        .expect("reload");
+
+    let mut g = c.benchmark_group("apply/narrow_mix_1000_transactions");
+    g.throughput(Throughput::Elements(CHANGES));
+    g.sample_size(10);
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    g.measurement_time(Duration::from_secs(3));
+    let mut sample = 0u64;
+    g.bench_function("scry", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                sample += 1;
+                backlog(&mut source, &mut target, "bench_scry_slot");
+                let origin = format!("bench_{sample}");
+                let started = Instant::now();
+                let mut applier = scry_apply::Applier::connect(&target_url, &origin).expect("applier");
+                let rows = source
+                    .query(
+                        "SELECT lsn::text, data FROM pg_logical_slot_get_binary_changes('bench_scry_slot', NULL, NULL, \
+                         'proto_version', '1', 'publication_names', 'bench_pub', 'binary', 'true')",
+                        &[],
+                    )
+                    .expect("changes");
+                let mut decoder = ChangeDecoder::new();
+                for row in &rows {
+                    let lsn = row.get::<_, String>(0).parse::<Lsn>().expect("an LSN").0;
+                    let data = Bytes::from(row.get::<_, Vec<u8>>(1));
+                    let mut events = Vec::new();
+                    decoder
+                        .decode(lsn, &data, &mut |change| {
+                            if let Change::Event(e) = change {
+                                events.push(e);
+                            }
+                        })
+                        .expect("decode");
+                    for e in &events {
+                        applier.apply(e).expect("apply");
+                    }
+                }
+                total += started.elapsed();
+                drop(applier);
+                // The applier's backend lets go of the origin as it exits, a moment later.
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while let Err(e) = target.execute("SELECT pg_replication_origin_drop($1)", &[&origin]) {
+                    assert!(Instant::now() < deadline, "drop origin: {e}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                assert_eq!(digest(&mut target), digest(&mut source), "scry applied it all");
+            }
+            total
+        });
+    });
+    g.bench_function("native", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                backlog(&mut source, &mut target, "bench_native_slot");
+                let expected = digest(&mut source);
+                let started = Instant::now();
+                target
+                    .batch_execute(&format!(
+                        "CREATE SUBSCRIPTION bench_sub CONNECTION '{source_url}' PUBLICATION bench_pub \
+                         WITH (create_slot = false, slot_name = 'bench_native_slot', copy_data = false)"
+                    ))
+                    .expect("subscription");
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while digest(&mut target) != expected {
+                    assert!(Instant::now() < deadline, "the subscriber did not catch up");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                total += started.elapsed();
+                target
+                    .batch_execute("DROP SUBSCRIPTION bench_sub")
+                    .expect("drop subscription");
+            }
+            total
+        });
+    });
+    g.finish();
+    admin
+        .batch_execute("ALTER SYSTEM RESET wal_retrieve_retry_interval")
+        .expect("alter system");
+    admin
+        .batch_execute("SELECT pg_reload_conf()")
+        .expect("reload");
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
