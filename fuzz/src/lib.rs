@@ -11,8 +11,8 @@ use scry_codec::{
     ReadOptions, RelationView, RowView,
 };
 use scry_types::{
-    BackfillMetadata, ColumnMeta, ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta,
-    Row, SequenceValue,
+    BackfillMetadata, ColumnMeta, ColumnValue, ControlDirective, DatabaseEvent, DatabaseEventBatch,
+    RelationMeta, ReplicaIdentity, Row, SequenceValue,
 };
 
 /// Reads `data` as a batch with every batch reader: all must agree (same value or same
@@ -347,4 +347,194 @@ pub fn oid_prefix(oid: u32) -> Vec<u8> {
             v
         }
     }
+}
+
+/// The fields of a compact (layout version 2) root besides its two blobs: what
+/// [`compact_root`] writes around them.
+#[derive(Debug, Clone, Default)]
+pub struct CompactRoot<'a> {
+    /// `None`: no `batch_seq` key, so the root is a bare event's.
+    pub batch_seq: Option<u64>,
+    pub source_id: Option<&'a str>,
+    pub relations: &'a [RelationMeta],
+    /// `None`: no `metas` key (what the writer does when no event has a `relation_meta`).
+    pub metas: Option<&'a [RelationMeta]>,
+    pub control_directive: Option<ControlDirective>,
+    pub sequence_values: Option<&'a [SequenceValue]>,
+    pub backfill_metadata: Option<BackfillMetadata>,
+}
+
+/// A compact root map around the blobs `tables` and `events`, built with the `flexbuffers`
+/// crate's `Builder` (keys sorted by the builder, shared keys): `compact` (uint 2), `events`
+/// and `tables` (blobs), `metas`, and a batch's fields as the writer lays them out (absent
+/// options left out, `relations` always present in a batch, none of them in a bare event).
+/// The relation maps of `relations` are written before those of `metas`, as the writer
+/// does: a reader wants relation maps one after the other in reading order.
+#[must_use]
+pub fn compact_root(root: &CompactRoot<'_>, tables: &[u8], events: &[u8]) -> Vec<u8> {
+    let mut b = flexbuffers::Builder::default();
+    {
+        let mut m = b.start_map();
+        m.push("events", flexbuffers::Blob(events));
+        if root.batch_seq.is_some() {
+            push_relations(&mut m, "relations", root.relations);
+        }
+        if let Some(metas) = root.metas {
+            push_relations(&mut m, "metas", metas);
+        }
+        m.push("tables", flexbuffers::Blob(tables));
+        m.push("compact", 2u64);
+        if let Some(seq) = root.batch_seq {
+            m.push("batch_seq", seq);
+            if let Some(s) = root.source_id {
+                m.push("source_id", s);
+            }
+            if let Some(d) = root.control_directive {
+                m.push("control_directive", d.name());
+            }
+            if let Some(seqs) = root.sequence_values {
+                let mut v = m.start_vector("sequence_values");
+                for s in seqs {
+                    let mut sm = v.start_map();
+                    sm.push("schema", s.schema.as_str());
+                    sm.push("name", s.name.as_str());
+                    sm.push("last_value", s.last_value);
+                    sm.push("is_called", s.is_called);
+                    sm.push("increment_by", s.increment_by);
+                    sm.push("min_value", s.min_value);
+                    sm.push("max_value", s.max_value);
+                    sm.end_map();
+                }
+                v.end_vector();
+            }
+            if let Some(bf) = &root.backfill_metadata {
+                let mut bm = m.start_map("backfill_metadata");
+                bm.push("table_count", bf.table_count);
+                bm.push("estimated_total_rows", bf.estimated_total_rows);
+                bm.end_map();
+            }
+        }
+        m.end_map();
+    }
+    b.take_buffer()
+}
+
+fn push_relations(m: &mut flexbuffers::MapBuilder<'_>, key: &str, rels: &[RelationMeta]) {
+    let mut v = m.start_vector(key);
+    for r in rels {
+        let mut rm = v.start_map();
+        rm.push("rel_id", r.rel_id);
+        rm.push("schema", r.schema.as_str());
+        rm.push("table", r.table.as_str());
+        {
+            let mut cols = rm.start_vector("columns");
+            for c in &r.columns {
+                let mut cm = cols.start_map();
+                cm.push("name", c.name.as_str());
+                cm.push("type_oid", c.type_oid);
+                cm.push("type_modifier", c.type_modifier);
+                cm.push("is_key", c.is_key);
+                cm.end_map();
+            }
+            cols.end_vector();
+        }
+        rm.push("replica_identity", r.replica_identity.name());
+        rm.end_map();
+    }
+    v.end_vector();
+}
+
+/// The `events` and `tables` blobs of a compact root (`None` if `bytes` is not one).
+#[must_use]
+pub fn compact_blobs(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let root = flexbuffers::Reader::get_root(bytes).ok()?;
+    let m = root.get_map().ok()?;
+    let blob = |k: &str| -> Option<Vec<u8>> {
+        let r = m.index(k).ok()?;
+        (r.flexbuffer_type() == flexbuffers::FlexBufferType::Blob).then(|| r.as_blob().0.to_vec())
+    };
+    Some((blob("events")?, blob("tables")?))
+}
+
+/// The `compact_blobs` input: flags, metas count, `tables`' length (u16 little-endian),
+/// `tables`, then `events` (the rest).
+///
+/// Flags: bit 0 no `batch_seq` (a bare event's root); bit 1 a large `batch_seq`; bit 2 a
+/// `source_id`; bit 3 a `metas` key even when the count is 0; bit 4 one relation in
+/// `relations`; bit 5 a `control_directive`; bit 6 `sequence_values` (one); bit 7
+/// `backfill_metadata`.
+pub const COMPACT_BLOBS_HEADER: usize = 4;
+
+/// The `metas` of a `compact_blobs` input: `n` small relation maps (rel_id `i`).
+#[must_use]
+pub fn synthetic_metas(n: usize) -> Vec<RelationMeta> {
+    (0..n)
+        .map(|i| RelationMeta {
+            rel_id: i as u32,
+            schema: "s".to_owned(),
+            table: format!("t{i}"),
+            columns: vec![ColumnMeta {
+                name: "c".to_owned(),
+                type_oid: 23,
+                type_modifier: -1,
+                is_key: i % 2 == 0,
+            }],
+            replica_identity: ReplicaIdentity::ALL[i % ReplicaIdentity::ALL.len()],
+        })
+        .collect()
+}
+
+/// Builds the compact root a `compact_blobs` input stands for (`None`: too short for the
+/// header), and whether it is a bare event's root.
+#[must_use]
+pub fn compact_blobs_root(data: &[u8]) -> Option<(Vec<u8>, bool)> {
+    let (&[flags, n_metas, l0, l1], rest) = data.split_first_chunk::<COMPACT_BLOBS_HEADER>()?;
+    let bit = |i: u8| flags & (1 << i) != 0;
+    let split = usize::from(u16::from_le_bytes([l0, l1])).min(rest.len());
+    let (tables, events) = rest.split_at(split);
+    let metas = synthetic_metas(usize::from(n_metas));
+    let relations = if bit(4) {
+        synthetic_metas(1)
+    } else {
+        Vec::new()
+    };
+    let sequences = [SequenceValue {
+        schema: "public".to_owned(),
+        name: "s".to_owned(),
+        last_value: -5,
+        is_called: true,
+        increment_by: 1,
+        min_value: i64::MIN,
+        max_value: i64::MAX,
+    }];
+    let root = CompactRoot {
+        batch_seq: (!bit(0)).then_some(if bit(1) { u64::MAX - 1 } else { 7 }),
+        source_id: bit(2).then_some("src"),
+        relations: &relations,
+        metas: (n_metas > 0 || bit(3)).then_some(&metas[..]),
+        control_directive: bit(5).then_some(ControlDirective::ALL[0]),
+        sequence_values: bit(6).then_some(&sequences[..]),
+        backfill_metadata: bit(7).then_some(BackfillMetadata {
+            table_count: 3,
+            estimated_total_rows: 1 << 40,
+        }),
+    };
+    Some((compact_root(&root, tables, events), bit(0)))
+}
+
+/// A `compact_blobs` input: the header for `flags` and `n_metas`, then the blobs
+/// (`None` when `tables` is longer than a u16 length allows).
+#[must_use]
+pub fn compact_blobs_input(
+    flags: u8,
+    n_metas: u8,
+    tables: &[u8],
+    events: &[u8],
+) -> Option<Vec<u8>> {
+    let len = u16::try_from(tables.len()).ok()?;
+    let mut v = vec![flags, n_metas];
+    v.extend_from_slice(&len.to_le_bytes());
+    v.extend_from_slice(tables);
+    v.extend_from_slice(events);
+    Some(v)
 }

@@ -182,12 +182,14 @@ impl CopyDecoder {
     /// nothing staged: a consumer may cut the whole tuples at its start itself, then say so
     /// with [`skip_rows`](Self::skip_rows) (for the snapshot encoder, which checks each
     /// tuple once as it writes it).
+    #[cfg(feature = "snapshot")]
     pub(crate) fn rows_at_hand(&self) -> Option<&[u8]> {
         (self.state == State::Rows && self.staged.is_empty()).then_some(&self.chunk[..])
     }
 
     /// Counts the first `bytes` bytes of [`rows_at_hand`](Self::rows_at_hand), `rows`
     /// whole tuples, as read.
+    #[cfg(feature = "snapshot")]
     pub(crate) fn skip_rows(&mut self, rows: u64, bytes: usize) {
         let bytes = bytes.min(self.chunk.len());
         self.rows += rows;

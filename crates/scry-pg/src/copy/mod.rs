@@ -19,6 +19,7 @@ mod writer;
 pub use decoder::{CopyDecoder, DEFAULT_MAX_TUPLE_BYTES};
 pub use reader::{CopyHeader, CopyReader, CopyRow};
 pub use sink::{CopySink, DEFAULT_FLUSH_BYTES};
+#[cfg(feature = "snapshot")]
 pub(crate) use stream::read_chunk;
 pub use stream::{CopyIoError, CopyStream, DEFAULT_CHUNK_BYTES};
 pub use writer::CopyWriter;
