@@ -57,6 +57,26 @@ fn fresh_slot(c: &mut Client, slot: &str) {
     .expect("create slot");
 }
 
+/// `scry capture` of `slot` (publication `p`) from `source` into `file`, up to now.
+fn capture_until_now(source: &str, slot: &str, file: &str) {
+    let out = scry(
+        &[
+            "capture",
+            source,
+            "--slot",
+            slot,
+            "--publication",
+            "p",
+            "--out",
+            file,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// Every row of `table` as JSON text, in key order.
 fn rows(url: &str, table: &str, order: &str) -> Vec<String> {
     let mut c = Client::connect(url, NoTls).expect("connect");
@@ -117,22 +137,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     let dir = scratch("apply_once");
     let file = dir.join("cdc.scry");
     let file = file.to_str().expect("a UTF-8 path");
-    let captured = scry(
-        &[
-            "capture",
-            &source,
-            "--slot",
-            "scry_apply_src_slot",
-            "--publication",
-            "p",
-            "--out",
-            file,
-            "--until",
-            "now",
-        ],
-        None,
-    );
-    assert!(captured.status.success(), "{}", stderr(&captured));
+    capture_until_now(&source, "scry_apply_src_slot", file);
 
     let applied = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert!(applied.status.success(), "{}", stderr(&applied));
@@ -178,22 +183,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
         .unwrap();
     s.batch_execute("UPDATE items SET qty = 0 WHERE id = 5")
         .unwrap();
-    let more = scry(
-        &[
-            "capture",
-            &source,
-            "--slot",
-            "scry_apply_src_slot",
-            "--publication",
-            "p",
-            "--out",
-            file,
-            "--until",
-            "now",
-        ],
-        None,
-    );
-    assert!(more.status.success(), "{}", stderr(&more));
+    capture_until_now(&source, "scry_apply_src_slot", file);
     let refused = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     let message = stderr(&refused);
@@ -267,22 +257,7 @@ fn apply_follows_a_file_that_capture_appends_to() {
             s.execute("INSERT INTO t VALUES ($1, 'v')", &[&i])
                 .expect("insert");
         }
-        let out = scry(
-            &[
-                "capture",
-                &source,
-                "--slot",
-                "scry_apply_follow_slot",
-                "--publication",
-                "p",
-                "--out",
-                &file,
-                "--until",
-                "now",
-            ],
-            None,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
+        capture_until_now(&source, "scry_apply_follow_slot", &file);
     };
     let target_rows = || -> i64 {
         Client::connect(&target, NoTls)
@@ -359,22 +334,7 @@ fn an_apply_killed_again_and_again_applies_every_transaction_once() {
     let dir = scratch("apply_kill");
     let file = dir.join("cdc.scry");
     let file = file.to_str().expect("a UTF-8 path").to_owned();
-    let captured = scry(
-        &[
-            "capture",
-            &source,
-            "--slot",
-            "scry_apply_kill_slot",
-            "--publication",
-            "p",
-            "--out",
-            &file,
-            "--until",
-            "now",
-        ],
-        None,
-    );
-    assert!(captured.status.success(), "{}", stderr(&captured));
+    capture_until_now(&source, "scry_apply_kill_slot", &file);
 
     let mut progress = Vec::new();
     for delay_ms in [40, 70, 55, 90, 45, 80, 60, 100, 50, 65] {
@@ -479,22 +439,7 @@ fn capture_then_apply_ends_where_native_logical_replication_ends() {
     let dir = scratch("apply_native");
     let file = dir.join("cdc.scry");
     let file = file.to_str().expect("a UTF-8 path");
-    let captured = scry(
-        &[
-            "capture",
-            &source,
-            "--slot",
-            "scry_native_slot",
-            "--publication",
-            "p",
-            "--out",
-            file,
-            "--until",
-            "now",
-        ],
-        None,
-    );
-    assert!(captured.status.success(), "{}", stderr(&captured));
+    capture_until_now(&source, "scry_native_slot", file);
     let applied = scry(&["apply", &ours, file, "--origin", "native_compare"], None);
     assert!(applied.status.success(), "{}", stderr(&applied));
 
