@@ -47,6 +47,9 @@ use sql::RowTarget;
 /// Commit.
 pub const PIPELINE: usize = 1000;
 
+/// The most rows one INSERT statement takes from a run of inserts into the same table.
+pub const INSERT_RUN: usize = 64;
+
 /// What [`Applier::apply`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -318,15 +321,23 @@ impl Applier {
             self.simple("ROLLBACK", event)?;
             return Err(failed);
         }
-        // The source position and commit time go into this transaction's commit record.
+        // The source position and commit time go into this transaction's commit record,
+        // through a statement prepared once: pg_lsn and timestamptz in their binary forms.
+        let statement = self.prepared(RECORD_PROGRESS, event)?;
+        let pg_time = i64::try_from(event.timestamp_us)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(PG_EPOCH_UNIX_US);
         let record = Item {
-            work: Work::Simple(format!(
-                "SELECT pg_replication_origin_xact_setup('{}', to_timestamp({}))",
-                Lsn(event.position),
-                event.timestamp_us as f64 / 1e6
-            )),
+            work: Work::Prepared(
+                statement,
+                vec![
+                    sql::Param::bytes(event.position.to_be_bytes().to_vec()),
+                    sql::Param::bytes(pg_time.to_be_bytes().to_vec()),
+                ],
+            ),
             event: pipeline::Context::of(event, Vec::new()),
             counts: false,
+            run: None,
         };
         open.queue.push(record);
         if let Err(e) = self.send(&mut open) {
@@ -379,7 +390,11 @@ impl Applier {
         let Some(mut open) = self.open.take() else {
             return Ok(Applied::Ignored);
         };
-        open.queue.push(item);
+        if let Err(e) = self.enqueue(&mut open, item, event) {
+            self.open = Some(open);
+            self.abandon();
+            return Err(e);
+        }
         open.changes += 1;
         if open.queue.len() >= PIPELINE {
             if let Err(e) = self.send(&mut open) {
@@ -410,35 +425,95 @@ impl Applier {
                 work: Work::Simple(statement.clone()),
                 event: pipeline::Context::of(event, Vec::new()),
                 counts: false,
+                run: None,
             });
         }
         let meta = self.table(event)?;
         let target = RowTarget::new(event, &meta).map_err(|why| invalid(event, &why))?;
         let tolerate = self.on_conflict != OnConflict::Stop;
+        let mut run = None;
         let (sql, params) = match event.operation {
-            OperationType::Insert => target.insert(tolerate),
+            OperationType::Insert => target.insert(tolerate).map(|(sql, head, params)| {
+                // Under Stop a run of these inserts may become one statement (a refused row
+                // fails the transaction either way); conflicts are told row by row.
+                if !tolerate {
+                    run = Some(pipeline::InsertRun {
+                        head,
+                        width: params.len(),
+                        rows: 1,
+                    });
+                }
+                (sql, params)
+            }),
             OperationType::Update => target.update(),
             _ => target.delete(),
         }
         .map_err(|why| invalid(event, &why))?;
         let key = target.key_text();
-        let statement = match self.statements.get(&sql) {
-            Some(s) => s.clone(),
-            None => {
-                let client = &self.client;
-                let s = self
-                    .runtime
-                    .block_on(client.prepare(&sql))
-                    .map_err(|e| server(event, key.clone(), &e))?;
-                self.statements.insert(sql, s.clone());
-                s
-            }
-        };
+        let statement = self
+            .prepared(&sql, event)
+            .map_err(|e| with_key(e, key.clone()))?;
         Ok(Item {
             work: Work::Prepared(statement, params),
             event: pipeline::Context::of(event, key),
             counts: true,
+            run,
         })
+    }
+
+    /// Adds `item` to the queue, as one more row of the insert before it when both insert
+    /// into the same columns of the same table (up to [`INSERT_RUN`] rows a statement).
+    fn enqueue(
+        &mut self,
+        open: &mut Open,
+        item: Item,
+        event: &DatabaseEvent,
+    ) -> Result<(), ApplyError> {
+        let merge = match (open.queue.last(), &item.run) {
+            (
+                Some(Item {
+                    run: Some(last), ..
+                }),
+                Some(new),
+            ) => last.head == new.head && last.width == new.width && last.rows < INSERT_RUN,
+            _ => false,
+        };
+        if !merge {
+            open.queue.push(item);
+            return Ok(());
+        }
+        let Some(mut last) = open.queue.pop() else {
+            return Ok(());
+        };
+        let (Work::Prepared(_, mut params), Work::Prepared(_, more), Some(run)) =
+            (last.work, item.work, last.run.take())
+        else {
+            return Ok(());
+        };
+        params.extend(more);
+        let rows = run.rows + 1;
+        let statement = self.prepared(&sql::insert_rows(&run.head, run.width, rows), event)?;
+        open.queue.push(Item {
+            work: Work::Prepared(statement, params),
+            event: last.event,
+            counts: true,
+            run: Some(pipeline::InsertRun { rows, ..run }),
+        });
+        Ok(())
+    }
+
+    /// The statement `sql`, prepared on first use.
+    fn prepared(&mut self, sql: &str, event: &DatabaseEvent) -> Result<Statement, ApplyError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let client = &self.client;
+        let s = self
+            .runtime
+            .block_on(client.prepare(sql))
+            .map_err(|e| server(event, Vec::new(), &e))?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
     }
 
     /// Sends the transaction's waiting statements as one pipeline (after `BEGIN`, if it was
@@ -471,6 +546,31 @@ impl Applier {
             .ok_or_else(|| invalid(event, "the target has no such table"))?;
         self.tables.insert(name, meta.clone());
         Ok(meta)
+    }
+}
+
+/// Records a transaction's source Commit position and time in the session's origin.
+const RECORD_PROGRESS: &str =
+    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)";
+
+/// Microseconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch).
+const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
+
+/// `e` with the row's key, when it is a server error.
+fn with_key(e: ApplyError, key: Vec<(String, String)>) -> ApplyError {
+    match e {
+        ApplyError::Server {
+            lsn,
+            table,
+            message,
+            ..
+        } => ApplyError::Server {
+            lsn,
+            table,
+            key,
+            message,
+        },
+        other => other,
     }
 }
 

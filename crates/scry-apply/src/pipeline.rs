@@ -42,6 +42,15 @@ pub(crate) struct Item {
     pub(crate) event: Context,
     /// The number of rows it changes matters (a row change).
     pub(crate) counts: bool,
+    /// For an INSERT that later inserts into the same columns may join: its shape.
+    pub(crate) run: Option<InsertRun>,
+}
+
+/// An INSERT of `rows` rows of `width` values into `head` (`INSERT INTO t (columns)`).
+pub(crate) struct InsertRun {
+    pub(crate) head: String,
+    pub(crate) width: usize,
+    pub(crate) rows: usize,
 }
 
 /// The answers of a pipeline, in order.

@@ -11,6 +11,13 @@ use tokio_postgres::Client;
 #[derive(Debug, Clone)]
 pub(crate) struct Param(Option<Bytes>);
 
+impl Param {
+    /// A parameter of these bytes.
+    pub(crate) fn bytes(bytes: Vec<u8>) -> Self {
+        Self(Some(Bytes::from(bytes)))
+    }
+}
+
 impl ToSql for Param {
     fn to_sql(
         &self,
@@ -101,25 +108,20 @@ impl<'e> RowTarget<'e> {
     }
 
     /// The INSERT; `tolerate`: a key already there leaves the row as it is (no error).
-    pub(crate) fn insert(&self, tolerate: bool) -> Result<(String, Vec<Param>), String> {
+    /// The INSERT; `tolerate`: a key already there leaves the row as it is (no error).
+    /// Also returns the statement's head (`INSERT INTO t (columns)`) for runs of inserts.
+    pub(crate) fn insert(&self, tolerate: bool) -> Result<(String, String, Vec<Param>), String> {
         let values = self.row(false)?;
         if values.iter().any(ColumnValue::is_unchanged) {
             return Err("an INSERT with an unchanged-TOAST marker".to_owned());
         }
         let names: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
-        let slots: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({}){}",
-            self.table,
-            names.join(", "),
-            slots.join(", "),
-            if tolerate {
-                " ON CONFLICT DO NOTHING"
-            } else {
-                ""
-            }
-        );
-        Ok((sql, values.iter().map(param).collect()))
+        let head = format!("INSERT INTO {} ({})", self.table, names.join(", "));
+        let mut sql = insert_rows(&head, values.len(), 1);
+        if tolerate {
+            sql.push_str(" ON CONFLICT DO NOTHING");
+        }
+        Ok((sql, head, values.iter().map(param).collect()))
     }
 
     pub(crate) fn update(&self) -> Result<(String, Vec<Param>), String> {
@@ -266,4 +268,23 @@ pub(crate) fn key_display(key: &[(String, String)]) -> String {
     }
     let pairs: Vec<String> = key.iter().map(|(c, v)| format!("{c} = {v}")).collect();
     format!(" ({})", pairs.join(", "))
+}
+
+/// `head VALUES ($1, ..), (..)`: `rows` rows of `width` parameters each.
+pub(crate) fn insert_rows(head: &str, width: usize, rows: usize) -> String {
+    let mut sql = format!("{head} VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * width + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
