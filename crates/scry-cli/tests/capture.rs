@@ -231,11 +231,12 @@ fn killed_again_and_again(source: &'static str) {
         kills += 1;
         sizes.push(std::fs::metadata(&out).map_or(0, |m| m.len()));
     }
-    // The kills landed while the capture was writing: the file grew between them.
+    // The kills landed while the capture was writing: the file grew between some of them
+    // (a kill before a restarted capture has started writes nothing new).
     let mut grown = sizes.clone();
     grown.dedup();
     assert!(
-        grown.iter().filter(|&&n| n > 0).count() >= 3,
+        grown.iter().filter(|&&n| n > 0).count() >= 2,
         "file sizes after each kill: {sizes:?}"
     );
     workload.join().expect("workload");
