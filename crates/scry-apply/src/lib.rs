@@ -35,7 +35,7 @@ mod sql;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta};
+use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use error::server_message;
@@ -88,6 +88,8 @@ pub struct Totals {
     pub changes: u64,
     /// Row changes left undone under [`OnConflict::Skip`] or [`OnConflict::Log`].
     pub conflicts: u64,
+    /// Sequences set from SyncSequences batches.
+    pub sequences: u64,
 }
 
 /// The transaction being received.
@@ -254,6 +256,43 @@ impl Applier {
     #[must_use]
     pub fn in_transaction(&self) -> bool {
         self.open.is_some()
+    }
+
+    /// Sets the target's sequences to the source's (a SyncSequences batch's values): each
+    /// with `setval(sequence, last_value, is_called)`, between transactions.
+    ///
+    /// # Errors
+    /// [`ApplyError::Invalid`] inside a source transaction; [`ApplyError::Server`] naming the
+    /// sequence when the target refuses it (a missing sequence, a value out of its range).
+    pub fn sync_sequences(&mut self, values: &[SequenceValue]) -> Result<(), ApplyError> {
+        let at = self.progress;
+        for v in values {
+            let name = format!("{}.{}", sql::quote(&v.schema), sql::quote(&v.name));
+            if self.open.is_some() {
+                return Err(ApplyError::Invalid {
+                    lsn: at,
+                    table: name,
+                    why: "sequence values inside a source transaction".to_owned(),
+                });
+            }
+            let statement = format!(
+                "SELECT setval('{}', {}, {})",
+                name.replace('\'', "''"),
+                v.last_value,
+                v.is_called
+            );
+            let client = &self.client;
+            self.runtime
+                .block_on(client.batch_execute(&statement))
+                .map_err(|e| ApplyError::Server {
+                    lsn: at,
+                    table: name.clone(),
+                    key: Vec::new(),
+                    message: server_message(&e),
+                })?;
+            self.totals.sequences += 1;
+        }
+        Ok(())
     }
 
     /// Applies one event of a CDC stream, in stream order.

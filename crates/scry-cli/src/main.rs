@@ -146,6 +146,10 @@ enum Command {
         /// the captured changes meet with no gap and no overlap. The slot must not exist.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<String>,
+        /// With --until: end the run with the source's sequences as a SyncSequences batch,
+        /// which `scry apply` sets on the target (logical decoding does not carry them).
+        #[arg(long, requires = "until")]
+        sequences: bool,
     },
     /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
     /// transaction once: progress is kept in a replication origin, in the same target
@@ -336,6 +340,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             ddl,
             source,
             snapshot,
+            sequences,
         } => {
             let until = match until.as_deref() {
                 None => None,
@@ -364,6 +369,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 },
                 poll: std::time::Duration::from_millis(200),
                 snapshot: snapshot.as_deref(),
+                sequences,
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }

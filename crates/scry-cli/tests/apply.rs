@@ -462,3 +462,70 @@ fn capture_then_apply_ends_where_native_logical_replication_ends() {
     n.batch_execute("DROP SUBSCRIPTION native_sub")
         .expect("drop subscription");
 }
+
+#[test]
+fn sequences_reach_the_target_through_a_sync_sequences_batch() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "sequences_test");
+    let source = fresh_database(&url, "scry_apply_seq_src");
+    let target = fresh_database(&url, "scry_apply_seq_dst");
+    let schema = "CREATE TABLE s (id serial PRIMARY KEY, v text); CREATE SEQUENCE lonely START 7";
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    s.batch_execute(schema).expect("source schema");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    fresh_slot(&mut s, "scry_apply_seq_slot");
+    Client::connect(&target, NoTls)
+        .expect("connect target")
+        .batch_execute(schema)
+        .expect("target schema");
+    s.batch_execute("INSERT INTO s (v) SELECT 'x' FROM generate_series(1, 5)")
+        .expect("insert");
+    s.batch_execute("SELECT setval('s_id_seq', 42)")
+        .expect("setval");
+    let dir = scratch("apply_sequences");
+    let file = dir.join("cdc.scry");
+    let file = file.to_str().expect("a UTF-8 path");
+    let captured = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            "scry_apply_seq_slot",
+            "--publication",
+            "p",
+            "--out",
+            file,
+            "--until",
+            "now",
+            "--sequences",
+        ],
+        None,
+    );
+    assert!(captured.status.success(), "{}", stderr(&captured));
+    let applied = scry(
+        &["apply", &target, file, "--origin", "sequences_test"],
+        None,
+    );
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert!(
+        stderr(&applied).contains("; 2 sequences set;"),
+        "{}",
+        stderr(&applied)
+    );
+    let state = |url: &str| -> Vec<(i64, bool)> {
+        let mut c = Client::connect(url, NoTls).unwrap();
+        ["s_id_seq", "lonely"]
+            .iter()
+            .map(|seq| {
+                let r = c
+                    .query_one(&format!("SELECT last_value, is_called FROM {seq}"), &[])
+                    .unwrap();
+                (r.get(0), r.get(1))
+            })
+            .collect()
+    };
+    assert_eq!(state(&target), [(42, true), (7, false)]);
+    assert_eq!(state(&target), state(&source));
+    assert_eq!(rows(&target, "s", "id"), rows(&source, "s", "id"));
+}

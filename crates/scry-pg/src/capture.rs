@@ -201,6 +201,41 @@ impl ChangeBatcher {
         Ok(None)
     }
 
+    /// A [`ControlDirective::SyncSequences`](scry_types::ControlDirective::SyncSequences)
+    /// batch of these values, framed, between transactions.
+    ///
+    /// # Errors
+    /// As [`push`](Self::push); a transaction's events waiting for their Commit are an
+    /// encoding error ("sequence values inside a transaction").
+    pub fn sequence_sync(
+        &mut self,
+        values: Vec<scry_types::SequenceValue>,
+    ) -> Result<Frame<'_>, CaptureError> {
+        let batch_seq = self.batch_seq;
+        if !self.encoder.is_empty() {
+            return Err(CaptureError::Encode {
+                lsn: 0,
+                source: CodecError::Encode {
+                    what: "sequence values",
+                    reason: "inside a transaction".into(),
+                },
+            });
+        }
+        let mut batch = DatabaseEventBatch::sequence_sync(values).with_batch_seq(batch_seq);
+        batch.source_id.clone_from(&self.source_id);
+        self.batch_seq = self.batch_seq.wrapping_add(1);
+        let bytes = self
+            .encoder
+            .finish_frame(&batch, &mut self.frames)
+            .map_err(|source| CaptureError::Frame { batch_seq, source })?;
+        Ok(Frame {
+            bytes,
+            batch_seq,
+            events: 0,
+            commit_position: None,
+        })
+    }
+
     /// Ends the batch being written even though no Commit ended it (at the end of a
     /// capture); `None` when it is empty.
     ///

@@ -69,6 +69,9 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             applier.apply(event).map_err(apply_error)?;
             events += 1;
         }
+        if let Some(values) = &batch.sequence_values {
+            applier.sync_sequences(values).map_err(apply_error)?;
+        }
         for conflict in applier.take_conflicts() {
             progress.println(&conflict);
         }
@@ -100,11 +103,14 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
 
 fn summary(applier: &Applier, start: u64, started: Instant) -> String {
     let t = applier.totals();
-    let conflicts = if t.conflicts > 0 {
+    let mut conflicts = if t.conflicts > 0 {
         format!("; {} conflicts skipped", t.conflicts)
     } else {
         String::new()
     };
+    if t.sequences > 0 {
+        conflicts.push_str(&format!("; {} sequences set", t.sequences));
+    }
     format!(
         "applied {} transaction{} ({} changes) in {:.2} s; {} already applied skipped{conflicts}; origin {} from {} to {}",
         t.committed,

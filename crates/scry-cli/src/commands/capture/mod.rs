@@ -76,6 +76,8 @@ pub struct Options<'a> {
     /// Create the slot with an exported snapshot and first write the publication's tables,
     /// as of that snapshot, to this file (`scry snapshot`'s format).
     pub snapshot: Option<&'a str>,
+    /// At the end of an `--until` run, write the source's sequences as a SyncSequences batch.
+    pub sequences: bool,
 }
 
 /// What a capture did.
@@ -146,6 +148,37 @@ impl Capture {
         self.sink.durable()?;
         self.progress.finish();
         eprintln!("{}", summary(&self.totals, self.started));
+        Ok(())
+    }
+
+    /// Writes every user sequence of the source, as it stands now, as a SyncSequences batch
+    /// (after the last transaction written).
+    fn sequences(&mut self, client: &mut Client) -> Result<(), CliError> {
+        let rows = client
+            .query(
+                "SELECT schemaname::text, sequencename::text, coalesce(last_value, start_value), \
+                        last_value IS NOT NULL, increment_by, min_value, max_value \
+                 FROM pg_sequences \
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+                &[],
+            )
+            .map_err(|e| pg::server_error("cannot read the sequences", &e))?;
+        let values: Vec<scry_types::SequenceValue> = rows
+            .iter()
+            .map(|r| scry_types::SequenceValue {
+                schema: r.get(0),
+                name: r.get(1),
+                last_value: r.get(2),
+                is_called: r.get(3),
+                increment_by: r.get(4),
+                min_value: r.get(5),
+                max_value: r.get(6),
+            })
+            .collect();
+        let frame = self.batcher.sequence_sync(values).map_err(capture_error)?;
+        let bytes = frame.bytes.len() as u64;
+        self.sink.write(frame.bytes)?;
+        self.totals.bytes += bytes;
         Ok(())
     }
 

@@ -65,6 +65,9 @@ pub fn run(
             capture.totals.confirmed = position;
         }
     }
+    if options.sequences {
+        capture.sequences(&mut client)?;
+    }
     capture.finish()
 }
 

@@ -62,6 +62,9 @@ pub fn run(
     };
     runtime.block_on(session.stream(config))?;
     session.capture.totals.confirmed = session.acked;
+    if options.sequences && until.is_some() {
+        session.capture.sequences(&mut session.client)?;
+    }
     session.capture.finish()
 }
 
