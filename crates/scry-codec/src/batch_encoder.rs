@@ -231,7 +231,7 @@ impl BatchEncoder {
         let header_at = start - HEADER_LEN;
         let payload = self.buf.get(start..).unwrap_or_default();
         let header = frames.count(PayloadKind::Batch, self.encoding.into(), payload)?;
-        let crc = crc32c::crc32c(payload);
+        let crc = crate::frame::crc32c(payload);
         self.buf.reserve(TRAILER_LEN);
         self.buf.extend_from_slice(&crc.to_le_bytes());
         if let Some(slot) = self.buf.get_mut(header_at..start) {

@@ -231,7 +231,7 @@ impl FrameDecoder {
             .try_into()
             .map(u32::from_le_bytes)
             .unwrap_or_default();
-        let computed = crc32c::crc32c(payload);
+        let computed = super::crc32c(payload);
         if stored != computed {
             return Err(FrameError::PayloadCrc {
                 index,

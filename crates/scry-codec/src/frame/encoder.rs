@@ -109,7 +109,7 @@ impl FrameEncoder {
         dst.reserve(FRAME_OVERHEAD + payload.len());
         dst.put_slice(&header);
         dst.put_slice(payload);
-        dst.put_u32_le(crc32c::crc32c(payload));
+        dst.put_u32_le(super::crc32c(payload));
         Ok(())
     }
 }

@@ -123,7 +123,7 @@ impl FrameHeader {
             0,
             0,
         ];
-        let crc = crc32c::crc32c(&out[..HEADER_CRC_COVERS]).to_le_bytes();
+        let crc = super::crc32c(&out[..HEADER_CRC_COVERS]).to_le_bytes();
         out[HEADER_CRC_COVERS..].copy_from_slice(&crc);
         out
     }
@@ -137,7 +137,7 @@ impl FrameHeader {
             return Err(HeaderProblem::BadMagic([m0, m1, m2, m3]));
         }
         let stored = u32::from_le_bytes([c0, c1, c2, c3]);
-        let computed = crc32c::crc32c(&bytes[..HEADER_CRC_COVERS]);
+        let computed = super::crc32c(&bytes[..HEADER_CRC_COVERS]);
         if stored != computed {
             return Err(HeaderProblem::HeaderCrc { stored, computed });
         }

@@ -118,3 +118,10 @@ impl Frame {
         (self.payload.len() + FRAME_OVERHEAD) as u64
     }
 }
+
+/// The CRC-32C (Castagnoli) of `data`, as the frame header and trailer carry it.
+#[inline]
+pub(crate) fn crc32c(data: &[u8]) -> u32 {
+    // CRC-32/ISCSI is CRC-32C; the 32-bit value comes back in a u64.
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, data) as u32
+}

@@ -742,3 +742,23 @@ fn random_streams_with_garbage_runs_lose_no_frame_under_resync() {
         );
     }
 }
+
+#[test]
+fn the_frame_crc_is_crc32c_as_the_crc32c_crate_computes_it() {
+    assert_eq!(super::crc32c(b"123456789"), 0xE306_9283);
+    assert_eq!(super::crc32c(b""), crc32c::crc32c(b""));
+    // Every length through the vector widths and past them, over bytes that are not all alike.
+    let data: Vec<u8> = (0..70_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for len in (0..600).chain([4095, 4096, 4097, 65_535, 65_536, 70_000]) {
+        for start in [0, 1, 7] {
+            let slice = &data[start..(start + len).min(data.len())];
+            assert_eq!(
+                super::crc32c(slice),
+                crc32c::crc32c(slice),
+                "length {len} at {start}"
+            );
+        }
+    }
+}

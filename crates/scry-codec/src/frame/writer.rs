@@ -68,7 +68,7 @@ impl<W: Write> FrameWriter<W> {
         self.inner.write_all(&header.to_bytes()).map_err(io)?;
         self.inner.write_all(payload).map_err(io)?;
         self.inner
-            .write_all(&crc32c::crc32c(payload).to_le_bytes())
+            .write_all(&super::crc32c(payload).to_le_bytes())
             .map_err(io)?;
         self.next_index += 1;
         self.offset += (FRAME_OVERHEAD + payload.len()) as u64;
