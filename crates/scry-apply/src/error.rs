@@ -7,6 +7,9 @@ use scry_types::Lsn;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApplyError {
+    /// The target could not be connected to or set up (the replication origin, the session).
+    #[error("{0}")]
+    Setup(String),
     /// The target refused a statement (a duplicate key, a missing table, a type mismatch...).
     #[error("at LSN {lsn}, {table}{key}: {message}", lsn = Lsn(*.lsn), key = key_text(.key))]
     Server {

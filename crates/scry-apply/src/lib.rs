@@ -132,12 +132,7 @@ impl std::fmt::Debug for Applier {
 }
 
 fn setup_error(what: &str, e: &tokio_postgres::Error) -> ApplyError {
-    ApplyError::Server {
-        lsn: 0,
-        table: String::new(),
-        key: Vec::new(),
-        message: format!("{what}: {}", server_message(e)),
-    }
+    ApplyError::Setup(format!("{what}: {}", server_message(e)))
 }
 
 impl Applier {
@@ -146,17 +141,12 @@ impl Applier {
     /// of a process that died is waited for, 10 s at most.
     ///
     /// # Errors
-    /// [`ApplyError::Server`] when the connection or the origin set-up fails.
+    /// [`ApplyError::Setup`] when the connection or the origin set-up fails.
     pub fn connect(conninfo: &str, origin: &str) -> Result<Self, ApplyError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ApplyError::Server {
-                lsn: 0,
-                table: String::new(),
-                key: Vec::new(),
-                message: format!("cannot start the client runtime: {e}"),
-            })?;
+            .map_err(|e| ApplyError::Setup(format!("cannot start the client runtime: {e}")))?;
         let (client, progress) = runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(conninfo, NoTls)
                 .await
