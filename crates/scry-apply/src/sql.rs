@@ -40,10 +40,7 @@ impl ToSql for Param {
     tokio_postgres::types::to_sql_checked!();
 }
 
-/// An identifier, double-quoted.
-pub(crate) fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
+pub(crate) use scry_pg::text::quote_ident as quote;
 
 /// One row change's table, columns and rows, ready to become a statement.
 pub(crate) struct RowTarget<'e> {

@@ -65,9 +65,7 @@ pub fn column_list(rel: &RelationMeta) -> String {
 }
 
 /// An identifier, double-quoted.
-pub fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
+pub use scry_pg::text::quote_ident as quote;
 
 /// The tables named (`schema.table` or `table`, as PostgreSQL resolves it), or every user
 /// table and partitioned table (not partitions) when none is named.

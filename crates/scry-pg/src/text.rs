@@ -1,5 +1,5 @@
-//! PostgreSQL text output helpers: floats, money, bytea, and the quoting rules of array
-//! elements and range bounds.
+//! PostgreSQL text output helpers: floats, money, bytea, the quoting rules of array
+//! elements and range bounds, and quoted identifiers for SQL.
 //!
 //! Output matches a server running with `extra_float_digits = 1` (the default since
 //! PostgreSQL 12: shortest round-trip digits), `bytea_output = hex` and `lc_monetary = C`.
@@ -400,6 +400,17 @@ pub(crate) fn push_range_bound(out: &mut String, text: &str) {
         out.push(c);
     }
     out.push('"');
+}
+
+/// `name` as a quoted SQL identifier: in double quotes, inner double quotes doubled, so any
+/// name (mixed case, spaces, keywords) stands for itself.
+///
+/// ```
+/// assert_eq!(scry_pg::text::quote_ident(r#"Mixed "Case""#), r#""Mixed ""Case""""#);
+/// ```
+#[must_use]
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::message::{Message, Parser, Relation, Tuple, TupleColumn};
 use super::spool::Spool;
 use super::PgOutputError;
 use crate::oid::type_tag_from_oid;
+use crate::text::quote_ident;
 
 /// Microseconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch).
 const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
@@ -656,9 +657,4 @@ fn truncate_sql(schema: &str, table: &str, restart_identity: bool, cascade: bool
         sql.push_str(" CASCADE");
     }
     sql
-}
-
-/// An SQL identifier in double quotes, inner quotes doubled.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
