@@ -2,8 +2,8 @@
 //! them, and the exact error for each way a message can be malformed.
 
 use scry_pg::pgoutput::{
-    parse, Begin, Commit, Message, MessageKind, OldRow, Parser, PgOutputError, PgOutputProblem,
-    Prepared, RelationColumn, TupleColumn,
+    parse, Begin, Commit, LogicalMessage, Message, MessageKind, OldRow, Parser, PgOutputError,
+    PgOutputProblem, Prepared, RelationColumn, TupleColumn,
 };
 
 /// A message under construction, in network byte order.
@@ -423,5 +423,52 @@ fn every_cut_of_every_message_is_an_error_not_a_panic() {
             let e = parse(&m[..cut], false).unwrap_err();
             assert!(e.offset <= cut, "{e} for {cut} of {m:?}");
         }
+    }
+}
+
+#[test]
+fn written_messages_parse_back_as_themselves() {
+    let begin = Begin {
+        final_lsn: 0x16_B374_D848,
+        commit_time: -5,
+        xid: 771,
+    };
+    assert_eq!(
+        begin.to_bytes(),
+        M::new(b'B')
+            .u64(0x16_B374_D848)
+            .u64(-5i64 as u64)
+            .u32(771)
+            .0
+    );
+    assert_eq!(
+        parse(&begin.to_bytes(), false).unwrap(),
+        Message::Begin(begin)
+    );
+    let commit = Commit {
+        commit_lsn: 10,
+        end_lsn: 20,
+        commit_time: 30,
+    };
+    assert_eq!(
+        commit.to_bytes(),
+        M::new(b'C').u8(0).u64(10).u64(20).u64(30).0
+    );
+    assert_eq!(
+        parse(&commit.to_bytes(), false).unwrap(),
+        Message::Commit(commit)
+    );
+    for (xid, in_stream) in [(None, false), (Some(901), true)] {
+        let message = LogicalMessage {
+            xid,
+            transactional: true,
+            lsn: 77,
+            prefix: "scry.ddl",
+            content: b"CREATE TABLE x ()",
+        };
+        assert_eq!(
+            parse(&message.to_bytes(), in_stream).unwrap(),
+            Message::Message(message)
+        );
     }
 }

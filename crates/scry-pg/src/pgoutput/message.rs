@@ -182,6 +182,20 @@ pub struct Begin {
     pub xid: u32,
 }
 
+impl Begin {
+    /// The message's bytes, as pgoutput writes them (for a transport that hands a Begin
+    /// over as fields, and for tests).
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(21);
+        m.push(b'B');
+        m.extend(self.final_lsn.to_be_bytes());
+        m.extend(self.commit_time.to_be_bytes());
+        m.extend(self.xid.to_be_bytes());
+        m
+    }
+}
+
 /// `C` (and, with the xid, `c`): a transaction commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Commit {
@@ -191,6 +205,19 @@ pub struct Commit {
     pub end_lsn: u64,
     /// Commit time, microseconds since 2000-01-01 00:00 UTC.
     pub commit_time: i64,
+}
+
+impl Commit {
+    /// The `C` message's bytes, as pgoutput writes them.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(26);
+        m.extend([b'C', 0]);
+        m.extend(self.commit_lsn.to_be_bytes());
+        m.extend(self.end_lsn.to_be_bytes());
+        m.extend(self.commit_time.to_be_bytes());
+        m
+    }
 }
 
 /// `O`: the transaction was replayed from another origin.
@@ -406,6 +433,26 @@ pub struct LogicalMessage<'a> {
     pub prefix: &'a str,
     /// Its content.
     pub content: &'a [u8],
+}
+
+impl LogicalMessage<'_> {
+    /// The message's bytes, as pgoutput writes them (the xid first when it has one, as
+    /// inside a streamed chunk).
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(19 + self.prefix.len() + self.content.len());
+        m.push(b'M');
+        if let Some(xid) = self.xid {
+            m.extend(xid.to_be_bytes());
+        }
+        m.push(u8::from(self.transactional));
+        m.extend(self.lsn.to_be_bytes());
+        m.extend(self.prefix.as_bytes());
+        m.push(0);
+        m.extend((self.content.len() as u32).to_be_bytes());
+        m.extend(self.content);
+        m
+    }
 }
 
 /// `S`: a chunk of an in-progress transaction starts.

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
 use postgres::Client;
+use scry_pg::pgoutput::{Begin, Commit, LogicalMessage};
 
 use super::{Capture, Options};
 use crate::commands::CliError;
@@ -97,21 +98,14 @@ fn config(conninfo: &str, options: &Options<'_>) -> Result<ReplicationConfig, Cl
     .with_port(port))
 }
 
-/// A Begin the crate handed over as fields: fed to the decoder at the next message's LSN
-/// (the transaction's first), as the SQL source's Begin is.
-#[derive(Debug, Clone, Copy)]
-struct Begin {
-    final_lsn: u64,
-    commit_time: i64,
-    xid: u32,
-}
-
 struct Session {
     capture: Capture,
     client: Client,
     application: String,
     slot: String,
     until: Option<u64>,
+    /// A Begin the crate handed over as fields: fed to the decoder at the next message's
+    /// LSN (the transaction's first), as the SQL source's Begin is.
     begin: Option<Begin>,
     /// Between a Begin and its Commit.
     open: bool,
@@ -208,7 +202,14 @@ impl Session {
                     prefix,
                     content,
                 } => {
-                    let bytes = message_bytes(transactional, lsn.as_u64(), &prefix, &content);
+                    let bytes = LogicalMessage {
+                        xid: None,
+                        transactional,
+                        lsn: lsn.as_u64(),
+                        prefix: &prefix,
+                        content: &content,
+                    }
+                    .to_bytes();
                     self.message(lsn.as_u64(), &bytes)?;
                 }
                 ReplicationEvent::Commit {
@@ -216,7 +217,12 @@ impl Session {
                     end_lsn,
                     commit_time_micros,
                 } => {
-                    let bytes = commit_bytes(lsn.as_u64(), end_lsn.as_u64(), commit_time_micros);
+                    let bytes = Commit {
+                        commit_lsn: lsn.as_u64(),
+                        end_lsn: end_lsn.as_u64(),
+                        commit_time: commit_time_micros,
+                    }
+                    .to_bytes();
                     self.message(end_lsn.as_u64(), &bytes)?;
                     self.open = false;
                     if self.last_sync.elapsed() >= SYNC_EVERY {
@@ -234,8 +240,8 @@ impl Session {
     fn message(&mut self, lsn: u64, bytes: &[u8]) -> Result<(), CliError> {
         if lsn != 0 {
             if let Some(b) = self.begin.take() {
-                let begin = begin_bytes(b.final_lsn, b.commit_time, b.xid);
-                self.capture.decode(lsn, &Bytes::from(begin), &self.slot)?;
+                self.capture
+                    .decode(lsn, &Bytes::from(b.to_bytes()), &self.slot)?;
             }
         }
         self.capture
@@ -274,38 +280,6 @@ fn wire_error(what: &str, e: &pgwire_replication::PgWireError) -> CliError {
         what: what.to_owned(),
         message: e.to_string(),
     }
-}
-
-/// pgoutput's Begin message (the crate hands it over as fields).
-fn begin_bytes(final_lsn: u64, commit_time: i64, xid: u32) -> Vec<u8> {
-    let mut m = Vec::with_capacity(21);
-    m.push(b'B');
-    m.extend(final_lsn.to_be_bytes());
-    m.extend(commit_time.to_be_bytes());
-    m.extend(xid.to_be_bytes());
-    m
-}
-
-/// pgoutput's Commit message.
-fn commit_bytes(commit_lsn: u64, end_lsn: u64, commit_time: i64) -> Vec<u8> {
-    let mut m = Vec::with_capacity(26);
-    m.extend([b'C', 0]);
-    m.extend(commit_lsn.to_be_bytes());
-    m.extend(end_lsn.to_be_bytes());
-    m.extend(commit_time.to_be_bytes());
-    m
-}
-
-/// pgoutput's Message message.
-fn message_bytes(transactional: bool, lsn: u64, prefix: &str, content: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(15 + prefix.len() + content.len());
-    m.extend([b'M', u8::from(transactional)]);
-    m.extend(lsn.to_be_bytes());
-    m.extend(prefix.as_bytes());
-    m.push(0);
-    m.extend((content.len() as u32).to_be_bytes());
-    m.extend(content);
-    m
 }
 
 /// A slot just created over a replication connection with its snapshot exported; the
