@@ -103,16 +103,15 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
 
 fn summary(applier: &Applier, start: u64, started: Instant) -> String {
     let t = applier.totals();
-    let mut conflicts = if t.conflicts > 0 {
-        format!("; {} conflicts skipped", t.conflicts)
-    } else {
-        String::new()
-    };
+    let mut extra = String::new();
+    if t.conflicts > 0 {
+        extra.push_str(&format!("; {} conflicts skipped", t.conflicts));
+    }
     if t.sequences > 0 {
-        conflicts.push_str(&format!("; {} sequences set", t.sequences));
+        extra.push_str(&format!("; {} sequences set", t.sequences));
     }
     format!(
-        "applied {} transaction{} ({} changes) in {:.2} s; {} already applied skipped{conflicts}; origin {} from {} to {}",
+        "applied {} transaction{} ({} changes) in {:.2} s; {} already applied skipped{extra}; origin {} from {} to {}",
         t.committed,
         if t.committed == 1 { "" } else { "s" },
         t.changes,

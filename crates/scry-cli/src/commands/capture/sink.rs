@@ -94,12 +94,7 @@ impl Sink {
         if let Some(frame) = batcher.push(change).map_err(capture_error)? {
             totals.bytes += frame.bytes.len() as u64;
             let commit = frame.commit_position;
-            self.out
-                .write_all(frame.bytes)
-                .map_err(|e| CliError::Write {
-                    name: self.name.clone(),
-                    source: e,
-                })?;
+            self.out.write_all(frame.bytes).map_err(|e| self.error(e))?;
             if commit.is_some() {
                 *written_commit = commit;
             }
