@@ -33,6 +33,24 @@ fn fresh_database(url: &str, name: &str) -> String {
     format!("{url} dbname={name}")
 }
 
+/// The databases `{name}_src` and `{name}_dst`, fresh, both with `schema`; the source
+/// publishes every table as `p` and has the slot `{name}_slot`. Returns the source's
+/// connection string and a client of it, and the target's connection string.
+fn source_and_target(url: &str, name: &str, schema: &str) -> (String, Client, String) {
+    let source = fresh_database(url, &format!("{name}_src"));
+    let target = fresh_database(url, &format!("{name}_dst"));
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    s.batch_execute(schema).expect("source schema");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    fresh_slot(&mut s, &format!("{name}_slot"));
+    Client::connect(&target, NoTls)
+        .expect("connect target")
+        .batch_execute(schema)
+        .expect("target schema");
+    (source, s, target)
+}
+
 /// Drops the replication origin `name` an earlier run left (origins belong to the cluster).
 fn drop_origin(url: &str, name: &str) {
     Client::connect(url, NoTls)
@@ -100,17 +118,7 @@ const SCHEMA: &str = "
 fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     let Some(url) = conninfo() else { return };
     drop_origin(&url, "apply_once");
-    let source = fresh_database(&url, "scry_apply_src");
-    let target = fresh_database(&url, "scry_apply_dst");
-    let mut s = Client::connect(&source, NoTls).expect("connect source");
-    s.batch_execute(SCHEMA).expect("source schema");
-    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
-        .expect("publication");
-    fresh_slot(&mut s, "scry_apply_src_slot");
-    Client::connect(&target, NoTls)
-        .expect("connect target")
-        .batch_execute(SCHEMA)
-        .expect("target schema");
+    let (source, mut s, target) = source_and_target(&url, "scry_apply", SCHEMA);
 
     let note: String = (0..12_000)
         .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
@@ -137,7 +145,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     let dir = scratch("apply_once");
     let file = dir.join("cdc.scry");
     let file = file.to_str().expect("a UTF-8 path");
-    capture_until_now(&source, "scry_apply_src_slot", file);
+    capture_until_now(&source, "scry_apply_slot", file);
 
     let applied = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert!(applied.status.success(), "{}", stderr(&applied));
@@ -183,7 +191,7 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
         .unwrap();
     s.batch_execute("UPDATE items SET qty = 0 WHERE id = 5")
         .unwrap();
-    capture_until_now(&source, "scry_apply_src_slot", file);
+    capture_until_now(&source, "scry_apply_slot", file);
     let refused = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     let message = stderr(&refused);
@@ -223,18 +231,8 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
 fn apply_follows_a_file_that_capture_appends_to() {
     let Some(url) = conninfo() else { return };
     drop_origin(&url, "follow_test");
-    let source = fresh_database(&url, "scry_apply_follow_src");
-    let target = fresh_database(&url, "scry_apply_follow_dst");
-    let mut s = Client::connect(&source, NoTls).expect("connect source");
     let schema = "CREATE TABLE t (id int4 PRIMARY KEY, v text)";
-    s.batch_execute(schema).expect("source schema");
-    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
-        .expect("publication");
-    fresh_slot(&mut s, "scry_apply_follow_slot");
-    Client::connect(&target, NoTls)
-        .expect("connect target")
-        .batch_execute(schema)
-        .expect("target schema");
+    let (source, mut s, target) = source_and_target(&url, "scry_apply_follow", schema);
     let dir = scratch("apply_follow");
     let file = dir.join("cdc.scry");
     let file = file.to_str().expect("a UTF-8 path").to_owned();
@@ -305,18 +303,8 @@ fn apply_follows_a_file_that_capture_appends_to() {
 fn an_apply_killed_again_and_again_applies_every_transaction_once() {
     let Some(url) = conninfo() else { return };
     drop_origin(&url, "kill_test");
-    let source = fresh_database(&url, "scry_apply_kill_src");
-    let target = fresh_database(&url, "scry_apply_kill_dst");
-    let mut s = Client::connect(&source, NoTls).expect("connect source");
     let schema = "CREATE TABLE counters (id int4 PRIMARY KEY, n int4 NOT NULL, pad text)";
-    s.batch_execute(schema).expect("source schema");
-    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
-        .expect("publication");
-    fresh_slot(&mut s, "scry_apply_kill_slot");
-    Client::connect(&target, NoTls)
-        .expect("connect target")
-        .batch_execute(schema)
-        .expect("target schema");
+    let (source, mut s, target) = source_and_target(&url, "scry_apply_kill", schema);
     // Each transaction inserts a row and bumps the counter of an earlier one: a transaction
     // applied twice fails on the insert, one applied twice past that bumps a counter twice.
     const TRANSACTIONS: i32 = 4000;
@@ -467,18 +455,8 @@ fn capture_then_apply_ends_where_native_logical_replication_ends() {
 fn sequences_reach_the_target_through_a_sync_sequences_batch() {
     let Some(url) = conninfo() else { return };
     drop_origin(&url, "sequences_test");
-    let source = fresh_database(&url, "scry_apply_seq_src");
-    let target = fresh_database(&url, "scry_apply_seq_dst");
     let schema = "CREATE TABLE s (id serial PRIMARY KEY, v text); CREATE SEQUENCE lonely START 7";
-    let mut s = Client::connect(&source, NoTls).expect("connect source");
-    s.batch_execute(schema).expect("source schema");
-    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
-        .expect("publication");
-    fresh_slot(&mut s, "scry_apply_seq_slot");
-    Client::connect(&target, NoTls)
-        .expect("connect target")
-        .batch_execute(schema)
-        .expect("target schema");
+    let (source, mut s, target) = source_and_target(&url, "scry_apply_seq", schema);
     s.batch_execute("INSERT INTO s (v) SELECT 'x' FROM generate_series(1, 5)")
         .expect("insert");
     s.batch_execute("SELECT setval('s_id_seq', 42)")

@@ -412,40 +412,23 @@ fn a_snapshot_in_the_slots_exported_snapshot_meets_the_changes_with_no_gap_or_ov
         }
     });
     std::thread::sleep(Duration::from_millis(30));
-    let first = scry(
-        &[
+    let capture = |more: &[&str]| {
+        let common = [
             "capture",
             &url,
             "--slot",
             "cap_snap_slot",
             "--publication",
             "cap_snap_pub",
-            "--snapshot",
-            snap,
             "--out",
             cdc,
-            "--until",
-            "now",
-        ],
-        None,
-    );
+        ];
+        scry(&[&common[..], more].concat(), None)
+    };
+    let first = capture(&["--snapshot", snap, "--until", "now"]);
     assert!(first.status.success(), "{}", stderr(&first));
     workload.join().expect("workload");
-    let rest = scry(
-        &[
-            "capture",
-            &url,
-            "--slot",
-            "cap_snap_slot",
-            "--publication",
-            "cap_snap_pub",
-            "--out",
-            cdc,
-            "--until",
-            "now",
-        ],
-        None,
-    );
+    let rest = capture(&["--until", "now"]);
     assert!(rest.status.success(), "{}", stderr(&rest));
 
     let ids = |path: &str, op: OperationType| -> Vec<i32> {
@@ -472,21 +455,7 @@ fn a_snapshot_in_the_slots_exported_snapshot_meets_the_changes_with_no_gap_or_ov
     );
 
     // A second --snapshot on the existing slot is refused.
-    let again = scry(
-        &[
-            "capture",
-            &url,
-            "--slot",
-            "cap_snap_slot",
-            "--publication",
-            "cap_snap_pub",
-            "--snapshot",
-            snap,
-            "--out",
-            cdc,
-        ],
-        None,
-    );
+    let again = capture(&["--snapshot", snap]);
     assert_eq!(again.status.code(), Some(2));
     assert!(
         stderr(&again).contains("--snapshot needs a new slot"),
