@@ -403,6 +403,13 @@ fn streamed_transactions_arrive_whole_and_aborted_ones_never() {
          ROLLBACK;",
     )
     .expect("workload");
+    // An abort record is not flushed when ROLLBACK returns, and decoding reads only flushed
+    // WAL: without a committed write after it (whose commit flushes everything before it) a
+    // quick pull can see the aborted transaction's streamed parts but not its end.
+    c.batch_execute(
+        "CREATE TABLE IF NOT EXISTS pgo_flush (x int4); INSERT INTO pgo_flush VALUES (1)",
+    )
+    .expect("flush");
     // Decoding runs in this session: a small work memory makes the server stream.
     c.batch_execute("SET logical_decoding_work_mem = '64kB'")
         .expect("set");
