@@ -33,6 +33,7 @@ mod batch;
 mod event;
 mod lsn;
 mod operation;
+mod query;
 mod relation;
 mod sequence;
 #[cfg(feature = "serde")]
@@ -46,6 +47,7 @@ pub use bytes::Bytes;
 pub use event::DatabaseEvent;
 pub use lsn::{Lsn, ParseLsnError};
 pub use operation::{ControlDirective, OperationType, ReplicaIdentity};
+pub use query::{ParamValue, QueryEvent, QueryEventBuilder};
 pub use relation::{ColumnMeta, RelationMeta};
 pub use sequence::{BackfillMetadata, SequenceValue};
 pub use type_tag::TypeTag;
