@@ -41,6 +41,7 @@ mod error;
 mod flex;
 pub mod frame;
 mod options;
+mod query;
 pub mod reference;
 mod serde_path;
 mod view;
@@ -59,6 +60,9 @@ pub use encode::{
 pub use encoding::Encoding;
 pub use error::CodecError;
 pub use options::ReadOptions;
+pub use query::{
+    DeserializationError, DeserializedBatch, FlatBuffersSerializer, FlexBuffersDeserializer,
+};
 pub use view::{
     BatchView, ColumnMetaView, ColumnMetas, Columns, EventView, Events, RelationView, Relations,
     RowView, SequenceValueView, SequenceValues, ValueView, Values, ViewIter,

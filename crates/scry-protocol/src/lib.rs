@@ -17,6 +17,9 @@ pub mod database_event;
 
 pub use database_event::*;
 
+/// The time types of [`QueryEvent`]'s fields, re-exported as scry-protocol 0.1.1 does.
+pub use std::time::{Duration, SystemTime};
+
 /// PostgreSQL binary values, OIDs, PostgreSQL's text output and COPY BINARY streams: the
 /// `scry-pg` crate (feature `pg`, on by default).
 #[cfg(feature = "pg")]

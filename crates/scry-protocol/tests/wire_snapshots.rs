@@ -8,6 +8,11 @@
 //! that breaks deployed peers, so review it as such. `cargo xtask snapshots` regenerates the
 //! files; `cargo xtask snapshots --check` fails when any is stale, missing or unreferenced.
 //!
+//! The SQL proxy's query-event batches (`query_batch_*`, from
+//! [`scry_testkit::query::query_cases`]) are pinned the same way: the bytes
+//! `FlatBuffersSerializer::serialize_batch` writes (0.1.1's) and what
+//! `FlexBuffersDeserializer::deserialize_batch` reads from them.
+//!
 //! `SCRY_SNAPSHOT_DIR`, when set, makes the test read and write its snapshots in that folder
 //! instead (the xtask uses it to check without touching the tree).
 
@@ -17,7 +22,9 @@ use scry_protocol::database_event::{
     read_batch, read_event, serialize_batch_with, serialize_event_with, Bytes, ColumnValue,
     DatabaseEvent, DatabaseEventBatch, Encoding,
 };
+use scry_protocol::{FlatBuffersSerializer, FlexBuffersDeserializer};
 use scry_testkit::dump::{fnv1a64, wire_dump, EDGE_BYTES, FULL_DUMP_LIMIT};
+use scry_testkit::query::{query_cases, QueryCase};
 use scry_testkit::{canonical_cases, CanonicalCase, CanonicalPayload};
 
 /// The folder that replaces `tests/snapshots` when set.
@@ -115,13 +122,66 @@ fn render(case: &CanonicalCase, encoding: Encoding) -> String {
     )
 }
 
-#[test]
-fn wire_snapshots() {
+/// The insta settings of every snapshot here: no expression, and `SCRY_SNAPSHOT_DIR` honoured.
+fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_omit_expression(true);
     if let Some(dir) = std::env::var_os(SNAPSHOT_DIR_ENV) {
         settings.set_snapshot_path(std::path::PathBuf::from(dir));
     }
+    settings
+}
+
+/// Serializes and reads a query-event case, checks the round trip (the cases' times are whole
+/// microseconds, so nothing is lost), and renders the snapshot text.
+fn render_query(case: &QueryCase) -> String {
+    let bytes = FlatBuffersSerializer::serialize_batch(&case.events, case.proxy_id, case.batch_seq);
+    let back = FlexBuffersDeserializer::deserialize_batch(&bytes)
+        .unwrap_or_else(|e| panic!("{}: deserialize_batch: {e}", case.name));
+    assert_eq!(back.events, case.events, "{}: events changed", case.name);
+    assert_eq!(
+        (back.proxy_id.as_str(), back.batch_seq),
+        (case.proxy_id, case.batch_seq),
+        "{}",
+        case.name
+    );
+    format!(
+        "# {name}: {description}\n\
+         # Bytes: FlatBuffersSerializer::serialize_batch (scry-protocol 0.1.1's query-event FlexBuffers).\n\
+         # Hex dump: 16 bytes a line, hex offset, bytes, printable ASCII between bars.\n\
+         # Decoded: pretty Debug of FlexBuffersDeserializer::deserialize_batch on those bytes.\n\
+         \n== bytes: {len} ==\n{dump}\n== decoded ==\n{back:#?}\n",
+        name = case.name,
+        description = case.description,
+        len = bytes.len(),
+        dump = wire_dump(&bytes),
+    )
+}
+
+#[test]
+fn query_snapshots() {
+    let mut settings = settings();
+    let mut mismatched = Vec::new();
+    for case in query_cases() {
+        settings.set_description(case.description);
+        let text = render_query(&case);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(case.name, text));
+        }));
+        if outcome.is_err() {
+            mismatched.push(case.name);
+        }
+    }
+    assert!(
+        mismatched.is_empty(),
+        "query-event snapshots that do not match (stale or missing): {mismatched:?}; \
+         if the change is intended, run `cargo xtask snapshots`"
+    );
+}
+
+#[test]
+fn wire_snapshots() {
+    let mut settings = settings();
     let mut mismatched = Vec::new();
     for case in canonical_cases() {
         settings.set_description(case.description.clone());

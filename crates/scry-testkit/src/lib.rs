@@ -12,6 +12,7 @@ pub mod alloc;
 pub mod canonical;
 pub mod dump;
 pub mod pgoutput;
+pub mod query;
 mod rng;
 pub mod server;
 pub mod workloads;

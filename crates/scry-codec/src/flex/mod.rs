@@ -23,6 +23,7 @@ pub(crate) mod estimate;
 mod fields;
 mod frame;
 pub(crate) mod keys;
+pub(crate) mod query;
 mod runs;
 mod shared;
 mod sink;

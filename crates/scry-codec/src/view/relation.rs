@@ -56,7 +56,7 @@ impl<'a> RelationView<'a> {
         self.ctx.str_slot(self.field(4))
     }
 
-    /// Replica identity setting.
+    /// How the table identifies an old row in updates and deletes (its `REPLICA IDENTITY`).
     #[must_use]
     pub fn replica_identity(&self) -> ReplicaIdentity {
         self.ctx.enumeration(
