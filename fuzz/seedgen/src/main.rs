@@ -6,6 +6,7 @@
 //! - `pg_decode`: every distinct field of the first rows of `scry-pg/fixtures/all_types.copy`
 //!   with its column's OID;
 //! - `copy_reader`: the fixture's header and first rows rewritten as small streams;
+//! - `query_batch`: the canonical query-event batches and a few generated ones;
 //! - `compact_blobs`: the `tables` and `events` blobs of every compact batch and event above,
 //!   after checking that the root `scry_fuzz::compact_root` builds around them reads back as
 //!   the original.
@@ -125,6 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write_all(&root.join("pg_decode"), &pg_seeds(&fixture)?)?;
     write_all(&root.join("copy_reader"), &copy_seeds(&fixture)?)?;
     write_all(&root.join("pgoutput"), &pgoutput_seeds())?;
+    write_all(&root.join("query_batch"), &query_seeds())?;
     write_all(
         &root.join("compact_blobs"),
         &compact_blob_seeds(&compact_batches, &compact_events)?,
@@ -319,7 +321,10 @@ fn pgoutput_seeds() -> Vec<(String, Vec<u8>)> {
         }
         out
     };
-    let narrow: Vec<Vec<u8>> = narrow_insert_stream(3, 4).into_iter().map(|(_, m)| m).collect();
+    let narrow: Vec<Vec<u8>> = narrow_insert_stream(3, 4)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
     let rel = relation(7, "public", "t", &[("id", 23, true), ("v", 25, false)]);
     let row: [Option<&[u8]>; 2] = [Some(&[0, 0, 0, 1]), Some(b"x")];
     let with_xid = |kind: u8, xid: u32, rest: &[u8]| {
@@ -369,17 +374,70 @@ fn pgoutput_seeds() -> Vec<(String, Vec<u8>)> {
         ("narrow".to_owned(), frame(255, &narrow)),
         (
             "update-message".to_owned(),
-            frame(255, &[begin(0x90, 0, 5), rel.clone(), insert(7, &row), update, message, commit(0x90, 0xa0, 0)]),
+            frame(
+                255,
+                &[
+                    begin(0x90, 0, 5),
+                    rel.clone(),
+                    insert(7, &row),
+                    update,
+                    message,
+                    commit(0x90, 0xa0, 0),
+                ],
+            ),
         ),
         (
             "streamed".to_owned(),
-            frame(0, &[vec![b'S', 0, 0, 3, 0x84, 1], with_xid(b'R', 900, &rel[1..]), streamed_insert, vec![b'E'], stream_commit]),
+            frame(
+                0,
+                &[
+                    vec![b'S', 0, 0, 3, 0x84, 1],
+                    with_xid(b'R', 900, &rel[1..]),
+                    streamed_insert,
+                    vec![b'E'],
+                    stream_commit,
+                ],
+            ),
         ),
         (
             "two-phase".to_owned(),
-            frame(1, &[prepared(b'b', false), rel, insert(7, &row), prepared(b'P', true), prepared(b'K', true)]),
+            frame(
+                1,
+                &[
+                    prepared(b'b', false),
+                    rel,
+                    insert(7, &row),
+                    prepared(b'P', true),
+                    prepared(b'K', true),
+                ],
+            ),
         ),
     ]
+}
+
+/// `query_batch`: the canonical query-event batches and a few generated ones.
+fn query_seeds() -> Seeds {
+    let mut seeds: Seeds = scry_testkit::query::query_cases()
+        .iter()
+        .map(|c| {
+            let bytes = scry_codec::FlatBuffersSerializer::serialize_batch(
+                &c.events,
+                c.proxy_id,
+                c.batch_seq,
+            );
+            (c.name.to_owned(), bytes)
+        })
+        .collect();
+    for seed in 0..8u64 {
+        let mut g = Gen::new(seed);
+        g.allow_huge_values = false;
+        let events: Vec<_> = (0..1 + seed as usize).map(|_| g.query_event()).collect();
+        let bytes = scry_codec::FlatBuffersSerializer::serialize_batch(&events, "proxy", seed);
+        if bytes.len() <= MAX_SEED {
+            seeds.push((format!("query-gen-{seed}"), bytes));
+        }
+    }
+    seeds
 }
 
 fn write_all(dir: &PathBuf, seeds: &[(String, Vec<u8>)]) -> std::io::Result<()> {
