@@ -13,25 +13,95 @@
 //! written back is loaded into a temporary copy of it with `COPY ... FROM STDIN (FORMAT
 //! binary)` and read out again, which must give the same bytes.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::error::Error;
 use std::io::{Read, Write};
 
 use bytes::Bytes;
-use scry_types::{OperationType, RelationMeta};
+use scry_builder::BatchBuilder;
+use scry_codec::Encoding;
+use scry_pg::snapshot::{snapshot_rows_to_copy, SnapshotAdapter};
+use scry_types::{ColumnMeta, DatabaseEvent, OperationType, RelationMeta};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// The committed fixture: a COPY BINARY stream of the `all_types` table as the server wrote
+/// it, and its layout (a `rel_id schema table` line, then `name type_oid type_modifier key`
+/// lines, tab-separated).
+const FIXTURE_COPY: &[u8] = include_bytes!("../fixtures/all_types.copy");
+const FIXTURE_RELATION: &str = include_str!("../fixtures/all_types.relation");
+
+/// Reads the fixture's layout file.
+fn fixture_relation() -> Result<RelationMeta> {
+    let mut lines = FIXTURE_RELATION.lines();
+    let head = lines.next().ok_or("empty relation file")?;
+    let [rel_id, schema, table] = head.split('\t').collect::<Vec<_>>()[..] else {
+        return Err(format!("bad relation line {head:?}").into());
+    };
+    let columns = lines
+        .map(|line| -> Result<ColumnMeta> {
+            let [name, oid, typmod, key] = line.split('\t').collect::<Vec<_>>()[..] else {
+                return Err(format!("bad column line {line:?}").into());
+            };
+            let column = ColumnMeta::new(name, oid.parse()?).type_modifier(typmod.parse()?);
+            Ok(if key == "1" { column.key() } else { column })
+        })
+        .collect::<Result<_>>()?;
+    Ok(RelationMeta::new(rel_id.parse()?, schema, table, columns))
+}
+
+/// What [`pipeline`] produced.
+struct Output {
+    /// Serialized sizes of the batches: 0.1.1's encoding, then the compact one.
+    compat_bytes: usize,
+    compact_bytes: usize,
+    batches: usize,
+    /// The events read back.
+    events: Vec<DatabaseEvent>,
+    /// The COPY BINARY stream rebuilt from them.
+    copy_out: Bytes,
+}
+
+/// COPY BINARY → snapshot events → batches → bytes in both encodings → batches read back
+/// (each checked equal to the one written) → COPY BINARY again.
+fn pipeline(rel: &RelationMeta, copy: Bytes) -> Result<Output> {
+    let mut builder = BatchBuilder::new().source_id("snapshot-example");
+    let adapter = SnapshotAdapter::new(rel.clone());
+    let mut batches = adapter.run(copy, &mut builder)?;
+    batches.extend(builder.finish());
+    let mut out = Output {
+        compat_bytes: 0,
+        compact_bytes: 0,
+        batches: batches.len(),
+        events: Vec::new(),
+        copy_out: Bytes::new(),
+    };
+    for batch in batches {
+        let compat = scry_codec::serialize_batch(&batch)?;
+        if scry_codec::read_batch(&compat)? != batch {
+            return Err("a batch changed through 0.1.1's encoding".into());
+        }
+        out.compat_bytes += compat.len();
+        // The compact bytes are read without copying values: they share the buffer.
+        let compact = Bytes::from(scry_codec::serialize_batch_with(&batch, Encoding::Compact)?);
+        let back = scry_codec::read_batch_bytes(&compact)?;
+        if back != batch {
+            return Err("a batch changed through the compact encoding".into());
+        }
+        out.compact_bytes += compact.len();
+        out.events.extend(back.events);
+    }
+    out.copy_out = snapshot_rows_to_copy(&out.events)?;
+    Ok(out)
+}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().position(|a| a == "--live") {
         None => {
-            let rel = common::parse_relation(common::FIXTURE_RELATION)?;
+            let rel = fixture_relation()?;
             println!("source: committed fixture fixtures/all_types.copy");
-            let back = run(&rel, Bytes::from_static(common::FIXTURE_COPY))?;
-            if back != common::FIXTURE_COPY {
+            let back = run(&rel, Bytes::from_static(FIXTURE_COPY))?;
+            if back != FIXTURE_COPY {
                 return Err("the COPY stream written back differs from the fixture".into());
             }
             println!("COPY stream written back: byte-identical to the fixture");
@@ -51,7 +121,7 @@ fn main() -> Result<()> {
 
 /// Runs the pipeline, prints the summary and returns the COPY stream written back.
 fn run(rel: &RelationMeta, copy: Bytes) -> Result<Bytes> {
-    let out = common::run_pipeline(rel, copy.clone())?;
+    let out = pipeline(rel, copy.clone())?;
     let rows: Vec<_> = out
         .events
         .iter()
@@ -89,9 +159,9 @@ fn run(rel: &RelationMeta, copy: Bytes) -> Result<Bytes> {
          (0.1.1's FlexBuffers), {} bytes compact; both read back equal",
         copy.len(),
         out.events.len(),
-        out.batch_bytes.len(),
-        out.batch_bytes.iter().sum::<usize>(),
-        out.compact_bytes.iter().sum::<usize>()
+        out.batches,
+        out.compat_bytes,
+        out.compact_bytes
     );
     println!("every value decoded and re-encoded to the same bytes");
     println!("\nfirst non-NULL value of each column, as PostgreSQL would print it:");

@@ -27,7 +27,8 @@ pub struct DatabaseEvent {
     pub old_row: Option<Row>,
     /// Column names, in the order of the rows' values.
     pub columns: Vec<String>,
-    /// Relation metadata (sent once per table per stream).
+    /// The table's columns and key, carried by the first event of a table in a stream, so a
+    /// receiver learns the layout once rather than with every row.
     pub relation_meta: Option<RelationMeta>,
     /// The DDL statement (when `operation` is [`OperationType::Ddl`]).
     #[cfg_attr(

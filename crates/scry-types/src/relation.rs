@@ -55,7 +55,7 @@ pub struct RelationMeta {
     pub table: String,
     /// Columns, in attribute order.
     pub columns: Vec<ColumnMeta>,
-    /// Replica identity setting.
+    /// How the table identifies an old row in updates and deletes (its `REPLICA IDENTITY`).
     pub replica_identity: ReplicaIdentity,
 }
 

@@ -49,7 +49,7 @@ impl SequenceValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BackfillMetadata {
-    /// Number of tables being backfilled.
+    /// How many tables the backfill copies.
     pub table_count: u32,
     /// Estimated total rows across all tables (from `pg_class.reltuples`).
     pub estimated_total_rows: u64,

@@ -12,7 +12,7 @@ use crate::TypeTag;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ColumnValue {
-    /// Type tag for fast dispatch.
+    /// The value's type, as a one-byte tag a receiver can branch on without an OID lookup.
     pub type_tag: TypeTag,
     /// PostgreSQL type OID (for arrays, custom types and disambiguation); 0 when unknown.
     pub type_oid: u32,
