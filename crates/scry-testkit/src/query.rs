@@ -134,7 +134,7 @@ pub fn query_cases() -> Vec<QueryCase> {
         .event_id("00000000-0000-4000-8000-000000000001")
         .timestamp(at(1_733_390_000_000_000))
         .build();
-    let every_param = QueryEventBuilder::new("SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10")
+    let every_param = QueryEventBuilder::new("CALL record_every_type($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)")
         .event_id("00000000-0000-4000-8000-000000000002")
         .timestamp(at(1_733_390_000_000_250))
         .params(vec![
