@@ -307,7 +307,11 @@ impl Applier {
             | OperationType::Delete
             | OperationType::Truncate
             | OperationType::Ddl => self.change(event),
-            OperationType::SnapshotBegin | OperationType::SnapshotEnd => Ok(Applied::Ignored),
+            // A logical message is for the application reading the stream; a database has
+            // nothing to apply.
+            OperationType::SnapshotBegin | OperationType::SnapshotEnd | OperationType::Message => {
+                Ok(Applied::Ignored)
+            }
             other => Err(invalid(
                 event,
                 &format!(

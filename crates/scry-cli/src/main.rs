@@ -137,6 +137,11 @@ enum Command {
         /// prefix `scry.ddl` as Ddl events.
         #[arg(long)]
         ddl: bool,
+        /// Carry the logical messages (pg_logical_emit_message) with this prefix as Message
+        /// events; repeat it or separate prefixes with commas, `*` for every prefix. A
+        /// batch holding a Message event cannot be read by scry-protocol 0.1.1 peers.
+        #[arg(long, value_name = "PREFIX", value_delimiter = ',')]
+        messages: Vec<String>,
         /// How to read the slot: `sql` (pulls through pg_logical_slot_peek_binary_changes)
         /// or `stream` (START_REPLICATION over a replication connection).
         #[arg(long, value_enum, default_value_t = CaptureSource::Sql)]
@@ -338,6 +343,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             to,
             batch_events,
             ddl,
+            messages,
             source,
             snapshot,
             sequences,
@@ -363,6 +369,13 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 },
                 batch_events,
                 ddl,
+                messages: if messages.iter().any(|m| m == "*") {
+                    scry_pg::capture::MessageFilter::All
+                } else if messages.is_empty() {
+                    scry_pg::capture::MessageFilter::None
+                } else {
+                    scry_pg::capture::MessageFilter::Prefixes(messages)
+                },
                 source: match source {
                     CaptureSource::Sql => commands::capture::Source::Sql,
                     CaptureSource::Stream => commands::capture::Source::Stream,

@@ -342,6 +342,8 @@ fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
         "now",
         "--create",
         "--ddl",
+        "--messages",
+        "app",
     ];
     let first = scry(&args, None);
     assert!(first.status.success(), "{}", stderr(&first));
@@ -351,6 +353,17 @@ fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
         .expect("alter");
     c.batch_execute("INSERT INTO cap_ddl VALUES (2, 0, 'b', 7)")
         .expect("insert");
+    // A message outside any transaction, then two inside one: only prefix `app` is carried.
+    // (The commit after the first flushes it to WAL, where decoding can read it.)
+    c.batch_execute("SELECT pg_logical_emit_message(false, 'app', 'ping')")
+        .expect("message");
+    c.batch_execute(
+        "BEGIN; INSERT INTO cap_ddl VALUES (3, 0, 'c', 8);
+         SELECT pg_logical_emit_message(true, 'app', 'order 3 shipped');
+         SELECT pg_logical_emit_message(true, 'other', 'not asked for');
+         COMMIT",
+    )
+    .expect("messages in a transaction");
     let second = scry(&args, None);
     // The trigger fires for every DDL in the database: drop it before asserting.
     c.batch_execute("DROP EVENT TRIGGER IF EXISTS scry_ddl")
@@ -366,7 +379,7 @@ fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
             )
         })
         .collect();
-    use OperationType::{Begin as B, Commit as C, Ddl as D, Insert as I};
+    use OperationType::{Begin as B, Commit as C, Ddl as D, Insert as I, Message as M};
     assert_eq!(
         shape,
         [
@@ -378,6 +391,11 @@ fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
             (C, 0),
             (B, 0),
             (I, 4),
+            (C, 0),
+            (M, 2),
+            (B, 0),
+            (I, 4),
+            (M, 2),
             (C, 0)
         ]
     );
@@ -386,6 +404,31 @@ fn ddl_statements_arrive_in_order_with_the_rows_when_asked() {
         Some("ALTER TABLE cap_ddl ADD COLUMN extra int4")
     );
     assert_eq!(events[4].transaction_id, events[3].transaction_id);
+    let message = |i: usize| events[i].as_logical_message().expect("a message event");
+    assert_eq!(
+        message(9),
+        scry_types::LogicalMessage {
+            prefix: "app",
+            content: b"ping",
+            transactional: false
+        }
+    );
+    assert_eq!(events[9].transaction_id, 0);
+    assert_eq!(
+        message(12),
+        scry_types::LogicalMessage {
+            prefix: "app",
+            content: b"order 3 shipped",
+            transactional: true
+        }
+    );
+    assert_eq!(events[12].transaction_id, events[10].transaction_id);
+    assert!(events[8].position < events[9].position && events[9].position < events[12].position);
+    assert!(
+        stderr(&second).contains("; 1 logical message not carried (see --messages)"),
+        "{}",
+        stderr(&second)
+    );
 }
 
 #[test]

@@ -77,9 +77,11 @@ pub struct Frame<'a> {
 /// A relation's metadata travels in `relations` of the batch holding its first change after
 /// a Relation message (and on that event, as the decoder put it there). Logical messages
 /// whose prefix is the [`ddl_prefix`](Self::ddl_prefix) become [`OperationType::Ddl`] events
-/// holding their content as `ddl_sql`; other logical messages are counted
-/// ([`messages_skipped`](Self::messages_skipped)) and not carried, since the protocol's
-/// 0.1.1 data model has no event for them.
+/// holding their content as `ddl_sql`. Other logical messages become
+/// [`OperationType::Message`] events ([`DatabaseEvent::logical_message`]) when
+/// [`messages`](Self::messages) asks for their prefix; the rest are counted
+/// ([`messages_skipped`](Self::messages_skipped)) and not carried. Message events are off by
+/// default because 0.1.1 peers cannot read a batch holding one.
 #[derive(Debug)]
 pub struct ChangeBatcher {
     encoder: BatchEncoder,
@@ -89,7 +91,32 @@ pub struct ChangeBatcher {
     batch_seq: u64,
     relations: Vec<RelationMeta>,
     ddl_prefix: Option<String>,
+    messages: MessageFilter,
     messages_skipped: u64,
+}
+
+/// Which logical messages [`ChangeBatcher`] carries as [`OperationType::Message`] events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MessageFilter {
+    /// None (the default): 0.1.1 peers can read every batch.
+    #[default]
+    None,
+    /// Those whose prefix is one of these.
+    Prefixes(Vec<String>),
+    /// Every one (but the DDL prefix's, which become Ddl events when that is set).
+    All,
+}
+
+impl MessageFilter {
+    /// True when a message with `prefix` is carried.
+    #[must_use]
+    pub fn carries(&self, prefix: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::Prefixes(p) => p.iter().any(|p| p == prefix),
+            Self::All => true,
+        }
+    }
 }
 
 impl ChangeBatcher {
@@ -104,6 +131,7 @@ impl ChangeBatcher {
             batch_seq: 0,
             relations: Vec::new(),
             ddl_prefix: None,
+            messages: MessageFilter::None,
             messages_skipped: 0,
         }
     }
@@ -126,6 +154,13 @@ impl ChangeBatcher {
     #[must_use]
     pub fn batch_seq(mut self, seq: u64) -> Self {
         self.batch_seq = seq;
+        self
+    }
+
+    /// Which logical messages to carry as [`OperationType::Message`] events.
+    #[must_use]
+    pub fn messages(mut self, filter: MessageFilter) -> Self {
+        self.messages = filter;
         self
     }
 
@@ -168,11 +203,18 @@ impl ChangeBatcher {
                 timestamp_us,
                 prefix,
                 content,
-                ..
+                transactional,
             } => {
                 if self.ddl_prefix.as_deref() != Some(prefix.as_str()) {
-                    self.messages_skipped += 1;
-                    return Ok(None);
+                    if !self.messages.carries(&prefix) {
+                        self.messages_skipped += 1;
+                        return Ok(None);
+                    }
+                    let mut e = DatabaseEvent::logical_message(&prefix, content, transactional);
+                    e.position = lsn;
+                    e.transaction_id = transaction_id;
+                    e.timestamp_us = timestamp_us;
+                    return self.push_event(e);
                 }
                 let mut e = DatabaseEvent::new(OperationType::Ddl, "", "");
                 e.position = lsn;
@@ -182,6 +224,10 @@ impl ChangeBatcher {
                 e
             }
         };
+        self.push_event(event)
+    }
+
+    fn push_event(&mut self, event: DatabaseEvent) -> Result<Option<Frame<'_>>, CaptureError> {
         if let Some(meta) = &event.relation_meta {
             if !self.relations.iter().any(|r| r.rel_id == meta.rel_id) {
                 self.relations.push(meta.clone());

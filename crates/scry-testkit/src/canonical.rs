@@ -192,6 +192,13 @@ pub fn operation_event(op: OperationType) -> DatabaseEvent {
         | OperationType::DdlComplete
         | OperationType::BackfillComplete
         | OperationType::BackfillStart => event(op, "", "", 10),
+        OperationType::Message => {
+            let mut e = DatabaseEvent::logical_message("audit", &b"user 7 signed in"[..], true);
+            e.timestamp_us = T0_UNIX_US + 11;
+            e.position = LSN0 + 0x40 * 11;
+            e.transaction_id = XID + 3;
+            e
+        }
     }
 }
 

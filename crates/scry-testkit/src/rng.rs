@@ -54,6 +54,9 @@ pub struct Gen {
     pub max_random_data_len: usize,
     /// Whether [`Gen::data`] may draw the 65,535 and 65,536 byte edge lengths.
     pub allow_huge_values: bool,
+    /// The operations [`Gen::event`] draws from: every one by default;
+    /// [`OperationType::IN_0_1_1`] for values 0.1.1 must read too.
+    pub operations: &'static [OperationType],
 }
 
 impl Gen {
@@ -64,6 +67,7 @@ impl Gen {
             state: seed ^ 0x5DEE_CE66_D1CE_4E5B,
             max_random_data_len: 64,
             allow_huge_values: true,
+            operations: OperationType::ALL,
         }
     }
 
@@ -209,7 +213,7 @@ impl Gen {
         DatabaseEvent {
             event_id: self.option(Self::string),
             timestamp_us: self.u64(),
-            operation: self.pick(OperationType::ALL),
+            operation: self.pick(self.operations),
             schema: self.string(),
             table: self.string(),
             position: self.u64(),

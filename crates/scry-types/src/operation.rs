@@ -38,10 +38,26 @@ wire_enum! {
         BackfillComplete = 35,
         /// The backfill phase starts (the batch may carry `backfill_metadata`).
         BackfillStart = 36,
+        /// A logical decoding message (`pg_logical_emit_message`): `table` holds its prefix
+        /// and `new_row` two values, `transactional` (bool) and `content` (bytea), named so in
+        /// `columns`; `transaction_id` is 0 for a message sent outside a transaction. New in
+        /// 0.2 and not known to 0.1.1, whose readers reject a batch holding one: producers
+        /// write it only when asked to (`scry capture --messages`).
+        Message = 37,
     }
 }
 
 impl OperationType {
+    /// The operations scry-protocol 0.1.1 knows (all but [`Message`](Self::Message)): a
+    /// batch holding only these is readable by a 0.1.1 peer.
+    pub const IN_0_1_1: &'static [OperationType] = {
+        let all = Self::ALL;
+        match all.split_last() {
+            Some((Self::Message, rest)) => rest,
+            _ => panic!("Message is the last operation"),
+        }
+    };
+
     /// True for the control directives: SequenceSync, DisableForeignKeys, EnableForeignKeys,
     /// BackfillComplete and BackfillStart (as in 0.1.1: DdlComplete is not among them).
     #[must_use]
@@ -107,6 +123,7 @@ impl OperationType {
             Self::DdlComplete => "DDL_COMPLETE",
             Self::BackfillComplete => "BACKFILL_COMPLETE",
             Self::BackfillStart => "BACKFILL_START",
+            Self::Message => "MESSAGE",
         }
     }
 }
@@ -220,6 +237,7 @@ mod tests {
             (OperationType::DdlComplete, 34, "DDL_COMPLETE"),
             (OperationType::BackfillComplete, 35, "BACKFILL_COMPLETE"),
             (OperationType::BackfillStart, 36, "BACKFILL_START"),
+            (OperationType::Message, 37, "MESSAGE"),
         ];
         assert_eq!(expected.len(), OperationType::ALL.len());
         for &(op, byte, label) in expected {
@@ -252,6 +270,8 @@ mod tests {
         assert!(OperationType::SnapshotRow.is_snapshot());
         assert!(!OperationType::Truncate.is_row_change());
         assert!(OperationType::Rollback.is_transaction_boundary());
+        assert_eq!(OperationType::IN_0_1_1.len(), OperationType::ALL.len() - 1);
+        assert!(!OperationType::IN_0_1_1.contains(&OperationType::Message));
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl<const N: usize> NameIndex<N> {
 }
 
 macro_rules! names_of {
-    ($ty:ty, $n:literal) => {{
+    ($ty:ty, $n:expr) => {{
         let mut out = [""; $n];
         let mut i = 0;
         while i < $n {
@@ -277,13 +277,17 @@ macro_rules! names_of {
 }
 
 /// Every `TypeTag` name.
-pub(crate) static TYPE_TAGS: NameIndex<43> = NameIndex::new(names_of!(TypeTag, 43));
+pub(crate) static TYPE_TAGS: NameIndex<{ TypeTag::ALL.len() }> =
+    NameIndex::new(names_of!(TypeTag, TypeTag::ALL.len()));
 /// Every `OperationType` name.
-pub(crate) static OPERATIONS: NameIndex<17> = NameIndex::new(names_of!(OperationType, 17));
+pub(crate) static OPERATIONS: NameIndex<{ OperationType::ALL.len() }> =
+    NameIndex::new(names_of!(OperationType, OperationType::ALL.len()));
 /// Every `ReplicaIdentity` name.
-pub(crate) static REPLICA_IDENTITIES: NameIndex<4> = NameIndex::new(names_of!(ReplicaIdentity, 4));
+pub(crate) static REPLICA_IDENTITIES: NameIndex<{ ReplicaIdentity::ALL.len() }> =
+    NameIndex::new(names_of!(ReplicaIdentity, ReplicaIdentity::ALL.len()));
 /// Every `ControlDirective` name.
-pub(crate) static CONTROL_DIRECTIVES: NameIndex<3> = NameIndex::new(names_of!(ControlDirective, 3));
+pub(crate) static CONTROL_DIRECTIVES: NameIndex<{ ControlDirective::ALL.len() }> =
+    NameIndex::new(names_of!(ControlDirective, ControlDirective::ALL.len()));
 
 #[cfg(test)]
 mod tests {

@@ -35,13 +35,19 @@ pub fn from_upstream<T: FromUpstream>(value: &T::Upstream) -> T {
 }
 
 /// Maps a fieldless enum variant by variant, both ways, with exhaustive matches.
+/// Variants listed after `newer` exist only here: mapping one to 0.1.1 is a test bug.
 macro_rules! map_enum {
-    ($name:ident { $($variant:ident),+ $(,)? }) => {
+    ($name:ident { $($variant:ident),+ $(,)? } $(newer { $($new:ident),+ })?) => {
         impl ToUpstream for ours::$name {
             type Upstream = up::$name;
             fn to_upstream(&self) -> up::$name {
                 match self {
                     $(ours::$name::$variant => up::$name::$variant,)+
+                    $($(ours::$name::$new => panic!(
+                        "{}::{} is new in 0.2: 0.1.1 has no such variant",
+                        stringify!($name),
+                        stringify!($new)
+                    ),)+)?
                 }
             }
         }
@@ -121,7 +127,7 @@ map_enum!(OperationType {
     DdlComplete,
     BackfillComplete,
     BackfillStart,
-});
+} newer { Message });
 
 map_enum!(ReplicaIdentity {
     Default,

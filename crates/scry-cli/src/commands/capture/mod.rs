@@ -51,7 +51,7 @@ pub enum Source {
 }
 
 /// What `scry capture` reads and writes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options<'a> {
     /// The logical replication slot (plugin `pgoutput`).
     pub slot: &'a str,
@@ -69,6 +69,8 @@ pub struct Options<'a> {
     pub batch_events: usize,
     /// Carry DDL statements emitted under [`DDL_PREFIX`] as Ddl events.
     pub ddl: bool,
+    /// Which other logical messages to carry as Message events.
+    pub messages: scry_pg::capture::MessageFilter,
     /// How the slot is read.
     pub source: Source,
     /// How long to wait before asking again when the slot has nothing new (SQL source).
@@ -147,7 +149,15 @@ impl Capture {
         }
         self.sink.durable()?;
         self.progress.finish();
-        eprintln!("{}", summary(&self.totals, self.started));
+        let mut line = summary(&self.totals, self.started);
+        match self.batcher.messages_skipped() {
+            0 => {}
+            1 => line.push_str("; 1 logical message not carried (see --messages)"),
+            n => line.push_str(&format!(
+                "; {n} logical messages not carried (see --messages)"
+            )),
+        }
+        eprintln!("{line}");
         Ok(())
     }
 
@@ -214,7 +224,8 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut batcher = ChangeBatcher::new(options.encoding)
         .max_events(options.batch_events)
         .source_id(options.slot)
-        .batch_seq(sink.next_batch_seq);
+        .batch_seq(sink.next_batch_seq)
+        .messages(options.messages.clone());
     if options.ddl {
         batcher = batcher.ddl_prefix(DDL_PREFIX);
     }
