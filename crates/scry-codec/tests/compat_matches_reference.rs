@@ -236,6 +236,7 @@ fn scry_protocol_0_1_1_writes_the_same_bytes() {
     for seed in 30_000..30_300 {
         let mut g = Gen::new(seed);
         g.allow_huge_values = false;
+        g.operations = OperationType::IN_0_1_1;
         let batch = g.batch(4);
         let ours = serialize_batch(&batch).expect("encodes");
         let theirs_value = upstream::database_event::read_batch(&ours).expect("0.1.1 reads it");
