@@ -11,7 +11,7 @@ pub enum ApplyError {
     #[error("{0}")]
     Setup(String),
     /// The target refused a statement (a duplicate key, a missing table, a type mismatch...).
-    #[error("at LSN {lsn}, {table}{key}: {message}", lsn = Lsn(*.lsn), key = key_text(.key))]
+    #[error("at LSN {lsn}{place}: {message}", lsn = Lsn(*.lsn), place = place(.table, .key))]
     Server {
         /// The source position of the event.
         lsn: u64,
@@ -23,7 +23,7 @@ pub enum ApplyError {
         message: String,
     },
     /// An UPDATE or DELETE found no row to change.
-    #[error("at LSN {lsn}, {table}{key}: {operation} found no row with that key", lsn = Lsn(*.lsn), key = key_text(.key))]
+    #[error("at LSN {lsn}{place}: {operation} found no row with that key", lsn = Lsn(*.lsn), place = place(.table, .key))]
     Missing {
         /// The source position of the event.
         lsn: u64,
@@ -36,7 +36,7 @@ pub enum ApplyError {
     },
     /// The event does not fit what the target or the stream allows (a row change outside a
     /// transaction, a row without values, a table with no known key...).
-    #[error("at LSN {lsn}, {table}: {why}", lsn = Lsn(*.lsn))]
+    #[error("at LSN {lsn}{place}: {why}", lsn = Lsn(*.lsn), place = place(.table, &[]))]
     Invalid {
         /// The source position of the event.
         lsn: u64,
@@ -47,8 +47,13 @@ pub enum ApplyError {
     },
 }
 
-fn key_text(key: &[(String, String)]) -> String {
-    crate::sql::key_display(key)
+/// `, schema.table (key)`, or nothing for an event of no table (a transaction's Commit).
+fn place(table: &str, key: &[(String, String)]) -> String {
+    if table.is_empty() {
+        String::new()
+    } else {
+        format!(", {table}{}", crate::sql::key_display(key))
+    }
 }
 
 /// The server's own message of a failed statement (its text is just "db error" otherwise).

@@ -16,8 +16,19 @@
 //! **Throughput.** A transaction's statements are held until its Commit (or until
 //! [`PIPELINE`] are waiting) and then sent as one pipeline: `BEGIN`, every statement, and the
 //! origin's progress, without waiting for each answer; the answers are then checked in order
-//! (rows changed, errors) before `COMMIT` or `ROLLBACK` goes out. A transaction costs about
-//! two round trips to the target, however many rows it changes.
+//! (rows changed, errors).
+//!
+//! Whole transactions do not wait for each other's answers: each, wrapped in its own
+//! `BEGIN` ... `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (at
+//! [`Applier::flush`], when the group is full, or after a DDL statement), so the target, not
+//! the round trip, sets the pace. A transaction must not commit if one before it in the group
+//! failed: its first statement checks that the origin's progress is the previous
+//! transaction's Commit, and fails (aborting it, and so every later one) if not. Under
+//! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the same
+//! reason. [`Applier::progress`] and [`Totals`] count a transaction once its group's answers
+//! are checked; one still queued when the applier is dropped was never sent, and the next run
+//! applies it. A transaction too large to be held whole (over [`PIPELINE`] statements) goes
+//! out in parts as it comes, and its `COMMIT` only after its answers are checked.
 //!
 //! **Exactly once.** Progress is a replication origin (`pg_replication_origin_*`), the
 //! mechanism PostgreSQL's subscriber uses: every target transaction records its source Commit
@@ -50,12 +61,18 @@ pub const PIPELINE: usize = 1000;
 /// The most rows one INSERT statement takes from a run of inserts into the same table.
 pub const INSERT_RUN: usize = 64;
 
+/// The most whole transactions that wait to go out together (see the crate's documentation).
+pub const GROUP: usize = 100;
+
 /// What [`Applier::apply`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     /// The event was taken (its statement is queued or sent).
     Done,
-    /// A Commit: its transaction committed on the target.
+    /// A Commit whose transaction joined the group waiting to go out (see
+    /// [`Applier::flush`]).
+    Queued,
+    /// A Commit whose transaction committed on the target (with the group before it).
     Committed,
     /// A Commit of a transaction the target already had: nothing changed.
     Skipped,
@@ -105,9 +122,29 @@ struct Open {
     queue: Vec<Item>,
     changes: u64,
     conflicts: Vec<String>,
+    /// It holds a DDL statement.
+    ddl: bool,
 }
 
-/// Applies CDC events to a target server; see the crate's documentation.
+/// Whole transactions waiting to go out together.
+#[derive(Default)]
+struct Group {
+    /// Every transaction's statements, each between its `BEGIN` and its `COMMIT`.
+    items: Vec<Item>,
+    members: Vec<Member>,
+}
+
+/// One transaction of a [`Group`].
+struct Member {
+    /// Its source Commit position.
+    position: u64,
+    /// Where its items end in the group's.
+    end: usize,
+    changes: u64,
+}
+
+/// Applies CDC events to a target server; see the crate's documentation. Call
+/// [`flush`](Self::flush) when the input pauses or ends: the last transactions wait for it.
 pub struct Applier {
     runtime: tokio::runtime::Runtime,
     client: Client,
@@ -116,6 +153,7 @@ pub struct Applier {
     tables: HashMap<(String, String), RelationMeta>,
     statements: HashMap<String, Statement>,
     open: Option<Open>,
+    group: Group,
     totals: Totals,
     on_conflict: OnConflict,
     conflicts: Vec<String>,
@@ -206,6 +244,7 @@ impl Applier {
             tables: HashMap::new(),
             statements: HashMap::new(),
             open: None,
+            group: Group::default(),
             totals: Totals::default(),
             on_conflict: OnConflict::Stop,
             conflicts: Vec::new(),
@@ -224,10 +263,63 @@ impl Applier {
         std::mem::take(&mut self.conflicts)
     }
 
-    /// The Commit position of the last source transaction the target has.
+    /// The Commit position of the last source transaction the target has committed (queued
+    /// ones count once [`flush`](Self::flush) or a full group sends them).
     #[must_use]
     pub fn progress(&self) -> u64 {
         self.progress
+    }
+
+    /// How many whole transactions wait to go out.
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.group.members.len()
+    }
+
+    /// Sends the queued transactions as one pipeline and checks their answers: call it when
+    /// the input pauses or ends, so the last transactions do not wait for more.
+    ///
+    /// # Errors
+    /// [`ApplyError`] for the first queued transaction the target refused, naming its LSN,
+    /// table and key: the transactions before it are committed, it and those after it are
+    /// not (the next run applies them).
+    pub fn flush(&mut self) -> Result<(), ApplyError> {
+        if self.group.members.is_empty() {
+            return Ok(());
+        }
+        let group = std::mem::take(&mut self.group);
+        let client = &self.client;
+        let outcome = self
+            .runtime
+            .block_on(pipeline::run(client, false, &group.items));
+        let mut results = outcome.results.into_iter();
+        let mut start = 0;
+        let tolerate = self.on_conflict != OnConflict::Stop;
+        for m in group.members {
+            let items = group.items.get(start..m.end).unwrap_or_default();
+            let mut conflicts = Vec::new();
+            pipeline::check_results(
+                items,
+                results.by_ref().take(m.end - start),
+                tolerate,
+                &mut conflicts,
+            )?;
+            self.committed(m.position, m.changes, conflicts);
+            start = m.end;
+        }
+        Ok(())
+    }
+
+    /// Counts a transaction that committed.
+    fn committed(&mut self, position: u64, changes: u64, conflicts: Vec<String>) {
+        self.progress = position;
+        let n = conflicts.len() as u64;
+        self.totals.committed += 1;
+        self.totals.changes += changes.saturating_sub(n);
+        self.totals.conflicts += n;
+        if self.on_conflict == OnConflict::Log {
+            self.conflicts.extend(conflicts);
+        }
     }
 
     /// What was applied and skipped so far.
@@ -255,6 +347,7 @@ impl Applier {
     /// [`ApplyError::Invalid`] inside a source transaction; [`ApplyError::Server`] naming the
     /// sequence when the target refuses it (a missing sequence, a value out of its range).
     pub fn sync_sequences(&mut self, values: &[SequenceValue]) -> Result<(), ApplyError> {
+        self.flush()?;
         let at = self.progress;
         for v in values {
             let name = format!("{}.{}", sql::quote(&v.schema), sql::quote(&v.name));
@@ -291,6 +384,16 @@ impl Applier {
     /// [`ApplyError`] naming the source LSN, the table and the row's key; the target
     /// transaction is rolled back, and the transactions before it stay applied.
     pub fn apply(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        let applied = self.apply_event(event);
+        if applied.is_err() {
+            // The transactions before the failing one stay applied: a pending one commits
+            // (its statements all succeeded; nothing of the failing one went out after them).
+            let _ = self.flush();
+        }
+        applied
+    }
+
+    fn apply_event(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         if let Some(meta) = &event.relation_meta {
             self.tables
                 .insert((meta.schema.clone(), meta.table.clone()), meta.clone());
@@ -334,6 +437,7 @@ impl Applier {
             queue: Vec::new(),
             changes: 0,
             conflicts: Vec::new(),
+            ddl: false,
         });
         Ok(Applied::Done)
     }
@@ -354,9 +458,15 @@ impl Applier {
             self.simple("ROLLBACK", event)?;
             return Err(failed);
         }
-        // The source position and commit time go into this transaction's commit record,
-        // through a statement prepared once: pg_lsn and timestamptz in their binary forms.
+        // The source position and commit time go into this transaction's commit record
+        // (pg_lsn and timestamptz, binary), by a statement prepared once that first checks
+        // that the transaction before it committed: the origin's progress is its Commit.
         let statement = self.prepared(RECORD_PROGRESS, event)?;
+        let previous = self
+            .group
+            .members
+            .last()
+            .map_or(self.progress, |m| m.position);
         let pg_time = i64::try_from(event.timestamp_us)
             .unwrap_or(i64::MAX)
             .saturating_sub(PG_EPOCH_UNIX_US);
@@ -364,6 +474,7 @@ impl Applier {
             work: Work::Prepared(
                 statement,
                 vec![
+                    sql::Param::lsn(previous),
                     sql::Param::bytes(event.position.to_be_bytes().to_vec()),
                     sql::Param::bytes(pg_time.to_be_bytes().to_vec()),
                 ],
@@ -372,21 +483,48 @@ impl Applier {
             counts: false,
             run: None,
         };
-        open.queue.push(record);
-        if let Err(e) = self.send(&mut open) {
-            let _ = self.simple("ROLLBACK", event);
-            return Err(e);
+        if open.started {
+            // Sent in parts: the rest, its answers checked, and only then COMMIT.
+            open.queue.push(record);
+            if let Err(e) = self.send(&mut open) {
+                let _ = self.simple("ROLLBACK", event);
+                return Err(e);
+            }
+            self.simple("COMMIT", event)?;
+            self.committed(event.position, open.changes, open.conflicts);
+            return Ok(Applied::Committed);
         }
-        self.simple("COMMIT", event)?;
-        self.progress = event.position;
-        let conflicts = open.conflicts.len() as u64;
-        self.totals.committed += 1;
-        self.totals.changes += open.changes.saturating_sub(conflicts);
-        self.totals.conflicts += conflicts;
-        if self.on_conflict == OnConflict::Log {
-            self.conflicts.extend(open.conflicts);
+        // Whole: it joins the group, its progress record (and check) first.
+        let simple = |sql: &str| Item {
+            work: Work::Simple(sql.to_owned()),
+            event: pipeline::Context::of(event, Vec::new()),
+            counts: false,
+            run: None,
+        };
+        let group = &mut self.group;
+        match group.items.last_mut() {
+            // The COMMIT of the transaction before it begins this one, in one message (and
+            // stays that transaction's: a refused COMMIT is reported as its failure).
+            Some(commit) if !group.members.is_empty() => {
+                commit.work = Work::Simple("COMMIT; BEGIN".to_owned());
+            }
+            _ => group.items.push(simple("BEGIN")),
         }
-        Ok(Applied::Committed)
+        group.items.push(record);
+        group.items.append(&mut open.queue);
+        group.items.push(simple("COMMIT"));
+        group.members.push(Member {
+            position: event.position,
+            end: group.items.len(),
+            changes: open.changes,
+        });
+        // After DDL the statements of later transactions are prepared against the changed
+        // table: it must be there first.
+        if open.ddl || group.members.len() >= GROUP || group.items.len() >= PIPELINE {
+            self.flush()?;
+            return Ok(Applied::Committed);
+        }
+        Ok(Applied::Queued)
     }
 
     fn simple(&mut self, sql: &str, event: &DatabaseEvent) -> Result<(), ApplyError> {
@@ -429,6 +567,7 @@ impl Applier {
             return Err(e);
         }
         open.changes += 1;
+        open.ddl |= event.operation == OperationType::Ddl;
         if open.queue.len() >= PIPELINE {
             if let Err(e) = self.send(&mut open) {
                 if open.tentative {
@@ -482,6 +621,10 @@ impl Applier {
             _ => target.delete(),
         }
         .map_err(|why| invalid(event, &why))?;
+        // Under Stop a row that is not there must fail its transaction on the server, before
+        // the COMMIT that follows it in the group: the statement checks itself.
+        let strict = !tolerate && event.operation != OperationType::Insert;
+        let sql = if strict { pipeline::strict(&sql) } else { sql };
         let key = target.key_text();
         let statement = self
             .prepared(&sql, event)
@@ -489,7 +632,7 @@ impl Applier {
         Ok(Item {
             work: Work::Prepared(statement, params),
             event: pipeline::Context::of(event, key),
-            counts: true,
+            counts: !strict,
             run,
         })
     }
@@ -540,6 +683,9 @@ impl Applier {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
+        // A statement the target cannot prepare aborts the transaction it is in: commit the
+        // pending one first.
+        self.flush()?;
         let client = &self.client;
         let s = self
             .runtime
@@ -554,6 +700,10 @@ impl Applier {
     fn send(&mut self, open: &mut Open) -> Result<(), ApplyError> {
         let begin = !open.started;
         open.started = true;
+        if begin {
+            // What was queued before goes first: this transaction's parts come after it.
+            self.flush()?;
+        }
         let queue = std::mem::take(&mut open.queue);
         let client = &self.client;
         let outcome = self.runtime.block_on(pipeline::run(client, begin, &queue));
@@ -571,6 +721,8 @@ impl Applier {
         if let Some(t) = self.tables.get(&name) {
             return Ok(t.clone());
         }
+        // Looked up between transactions' statements: commit the pending one first.
+        self.flush()?;
         let client = &self.client;
         let meta = self
             .runtime
@@ -582,9 +734,17 @@ impl Applier {
     }
 }
 
-/// Records a transaction's source Commit position and time in the session's origin.
-const RECORD_PROGRESS: &str =
-    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)";
+/// Records a transaction's source Commit position and time (`$2`, `$3`) in the session's
+/// origin, after checking that the origin's progress is `$1` (NULL for none), the Commit of
+/// the transaction before it: if that one failed it never committed, the check fails (a
+/// division by zero), and so this transaction, and every one after it, aborts too.
+///
+/// It also gives the transaction an ID (`pg_current_xact_id`): a transaction that changes
+/// nothing on the target (an UPDATE that found no row, skipped) would otherwise commit
+/// without a commit record, and the origin's progress moves only with one.
+const RECORD_PROGRESS: &str = "SELECT pg_replication_origin_xact_setup($2::pg_lsn, $3::timestamptz), \
+     pg_current_xact_id() \
+     WHERE 1 / (pg_replication_origin_session_progress(false) IS NOT DISTINCT FROM $1::pg_lsn)::int4 = 1";
 
 /// Microseconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch).
 const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
@@ -610,7 +770,7 @@ fn with_key(e: ApplyError, key: Vec<(String, String)>) -> ApplyError {
 fn invalid(event: &DatabaseEvent, why: &str) -> ApplyError {
     ApplyError::Invalid {
         lsn: event.position,
-        table: event.qualified_name(),
+        table: pipeline::table_of(event),
         why: why.to_owned(),
     }
 }
@@ -622,7 +782,7 @@ fn server(
 ) -> ApplyError {
     ApplyError::Server {
         lsn: event.position,
-        table: event.qualified_name(),
+        table: pipeline::table_of(event),
         key,
         message: server_message(e),
     }

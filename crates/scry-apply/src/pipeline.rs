@@ -29,10 +29,19 @@ impl Context {
     pub(crate) fn of(event: &DatabaseEvent, key: Vec<(String, String)>) -> Self {
         Self {
             lsn: event.position,
-            table: event.qualified_name(),
+            table: table_of(event),
             key,
             operation: event.operation,
         }
+    }
+}
+
+/// The event's `schema.table`, or nothing for one of no table (a transaction boundary).
+pub(crate) fn table_of(event: &DatabaseEvent) -> String {
+    if event.schema.is_empty() && event.table.is_empty() {
+        String::new()
+    } else {
+        event.qualified_name()
     }
 }
 
@@ -56,7 +65,22 @@ pub(crate) struct InsertRun {
 /// The answers of a pipeline, in order.
 pub(crate) struct Outcome {
     begin: Option<Result<(), tokio_postgres::Error>>,
-    results: Vec<Result<u64, tokio_postgres::Error>>,
+    pub(crate) results: Vec<Result<u64, tokio_postgres::Error>>,
+}
+
+/// The marker of the error a strict UPDATE or DELETE raises when it finds no row (see
+/// [`strict`]).
+const MISSING_ROW: &str = "scry-missing-row";
+
+/// `sql` (an UPDATE or DELETE) made to fail on the server when it changes no row, so that
+/// the transaction it is in cannot commit without it: the failure names [`MISSING_ROW`].
+/// The error is raised only when no row changed (`HAVING`), and the text depends on the
+/// count, so the planner cannot fold it away.
+pub(crate) fn strict(sql: &str) -> String {
+    format!(
+        "WITH changed AS ({sql} RETURNING 1) \
+         SELECT ('{MISSING_ROW}:' || count(*))::int4 FROM changed HAVING count(*) = 0"
+    )
 }
 
 /// Sends `BEGIN` (when `begin`) and every item without waiting for an answer in between:
@@ -101,9 +125,31 @@ pub(crate) fn check(
             message: server_message(&e),
         });
     }
-    for (item, result) in items.iter().zip(outcome.results) {
+    check_results(items, outcome.results, tolerate, conflicts)
+}
+
+/// [`check`] of the answers to `items` alone (no `BEGIN` of the pipeline's own).
+pub(crate) fn check_results(
+    items: &[Item],
+    results: impl IntoIterator<Item = Result<u64, tokio_postgres::Error>>,
+    tolerate: bool,
+    conflicts: &mut Vec<String>,
+) -> Result<(), ApplyError> {
+    for (item, result) in items.iter().zip(results) {
         let c = &item.event;
         match result {
+            Err(e) if server_message(&e).contains(MISSING_ROW) => {
+                return Err(ApplyError::Missing {
+                    lsn: c.lsn,
+                    table: c.table.clone(),
+                    key: c.key.clone(),
+                    operation: if c.operation == OperationType::Update {
+                        "UPDATE"
+                    } else {
+                        "DELETE"
+                    },
+                })
+            }
             Err(e) => {
                 return Err(ApplyError::Server {
                     lsn: c.lsn,

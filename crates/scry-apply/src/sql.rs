@@ -16,6 +16,11 @@ impl Param {
     pub(crate) fn bytes(bytes: Vec<u8>) -> Self {
         Self(Some(Bytes::from(bytes)))
     }
+
+    /// A `pg_lsn` in its binary form, NULL for 0 (no position).
+    pub(crate) fn lsn(lsn: u64) -> Self {
+        Self((lsn != 0).then(|| Bytes::copy_from_slice(&lsn.to_be_bytes())))
+    }
 }
 
 impl ToSql for Param {

@@ -184,13 +184,20 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
     );
     assert_eq!(rows(&target, "items", "id"), rows(&source, "items", "id"));
 
-    // A change the target refuses stops the apply with the LSN, table and key.
+    // A change the target refuses stops the apply with the LSN, table and key. The three
+    // transactions travel in one pipeline: the one before the refused one commits, the
+    // refused one and the one after it do not.
     Client::connect(&target, NoTls)
         .unwrap()
         .batch_execute("DELETE FROM items WHERE id = 5")
         .unwrap();
-    s.batch_execute("UPDATE items SET qty = 0 WHERE id = 5")
-        .unwrap();
+    for sql in [
+        "INSERT INTO items VALUES (6, 'six', NULL, 60, 6)",
+        "UPDATE items SET qty = 0 WHERE id = 5",
+        "INSERT INTO items VALUES (7, 'seven', NULL, 70, 7)",
+    ] {
+        s.batch_execute(sql).unwrap();
+    }
     capture_until_now(&source, "scry_apply_slot", file);
     let refused = scry(&["apply", &target, file, "--origin", "apply_once"], None);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
@@ -200,6 +207,14 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
         message.contains("public.items (id = 5): UPDATE found no row with that key"),
         "{message}"
     );
+    let ids = |c: &mut Client| -> Vec<i32> {
+        c.query("SELECT id FROM items WHERE id > 5 ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(ids(&mut Client::connect(&target, NoTls).unwrap()), [6]);
     // With --on-conflict log the change is skipped, printed, and counted.
     let logged = scry(
         &[
@@ -221,10 +236,11 @@ fn apply_reproduces_the_source_and_skips_what_it_already_has() {
         "{message}"
     );
     assert!(
-        message.contains("applied 1 transaction (0 changes)")
-            && message.contains("; 1 conflicts skipped;"),
+        message.contains("applied 2 transactions (1 changes)")
+            && message.contains("; 10 already applied skipped; 1 conflicts skipped;"),
         "{message}"
     );
+    assert_eq!(ids(&mut Client::connect(&target, NoTls).unwrap()), [6, 7]);
 }
 
 #[test]

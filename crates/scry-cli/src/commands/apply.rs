@@ -2,7 +2,8 @@
 //! each source transaction once (see `scry_apply`).
 
 use std::io::{self, Read};
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use scry_apply::{Applier, ApplyError, OnConflict};
 use scry_codec::frame::FrameReader;
@@ -24,16 +25,21 @@ pub struct Options<'a> {
     pub follow: bool,
 }
 
+/// How long the input may pause before the last transaction's `COMMIT` is sent without
+/// waiting for the next transaction (see `Applier::flush`).
+const IDLE: Duration = Duration::from_millis(20);
+
 /// Applies the stream to the server at `conninfo`, keeping progress in the replication
-/// origin; see [`Options`].
+/// origin; see [`Options`]. Frames are read on a thread of their own, so that a pause in the
+/// input (a pipe from `scry capture`, a followed file) commits what was applied.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let input = options.input;
     let mut applier = Applier::connect(conninfo, options.origin)
         .map_err(apply_error)?
         .on_conflict(options.on_conflict);
     let start = applier.progress();
-    let reader: Box<dyn Read> = if input == "-" {
-        Box::new(io::stdin().lock())
+    let reader: Box<dyn Read + Send> = if input == "-" {
+        Box::new(io::stdin())
     } else {
         let file = std::fs::File::open(input).map_err(|source| CliError::Write {
             name: input.to_owned(),
@@ -49,8 +55,29 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let started = Instant::now();
     let mut progress = Progress::new();
     let mut events = 0u64;
-    for frame in FrameReader::new(io::BufReader::with_capacity(256 * 1024, reader)) {
+    let (frames, received) = mpsc::sync_channel(64);
+    std::thread::spawn(move || {
+        for frame in FrameReader::new(io::BufReader::with_capacity(256 * 1024, reader)) {
+            if frames.send(frame).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        let frame = match received.recv_timeout(IDLE) {
+            Ok(frame) => frame,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                applier.flush().map_err(apply_error)?;
+                print_conflicts(&mut applier, &mut progress);
+                if crate::interrupt::requested() && !applier.in_transaction() {
+                    return Err(CliError::Interrupted(summary(&applier, start, started)));
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         if crate::interrupt::requested() && !applier.in_transaction() {
+            applier.flush().map_err(apply_error)?;
             return Err(CliError::Interrupted(summary(&applier, start, started)));
         }
         let frame = match frame {
@@ -72,9 +99,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         if let Some(values) = &batch.sequence_values {
             applier.sync_sequences(values).map_err(apply_error)?;
         }
-        for conflict in applier.take_conflicts() {
-            progress.println(&conflict);
-        }
+        print_conflicts(&mut applier, &mut progress);
         let t = applier.totals();
         progress.show(|| {
             format!(
@@ -86,6 +111,9 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             )
         });
     }
+    // The input ended (or, following, Ctrl-C ended it): the last transaction commits.
+    applier.flush().map_err(apply_error)?;
+    print_conflicts(&mut applier, &mut progress);
     if options.follow && crate::interrupt::requested() {
         // Stopped between frames: an open transaction is rolled back with the connection.
         return Err(CliError::Interrupted(summary(&applier, start, started)));
@@ -99,6 +127,14 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     progress.finish();
     eprintln!("{}", summary(&applier, start, started));
     Ok(())
+}
+
+/// Prints the conflicts of the transactions committed since the last call (`--on-conflict
+/// log`).
+fn print_conflicts(applier: &mut Applier, progress: &mut Progress) {
+    for conflict in applier.take_conflicts() {
+        progress.println(&conflict);
+    }
 }
 
 fn summary(applier: &Applier, start: u64, started: Instant) -> String {
