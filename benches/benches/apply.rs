@@ -162,7 +162,7 @@ fn bench(c: &mut Criterion) {
                         applier.apply(e).expect("apply");
                     }
                 }
-                applier.flush().expect("the last commit");
+                applier.flush().expect("the last transactions");
                 total += started.elapsed();
                 drop(applier);
                 // The applier's backend lets go of the origin as it exits, a moment later.

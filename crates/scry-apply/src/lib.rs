@@ -44,6 +44,7 @@ mod pipeline;
 mod sql;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
@@ -134,6 +135,13 @@ struct Group {
     members: Vec<Member>,
 }
 
+/// A group sent and not yet checked: the task that sends it and collects its answers.
+struct InFlight {
+    task: tokio::task::JoinHandle<(Group, Vec<Result<u64, tokio_postgres::Error>>)>,
+    /// The Commit position of its last transaction.
+    tail: u64,
+}
+
 /// One transaction of a [`Group`].
 struct Member {
     /// Its source Commit position.
@@ -147,13 +155,15 @@ struct Member {
 /// [`flush`](Self::flush) when the input pauses or ends: the last transactions wait for it.
 pub struct Applier {
     runtime: tokio::runtime::Runtime,
-    client: Client,
+    /// Shared with the task that sends a group, so the next group is built meanwhile.
+    client: Arc<Client>,
     origin: String,
     progress: u64,
     tables: HashMap<(String, String), RelationMeta>,
     statements: HashMap<String, Statement>,
     open: Option<Open>,
     group: Group,
+    in_flight: Option<InFlight>,
     totals: Totals,
     on_conflict: OnConflict,
     conflicts: Vec<String>,
@@ -181,7 +191,10 @@ impl Applier {
     /// # Errors
     /// [`ApplyError::Setup`] when the connection or the origin set-up fails.
     pub fn connect(conninfo: &str, origin: &str) -> Result<Self, ApplyError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One worker thread: it runs the connection and sends a group while the caller's
+        // thread builds the next one.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| ApplyError::Setup(format!("cannot start the client runtime: {e}")))?;
@@ -238,13 +251,14 @@ impl Applier {
         })?;
         Ok(Self {
             runtime,
-            client,
+            client: Arc::new(client),
             origin: origin.to_owned(),
             progress,
             tables: HashMap::new(),
             statements: HashMap::new(),
             open: None,
             group: Group::default(),
+            in_flight: None,
             totals: Totals::default(),
             on_conflict: OnConflict::Stop,
             conflicts: Vec::new(),
@@ -270,10 +284,10 @@ impl Applier {
         self.progress
     }
 
-    /// How many whole transactions wait to go out.
+    /// How many whole transactions wait to go out or for their answers.
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.group.members.len()
+        self.group.members.len() + usize::from(self.in_flight.is_some())
     }
 
     /// Sends the queued transactions as one pipeline and checks their answers: call it when
@@ -284,15 +298,54 @@ impl Applier {
     /// table and key: the transactions before it are committed, it and those after it are
     /// not (the next run applies them).
     pub fn flush(&mut self) -> Result<(), ApplyError> {
-        if self.group.members.is_empty() {
+        self.launch()?;
+        self.land()
+    }
+
+    /// Sends the queued group, after checking the one sent before it: the answers of this
+    /// one are read while the caller goes on.
+    fn launch(&mut self) -> Result<(), ApplyError> {
+        self.land()?;
+        let Some(tail) = self.group.members.last().map(|m| m.position) else {
             return Ok(());
-        }
+        };
         let group = std::mem::take(&mut self.group);
-        let client = &self.client;
-        let outcome = self
-            .runtime
-            .block_on(pipeline::run(client, false, &group.items));
-        let mut results = outcome.results.into_iter();
+        let client = Arc::clone(&self.client);
+        let task = self.runtime.spawn(async move {
+            let outcome = pipeline::run(&client, false, &group.items).await;
+            (group, outcome.results)
+        });
+        self.in_flight = Some(InFlight { task, tail });
+        Ok(())
+    }
+
+    /// Waits for the group in flight and checks its answers; on a failure the queued group,
+    /// which comes after it, is dropped (its first check would fail on the server anyway).
+    fn land(&mut self) -> Result<(), ApplyError> {
+        let Some(flight) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let (group, results) = match self.runtime.block_on(flight.task) {
+            Ok(done) => done,
+            Err(e) => {
+                self.group = Group::default();
+                return Err(ApplyError::Setup(format!("the sending task failed: {e}")));
+            }
+        };
+        let checked = self.check_group(group, results);
+        if checked.is_err() {
+            self.group = Group::default();
+        }
+        checked
+    }
+
+    /// Counts the transactions of a group that committed, up to the first that failed.
+    fn check_group(
+        &mut self,
+        group: Group,
+        results: Vec<Result<u64, tokio_postgres::Error>>,
+    ) -> Result<(), ApplyError> {
+        let mut results = results.into_iter();
         let mut start = 0;
         let tolerate = self.on_conflict != OnConflict::Stop;
         for m in group.members {
@@ -462,11 +515,11 @@ impl Applier {
         // (pg_lsn and timestamptz, binary), by a statement prepared once that first checks
         // that the transaction before it committed: the origin's progress is its Commit.
         let statement = self.prepared(RECORD_PROGRESS, event)?;
-        let previous = self
-            .group
-            .members
-            .last()
-            .map_or(self.progress, |m| m.position);
+        let previous = match (self.group.members.last(), &self.in_flight) {
+            (Some(m), _) => m.position,
+            (None, Some(flight)) => flight.tail,
+            (None, None) => self.progress,
+        };
         let pg_time = i64::try_from(event.timestamp_us)
             .unwrap_or(i64::MAX)
             .saturating_sub(PG_EPOCH_UNIX_US);
@@ -520,9 +573,12 @@ impl Applier {
         });
         // After DDL the statements of later transactions are prepared against the changed
         // table: it must be there first.
-        if open.ddl || group.members.len() >= GROUP || group.items.len() >= PIPELINE {
+        if open.ddl {
             self.flush()?;
             return Ok(Applied::Committed);
+        }
+        if group.members.len() >= GROUP || group.items.len() >= PIPELINE {
+            self.launch()?;
         }
         Ok(Applied::Queued)
     }
