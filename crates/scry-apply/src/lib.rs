@@ -30,6 +30,18 @@
 //! applies it. A transaction too large to be held whole (over [`PIPELINE`] statements) goes
 //! out in parts as it comes, and its `COMMIT` only after its answers are checked.
 //!
+//! **Snapshots and control events.** A table's snapshot (`SnapshotBegin`, its
+//! `SnapshotRow`s, `SnapshotEnd`, as `scry snapshot` and `scry capture --snapshot` write them)
+//! is loaded in one target transaction: the table's rows are deleted, then the snapshot's go
+//! in with `COPY ... FROM STDIN (FORMAT binary)`, their bytes as they are. A load cut short
+//! rolls back; one run again replaces what an earlier run loaded; and a snapshot whose
+//! position the target's progress has reached (the changes after it are applied) is passed
+//! over, table by table. `BackfillComplete` records its position as the target's progress.
+//! `SequenceSync` values are set with `setval` ([`Applier::sync_sequences`]). Foreign keys
+//! need no `DisableForeignKeys`/`EnableForeignKeys`: the session's replica role keeps their
+//! checks off for every row it writes and on for everyone else's, so those events, like
+//! `BackfillStart`, `DdlComplete` and logical messages, have nothing to do.
+//!
 //! **Exactly once.** Progress is a replication origin (`pg_replication_origin_*`), the
 //! mechanism PostgreSQL's subscriber uses: every target transaction records its source Commit
 //! position with `pg_replication_origin_xact_setup` before it commits, so the position and
@@ -41,6 +53,7 @@
 
 mod error;
 mod pipeline;
+mod snapshot;
 mod sql;
 
 use std::collections::HashMap;
@@ -75,10 +88,11 @@ pub enum Applied {
     Queued,
     /// A Commit whose transaction committed on the target (with the group before it).
     Committed,
-    /// A Commit of a transaction the target already had: nothing changed.
+    /// A Commit of a transaction the target already had, or a snapshot table it is past:
+    /// nothing changed.
     Skipped,
-    /// An event apply has nothing to do for (a snapshot's begin or end), or one inside a
-    /// transaction that already failed.
+    /// An event there is nothing to do for (a logical message, a foreign-key directive), or
+    /// one inside a transaction or table that is passed over or already failed.
     Ignored,
 }
 
@@ -108,6 +122,12 @@ pub struct Totals {
     pub conflicts: u64,
     /// Sequences set from SyncSequences batches.
     pub sequences: u64,
+    /// Snapshot tables loaded (COPY).
+    pub tables_loaded: u64,
+    /// Rows those tables received.
+    pub rows_loaded: u64,
+    /// Snapshot tables passed over because the target's progress is past their snapshot.
+    pub tables_skipped: u64,
 }
 
 /// The transaction being received.
@@ -162,6 +182,10 @@ pub struct Applier {
     tables: HashMap<(String, String), RelationMeta>,
     statements: HashMap<String, Statement>,
     open: Option<Open>,
+    /// The snapshot table being loaded.
+    load: Option<snapshot::Load>,
+    /// Between the SnapshotBegin and SnapshotEnd of a table passed over.
+    skipping_table: bool,
     group: Group,
     in_flight: Option<InFlight>,
     totals: Totals,
@@ -257,6 +281,8 @@ impl Applier {
             tables: HashMap::new(),
             statements: HashMap::new(),
             open: None,
+            load: None,
+            skipping_table: false,
             group: Group::default(),
             in_flight: None,
             totals: Totals::default(),
@@ -463,19 +489,149 @@ impl Applier {
             | OperationType::Delete
             | OperationType::Truncate
             | OperationType::Ddl => self.change(event),
-            // A logical message is for the application reading the stream; a database has
-            // nothing to apply.
-            OperationType::SnapshotBegin | OperationType::SnapshotEnd | OperationType::Message => {
-                Ok(Applied::Ignored)
-            }
-            other => Err(invalid(
-                event,
-                &format!(
-                    "{other} events are not applied by this receiver (snapshot rows load with \
-                     `scry load`)"
-                ),
-            )),
+            OperationType::SnapshotBegin => self.snapshot_begin(event),
+            OperationType::SnapshotRow => self.snapshot_row(event),
+            OperationType::SnapshotEnd => self.snapshot_end(event),
+            OperationType::BackfillComplete => self.backfill_complete(event),
+            // A logical message is for the application reading the stream; the database has
+            // nothing to do with it. Foreign-key checks never run for the rows this session
+            // writes (session_replication_role = replica) and always run for everyone else's,
+            // so there is nothing to disable or enable; BackfillStart only announces.
+            OperationType::Message
+            | OperationType::DisableForeignKeys
+            | OperationType::EnableForeignKeys
+            | OperationType::BackfillStart
+            | OperationType::DdlComplete => Ok(Applied::Ignored),
+            OperationType::SequenceSync => Ok(Applied::Ignored),
         }
+    }
+
+    /// A table's snapshot begins: unless the target's progress is at or past the snapshot's
+    /// position (the whole snapshot was applied, and changes after it too), a transaction
+    /// deletes the table's rows and starts a COPY of the snapshot's.
+    fn snapshot_begin(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if self.open.is_some() {
+            return Err(invalid(
+                event,
+                "a SnapshotBegin inside a source transaction",
+            ));
+        }
+        if self.load.is_some() || self.skipping_table {
+            return Err(invalid(
+                event,
+                "a SnapshotBegin before the last table's SnapshotEnd",
+            ));
+        }
+        self.flush()?;
+        if event.position != 0 && event.position <= self.progress {
+            self.skipping_table = true;
+            self.totals.tables_skipped += 1;
+            return Ok(Applied::Skipped);
+        }
+        let meta = self.table(event)?;
+        let client = &self.client;
+        let started = self.runtime.block_on(async {
+            client.batch_execute("BEGIN").await?;
+            snapshot::Load::start(client, event, &meta).await
+        });
+        match started {
+            Ok(load) => {
+                self.load = Some(load);
+                Ok(Applied::Done)
+            }
+            Err(e) => {
+                let _ = self.simple("ROLLBACK", event);
+                Err(server(event, Vec::new(), &e))
+            }
+        }
+    }
+
+    fn snapshot_row(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if self.skipping_table {
+            return Ok(Applied::Ignored);
+        }
+        let Some(load) = self.load.as_mut() else {
+            return Err(invalid(event, "a SnapshotRow outside a table's snapshot"));
+        };
+        let full = match load.row(event) {
+            Ok(full) => full,
+            Err(why) => {
+                self.abandon_load(event);
+                return Err(invalid(event, &why));
+            }
+        };
+        if full {
+            if let Err(e) = self.runtime.block_on(load.send()) {
+                self.abandon_load(event);
+                return Err(server(event, Vec::new(), &e));
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    fn snapshot_end(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if std::mem::take(&mut self.skipping_table) {
+            return Ok(Applied::Skipped);
+        }
+        let Some(load) = self.load.take() else {
+            return Err(invalid(event, "a SnapshotEnd without its SnapshotBegin"));
+        };
+        let client = &self.client;
+        let done = self.runtime.block_on(async {
+            let rows = load.finish().await?;
+            client.batch_execute("COMMIT").await.map(|()| rows)
+        });
+        match done {
+            Ok(rows) => {
+                self.totals.tables_loaded += 1;
+                self.totals.rows_loaded += rows;
+                Ok(Applied::Committed)
+            }
+            Err(e) => {
+                let _ = self.simple("ROLLBACK", event);
+                Err(server(event, Vec::new(), &e))
+            }
+        }
+    }
+
+    /// Drops the table being loaded: the COPY fails and its transaction rolls back.
+    fn abandon_load(&mut self, event: &DatabaseEvent) {
+        if self.load.take().is_some() {
+            let _ = self.simple("ROLLBACK", event);
+        }
+    }
+
+    /// The backfill (a snapshot) is complete: its position becomes the target's progress, so
+    /// it is not applied again.
+    fn backfill_complete(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if self.open.is_some() || self.load.is_some() {
+            return Err(invalid(
+                event,
+                "a BackfillComplete inside a transaction or a table",
+            ));
+        }
+        self.flush()?;
+        if event.position <= self.progress {
+            return Ok(Applied::Skipped);
+        }
+        let statement = self.prepared(RECORD_PROGRESS, event)?;
+        let record = self.record_item(statement, self.progress, event);
+        let simple = |sql: &str| Item {
+            work: Work::Simple(sql.to_owned()),
+            event: pipeline::Context::of(event, Vec::new()),
+            counts: false,
+            run: None,
+        };
+        self.group.items = vec![simple("BEGIN"), record, simple("COMMIT")];
+        self.group.members.push(Member {
+            position: event.position,
+            end: 3,
+            changes: 0,
+        });
+        self.flush()?;
+        // Not a source transaction: counted as progress only.
+        self.totals.committed -= 1;
+        Ok(Applied::Committed)
     }
 
     fn begin(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
@@ -520,22 +676,7 @@ impl Applier {
             (None, Some(flight)) => flight.tail,
             (None, None) => self.progress,
         };
-        let pg_time = i64::try_from(event.timestamp_us)
-            .unwrap_or(i64::MAX)
-            .saturating_sub(PG_EPOCH_UNIX_US);
-        let record = Item {
-            work: Work::Prepared(
-                statement,
-                vec![
-                    sql::Param::lsn(previous),
-                    sql::Param::bytes(event.position.to_be_bytes().to_vec()),
-                    sql::Param::bytes(pg_time.to_be_bytes().to_vec()),
-                ],
-            ),
-            event: pipeline::Context::of(event, Vec::new()),
-            counts: false,
-            run: None,
-        };
+        let record = self.record_item(statement, previous, event);
         if open.started {
             // Sent in parts: the rest, its answers checked, and only then COMMIT.
             open.queue.push(record);
@@ -732,6 +873,27 @@ impl Applier {
             run: Some(pipeline::InsertRun { rows, ..run }),
         });
         Ok(())
+    }
+
+    /// The progress record of the transaction ending with `event` (see [`RECORD_PROGRESS`]),
+    /// checking that the origin's progress is `previous`.
+    fn record_item(&self, statement: Statement, previous: u64, event: &DatabaseEvent) -> Item {
+        let pg_time = i64::try_from(event.timestamp_us)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(PG_EPOCH_UNIX_US);
+        Item {
+            work: Work::Prepared(
+                statement,
+                vec![
+                    sql::Param::lsn(previous),
+                    sql::Param::bytes(event.position.to_be_bytes().to_vec()),
+                    sql::Param::bytes(pg_time.to_be_bytes().to_vec()),
+                ],
+            ),
+            event: pipeline::Context::of(event, Vec::new()),
+            counts: false,
+            run: None,
+        }
     }
 
     /// The statement `sql`, prepared on first use.

@@ -1,6 +1,9 @@
 //! `scry capture` then `scry apply` against a real PostgreSQL server (`SCRY_PG_URL`): the
 //! target database ends equal to the source, applying again changes nothing, and an apply
 //! killed with SIGKILL again and again and restarted applies every transaction exactly once.
+//! A snapshot (`capture --snapshot`) applied by `scry apply` and the changes after it, piped
+//! from `capture --out -`, give the source's tables too, and the snapshot applied again later
+//! is passed over.
 
 mod common;
 
@@ -522,4 +525,139 @@ fn sequences_reach_the_target_through_a_sync_sequences_batch() {
     assert_eq!(state(&target), [(42, true), (7, false)]);
     assert_eq!(state(&target), state(&source));
     assert_eq!(rows(&target, "s", "id"), rows(&source, "s", "id"));
+}
+
+/// Tables with a foreign key between them, TOASTed values, an empty table and a keyless one.
+const SNAPSHOT_SCHEMA: &str = "
+    CREATE TABLE parent (id int4 PRIMARY KEY, name text);
+    CREATE TABLE child (id int8 PRIMARY KEY, parent_id int4 REFERENCES parent, note text);
+    ALTER TABLE child ALTER COLUMN note SET STORAGE EXTERNAL;
+    CREATE TABLE empty_t (a int4 PRIMARY KEY);
+    CREATE TABLE loose (a int4, b text);
+    ALTER TABLE loose REPLICA IDENTITY FULL;";
+
+#[test]
+fn a_snapshot_and_the_changes_after_it_through_a_pipe_reproduce_the_source_once() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "snap_pipe");
+    let (source, mut s, target) = source_and_target(&url, "scry_snap_pipe", SNAPSHOT_SCHEMA);
+    // `capture --snapshot` makes the slot itself.
+    s.execute(
+        "SELECT pg_drop_replication_slot('scry_snap_pipe_slot')",
+        &[],
+    )
+    .expect("drop slot");
+    s.batch_execute(
+        "INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 300) g;
+         INSERT INTO child SELECT g, 1 + g % 300, CASE WHEN g % 50 = 0 THEN repeat(md5(g::text), 400) ELSE 'n' || g END
+           FROM generate_series(1, 3000) g;
+         INSERT INTO loose SELECT g % 7, 'v' || (g % 3) FROM generate_series(1, 100) g;",
+    )
+    .expect("rows before the snapshot");
+    let dir = scratch("apply_snapshot_pipe");
+    let snap = dir.join("snapshot.scry");
+    let snap = snap.to_str().expect("a UTF-8 path");
+    let taken = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            "scry_snap_pipe_slot",
+            "--publication",
+            "p",
+            "--out",
+            dir.join("unused.scry").to_str().unwrap(),
+            "--snapshot",
+            snap,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(taken.status.success(), "{}", stderr(&taken));
+
+    // The snapshot, by scry apply: every table loaded with COPY. Killed first at several
+    // points of the load: a table whose COPY was cut rolls back, one that committed is
+    // loaded again (its rows deleted first), so the load that runs to the end leaves each
+    // table with the snapshot's rows once.
+    for delay_ms in [5, 15, 25, 40] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["apply", &target, snap, "--origin", "snap_pipe"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn scry apply");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+    let loaded = scry(&["apply", &target, snap, "--origin", "snap_pipe"], None);
+    assert!(loaded.status.success(), "{}", stderr(&loaded));
+    eprint!("{}", stderr(&loaded));
+    assert!(
+        stderr(&loaded).contains("; 4 snapshot tables loaded (3400 rows)"),
+        "{}",
+        stderr(&loaded)
+    );
+
+    // Changes after it, captured to standard output and applied from standard input.
+    for sql in [
+        "INSERT INTO parent VALUES (301, 'new')",
+        "UPDATE child SET note = note || '!' WHERE id % 97 = 0",
+        "UPDATE child SET parent_id = 301 WHERE id BETWEEN 10 AND 20",
+        "DELETE FROM child WHERE id % 13 = 0",
+        "INSERT INTO empty_t SELECT g FROM generate_series(1, 5) g",
+        "DELETE FROM loose WHERE ctid = (SELECT ctid FROM loose WHERE a = 3 LIMIT 1)",
+        "UPDATE loose SET b = 'w' WHERE a = 5",
+    ] {
+        s.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let bin = env!("CARGO_BIN_EXE_scry");
+    let piped = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; '{bin}' capture \"$SOURCE\" --slot scry_snap_pipe_slot --publication p \
+             --out - --until now | '{bin}' apply \"$TARGET\" - --origin snap_pipe"
+        ))
+        .env("SOURCE", &source)
+        .env("TARGET", &target)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run the pipe");
+    let piped_err = String::from_utf8_lossy(&piped.stderr);
+    eprint!("{piped_err}");
+    assert!(piped.status.success(), "{piped_err}");
+    assert!(piped_err.contains("applied 7 transactions"), "{piped_err}");
+
+    let tables = [
+        ("parent", "id"),
+        ("child", "id"),
+        ("empty_t", "a"),
+        ("loose", "a, b"),
+    ];
+    for (table, order) in tables {
+        assert_eq!(
+            rows(&target, table, order),
+            rows(&source, table, order),
+            "{table}"
+        );
+    }
+
+    // The snapshot again: the target is past it, so nothing is loaded or deleted.
+    let again = scry(&["apply", &target, snap, "--origin", "snap_pipe"], None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("; 4 snapshot tables already applied skipped"),
+        "{}",
+        stderr(&again)
+    );
+    for (table, order) in tables {
+        assert_eq!(
+            rows(&target, table, order),
+            rows(&source, table, order),
+            "{table}, after the snapshot again"
+        );
+    }
 }

@@ -146,6 +146,21 @@ fn summary(applier: &Applier, start: u64, started: Instant) -> String {
     if t.sequences > 0 {
         extra.push_str(&format!("; {} sequences set", t.sequences));
     }
+    if t.tables_loaded > 0 {
+        extra.push_str(&format!(
+            "; {} snapshot table{} loaded ({} rows)",
+            t.tables_loaded,
+            if t.tables_loaded == 1 { "" } else { "s" },
+            t.rows_loaded
+        ));
+    }
+    if t.tables_skipped > 0 {
+        extra.push_str(&format!(
+            "; {} snapshot table{} already applied skipped",
+            t.tables_skipped,
+            if t.tables_skipped == 1 { "" } else { "s" }
+        ));
+    }
     format!(
         "applied {} transaction{} ({} changes) in {:.2} s; {} already applied skipped{extra}; origin {} from {} to {}",
         t.committed,
