@@ -14,6 +14,14 @@
 //! (5000 changes) into `bench_rows (id int8 key, a int4, b text, c timestamptz)`. Each sample
 //! builds its backlog anew outside the timing. Needs a server (`SCRY_PG_URL`, as `.ci/test`
 //! sets it, with `wal_level = logical`); without one it says so and measures nothing.
+//!
+//! `apply/live_1000_transactions` measures what issue 18 asks for: replication running while
+//! the workload commits on the source, timed from the workload's start until the target
+//! holds all of it (the source's commits, one client, are part of both times).
+//! - `scry`: `scry capture --source stream --out - | scry apply -` (the `scry` binary, built
+//!   in release first), started before the workload;
+//! - `native`: a subscription on the same kind of slot, its worker running before the
+//!   workload.
 #![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented functions.
 
 use std::time::{Duration, Instant};
@@ -76,6 +84,11 @@ fn backlog(source: &mut Client, target: &mut Client, slot: &str) {
             &[&slot],
         )
         .expect("create slot");
+    workload(source);
+}
+
+/// The 1000 transactions, one round trip each.
+fn workload(source: &mut Client) {
     for t in 0..TRANSACTIONS {
         let base = t * 3;
         source
@@ -211,5 +224,164 @@ fn bench(c: &mut Criterion) {
         .expect("reload");
 }
 
-criterion_group!(benches, bench);
+/// Empties both tables and makes `slot` anew.
+fn fresh(source: &mut Client, target: &mut Client, slot: &str) {
+    target
+        .batch_execute("TRUNCATE bench_rows")
+        .expect("truncate target");
+    source
+        .batch_execute("TRUNCATE bench_rows")
+        .expect("truncate source");
+    source
+        .execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .expect("drop slot");
+    source
+        .execute(
+            "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+            &[&slot],
+        )
+        .expect("create slot");
+}
+
+/// Waits (30 s at most) until `done` holds.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 30 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The `scry` binary, built in release (once) if it is missing or stale.
+fn scry_binary() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_path_buf();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "scry-cli",
+            "--bin",
+            "scry",
+        ])
+        .current_dir(&root)
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building scry failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), Into::into);
+    target.join("release").join("scry")
+}
+
+fn live(c: &mut Criterion) {
+    let Ok(url) = std::env::var("SCRY_PG_URL") else {
+        eprintln!("apply benchmark: SCRY_PG_URL is not set; nothing measured");
+        return;
+    };
+    let scry = scry_binary();
+    let source_url = database(&url, "scry_live_bench_src");
+    let target_url = database(&url, "scry_live_bench_dst");
+    let mut source = Client::connect(&source_url, NoTls).expect("connect source");
+    source
+        .batch_execute("CREATE PUBLICATION bench_pub FOR TABLE bench_rows")
+        .expect("publication");
+    let mut target = Client::connect(&target_url, NoTls).expect("connect target");
+    let mut admin = Client::connect(&url, NoTls).expect("connect");
+    for sql in [
+        "ALTER SYSTEM SET wal_retrieve_retry_interval = '1ms'",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).expect(sql);
+    }
+    let slot_active = |source: &mut Client, slot: &str| -> bool {
+        source
+            .query_one(
+                "SELECT coalesce(bool_or(active), false) FROM pg_replication_slots WHERE slot_name = $1",
+                &[&slot],
+            )
+            .expect("slot state")
+            .get(0)
+    };
+
+    let mut g = c.benchmark_group("apply/live_1000_transactions");
+    g.throughput(Throughput::Elements(CHANGES));
+    g.sample_size(10);
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("scry", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fresh(&mut source, &mut target, "live_scry_slot");
+                let _ = target.execute(
+                    "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = 'live_bench'",
+                    &[],
+                );
+                let mut capture = std::process::Command::new(&scry)
+                    .args(["capture", &source_url, "--slot", "live_scry_slot", "--publication", "bench_pub"])
+                    .args(["--source", "stream", "--out", "-"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("scry capture");
+                let mut apply = std::process::Command::new(&scry)
+                    .args(["apply", &target_url, "-", "--origin", "live_bench"])
+                    .stdin(capture.stdout.take().expect("a pipe"))
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("scry apply");
+                wait_for("the capture's stream", || slot_active(&mut source, "live_scry_slot"));
+                let started = Instant::now();
+                workload(&mut source);
+                let expected = digest(&mut source);
+                wait_for("scry's apply", || digest(&mut target) == expected);
+                total += started.elapsed();
+                let _ = capture.kill();
+                let _ = apply.kill();
+                let _ = capture.wait();
+                let _ = apply.wait();
+            }
+            total
+        });
+    });
+    g.bench_function("native", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fresh(&mut source, &mut target, "live_native_slot");
+                target
+                    .batch_execute(&format!(
+                        "CREATE SUBSCRIPTION bench_sub CONNECTION '{source_url}' PUBLICATION bench_pub \
+                         WITH (create_slot = false, slot_name = 'live_native_slot', copy_data = false)"
+                    ))
+                    .expect("subscription");
+                wait_for("the subscription's worker", || slot_active(&mut source, "live_native_slot"));
+                let started = Instant::now();
+                workload(&mut source);
+                let expected = digest(&mut source);
+                wait_for("the subscriber", || digest(&mut target) == expected);
+                total += started.elapsed();
+                target
+                    .batch_execute("DROP SUBSCRIPTION bench_sub")
+                    .expect("drop subscription");
+            }
+            total
+        });
+    });
+    g.finish();
+    for sql in [
+        "ALTER SYSTEM RESET wal_retrieve_retry_interval",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(sql).expect(sql);
+    }
+}
+
+criterion_group!(benches, bench, live);
 criterion_main!(benches);

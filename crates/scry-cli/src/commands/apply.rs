@@ -27,7 +27,7 @@ pub struct Options<'a> {
 
 /// How long the input may pause before the last transaction's `COMMIT` is sent without
 /// waiting for the next transaction (see `Applier::flush`).
-const IDLE: Duration = Duration::from_millis(20);
+const IDLE: Duration = Duration::from_millis(2);
 
 /// Applies the stream to the server at `conninfo`, keeping progress in the replication
 /// origin; see [`Options`]. Frames are read on a thread of their own, so that a pause in the

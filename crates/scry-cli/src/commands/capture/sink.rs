@@ -97,6 +97,11 @@ impl Sink {
             self.out.write_all(frame.bytes).map_err(|e| self.error(e))?;
             if commit.is_some() {
                 *written_commit = commit;
+                // A pipe's reader (`scry apply -`) gets each transaction as it ends, not when
+                // the buffer fills; a file waits for `durable`.
+                if self.file.is_none() {
+                    self.out.flush().map_err(|e| self.error(e))?;
+                }
             }
         }
         Ok(())
