@@ -10,30 +10,12 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::pg::{drop_origin, fresh_database};
 use common::{scratch, scry, stderr};
 use postgres::{Client, NoTls};
 
 fn conninfo() -> Option<String> {
     scry_testkit::server::pg_url("scry apply against a server")
-}
-
-/// A fresh database `name` on the server of `url` (its slots dropped first); returns its
-/// connection string.
-fn fresh_database(url: &str, name: &str) -> String {
-    let mut admin = Client::connect(url, NoTls).expect("connect");
-    admin
-        .execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
-            &[&name],
-        )
-        .expect("drop slots");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .expect("drop database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    format!("{url} dbname={name}")
 }
 
 /// The databases `{name}_src` and `{name}_dst`, fresh, both with `schema`; the source
@@ -52,17 +34,6 @@ fn source_and_target(url: &str, name: &str, schema: &str) -> (String, Client, St
         .batch_execute(schema)
         .expect("target schema");
     (source, s, target)
-}
-
-/// Drops the replication origin `name` an earlier run left (origins belong to the cluster).
-fn drop_origin(url: &str, name: &str) {
-    Client::connect(url, NoTls)
-        .expect("connect")
-        .execute(
-            "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1",
-            &[&name],
-        )
-        .expect("drop origin");
 }
 
 fn fresh_slot(c: &mut Client, slot: &str) {

@@ -88,45 +88,10 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
         with_db(&url, "scry_live_dst"),
     );
     let mut src = Client::connect(&src_url, NoTls).expect("connect source");
-    let all_types = include_str!("../../scry-pg/fixtures/all_types.sql").replace(":ROWS", "300");
-    src.batch_execute(&all_types).expect("all_types");
-    src.batch_execute(
-        "CREATE TABLE narrow (id int8 PRIMARY KEY, n int4, t text, ts timestamptz, x numeric, \
-             b bool, z text); \
-         INSERT INTO narrow SELECT g, g % 1000, 'row ' || g || repeat('x', g % 20), \
-             timestamptz '2024-01-01' + g * interval '1 second', g / 7.0, g % 2 = 0, NULL \
-             FROM generate_series(1, 1000000) g; \
-         CREATE TABLE toasted (id int4 PRIMARY KEY, body text, blob bytea); \
-         INSERT INTO toasted SELECT g, repeat(md5(g::text), 2000), \
-             decode(repeat(md5((g * 7)::text), 500), 'hex') FROM generate_series(1, 50) g; \
-         CREATE TABLE empty (id int4 PRIMARY KEY, v text); \
-         CREATE TABLE dropped (id int4 PRIMARY KEY, gone text, v int8, also_gone int4, w text); \
-         INSERT INTO dropped SELECT g, 'x', g * 3, g, 'w' || g FROM generate_series(1, 500) g; \
-         ALTER TABLE dropped DROP COLUMN gone, DROP COLUMN also_gone; \
-         CREATE TABLE parted (id int4, region text, amount numeric) PARTITION BY RANGE (id); \
-         CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (500); \
-         CREATE TABLE parted_high PARTITION OF parted FOR VALUES FROM (500) TO (1000); \
-         INSERT INTO parted SELECT g, 'r' || (g % 4), g * 1.5 FROM generate_series(0, 999) g; \
-         CREATE TABLE no_key (id int4, v text); \
-         INSERT INTO no_key SELECT g % 10, 'v' || g FROM generate_series(1, 100) g; \
-         CREATE TABLE \"Mixed Case\" (\"Id\" int4 PRIMARY KEY, \"Odd \"\"Name\" text); \
-         INSERT INTO \"Mixed Case\" VALUES (1, 'a'), (2, NULL); \
-         CREATE TABLE arrays (id int4 PRIMARY KEY, ints int4[], texts text[], nums numeric[]); \
-         INSERT INTO arrays SELECT g, ARRAY[g, NULL, -g], ARRAY['a' || g, NULL], \
-             ARRAY[g / 3.0] FROM generate_series(1, 200) g; \
-         CREATE TABLE full_identity (id int4 PRIMARY KEY, v text); \
-         ALTER TABLE full_identity REPLICA IDENTITY FULL; \
-         INSERT INTO full_identity SELECT g, 'f' || g FROM generate_series(1, 10) g; \
-         CREATE SCHEMA sales; \
-         CREATE TABLE sales.orders (id int8 PRIMARY KEY, placed date, total numeric(12, 2)); \
-         INSERT INTO sales.orders SELECT g, date '2024-01-01' + g, g * 9.99 \
-             FROM generate_series(1, 2000) g; \
-         CREATE TABLE sales.lines (order_id int8, n int2, sku varchar(20), qty int4, \
-             PRIMARY KEY (order_id, n)); \
-         INSERT INTO sales.lines SELECT g / 3, (g % 3)::int2, 'sku-' || g, g % 7 \
-             FROM generate_series(3, 6000) g;",
-    )
-    .expect("create the source tables");
+    src.batch_execute(&common::dozen::schema(300))
+        .expect("create the source tables");
+    src.batch_execute(&common::dozen::data(1_000_000))
+        .expect("fill the source tables");
 
     let dir = scratch("live_snapshot_load");
     let file = dir.join("snapshot.scry");

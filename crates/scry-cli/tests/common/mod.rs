@@ -1,6 +1,9 @@
 //! Fixed inputs and helpers of the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod dozen;
+pub mod pg;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
