@@ -19,12 +19,29 @@ pub fn fresh_database(url: &str, name: &str) -> String {
             ));
         }
     }
-    admin
-        .execute(
+    // A slot still streamed to (a subscriber elsewhere, a capture an earlier run left) is
+    // let go first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                 WHERE database = $1 AND active_pid IS NOT NULL",
+                &[&name],
+            )
+            .expect("stop slot users");
+        match admin.execute(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
             &[&name],
-        )
-        .expect("drop slots");
+        ) {
+            Ok(_) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("dropping the slots of {name}: {e}; again");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("drop the slots of {name}: {e}"),
+        }
+    }
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .expect("drop database");

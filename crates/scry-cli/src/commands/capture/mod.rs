@@ -363,7 +363,15 @@ fn initial_snapshot(
         )
         .map_err(|e| pg::server_error("cannot read the publication's tables", &e))?
         .iter()
-        .map(|r| format!("{}.{}", r.get::<_, String>(0), r.get::<_, String>(1)))
+        // Quoted: the snapshot resolves each name as SQL does (`"Mixed Case"` keeps its case
+        // and its space).
+        .map(|r| {
+            format!(
+                "{}.{}",
+                pg::quote(&r.get::<_, String>(0)),
+                pg::quote(&r.get::<_, String>(1))
+            )
+        })
         .collect();
     if tables.is_empty() {
         return Err(CliError::Usage(format!(

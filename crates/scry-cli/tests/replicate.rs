@@ -1,0 +1,226 @@
+//! A whole database replicated, against a real PostgreSQL server (`SCRY_PG_URL`): the dozen
+//! tables of the snapshot test and the capture issue's workload go source → `scry capture
+//! --snapshot` and `scry capture` → files → `scry apply`, killed with SIGKILL ten times along
+//! the way and restarted → target. Every table of the target ends equal to the source's and
+//! to what PostgreSQL's own subscriber (CREATE SUBSCRIPTION, initial copy included) makes of
+//! the same database in a third one; the sequence ends equal to the source's.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::pg::{digest, drop_origin, fresh_database};
+use common::{dozen, scratch, scry, stderr};
+use postgres::{Client, NoTls};
+
+/// Beside the dozen: a foreign-key pair for TRUNCATE ... CASCADE, a keyless table under
+/// REPLICA IDENTITY FULL, a FULL table with TOASTed values, and a sequence. The partitions
+/// get REPLICA IDENTITY FULL so that their rows can be updated once published.
+const EXTRA_SCHEMA: &str = "
+    CREATE TABLE trunc_parent (id int4 PRIMARY KEY);
+    CREATE TABLE trunc_child (id int4 PRIMARY KEY, parent int4 REFERENCES trunc_parent);
+    CREATE TABLE loose (a int4, b text);
+    ALTER TABLE loose REPLICA IDENTITY FULL;
+    CREATE TABLE full_toast (id int4 PRIMARY KEY, big text, n int4);
+    ALTER TABLE full_toast ALTER COLUMN big SET STORAGE EXTERNAL;
+    ALTER TABLE full_toast REPLICA IDENTITY FULL;
+    ALTER TABLE parted_low REPLICA IDENTITY FULL;
+    ALTER TABLE parted_high REPLICA IDENTITY FULL;
+    CREATE SEQUENCE sales.order_ids START 5000;";
+
+const EXTRA_TABLES: [&str; 5] = [
+    "public.trunc_parent",
+    "public.trunc_child",
+    "public.loose",
+    "public.full_toast",
+    "public.parted_low",
+];
+
+const EXTRA_DATA: &str = "
+    INSERT INTO trunc_parent SELECT g FROM generate_series(1, 20) g;
+    INSERT INTO trunc_child SELECT g, 1 + g % 20 FROM generate_series(1, 40) g;
+    INSERT INTO loose SELECT g % 5, 'l' || (g % 3) FROM generate_series(1, 60) g;
+    INSERT INTO full_toast SELECT g, repeat(md5(g::text), 300), g FROM generate_series(1, 20) g;";
+
+/// The capture issue's workload: inserts, updates of key and non-key columns, updates that
+/// leave TOASTed values alone under DEFAULT and FULL, deletes, TRUNCATE ... CASCADE, a
+/// rolled-back transaction, a large transaction, a two-phase transaction committed and one
+/// rolled back, a logical message, a keyless FULL table, and the all-types table's rows
+/// changed (every type's values travel).
+const WORKLOAD: [&str; 21] = [
+    "INSERT INTO narrow SELECT g, g % 1000, 'new ' || g, now(), g / 3.0, true, 'z'
+         FROM generate_series(20001, 20500) g",
+    "UPDATE narrow SET n = n + 1, t = t || '!' WHERE id % 100 = 0",
+    "UPDATE narrow SET id = id + 1000000 WHERE id % 1000 = 1",
+    "UPDATE toasted SET blob = decode('00ff', 'hex') WHERE id <= 5",
+    "UPDATE full_toast SET n = n + 100 WHERE id % 2 = 0",
+    "DELETE FROM narrow WHERE id % 97 = 0",
+    "DELETE FROM sales.lines WHERE order_id % 50 = 0",
+    "TRUNCATE trunc_parent CASCADE",
+    "INSERT INTO trunc_parent VALUES (1), (2); INSERT INTO trunc_child VALUES (10, 1)",
+    "BEGIN; DELETE FROM narrow; ROLLBACK",
+    "INSERT INTO no_key SELECT g % 10, 'big ' || g FROM generate_series(1, 30000) g",
+    "BEGIN; INSERT INTO sales.orders VALUES (nextval('sales.order_ids'), '2025-01-01', 1.5);
+         PREPARE TRANSACTION 'scry_repl_a'",
+    "COMMIT PREPARED 'scry_repl_a'",
+    "BEGIN; INSERT INTO sales.orders VALUES (nextval('sales.order_ids'), '2025-01-02', 2.5);
+         PREPARE TRANSACTION 'scry_repl_b'",
+    "ROLLBACK PREPARED 'scry_repl_b'",
+    "SELECT pg_logical_emit_message(true, 'app', 'hello'); INSERT INTO empty VALUES (1, 'x')",
+    "UPDATE loose SET b = 'w' WHERE a = 1;
+     DELETE FROM loose WHERE ctid = (SELECT ctid FROM loose WHERE a = 2 LIMIT 1)",
+    "DELETE FROM all_types WHERE id % 10 = 0; UPDATE all_types SET id = id + 10000 WHERE id % 7 = 0",
+    "UPDATE parted SET amount = 0 WHERE id < 10; UPDATE arrays SET ints = ARRAY[1, 2] WHERE id = 1",
+    "UPDATE \"Mixed Case\" SET \"Odd \"\"Name\" = 'b' WHERE \"Id\" = 2",
+    "INSERT INTO sales.orders SELECT nextval('sales.order_ids'), '2025-02-01', g
+         FROM generate_series(1, 30) g",
+];
+
+fn every_table() -> Vec<&'static str> {
+    dozen::TABLES.iter().chain(&EXTRA_TABLES).copied().collect()
+}
+
+/// `scry apply FILE`, SIGKILLed after each of `delays`, then run to the end.
+fn apply_with_kills(target: &str, file: &str, delays: &[u64]) -> String {
+    for &ms in delays {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["apply", target, file, "--origin", "replicate"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn scry apply");
+        std::thread::sleep(Duration::from_millis(ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+    let last = scry(&["apply", target, file, "--origin", "replicate"], None);
+    assert!(last.status.success(), "{}", stderr(&last));
+    stderr(&last)
+}
+
+#[test]
+fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once() {
+    let Some(url) = scry_testkit::server::pg_url("replication end to end") else {
+        return;
+    };
+    drop_origin(&url, "replicate");
+    // The subscriber's database first: its subscription streams from the source's slot.
+    let native = fresh_database(&url, "scry_repl_nat");
+    let source = fresh_database(&url, "scry_repl_src");
+    let target = fresh_database(&url, "scry_repl_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect source");
+    s.batch_execute(&dozen::schema(200)).expect("source schema");
+    s.batch_execute(EXTRA_SCHEMA).expect("source extras");
+    s.batch_execute(&dozen::data(20_000)).expect("source rows");
+    s.batch_execute(EXTRA_DATA).expect("source extra rows");
+    s.batch_execute("CREATE PUBLICATION p FOR ALL TABLES")
+        .expect("publication");
+    for db in [&target, &native] {
+        let mut c = Client::connect(db, NoTls).expect("connect");
+        c.batch_execute(&dozen::schema(0)).expect("schema");
+        c.batch_execute(EXTRA_SCHEMA).expect("extras");
+    }
+
+    // PostgreSQL's subscriber: initial copy, then the changes, on a slot made beforehand (a
+    // subscription cannot create one on its own cluster without waiting on itself).
+    s.execute(
+        "SELECT pg_create_logical_replication_slot('scry_repl_native', 'pgoutput')",
+        &[],
+    )
+    .expect("native slot");
+    Client::connect(&native, NoTls)
+        .expect("connect native")
+        .batch_execute(&format!(
+            "CREATE SUBSCRIPTION repl_native CONNECTION '{source}' PUBLICATION p \
+             WITH (create_slot = false, slot_name = 'scry_repl_native')"
+        ))
+        .expect("subscription");
+
+    // Ours: the snapshot in the slot's exported snapshot, the workload, its changes.
+    let dir = scratch("replicate");
+    let (snap, cdc) = (dir.join("snapshot.scry"), dir.join("cdc.scry"));
+    let (snap, cdc) = (snap.to_str().unwrap(), cdc.to_str().unwrap());
+    let capture = |more: &[&str]| {
+        let common = [
+            "capture",
+            source.as_str(),
+            "--slot",
+            "scry_repl",
+            "--publication",
+            "p",
+            "--out",
+            cdc,
+            "--until",
+            "now",
+        ];
+        let out = scry(&[&common[..], more].concat(), None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    capture(&["--snapshot", snap]);
+    for sql in WORKLOAD {
+        s.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // A committed write after the workload flushes it to WAL for decoding to read.
+    s.batch_execute("CREATE TABLE flush_marker (x int4); DROP TABLE flush_marker")
+        .expect("flush");
+    let captured = capture(&["--sequences"]);
+    eprintln!("{captured}");
+
+    // Applied with ten SIGKILLs: two in the snapshot's load, eight in the changes.
+    let loaded = apply_with_kills(&target, snap, &[15, 40]);
+    eprintln!("{loaded}");
+    assert!(loaded.contains("snapshot tables loaded"), "{loaded}");
+    let applied = apply_with_kills(&target, cdc, &[10, 25, 40, 55, 70, 90, 110, 130]);
+    eprintln!("{applied}");
+
+    // The subscriber has caught up when every table equals the source's (60 s at most).
+    let tables = every_table();
+    let (mut src, mut dst, mut nat) = (
+        Client::connect(&source, NoTls).unwrap(),
+        Client::connect(&target, NoTls).unwrap(),
+        Client::connect(&native, NoTls).unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !tables
+        .iter()
+        .all(|t| digest(&mut nat, t) == digest(&mut src, t))
+    {
+        assert!(Instant::now() < deadline, "the subscriber did not catch up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for t in &tables {
+        let want = digest(&mut src, t);
+        assert_eq!(digest(&mut dst, t), want, "{t}: ours against the source");
+        assert_eq!(digest(&mut nat, t), want, "{t}: native against the source");
+    }
+    let last_value = |c: &mut Client| -> i64 {
+        c.query_one("SELECT last_value FROM sales.order_ids", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(last_value(&mut dst), last_value(&mut src), "the sequence");
+
+    // Everything again: nothing changes.
+    let again = scry(&["apply", &target, snap, "--origin", "replicate"], None);
+    assert!(
+        stderr(&again).contains("snapshot tables already applied skipped"),
+        "{}",
+        stderr(&again)
+    );
+    let again = scry(&["apply", &target, cdc, "--origin", "replicate"], None);
+    assert!(
+        stderr(&again).starts_with("applied 0 transactions"),
+        "{}",
+        stderr(&again)
+    );
+    for t in &tables {
+        assert_eq!(digest(&mut dst, t), digest(&mut src, t), "{t}, after again");
+    }
+    Client::connect(&native, NoTls)
+        .unwrap()
+        .batch_execute("DROP SUBSCRIPTION repl_native")
+        .expect("drop subscription");
+}
