@@ -179,7 +179,9 @@ pub struct Applier {
     client: Arc<Client>,
     origin: String,
     progress: u64,
-    tables: HashMap<(String, String), RelationMeta>,
+    tables: HashMap<(String, String), Arc<RelationMeta>>,
+    /// The table of the last row change: the next one is most often of the same.
+    last_table: Option<Arc<RelationMeta>>,
     statements: HashMap<String, Statement>,
     open: Option<Open>,
     /// The snapshot table being loaded.
@@ -279,6 +281,7 @@ impl Applier {
             origin: origin.to_owned(),
             progress,
             tables: HashMap::new(),
+            last_table: None,
             statements: HashMap::new(),
             open: None,
             load: None,
@@ -465,8 +468,8 @@ impl Applier {
     pub fn apply(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         let applied = self.apply_event(event);
         if applied.is_err() {
-            // The transactions before the failing one stay applied: a pending one commits
-            // (its statements all succeeded; nothing of the failing one went out after them).
+            // The transactions before the failing one stay applied: the whole ones queued
+            // go out (nothing of the failing one is among them).
             let _ = self.flush();
         }
         applied
@@ -474,8 +477,10 @@ impl Applier {
 
     fn apply_event(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         if let Some(meta) = &event.relation_meta {
+            let meta = Arc::new(meta.clone());
             self.tables
-                .insert((meta.schema.clone(), meta.table.clone()), meta.clone());
+                .insert((meta.schema.clone(), meta.table.clone()), Arc::clone(&meta));
+            self.last_table = Some(meta);
         }
         match event.operation {
             OperationType::Begin => self.begin(event),
@@ -618,7 +623,7 @@ impl Applier {
         let record = self.record_item(statement, self.progress, event);
         let simple = |sql: &str| Item {
             work: Work::Simple(sql.to_owned()),
-            event: pipeline::Context::of(event, Vec::new()),
+            event: pipeline::Context::of(event, sql::Key::default()),
             counts: false,
             run: None,
         };
@@ -691,7 +696,7 @@ impl Applier {
         // Whole: it joins the group, its progress record (and check) first.
         let simple = |sql: &str| Item {
             work: Work::Simple(sql.to_owned()),
-            event: pipeline::Context::of(event, Vec::new()),
+            event: pipeline::Context::of(event, sql::Key::default()),
             counts: false,
             run: None,
         };
@@ -792,7 +797,7 @@ impl Applier {
             };
             return Ok(Item {
                 work: Work::Simple(statement.clone()),
-                event: pipeline::Context::of(event, Vec::new()),
+                event: pipeline::Context::of(event, sql::Key::default()),
                 counts: false,
                 run: None,
             });
@@ -822,10 +827,10 @@ impl Applier {
         // the COMMIT that follows it in the group: the statement checks itself.
         let strict = !tolerate && event.operation != OperationType::Insert;
         let sql = if strict { pipeline::strict(&sql) } else { sql };
-        let key = target.key_text();
+        let key = target.key();
         let statement = self
             .prepared(&sql, event)
-            .map_err(|e| with_key(e, key.clone()))?;
+            .map_err(|e| with_key(e, key.text()))?;
         Ok(Item {
             work: Work::Prepared(statement, params),
             event: pipeline::Context::of(event, key),
@@ -890,7 +895,7 @@ impl Applier {
                     sql::Param::bytes(pg_time.to_be_bytes().to_vec()),
                 ],
             ),
-            event: pipeline::Context::of(event, Vec::new()),
+            event: pipeline::Context::of(event, sql::Key::default()),
             counts: false,
             run: None,
         }
@@ -934,12 +939,18 @@ impl Applier {
     }
 
     /// The event's table: from its relation metadata, or the target's catalog.
-    fn table(&mut self, event: &DatabaseEvent) -> Result<RelationMeta, ApplyError> {
+    fn table(&mut self, event: &DatabaseEvent) -> Result<Arc<RelationMeta>, ApplyError> {
+        if let Some(t) = &self.last_table {
+            if t.table == event.table && t.schema == event.schema {
+                return Ok(Arc::clone(t));
+            }
+        }
         let name = (event.schema.clone(), event.table.clone());
         if let Some(t) = self.tables.get(&name) {
-            return Ok(t.clone());
+            self.last_table = Some(Arc::clone(t));
+            return Ok(Arc::clone(t));
         }
-        // Looked up between transactions' statements: commit the pending one first.
+        // The catalog is read against what is committed: send what is queued first.
         self.flush()?;
         let client = &self.client;
         let meta = self
@@ -947,7 +958,9 @@ impl Applier {
             .block_on(sql::catalog_relation(client, &event.schema, &event.table))
             .map_err(|e| server(event, Vec::new(), &e))?
             .ok_or_else(|| invalid(event, "the target has no such table"))?;
-        self.tables.insert(name, meta.clone());
+        let meta = Arc::new(meta);
+        self.tables.insert(name, Arc::clone(&meta));
+        self.last_table = Some(Arc::clone(&meta));
         Ok(meta)
     }
 }

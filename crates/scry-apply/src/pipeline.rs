@@ -6,7 +6,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use crate::error::server_message;
-use crate::sql::{key_display, Param};
+use crate::sql::{key_display, Key, Param};
 use crate::ApplyError;
 
 /// A statement to send.
@@ -21,12 +21,12 @@ pub(crate) enum Work {
 pub(crate) struct Context {
     lsn: u64,
     table: String,
-    key: Vec<(String, String)>,
+    key: Key,
     operation: OperationType,
 }
 
 impl Context {
-    pub(crate) fn of(event: &DatabaseEvent, key: Vec<(String, String)>) -> Self {
+    pub(crate) fn of(event: &DatabaseEvent, key: Key) -> Self {
         Self {
             lsn: event.position,
             table: table_of(event),
@@ -142,7 +142,7 @@ pub(crate) fn check_results(
                 return Err(ApplyError::Missing {
                     lsn: c.lsn,
                     table: c.table.clone(),
-                    key: c.key.clone(),
+                    key: c.key.text(),
                     operation: if c.operation == OperationType::Update {
                         "UPDATE"
                     } else {
@@ -154,7 +154,7 @@ pub(crate) fn check_results(
                 return Err(ApplyError::Server {
                     lsn: c.lsn,
                     table: c.table.clone(),
-                    key: c.key.clone(),
+                    key: c.key.text(),
                     message: server_message(&e),
                 })
             }
@@ -170,14 +170,14 @@ pub(crate) fn check_results(
                         "at LSN {}, {}{}: {} {what}",
                         Lsn(c.lsn),
                         c.table,
-                        key_display(&c.key),
+                        key_display(&c.key.text()),
                         c.operation
                     ));
                 } else if !insert {
                     return Err(ApplyError::Missing {
                         lsn: c.lsn,
                         table: c.table.clone(),
-                        key: c.key.clone(),
+                        key: c.key.text(),
                         operation: if c.operation == OperationType::Update {
                             "UPDATE"
                         } else {

@@ -188,15 +188,31 @@ impl<'e> RowTarget<'e> {
         })
     }
 
-    /// The key as `column = value` text, for error messages.
-    pub(crate) fn key_text(&self) -> Vec<(String, String)> {
+    /// The row's key (its first four columns at most), kept to name the row in an error:
+    /// the values are rendered only then ([`Key::text`]).
+    pub(crate) fn key(&self) -> Key {
         let Ok(row) = self.key_row() else {
-            return Vec::new();
+            return Key::default();
         };
-        self.key
+        Key(self
+            .key
             .iter()
             .take(4)
-            .map(|&i| (self.columns[i].to_owned(), render(&row[i])))
+            .map(|&i| (self.columns[i].to_owned(), row[i].clone()))
+            .collect())
+    }
+}
+
+/// A row's key columns and values, as an error names the row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Key(Vec<(String, ColumnValue)>);
+
+impl Key {
+    /// The key as `column = value` text.
+    pub(crate) fn text(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|(name, v)| (name.clone(), render(v)))
             .collect()
     }
 }
