@@ -158,7 +158,8 @@ enum Command {
     },
     /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
     /// transaction once: progress is kept in a replication origin, in the same target
-    /// transaction as the changes.
+    /// transaction as the changes. A snapshot stream (`snapshot`, `capture --snapshot`) is
+    /// loaded into the existing tables with COPY, each table in one transaction.
     Apply {
         /// The target server: a libpq connection string or URL.
         conninfo: String,

@@ -1,5 +1,5 @@
 //! `scry apply`: a framed CDC stream (as `scry capture` writes it) applied to a target server,
-//! each source transaction once (see `scry_apply`).
+//! each source transaction once, and snapshot streams loaded with COPY (see `scry_apply`).
 
 use std::io::{self, Read};
 use std::sync::mpsc;
