@@ -47,6 +47,15 @@ pub fn schema(all_types_rows: u32) -> String {
     )
 }
 
+/// The all-types fixture's INSERT alone, of `rows` rows (for a table `schema` made empty).
+pub fn all_types_rows(rows: u32) -> String {
+    let script = include_str!("../../../scry-pg/fixtures/all_types.sql");
+    let at = script
+        .find("INSERT INTO all_types")
+        .expect("the fixture fills its table");
+    script[at..].replace(":ROWS", &rows.to_string())
+}
+
 /// Fills every table but the all-types and empty ones; `narrow_rows` rows of narrow.
 pub fn data(narrow_rows: u32) -> String {
     format!(
