@@ -10,7 +10,7 @@
 //!
 //! Enum fields hold the variant name as the compat wire writes it (`"Insert"`, `"Int32"`,
 //! `"Full"`, `"SyncSequences"`); a value is `{"type_tag", "type_oid", "data", "text"}` with
-//! `data` the bytes in lower-case hex (`null` when absent). Fields that [`encode`] ignores
+//! `data` the bytes in lower-case hex (`null` when absent). Fields that `scry encode` ignores
 //! are informational: `frame`, `encoding` (of the source), `index`, `lsn` and `text`.
 //! Unknown fields are an error (a misspelt field must not silently become an absent one).
 

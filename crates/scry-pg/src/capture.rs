@@ -165,7 +165,7 @@ impl ChangeBatcher {
     }
 
     /// Logical messages with this prefix carry DDL statements (see
-    /// [`DDL_PREFIX`](crate::capture::DDL_PREFIX)) and become Ddl events.
+    /// [`DDL_PREFIX`]) and become Ddl events.
     #[must_use]
     pub fn ddl_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.ddl_prefix = Some(prefix.into());
