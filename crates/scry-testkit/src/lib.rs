@@ -18,4 +18,4 @@ pub mod server;
 pub mod workloads;
 
 pub use canonical::{canonical_cases, CanonicalCase, CanonicalPayload};
-pub use rng::Gen;
+pub use rng::{Gen, EDGE_DATA_LENS};
