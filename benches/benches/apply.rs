@@ -66,24 +66,7 @@ fn database(url: &str, name: &str) -> String {
 
 /// Empties both tables, makes the slot `slot` and fills it with the workload's changes.
 fn backlog(source: &mut Client, target: &mut Client, slot: &str) {
-    target
-        .batch_execute("TRUNCATE bench_rows")
-        .expect("truncate target");
-    source
-        .batch_execute("TRUNCATE bench_rows")
-        .expect("truncate source");
-    source
-        .execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-            &[&slot],
-        )
-        .expect("drop slot");
-    source
-        .execute(
-            "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
-            &[&slot],
-        )
-        .expect("create slot");
+    fresh(source, target, slot);
     workload(source);
 }
 
@@ -115,27 +98,68 @@ fn digest(c: &mut Client) -> (i64, String) {
     (row.get(0), row.get(1))
 }
 
+/// A group's source and target databases, made anew, with the source publishing
+/// `bench_rows`, and the subscriber's worker-start throttle set to 1 ms (the group resets it
+/// with [`worker_start_throttle`] when it is done).
+struct Setup {
+    source_url: String,
+    target_url: String,
+    source: Client,
+    target: Client,
+    admin: Client,
+}
+
+impl Setup {
+    /// `None` (and a note) without `SCRY_PG_URL`.
+    fn new(prefix: &str) -> Option<Self> {
+        let Ok(url) = std::env::var("SCRY_PG_URL") else {
+            eprintln!("apply benchmark: SCRY_PG_URL is not set; nothing measured");
+            return None;
+        };
+        let source_url = database(&url, &format!("{prefix}_src"));
+        let target_url = database(&url, &format!("{prefix}_dst"));
+        let mut source = Client::connect(&source_url, NoTls).expect("connect source");
+        source
+            .batch_execute("CREATE PUBLICATION bench_pub FOR TABLE bench_rows")
+            .expect("publication");
+        let target = Client::connect(&target_url, NoTls).expect("connect target");
+        // The launcher starts a subscription's apply worker at most once per
+        // wal_retrieve_retry_interval (5 s by default): that wait is not the subscriber's
+        // apply.
+        let mut admin = Client::connect(&url, NoTls).expect("connect");
+        worker_start_throttle(&mut admin, Some("1ms"));
+        Some(Self {
+            source_url,
+            target_url,
+            source,
+            target,
+            admin,
+        })
+    }
+}
+
+/// Sets `wal_retrieve_retry_interval` (`None`: back to the server's setting) and reloads.
+fn worker_start_throttle(admin: &mut Client, value: Option<&str>) {
+    let set = match value {
+        Some(v) => format!("ALTER SYSTEM SET wal_retrieve_retry_interval = '{v}'"),
+        None => "ALTER SYSTEM RESET wal_retrieve_retry_interval".to_owned(),
+    };
+    for sql in [set.as_str(), "SELECT pg_reload_conf()"] {
+        admin.batch_execute(sql).expect(sql);
+    }
+}
+
 fn bench(c: &mut Criterion) {
-    let Ok(url) = std::env::var("SCRY_PG_URL") else {
-        eprintln!("apply benchmark: SCRY_PG_URL is not set; nothing measured");
+    let Some(Setup {
+        source_url,
+        target_url,
+        mut source,
+        mut target,
+        mut admin,
+    }) = Setup::new("scry_bench")
+    else {
         return;
     };
-    let source_url = database(&url, "scry_bench_src");
-    let target_url = database(&url, "scry_bench_dst");
-    let mut source = Client::connect(&source_url, NoTls).expect("connect source");
-    source
-        .batch_execute("CREATE PUBLICATION bench_pub FOR TABLE bench_rows")
-        .expect("publication");
-    let mut target = Client::connect(&target_url, NoTls).expect("connect target");
-    // The launcher starts a subscription's apply worker at most once per
-    // wal_retrieve_retry_interval (5 s by default): that wait is not the subscriber's apply.
-    let mut admin = Client::connect(&url, NoTls).expect("connect");
-    admin
-        .batch_execute("ALTER SYSTEM SET wal_retrieve_retry_interval = '1ms'")
-        .expect("alter system");
-    admin
-        .batch_execute("SELECT pg_reload_conf()")
-        .expect("reload");
 
     let mut g = c.benchmark_group("apply/narrow_mix_1000_transactions");
     g.throughput(Throughput::Elements(CHANGES));
@@ -216,12 +240,7 @@ fn bench(c: &mut Criterion) {
         });
     });
     g.finish();
-    admin
-        .batch_execute("ALTER SYSTEM RESET wal_retrieve_retry_interval")
-        .expect("alter system");
-    admin
-        .batch_execute("SELECT pg_reload_conf()")
-        .expect("reload");
+    worker_start_throttle(&mut admin, None);
 }
 
 /// Empties both tables and makes `slot` anew.
@@ -280,25 +299,17 @@ fn scry_binary() -> std::path::PathBuf {
 }
 
 fn live(c: &mut Criterion) {
-    let Ok(url) = std::env::var("SCRY_PG_URL") else {
-        eprintln!("apply benchmark: SCRY_PG_URL is not set; nothing measured");
+    let Some(Setup {
+        source_url,
+        target_url,
+        mut source,
+        mut target,
+        mut admin,
+    }) = Setup::new("scry_live_bench")
+    else {
         return;
     };
     let scry = scry_binary();
-    let source_url = database(&url, "scry_live_bench_src");
-    let target_url = database(&url, "scry_live_bench_dst");
-    let mut source = Client::connect(&source_url, NoTls).expect("connect source");
-    source
-        .batch_execute("CREATE PUBLICATION bench_pub FOR TABLE bench_rows")
-        .expect("publication");
-    let mut target = Client::connect(&target_url, NoTls).expect("connect target");
-    let mut admin = Client::connect(&url, NoTls).expect("connect");
-    for sql in [
-        "ALTER SYSTEM SET wal_retrieve_retry_interval = '1ms'",
-        "SELECT pg_reload_conf()",
-    ] {
-        admin.batch_execute(sql).expect(sql);
-    }
     let slot_active = |source: &mut Client, slot: &str| -> bool {
         source
             .query_one(
@@ -375,12 +386,7 @@ fn live(c: &mut Criterion) {
         });
     });
     g.finish();
-    for sql in [
-        "ALTER SYSTEM RESET wal_retrieve_retry_interval",
-        "SELECT pg_reload_conf()",
-    ] {
-        admin.batch_execute(sql).expect(sql);
-    }
+    worker_start_throttle(&mut admin, None);
 }
 
 criterion_group!(benches, bench, live);
