@@ -10,7 +10,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::pg::{drop_origin, fresh_database};
+use common::pg::{apply_with_kills, drop_origin, fresh_database};
 use common::{scratch, scry, stderr};
 use postgres::{Client, NoTls};
 
@@ -51,21 +51,25 @@ fn fresh_slot(c: &mut Client, slot: &str) {
 
 /// `scry capture` of `slot` (publication `p`) from `source` into `file`, up to now.
 fn capture_until_now(source: &str, slot: &str, file: &str) {
-    let out = scry(
-        &[
-            "capture",
-            source,
-            "--slot",
-            slot,
-            "--publication",
-            "p",
-            "--out",
-            file,
-            "--until",
-            "now",
-        ],
-        None,
-    );
+    capture_until_now_with(source, slot, file, &[]);
+}
+
+/// `scry capture` of publication `p` through `slot` into `file`, until now, with `more`
+/// options; it must succeed.
+fn capture_until_now_with(source: &str, slot: &str, file: &str, more: &[&str]) {
+    let args = [
+        "capture",
+        source,
+        "--slot",
+        slot,
+        "--publication",
+        "p",
+        "--out",
+        file,
+        "--until",
+        "now",
+    ];
+    let out = scry(&[&args[..], more].concat(), None);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -454,23 +458,7 @@ fn sequences_reach_the_target_through_a_sync_sequences_batch() {
     let dir = scratch("apply_sequences");
     let file = dir.join("cdc.scry");
     let file = file.to_str().expect("a UTF-8 path");
-    let captured = scry(
-        &[
-            "capture",
-            &source,
-            "--slot",
-            "scry_apply_seq_slot",
-            "--publication",
-            "p",
-            "--out",
-            file,
-            "--until",
-            "now",
-            "--sequences",
-        ],
-        None,
-    );
-    assert!(captured.status.success(), "{}", stderr(&captured));
+    capture_until_now_with(&source, "scry_apply_seq_slot", file, &["--sequences"]);
     let applied = scry(
         &["apply", &target, file, "--origin", "sequences_test"],
         None,
@@ -528,47 +516,24 @@ fn a_snapshot_and_the_changes_after_it_through_a_pipe_reproduce_the_source_once(
     let dir = scratch("apply_snapshot_pipe");
     let snap = dir.join("snapshot.scry");
     let snap = snap.to_str().expect("a UTF-8 path");
-    let taken = scry(
-        &[
-            "capture",
-            &source,
-            "--slot",
-            "scry_snap_pipe_slot",
-            "--publication",
-            "p",
-            "--out",
-            dir.join("unused.scry").to_str().unwrap(),
-            "--snapshot",
-            snap,
-            "--until",
-            "now",
-        ],
-        None,
+    let unused = dir.join("unused.scry");
+    capture_until_now_with(
+        &source,
+        "scry_snap_pipe_slot",
+        unused.to_str().expect("a UTF-8 path"),
+        &["--snapshot", snap],
     );
-    assert!(taken.status.success(), "{}", stderr(&taken));
 
     // The snapshot, by scry apply: every table loaded with COPY. Killed first at several
     // points of the load: a table whose COPY was cut rolls back, one that committed is
     // loaded again (its rows deleted first), so the load that runs to the end leaves each
     // table with the snapshot's rows once.
-    for delay_ms in [5, 15, 25, 40] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-            .args(["apply", &target, snap, "--origin", "snap_pipe"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn scry apply");
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
-    }
-    let loaded = scry(&["apply", &target, snap, "--origin", "snap_pipe"], None);
-    assert!(loaded.status.success(), "{}", stderr(&loaded));
-    eprint!("{}", stderr(&loaded));
+    let loaded = apply_with_kills(&target, snap, "snap_pipe", &[5, 15, 25, 40]);
+    eprint!("{loaded}");
     assert!(
-        stderr(&loaded).contains("; 4 snapshot tables loaded (3400 rows)"),
+        loaded.contains("; 4 snapshot tables loaded (3400 rows)"),
         "{}",
-        stderr(&loaded)
+        loaded
     );
 
     // Changes after it, captured to standard output and applied from standard input.

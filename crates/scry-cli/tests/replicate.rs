@@ -8,10 +8,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::pg::{digest, drop_origin, fresh_database};
+use common::pg::{apply_with_kills, digest, drop_origin, fresh_database};
 use common::{dozen, scratch, scry, stderr};
 use postgres::{Client, NoTls};
 
@@ -80,24 +79,6 @@ const WORKLOAD: [&str; 21] = [
 
 fn every_table() -> Vec<&'static str> {
     dozen::TABLES.iter().chain(&EXTRA_TABLES).copied().collect()
-}
-
-/// `scry apply FILE`, SIGKILLed after each of `delays`, then run to the end.
-fn apply_with_kills(target: &str, file: &str, delays: &[u64]) -> String {
-    for &ms in delays {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-            .args(["apply", target, file, "--origin", "replicate"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn scry apply");
-        std::thread::sleep(Duration::from_millis(ms));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
-    }
-    let last = scry(&["apply", target, file, "--origin", "replicate"], None);
-    assert!(last.status.success(), "{}", stderr(&last));
-    stderr(&last)
 }
 
 #[test]
@@ -177,10 +158,15 @@ fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once
     eprintln!("{captured}");
 
     // Applied with ten SIGKILLs: two in the snapshot's load, eight in the changes.
-    let loaded = apply_with_kills(&target, snap, &[15, 40]);
+    let loaded = apply_with_kills(&target, snap, "replicate", &[15, 40]);
     eprintln!("{loaded}");
     assert!(loaded.contains("snapshot tables loaded"), "{loaded}");
-    let applied = apply_with_kills(&target, cdc, &[10, 25, 40, 55, 70, 90, 110, 130]);
+    let applied = apply_with_kills(
+        &target,
+        cdc,
+        "replicate",
+        &[10, 25, 40, 55, 70, 90, 110, 130],
+    );
     eprintln!("{applied}");
 
     // The subscriber has caught up when every table equals the source's (60 s at most).

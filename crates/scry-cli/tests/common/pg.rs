@@ -76,3 +76,22 @@ pub fn digest(client: &mut Client, table: &str) -> (i64, String) {
         .unwrap_or_else(|e| panic!("digest of {table}: {e}"));
     (row.get(0), row.get(1))
 }
+
+/// `scry apply TARGET FILE --origin ORIGIN`, SIGKILLed after each of `delays_ms`, then run
+/// to the end, which must succeed; returns that last run's standard error.
+pub fn apply_with_kills(target: &str, file: &str, origin: &str, delays_ms: &[u64]) -> String {
+    for &ms in delays_ms {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["apply", target, file, "--origin", origin])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn scry apply");
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+    let last = super::scry(&["apply", target, file, "--origin", origin], None);
+    assert!(last.status.success(), "{}", super::stderr(&last));
+    super::stderr(&last)
+}
