@@ -621,13 +621,11 @@ impl Applier {
         }
         let statement = self.prepared(RECORD_PROGRESS, event)?;
         let record = self.record_item(statement, self.progress, event);
-        let simple = |sql: &str| Item {
-            work: Work::Simple(sql.to_owned()),
-            event: pipeline::Context::of(event, sql::Key::default()),
-            counts: false,
-            run: None,
-        };
-        self.group.items = vec![simple("BEGIN"), record, simple("COMMIT")];
+        self.group.items = vec![
+            Item::simple("BEGIN", event),
+            record,
+            Item::simple("COMMIT", event),
+        ];
         self.group.members.push(Member {
             position: event.position,
             end: 3,
@@ -694,12 +692,6 @@ impl Applier {
             return Ok(Applied::Committed);
         }
         // Whole: it joins the group, its progress record (and check) first.
-        let simple = |sql: &str| Item {
-            work: Work::Simple(sql.to_owned()),
-            event: pipeline::Context::of(event, sql::Key::default()),
-            counts: false,
-            run: None,
-        };
         let group = &mut self.group;
         match group.items.last_mut() {
             // The COMMIT of the transaction before it begins this one, in one message (and
@@ -707,11 +699,11 @@ impl Applier {
             Some(commit) if !group.members.is_empty() => {
                 commit.work = Work::Simple("COMMIT; BEGIN".to_owned());
             }
-            _ => group.items.push(simple("BEGIN")),
+            _ => group.items.push(Item::simple("BEGIN", event)),
         }
         group.items.push(record);
         group.items.append(&mut open.queue);
-        group.items.push(simple("COMMIT"));
+        group.items.push(Item::simple("COMMIT", event));
         group.members.push(Member {
             position: event.position,
             end: group.items.len(),
@@ -795,12 +787,7 @@ impl Applier {
             let Some(statement) = &event.ddl_sql else {
                 return Err(invalid(event, "no statement (ddl_sql) to run"));
             };
-            return Ok(Item {
-                work: Work::Simple(statement.clone()),
-                event: pipeline::Context::of(event, sql::Key::default()),
-                counts: false,
-                run: None,
-            });
+            return Ok(Item::simple(statement, event));
         }
         let meta = self.table(event)?;
         let target = RowTarget::new(event, &meta).map_err(|why| invalid(event, &why))?;

@@ -45,6 +45,22 @@ pub(crate) fn table_of(event: &DatabaseEvent) -> String {
     }
 }
 
+impl Context {
+    /// The error of this event's UPDATE or DELETE finding no row.
+    fn missing(&self) -> ApplyError {
+        ApplyError::Missing {
+            lsn: self.lsn,
+            table: self.table.clone(),
+            key: self.key.text(),
+            operation: if self.operation == OperationType::Update {
+                "UPDATE"
+            } else {
+                "DELETE"
+            },
+        }
+    }
+}
+
 /// One statement of the pipeline.
 pub(crate) struct Item {
     pub(crate) work: Work,
@@ -53,6 +69,18 @@ pub(crate) struct Item {
     pub(crate) counts: bool,
     /// For an INSERT that later inserts into the same columns may join: its shape.
     pub(crate) run: Option<InsertRun>,
+}
+
+impl Item {
+    /// `sql` run as it is (no rows counted), for `event`.
+    pub(crate) fn simple(sql: &str, event: &DatabaseEvent) -> Self {
+        Item {
+            work: Work::Simple(sql.to_owned()),
+            event: Context::of(event, Key::default()),
+            counts: false,
+            run: None,
+        }
+    }
 }
 
 /// An INSERT of `rows` rows of `width` values into `head` (`INSERT INTO t (columns)`).
@@ -138,18 +166,7 @@ pub(crate) fn check_results(
     for (item, result) in items.iter().zip(results) {
         let c = &item.event;
         match result {
-            Err(e) if server_message(&e).contains(MISSING_ROW) => {
-                return Err(ApplyError::Missing {
-                    lsn: c.lsn,
-                    table: c.table.clone(),
-                    key: c.key.text(),
-                    operation: if c.operation == OperationType::Update {
-                        "UPDATE"
-                    } else {
-                        "DELETE"
-                    },
-                })
-            }
+            Err(e) if server_message(&e).contains(MISSING_ROW) => return Err(c.missing()),
             Err(e) => {
                 return Err(ApplyError::Server {
                     lsn: c.lsn,
@@ -174,16 +191,7 @@ pub(crate) fn check_results(
                         c.operation
                     ));
                 } else if !insert {
-                    return Err(ApplyError::Missing {
-                        lsn: c.lsn,
-                        table: c.table.clone(),
-                        key: c.key.text(),
-                        operation: if c.operation == OperationType::Update {
-                            "UPDATE"
-                        } else {
-                            "DELETE"
-                        },
-                    });
+                    return Err(c.missing());
                 }
             }
             Ok(_) => {}
