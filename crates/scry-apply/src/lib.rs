@@ -160,6 +160,8 @@ struct InFlight {
     task: tokio::task::JoinHandle<(Group, Vec<Result<u64, tokio_postgres::Error>>)>,
     /// The Commit position of its last transaction.
     tail: u64,
+    /// How many transactions it holds.
+    members: usize,
 }
 
 /// One transaction of a [`Group`].
@@ -316,7 +318,7 @@ impl Applier {
     /// How many whole transactions wait to go out or for their answers.
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.group.members.len() + usize::from(self.in_flight.is_some())
+        self.group.members.len() + self.in_flight.as_ref().map_or(0, |f| f.members)
     }
 
     /// Sends the queued transactions as one pipeline and checks their answers: call it when
@@ -339,12 +341,17 @@ impl Applier {
             return Ok(());
         };
         let group = std::mem::take(&mut self.group);
+        let members = group.members.len();
         let client = Arc::clone(&self.client);
         let task = self.runtime.spawn(async move {
             let outcome = pipeline::run(&client, false, &group.items).await;
             (group, outcome.results)
         });
-        self.in_flight = Some(InFlight { task, tail });
+        self.in_flight = Some(InFlight {
+            task,
+            tail,
+            members,
+        });
         Ok(())
     }
 
