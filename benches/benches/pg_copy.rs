@@ -119,6 +119,20 @@ fn chunk_to_frames(
     out.len()
 }
 
+/// As `chunk_to_frames`, the frames appended to `out` in place (no second copy).
+fn chunk_appended(
+    adapter: &SnapshotAdapter,
+    copy: &Bytes,
+    encoder: &mut SnapshotEncoder,
+    out: &mut Vec<u8>,
+) -> usize {
+    out.clear();
+    encoder
+        .append_table_chunks(adapter, [Ok(copy.clone())], out)
+        .unwrap();
+    out.len()
+}
+
 /// The pipeline under test: every full batch is serialized as it is handed back.
 fn copy_to_serialized(adapter: &SnapshotAdapter, copy: &Bytes, encoding: Encoding) -> usize {
     let mut builder = BatchBuilder::new();
@@ -177,6 +191,17 @@ fn bench(c: &mut Criterion) {
             g.bench_function(label, |b| {
                 b.iter(|| {
                     chunk_to_frames(black_box(&adapter), black_box(copy), &mut encoder, &mut out)
+                });
+            });
+        }
+        for (label, encoding) in [
+            ("encoder_chunk_appended_compact_frames", Encoding::Compact),
+            ("encoder_chunk_appended_compat_frames", Encoding::Compat),
+        ] {
+            let mut encoder = SnapshotEncoder::new(encoding);
+            g.bench_function(label, |b| {
+                b.iter(|| {
+                    chunk_appended(black_box(&adapter), black_box(copy), &mut encoder, &mut out)
                 });
             });
         }

@@ -42,9 +42,9 @@ use crate::{CodecError, Encoding};
 
 /// The longest varint: the compact events blob's count.
 const MAX_VARINT: usize = 10;
-/// Where compact events start in the buffer: room for a frame header, the blob's 8-byte
-/// length and the longest count in front of them.
-const COMPACT_EVENTS_AT: usize = HEADER_LEN + 8 + MAX_VARINT;
+/// The room in front of compact events but for their count: a frame header and the blob's
+/// 8-byte length.
+const COMPACT_HEAD: usize = HEADER_LEN + 8;
 
 /// Serializes a batch an event at a time, into bytes identical to what
 /// [`serialize_batch_with`](crate::serialize_batch_with) writes for the whole batch.
@@ -56,6 +56,15 @@ const COMPACT_EVENTS_AT: usize = HEADER_LEN + 8 + MAX_VARINT;
 pub struct BatchEncoder {
     encoding: Encoding,
     buf: Vec<u8>,
+    /// Where the batch being written starts in `buf`: after the frames kept there
+    /// ([`keep_frames`](Self::keep_frames)), else 0.
+    base: usize,
+    /// True while `buf` is a caller's buffer that keeps the frames ended.
+    keeping: bool,
+    /// The encoder's own buffer while it writes into a caller's.
+    own: Vec<u8>,
+    /// The length of the last compact batch's count (0 before one).
+    last_count_len: usize,
     writer: Option<Writer>,
     events: usize,
     /// The values of a COPY row, for the compat writer.
@@ -74,8 +83,10 @@ enum Writer {
         key: usize,
         mark: usize,
     },
-    /// Its events start at `COMPACT_EVENTS_AT`.
-    Compact(Events),
+    /// Its events start at `events_at`, after room for a frame header, the blob's 8-byte
+    /// length and a count: the longest, or (while frames are kept, when the room in front
+    /// is not skipped but would stay behind) as long as the last batch's.
+    Compact { events: Events, events_at: usize },
 }
 
 impl std::fmt::Debug for BatchEncoder {
@@ -121,8 +132,8 @@ impl BatchEncoder {
     pub fn encoded_len(&self) -> usize {
         match self.writer {
             None => 0,
-            Some(Writer::Compat { .. }) => self.buf.len().saturating_sub(HEADER_LEN),
-            Some(Writer::Compact(_)) => self.buf.len().saturating_sub(COMPACT_EVENTS_AT),
+            Some(Writer::Compat { .. }) => self.buf.len().saturating_sub(self.base + HEADER_LEN),
+            Some(Writer::Compact { events_at, .. }) => self.buf.len().saturating_sub(events_at),
         }
     }
 
@@ -142,17 +153,19 @@ impl BatchEncoder {
         if self.encoding == Encoding::Compact {
             compact::check(event)?;
         }
+        let room = self.count_room();
         let writer = self
             .writer
-            .get_or_insert_with(|| start(&mut self.buf, self.encoding));
+            .get_or_insert_with(|| start(&mut self.buf, self.base, room, self.encoding));
         match writer {
             Writer::Compat { state, .. } => {
                 let taken = state.take().ok_or_else(no_writer)?;
-                let mut w = Compat::resume(Sink::resume(&mut self.buf, HEADER_LEN), taken);
+                let at = self.base + HEADER_LEN;
+                let mut w = Compat::resume(Sink::resume(&mut self.buf, at), taken);
                 w.batch_event_with_row(event, row.or(event.new_row.as_ref()));
                 *state = Some(w.into_state());
             }
-            Writer::Compact(events) => events.event(&mut self.buf, event)?,
+            Writer::Compact { events, .. } => events.event(&mut self.buf, event)?,
         }
         self.events += 1;
         Ok(())
@@ -189,10 +202,11 @@ impl BatchEncoder {
                 ),
             });
         }
+        let room = self.count_room();
         let writer = self
             .writer
-            .get_or_insert_with(|| start(&mut self.buf, self.encoding));
-        if let Writer::Compact(events) = writer {
+            .get_or_insert_with(|| start(&mut self.buf, self.base, room, self.encoding));
+        if let Writer::Compact { events, .. } = writer {
             events.copy_row(&mut self.buf, rows, tuple);
             self.events += 1;
             return Ok(());
@@ -237,7 +251,71 @@ impl BatchEncoder {
         if let Some(slot) = self.buf.get_mut(header_at..start) {
             slot.copy_from_slice(&header);
         }
+        if self.keeping {
+            self.base = self.buf.len();
+        }
         Ok(self.buf.get(header_at..).unwrap_or_default())
+    }
+
+    /// The room left for the count of a compact batch's events: the longest a count can be,
+    /// unless the room stays in the buffer (frames kept), when it is best as long as the
+    /// count will be: as long as the last batch's, a guess that holds from one full batch
+    /// to the next (else `end` moves the events).
+    fn count_room(&self) -> usize {
+        match (self.keeping, self.last_count_len) {
+            (false, _) => MAX_VARINT,
+            (true, 0) => 1,
+            (true, n) => n,
+        }
+    }
+
+    /// Makes `buf` the encoder's buffer, where each frame [`finish_frame`](Self::finish_frame)
+    /// ends then stays, after `buf`'s bytes and the frames before it, instead of being
+    /// overwritten by the next batch: a producer that gathers frames in memory gets them
+    /// without copying them again. [`take_frames`](Self::take_frames) hands the buffer
+    /// back. A batch being written is dropped (as is one being written into a buffer given
+    /// before).
+    ///
+    /// ```
+    /// use scry_codec::frame::{FrameEncoder, FrameReader};
+    /// use scry_codec::{read_batch, BatchEncoder, Encoding};
+    /// use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType};
+    ///
+    /// let mut encoder = BatchEncoder::new(Encoding::Compact);
+    /// let mut frames = FrameEncoder::new();
+    /// encoder.keep_frames(b"ahead".to_vec());
+    /// for table in ["a", "b"] {
+    ///     encoder.push(&DatabaseEvent::new(OperationType::Insert, "public", table))?;
+    ///     encoder.finish_frame(&DatabaseEventBatch::new(), &mut frames)?;
+    /// }
+    /// let out = encoder.take_frames();
+    /// assert_eq!(&out[..5], b"ahead");
+    /// let tables: Vec<String> = FrameReader::new(&out[5..])
+    ///     .map(|frame| Ok(read_batch(&frame?.payload)?.events[0].table.clone()))
+    ///     .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+    /// assert_eq!(tables, ["a", "b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn keep_frames(&mut self, buf: Vec<u8>) {
+        self.take_frames();
+        self.own = std::mem::replace(&mut self.buf, buf);
+        self.base = self.buf.len();
+        self.keeping = true;
+    }
+
+    /// Hands back the buffer given to [`keep_frames`](Self::keep_frames): its bytes and
+    /// every frame ended since, but not the batch being written (which is dropped). The
+    /// encoder then writes into its own buffer again. Without a buffer given, an empty one.
+    pub fn take_frames(&mut self) -> Vec<u8> {
+        if !self.keeping {
+            return Vec::new();
+        }
+        self.writer = None;
+        self.events = 0;
+        self.buf.truncate(self.base);
+        self.base = 0;
+        self.keeping = false;
+        std::mem::replace(&mut self.buf, std::mem::take(&mut self.own))
     }
 
     /// Writes the end of the batch; returns where its bytes start in `buf` (with
@@ -246,24 +324,43 @@ impl BatchEncoder {
         for e in &batch.events {
             self.push(e)?;
         }
+        let room = self.count_room();
         let writer = self
             .writer
             .take()
-            .unwrap_or_else(|| start(&mut self.buf, self.encoding));
+            .unwrap_or_else(|| start(&mut self.buf, self.base, room, self.encoding));
         self.events = 0;
         match writer {
             Writer::Compat { state, key, mark } => {
                 let state = state.ok_or_else(no_writer)?;
-                let mut w = Compat::resume(Sink::resume(&mut self.buf, HEADER_LEN), state);
+                let at = self.base + HEADER_LEN;
+                let mut w = Compat::resume(Sink::resume(&mut self.buf, at), state);
                 let root = w.batch_close(key, mark, batch);
                 w.finish(root);
-                Ok(HEADER_LEN)
+                Ok(at)
             }
-            Writer::Compact(events) => {
+            Writer::Compact {
+                events,
+                mut events_at,
+            } => {
                 let mut count = Vec::with_capacity(MAX_VARINT);
                 crate::compact::put_varint(&mut count, events.count());
-                let start = COMPACT_EVENTS_AT - count.len() - 8;
-                if let Some(slot) = self.buf.get_mut(start + 8..COMPACT_EVENTS_AT) {
+                if self.keeping {
+                    // The room in front stays: it must be the count's length exactly.
+                    self.last_count_len = count.len();
+                    let fit = self.base + COMPACT_HEAD + count.len();
+                    if fit != events_at {
+                        let len = self.buf.len();
+                        if fit > events_at {
+                            self.buf.resize(len + (fit - events_at), 0);
+                        }
+                        self.buf.copy_within(events_at..len, fit);
+                        self.buf.truncate(fit + (len - events_at));
+                        events_at = fit;
+                    }
+                }
+                let start = events_at - count.len() - 8;
+                if let Some(slot) = self.buf.get_mut(start + 8..events_at) {
                     slot.copy_from_slice(&count);
                 }
                 let mut sink = Sink::resume(&mut self.buf, start);
@@ -275,12 +372,13 @@ impl BatchEncoder {
     }
 }
 
-/// Starts a batch in `buf` (cleared): its room in front, and its writer.
-fn start(buf: &mut Vec<u8>, encoding: Encoding) -> Writer {
-    buf.clear();
+/// Starts a batch at `base` in `buf` (cut there): its room in front (`count_room` bytes for
+/// the count of compact events), and its writer.
+fn start(buf: &mut Vec<u8>, base: usize, count_room: usize, encoding: Encoding) -> Writer {
+    buf.truncate(base);
     match encoding {
         Encoding::Compat => {
-            buf.resize(HEADER_LEN, 0);
+            buf.resize(base + HEADER_LEN, 0);
             let mut w = Compat::new(Sink::new(buf, 0));
             let (key, mark) = w.batch_open();
             Writer::Compat {
@@ -290,8 +388,12 @@ fn start(buf: &mut Vec<u8>, encoding: Encoding) -> Writer {
             }
         }
         Encoding::Compact => {
-            buf.resize(COMPACT_EVENTS_AT, 0);
-            Writer::Compact(Events::default())
+            let events_at = base + COMPACT_HEAD + count_room;
+            buf.resize(events_at, 0);
+            Writer::Compact {
+                events: Events::default(),
+                events_at,
+            }
         }
     }
 }

@@ -104,6 +104,55 @@ fn finish_frame_is_the_frame_of_the_serialized_batch() {
 }
 
 #[test]
+fn kept_frames_are_the_frames_finish_frame_returns() {
+    // Event counts whose varints are 1 or 2 bytes long, in every order: the room kept in
+    // front of compact events is guessed from the batch before.
+    let counts = [0, 1, 127, 128, 200, 5, 300, 3];
+    let source = workloads::small_rows(300);
+    for encoding in ENCODINGS {
+        for prefix in 0..=8u8 {
+            let mut one_by_one = BatchEncoder::new(encoding);
+            let mut frames_a = FrameEncoder::new();
+            let mut want: Vec<u8> = (0..prefix).collect();
+            let mut kept = BatchEncoder::new(encoding);
+            let mut frames_b = FrameEncoder::new();
+            kept.keep_frames((0..prefix).collect());
+            for (seq, &n) in counts.iter().enumerate() {
+                let rest = DatabaseEventBatch::new().with_batch_seq(seq as u64);
+                for e in &source.events[..n] {
+                    one_by_one.push(e).unwrap();
+                    kept.push(e).unwrap();
+                }
+                want.extend_from_slice(one_by_one.finish_frame(&rest, &mut frames_a).unwrap());
+                let frame = kept.finish_frame(&rest, &mut frames_b).unwrap();
+                assert_eq!(frame, &want[want.len() - frame.len()..]);
+            }
+            // A batch too long for its frame is refused and leaves nothing behind; a batch
+            // being written when the buffer is taken back is dropped.
+            let mut strict = FrameEncoder::new().with_max_payload_len(100);
+            for e in &source.events[..20] {
+                kept.push(e).unwrap();
+            }
+            assert!(kept
+                .finish_frame(&DatabaseEventBatch::new(), &mut strict)
+                .is_err());
+            kept.push(&source.events[0]).unwrap();
+            let got = kept.take_frames();
+            assert!(got == want, "{encoding:?}, {prefix} bytes ahead");
+            assert!(kept.is_empty());
+            // Back in its own buffer, the encoder writes each batch over the last.
+            assert!(kept.take_frames().is_empty());
+            kept.push(&source.events[1]).unwrap();
+            let batch = DatabaseEventBatch::with_events(vec![source.events[1].clone()]);
+            assert_eq!(
+                kept.finish(&DatabaseEventBatch::new()).unwrap(),
+                serialize_batch_with(&batch, encoding).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
 fn a_batch_too_long_for_the_frame_is_refused_and_not_counted() {
     let batch = workloads::small_rows(50);
     let mut frames = FrameEncoder::new().with_max_payload_len(200);

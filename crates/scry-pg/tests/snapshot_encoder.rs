@@ -238,6 +238,16 @@ fn tables_written_as_frames_number_on_and_frame_each_batch() {
         }
         assert!(got == want.to_vec(), "{encoding:?}");
         assert_eq!(enc.next_batch_seq(), b.next_batch_seq());
+        // Appended in place, after what the buffer held: the same frames.
+        let mut enc = encoder(encoding, limits);
+        let mut appended = b"held".to_vec();
+        for (adapter, copy) in &tables {
+            let summary = enc.append_table(adapter, &copy[..], &mut appended).unwrap();
+            assert_eq!(summary.copy_bytes, copy.len() as u64);
+        }
+        assert_eq!(&appended[..4], b"held");
+        assert!(appended[4..] == want[..], "{encoding:?}");
+        assert_eq!(enc.next_batch_seq(), b.next_batch_seq());
     }
 }
 
@@ -309,10 +319,19 @@ fn chunks_given_as_they_are_write_the_frames_of_a_read_stream() {
                 let n = pieces.len();
                 let mut got = Vec::new();
                 let summary = encoder(encoding, LIMITS[1])
-                    .write_table_chunks(adapter, pieces.into_iter().map(Ok), &mut got)
+                    .write_table_chunks(adapter, pieces.clone().into_iter().map(Ok), &mut got)
                     .unwrap();
                 assert!(got == want, "{encoding:?} table {t}, {n} chunks");
                 assert_eq!(summary, read, "{encoding:?} table {t}, {n} chunks");
+                let mut appended = Vec::new();
+                let summary = encoder(encoding, LIMITS[1])
+                    .append_table_chunks(adapter, pieces.into_iter().map(Ok), &mut appended)
+                    .unwrap();
+                assert!(
+                    appended == want,
+                    "{encoding:?} table {t}, {n} chunks appended"
+                );
+                assert_eq!(summary, read, "{encoding:?} table {t}, {n} chunks appended");
             }
         }
     }
@@ -372,6 +391,22 @@ fn errors_are_the_adapters_after_the_same_batches() {
                 .unwrap_err();
             assert_eq!(err, want_err);
             assert!(got == want);
+            // Frames appended in place: the whole frames of those batches, and no part of
+            // the batch the error cut short.
+            let mut framed = BytesMut::new();
+            let mut frames = FrameEncoder::new();
+            for payload in &want {
+                frames
+                    .encode(PayloadKind::Batch, encoding.into(), payload, &mut framed)
+                    .unwrap();
+            }
+            let mut appended = b"kept".to_vec();
+            let err = encoder(encoding, limits)
+                .append_table(adapter, input, &mut appended)
+                .unwrap_err();
+            assert_eq!(err, want_err);
+            assert_eq!(&appended[..4], b"kept");
+            assert!(appended[4..] == framed[..]);
         }
     }
     // The errors themselves, exactly.

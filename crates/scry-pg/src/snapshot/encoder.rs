@@ -196,6 +196,56 @@ impl SnapshotEncoder {
         self.run(adapter, &mut chunks, frames(adapter, out), &mut |_| {})
     }
 
+    /// As [`write_table`](Self::write_table), the frames appended to `out` itself: each
+    /// batch is written where its frame ends up, so no byte is copied a second time (for a
+    /// producer that gathers frames in memory, or hands them on as one buffer). On error
+    /// `out` holds what it held and every whole frame written before the error, never part
+    /// of one.
+    pub fn append_table<R: Read>(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: R,
+        out: &mut Vec<u8>,
+    ) -> Result<TableSummary, SnapshotError> {
+        let mut chunks = ReadChunks::new(source, self.chunk_bytes);
+        self.append(adapter, &mut chunks, out)
+    }
+
+    /// As [`append_table`](Self::append_table), the COPY stream given as the chunks it
+    /// arrived in (see [`write_table_chunks`](Self::write_table_chunks)).
+    pub fn append_table_chunks<I>(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        chunks: I,
+        out: &mut Vec<u8>,
+    ) -> Result<TableSummary, SnapshotError>
+    where
+        I: IntoIterator<Item = io::Result<Bytes>>,
+    {
+        let mut chunks = chunks.into_iter();
+        self.append(adapter, &mut chunks, out)
+    }
+
+    /// The frames of one table left in place in `out`, which the batch encoder writes into
+    /// for the while.
+    fn append(
+        &mut self,
+        adapter: &SnapshotAdapter,
+        source: &mut dyn Chunks,
+        out: &mut Vec<u8>,
+    ) -> Result<TableSummary, SnapshotError> {
+        self.encoder.keep_frames(std::mem::take(out));
+        let end = |encoder: &mut BatchEncoder, frames: &mut FrameEncoder, rest: &_| {
+            let frame = encoder
+                .finish_frame(rest, frames)
+                .map_err(|e| adapter.frame_error(e))?;
+            Ok(frame.len())
+        };
+        let result = self.run(adapter, source, end, &mut |_| {});
+        *out = self.encoder.take_frames();
+        result
+    }
+
     /// The snapshot of one table, its COPY stream in the chunks `source` yields; `end` ends
     /// a batch given its other fields and says how many bytes it wrote; `progress` hears of
     /// each batch ended.
