@@ -65,6 +65,9 @@ pub struct BatchEncoder {
     own: Vec<u8>,
     /// The length of the last compact batch's count (0 before one).
     last_count_len: usize,
+    /// The compact writer of the batch before, reset, for the next batch to reuse what it
+    /// allocated.
+    spare: Events,
     writer: Option<Writer>,
     events: usize,
     /// The values of a COPY row, for the compat writer.
@@ -154,9 +157,15 @@ impl BatchEncoder {
             compact::check(event)?;
         }
         let room = self.count_room();
-        let writer = self
-            .writer
-            .get_or_insert_with(|| start(&mut self.buf, self.base, room, self.encoding));
+        let writer = self.writer.get_or_insert_with(|| {
+            start(
+                &mut self.buf,
+                self.base,
+                room,
+                self.encoding,
+                &mut self.spare,
+            )
+        });
         match writer {
             Writer::Compat { state, .. } => {
                 let taken = state.take().ok_or_else(no_writer)?;
@@ -203,9 +212,15 @@ impl BatchEncoder {
             });
         }
         let room = self.count_room();
-        let writer = self
-            .writer
-            .get_or_insert_with(|| start(&mut self.buf, self.base, room, self.encoding));
+        let writer = self.writer.get_or_insert_with(|| {
+            start(
+                &mut self.buf,
+                self.base,
+                room,
+                self.encoding,
+                &mut self.spare,
+            )
+        });
         if let Writer::Compact { events, .. } = writer {
             events.copy_row(&mut self.buf, rows, tuple);
             self.events += 1;
@@ -325,10 +340,15 @@ impl BatchEncoder {
             self.push(e)?;
         }
         let room = self.count_room();
-        let writer = self
-            .writer
-            .take()
-            .unwrap_or_else(|| start(&mut self.buf, self.base, room, self.encoding));
+        let writer = self.writer.take().unwrap_or_else(|| {
+            start(
+                &mut self.buf,
+                self.base,
+                room,
+                self.encoding,
+                &mut self.spare,
+            )
+        });
         self.events = 0;
         match writer {
             Writer::Compat { state, key, mark } => {
@@ -366,6 +386,9 @@ impl BatchEncoder {
                 let mut sink = Sink::resume(&mut self.buf, start);
                 let blob = sink.blob_written(8);
                 events.finish(Compat::new(sink), blob, Some(batch));
+                let mut events = events;
+                events.reset();
+                self.spare = events;
                 Ok(start)
             }
         }
@@ -374,7 +397,14 @@ impl BatchEncoder {
 
 /// Starts a batch at `base` in `buf` (cut there): its room in front (`count_room` bytes for
 /// the count of compact events), and its writer.
-fn start(buf: &mut Vec<u8>, base: usize, count_room: usize, encoding: Encoding) -> Writer {
+/// `spare`, the compact writer of the batch before, is reused.
+fn start(
+    buf: &mut Vec<u8>,
+    base: usize,
+    count_room: usize,
+    encoding: Encoding,
+    spare: &mut Events,
+) -> Writer {
     buf.truncate(base);
     match encoding {
         Encoding::Compat => {
@@ -391,7 +421,7 @@ fn start(buf: &mut Vec<u8>, base: usize, count_room: usize, encoding: Encoding) 
             let events_at = base + COMPACT_HEAD + count_room;
             buf.resize(events_at, 0);
             Writer::Compact {
-                events: Events::default(),
+                events: std::mem::take(spare),
                 events_at,
             }
         }
@@ -408,12 +438,37 @@ fn no_writer() -> CodecError {
     }
 }
 
+/// The length of a type's binary value (PostgreSQL's `typlen` for the fixed-length types the
+/// tags name), or -2 for types of varying length: a guess only, never trusted.
+fn fixed_width(tag: TypeTag) -> i32 {
+    match tag {
+        TypeTag::Bool => 1,
+        TypeTag::Int16 => 2,
+        TypeTag::Int32 | TypeTag::Float32 | TypeTag::Date => 4,
+        TypeTag::MacAddr => 6,
+        TypeTag::Int64
+        | TypeTag::Float64
+        | TypeTag::Timestamp
+        | TypeTag::TimestampTz
+        | TypeTag::Time
+        | TypeTag::MacAddr8
+        | TypeTag::Money => 8,
+        TypeTag::TimeTz => 12,
+        TypeTag::Uuid | TypeTag::Interval | TypeTag::Point => 16,
+        TypeTag::Line | TypeTag::Circle => 24,
+        TypeTag::Lseg | TypeTag::Box => 32,
+        _ => -2,
+    }
+}
+
 /// The row events of one table made from COPY BINARY tuples: everything but the values,
 /// given once.
 #[derive(Debug, Clone)]
 pub struct CopyRows {
     event: DatabaseEvent,
     types: Vec<(TypeTag, u32)>,
+    /// The binary length of each column's type where it has one, else -2.
+    widths: Vec<i32>,
     /// [`DatabaseEvent::size_bytes`] of a row event but for its values.
     size_base: usize,
     /// Tells this apart from every other `CopyRows` (its clones but), for the compact
@@ -448,14 +503,23 @@ impl CopyRows {
             .flatten()
             .map(|s| 1 + s.len())
             .sum();
+        let widths = types.iter().map(|&(tag, _)| fixed_width(tag)).collect();
         Self {
             event,
             types,
+            widths,
             size_base,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             names_cost,
             strings_cost,
         }
+    }
+
+    /// The event and types it was made of (its rows and relation metadata dropped), for
+    /// example to reuse their strings for the next table's rows.
+    #[must_use]
+    pub fn into_parts(self) -> (DatabaseEvent, Vec<(TypeTag, u32)>) {
+        (self.event, self.types)
     }
 
     /// The event every row event is made from (without rows).
@@ -468,6 +532,31 @@ impl CopyRows {
     #[must_use]
     pub fn types(&self) -> &[(TypeTag, u32)] {
         &self.types
+    }
+
+    /// The tuple of these rows at the start of `buf`: [`CopyTuple::first`] with as many
+    /// fields as there are columns, only faster, for it knows the length of the columns'
+    /// fixed-width types (an `int8` field is 8 bytes long, unless NULL) and does not wait
+    /// to read it.
+    ///
+    /// ```
+    /// use scry_codec::{CopyRows, CopyTuple};
+    /// use scry_types::{DatabaseEvent, OperationType, TypeTag};
+    ///
+    /// let rows = CopyRows::new(
+    ///     DatabaseEvent::new(OperationType::SnapshotRow, "public", "t"),
+    ///     vec![(TypeTag::Int32, 23), (TypeTag::Text, 25)],
+    /// );
+    /// let stream = [0, 2, 0, 0, 0, 4, 0, 0, 0, 7, 0, 0, 0, 2, b'h', b'i', 0xFF, 0xFF];
+    /// let tuple = rows.first_tuple(&stream).unwrap();
+    /// assert_eq!(tuple.len(), 16);
+    /// assert_eq!(Some(tuple), CopyTuple::first(&stream, 2));
+    /// assert_eq!(rows.first_tuple(&stream[16..]), None); // the trailer
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn first_tuple<'t>(&self, buf: &'t [u8]) -> Option<CopyTuple<'t>> {
+        CopyTuple::first_with_widths(buf, &self.widths)
     }
 
     /// [`DatabaseEvent::size_bytes`] of the event [`to_event`](Self::to_event) makes of a

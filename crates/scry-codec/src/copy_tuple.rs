@@ -67,6 +67,48 @@ impl<'t> CopyTuple<'t> {
         })
     }
 
+    /// As [`first`](Self::first), for a tuple whose field `i` is most often `widths[i]`
+    /// bytes long (negative when no length is likely; a NULL field is always welcome):
+    /// where a field has its likely length, the next field's place is known without
+    /// waiting for this one's length to be read, so the walk over a row's fixed-width
+    /// fields runs ahead instead of a field at a time. The result is that of `first`.
+    #[inline]
+    pub(crate) fn first_with_widths(buf: &'t [u8], widths: &[i32]) -> Option<Self> {
+        let count = i16::from_be_bytes(*buf.first_chunk::<2>()?);
+        if usize::try_from(count).ok()? != widths.len() {
+            return None;
+        }
+        let mut at = 2usize;
+        let mut nulls = 0u64;
+        for (field, &width) in widths.iter().enumerate() {
+            prefetch(buf.as_ptr().wrapping_add(at + PREFETCH_AHEAD));
+            let len = i32::from_be_bytes(*buf.get(at..)?.first_chunk::<4>()?);
+            at += 4;
+            if len == width {
+                // `width`, not `len`: known before the read, it lets the next field's
+                // read start now (the branch is predicted, the read only checked).
+                let width = usize::try_from(std::hint::black_box(width)).ok()?;
+                if buf.len() - at < width {
+                    return None;
+                }
+                at += width;
+            } else if let Ok(len) = usize::try_from(len) {
+                if buf.len() - at < len {
+                    return None;
+                }
+                at += len;
+            } else if len == -1 {
+                nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
+            } else {
+                return None;
+            }
+        }
+        Some(Self {
+            bytes: buf.get(..at)?,
+            nulls,
+        })
+    }
+
     /// Checks that `tuple` is one whole tuple of `fields` fields; the error says what is
     /// wrong and at which byte of the tuple.
     pub fn new(tuple: &'t [u8], fields: usize) -> Result<Self, CodecError> {
@@ -129,6 +171,24 @@ impl<'t> CopyTuple<'t> {
             }
         })
     }
+}
+
+/// How far ahead of the field being read [`CopyTuple::first_with_widths`] asks for the
+/// bytes to be fetched: a walk over a large stream reads one length in each of many cache
+/// lines, and each would otherwise wait for its line to come from the next cache level.
+const PREFETCH_AHEAD: usize = 6 * 64;
+
+/// Asks for the cache line at `p` to be fetched into the nearest cache; nothing is read.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault, whatever the address; the
+    // instruction is part of SSE, which every x86-64 processor has.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// What is wrong with `tuple` as one tuple of `fields` fields.

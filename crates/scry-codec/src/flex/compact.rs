@@ -2,13 +2,12 @@
 //! go into one blob written straight into the output, the names and row types they refer
 //! to into a second, and the batch's low-volume fields through the Compat writer.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta, Row, TypeTag};
 
 use super::compat::Compat;
+use super::hash::{FastHasher, FastMap};
 use super::keys::Field;
 use super::shared::KeyShape;
 use super::sink::Sink;
@@ -109,6 +108,8 @@ pub(crate) struct Events {
     last: (u64, u64, u64),
     tables: Tables,
     metas: Vec<RelationMeta>,
+    /// Relations of batches written before, whose strings the next `metas` are copied into.
+    spare_metas: Vec<RelationMeta>,
     /// What the last COPY row found out (see `copy_row`); `rows` is `u64::MAX` before any.
     copy_cache: CopyCache,
 }
@@ -142,6 +143,21 @@ fn mask(n: usize) -> u64 {
 }
 
 impl Events {
+    /// Makes this the writer of a new FlexBuffer's events, as `Events::default()` is, but
+    /// keeping what it allocated (the tables, the names and relations it copied) to reuse.
+    pub(crate) fn reset(&mut self) {
+        self.count = 0;
+        self.last = (0, 0, 0);
+        self.tables.reset();
+        self.spare_metas.append(&mut self.metas);
+        let mut head = std::mem::take(&mut self.copy_cache.head);
+        head.clear();
+        self.copy_cache = CopyCache {
+            head,
+            ..CopyCache::default()
+        };
+    }
+
     /// The number of events written.
     pub(crate) fn count(&self) -> u64 {
         self.count
@@ -168,7 +184,9 @@ impl Events {
             }
         }
         if let Some(m) = &e.relation_meta {
-            self.metas.push(m.clone());
+            let mut copy = self.spare_metas.pop().unwrap_or_else(empty_relation);
+            copy.clone_from(m);
+            self.metas.push(copy);
         }
         self.count += 1;
         Ok(())
@@ -306,7 +324,7 @@ impl Events {
     /// Ends the FlexBuffer behind `w`, whose first item is the events blob `events_blob`:
     /// the tables blob, a batch's fields (`Some`; `None` for a bare event) and the root.
     pub(crate) fn finish(
-        self,
+        &self,
         mut w: Compat<'_>,
         events_blob: Val,
         batch: Option<&DatabaseEventBatch>,
@@ -381,7 +399,21 @@ fn inline_columns(e: &DatabaseEvent, rows: usize) -> bool {
     names > 2 * (crate::compact::MIN_EVENT + rows + strings)
 }
 
+/// An empty relation, to copy one into.
+fn empty_relation() -> RelationMeta {
+    RelationMeta::new(0, String::new(), String::new(), Vec::new())
+}
+
+/// Makes `dst` a copy of `src`, into the strings `dst` holds.
+fn assign_strings(dst: &mut Vec<String>, src: &[String]) {
+    dst.truncate(src.len());
+    let (held, more) = src.split_at(dst.len());
+    dst.clone_from_slice(held);
+    dst.extend_from_slice(more);
+}
+
 /// One entry of the name table.
+#[derive(Default)]
 struct Name {
     schema: String,
     table: String,
@@ -466,21 +498,34 @@ fn cells<'a>(
 #[derive(Default)]
 struct Tables {
     names: Vec<Name>,
+    /// Entries of tables written before, whose strings new entries are copied into.
+    spare_names: Vec<Name>,
     /// Name indices by the hash of their (schema, table, column names).
-    name_index: HashMap<u64, Vec<u32>>,
-    hasher: RandomState,
+    name_index: FastMap<u64, Vec<u32>>,
+    hasher: BuildHasherDefault<FastHasher>,
     /// The name of the previous event.
     last_name: Option<u32>,
     /// Each row type's first slot and slot count.
     types: Vec<(u32, u32)>,
     /// Every row type's (tag, OID) slots, in runs.
     slots: Vec<(u8, u32)>,
-    type_index: HashMap<Box<[(u8, u32)]>, u32>,
+    type_index: FastMap<Box<[(u8, u32)]>, u32>,
     /// The slots of a row type being chosen.
     scratch: Vec<(u8, u32)>,
 }
 
 impl Tables {
+    /// Empties the tables, keeping what they allocated.
+    fn reset(&mut self) {
+        self.spare_names.append(&mut self.names);
+        self.name_index.clear();
+        self.last_name = None;
+        self.types.clear();
+        self.slots.clear();
+        self.type_index.clear();
+        self.scratch.clear();
+    }
+
     /// The index of (schema, table, column names), added if new.
     #[inline(always)]
     fn name(&mut self, schema: &str, table: &str, columns: &[String]) -> u32 {
@@ -509,12 +554,14 @@ impl Tables {
             Some(i) => i,
             None => {
                 let i = names.len() as u32;
-                names.push(Name {
-                    schema: schema.to_owned(),
-                    table: table.to_owned(),
-                    columns: columns.to_vec(),
-                    last_type: NONE,
-                });
+                let mut name = self.spare_names.pop().unwrap_or_default();
+                name.schema.clear();
+                name.schema.push_str(schema);
+                name.table.clear();
+                name.table.push_str(table);
+                assign_strings(&mut name.columns, columns);
+                name.last_type = NONE;
+                names.push(name);
                 bucket.push(i);
                 i
             }

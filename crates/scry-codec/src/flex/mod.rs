@@ -4,7 +4,7 @@
 //! `fast` paths the views use). Writing: a hand-written writer that encodes the protocol's
 //! structs straight into a byte buffer, without serde or the flexbuffers builder (`compat`
 //! writes 0.1.1's exact bytes, `compact` the compact encoding; `sink`, `frame`, `value`,
-//! `keys`, `fields`, `shared`, `runs`, `template` and `estimate` are their parts).
+//! `keys`, `fields`, `shared`, `runs`, `template`, `estimate` and `hash` are their parts).
 
 // Reading.
 pub(crate) mod fast;
@@ -22,6 +22,7 @@ mod compat;
 pub(crate) mod estimate;
 mod fields;
 mod frame;
+mod hash;
 pub(crate) mod keys;
 pub(crate) mod query;
 mod runs;
