@@ -25,7 +25,15 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let copy = Bytes::from_static(FIXTURE);
+    // `PROFILE_EMPTY=1`: the fixture's table without its rows (the cost of a table).
+    let copy = if std::env::var_os("PROFILE_EMPTY").is_some() {
+        let header = 11 + 4 + 4;
+        let mut empty = FIXTURE[..header].to_vec();
+        empty.extend_from_slice(&[0xFF, 0xFF]);
+        Bytes::from(empty)
+    } else {
+        Bytes::from_static(FIXTURE)
+    };
     let mut encoder = SnapshotEncoder::new(Encoding::Compact);
     let mut out = Vec::new();
     let mut total = 0;

@@ -33,6 +33,30 @@ pub struct SnapshotEncoder {
     max_tuple_bytes: usize,
     /// The buffer chunks are read into, from table to table.
     buf: BytesMut,
+    /// The events and batch fields of the table being written, kept from table to table
+    /// so that their strings (a wide table has many column names) are copied into, not
+    /// allocated anew.
+    scratch: Scratch,
+}
+
+/// See [`SnapshotEncoder::scratch`].
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The begin and end events.
+    begin: Option<DatabaseEvent>,
+    end: Option<DatabaseEvent>,
+    /// The row events' event and column types, made into a `CopyRows` for the table.
+    row_event: Option<DatabaseEvent>,
+    types: Vec<(scry_types::TypeTag, u32)>,
+    /// The batch fields but for the events; `relations` holds the table's in the first
+    /// batch of a table, `relation` is where it waits between tables.
+    rest: DatabaseEventBatch,
+    relation: Option<scry_types::RelationMeta>,
+}
+
+/// An event to fill in.
+fn blank() -> DatabaseEvent {
+    DatabaseEvent::new(OperationType::SnapshotRow, String::new(), String::new())
 }
 
 /// `BatchBuilder`'s limits and numbering.
@@ -75,6 +99,7 @@ impl SnapshotEncoder {
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             max_tuple_bytes: crate::copy::DEFAULT_MAX_TUPLE_BYTES,
             buf: BytesMut::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -260,31 +285,54 @@ impl SnapshotEncoder {
         ) -> Result<usize, SnapshotError>,
         progress: &mut dyn FnMut(&TableSummary),
     ) -> Result<TableSummary, SnapshotError> {
+        let scratch = &mut self.scratch;
+        let now = now_us();
+        let begin = scratch.begin.get_or_insert_with(blank);
+        adapter.fill_event(begin, OperationType::SnapshotBegin, now, true, true);
+        let mut relation = scratch
+            .relation
+            .take()
+            .unwrap_or_else(|| adapter.relation().clone());
+        relation.clone_from(adapter.relation());
+        scratch.rest.relations.clear();
+        scratch.rest.relations.push(relation);
         let mut table = Table {
             progress,
             encoder: &mut self.encoder,
             frames: &mut self.frames,
             batching: &mut self.batching,
-            relations: Vec::with_capacity(1),
+            rest: &mut scratch.rest,
+            relation: &mut scratch.relation,
             current_bytes: 0,
             summary: TableSummary::default(),
         };
-        // The begin event's relation and column names, once written, serve the batch and
-        // the row events (they are no small copies for a wide table).
-        let mut begin = adapter.begin_event();
-        table.event(&begin, adapter, &mut end)?;
-        table.relations.extend(begin.relation_meta.take());
-        let rows = row_events(adapter, std::mem::take(&mut begin.columns));
+        table.event(begin, adapter, &mut end)?;
+        let mut row_event = scratch.row_event.take().unwrap_or_else(blank);
+        let names = adapter.names_on_rows;
+        adapter.fill_event(
+            &mut row_event,
+            OperationType::SnapshotRow,
+            now,
+            names,
+            false,
+        );
+        let mut types = std::mem::take(&mut scratch.types);
+        types.clear();
+        types.extend(
+            adapter
+                .type_oids
+                .iter()
+                .map(|&oid| (type_tag_from_oid(oid), oid)),
+        );
+        let rows = CopyRows::new(row_event, types);
         let mut decoder = CopyDecoder::new().with_max_tuple_bytes(self.max_tuple_bytes);
-        let columns = rows.types().len();
         let mut eof = false;
         loop {
             // The whole tuples at hand, checked once as they are written.
             if let Some(at_hand) = decoder.rows_at_hand() {
                 let (mut count, mut at) = (0, 0);
                 let mut result = Ok(());
-                while let Some(tuple) = at_hand.get(at..).and_then(|b| CopyTuple::first(b, columns))
-                {
+                while let Some(tuple) = at_hand.get(at..).and_then(|b| rows.first_tuple(b)) {
                     count += 1;
                     at += tuple.len();
                     result = table.row_tuple(&rows, &tuple, adapter, &mut end);
@@ -313,12 +361,19 @@ impl SnapshotEncoder {
                 Err(e) => return Err(adapter.copy_error(e)),
             }
         }
-        table.event(&adapter.end_event(), adapter, &mut end)?;
+        let end_event = scratch.end.get_or_insert_with(blank);
+        adapter.fill_event(end_event, OperationType::SnapshotEnd, now, false, false);
+        table.event(end_event, adapter, &mut end)?;
         if !table.encoder.is_empty() {
             table.flush(&mut end)?;
         }
         table.summary.copy_bytes = decoder.offset();
-        Ok(table.summary)
+        let summary = table.summary;
+        (scratch.row_event, scratch.types) = {
+            let (event, types) = rows.into_parts();
+            (Some(event), types)
+        };
+        Ok(summary)
     }
 }
 
@@ -398,18 +453,11 @@ impl<R: Read> Chunks for ReadChunks<R> {
     }
 }
 
-/// The row events of `adapter`'s table, but for their values (`column_names` its own).
-fn row_events(adapter: &SnapshotAdapter, column_names: Vec<String>) -> CopyRows {
-    let mut event = adapter.event(OperationType::SnapshotRow);
-    if adapter.names_on_rows {
-        event = event.columns(column_names);
-    }
-    let types = adapter
-        .type_oids
-        .iter()
-        .map(|&oid| (type_tag_from_oid(oid), oid))
-        .collect();
-    CopyRows::new(event.build(), types)
+/// The time now, in microseconds since the Unix epoch (0 before it).
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// One table's snapshot being written.
@@ -417,8 +465,11 @@ struct Table<'e> {
     encoder: &'e mut BatchEncoder,
     frames: &'e mut FrameEncoder,
     batching: &'e mut Batching,
-    /// The relations of the next batch ended (the table's, for its first).
-    relations: Vec<scry_types::RelationMeta>,
+    /// The next batch's fields but for its events (its relations the table's in the first
+    /// batch, none after).
+    rest: &'e mut DatabaseEventBatch,
+    /// Where the table's relation goes once written.
+    relation: &'e mut Option<scry_types::RelationMeta>,
     /// The estimated size of the batch's events (`DatabaseEvent::size_bytes`).
     current_bytes: usize,
     summary: TableSummary,
@@ -495,16 +546,13 @@ impl Table<'_> {
 
     /// Ends the batch being written.
     fn flush(&mut self, end: &mut End<'_>) -> Result<(), SnapshotError> {
-        let rest = DatabaseEventBatch {
-            events: Vec::new(),
-            source_id: self.batching.source_id.clone(),
-            batch_seq: self.batching.batch_seq,
-            relations: std::mem::take(&mut self.relations),
-            control_directive: None,
-            sequence_values: None,
-            backfill_metadata: None,
-        };
-        let written = end(self.encoder, self.frames, &rest)?;
+        self.rest.source_id.clone_from(&self.batching.source_id);
+        self.rest.batch_seq = self.batching.batch_seq;
+        let written = end(self.encoder, self.frames, self.rest)?;
+        // The relation rides in the first batch only.
+        if let Some(relation) = self.rest.relations.pop() {
+            *self.relation = Some(relation);
+        }
         self.batching.batch_seq = self.batching.batch_seq.wrapping_add(1);
         self.current_bytes = 0;
         self.summary.batches += 1;

@@ -155,6 +155,40 @@ impl SnapshotAdapter {
             .build()
     }
 
+    /// Makes `e` this table's event of `op` (as [`begin_event`](Self::begin_event) and
+    /// the others make it, `columns` with the column names, `relation` with the relation),
+    /// copying into the strings `e` holds; stamped `now` unless the adapter sets a time.
+    pub(crate) fn fill_event(
+        &self,
+        e: &mut DatabaseEvent,
+        op: OperationType,
+        now: u64,
+        columns: bool,
+        relation: bool,
+    ) {
+        e.event_id = None;
+        e.timestamp_us = self.timestamp_us.unwrap_or(now);
+        e.operation = op;
+        e.schema.clone_from(&self.relation.schema);
+        e.table.clone_from(&self.relation.table);
+        e.position = self.position;
+        e.transaction_id = self.transaction_id;
+        e.new_row = None;
+        e.old_row = None;
+        if columns {
+            e.columns.clone_from(&self.column_names);
+        } else {
+            e.columns.clear();
+        }
+        match (&mut e.relation_meta, relation) {
+            (Some(held), true) => held.clone_from(&self.relation),
+            (slot, true) => *slot = Some(self.relation.clone()),
+            (slot, false) => *slot = None,
+        }
+        e.ddl_sql = None;
+        e.ddl_object_type = None;
+    }
+
     /// The `SnapshotEnd` event.
     #[must_use]
     pub fn end_event(&self) -> DatabaseEvent {
