@@ -78,33 +78,30 @@ impl<'t> CopyTuple<'t> {
         if usize::try_from(count).ok()? != widths.len() {
             return None;
         }
-        let mut at = 2usize;
+        // The bytes after the fields walked: a slice, not an index into `buf`, so that each
+        // length is read from where the last field ended without adding an index first.
+        let mut rest = buf.get(2..)?;
         let mut nulls = 0u64;
         for (field, &width) in widths.iter().enumerate() {
-            prefetch(buf.as_ptr().wrapping_add(at + PREFETCH_AHEAD));
-            let len = i32::from_be_bytes(*buf.get(at..)?.first_chunk::<4>()?);
-            at += 4;
+            prefetch(rest.as_ptr().wrapping_add(PREFETCH_AHEAD));
+            let (head, data) = rest.split_first_chunk::<4>()?;
+            let len = i32::from_be_bytes(*head);
             if len == width {
                 // `width`, not `len`: known before the read, it lets the next field's
                 // read start now (the branch is predicted, the read only checked).
                 let width = usize::try_from(std::hint::black_box(width)).ok()?;
-                if buf.len() - at < width {
-                    return None;
-                }
-                at += width;
+                rest = data.get(width..)?;
             } else if let Ok(len) = usize::try_from(len) {
-                if buf.len() - at < len {
-                    return None;
-                }
-                at += len;
+                rest = data.get(len..)?;
             } else if len == -1 {
                 nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
+                rest = data;
             } else {
                 return None;
             }
         }
         Some(Self {
-            bytes: buf.get(..at)?,
+            bytes: buf.get(..buf.len() - rest.len())?,
             nulls,
         })
     }

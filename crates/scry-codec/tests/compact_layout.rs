@@ -285,6 +285,92 @@ fn wide_row_less_events_state_their_column_names_inline() {
 }
 
 #[test]
+fn many_tables_and_row_types_are_each_entered_once() {
+    // 20 tables of 3 columns, visited in a shuffled order again and again, with NULLs in
+    // changing places: more names and row types than are looked up one by one.
+    let columns = |t: usize| vec![format!("id_{t}"), "note".to_owned(), "n".to_owned()];
+    let mut events = Vec::new();
+    for round in 0..6usize {
+        for k in 0..20usize {
+            let t = (k * 7 + round * 3) % 20;
+            let mut e = DatabaseEvent::new(OperationType::Insert, "public", format!("t{t}"));
+            e.columns = columns(t);
+            let value = |tag, oid, on: bool, data: Vec<u8>| {
+                if on {
+                    ColumnValue::from_pg_binary(tag, oid, data)
+                } else {
+                    ColumnValue::null()
+                }
+            };
+            // Table t's second column is int4 for even t, text for odd: types differ by
+            // table as well as by NULL pattern.
+            let (tag, oid) = if t % 2 == 0 {
+                (TypeTag::Int32, 23)
+            } else {
+                (TypeTag::Text, 25)
+            };
+            let kinds = [
+                (TypeTag::Int64, 20),
+                (TypeTag::Float64, 701),
+                (TypeTag::Timestamp, 1114),
+                (TypeTag::TimestampTz, 1184),
+                (TypeTag::Time, 1083),
+                (TypeTag::Money, 790),
+                (TypeTag::MacAddr8, 774),
+                (TypeTag::Bytea, 17),
+                (TypeTag::Text, 25),
+                (TypeTag::Custom, 90_000 + t as u32),
+            ];
+            let (first_tag, first_oid) = kinds[t % 10];
+            e.new_row = Some(Row::new(vec![
+                value(
+                    first_tag,
+                    first_oid,
+                    true,
+                    (round as i64).to_be_bytes().to_vec(),
+                ),
+                value(tag, oid, (round + t) % 3 != 0, vec![0, 0, 0, t as u8]),
+                value(TypeTag::Bool, 16, (round + t) % 2 == 0, vec![1]),
+            ]));
+            events.push(e);
+        }
+    }
+    let batch = DatabaseEventBatch::with_events(events);
+    let bytes = compact(&batch);
+    assert_eq!(read_batch(&bytes).unwrap(), batch);
+    // The tables blob starts with its counts: names, columns, row types, slots.
+    let (_, tables) = blob(&bytes, "tables");
+    let count = |i: usize| u32::from_le_bytes(tables[4 * i..4 * i + 4].try_into().unwrap());
+    assert_eq!((count(0), count(1)), (20, 60));
+    // Every row type is distinct: no slot run is entered twice.
+    let types = count(2) as usize;
+    assert!(types > 8, "{types} row types");
+    let fixed = 16 + 24 * 20 + 8 * 60;
+    let runs: Vec<(u32, u32)> = (0..types)
+        .map(|i| {
+            let at = fixed + 8 * i;
+            let word = |at: usize| u32::from_le_bytes(tables[at..at + 4].try_into().unwrap());
+            (word(at), word(at + 4))
+        })
+        .collect();
+    let slots_at = fixed + 8 * types;
+    let slots_of = |(first, n): (u32, u32)| {
+        &tables[slots_at + 5 * first as usize..slots_at + 5 * (first + n) as usize]
+    };
+    for (i, &a) in runs.iter().enumerate() {
+        for &b in &runs[i + 1..] {
+            assert_ne!(slots_of(a), slots_of(b));
+        }
+    }
+    // Written an event at a time, the same bytes.
+    let mut encoder = scry_codec::BatchEncoder::new(Encoding::Compact);
+    for e in &batch.events {
+        encoder.push(e).unwrap();
+    }
+    assert_eq!(encoder.finish(&DatabaseEventBatch::new()).unwrap(), bytes);
+}
+
+#[test]
 fn small_and_large_rows_are_near_their_payload() {
     let small = workloads::small_rows(2000);
     let bytes = compact(&small);

@@ -21,6 +21,11 @@ use crate::{CodecError, CopyRows};
 /// Not yet chosen.
 const NONE: u32 = u32::MAX;
 
+/// Up to this many names (or row types) are looked through one by one, which for a batch of
+/// a few tables costs less than hashing a wide table's column names (or slots); past it,
+/// they are found through a hash index.
+const LINEAR: usize = 8;
+
 /// Appends `batch` as a Compact root to `out`; on error `out` is as it was.
 pub(crate) fn batch_root(out: &mut Vec<u8>, batch: &DatabaseEventBatch) -> Result<(), CodecError> {
     write_root(out, &batch.events, Some(batch))
@@ -543,17 +548,22 @@ impl Tables {
 
     /// [`Tables::name`] when it is not the previous event's.
     fn other_name(&mut self, schema: &str, table: &str, columns: &[String]) -> u32 {
-        let hash = self.hasher.hash_one((schema, table, columns));
-        let bucket = self.name_index.entry(hash).or_default();
-        let names = &mut self.names;
-        let i = match bucket.iter().copied().find(|&i| {
-            names
-                .get(i as usize)
-                .is_some_and(|n| n.is(schema, table, columns))
-        }) {
-            Some(i) => i,
+        let found = if self.names.len() <= LINEAR {
+            self.names.iter().position(|n| n.is(schema, table, columns))
+        } else {
+            let hash = self.hasher.hash_one((schema, table, columns));
+            self.name_index.get(&hash).and_then(|bucket| {
+                bucket.iter().map(|&i| i as usize).find(|&i| {
+                    self.names
+                        .get(i)
+                        .is_some_and(|n| n.is(schema, table, columns))
+                })
+            })
+        };
+        let i = match found {
+            Some(i) => i as u32,
             None => {
-                let i = names.len() as u32;
+                let i = self.names.len();
                 let mut name = self.spare_names.pop().unwrap_or_default();
                 name.schema.clear();
                 name.schema.push_str(schema);
@@ -561,9 +571,22 @@ impl Tables {
                 name.table.push_str(table);
                 assign_strings(&mut name.columns, columns);
                 name.last_type = NONE;
-                names.push(name);
-                bucket.push(i);
-                i
+                self.names.push(name);
+                // Indexed once there are too many to look through: all of them then.
+                let unindexed = if i == LINEAR { 0..=i } else { i..=i };
+                if i >= LINEAR {
+                    for j in unindexed {
+                        if let Some(n) = self.names.get(j) {
+                            let hash = self.hasher.hash_one((
+                                n.schema.as_str(),
+                                n.table.as_str(),
+                                &n.columns[..],
+                            ));
+                            self.name_index.entry(hash).or_default().push(j as u32);
+                        }
+                    }
+                }
+                i as u32
             }
         };
         self.last_name = Some(i);
@@ -607,15 +630,27 @@ impl Tables {
                 scratch.push(c.slot(previous.get(i).copied()));
             }
         }
-        let ty = match self.type_index.get(scratch.as_slice()) {
-            Some(&ty) => ty,
+        let found = if self.types.len() <= LINEAR {
+            (0..self.types.len() as u32).find(|&t| self.slots_of(t) == scratch.as_slice())
+        } else {
+            self.type_index.get(scratch.as_slice()).copied()
+        };
+        let ty = match found {
+            Some(ty) => ty,
             None => {
-                let ty = self.types.len() as u32;
+                let ty = self.types.len();
                 self.types
                     .push((self.slots.len() as u32, scratch.len() as u32));
                 self.slots.extend_from_slice(&scratch);
-                self.type_index.insert(scratch.as_slice().into(), ty);
-                ty
+                // Indexed once there are too many to look through: all of them then.
+                let unindexed = if ty == LINEAR { 0..=ty } else { ty..=ty };
+                if ty >= LINEAR {
+                    for t in unindexed {
+                        let slots: Box<[(u8, u32)]> = self.slots_of(t as u32).into();
+                        self.type_index.insert(slots, t as u32);
+                    }
+                }
+                ty as u32
             }
         };
         self.scratch = scratch;
