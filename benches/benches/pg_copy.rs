@@ -2,7 +2,8 @@
 //! bytes, next to a memcpy of the same COPY bytes, in bytes of COPY input per second.
 //!
 //! Two pipelines: `SnapshotEncoder` (tuples straight to framed batch bytes, no event per
-//! row) and the adapter's (an owned event per row through `BatchBuilder`, then
+//! row: read from an `io::Read`, handed over as one chunk, or handed over as one chunk and
+//! appended in place to the caller's buffer) and the adapter's (an owned event per row through `BatchBuilder`, then
 //! `serialize_batch_with`), each in the compact encoding and in the compat one (0.1.1's).
 //!
 //! Three inputs: the committed `all_types` fixture the real server wrote (87 columns of every
