@@ -32,6 +32,7 @@ const SMALL: usize = 8;
 const FULL_ROW: usize = 0;
 const FULL_COLUMN_VALUE: usize = 1;
 const FULL_EVENT_WITHOUT_DDL: usize = 2;
+const FULL_COLUMN_META: usize = 3;
 
 /// Writes one Compat FlexBuffer.
 pub(crate) struct Compat<'a> {
@@ -48,7 +49,7 @@ pub(crate) struct State {
     stack: Vec<Val>,
     key_sets: KeySets,
     /// The keys shapes of the structs written through `full_map`, once known.
-    full_shapes: [Option<KeyShape>; 3],
+    full_shapes: [Option<KeyShape>; 4],
     /// The last run of an event's operation, schema and table strings, to copy when the next
     /// event repeats them (see `runs`).
     names_run: Option<Run>,
@@ -64,7 +65,7 @@ impl State {
             keys: [NO_KEY; KEY_COUNT],
             stack: Vec::new(),
             key_sets: KeySets::new(),
-            full_shapes: [None; 3],
+            full_shapes: [None; 4],
             names_run: None,
             columns_run: None,
             templates: Templates::default(),
@@ -502,21 +503,24 @@ impl<'a> Compat<'a> {
     }
 
     fn column_meta(&mut self, c: &ColumnMeta) -> Val {
-        let mut f = Fields::<4>::new();
-        let k = self.key(Field::Name);
-        let v = self.sink.string(&c.name);
-        f.set(slot!(COLUMN_META, Name), k, v);
-        let k = self.key(Field::TypeOid);
-        f.set(slot!(COLUMN_META, TypeOid), k, Val::uint(c.type_oid.into()));
-        let k = self.key(Field::TypeModifier);
-        f.set(
-            slot!(COLUMN_META, TypeModifier),
-            k,
-            Val::int(c.type_modifier.into()),
-        );
-        let k = self.key(Field::IsKey);
-        f.set(slot!(COLUMN_META, IsKey), k, Val::boolean(c.is_key));
-        self.map(kind::COLUMN_META, &f)
+        // Keys asked for in the order 0.1.1 meets the fields (a key is written when first
+        // asked for); the map, whose fields are always all there, in key order.
+        let k_name = self.key(Field::Name);
+        let name = self.sink.string(&c.name);
+        let k_oid = self.key(Field::TypeOid);
+        let k_modifier = self.key(Field::TypeModifier);
+        let k_key = self.key(Field::IsKey);
+        // In the order of `keys::COLUMN_META`.
+        self.full_map(
+            FULL_COLUMN_META,
+            &[k_key, k_name, k_modifier, k_oid],
+            &[
+                Val::boolean(c.is_key),
+                name,
+                Val::int(c.type_modifier.into()),
+                Val::uint(c.type_oid.into()),
+            ],
+        )
     }
 
     /// Writes a vector of sequence value maps.

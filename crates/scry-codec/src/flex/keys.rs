@@ -99,7 +99,6 @@ pub(crate) mod kind {
     pub(crate) const BATCH: u8 = 0;
     pub(crate) const EVENT: u8 = 1;
     pub(crate) const RELATION: u8 = 4;
-    pub(crate) const COLUMN_META: u8 = 5;
     pub(crate) const SEQUENCE: u8 = 6;
     pub(crate) const BACKFILL: u8 = 7;
 }
