@@ -92,45 +92,34 @@ fn wide_rows(rows: i64) -> (RelationMeta, Bytes) {
     (rel, w.finish())
 }
 
-/// The encoder under test: every batch framed into `out` as it fills (`encoder` goes on
-/// from table to table, as one snapshot's does).
-fn copy_to_frames(
-    adapter: &SnapshotAdapter,
-    copy: &Bytes,
-    encoder: &mut SnapshotEncoder,
-    out: &mut Vec<u8>,
-) -> usize {
-    out.clear();
-    encoder.write_table(adapter, &copy[..], out).unwrap();
-    out.len()
+/// How the encoder under test is handed the COPY bytes and gives back the frames.
+#[derive(Clone, Copy)]
+enum Path {
+    /// Read from an `io::Read`, every batch framed into `out` as it fills.
+    Read,
+    /// Handed over as one chunk (as a producer that holds them, or receives them as
+    /// `Bytes`, does): no read copy on the way in.
+    Chunk,
+    /// As `Chunk`, the frames appended to `out` in place (no second copy).
+    Appended,
 }
 
-/// As `copy_to_frames`, the COPY bytes handed over as one chunk (as a producer that holds
-/// them, or receives them as `Bytes`, does): no read copy on the way in.
-fn chunk_to_frames(
+/// The encoder under test (`encoder` goes on from table to table, as one snapshot's does).
+fn encode_frames(
+    path: Path,
     adapter: &SnapshotAdapter,
     copy: &Bytes,
     encoder: &mut SnapshotEncoder,
     out: &mut Vec<u8>,
 ) -> usize {
     out.clear();
-    encoder
-        .write_table_chunks(adapter, [Ok(copy.clone())], out)
-        .unwrap();
-    out.len()
-}
-
-/// As `chunk_to_frames`, the frames appended to `out` in place (no second copy).
-fn chunk_appended(
-    adapter: &SnapshotAdapter,
-    copy: &Bytes,
-    encoder: &mut SnapshotEncoder,
-    out: &mut Vec<u8>,
-) -> usize {
-    out.clear();
-    encoder
-        .append_table_chunks(adapter, [Ok(copy.clone())], out)
-        .unwrap();
+    let chunks = [Ok(copy.clone())];
+    match path {
+        Path::Read => encoder.write_table(adapter, &copy[..], out),
+        Path::Chunk => encoder.write_table_chunks(adapter, chunks, out),
+        Path::Appended => encoder.append_table_chunks(adapter, chunks, out),
+    }
+    .unwrap();
     out.len()
 }
 
@@ -173,36 +162,35 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("pg_copy/{name}"));
         g.throughput(Throughput::Bytes(copy.len() as u64));
         let mut out = Vec::new();
-        for (label, encoding) in [
-            ("encoder_to_compact_frames", Encoding::Compact),
-            ("encoder_to_compat_frames", Encoding::Compat),
+        for (label, path, encoding) in [
+            ("encoder_to_compact_frames", Path::Read, Encoding::Compact),
+            ("encoder_to_compat_frames", Path::Read, Encoding::Compat),
+            (
+                "encoder_chunk_to_compact_frames",
+                Path::Chunk,
+                Encoding::Compact,
+            ),
+            (
+                "encoder_chunk_to_compat_frames",
+                Path::Chunk,
+                Encoding::Compat,
+            ),
+            (
+                "encoder_chunk_appended_compact_frames",
+                Path::Appended,
+                Encoding::Compact,
+            ),
+            (
+                "encoder_chunk_appended_compat_frames",
+                Path::Appended,
+                Encoding::Compat,
+            ),
         ] {
             let mut encoder = SnapshotEncoder::new(encoding);
             g.bench_function(label, |b| {
                 b.iter(|| {
-                    copy_to_frames(black_box(&adapter), black_box(copy), &mut encoder, &mut out)
-                });
-            });
-        }
-        for (label, encoding) in [
-            ("encoder_chunk_to_compact_frames", Encoding::Compact),
-            ("encoder_chunk_to_compat_frames", Encoding::Compat),
-        ] {
-            let mut encoder = SnapshotEncoder::new(encoding);
-            g.bench_function(label, |b| {
-                b.iter(|| {
-                    chunk_to_frames(black_box(&adapter), black_box(copy), &mut encoder, &mut out)
-                });
-            });
-        }
-        for (label, encoding) in [
-            ("encoder_chunk_appended_compact_frames", Encoding::Compact),
-            ("encoder_chunk_appended_compat_frames", Encoding::Compat),
-        ] {
-            let mut encoder = SnapshotEncoder::new(encoding);
-            g.bench_function(label, |b| {
-                b.iter(|| {
-                    chunk_appended(black_box(&adapter), black_box(copy), &mut encoder, &mut out)
+                    let (adapter, copy) = (black_box(&adapter), black_box(copy));
+                    encode_frames(path, adapter, copy, &mut encoder, &mut out)
                 });
             });
         }

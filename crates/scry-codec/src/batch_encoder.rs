@@ -156,16 +156,8 @@ impl BatchEncoder {
         if self.encoding == Encoding::Compact {
             compact::check(event)?;
         }
-        let room = self.count_room();
-        let writer = self.writer.get_or_insert_with(|| {
-            start(
-                &mut self.buf,
-                self.base,
-                room,
-                self.encoding,
-                &mut self.spare,
-            )
-        });
+        self.start_writer();
+        let writer = self.writer.as_mut().ok_or_else(no_writer)?;
         match writer {
             Writer::Compat { state, .. } => {
                 let taken = state.take().ok_or_else(no_writer)?;
@@ -211,16 +203,8 @@ impl BatchEncoder {
                 ),
             });
         }
-        let room = self.count_room();
-        let writer = self.writer.get_or_insert_with(|| {
-            start(
-                &mut self.buf,
-                self.base,
-                room,
-                self.encoding,
-                &mut self.spare,
-            )
-        });
+        self.start_writer();
+        let writer = self.writer.as_mut().ok_or_else(no_writer)?;
         if let Writer::Compact { events, .. } = writer {
             events.copy_row(&mut self.buf, rows, tuple);
             self.events += 1;
@@ -270,6 +254,20 @@ impl BatchEncoder {
             self.base = self.buf.len();
         }
         Ok(self.buf.get(header_at..).unwrap_or_default())
+    }
+
+    /// Starts a batch's writer unless one is writing.
+    fn start_writer(&mut self) {
+        if self.writer.is_none() {
+            let room = self.count_room();
+            self.writer = Some(start(
+                &mut self.buf,
+                self.base,
+                room,
+                self.encoding,
+                &mut self.spare,
+            ));
+        }
     }
 
     /// The room left for the count of a compact batch's events: the longest a count can be,
