@@ -30,8 +30,8 @@ use crate::CodecError;
 pub struct CopyTuple<'t> {
     /// The whole tuple: its field count and fields.
     bytes: &'t [u8],
-    /// Bit `i` set when field `i` is NULL, for the first 64 fields.
-    nulls: u64,
+    /// Bit `i` set when field `i` is NULL, for the first 128 fields.
+    nulls: u128,
 }
 
 impl<'t> CopyTuple<'t> {
@@ -46,7 +46,7 @@ impl<'t> CopyTuple<'t> {
             return None;
         }
         let mut at = 2usize;
-        let mut nulls = 0u64;
+        let mut nulls = 0u128;
         for field in 0..fields {
             let len = i32::from_be_bytes(*buf.get(at..)?.first_chunk::<4>()?);
             at += 4;
@@ -56,7 +56,7 @@ impl<'t> CopyTuple<'t> {
                 }
                 at += len;
             } else if len == -1 {
-                nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
+                nulls |= 1u128.checked_shl(field as u32).unwrap_or(0);
             } else {
                 return None;
             }
@@ -81,7 +81,7 @@ impl<'t> CopyTuple<'t> {
         // The bytes after the fields walked: a slice, not an index into `buf`, so that each
         // length is read from where the last field ended without adding an index first.
         let mut rest = buf.get(2..)?;
-        let mut nulls = 0u64;
+        let mut nulls = 0u128;
         for (field, &width) in widths.iter().enumerate() {
             prefetch(rest.as_ptr().wrapping_add(PREFETCH_AHEAD));
             let (head, data) = rest.split_first_chunk::<4>()?;
@@ -94,7 +94,7 @@ impl<'t> CopyTuple<'t> {
             } else if let Ok(len) = usize::try_from(len) {
                 rest = data.get(len..)?;
             } else if len == -1 {
-                nulls |= 1u64.checked_shl(field as u32).unwrap_or(0);
+                nulls |= 1u128.checked_shl(field as u32).unwrap_or(0);
                 rest = data;
             } else {
                 return None;
@@ -143,6 +143,11 @@ impl<'t> CopyTuple<'t> {
 
     /// Which of the first 64 fields are NULL (bit `i` for field `i`).
     pub(crate) fn nulls(&self) -> u64 {
+        self.nulls as u64
+    }
+
+    /// Which of the first 128 fields are NULL (bit `i` for field `i`).
+    pub(crate) fn nulls_128(&self) -> u128 {
         self.nulls
     }
 
@@ -152,21 +157,37 @@ impl<'t> CopyTuple<'t> {
     }
 
     /// Each field's data as a range of the tuple's bytes, `None` for NULL, in order.
-    pub(crate) fn data(&self) -> impl Iterator<Item = Option<std::ops::Range<usize>>> + Clone + 't {
-        let bytes = self.bytes;
-        let mut at = 2usize;
-        std::iter::from_fn(move || {
-            let len = i32::from_be_bytes(*bytes.get(at..)?.first_chunk::<4>()?);
-            at += 4;
-            match usize::try_from(len) {
-                Ok(len) => {
-                    let range = at..at + len;
-                    at += len;
-                    Some(Some(range))
-                }
-                Err(_) => Some(None),
+    pub(crate) fn data(&self) -> Fields<'t> {
+        Fields {
+            bytes: self.bytes,
+            at: 2,
+        }
+    }
+}
+
+/// Each field's data of a tuple as a range of its bytes, `None` for NULL
+/// ([`CopyTuple::data`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Fields<'t> {
+    bytes: &'t [u8],
+    /// Where the next field's length is.
+    at: usize,
+}
+
+impl Iterator for Fields<'_> {
+    type Item = Option<std::ops::Range<usize>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let len = i32::from_be_bytes(*self.bytes.get(self.at..)?.first_chunk::<4>()?);
+        self.at += 4;
+        match usize::try_from(len) {
+            Ok(len) => {
+                let range = self.at..self.at + len;
+                self.at += len;
+                Some(Some(range))
             }
-        })
+            Err(_) => Some(None),
+        }
     }
 }
 

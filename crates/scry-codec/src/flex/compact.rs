@@ -409,12 +409,24 @@ fn empty_relation() -> RelationMeta {
     RelationMeta::new(0, String::new(), String::new(), Vec::new())
 }
 
-/// Makes `dst` a copy of `src`, into the strings `dst` holds.
+/// Makes `dst` a copy of `src`, into the strings `dst` holds (the next batch of a table
+/// finds them equal already: comparing is cheaper than copying).
 fn assign_strings(dst: &mut Vec<String>, src: &[String]) {
     dst.truncate(src.len());
     let (held, more) = src.split_at(dst.len());
-    dst.clone_from_slice(held);
+    for (d, s) in dst.iter_mut().zip(held) {
+        assign_str(d, s);
+    }
     dst.extend_from_slice(more);
+}
+
+/// Makes `dst` a copy of `src`, unless it is one.
+#[inline]
+fn assign_str(dst: &mut String, src: &str) {
+    if dst != src {
+        dst.clear();
+        dst.push_str(src);
+    }
 }
 
 /// One entry of the name table.
@@ -485,18 +497,40 @@ impl Cell {
 }
 
 /// The fields of `tuple` as the row-type choice sees them: field `i` of type `types[i]`.
-fn cells<'a>(
-    tuple: &CopyTuple<'a>,
-    types: &'a [(TypeTag, u32)],
-) -> impl Iterator<Item = Cell> + Clone + 'a {
-    let nulls = tuple.data();
-    types
-        .iter()
-        .zip(nulls)
-        .map(|(&(tag, oid), data)| match data {
-            Some(_) => Cell::Data(tag, oid),
-            None => Cell::Null,
+/// Which are NULL is known from the tuple's NULL bits up to 128 fields; past that the tuple
+/// is walked.
+fn cells<'a>(tuple: &CopyTuple<'a>, types: &'a [(TypeTag, u32)]) -> Cells<'a> {
+    Cells {
+        types: types.iter().enumerate(),
+        nulls: tuple.nulls_128(),
+        walk: (types.len() > 128).then(|| tuple.data()),
+    }
+}
+
+/// See [`cells`].
+#[derive(Clone)]
+struct Cells<'a> {
+    types: std::iter::Enumerate<std::slice::Iter<'a, (TypeTag, u32)>>,
+    nulls: u128,
+    walk: Option<crate::copy_tuple::Fields<'a>>,
+}
+
+impl Iterator for Cells<'_> {
+    type Item = Cell;
+
+    #[inline]
+    fn next(&mut self) -> Option<Cell> {
+        let (i, &(tag, oid)) = self.types.next()?;
+        let null = match &mut self.walk {
+            Some(fields) => fields.next()?.is_none(),
+            None => self.nulls >> i & 1 == 1,
+        };
+        Some(if null {
+            Cell::Null
+        } else {
+            Cell::Data(tag, oid)
         })
+    }
 }
 
 /// The name and row-type tables of the FlexBuffer being written.
@@ -565,10 +599,8 @@ impl Tables {
             None => {
                 let i = self.names.len();
                 let mut name = self.spare_names.pop().unwrap_or_default();
-                name.schema.clear();
-                name.schema.push_str(schema);
-                name.table.clear();
-                name.table.push_str(table);
+                assign_str(&mut name.schema, schema);
+                assign_str(&mut name.table, table);
                 assign_strings(&mut name.columns, columns);
                 name.last_type = NONE;
                 self.names.push(name);
@@ -735,20 +767,34 @@ impl Tables {
             );
             first_column += n.columns.len();
         }
+        // Column entries and slots, many and of a fixed size: written into place.
         let mut at = fixed;
+        let entries = buf.len();
+        buf.resize(entries + COLUMN_ENTRY * columns, 0);
+        let mut slots = buf
+            .get_mut(entries..)
+            .unwrap_or_default()
+            .chunks_exact_mut(8);
         for n in &self.names {
             at += n.schema.len() + n.table.len();
-            for c in &n.columns {
-                u32s(buf, &[at, c.len()]);
+            for (c, slot) in n.columns.iter().zip(&mut slots) {
+                slot[..4].copy_from_slice(&(at as u32).to_le_bytes());
+                slot[4..].copy_from_slice(&(c.len() as u32).to_le_bytes());
                 at += c.len();
             }
         }
         for &(first, n) in &self.types {
             u32s(buf, &[first as usize, n as usize]);
         }
-        for &(tag, oid) in &self.slots {
-            buf.push(tag);
-            buf.extend_from_slice(&oid.to_le_bytes());
+        let entries = buf.len();
+        buf.resize(entries + SLOT_ENTRY * self.slots.len(), 0);
+        let into = buf
+            .get_mut(entries..)
+            .unwrap_or_default()
+            .chunks_exact_mut(SLOT_ENTRY);
+        for (&(tag, oid), slot) in self.slots.iter().zip(into) {
+            slot[0] = tag;
+            slot[1..].copy_from_slice(&oid.to_le_bytes());
         }
         for n in &self.names {
             buf.extend_from_slice(n.schema.as_bytes());

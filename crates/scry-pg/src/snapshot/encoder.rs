@@ -288,14 +288,12 @@ impl SnapshotEncoder {
         let scratch = &mut self.scratch;
         let now = now_us();
         let begin = scratch.begin.get_or_insert_with(blank);
+        // The relation and names the last table's events and batch held, copied into.
+        if let Some(relation) = scratch.relation.take() {
+            begin.relation_meta = Some(relation);
+        }
         adapter.fill_event(begin, OperationType::SnapshotBegin, now, true, true);
-        let mut relation = scratch
-            .relation
-            .take()
-            .unwrap_or_else(|| adapter.relation().clone());
-        relation.clone_from(adapter.relation());
         scratch.rest.relations.clear();
-        scratch.rest.relations.push(relation);
         let mut table = Table {
             progress,
             encoder: &mut self.encoder,
@@ -307,15 +305,20 @@ impl SnapshotEncoder {
             summary: TableSummary::default(),
         };
         table.event(begin, adapter, &mut end)?;
+        // Once written, the begin event's relation is the first batch's, and its column
+        // names the row events'.
+        table.rest.relations.extend(begin.relation_meta.take());
         let mut row_event = scratch.row_event.take().unwrap_or_else(blank);
-        let names = adapter.names_on_rows;
         adapter.fill_event(
             &mut row_event,
             OperationType::SnapshotRow,
             now,
-            names,
+            false,
             false,
         );
+        if adapter.names_on_rows {
+            row_event.columns = std::mem::take(&mut begin.columns);
+        }
         let mut types = std::mem::take(&mut scratch.types);
         types.clear();
         types.extend(
@@ -370,7 +373,10 @@ impl SnapshotEncoder {
         table.summary.copy_bytes = decoder.offset();
         let summary = table.summary;
         (scratch.row_event, scratch.types) = {
-            let (event, types) = rows.into_parts();
+            let (mut event, types) = rows.into_parts();
+            if adapter.names_on_rows {
+                begin.columns = std::mem::take(&mut event.columns);
+            }
             (Some(event), types)
         };
         Ok(summary)
