@@ -154,7 +154,7 @@ impl Events {
         self.count = 0;
         self.last = (0, 0, 0);
         self.tables.reset();
-        self.spare_metas.append(&mut self.metas);
+        self.spare_metas.extend(self.metas.drain(..).rev());
         let mut head = std::mem::take(&mut self.copy_cache.head);
         head.clear();
         self.copy_cache = CopyCache {
@@ -556,7 +556,9 @@ struct Tables {
 impl Tables {
     /// Empties the tables, keeping what they allocated.
     fn reset(&mut self) {
-        self.spare_names.append(&mut self.names);
+        // Reversed: the next batch, popping them, meets them in the order this one made
+        // them (a table's entries then find the strings of the same entry).
+        self.spare_names.extend(self.names.drain(..).rev());
         self.name_index.clear();
         self.last_name = None;
         self.types.clear();

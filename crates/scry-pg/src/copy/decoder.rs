@@ -187,6 +187,14 @@ impl CopyDecoder {
         (self.state == State::Rows && self.staged.is_empty()).then_some(&self.chunk[..])
     }
 
+    /// Reads the header now if the input holds it whole, so that the first tuples are at
+    /// hand too; its error if it is malformed.
+    #[cfg(feature = "snapshot")]
+    pub(crate) fn read_header_at_hand(&mut self) -> Result<(), CopyError> {
+        let result = self.read_header(false).map(drop);
+        self.fail_on(result)
+    }
+
     /// Counts the first `bytes` bytes of [`rows_at_hand`](Self::rows_at_hand), `rows`
     /// whole tuples, as read.
     #[cfg(feature = "snapshot")]

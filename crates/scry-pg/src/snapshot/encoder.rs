@@ -357,7 +357,12 @@ impl SnapshotEncoder {
                 Ok(Some(tuple)) => table.row(&rows, &tuple, adapter, &mut end)?,
                 Ok(None) if eof => break,
                 Ok(None) => match source.next_chunk(&mut self.buf) {
-                    Ok(Some(chunk)) => decoder.push(chunk),
+                    Ok(Some(chunk)) => {
+                        decoder.push(chunk);
+                        decoder
+                            .read_header_at_hand()
+                            .map_err(|e| adapter.copy_error(e))?;
+                    }
                     Ok(None) => eof = true,
                     Err(e) => return Err(adapter.io_error(&e)),
                 },
