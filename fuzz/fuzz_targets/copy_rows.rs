@@ -3,19 +3,27 @@
 //! and the finished batch is byte for byte `serialize_batch_with` of those events, which
 //! reads back equal.
 //!
+//! `CopyRows::first_tuple` (which guesses fixed-width fields' lengths) cuts exactly the
+//! tuple `CopyTuple::first` cuts, from each tuple and from the rest of the input. A tuple
+//! of length byte 0 ends the batch so far (checked as the whole one is), so that the next
+//! batch reuses what the encoder kept.
+//!
 //! Input: a column count byte (0 to 15), a type byte per column, then tuples, each a
 //! length byte and that many bytes.
 #![no_main]
 
 use bytes::Bytes;
-use scry_codec::{read_batch, serialize_batch_with, BatchEncoder, CopyRows, Encoding};
+use scry_codec::{read_batch, serialize_batch_with, BatchEncoder, CopyRows, CopyTuple, Encoding};
 use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, TypeTag};
 
-const TYPES: [(TypeTag, u32); 4] = [
+const TYPES: [(TypeTag, u32); 7] = [
     (TypeTag::Int32, 23),
     (TypeTag::Text, 25),
     (TypeTag::Bytea, 17),
     (TypeTag::Bool, 16),
+    (TypeTag::Int64, 20),
+    (TypeTag::Int16, 21),
+    (TypeTag::Uuid, 2950),
 ];
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -37,9 +45,16 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         BatchEncoder::new(Encoding::Compact),
     ];
     let mut events = Vec::new();
+    let mut seq = 0;
     while let Some((&len, tail)) = rest.split_first() {
+        assert_eq!(rows.first_tuple(tail), CopyTuple::first(tail, n));
+        if len == 0 {
+            check(&mut encoders, std::mem::take(&mut events), seq);
+            seq += 1;
+        }
         let len = usize::from(len).min(tail.len());
         let tuple = Bytes::copy_from_slice(&tail[..len]);
+        assert_eq!(rows.first_tuple(&tuple), CopyTuple::first(&tuple, n));
         rest = &tail[len..];
         let made = rows.to_event(&tuple);
         for encoder in &mut encoders {
@@ -51,12 +66,17 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             events.push(e);
         }
     }
-    let batch = DatabaseEventBatch::with_events(events).with_batch_seq(1);
-    let rest = DatabaseEventBatch::new().with_batch_seq(1);
-    for encoder in &mut encoders {
+    check(&mut encoders, events, seq);
+});
+
+/// Ends the batch each encoder holds: the bytes of `events` as one batch, read back equal.
+fn check(encoders: &mut [BatchEncoder; 2], events: Vec<DatabaseEvent>, seq: u64) {
+    let batch = DatabaseEventBatch::with_events(events).with_batch_seq(seq);
+    let rest = DatabaseEventBatch::new().with_batch_seq(seq);
+    for encoder in encoders {
         let encoding = encoder.encoding();
         let bytes = encoder.finish(&rest).expect("a batch of checked rows encodes");
         assert_eq!(bytes, serialize_batch_with(&batch, encoding).unwrap());
         assert_eq!(read_batch(bytes).unwrap(), batch);
     }
-});
+}
