@@ -436,29 +436,6 @@ fn no_writer() -> CodecError {
     }
 }
 
-/// The length of a type's binary value (PostgreSQL's `typlen` for the fixed-length types the
-/// tags name), or -2 for types of varying length: a guess only, never trusted.
-fn fixed_width(tag: TypeTag) -> i32 {
-    match tag {
-        TypeTag::Bool => 1,
-        TypeTag::Int16 => 2,
-        TypeTag::Int32 | TypeTag::Float32 | TypeTag::Date => 4,
-        TypeTag::MacAddr => 6,
-        TypeTag::Int64
-        | TypeTag::Float64
-        | TypeTag::Timestamp
-        | TypeTag::TimestampTz
-        | TypeTag::Time
-        | TypeTag::MacAddr8
-        | TypeTag::Money => 8,
-        TypeTag::TimeTz => 12,
-        TypeTag::Uuid | TypeTag::Interval | TypeTag::Point => 16,
-        TypeTag::Line | TypeTag::Circle => 24,
-        TypeTag::Lseg | TypeTag::Box => 32,
-        _ => -2,
-    }
-}
-
 /// The row events of one table made from COPY BINARY tuples: everything but the values,
 /// given once.
 #[derive(Debug, Clone)]
@@ -501,7 +478,15 @@ impl CopyRows {
             .flatten()
             .map(|s| 1 + s.len())
             .sum();
-        let widths = types.iter().map(|&(tag, _)| fixed_width(tag)).collect();
+        // A guess only, never trusted: none where the type has no length of its own.
+        let widths = types
+            .iter()
+            .map(|&(tag, _)| {
+                tag.fixed_len()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .unwrap_or(crate::copy_tuple::NO_GUESS)
+            })
+            .collect();
         Self {
             event,
             types,

@@ -41,30 +41,7 @@ impl<'t> CopyTuple<'t> {
     #[inline]
     #[must_use]
     pub fn first(buf: &'t [u8], fields: usize) -> Option<Self> {
-        let count = i16::from_be_bytes(*buf.first_chunk::<2>()?);
-        if usize::try_from(count).ok()? != fields {
-            return None;
-        }
-        let mut at = 2usize;
-        let mut nulls = 0u128;
-        for field in 0..fields {
-            let len = i32::from_be_bytes(*buf.get(at..)?.first_chunk::<4>()?);
-            at += 4;
-            if let Ok(len) = usize::try_from(len) {
-                if buf.len() - at < len {
-                    return None;
-                }
-                at += len;
-            } else if len == -1 {
-                nulls |= 1u128.checked_shl(field as u32).unwrap_or(0);
-            } else {
-                return None;
-            }
-        }
-        Some(Self {
-            bytes: buf.get(..at)?,
-            nulls,
-        })
+        Self::walk(buf, std::iter::repeat_n(NO_GUESS, fields))
     }
 
     /// As [`first`](Self::first), for a tuple whose field `i` is most often `widths[i]`
@@ -74,6 +51,13 @@ impl<'t> CopyTuple<'t> {
     /// fields runs ahead instead of a field at a time. The result is that of `first`.
     #[inline]
     pub(crate) fn first_with_widths(buf: &'t [u8], widths: &[i32]) -> Option<Self> {
+        Self::walk(buf, widths.iter().copied())
+    }
+
+    /// The tuple at the start of `buf` of as many fields as `widths` yields guesses of
+    /// their lengths (see [`first_with_widths`](Self::first_with_widths)).
+    #[inline(always)]
+    fn walk(buf: &'t [u8], widths: impl ExactSizeIterator<Item = i32>) -> Option<Self> {
         let count = i16::from_be_bytes(*buf.first_chunk::<2>()?);
         if usize::try_from(count).ok()? != widths.len() {
             return None;
@@ -82,7 +66,7 @@ impl<'t> CopyTuple<'t> {
         // length is read from where the last field ended without adding an index first.
         let mut rest = buf.get(2..)?;
         let mut nulls = 0u128;
-        for (field, &width) in widths.iter().enumerate() {
+        for (field, width) in widths.enumerate() {
             prefetch(rest.as_ptr().wrapping_add(PREFETCH_AHEAD));
             let (head, data) = rest.split_first_chunk::<4>()?;
             let len = i32::from_be_bytes(*head);
@@ -190,6 +174,9 @@ impl Iterator for Fields<'_> {
         }
     }
 }
+
+/// A guess no field length matches (a length is at least -1, for NULL).
+pub(crate) const NO_GUESS: i32 = -2;
 
 /// How far ahead of the field being read [`CopyTuple::first_with_widths`] asks for the
 /// bytes to be fetched: a walk over a large stream reads one length in each of many cache
