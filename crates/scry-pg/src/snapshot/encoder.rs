@@ -7,7 +7,7 @@ use scry_codec::frame::FrameEncoder;
 use scry_codec::{BatchEncoder, CopyRows, CopyTuple, Encoding};
 use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType};
 
-use super::{SnapshotAdapter, SnapshotError};
+use super::{now_us, SnapshotAdapter, SnapshotError};
 use crate::copy::{read_chunk, CopyDecoder, DEFAULT_CHUNK_BYTES};
 use crate::oid::type_tag_from_oid;
 
@@ -462,13 +462,6 @@ impl<R: Read> Chunks for ReadChunks<R> {
         self.ended = ended;
         Ok(chunk)
     }
-}
-
-/// The time now, in microseconds since the Unix epoch (0 before it).
-fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// One table's snapshot being written.

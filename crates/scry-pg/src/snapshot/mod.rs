@@ -7,7 +7,7 @@
 //! such events back into a COPY BINARY stream for `COPY ... FROM STDIN (FORMAT binary)`.
 
 use bytes::Bytes;
-use scry_builder::{BatchBuilder, DatabaseEventBuilder};
+use scry_builder::BatchBuilder;
 use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, RelationMeta};
 
 use std::io::{self, Read};
@@ -136,28 +136,23 @@ impl SnapshotAdapter {
         &self.relation
     }
 
-    fn event(&self, op: OperationType) -> DatabaseEventBuilder {
-        let b = DatabaseEventBuilder::new(op, &self.relation.schema, &self.relation.table)
-            .position(self.position)
-            .transaction_id(self.transaction_id);
-        match self.timestamp_us {
-            Some(ts) => b.timestamp_us(ts),
-            None => b,
-        }
+    /// This table's event of `op` (see [`fill_event`](Self::fill_event)), stamped now
+    /// unless the adapter sets a time.
+    fn event(&self, op: OperationType, columns: bool, relation: bool) -> DatabaseEvent {
+        let mut e = DatabaseEvent::new(op, String::new(), String::new());
+        self.fill_event(&mut e, op, now_us(), columns, relation);
+        e
     }
 
     /// The `SnapshotBegin` event: the relation metadata and the column names.
     #[must_use]
     pub fn begin_event(&self) -> DatabaseEvent {
-        self.event(OperationType::SnapshotBegin)
-            .columns(self.column_names.clone())
-            .relation_meta(self.relation.clone())
-            .build()
+        self.event(OperationType::SnapshotBegin, true, true)
     }
 
-    /// Makes `e` this table's event of `op` (as [`begin_event`](Self::begin_event) and
-    /// the others make it, `columns` with the column names, `relation` with the relation),
-    /// copying into the strings `e` holds; stamped `now` unless the adapter sets a time.
+    /// Makes `e` this table's event of `op` (every snapshot event is made here): `columns`
+    /// with the column names, `relation` with the relation, copied into the strings `e`
+    /// holds; stamped `now` unless the adapter sets a time.
     pub(crate) fn fill_event(
         &self,
         e: &mut DatabaseEvent,
@@ -192,7 +187,7 @@ impl SnapshotAdapter {
     /// The `SnapshotEnd` event.
     #[must_use]
     pub fn end_event(&self) -> DatabaseEvent {
-        self.event(OperationType::SnapshotEnd).build()
+        self.event(OperationType::SnapshotEnd, false, false)
     }
 
     /// The `SnapshotRow` event of one tuple (row number `index`, for errors).
@@ -205,13 +200,9 @@ impl SnapshotAdapter {
                 actual: row.len(),
             });
         }
-        let mut b = self
-            .event(OperationType::SnapshotRow)
-            .new_row(row.into_protocol_row(&self.type_oids));
-        if self.names_on_rows {
-            b = b.columns(self.column_names.clone());
-        }
-        Ok(b.build())
+        let mut e = self.event(OperationType::SnapshotRow, self.names_on_rows, false);
+        e.new_row = Some(row.into_protocol_row(&self.type_oids));
+        Ok(e)
     }
 
     fn copy_error(&self, source: CopyError) -> SnapshotError {
@@ -323,6 +314,13 @@ impl SnapshotAdapter {
         }
         Ok(())
     }
+}
+
+/// The time now, in microseconds since the Unix epoch (0 before it).
+pub(crate) fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Rows, then the end event unless a row failed.
