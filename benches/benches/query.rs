@@ -10,6 +10,7 @@
 use std::time::{Duration, SystemTime};
 
 use criterion::{black_box, criterion_main, BenchmarkId, Criterion, Throughput};
+use scry_testkit::upstream::query_to_upstream as to_upstream;
 use scry_types::{ParamValue, QueryEvent, QueryEventBuilder};
 
 fn event(i: u64, with_params: bool) -> QueryEvent {
@@ -39,30 +40,6 @@ fn event(i: u64, with_params: bool) -> QueryEvent {
             ]);
     }
     b.build()
-}
-
-fn to_upstream(e: &QueryEvent) -> upstream::QueryEvent {
-    // 0.1.1's ParamValue has the same serde shape as ours.
-    let params = e
-        .params
-        .iter()
-        .map(|p| serde_json::from_value(serde_json::to_value(p).expect("json")).expect("param"))
-        .collect();
-    upstream::QueryEvent {
-        event_id: e.event_id.clone(),
-        timestamp: e.timestamp,
-        query: e.query.clone(),
-        params,
-        params_incomplete: e.params_incomplete,
-        normalized_query: e.normalized_query.clone(),
-        value_fingerprints: e.value_fingerprints.clone(),
-        duration: e.duration,
-        rows: e.rows,
-        success: e.success,
-        error: e.error.clone(),
-        database: e.database.clone(),
-        connection_id: e.connection_id.clone(),
-    }
 }
 
 fn workloads() -> Vec<(&'static str, Vec<QueryEvent>)> {

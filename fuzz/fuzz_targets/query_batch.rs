@@ -6,19 +6,8 @@
 #![no_main]
 
 use scry_codec::{FlatBuffersSerializer, FlexBuffersDeserializer};
-use scry_types::{ParamValue, QueryEvent};
-
-fn finite(p: &ParamValue) -> bool {
-    match p {
-        ParamValue::Float32(f) => f.is_finite(),
-        ParamValue::Float64(f) => f.is_finite(),
-        ParamValue::Array { elements: all, .. } | ParamValue::Composite { fields: all } => {
-            all.iter().all(finite)
-        }
-        ParamValue::Range { lower, upper, .. } => lower.iter().chain(upper).all(|b| finite(b)),
-        _ => true,
-    }
-}
+use scry_testkit::query::json_finite as finite;
+use scry_types::QueryEvent;
 
 fn without_params(
     events: &[QueryEvent],

@@ -12,105 +12,11 @@ use scry_protocol::{
     DeserializationError, FlatBuffersSerializer, FlexBuffersDeserializer, ParamValue, QueryEvent,
     QueryEventBuilder,
 };
+use scry_testkit::query::json_finite as finite;
+use scry_testkit::upstream::{
+    query_from_upstream as from_upstream, query_to_upstream as to_upstream,
+};
 use scry_testkit::Gen;
-
-fn param_to_upstream(p: &ParamValue) -> upstream::ParamValue {
-    use upstream::ParamValue as U;
-    let boxed = |b: &Option<Box<ParamValue>>| b.as_ref().map(|p| Box::new(param_to_upstream(p)));
-    match p {
-        ParamValue::Null => U::Null,
-        ParamValue::Bool(v) => U::Bool(*v),
-        ParamValue::Int16(v) => U::Int16(*v),
-        ParamValue::Int32(v) => U::Int32(*v),
-        ParamValue::Int64(v) => U::Int64(*v),
-        ParamValue::Float32(v) => U::Float32(*v),
-        ParamValue::Float64(v) => U::Float64(*v),
-        ParamValue::Numeric(v) => U::Numeric(v.clone()),
-        ParamValue::Text(v) => U::Text(v.clone()),
-        ParamValue::Bytes(v) => U::Bytes(v.clone()),
-        ParamValue::Date(v) => U::Date(*v),
-        ParamValue::Time(v) => U::Time(*v),
-        ParamValue::Timestamp(v) => U::Timestamp(*v),
-        ParamValue::TimestampTz(v) => U::TimestampTz(*v),
-        ParamValue::Interval {
-            months,
-            days,
-            microseconds,
-        } => U::Interval {
-            months: *months,
-            days: *days,
-            microseconds: *microseconds,
-        },
-        ParamValue::Uuid(v) => U::Uuid(*v),
-        ParamValue::Json(v) => U::Json(v.clone()),
-        ParamValue::Array {
-            elements,
-            dimensions,
-        } => U::Array {
-            elements: elements.iter().map(param_to_upstream).collect(),
-            dimensions: dimensions.clone(),
-        },
-        ParamValue::Range {
-            lower,
-            upper,
-            lower_inc,
-            upper_inc,
-        } => U::Range {
-            lower: boxed(lower),
-            upper: boxed(upper),
-            lower_inc: *lower_inc,
-            upper_inc: *upper_inc,
-        },
-        ParamValue::Composite { fields } => U::Composite {
-            fields: fields.iter().map(param_to_upstream).collect(),
-        },
-        ParamValue::Unknown { oid, data } => U::Unknown {
-            oid: *oid,
-            data: data.clone(),
-        },
-    }
-}
-
-/// 0.1.1's ParamValue has the same serde shape: its JSON is ours.
-fn param_from_upstream(p: &upstream::ParamValue) -> ParamValue {
-    serde_json::from_str(&serde_json::to_string(p).unwrap()).unwrap()
-}
-
-fn to_upstream(e: &QueryEvent) -> upstream::QueryEvent {
-    upstream::QueryEvent {
-        event_id: e.event_id.clone(),
-        timestamp: e.timestamp,
-        query: e.query.clone(),
-        params: e.params.iter().map(param_to_upstream).collect(),
-        params_incomplete: e.params_incomplete,
-        normalized_query: e.normalized_query.clone(),
-        value_fingerprints: e.value_fingerprints.clone(),
-        duration: e.duration,
-        rows: e.rows,
-        success: e.success,
-        error: e.error.clone(),
-        database: e.database.clone(),
-        connection_id: e.connection_id.clone(),
-    }
-}
-
-fn from_upstream(e: &upstream::QueryEvent) -> QueryEvent {
-    QueryEvent {
-        event_id: e.event_id.clone(),
-        timestamp: e.timestamp,
-        query: e.query.clone(),
-        params: e.params.iter().map(param_from_upstream).collect(),
-        params_incomplete: e.params_incomplete,
-        normalized_query: e.normalized_query.clone(),
-        value_fingerprints: e.value_fingerprints.clone(),
-        duration: e.duration,
-        rows: e.rows,
-        success: e.success,
-        error: e.error.clone(),
-        database: e.database.clone(),
-        connection_id: e.connection_id.clone(),
-    }
-}
 
 /// `e` as a batch gives it back: times in whole microseconds (before the epoch: the epoch),
 /// and without the parameters whose JSON is `null` (non-finite floats).
@@ -125,20 +31,6 @@ fn as_read(e: &QueryEvent) -> QueryEvent {
     e.duration = micros(e.duration);
     e.params.retain(finite);
     e
-}
-
-/// False when `p` holds a NaN or infinite float anywhere: its JSON holds a `null` there,
-/// which no `ParamValue` reads back, so the whole parameter is dropped on reading.
-fn finite(p: &ParamValue) -> bool {
-    match p {
-        ParamValue::Float32(f) => f.is_finite(),
-        ParamValue::Float64(f) => f.is_finite(),
-        ParamValue::Array { elements: all, .. } | ParamValue::Composite { fields: all } => {
-            all.iter().all(finite)
-        }
-        ParamValue::Range { lower, upper, .. } => lower.iter().chain(upper).all(|b| finite(b)),
-        _ => true,
-    }
 }
 
 /// Compares event by event, so a failure shows one event, not the batch.

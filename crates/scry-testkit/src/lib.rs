@@ -15,6 +15,8 @@ pub mod pgoutput;
 pub mod query;
 mod rng;
 pub mod server;
+#[cfg(feature = "upstream")]
+pub mod upstream;
 pub mod workloads;
 
 pub use canonical::{canonical_cases, CanonicalCase, CanonicalPayload};

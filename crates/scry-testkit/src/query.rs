@@ -239,3 +239,17 @@ pub fn query_cases() -> Vec<QueryCase> {
         },
     ]
 }
+
+/// False when `p` holds a NaN or infinite float anywhere: its JSON holds a `null` there,
+/// which no `ParamValue` reads back, so the whole parameter is dropped on reading.
+pub fn json_finite(p: &ParamValue) -> bool {
+    match p {
+        ParamValue::Float32(f) => f.is_finite(),
+        ParamValue::Float64(f) => f.is_finite(),
+        ParamValue::Array { elements: all, .. } | ParamValue::Composite { fields: all } => {
+            all.iter().all(json_finite)
+        }
+        ParamValue::Range { lower, upper, .. } => lower.iter().chain(upper).all(|b| json_finite(b)),
+        _ => true,
+    }
+}
