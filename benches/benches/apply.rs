@@ -220,27 +220,38 @@ fn bench(c: &mut Criterion) {
                 backlog(&mut source, &mut target, "bench_native_slot");
                 let expected = digest(&mut source);
                 let started = Instant::now();
-                target
-                    .batch_execute(&format!(
-                        "CREATE SUBSCRIPTION bench_sub CONNECTION '{source_url}' PUBLICATION bench_pub \
-                         WITH (create_slot = false, slot_name = 'bench_native_slot', copy_data = false)"
-                    ))
-                    .expect("subscription");
+                subscribe(&mut target, &source_url, "bench_native_slot");
                 let deadline = Instant::now() + Duration::from_secs(120);
                 while digest(&mut target) != expected {
                     assert!(Instant::now() < deadline, "the subscriber did not catch up");
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 total += started.elapsed();
-                target
-                    .batch_execute("DROP SUBSCRIPTION bench_sub")
-                    .expect("drop subscription");
+                unsubscribe(&mut target);
             }
             total
         });
     });
     g.finish();
     worker_start_throttle(&mut admin, None);
+}
+
+/// Subscribes the target to the source's publication through the existing `slot`, copying
+/// nothing: the native apply of what the slot holds and will hold.
+fn subscribe(target: &mut Client, source_url: &str, slot: &str) {
+    target
+        .batch_execute(&format!(
+            "CREATE SUBSCRIPTION bench_sub CONNECTION '{source_url}' PUBLICATION bench_pub \
+             WITH (create_slot = false, slot_name = '{slot}', copy_data = false)"
+        ))
+        .expect("subscription");
+}
+
+/// Drops the subscription `subscribe` made (and with it its slot).
+fn unsubscribe(target: &mut Client) {
+    target
+        .batch_execute("DROP SUBSCRIPTION bench_sub")
+        .expect("drop subscription");
 }
 
 /// Empties both tables and makes `slot` anew.
@@ -366,21 +377,16 @@ fn live(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 fresh(&mut source, &mut target, "live_native_slot");
-                target
-                    .batch_execute(&format!(
-                        "CREATE SUBSCRIPTION bench_sub CONNECTION '{source_url}' PUBLICATION bench_pub \
-                         WITH (create_slot = false, slot_name = 'live_native_slot', copy_data = false)"
-                    ))
-                    .expect("subscription");
-                wait_for("the subscription's worker", || slot_active(&mut source, "live_native_slot"));
+                subscribe(&mut target, &source_url, "live_native_slot");
+                wait_for("the subscription's worker", || {
+                    slot_active(&mut source, "live_native_slot")
+                });
                 let started = Instant::now();
                 workload(&mut source);
                 let expected = digest(&mut source);
                 wait_for("the subscriber", || digest(&mut target) == expected);
                 total += started.elapsed();
-                target
-                    .batch_execute("DROP SUBSCRIPTION bench_sub")
-                    .expect("drop subscription");
+                unsubscribe(&mut target);
             }
             total
         });
