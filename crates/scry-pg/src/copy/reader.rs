@@ -1,7 +1,7 @@
 //! [`CopyReader`].
 
 use bytes::Bytes;
-use scry_types::{ColumnValue, Row};
+use scry_types::{ColumnValue, Row, TypeTag};
 
 use super::decoder::CopyDecoder;
 use super::CopyError;
@@ -59,14 +59,23 @@ impl CopyRow {
     /// is shorter), NULL fields [`ColumnValue::null`]. The bytes are not copied.
     #[must_use]
     pub fn into_protocol_row(self, type_oids: &[u32]) -> Row {
+        self.into_row_of(|i| {
+            let oid = type_oids.get(i).copied().unwrap_or(0);
+            (type_tag_from_oid(oid), oid)
+        })
+    }
+
+    /// The protocol row, field `i` (unless NULL) a value of the type tag and OID
+    /// `type_of(i)` (for a caller that knows its columns' tags already).
+    pub(crate) fn into_row_of(self, type_of: impl Fn(usize) -> (TypeTag, u32)) -> Row {
         self.fields
             .into_iter()
             .enumerate()
             .map(|(i, field)| match field {
                 None => ColumnValue::null(),
                 Some(data) => {
-                    let oid = type_oids.get(i).copied().unwrap_or(0);
-                    ColumnValue::from_pg_binary(type_tag_from_oid(oid), oid, data)
+                    let (tag, oid) = type_of(i);
+                    ColumnValue::from_pg_binary(tag, oid, data)
                 }
             })
             .collect()

@@ -9,7 +9,6 @@ use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType};
 
 use super::{now_us, SnapshotAdapter, SnapshotError};
 use crate::copy::{read_chunk, CopyDecoder, DEFAULT_CHUNK_BYTES};
-use crate::oid::type_tag_from_oid;
 
 /// Encodes table snapshots straight from their COPY BINARY streams into serialized
 /// batches, without making an event per row: each tuple is handed to a [`BatchEncoder`] as
@@ -321,12 +320,7 @@ impl SnapshotEncoder {
         }
         let mut types = std::mem::take(&mut scratch.types);
         types.clear();
-        types.extend(
-            adapter
-                .type_oids
-                .iter()
-                .map(|&oid| (type_tag_from_oid(oid), oid)),
-        );
+        types.extend_from_slice(&adapter.types);
         let rows = CopyRows::new(row_event, types);
         let mut decoder = CopyDecoder::new().with_max_tuple_bytes(self.max_tuple_bytes);
         let mut eof = false;

@@ -8,11 +8,12 @@
 
 use bytes::Bytes;
 use scry_builder::BatchBuilder;
-use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, RelationMeta};
+use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, RelationMeta, TypeTag};
 
 use std::io::{self, Read};
 
 use crate::copy::{CopyError, CopyIoError, CopyReader, CopyRow, CopyStream, CopyWriter};
+use crate::oid::type_tag_from_oid;
 
 mod encoder;
 mod loader;
@@ -76,7 +77,8 @@ pub enum SnapshotError {
 #[derive(Debug, Clone)]
 pub struct SnapshotAdapter {
     relation: RelationMeta,
-    type_oids: Vec<u32>,
+    /// Each column's type tag and OID, found once.
+    types: Vec<(TypeTag, u32)>,
     column_names: Vec<String>,
     timestamp_us: Option<u64>,
     position: u64,
@@ -88,11 +90,15 @@ impl SnapshotAdapter {
     /// An adapter for `relation`. Row events carry the column names, and the current time.
     #[must_use]
     pub fn new(relation: RelationMeta) -> Self {
-        let type_oids = relation.columns.iter().map(|c| c.type_oid).collect();
+        let types = relation
+            .columns
+            .iter()
+            .map(|c| (type_tag_from_oid(c.type_oid), c.type_oid))
+            .collect();
         let column_names = relation.columns.iter().map(|c| c.name.clone()).collect();
         Self {
             relation,
-            type_oids,
+            types,
             column_names,
             timestamp_us: None,
             position: 0,
@@ -192,16 +198,18 @@ impl SnapshotAdapter {
 
     /// The `SnapshotRow` event of one tuple (row number `index`, for errors).
     pub fn row_event(&self, row: CopyRow, index: u64) -> Result<DatabaseEvent, SnapshotError> {
-        if row.len() != self.type_oids.len() {
+        if row.len() != self.types.len() {
             return Err(SnapshotError::FieldCount {
                 table: self.relation.qualified_name(),
                 row: index,
-                expected: self.type_oids.len(),
+                expected: self.types.len(),
                 actual: row.len(),
             });
         }
         let mut e = self.event(OperationType::SnapshotRow, self.names_on_rows, false);
-        e.new_row = Some(row.into_protocol_row(&self.type_oids));
+        let types = &self.types;
+        e.new_row =
+            Some(row.into_row_of(|i| types.get(i).copied().unwrap_or((type_tag_from_oid(0), 0))));
         Ok(e)
     }
 
