@@ -3,8 +3,9 @@
 #
 # Installs postgresql-15 with apt when its binaries are missing, initdb's a data directory
 # under /tmp as an unprivileged user (postgres refuses to run as root), starts the server on
-# 127.0.0.1 with trust authentication and logical decoding on (wal_level=logical, replication
-# slots, prepared transactions for two-phase decoding), creates a database and prints the conninfo.
+# 127.0.0.1 with trust authentication (but password, MD5 and SCRAM logins for three roles the
+# client tests make) and logical decoding on (wal_level=logical, replication slots, prepared
+# transactions for two-phase decoding), creates a database and prints the conninfo.
 #
 # Usage:  eval "$(bash .ci/postgres.sh)"    # exports SCRY_PG_URL
 # Stop:   bash .ci/postgres-stop.sh
@@ -74,6 +75,16 @@ if port_busy "$PORT"; then log "no free port found"; exit 1; fi
 
 as_pg "$bindir/initdb" -D "$DATA" -U "$PGUSER_NAME" --auth=trust --encoding=UTF8 \
     --locale=C --no-sync >&2
+# Password logins for the client's tests, for these roles only (everyone else is trusted).
+hba="$(mktemp)"
+{
+    printf 'host all scry_password 127.0.0.1/32 password\n'
+    printf 'host all scry_md5 127.0.0.1/32 md5\n'
+    printf 'host all scry_scram 127.0.0.1/32 scram-sha-256\n'
+    cat "$DATA/pg_hba.conf"
+} >"$hba"
+cat "$hba" >"$DATA/pg_hba.conf"
+rm -f "$hba"
 as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 -c max_prepared_transactions=20" \
     start >&2

@@ -56,13 +56,8 @@ fn place(table: &str, key: &[(String, String)]) -> String {
     }
 }
 
-/// The server's own message of a failed statement (its text is just "db error" otherwise).
-pub(crate) fn server_message(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
-            None => format!("{}: {}", db.severity(), db.message()),
-        },
-        None => e.to_string(),
-    }
+/// The server's own message of a failed request (severity, message, detail), or what went
+/// wrong with the connection.
+pub(crate) fn server_message(e: &crate::conn::WireError) -> String {
+    e.to_string()
 }

@@ -13,22 +13,22 @@
 //! last transactions, but each together with its recorded position, so they are applied again
 //! from the stream.
 //!
-//! **Throughput.** A transaction's statements are held until its Commit (or until
-//! [`PIPELINE`] are waiting) and then sent as one pipeline: `BEGIN`, every statement, and the
-//! origin's progress, without waiting for each answer; the answers are then checked in order
-//! (rows changed, errors).
+//! **Throughput.** The applier speaks PostgreSQL's protocol itself (see `conn`), so that
+//! many statements go out as one pipeline closed by a single Sync: the server answers them
+//! without a flush after each, and after an error it skips everything up to that Sync.
 //!
-//! Whole transactions do not wait for each other's answers: each, wrapped in its own
-//! `BEGIN` ... `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (at
+//! Whole transactions do not wait for each other's answers: each, between its own `BEGIN`
+//! and `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (at
 //! [`Applier::flush`], when the group is full, or after a DDL statement), so the target, not
-//! the round trip, sets the pace. A transaction must not commit if one before it in the group
-//! failed: its first statement checks that the origin's progress is the previous
-//! transaction's Commit, and fails (aborting it, and so every later one) if not. Under
-//! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the same
-//! reason. [`Applier::progress`] and [`Totals`] count a transaction once its group's answers
-//! are checked; one still queued when the applier is dropped was never sent, and the next run
-//! applies it. A transaction too large to be held whole (over [`PIPELINE`] statements) goes
-//! out in parts as it comes, and its `COMMIT` only after its answers are checked.
+//! the round trip, sets the pace. The answers of a group are read while the next is being
+//! built. A transaction never commits after one before it failed: the server runs nothing
+//! of the group after the failure, whose transaction is then rolled back. Under
+//! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the
+//! same reason. [`Applier::progress`] and [`Totals`] count a transaction once its group's
+//! answers are checked; one still queued when the applier is dropped was never sent, and
+//! the next run applies it. A transaction too large to be held whole (over [`PIPELINE`]
+//! statements) goes out in parts as it comes, and its `COMMIT` only after its answers are
+//! checked; a TRUNCATE or DDL statement runs on its own, after the answers before it.
 //!
 //! **Snapshots and control events.** A table's snapshot (`SnapshotBegin`, its
 //! `SnapshotRow`s, `SnapshotEnd`, as `scry snapshot` and `scry capture --snapshot` write them)
@@ -51,6 +51,7 @@
 //! or before the recorded position it may be one the target has, so a failure in it waits for
 //! its Commit: rolled back without error if the target had it, reported if not.
 
+mod conn;
 mod error;
 mod pipeline;
 mod snapshot;
@@ -61,8 +62,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
-use tokio_postgres::{Client, NoTls, Statement};
 
+use conn::{literal, Conn, WireError};
 use error::server_message;
 pub use error::ApplyError;
 use pipeline::{Item, Work};
@@ -155,13 +156,9 @@ struct Group {
     members: Vec<Member>,
 }
 
-/// A group sent and not yet checked: the task that sends it and collects its answers.
+/// A group written to the target whose answers are not read yet.
 struct InFlight {
-    task: tokio::task::JoinHandle<(Group, Vec<Result<u64, tokio_postgres::Error>>)>,
-    /// The Commit position of its last transaction.
-    tail: u64,
-    /// How many transactions it holds.
-    members: usize,
+    group: Group,
 }
 
 /// One transaction of a [`Group`].
@@ -176,15 +173,17 @@ struct Member {
 /// Applies CDC events to a target server; see the crate's documentation. Call
 /// [`flush`](Self::flush) when the input pauses or ends: the last transactions wait for it.
 pub struct Applier {
-    runtime: tokio::runtime::Runtime,
-    /// Shared with the task that sends a group, so the next group is built meanwhile.
-    client: Arc<Client>,
+    conn: Conn,
+    /// The names `BEGIN` and `COMMIT` are prepared under.
+    begin: Arc<str>,
+    commit: Arc<str>,
     origin: String,
     progress: u64,
     tables: HashMap<(String, String), Arc<RelationMeta>>,
     /// The table of the last row change: the next one is most often of the same.
     last_table: Option<Arc<RelationMeta>>,
-    statements: HashMap<String, Statement>,
+    /// Prepared statements by their SQL: their names.
+    statements: HashMap<String, Arc<str>>,
     open: Option<Open>,
     /// The snapshot table being loaded.
     load: Option<snapshot::Load>,
@@ -207,9 +206,13 @@ impl std::fmt::Debug for Applier {
     }
 }
 
-fn setup_error(what: &str, e: &tokio_postgres::Error) -> ApplyError {
+fn setup_error(what: &str, e: &WireError) -> ApplyError {
     ApplyError::Setup(format!("{what}: {}", server_message(e)))
 }
+
+/// The names `BEGIN` and `COMMIT` are prepared under.
+const BEGIN: &str = "scry_begin";
+const COMMIT: &str = "scry_commit";
 
 impl Applier {
     /// Connects to the target at `conninfo` (no TLS) and takes the replication origin
@@ -219,67 +222,49 @@ impl Applier {
     /// # Errors
     /// [`ApplyError::Setup`] when the connection or the origin set-up fails.
     pub fn connect(conninfo: &str, origin: &str) -> Result<Self, ApplyError> {
-        // One worker thread: it runs the connection and sends a group while the caller's
-        // thread builds the next one.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| ApplyError::Setup(format!("cannot start the client runtime: {e}")))?;
-        let (client, progress) = runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(conninfo, NoTls)
-                .await
-                .map_err(|e| setup_error("cannot connect", &e))?;
-            tokio::spawn(connection);
-            client
-                .execute(
-                    "SELECT pg_replication_origin_create($1) \
-                     WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
-                    &[&origin],
-                )
-                .await
-                .map_err(|e| setup_error("cannot create the replication origin", &e))?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                match client
-                    .execute("SELECT pg_replication_origin_session_setup($1)", &[&origin])
-                    .await
-                {
-                    Ok(_) => break,
-                    Err(e)
-                        if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE)
-                            && Instant::now() < deadline =>
-                    {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    Err(e) => return Err(setup_error("cannot take the replication origin", &e)),
+        let mut conn = Conn::connect(conninfo).map_err(|e| setup_error("cannot connect", &e))?;
+        let name = literal(origin);
+        conn.simple(&format!(
+            "SELECT pg_replication_origin_create({name}) \
+             WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = {name})"
+        ))
+        .map_err(|e| setup_error("cannot create the replication origin", &e))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match conn.simple(&format!(
+                "SELECT pg_replication_origin_session_setup({name})"
+            )) {
+                Ok(_) => break,
+                // object_in_use: the backend of a process that died still holds it.
+                Err(e) if e.code() == Some("55006") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
                 }
+                Err(e) => return Err(setup_error("cannot take the replication origin", &e)),
             }
-            // Replica mode as the built-in subscriber runs; and commits that do not wait for
-            // the WAL flush, as its subscriptions default to: a crash can lose the last
-            // transactions, but each with its origin progress (one commit record), so they
-            // are applied again from the stream, never twice.
-            client
-                .batch_execute(
-                    "SET session_replication_role = replica; SET synchronous_commit = off",
-                )
-                .await
-                .map_err(|e| setup_error("cannot set the session up", &e))?;
-            let progress = client
-                .query_one(
-                    "SELECT pg_replication_origin_progress($1, true)::text",
-                    &[&origin],
-                )
-                .await
-                .map_err(|e| setup_error("cannot read the origin's progress", &e))?
-                .get::<_, Option<String>>(0)
-                .and_then(|t| t.parse::<Lsn>().ok())
-                .map_or(0, |l| l.0);
-            Ok::<_, ApplyError>((client, progress))
-        })?;
+        }
+        // Replica mode as the built-in subscriber runs; and commits that do not wait for the
+        // WAL flush, as its subscriptions default to: a crash can lose the last transactions,
+        // but each with its origin progress (one commit record), so they are applied again
+        // from the stream, never twice.
+        conn.simple("SET session_replication_role = replica; SET synchronous_commit = off")
+            .map_err(|e| setup_error("cannot set the session up", &e))?;
+        for (statement, sql) in [(BEGIN, "BEGIN"), (COMMIT, "COMMIT")] {
+            conn.prepare(statement, sql)
+                .map_err(|e| setup_error("cannot prepare BEGIN and COMMIT", &e))?;
+        }
+        let progress = conn
+            .simple(&format!(
+                "SELECT pg_replication_origin_progress({name}, true)::text"
+            ))
+            .map_err(|e| setup_error("cannot read the origin's progress", &e))?
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .and_then(|t| t.parse::<Lsn>().ok())
+            .map_or(0, |l| l.0);
         Ok(Self {
-            runtime,
-            client: Arc::new(client),
+            conn,
+            begin: Arc::from(BEGIN),
+            commit: Arc::from(COMMIT),
             origin: origin.to_owned(),
             progress,
             tables: HashMap::new(),
@@ -318,7 +303,7 @@ impl Applier {
     /// How many whole transactions wait to go out or for their answers.
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.group.members.len() + self.in_flight.as_ref().map_or(0, |f| f.members)
+        self.group.members.len() + self.in_flight.as_ref().map_or(0, |f| f.group.members.len())
     }
 
     /// Sends the queued transactions as one pipeline and checks their answers: call it when
@@ -334,54 +319,70 @@ impl Applier {
     }
 
     /// Sends the queued group, after checking the one sent before it: the answers of this
-    /// one are read while the caller goes on.
+    /// one are read while the caller goes on (a group holding a TRUNCATE or DDL statement is
+    /// run and checked at once).
     fn launch(&mut self) -> Result<(), ApplyError> {
         self.land()?;
-        let Some(tail) = self.group.members.last().map(|m| m.position) else {
+        if self.group.members.is_empty() {
             return Ok(());
-        };
+        }
         let group = std::mem::take(&mut self.group);
-        let members = group.members.len();
-        let client = Arc::clone(&self.client);
-        let task = self.runtime.spawn(async move {
-            let outcome = pipeline::run(&client, false, &group.items).await;
-            (group, outcome.results)
-        });
-        self.in_flight = Some(InFlight {
-            task,
-            tail,
-            members,
-        });
+        if pipeline::has_simple(&group.items) {
+            let answers =
+                pipeline::run(&mut self.conn, &group.items).map_err(|e| self.lost(&group, &e))?;
+            return self.check_group(group, answers);
+        }
+        if let Err(e) = pipeline::write(&mut self.conn, &group.items) {
+            return Err(self.lost(&group, &e));
+        }
+        self.in_flight = Some(InFlight { group });
         Ok(())
     }
 
-    /// Waits for the group in flight and checks its answers; on a failure the queued group,
-    /// which comes after it, is dropped (its first check would fail on the server anyway).
+    /// Reads the answers of the group in flight and checks them; on a failure the queued
+    /// group, which comes after it, is dropped. The server skipped every statement after the
+    /// failed one (they were in the same pipeline), and its transaction is rolled back here.
     fn land(&mut self) -> Result<(), ApplyError> {
-        let Some(flight) = self.in_flight.take() else {
+        let Some(InFlight { group }) = self.in_flight.take() else {
             return Ok(());
         };
-        let (group, results) = match self.runtime.block_on(flight.task) {
-            Ok(done) => done,
+        let answers = match self.conn.answers(group.items.len()) {
+            Ok((answers, in_failed_block)) => {
+                if in_failed_block {
+                    if let Err(e) = self.conn.simple("ROLLBACK") {
+                        self.group = Group::default();
+                        return Err(self.lost(&group, &e));
+                    }
+                }
+                answers
+            }
             Err(e) => {
                 self.group = Group::default();
-                return Err(ApplyError::Setup(format!("the sending task failed: {e}")));
+                return Err(self.lost(&group, &e));
             }
         };
-        let checked = self.check_group(group, results);
+        let checked = self.check_group(group, answers);
         if checked.is_err() {
             self.group = Group::default();
         }
         checked
     }
 
+    /// The error of a group whose answers were lost with the connection: the target has its
+    /// transactions up to some point, which the origin's progress says on the next run.
+    fn lost(&self, group: &Group, e: &WireError) -> ApplyError {
+        let first = group.items.first().map(|i| &i.event);
+        ApplyError::Server {
+            lsn: first.map_or(0, pipeline::Context::lsn),
+            table: String::new(),
+            key: Vec::new(),
+            message: server_message(e),
+        }
+    }
+
     /// Counts the transactions of a group that committed, up to the first that failed.
-    fn check_group(
-        &mut self,
-        group: Group,
-        results: Vec<Result<u64, tokio_postgres::Error>>,
-    ) -> Result<(), ApplyError> {
-        let mut results = results.into_iter();
+    fn check_group(&mut self, group: Group, answers: Vec<conn::Answer>) -> Result<(), ApplyError> {
+        let mut results = answers.into_iter();
         let mut start = 0;
         let tolerate = self.on_conflict != OnConflict::Stop;
         for m in group.members {
@@ -453,9 +454,8 @@ impl Applier {
                 v.last_value,
                 v.is_called
             );
-            let client = &self.client;
-            self.runtime
-                .block_on(client.batch_execute(&statement))
+            self.conn
+                .simple(&statement)
                 .map_err(|e| ApplyError::Server {
                     lsn: at,
                     table: name.clone(),
@@ -541,11 +541,10 @@ impl Applier {
             return Ok(Applied::Skipped);
         }
         let meta = self.table(event)?;
-        let client = &self.client;
-        let started = self.runtime.block_on(async {
-            client.batch_execute("BEGIN").await?;
-            snapshot::Load::start(client, event, &meta).await
-        });
+        let conn = &mut self.conn;
+        let started = conn
+            .simple("BEGIN")
+            .and_then(|_| snapshot::Load::start(conn, event, &meta));
         match started {
             Ok(load) => {
                 self.load = Some(load);
@@ -568,13 +567,15 @@ impl Applier {
         let full = match load.row(event) {
             Ok(full) => full,
             Err(why) => {
-                self.abandon_load(event);
+                self.abandon_load(event, &why);
                 return Err(invalid(event, &why));
             }
         };
         if full {
-            if let Err(e) = self.runtime.block_on(load.send()) {
-                self.abandon_load(event);
+            if let Err(e) = load.send(&mut self.conn) {
+                // The server ended the COPY with its error.
+                self.load = None;
+                let _ = self.simple("ROLLBACK", event);
                 return Err(server(event, Vec::new(), &e));
             }
         }
@@ -588,11 +589,10 @@ impl Applier {
         let Some(load) = self.load.take() else {
             return Err(invalid(event, "a SnapshotEnd without its SnapshotBegin"));
         };
-        let client = &self.client;
-        let done = self.runtime.block_on(async {
-            let rows = load.finish().await?;
-            client.batch_execute("COMMIT").await.map(|()| rows)
-        });
+        let conn = &mut self.conn;
+        let done = load
+            .finish(conn)
+            .and_then(|rows| conn.simple("COMMIT").map(|_| rows));
         match done {
             Ok(rows) => {
                 self.totals.tables_loaded += 1;
@@ -606,9 +606,11 @@ impl Applier {
         }
     }
 
-    /// Drops the table being loaded: the COPY fails and its transaction rolls back.
-    fn abandon_load(&mut self, event: &DatabaseEvent) {
-        if self.load.take().is_some() {
+    /// Drops the table being loaded: the COPY fails (with `why`) and its transaction rolls
+    /// back.
+    fn abandon_load(&mut self, event: &DatabaseEvent, why: &str) {
+        if let Some(load) = self.load.take() {
+            let _ = load.abort(&mut self.conn, why);
             let _ = self.simple("ROLLBACK", event);
         }
     }
@@ -627,11 +629,11 @@ impl Applier {
             return Ok(Applied::Skipped);
         }
         let statement = self.prepared(RECORD_PROGRESS, event)?;
-        let record = self.record_item(statement, self.progress, event);
+        let record = self.record_item(statement, event);
         self.group.items = vec![
-            Item::simple("BEGIN", event),
+            control(&self.begin, event),
             record,
-            Item::simple("COMMIT", event),
+            control(&self.commit, event),
         ];
         self.group.members.push(Member {
             position: event.position,
@@ -678,15 +680,9 @@ impl Applier {
             return Err(failed);
         }
         // The source position and commit time go into this transaction's commit record
-        // (pg_lsn and timestamptz, binary), by a statement prepared once that first checks
-        // that the transaction before it committed: the origin's progress is its Commit.
+        // (pg_lsn and timestamptz, binary), by a statement prepared once.
         let statement = self.prepared(RECORD_PROGRESS, event)?;
-        let previous = match (self.group.members.last(), &self.in_flight) {
-            (Some(m), _) => m.position,
-            (None, Some(flight)) => flight.tail,
-            (None, None) => self.progress,
-        };
-        let record = self.record_item(statement, previous, event);
+        let record = self.record_item(statement, event);
         if open.started {
             // Sent in parts: the rest, its answers checked, and only then COMMIT.
             open.queue.push(record);
@@ -698,19 +694,13 @@ impl Applier {
             self.committed(event.position, open.changes, open.conflicts);
             return Ok(Applied::Committed);
         }
-        // Whole: it joins the group, its progress record (and check) first.
+        // Whole: it joins the group, between its own BEGIN and COMMIT. The group goes out
+        // with one Sync at its end, so the server runs none of it after a failure.
         let group = &mut self.group;
-        match group.items.last_mut() {
-            // The COMMIT of the transaction before it begins this one, in one message (and
-            // stays that transaction's: a refused COMMIT is reported as its failure).
-            Some(commit) if !group.members.is_empty() => {
-                commit.work = Work::Simple("COMMIT; BEGIN".to_owned());
-            }
-            _ => group.items.push(Item::simple("BEGIN", event)),
-        }
+        group.items.push(control(&self.begin, event));
         group.items.push(record);
         group.items.append(&mut open.queue);
-        group.items.push(Item::simple("COMMIT", event));
+        group.items.push(control(&self.commit, event));
         group.members.push(Member {
             position: event.position,
             end: group.items.len(),
@@ -729,9 +719,9 @@ impl Applier {
     }
 
     fn simple(&mut self, sql: &str, event: &DatabaseEvent) -> Result<(), ApplyError> {
-        let client = &self.client;
-        self.runtime
-            .block_on(client.batch_execute(sql))
+        self.conn
+            .simple(sql)
+            .map(drop)
             .map_err(|e| server(event, Vec::new(), &e))
     }
 
@@ -739,8 +729,7 @@ impl Applier {
     fn abandon(&mut self) {
         if let Some(open) = self.open.take() {
             if open.started {
-                let client = &self.client;
-                let _ = self.runtime.block_on(client.batch_execute("ROLLBACK"));
+                let _ = self.conn.simple("ROLLBACK");
             }
         }
     }
@@ -874,9 +863,8 @@ impl Applier {
         Ok(())
     }
 
-    /// The progress record of the transaction ending with `event` (see [`RECORD_PROGRESS`]),
-    /// checking that the origin's progress is `previous`.
-    fn record_item(&self, statement: Statement, previous: u64, event: &DatabaseEvent) -> Item {
+    /// The progress record of the transaction ending with `event` (see [`RECORD_PROGRESS`]).
+    fn record_item(&self, statement: Arc<str>, event: &DatabaseEvent) -> Item {
         let pg_time = i64::try_from(event.timestamp_us)
             .unwrap_or(i64::MAX)
             .saturating_sub(PG_EPOCH_UNIX_US);
@@ -884,7 +872,6 @@ impl Applier {
             work: Work::Prepared(
                 statement,
                 vec![
-                    sql::Param::lsn(previous),
                     sql::Param::bytes(event.position.to_be_bytes().to_vec()),
                     sql::Param::bytes(pg_time.to_be_bytes().to_vec()),
                 ],
@@ -896,20 +883,20 @@ impl Applier {
     }
 
     /// The statement `sql`, prepared on first use.
-    fn prepared(&mut self, sql: &str, event: &DatabaseEvent) -> Result<Statement, ApplyError> {
+    fn prepared(&mut self, sql: &str, event: &DatabaseEvent) -> Result<Arc<str>, ApplyError> {
         if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
+            return Ok(Arc::clone(s));
         }
-        // A statement the target cannot prepare aborts the transaction it is in: commit the
-        // pending one first.
+        // A statement the target cannot prepare aborts the transaction it is in, and its
+        // answer comes after those of the group in flight: send and check what is queued
+        // first.
         self.flush()?;
-        let client = &self.client;
-        let s = self
-            .runtime
-            .block_on(client.prepare(sql))
+        let name: Arc<str> = format!("scry_{}", self.statements.len()).into();
+        self.conn
+            .prepare(&name, sql)
             .map_err(|e| server(event, Vec::new(), &e))?;
-        self.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
+        self.statements.insert(sql.to_owned(), Arc::clone(&name));
+        Ok(name)
     }
 
     /// Sends the transaction's waiting statements as one pipeline (after `BEGIN`, if it was
@@ -921,12 +908,29 @@ impl Applier {
             // What was queued before goes first: this transaction's parts come after it.
             self.flush()?;
         }
-        let queue = std::mem::take(&mut open.queue);
-        let client = &self.client;
-        let outcome = self.runtime.block_on(pipeline::run(client, begin, &queue));
-        pipeline::check(
+        let mut queue = std::mem::take(&mut open.queue);
+        let first = queue
+            .first()
+            .map_or_else(pipeline::Context::none, |i| i.event.clone());
+        let lsn = first.lsn();
+        if begin {
+            let item = Item {
+                work: Work::Prepared(Arc::clone(&self.begin), Vec::new()),
+                event: first,
+                counts: false,
+                run: None,
+            };
+            queue.insert(0, item);
+        }
+        let answers = pipeline::run(&mut self.conn, &queue).map_err(|e| ApplyError::Server {
+            lsn,
+            table: String::new(),
+            key: Vec::new(),
+            message: server_message(&e),
+        })?;
+        pipeline::check_results(
             &queue,
-            outcome,
+            answers,
             self.on_conflict != OnConflict::Stop,
             &mut open.conflicts,
         )
@@ -946,10 +950,7 @@ impl Applier {
         }
         // The catalog is read against what is committed: send what is queued first.
         self.flush()?;
-        let client = &self.client;
-        let meta = self
-            .runtime
-            .block_on(sql::catalog_relation(client, &event.schema, &event.table))
+        let meta = sql::catalog_relation(&mut self.conn, &event.schema, &event.table)
             .map_err(|e| server(event, Vec::new(), &e))?
             .ok_or_else(|| invalid(event, "the target has no such table"))?;
         let meta = Arc::new(meta);
@@ -959,17 +960,14 @@ impl Applier {
     }
 }
 
-/// Records a transaction's source Commit position and time (`$2`, `$3`) in the session's
-/// origin, after checking that the origin's progress is `$1` (NULL for none), the Commit of
-/// the transaction before it: if that one failed it never committed, the check fails (a
-/// division by zero), and so this transaction, and every one after it, aborts too.
+/// Records a transaction's source Commit position and time (`$1`, `$2`) in the session's
+/// origin.
 ///
 /// It also gives the transaction an ID (`pg_current_xact_id`): a transaction that changes
 /// nothing on the target (an UPDATE that found no row, skipped) would otherwise commit
 /// without a commit record, and the origin's progress moves only with one.
-const RECORD_PROGRESS: &str = "SELECT pg_replication_origin_xact_setup($2::pg_lsn, $3::timestamptz), \
-     pg_current_xact_id() \
-     WHERE 1 / (pg_replication_origin_session_progress(false) IS NOT DISTINCT FROM $1::pg_lsn)::int4 = 1";
+const RECORD_PROGRESS: &str =
+    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz), pg_current_xact_id()";
 
 /// Microseconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch).
 const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
@@ -1000,15 +998,21 @@ fn invalid(event: &DatabaseEvent, why: &str) -> ApplyError {
     }
 }
 
-fn server(
-    event: &DatabaseEvent,
-    key: Vec<(String, String)>,
-    e: &tokio_postgres::Error,
-) -> ApplyError {
+fn server(event: &DatabaseEvent, key: Vec<(String, String)>, e: &WireError) -> ApplyError {
     ApplyError::Server {
         lsn: event.position,
         table: pipeline::table_of(event),
         key,
         message: server_message(e),
+    }
+}
+
+/// `BEGIN` or `COMMIT` (`statement`, prepared at connection) for `event`'s transaction.
+fn control(statement: &Arc<str>, event: &DatabaseEvent) -> Item {
+    Item {
+        work: Work::Prepared(Arc::clone(statement), Vec::new()),
+        event: pipeline::Context::of(event, sql::Key::default()),
+        counts: false,
+        run: None,
     }
 }

@@ -1,23 +1,23 @@
 //! A transaction's statements sent as one pipeline, and their answers checked in order.
 
-use futures_util::future::{join, join_all};
-use scry_types::{DatabaseEvent, Lsn, OperationType};
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Statement};
+use std::sync::Arc;
 
-use crate::error::server_message;
+use scry_types::{DatabaseEvent, Lsn, OperationType};
+
+use crate::conn::{Answer, Conn, WireError};
 use crate::sql::{key_display, Key, Param};
 use crate::ApplyError;
 
 /// A statement to send.
 pub(crate) enum Work {
-    /// A prepared statement and its binary parameters.
-    Prepared(Statement, Vec<Param>),
-    /// A statement run as it is (TRUNCATE, DDL, the origin's progress).
+    /// A prepared statement (its name) and its binary parameters.
+    Prepared(Arc<str>, Vec<Param>),
+    /// A statement run as it is (TRUNCATE, DDL).
     Simple(String),
 }
 
 /// The event a statement came from, for errors and conflicts.
+#[derive(Clone)]
 pub(crate) struct Context {
     lsn: u64,
     table: String,
@@ -26,6 +26,21 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// The context of no event.
+    pub(crate) fn none() -> Self {
+        Self {
+            lsn: 0,
+            table: String::new(),
+            key: Key::default(),
+            operation: OperationType::Begin,
+        }
+    }
+
+    /// The event's source position.
+    pub(crate) fn lsn(&self) -> u64 {
+        self.lsn
+    }
+
     pub(crate) fn of(event: &DatabaseEvent, key: Key) -> Self {
         Self {
             lsn: event.position,
@@ -90,12 +105,6 @@ pub(crate) struct InsertRun {
     pub(crate) rows: usize,
 }
 
-/// The answers of a pipeline, in order.
-pub(crate) struct Outcome {
-    begin: Option<Result<(), tokio_postgres::Error>>,
-    pub(crate) results: Vec<Result<u64, tokio_postgres::Error>>,
-}
-
 /// The marker of the error a strict UPDATE or DELETE raises when it finds no row (see
 /// [`strict`]).
 const MISSING_ROW: &str = "scry-missing-row";
@@ -111,71 +120,108 @@ pub(crate) fn strict(sql: &str) -> String {
     )
 }
 
-/// Sends `BEGIN` (when `begin`) and every item without waiting for an answer in between:
-/// tokio-postgres writes each request when its future is first polled, and the futures are
-/// polled in order.
-pub(crate) async fn run(client: &Client, begin: bool, items: &[Item]) -> Outcome {
-    let start = async {
-        if begin {
-            Some(client.batch_execute("BEGIN").await)
-        } else {
-            None
-        }
-    };
-    let statements = items.iter().map(|item| async move {
+/// Writes `items` as one pipeline closed by a single Sync, without waiting for an answer:
+/// read them with [`Conn::answers`]. None of them may be [`Work::Simple`] (see [`run`]).
+pub(crate) fn write(conn: &mut Conn, items: &[Item]) -> Result<(), WireError> {
+    for item in items {
         match &item.work {
-            Work::Prepared(statement, params) => {
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                client.execute(statement, &refs).await
+            Work::Prepared(name, params) => conn.execute(name, params.iter().map(Param::get))?,
+            Work::Simple(_) => {
+                return Err(WireError::Protocol(
+                    "a simple statement in a written pipeline".into(),
+                ))
             }
-            Work::Simple(sql) => client.batch_execute(sql).await.map(|()| 0),
         }
-    });
-    let (begin, results) = join(start, join_all(statements)).await;
-    Outcome { begin, results }
-}
-
-/// The first problem of the pipeline's answers, in order: a statement the target refused, or
-/// a row change that changed no row (under `tolerate`, noted in `conflicts` instead).
-pub(crate) fn check(
-    items: &[Item],
-    outcome: Outcome,
-    tolerate: bool,
-    conflicts: &mut Vec<String>,
-) -> Result<(), ApplyError> {
-    if let Some(Err(e)) = outcome.begin {
-        let first = items.first().map(|i| &i.event);
-        return Err(ApplyError::Server {
-            lsn: first.map_or(0, |c| c.lsn),
-            table: first.map(|c| c.table.clone()).unwrap_or_default(),
-            key: Vec::new(),
-            message: server_message(&e),
-        });
     }
-    check_results(items, outcome.results, tolerate, conflicts)
+    conn.sync();
+    conn.send()
 }
 
-/// [`check`] of the answers to `items` alone (no `BEGIN` of the pipeline's own).
+/// Whether `items` hold a statement that must run as a simple query.
+pub(crate) fn has_simple(items: &[Item]) -> bool {
+    items.iter().any(|i| matches!(i.work, Work::Simple(_)))
+}
+
+/// Runs `items` in order and returns their answers: the prepared ones between two simple
+/// statements as one pipeline (one Sync), each simple one (which may hold several
+/// statements) on its own, after the answers before it. After the first failure nothing
+/// more runs (the rest are [`Answer::NotRun`]) and the failed transaction block, if any, is
+/// rolled back.
+pub(crate) fn run(conn: &mut Conn, items: &[Item]) -> Result<Vec<Answer>, WireError> {
+    let mut answers = Vec::with_capacity(items.len());
+    let mut rest = items;
+    while !rest.is_empty() {
+        let prepared = rest
+            .iter()
+            .position(|i| matches!(i.work, Work::Simple(_)))
+            .unwrap_or(rest.len());
+        let failed = if prepared > 0 {
+            let (part, after) = rest.split_at(prepared);
+            write(conn, part)?;
+            let (part_answers, in_failed_block) = conn.answers(part.len())?;
+            let refused = part_answers.iter().any(|a| !matches!(a, Answer::Done(_)));
+            answers.extend(part_answers);
+            rest = after;
+            in_failed_block || refused
+        } else {
+            let Some((first, after)) = rest.split_first() else {
+                break;
+            };
+            rest = after;
+            let Work::Simple(sql) = &first.work else {
+                break;
+            };
+            match conn.simple(sql) {
+                Ok(_) => {
+                    answers.push(Answer::Done(0));
+                    false
+                }
+                Err(WireError::Server(e)) => {
+                    answers.push(Answer::Failed(e));
+                    true
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if failed {
+            conn.simple("ROLLBACK")?;
+            break;
+        }
+    }
+    answers.resize(items.len(), Answer::NotRun);
+    Ok(answers)
+}
+
+/// The first problem of the answers to `items`, in order: a statement the target refused
+/// (or that did not run), or a row change that changed no row (under `tolerate`, noted in
+/// `conflicts` instead).
 pub(crate) fn check_results(
     items: &[Item],
-    results: impl IntoIterator<Item = Result<u64, tokio_postgres::Error>>,
+    results: impl IntoIterator<Item = Answer>,
     tolerate: bool,
     conflicts: &mut Vec<String>,
 ) -> Result<(), ApplyError> {
     for (item, result) in items.iter().zip(results) {
         let c = &item.event;
         match result {
-            Err(e) if server_message(&e).contains(MISSING_ROW) => return Err(c.missing()),
-            Err(e) => {
+            Answer::Failed(e) if e.message.contains(MISSING_ROW) => return Err(c.missing()),
+            Answer::Failed(e) => {
                 return Err(ApplyError::Server {
                     lsn: c.lsn,
                     table: c.table.clone(),
                     key: c.key.text(),
-                    message: server_message(&e),
+                    message: e.to_string(),
                 })
             }
-            Ok(0) if item.counts => {
+            Answer::NotRun => {
+                return Err(ApplyError::Server {
+                    lsn: c.lsn,
+                    table: c.table.clone(),
+                    key: c.key.text(),
+                    message: "not run: the server refused the pipeline before it".to_owned(),
+                })
+            }
+            Answer::Done(0) if item.counts => {
                 let insert = c.operation == OperationType::Insert;
                 if tolerate {
                     let what = if insert {
@@ -194,7 +240,7 @@ pub(crate) fn check_results(
                     return Err(c.missing());
                 }
             }
-            Ok(_) => {}
+            Answer::Done(_) => {}
         }
     }
     Ok(())

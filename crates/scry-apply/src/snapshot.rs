@@ -2,13 +2,10 @@
 //! `SnapshotBegin` ... `SnapshotEnd` run written as COPY BINARY tuples, straight from the
 //! values' bytes.
 
-use std::pin::Pin;
-
-use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::SinkExt;
+use bytes::{BufMut, BytesMut};
 use scry_types::{DatabaseEvent, RelationMeta};
-use tokio_postgres::{Client, CopyInSink};
 
+use crate::conn::{Conn, WireError};
 use crate::sql::quote;
 
 /// COPY BINARY's signature, flags and header extension length.
@@ -19,7 +16,6 @@ const PIECE: usize = 256 * 1024;
 
 /// One table being loaded.
 pub(crate) struct Load {
-    sink: Pin<Box<CopyInSink<Bytes>>>,
     buf: BytesMut,
     /// The number of values each row must have.
     width: usize,
@@ -45,22 +41,19 @@ impl Load {
     /// Starts the table's load inside the transaction the caller began: its rows are deleted
     /// first (a load again after a crash replaces what an earlier run committed), then the
     /// COPY starts.
-    pub(crate) async fn start(
-        client: &Client,
+    pub(crate) fn start(
+        conn: &mut Conn,
         event: &DatabaseEvent,
         relation: &RelationMeta,
-    ) -> Result<Self, tokio_postgres::Error> {
+    ) -> Result<Self, WireError> {
         let (table, sql, width) = statement(event, relation);
         // DELETE, not TRUNCATE: TRUNCATE refuses a table other tables refer to, and under
         // session_replication_role = replica no foreign-key trigger fires for the DELETE.
-        client
-            .batch_execute(&format!("DELETE FROM ONLY {table}"))
-            .await?;
-        let sink = client.copy_in::<_, Bytes>(&sql).await?;
+        conn.simple(&format!("DELETE FROM ONLY {table}"))?;
+        conn.copy_in(&sql)?;
         let mut buf = BytesMut::with_capacity(PIECE + 1024);
         buf.put_slice(HEADER);
         Ok(Self {
-            sink: Box::pin(sink),
             buf,
             width,
             rows: 0,
@@ -101,15 +94,21 @@ impl Load {
     }
 
     /// Sends what is buffered.
-    pub(crate) async fn send(&mut self) -> Result<(), tokio_postgres::Error> {
-        let piece = self.buf.split().freeze();
-        self.sink.send(piece).await
+    pub(crate) fn send(&mut self, conn: &mut Conn) -> Result<(), WireError> {
+        conn.copy_data(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 
     /// Ends the COPY (the transaction stays open for the caller to commit); the rows copied.
-    pub(crate) async fn finish(mut self) -> Result<u64, tokio_postgres::Error> {
+    pub(crate) fn finish(mut self, conn: &mut Conn) -> Result<u64, WireError> {
         self.buf.put_i16(-1);
-        self.send().await?;
-        self.sink.as_mut().finish().await
+        self.send(conn)?;
+        conn.copy_done()
+    }
+
+    /// Stops the COPY (the server refuses it, and the caller rolls back).
+    pub(crate) fn abort(self, conn: &mut Conn, why: &str) -> Result<(), WireError> {
+        conn.copy_fail(why)
     }
 }

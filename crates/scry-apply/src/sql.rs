@@ -1,10 +1,10 @@
 //! The statements an event becomes, their binary parameters, and a table's shape from the
 //! target's catalog.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use scry_types::{ColumnMeta, ColumnValue, DatabaseEvent, RelationMeta, ReplicaIdentity};
-use tokio_postgres::types::{IsNull, ToSql, Type};
-use tokio_postgres::Client;
+
+use crate::conn::{literal, Conn, WireError};
 
 /// A parameter sent as the value's own binary bytes (NULL for none), whatever the type the
 /// server expects there: the bytes are PostgreSQL's binary format of the column's type.
@@ -17,32 +17,10 @@ impl Param {
         Self(Some(Bytes::from(bytes)))
     }
 
-    /// A `pg_lsn` in its binary form, NULL for 0 (no position).
-    pub(crate) fn lsn(lsn: u64) -> Self {
-        Self((lsn != 0).then(|| Bytes::copy_from_slice(&lsn.to_be_bytes())))
+    /// The bytes sent, `None` for NULL.
+    pub(crate) fn get(&self) -> Option<&[u8]> {
+        self.0.as_deref()
     }
-}
-
-impl ToSql for Param {
-    fn to_sql(
-        &self,
-        _ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match &self.0 {
-            Some(bytes) => {
-                out.extend_from_slice(bytes);
-                Ok(IsNull::No)
-            }
-            None => Ok(IsNull::Yes),
-        }
-    }
-
-    fn accepts(_ty: &Type) -> bool {
-        true
-    }
-
-    tokio_postgres::types::to_sql_checked!();
 }
 
 pub(crate) use scry_pg::text::quote_ident as quote;
@@ -235,47 +213,45 @@ fn render(v: &ColumnValue) -> String {
 
 /// A table's columns and primary key from the target's catalog, or `None` when it has no
 /// such table.
-pub(crate) async fn catalog_relation(
-    client: &Client,
+pub(crate) fn catalog_relation(
+    conn: &mut Conn,
     schema: &str,
     table: &str,
-) -> Result<Option<RelationMeta>, tokio_postgres::Error> {
-    let rows = client
-        .query(
-            "SELECT a.attname::text, a.atttypid, a.atttypmod, \
-                coalesce(a.attnum = ANY (i.indkey), false) \
+) -> Result<Option<RelationMeta>, WireError> {
+    let rows = conn.simple(&format!(
+        "SELECT c.oid, a.attname, a.atttypid, a.atttypmod, \
+            coalesce(a.attnum = ANY (i.indkey), false) \
          FROM pg_attribute a \
          JOIN pg_class c ON c.oid = a.attrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
-         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+         WHERE n.nspname = {} AND c.relname = {} AND a.attnum > 0 AND NOT a.attisdropped \
          ORDER BY a.attnum",
-            &[&schema, &table],
-        )
-        .await?;
-    if rows.is_empty() {
+        literal(schema),
+        literal(table)
+    ))?;
+    let Some(first) = rows.first() else {
         return Ok(None);
+    };
+    let number = |row: &[Option<String>], i: usize| -> Result<i64, WireError> {
+        row.get(i)
+            .and_then(Option::as_deref)
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| WireError::Protocol(format!("the catalog's column {i} is not a number")))
+    };
+    let rel_id = u32::try_from(number(first, 0)?).unwrap_or(0);
+    let mut columns = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let name = row.get(1).cloned().flatten().unwrap_or_default();
+        let type_oid = u32::try_from(number(row, 2)?).unwrap_or(0);
+        let modifier = i32::try_from(number(row, 3)?).unwrap_or(-1);
+        let c = ColumnMeta::new(name, type_oid).type_modifier(modifier);
+        columns.push(if row.get(4).cloned().flatten().as_deref() == Some("t") {
+            c.key()
+        } else {
+            c
+        });
     }
-    let rel_id: u32 = client
-        .query_opt(
-            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND c.relname = $2",
-            &[&schema, &table],
-        )
-        .await?
-        .map_or(0, |r| r.get(0));
-    let columns = rows
-        .iter()
-        .map(|r| {
-            let c =
-                ColumnMeta::new(r.get::<_, String>(0), r.get::<_, u32>(1)).type_modifier(r.get(2));
-            if r.get::<_, bool>(3) {
-                c.key()
-            } else {
-                c
-            }
-        })
-        .collect();
     Ok(Some(RelationMeta::new(rel_id, schema, table, columns)))
 }
 

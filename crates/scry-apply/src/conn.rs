@@ -1,0 +1,666 @@
+//! The applier's connection to the target: PostgreSQL's frontend protocol over one socket,
+//! with the message encoding and authentication of `postgres-protocol`.
+//!
+//! It exists for one thing a general client does not offer: a pipeline of many statements
+//! (Bind and Execute) closed by a single Sync. The server then sends its answers without a
+//! flush and a ReadyForQuery after each statement, and after an error it skips every
+//! statement up to the Sync by itself, so the transactions after a failed one in the same
+//! pipeline never run. tokio-postgres ends every request with a Sync.
+//!
+//! A thread reads the socket all the time and hands over what arrives, so a long pipeline
+//! can be written while the server answers it (neither side waits on the other's full
+//! buffer), and answers are parsed only when asked for.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use postgres_protocol::authentication::{md5_hash, sasl};
+use postgres_protocol::message::backend::{ErrorResponseBody, Message};
+use postgres_protocol::message::frontend;
+use postgres_protocol::IsNull;
+use tokio_postgres::config::{Config, Host, SslMode};
+
+/// A failure of the connection or of one request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    /// The server refused the request.
+    #[error("{0}")]
+    Server(DbError),
+    /// The socket failed or closed.
+    #[error("the connection to the target failed: {0}")]
+    Io(#[from] io::Error),
+    /// The server sent what the protocol does not allow here, or the connection string asks
+    /// for what this client does not do.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl WireError {
+    /// The SQLSTATE code, for a server error.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            Self::Server(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+}
+
+/// An error the server reported: its severity, SQLSTATE code, message and detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbError {
+    pub(crate) severity: String,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) detail: Option<String>,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.severity, self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+impl DbError {
+    fn parse(body: &ErrorResponseBody) -> Self {
+        use fallible_iterator::FallibleIterator;
+        let mut e = DbError {
+            severity: String::new(),
+            code: String::new(),
+            message: String::new(),
+            detail: None,
+        };
+        let mut fields = body.fields();
+        while let Ok(Some(field)) = fields.next() {
+            let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
+            match field.type_() {
+                b'S' if e.severity.is_empty() => e.severity = value,
+                b'V' => e.severity = value,
+                b'C' => e.code = value,
+                b'M' => e.message = value,
+                b'D' => e.detail = Some(value),
+                _ => {}
+            }
+        }
+        e
+    }
+}
+
+/// What one statement of a pipeline came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// It ran; the rows its command tag counts (0 for a tag without a count).
+    Done(u64),
+    /// The server refused it.
+    Failed(DbError),
+    /// It did not run: a statement before it in the pipeline failed.
+    NotRun,
+}
+
+/// The socket, TCP or Unix.
+enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn try_clone(&self) -> io::Result<Self> {
+        Ok(match self {
+            Self::Tcp(s) => Self::Tcp(s.try_clone()?),
+            #[cfg(unix)]
+            Self::Unix(s) => Self::Unix(s.try_clone()?),
+        })
+    }
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Self::Tcp(s) => s.shutdown(Shutdown::Both),
+            #[cfg(unix)]
+            Self::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Self::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
+            Self::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How much the reading thread asks the socket for at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A connection, set up and idle.
+pub(crate) struct Conn {
+    stream: Stream,
+    /// What the reading thread received, in order; an error or end of stream last.
+    incoming: mpsc::Receiver<io::Result<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    /// Received and not parsed yet.
+    input: BytesMut,
+    /// Requests not written yet.
+    output: BytesMut,
+    /// The connection broke: every later request fails at once.
+    broken: bool,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let mut bye = BytesMut::new();
+        frontend::terminate(&mut bye);
+        let _ = self.stream.write_all(&bye);
+        self.stream.shutdown();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Conn {
+    /// Connects to the server `conninfo` names (a libpq key/value string or URL; no TLS),
+    /// trying its hosts in order, and authenticates (trust, password, MD5 or SCRAM-SHA-256).
+    pub(crate) fn connect(conninfo: &str) -> Result<Self, WireError> {
+        let config: Config = conninfo
+            .parse()
+            .map_err(|e| WireError::Protocol(format!("invalid connection string: {e}")))?;
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(WireError::Protocol(
+                "sslmode=require: this client does not do TLS".to_owned(),
+            ));
+        }
+        let user = match config.get_user() {
+            Some(user) => user.to_owned(),
+            None => std::env::var("USER")
+                .map_err(|_| WireError::Protocol("no user in the connection string".into()))?,
+        };
+        let mut last = None;
+        let hosts = config.get_hosts();
+        if hosts.is_empty() {
+            return Err(WireError::Protocol(
+                "no host in the connection string".into(),
+            ));
+        }
+        for (i, host) in hosts.iter().enumerate() {
+            let port = config
+                .get_ports()
+                .get(i)
+                .or_else(|| config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            match Self::open(host, port, config.get_connect_timeout().copied()) {
+                Ok(stream) => return Self::start(stream, &config, &user),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(WireError::Io(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no host to connect to")
+        })))
+    }
+
+    fn open(host: &Host, port: u16, timeout: Option<Duration>) -> io::Result<Stream> {
+        match host {
+            Host::Tcp(name) => {
+                let mut last = None;
+                for addr in std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))? {
+                    let stream = match timeout {
+                        Some(t) => TcpStream::connect_timeout(&addr, t),
+                        None => TcpStream::connect(addr),
+                    };
+                    match stream {
+                        Ok(s) => {
+                            s.set_nodelay(true)?;
+                            return Ok(Stream::Tcp(s));
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last.unwrap_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, format!("{name} has no address"))
+                }))
+            }
+            #[cfg(unix)]
+            Host::Unix(dir) => Ok(Stream::Unix(UnixStream::connect(
+                dir.join(format!(".s.PGSQL.{port}")),
+            )?)),
+        }
+    }
+
+    /// Starts the reading thread, then the session: startup, authentication, the server's
+    /// parameters up to its first ReadyForQuery.
+    fn start(stream: Stream, config: &Config, user: &str) -> Result<Self, WireError> {
+        let mut source = stream.try_clone()?;
+        let (tx, incoming) = mpsc::channel();
+        let reader = std::thread::Builder::new()
+            .name("scry-apply-reader".to_owned())
+            .spawn(move || loop {
+                let mut chunk = vec![0u8; READ_CHUNK];
+                match source.read(&mut chunk) {
+                    Ok(0) => {
+                        let _ = tx.send(Err(io::ErrorKind::UnexpectedEof.into()));
+                        return;
+                    }
+                    Ok(n) => {
+                        chunk.truncate(n);
+                        if tx.send(Ok(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            })?;
+        let mut conn = Conn {
+            stream,
+            incoming,
+            reader: Some(reader),
+            input: BytesMut::new(),
+            output: BytesMut::new(),
+            broken: false,
+        };
+        let mut params = vec![("user", user), ("client_encoding", "UTF8")];
+        if let Some(db) = config.get_dbname() {
+            params.push(("database", db));
+        }
+        if let Some(options) = config.get_options() {
+            params.push(("options", options));
+        }
+        params.push((
+            "application_name",
+            config.get_application_name().unwrap_or("scry apply"),
+        ));
+        frontend::startup_message(params, &mut conn.output)?;
+        conn.send()?;
+        conn.authenticate(user.as_bytes(), config.get_password())?;
+        loop {
+            match conn.next()? {
+                Message::ReadyForQuery(_) => return Ok(conn),
+                Message::BackendKeyData(_) => {}
+                Message::ErrorResponse(body) => {
+                    return Err(WireError::Server(DbError::parse(&body)))
+                }
+                other => return Err(unexpected(&other, "after authentication")),
+            }
+        }
+    }
+
+    fn authenticate(&mut self, user: &[u8], password: Option<&[u8]>) -> Result<(), WireError> {
+        let need = || WireError::Protocol("the server asks for a password; none given".into());
+        let mut scram = None;
+        loop {
+            match self.next()? {
+                Message::AuthenticationOk => return Ok(()),
+                Message::AuthenticationCleartextPassword => {
+                    frontend::password_message(password.ok_or_else(need)?, &mut self.output)?;
+                }
+                Message::AuthenticationMd5Password(body) => {
+                    let hash = md5_hash(user, password.ok_or_else(need)?, body.salt());
+                    frontend::password_message(hash.as_bytes(), &mut self.output)?;
+                }
+                Message::AuthenticationSasl(body) => {
+                    use fallible_iterator::FallibleIterator;
+                    let mut offered = body.mechanisms();
+                    let mut scram_offered = false;
+                    while let Some(m) = offered.next()? {
+                        scram_offered |= m == sasl::SCRAM_SHA_256;
+                    }
+                    if !scram_offered {
+                        return Err(WireError::Protocol(
+                            "the server offers no SASL mechanism this client knows".into(),
+                        ));
+                    }
+                    let s = sasl::ScramSha256::new(
+                        password.ok_or_else(need)?,
+                        sasl::ChannelBinding::unsupported(),
+                    );
+                    frontend::sasl_initial_response(
+                        sasl::SCRAM_SHA_256,
+                        s.message(),
+                        &mut self.output,
+                    )?;
+                    scram = Some(s);
+                }
+                Message::AuthenticationSaslContinue(body) => {
+                    let s = scram.as_mut().ok_or_else(|| {
+                        WireError::Protocol("a SASL step before SASL began".into())
+                    })?;
+                    s.update(body.data())?;
+                    frontend::sasl_response(s.message(), &mut self.output)?;
+                }
+                Message::AuthenticationSaslFinal(body) => {
+                    let s = scram.as_mut().ok_or_else(|| {
+                        WireError::Protocol("a SASL end before SASL began".into())
+                    })?;
+                    s.finish(body.data())?;
+                    continue;
+                }
+                Message::ErrorResponse(body) => {
+                    return Err(WireError::Server(DbError::parse(&body)))
+                }
+                other => return Err(unexpected(&other, "during authentication")),
+            }
+            self.send()?;
+        }
+    }
+
+    /// Writes what is queued.
+    pub(crate) fn send(&mut self) -> Result<(), WireError> {
+        if self.broken {
+            return Err(broken());
+        }
+        let out = self.output.split();
+        if let Err(e) = self.stream.write_all(&out) {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// The next message that is not a notice or a parameter's new value.
+    fn next(&mut self) -> Result<Message, WireError> {
+        loop {
+            match Message::parse(&mut self.input)? {
+                Some(Message::NoticeResponse(_) | Message::ParameterStatus(_)) => {}
+                Some(Message::NotificationResponse(_)) => {}
+                Some(m) => return Ok(m),
+                None => {
+                    if self.broken {
+                        return Err(broken());
+                    }
+                    match self.incoming.recv() {
+                        Ok(Ok(chunk)) => self.input.extend_from_slice(&chunk),
+                        Ok(Err(e)) => {
+                            self.broken = true;
+                            return Err(e.into());
+                        }
+                        Err(_) => {
+                            self.broken = true;
+                            return Err(broken());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `sql` (one or more statements, no parameters) and returns the rows of the last
+    /// statement that returned any, as text.
+    pub(crate) fn simple(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, WireError> {
+        frontend::query(sql, &mut self.output)?;
+        self.send()?;
+        let mut rows = Vec::new();
+        let mut error = None;
+        loop {
+            match self.next()? {
+                Message::ReadyForQuery(_) => break,
+                Message::RowDescription(_) => rows.clear(),
+                Message::DataRow(row) => rows.push(text_row(&row)?),
+                Message::ErrorResponse(body) => error = Some(DbError::parse(&body)),
+                Message::CopyInResponse(_) => {
+                    frontend::copy_fail("COPY is not expected here", &mut self.output)?;
+                    self.send()?;
+                }
+                Message::CommandComplete(_) | Message::EmptyQueryResponse => {}
+                Message::CopyOutResponse(_) | Message::CopyData(_) | Message::CopyDone => {}
+                other => return Err(unexpected(&other, "answering a query")),
+            }
+        }
+        match error {
+            Some(e) => Err(WireError::Server(e)),
+            None => Ok(rows),
+        }
+    }
+
+    /// Prepares `sql` as the statement `name` (its parameter types as the server infers
+    /// them).
+    pub(crate) fn prepare(&mut self, name: &str, sql: &str) -> Result<(), WireError> {
+        frontend::parse(name, sql, std::iter::empty(), &mut self.output)?;
+        frontend::sync(&mut self.output);
+        self.send()?;
+        let mut error = None;
+        loop {
+            match self.next()? {
+                Message::ParseComplete => {}
+                Message::ErrorResponse(body) => error = Some(DbError::parse(&body)),
+                Message::ReadyForQuery(_) => break,
+                other => return Err(unexpected(&other, "answering a Parse")),
+            }
+        }
+        error.map_or(Ok(()), |e| Err(WireError::Server(e)))
+    }
+
+    /// Queues the prepared statement `name` with these parameters (each value's binary
+    /// bytes, `None` for NULL).
+    pub(crate) fn execute<'a>(
+        &mut self,
+        name: &str,
+        params: impl IntoIterator<Item = Option<&'a [u8]>>,
+    ) -> Result<(), WireError> {
+        let values: Vec<Option<&[u8]>> = params.into_iter().collect();
+        frontend::bind(
+            "",
+            name,
+            std::iter::once(1),
+            values,
+            |v, buf| match v {
+                Some(bytes) => {
+                    buf.put_slice(bytes);
+                    Ok(IsNull::No)
+                }
+                None => Ok(IsNull::Yes),
+            },
+            std::iter::once(1),
+            &mut self.output,
+        )
+        .map_err(|e| match e {
+            frontend::BindError::Conversion(e) => WireError::Protocol(e.to_string()),
+            frontend::BindError::Serialization(e) => WireError::Io(e),
+        })?;
+        frontend::execute("", 0, &mut self.output)?;
+        Ok(())
+    }
+
+    /// Queues the Sync that closes a pipeline.
+    pub(crate) fn sync(&mut self) {
+        frontend::sync(&mut self.output);
+    }
+
+    /// Reads the answers of a pipeline of `n` statements (written, closed by one Sync), in
+    /// order; then whether the session is left in a failed transaction block.
+    pub(crate) fn answers(&mut self, n: usize) -> Result<(Vec<Answer>, bool), WireError> {
+        let mut answers = Vec::with_capacity(n);
+        let failed = loop {
+            match self.next()? {
+                Message::BindComplete | Message::DataRow(_) | Message::RowDescription(_) => {}
+                Message::NoData | Message::ParseComplete | Message::PortalSuspended => {}
+                Message::CommandComplete(body) => answers.push(Answer::Done(count(&body)?)),
+                Message::EmptyQueryResponse => answers.push(Answer::Done(0)),
+                Message::ErrorResponse(body) => {
+                    answers.push(Answer::Failed(DbError::parse(&body)));
+                }
+                Message::ReadyForQuery(body) => break body.status() == b'E',
+                other => return Err(unexpected(&other, "answering a pipeline")),
+            }
+        };
+        if answers.len() > n {
+            return Err(WireError::Protocol(format!(
+                "{} answers to a pipeline of {n} statements",
+                answers.len()
+            )));
+        }
+        answers.resize(n, Answer::NotRun);
+        Ok((answers, failed))
+    }
+
+    /// Starts `COPY ... FROM STDIN` (`sql`): the server is ready for the data.
+    pub(crate) fn copy_in(&mut self, sql: &str) -> Result<(), WireError> {
+        frontend::query(sql, &mut self.output)?;
+        self.send()?;
+        match self.next()? {
+            Message::CopyInResponse(_) => Ok(()),
+            Message::ErrorResponse(body) => {
+                let e = DbError::parse(&body);
+                self.until_ready()?;
+                Err(WireError::Server(e))
+            }
+            other => Err(unexpected(&other, "answering a COPY")),
+        }
+    }
+
+    /// Sends COPY data. A server that has stopped the COPY (a row it refused) says so here,
+    /// when its error has arrived, or at [`copy_done`](Self::copy_done).
+    pub(crate) fn copy_data(&mut self, data: &[u8]) -> Result<(), WireError> {
+        // The server sends nothing during a COPY but notices, unless it stopped it.
+        while let Ok(chunk) = self.incoming.try_recv() {
+            match chunk {
+                Ok(chunk) => self.input.extend_from_slice(&chunk),
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e.into());
+                }
+            }
+        }
+        loop {
+            match Message::parse(&mut self.input)? {
+                None => break,
+                Some(Message::NoticeResponse(_) | Message::ParameterStatus(_)) => {}
+                Some(Message::NotificationResponse(_)) => {}
+                Some(Message::ErrorResponse(body)) => {
+                    let e = DbError::parse(&body);
+                    self.until_ready()?;
+                    return Err(WireError::Server(e));
+                }
+                Some(other) => return Err(unexpected(&other, "during a COPY")),
+            }
+        }
+        let len = i32::try_from(data.len() + 4)
+            .map_err(|_| WireError::Protocol("a COPY piece over 2 GiB".into()))?;
+        self.output.put_u8(b'd');
+        self.output.put_i32(len);
+        self.send()?;
+        if let Err(e) = self.stream.write_all(data) {
+            self.broken = true;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Stops the COPY with `why`: the server refuses it, and the transaction it is in.
+    pub(crate) fn copy_fail(&mut self, why: &str) -> Result<(), WireError> {
+        frontend::copy_fail(why, &mut self.output)?;
+        self.send()?;
+        match self.copy_end() {
+            Err(WireError::Server(_)) => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Err(WireError::Protocol("the server took a failed COPY".into())),
+        }
+    }
+
+    /// Ends the COPY; the rows it copied.
+    pub(crate) fn copy_done(&mut self) -> Result<u64, WireError> {
+        frontend::copy_done(&mut self.output);
+        self.send()?;
+        self.copy_end()
+    }
+
+    /// The COPY's end: its count, or its error; then the ReadyForQuery.
+    fn copy_end(&mut self) -> Result<u64, WireError> {
+        let result = match self.next()? {
+            Message::CommandComplete(body) => Ok(count(&body)?),
+            Message::ErrorResponse(body) => Err(WireError::Server(DbError::parse(&body))),
+            other => return Err(unexpected(&other, "ending a COPY")),
+        };
+        self.until_ready()?;
+        result
+    }
+
+    fn until_ready(&mut self) -> Result<(), WireError> {
+        loop {
+            if let Message::ReadyForQuery(_) = self.next()? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The count at the end of a command tag (`INSERT 0 3`, `UPDATE 1`, `COPY 10`), or 0.
+fn count(body: &postgres_protocol::message::backend::CommandCompleteBody) -> io::Result<u64> {
+    let tag = body.tag()?;
+    Ok(tag
+        .rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
+}
+
+/// A row's values as text (`None` for NULL).
+fn text_row(
+    row: &postgres_protocol::message::backend::DataRowBody,
+) -> Result<Vec<Option<String>>, WireError> {
+    use fallible_iterator::FallibleIterator;
+    let buf = row.buffer();
+    let mut out = Vec::new();
+    let mut ranges = row.ranges();
+    while let Some(range) = ranges.next()? {
+        out.push(
+            range
+                .and_then(|r| buf.get(r))
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+        );
+    }
+    Ok(out)
+}
+
+fn unexpected(m: &Message, when: &str) -> WireError {
+    let what = match m {
+        Message::CopyInResponse(_) => "a COPY",
+        Message::DataRow(_) => "a row",
+        Message::ReadyForQuery(_) => "a ReadyForQuery",
+        _ => "a message",
+    };
+    WireError::Protocol(format!("the server sent {what} not expected {when}"))
+}
+
+fn broken() -> WireError {
+    WireError::Io(io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the connection is closed",
+    ))
+}
+
+/// `s` as an SQL string literal.
+pub(crate) fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+//! The connection against a real server (`SCRY_PG_URL`, as `.ci/test` starts it): logins,
+//! pipelines closed by one Sync, simple queries and COPY.
+
+use super::{Answer, Conn, WireError};
+
+fn url() -> Option<String> {
+    let url = std::env::var("SCRY_PG_URL").ok();
+    if url.is_none() {
+        eprintln!("SCRY_PG_URL is not set: skipped");
+    }
+    url
+}
+
+fn conn(url: &str) -> Conn {
+    Conn::connect(url).expect("connect")
+}
+
+/// `url` with `user` and `password` instead of its own user.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let rest: Vec<&str> = url
+        .split_whitespace()
+        .filter(|kv| !kv.starts_with("user="))
+        .collect();
+    format!("{} user={user} password={password}", rest.join(" "))
+}
+
+#[test]
+fn logs_in_with_a_cleartext_md5_or_scram_password_and_refuses_a_wrong_one() {
+    let Some(url) = url() else { return };
+    let mut admin = conn(&url);
+    // `.ci/postgres.sh` lets these three roles in by password, MD5 and SCRAM-SHA-256.
+    for (role, stored) in [
+        ("scry_password", "scram-sha-256"),
+        ("scry_md5", "md5"),
+        ("scry_scram", "scram-sha-256"),
+    ] {
+        admin
+            .simple(&format!(
+                "DROP ROLE IF EXISTS {role}; SET password_encryption = '{stored}'; \
+                 CREATE ROLE {role} LOGIN PASSWORD 'pw of {role}'"
+            ))
+            .expect("role");
+        let mut c = Conn::connect(&as_user(&url, role, &format!("'pw of {role}'")))
+            .unwrap_or_else(|e| panic!("{role} logs in: {e}"));
+        let rows = c.simple("SELECT current_user::text").expect("query");
+        assert_eq!(rows, vec![vec![Some(role.to_owned())]]);
+        match Conn::connect(&as_user(&url, role, "wrong")) {
+            Err(e) => assert_eq!(e.code(), Some("28P01"), "{role}: {e}"),
+            Ok(_) => panic!("{role} logged in with a wrong password"),
+        }
+        match Conn::connect(&as_user(&url, role, "").replace(" password=", " x=")) {
+            Err(WireError::Protocol(m)) => assert!(m.contains("invalid connection string")),
+            Err(e) => panic!("{role}: {e}"),
+            Ok(_) => panic!("an unknown key was taken"),
+        }
+    }
+    // A role that asks for a password, given none.
+    let no_password: String = url
+        .split_whitespace()
+        .filter(|kv| !kv.starts_with("user="))
+        .chain(["user=scry_scram"])
+        .collect::<Vec<_>>()
+        .join(" ");
+    match Conn::connect(&no_password) {
+        Err(WireError::Protocol(m)) => {
+            assert_eq!(m, "the server asks for a password; none given");
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_pipeline_runs_nothing_after_its_first_failure() {
+    let Some(url) = url() else { return };
+    let mut c = conn(&url);
+    c.simple(
+        "DROP TABLE IF EXISTS conn_pipeline; CREATE TABLE conn_pipeline (id int8 PRIMARY KEY)",
+    )
+    .expect("table");
+    c.prepare("ins", "INSERT INTO conn_pipeline VALUES ($1)")
+        .expect("prepare");
+    c.prepare("begin", "BEGIN").expect("prepare");
+    c.prepare("commit", "COMMIT").expect("prepare");
+    let id = |n: i64| n.to_be_bytes();
+    // Two transactions; the second inserts a duplicate key; a third would insert 3.
+    let one = id(1);
+    let two = id(2);
+    let three = id(3);
+    c.execute("begin", []).expect("queue");
+    c.execute("ins", [Some(&one[..])]).expect("queue");
+    c.execute("commit", []).expect("queue");
+    c.execute("begin", []).expect("queue");
+    c.execute("ins", [Some(&two[..])]).expect("queue");
+    c.execute("ins", [Some(&two[..])]).expect("queue");
+    c.execute("commit", []).expect("queue");
+    c.execute("begin", []).expect("queue");
+    c.execute("ins", [Some(&three[..])]).expect("queue");
+    c.execute("commit", []).expect("queue");
+    c.sync();
+    c.send().expect("send");
+    let (answers, in_failed_block) = c.answers(10).expect("answers");
+    assert!(in_failed_block, "the second transaction is left failed");
+    assert_eq!(
+        &answers[..5],
+        &[
+            Answer::Done(0),
+            Answer::Done(1),
+            Answer::Done(0),
+            Answer::Done(0),
+            Answer::Done(1)
+        ]
+    );
+    match &answers[5] {
+        Answer::Failed(e) => {
+            assert_eq!(e.code, "23505");
+            assert_eq!(e.severity, "ERROR");
+            assert_eq!(
+                e.to_string(),
+                "ERROR: duplicate key value violates unique constraint \"conn_pipeline_pkey\" \
+                 (Key (id)=(2) already exists.)"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(answers[6..].to_vec(), vec![Answer::NotRun; 4]);
+    c.simple("ROLLBACK").expect("rollback");
+    let rows = c
+        .simple("SELECT string_agg(id::text, ',' ORDER BY id) FROM conn_pipeline")
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![vec![Some("1".to_owned())]],
+        "only the first committed"
+    );
+    // A NULL parameter, and the count of a multi-row tag.
+    c.prepare("ins2", "INSERT INTO conn_pipeline SELECT x FROM unnest(ARRAY[$1, $2]::int8[]) x WHERE x IS NOT NULL")
+        .expect("prepare");
+    let five = id(5);
+    c.execute("ins2", [Some(&five[..]), None]).expect("queue");
+    c.sync();
+    c.send().expect("send");
+    assert_eq!(
+        c.answers(1).expect("answers"),
+        (vec![Answer::Done(1)], false)
+    );
+}
+
+#[test]
+fn simple_queries_return_text_rows_and_errors_name_their_code() {
+    let Some(url) = url() else { return };
+    let mut c = conn(&url);
+    let rows = c
+        .simple("SELECT 1; SELECT 'a''b', NULL::text UNION ALL SELECT 'c', 'd'")
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("a'b".to_owned()), None],
+            vec![Some("c".to_owned()), Some("d".to_owned())]
+        ]
+    );
+    let e = c.simple("SELECT 1/0").expect_err("division by zero");
+    assert_eq!(e.code(), Some("22012"));
+    assert_eq!(e.to_string(), "ERROR: division by zero");
+    assert_eq!(
+        c.prepare("bad", "SELEC 1").expect_err("syntax").code(),
+        Some("42601")
+    );
+    // The session goes on after errors.
+    assert_eq!(
+        c.simple("SELECT 2").expect("rows"),
+        vec![vec![Some("2".to_owned())]]
+    );
+    assert_eq!(super::literal("it's"), "'it''s'");
+}
+
+#[test]
+fn copy_in_counts_its_rows_and_reports_a_refused_one() {
+    let Some(url) = url() else { return };
+    let mut c = conn(&url);
+    c.simple("DROP TABLE IF EXISTS conn_copy; CREATE TABLE conn_copy (id int4 PRIMARY KEY)")
+        .expect("table");
+    let header = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+    let tuple = |n: i32| {
+        let mut t = vec![0, 1, 0, 0, 0, 4];
+        t.extend_from_slice(&n.to_be_bytes());
+        t
+    };
+    c.copy_in("COPY conn_copy FROM STDIN (FORMAT binary)")
+        .expect("copy");
+    c.copy_data(header).expect("data");
+    for n in 0..3 {
+        c.copy_data(&tuple(n)).expect("data");
+    }
+    c.copy_data(&[0xff, 0xff]).expect("data");
+    assert_eq!(c.copy_done().expect("done"), 3);
+    // A duplicate key: the error comes at the end (or with the next piece).
+    c.copy_in("COPY conn_copy FROM STDIN (FORMAT binary)")
+        .expect("copy");
+    let mut data = header.to_vec();
+    data.extend(tuple(1));
+    data.extend([0xff, 0xff]);
+    let e = c
+        .copy_data(&data)
+        .and_then(|()| c.copy_done().map(drop))
+        .expect_err("duplicate");
+    assert_eq!(e.code(), Some("23505"));
+    // A COPY given up.
+    c.copy_in("COPY conn_copy FROM STDIN (FORMAT binary)")
+        .expect("copy");
+    c.copy_data(header).expect("data");
+    c.copy_fail("given up").expect("failed");
+    let e = c
+        .copy_in("COPY nowhere FROM STDIN (FORMAT binary)")
+        .expect_err("no table");
+    assert_eq!(e.code(), Some("42P01"));
+    assert_eq!(
+        c.simple("SELECT count(*) FROM conn_copy").expect("rows"),
+        vec![vec![Some("3".to_owned())]]
+    );
+}
