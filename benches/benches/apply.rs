@@ -262,12 +262,16 @@ fn fresh(source: &mut Client, target: &mut Client, slot: &str) {
     source
         .batch_execute("TRUNCATE bench_rows")
         .expect("truncate source");
-    source
-        .execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-            &[&slot],
-        )
-        .expect("drop slot");
+    // The walsender of the last sample's capture may still hold the slot a moment after
+    // the capture is killed.
+    wait_for("the slot's release", || {
+        source
+            .execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+                &[&slot],
+            )
+            .is_ok()
+    });
     source
         .execute(
             "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",

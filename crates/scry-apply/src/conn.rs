@@ -494,6 +494,34 @@ impl Conn {
         frontend::sync(&mut self.output);
     }
 
+    /// Whether the answers of the pipeline written last have all arrived (its ReadyForQuery
+    /// is here), without waiting: reading them with [`answers`](Self::answers) then does not
+    /// block.
+    pub(crate) fn answered(&mut self) -> Result<bool, WireError> {
+        while let Ok(chunk) = self.incoming.try_recv() {
+            match chunk {
+                Ok(chunk) => self.input.extend_from_slice(&chunk),
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e.into());
+                }
+            }
+        }
+        // Whole messages from the start: a type byte and a length that counts itself.
+        let mut at = 0;
+        while let Some(head) = self.input.get(at..at + 5) {
+            let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            if self.input.len() < at + 1 + len {
+                return Ok(false);
+            }
+            if head[0] == b'Z' {
+                return Ok(true);
+            }
+            at += 1 + len;
+        }
+        Ok(false)
+    }
+
     /// Reads the answers of a pipeline of `n` statements (written, closed by one Sync), in
     /// order; then whether the session is left in a failed transaction block.
     pub(crate) fn answers(&mut self, n: usize) -> Result<(Vec<Answer>, bool), WireError> {

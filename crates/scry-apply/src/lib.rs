@@ -18,9 +18,10 @@
 //! without a flush after each, and after an error it skips everything up to that Sync.
 //!
 //! Whole transactions do not wait for each other's answers: each, between its own `BEGIN`
-//! and `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (at
-//! [`Applier::flush`], when the group is full, or after a DDL statement), so the target, not
-//! the round trip, sets the pace. The answers of a group are read while the next is being
+//! and `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (when the
+//! target has answered the group before it, when the group is full, at [`Applier::flush`],
+//! or after a DDL statement), so the target, not the round trip, sets the pace, and starts
+//! on a transaction as soon as it is idle. The answers of a group are read while the next is being
 //! built. A transaction never commits after one before it failed: the server runs nothing
 //! of the group after the failure, whose transaction is then rolled back. Under
 //! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the
@@ -84,8 +85,8 @@ pub const GROUP: usize = 100;
 pub enum Applied {
     /// The event was taken (its statement is queued or sent).
     Done,
-    /// A Commit whose transaction joined the group waiting to go out (see
-    /// [`Applier::flush`]).
+    /// A Commit whose transaction joined the group waiting to go out, or went out with it
+    /// (its answers are checked later; see [`Applier::flush`]).
     Queued,
     /// A Commit whose transaction committed on the target (with the group before it).
     Committed,
@@ -712,7 +713,14 @@ impl Applier {
             self.flush()?;
             return Ok(Applied::Committed);
         }
-        if group.members.len() >= GROUP || group.items.len() >= PIPELINE {
+        // Out as soon as the target is idle (nothing in flight, or its answers are back), so
+        // that it starts on the first transactions at once; while it is busy they gather.
+        let full = group.members.len() >= GROUP || group.items.len() >= PIPELINE;
+        let idle = match &self.in_flight {
+            None => true,
+            Some(_) => self.conn.answered().unwrap_or(true),
+        };
+        if full || idle {
             self.launch()?;
         }
         Ok(Applied::Queued)

@@ -96,9 +96,19 @@ fn a_pipeline_runs_nothing_after_its_first_failure() {
     c.execute("begin", []).expect("queue");
     c.execute("ins", [Some(&three[..])]).expect("queue");
     c.execute("commit", []).expect("queue");
+    assert!(!c.answered().expect("poll"), "nothing was sent yet");
     c.sync();
     c.send().expect("send");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.answered().expect("poll") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no ReadyForQuery in 10 s"
+        );
+        std::thread::yield_now();
+    }
     let (answers, in_failed_block) = c.answers(10).expect("answers");
+    assert!(!c.answered().expect("poll"), "the answers were all taken");
     assert!(in_failed_block, "the second transaction is left failed");
     assert_eq!(
         &answers[..5],
