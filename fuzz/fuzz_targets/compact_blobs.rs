@@ -1,4 +1,4 @@
-//! The compact encoding's blobs (layout version 2) inside a well-formed root: the input is
+//! The compact encoding's blobs (layout version 3) inside a well-formed root: the input is
 //! split into a `tables` and an `events` blob, wrapped in a compact root map as the writer
 //! lays it out (`scry_fuzz::compact_blobs_root`: a flags byte picks the root's optional
 //! fields, a second byte the number of `metas`), then read as `read_batch` does (all batch

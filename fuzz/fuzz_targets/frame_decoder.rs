@@ -17,7 +17,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     } else {
         Recovery::Stop
     };
-    let chunk = 1 << ((config >> 1) & 7) as usize * 2;
+    let chunk = 1 << (((config >> 1) & 7) as usize * 2);
     let max_payload = match config >> 4 {
         0 => scry_codec::frame::DEFAULT_MAX_PAYLOAD_LEN,
         n => 1 << n,

@@ -349,7 +349,7 @@ pub fn oid_prefix(oid: u32) -> Vec<u8> {
     }
 }
 
-/// The fields of a compact (layout version 2) root besides its two blobs: what
+/// The fields of a compact (layout version 3) root besides its two blobs: what
 /// [`compact_root`] writes around them.
 #[derive(Debug, Clone, Default)]
 pub struct CompactRoot<'a> {
@@ -359,13 +359,15 @@ pub struct CompactRoot<'a> {
     pub relations: &'a [RelationMeta],
     /// `None`: no `metas` key (what the writer does when no event has a `relation_meta`).
     pub metas: Option<&'a [RelationMeta]>,
+    /// Entries of `metas` after its maps: indexes into `relations`.
+    pub meta_indexes: &'a [u64],
     pub control_directive: Option<ControlDirective>,
     pub sequence_values: Option<&'a [SequenceValue]>,
     pub backfill_metadata: Option<BackfillMetadata>,
 }
 
 /// A compact root map around the blobs `tables` and `events`, built with the `flexbuffers`
-/// crate's `Builder` (keys sorted by the builder, shared keys): `compact` (uint 2), `events`
+/// crate's `Builder` (keys sorted by the builder, shared keys): `compact` (uint 3), `events`
 /// and `tables` (blobs), `metas`, and a batch's fields as the writer lays them out (absent
 /// options left out, `relations` always present in a batch, none of them in a bare event).
 /// The relation maps of `relations` are written before those of `metas`, as the writer
@@ -380,10 +382,15 @@ pub fn compact_root(root: &CompactRoot<'_>, tables: &[u8], events: &[u8]) -> Vec
             push_relations(&mut m, "relations", root.relations);
         }
         if let Some(metas) = root.metas {
-            push_relations(&mut m, "metas", metas);
+            let mut v = m.start_vector("metas");
+            relation_maps(&mut v, metas);
+            for &i in root.meta_indexes {
+                v.push(i);
+            }
+            v.end_vector();
         }
         m.push("tables", flexbuffers::Blob(tables));
-        m.push("compact", 2u64);
+        m.push("compact", 3u64);
         if let Some(seq) = root.batch_seq {
             m.push("batch_seq", seq);
             if let Some(s) = root.source_id {
@@ -421,6 +428,11 @@ pub fn compact_root(root: &CompactRoot<'_>, tables: &[u8], events: &[u8]) -> Vec
 
 fn push_relations(m: &mut flexbuffers::MapBuilder<'_>, key: &str, rels: &[RelationMeta]) {
     let mut v = m.start_vector(key);
+    relation_maps(&mut v, rels);
+    v.end_vector();
+}
+
+fn relation_maps(v: &mut flexbuffers::VectorBuilder<'_>, rels: &[RelationMeta]) {
     for r in rels {
         let mut rm = v.start_map();
         rm.push("rel_id", r.rel_id);
@@ -441,7 +453,6 @@ fn push_relations(m: &mut flexbuffers::MapBuilder<'_>, key: &str, rels: &[Relati
         rm.push("replica_identity", r.replica_identity.name());
         rm.end_map();
     }
-    v.end_vector();
 }
 
 /// The `events` and `tables` blobs of a compact root (`None` if `bytes` is not one).
@@ -457,7 +468,8 @@ pub fn compact_blobs(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 }
 
 /// The `compact_blobs` input: flags, metas count, `tables`' length (u16 little-endian),
-/// `tables`, then `events` (the rest).
+/// `tables`, then `events` (the rest). A metas count with bit 7 set is that many entries
+/// (bits 0-6) that are indexes into `relations` (0, 1, ...: past the first, out of range).
 ///
 /// Flags: bit 0 no `batch_seq` (a bare event's root); bit 1 a large `batch_seq`; bit 2 a
 /// `source_id`; bit 3 a `metas` key even when the count is 0; bit 4 one relation in
@@ -492,7 +504,13 @@ pub fn compact_blobs_root(data: &[u8]) -> Option<(Vec<u8>, bool)> {
     let bit = |i: u8| flags & (1 << i) != 0;
     let split = usize::from(u16::from_le_bytes([l0, l1])).min(rest.len());
     let (tables, events) = rest.split_at(split);
-    let metas = synthetic_metas(usize::from(n_metas));
+    let (maps, indexes) = if n_metas & 0x80 == 0 {
+        (n_metas, 0)
+    } else {
+        (0, n_metas & 0x7f)
+    };
+    let metas = synthetic_metas(usize::from(maps));
+    let meta_indexes: Vec<u64> = (0..u64::from(indexes)).collect();
     let relations = if bit(4) {
         synthetic_metas(1)
     } else {
@@ -512,6 +530,7 @@ pub fn compact_blobs_root(data: &[u8]) -> Option<(Vec<u8>, bool)> {
         source_id: bit(2).then_some("src"),
         relations: &relations,
         metas: (n_metas > 0 || bit(3)).then_some(&metas[..]),
+        meta_indexes: &meta_indexes,
         control_directive: bit(5).then_some(ControlDirective::ALL[0]),
         sequence_values: bit(6).then_some(&sequences[..]),
         backfill_metadata: bit(7).then_some(BackfillMetadata {

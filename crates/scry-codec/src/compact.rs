@@ -1,4 +1,4 @@
-//! The compact encoding, layout version 2: what its bytes are, and the primitives its writer
+//! The compact encoding, layout version 3: what its bytes are, and the primitives its writer
 //! (`flex::compact`) and its reader (`view::parse::compact`) share.
 //!
 //! The root is still a FlexBuffers map, so any FlexBuffers reader can walk it and see the
@@ -11,10 +11,10 @@
 //!
 //! | key | holds |
 //! | --- | --- |
-//! | `compact` | UInt: the layout version, [`VERSION`]; a reader refuses any other |
+//! | `compact` | UInt: the layout version, [`VERSION`]; a reader refuses any but 2 and 3 (version 2 is version 3 without indexes in `metas`) |
 //! | `events` | Blob: the event stream (below) |
 //! | `tables` | Blob: the names and row types the events refer to (below) |
-//! | `metas` | Vector of relation maps: the `relation_meta` of every event that has one, in event order (left out when none has) |
+//! | `metas` | Vector: the `relation_meta` of every event that has one, in event order (left out when none has); each a relation map, or the UInt index of an equal entry of `relations` that no other entry of `metas` names (batches only; the writer uses the first such entry) |
 //! | `batch_seq`, `relations`, `source_id`, `control_directive`, `sequence_values`, `backfill_metadata` | as the compat encoding writes them (absent options left out); batches only |
 //!
 //! A bare event (`serialize_event_with`) is a root map of `compact`, `events` (holding the
@@ -83,8 +83,11 @@
 
 use scry_types::ColumnValue;
 
-/// The layout version this crate writes and reads.
-pub(crate) const VERSION: u64 = 2;
+/// The layout version this crate writes (it also reads [`VERSION_2`]).
+pub(crate) const VERSION: u64 = 3;
+
+/// The version before [`VERSION`]: the same layout, its `metas` relation maps only.
+pub(crate) const VERSION_2: u64 = 2;
 
 /// The root map key whose presence marks the compact encoding and holds [`VERSION`].
 pub(crate) const VERSION_KEY: &str = "compact";

@@ -172,7 +172,9 @@ pub enum DecodeErrorKind {
         value: u64,
     },
     /// A compact batch or event states a layout version this reader does not know.
-    #[error("compact layout version {version} is not supported (this reader reads version 2)")]
+    #[error(
+        "compact layout version {version} is not supported (this reader reads versions 2 and 3)"
+    )]
     UnsupportedVersion {
         /// The version found.
         version: u64,
@@ -189,6 +191,12 @@ pub enum DecodeErrorKind {
         index: u64,
         /// The number of entries.
         len: u64,
+    },
+    /// Two entries of a compact batch's `metas` name the same entry of its `relations`.
+    #[error("relation {index} of `relations` is named by more than one entry of `metas`")]
+    RelationNamedTwice {
+        /// The index of the relation.
+        index: u64,
     },
     /// An event of the compact encoding sets flag bits that mean nothing.
     #[error("event flags {flags:#04x} set undefined bits (defined: 0x7f)")]

@@ -7,7 +7,7 @@ pub enum Encoding {
     /// The encoding scry-protocol 0.1.1 writes, byte for byte (the default).
     #[default]
     Compat,
-    /// The compact encoding (layout version 2): a FlexBuffers root map whose events are one
+    /// The compact encoding (layout version 3): a FlexBuffers root map whose events are one
     /// blob of their own layout (rows as COPY BINARY fields, names and column types stated
     /// once per batch, integers as varints and deltas). Not readable by 0.1.1, which
     /// refuses it with an error. The README's "Wire format" section describes its bytes.

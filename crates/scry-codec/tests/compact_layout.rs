@@ -1,4 +1,4 @@
-//! The compact encoding's layout (version 2, described in `scry_codec`'s `compact` module
+//! The compact encoding's layout (version 3, described in `scry_codec`'s `compact` module
 //! and the README's "Wire format" section): a FlexBuffers root map that the flexbuffers
 //! crate's own reader walks, its two blobs byte for byte, its size, and the exact error for
 //! each way its own bytes can be wrong.
@@ -95,7 +95,7 @@ fn the_example_is_these_bytes() {
         keys,
         ["batch_seq", "compact", "events", "relations", "tables"]
     );
-    assert_eq!(m.idx("compact").get_u64(), Ok(2));
+    assert_eq!(m.idx("compact").get_u64(), Ok(3));
     assert_eq!(m.idx("batch_seq").get_u64(), Ok(7));
     assert_eq!(read_batch(&bytes).unwrap(), example());
 }
@@ -146,6 +146,10 @@ fn the_batch_fields_keep_the_compat_shapes_and_metas_follow_the_events() {
     assert_eq!(m.idx("source_id").get_str(), Ok("cdc-1"));
     let metas = m.idx("metas").get_vector().unwrap();
     assert_eq!(metas.len(), 2);
+    // The first names the batch's relation 0, equal to it; the second, as relation 0 is
+    // named already, is a map of its own.
+    assert_eq!(metas.idx(0).flexbuffer_type(), T::UInt);
+    assert_eq!(metas.idx(0).get_u64(), Ok(0));
     let meta = metas.idx(1).get_map().unwrap();
     assert_eq!(meta.idx("replica_identity").get_str(), Ok("Full"));
     assert_eq!(meta.idx("rel_id").get_u64(), Ok(16384));
@@ -157,6 +161,85 @@ fn the_batch_fields_keep_the_compat_shapes_and_metas_follow_the_events() {
         view.event(1).unwrap().relation_meta().unwrap().table(),
         "users"
     );
+    assert_eq!(
+        view.event(0)
+            .unwrap()
+            .relation_meta()
+            .unwrap()
+            .replica_identity(),
+        ReplicaIdentity::Full
+    );
+}
+
+#[test]
+fn metas_name_relations_once_each_and_a_reader_holds_them_to_it() {
+    let rel = |rel_id: u32, table: &str| {
+        RelationMeta::new(
+            rel_id,
+            "public",
+            table,
+            vec![ColumnMeta::new("id", 23).key()],
+        )
+    };
+    let (a, b, c) = (rel(1, "a"), rel(2, "b"), rel(3, "c"));
+    let event = |meta: &RelationMeta| {
+        let mut e = DatabaseEvent::new(OperationType::SnapshotBegin, "public", &meta.table);
+        e.relation_meta = Some(meta.clone());
+        e
+    };
+    // `c` is in no entry of `relations`, so its map is written in `metas`.
+    let batch = DatabaseEventBatch::with_events(vec![event(&b), event(&a), event(&c)])
+        .with_relations(vec![a.clone(), b.clone()]);
+    let bytes = compact(&batch);
+    let metas = root(&bytes).idx("metas").get_vector().unwrap();
+    assert_eq!(metas.idx(0).get_u64(), Ok(1));
+    assert_eq!(metas.idx(1).get_u64(), Ok(0));
+    assert_eq!(metas.idx(2).flexbuffer_type(), T::Map);
+    assert_eq!(read_batch(&bytes).unwrap(), batch);
+    let view = BatchView::parse(&bytes).unwrap();
+    let tables: Vec<String> = (0..3)
+        .map(|i| {
+            view.event(i)
+                .unwrap()
+                .relation_meta()
+                .unwrap()
+                .table()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(tables, ["b", "a", "c"]);
+
+    // The bytes of the index 1 (of `b`): the one byte whose change to 0 names `a` twice.
+    let twice = (0..bytes.len())
+        .filter(|&i| bytes[i] == 1)
+        .map(|i| (i, read_batch(&with(&bytes, i, 0))))
+        .find(|(_, r)| {
+            r.as_ref()
+                .is_err_and(|e| e.kind() == &DecodeErrorKind::RelationNamedTwice { index: 0 })
+        })
+        .map(|(i, r)| (i, r.unwrap_err()))
+        .expect("a byte holds the index");
+    // Changed, entry 0 names `a` too; the error is the second naming, the next slot.
+    let (at, e) = twice;
+    assert_eq!(e.path(), "metas[1]");
+    assert_eq!(e.offset(), at + 1);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "relation 0 of `relations` is named by more than one entry of `metas` at metas[1] (byte {})",
+            at + 1
+        )
+    );
+    let e = read_batch(&with(&bytes, at, 2)).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &DecodeErrorKind::IndexOutOfRange {
+            table: "relations",
+            index: 2,
+            len: 2
+        }
+    );
+    assert_eq!(e.path(), "metas[0]");
 }
 
 #[test]
@@ -398,18 +481,20 @@ fn each_wrong_byte_of_the_layout_is_its_own_error() {
     let version_at = bytes.windows(8).position(|w| w == b"compact\0").unwrap();
     let err = |b: &[u8]| read_batch(b).unwrap_err();
 
-    // Version 3 is refused, not misread. The version is the root map's UInt slot: find it
-    // as the one byte whose change to 3 gives this error.
-    let v3 = (0..bytes.len())
-        .filter(|&i| bytes[i] == 2 && i != version_at)
-        .map(|i| with(&bytes, i, 3))
-        .find(|b| {
-            read_batch(b)
-                .is_err_and(|e| e.kind() == &DecodeErrorKind::UnsupportedVersion { version: 3 })
-        });
-    let e = err(&v3.expect("a byte holds the version"));
+    // Version 4 is refused, not misread; version 2 (the same layout without indexes in
+    // `metas`) is read. The version is the root map's UInt slot: find it as the one byte
+    // whose change to 4 gives this error.
+    let at = (0..bytes.len())
+        .filter(|&i| bytes[i] == 3 && i != version_at)
+        .find(|&i| {
+            read_batch(&with(&bytes, i, 4))
+                .is_err_and(|e| e.kind() == &DecodeErrorKind::UnsupportedVersion { version: 4 })
+        })
+        .expect("a byte holds the version");
+    let e = err(&with(&bytes, at, 4));
     assert_eq!(e.path(), "compact");
-    assert!(e.to_string().contains("version 3 is not supported"), "{e}");
+    assert!(e.to_string().contains("version 4 is not supported"), "{e}");
+    assert_eq!(read_batch(&with(&bytes, at, 2)).unwrap(), example());
 
     // Event 0's flags (byte 2 of the blob) with an undefined bit.
     let e = err(&with(&bytes, ev + 2, 0x82));

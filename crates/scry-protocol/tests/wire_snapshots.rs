@@ -37,7 +37,7 @@ fn header(case: &CanonicalCase, function: &str, encoding: Encoding) -> String {
     let encoding = match encoding {
         Encoding::Compat => "Encoding::Compat, the default: scry-protocol 0.1.1's FlexBuffers",
         Encoding::Compact => {
-            "Encoding::Compact, layout version 2: events and tables blobs in a FlexBuffers map"
+            "Encoding::Compact, layout version 3: events and tables blobs in a FlexBuffers map"
         }
     };
     format!(

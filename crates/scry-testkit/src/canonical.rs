@@ -286,6 +286,24 @@ pub fn canonical_cases() -> Vec<CanonicalCase> {
         ),
     ));
 
+    // A table's first batch as `scry snapshot` writes it: the begin event's relation is the
+    // batch's too, so the compact encoding's `metas` names it by its index in `relations`.
+    let begin = operation_event(OperationType::SnapshotBegin);
+    let relations: Vec<_> = begin.relation_meta.iter().cloned().collect();
+    let mut row = event(OperationType::SnapshotRow, "public", "users", 20);
+    row.columns = users_columns();
+    row.new_row = Some(users_row(1, "ada@example.org", true, Some("Analyst")));
+    cases.push(case(
+        "batch_snapshot_first",
+        "A table's first snapshot batch: SNAPSHOT_BEGIN whose relation_meta is also the batch's relation, one row.",
+        CanonicalPayload::Batch(
+            DatabaseEventBatch::with_events(vec![begin, row])
+                .with_source_id("copy-users")
+                .with_relations(relations)
+                .with_batch_seq(0),
+        ),
+    ));
+
     for &directive in ControlDirective::ALL {
         let batch = if directive == ControlDirective::SyncSequences {
             DatabaseEventBatch::sequence_sync(vec![
@@ -464,7 +482,7 @@ mod tests {
         }
         assert_eq!(ops.len(), OperationType::ALL.len());
         assert_eq!(directives.len(), ControlDirective::ALL.len());
-        assert_eq!(cases.len(), OperationType::ALL.len() + 16);
+        assert_eq!(cases.len(), OperationType::ALL.len() + 17);
     }
 
     #[test]

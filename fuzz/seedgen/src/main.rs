@@ -162,6 +162,7 @@ fn compact_blob_seeds(
                 source_id: b.source_id.as_deref(),
                 relations: &b.relations,
                 metas: (!metas.is_empty()).then_some(&metas[..]),
+                meta_indexes: &[],
                 control_directive: b.control_directive,
                 sequence_values: b.sequence_values.as_deref(),
                 backfill_metadata: b.backfill_metadata.clone(),

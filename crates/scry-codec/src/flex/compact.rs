@@ -1,4 +1,4 @@
-//! The Compact writer, layout version 2 (`crate::compact` describes the bytes): the events
+//! The Compact writer, layout version 3 (`crate::compact` describes the bytes): the events
 //! go into one blob written straight into the output, the names and row types they refer
 //! to into a second, and the batch's low-volume fields through the Compat writer.
 
@@ -350,7 +350,7 @@ impl Events {
             let control = b.control_directive.map(|d| w.sink().short_string(d.name()));
             let sequences = b.sequence_values.as_deref().map(|s| w.sequences(s));
             let backfill = b.backfill_metadata.as_ref().map(|m| w.backfill(m));
-            let metas = (!self.metas.is_empty()).then(|| w.relations(&self.metas));
+            let metas = (!self.metas.is_empty()).then(|| w.metas(&self.metas, &b.relations));
             if let Some(v) = backfill {
                 entries.push((w.key(Field::BackfillMetadata), v));
             }

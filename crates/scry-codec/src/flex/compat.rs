@@ -478,6 +478,31 @@ impl<'a> Compat<'a> {
         self.end_vector(mark)
     }
 
+    /// Writes the compact encoding's `metas`: each relation as the index of an equal entry
+    /// of the batch's `relations` that no earlier entry named (its map is not written
+    /// again), or as a relation map.
+    pub(crate) fn metas(&mut self, metas: &[RelationMeta], relations: &[RelationMeta]) -> Val {
+        let mark = self.state.stack.len();
+        // Which entries of `relations` are named already (relations past 128 are written).
+        let mut named = 0u128;
+        for m in metas {
+            let same = relations
+                .iter()
+                .take(128)
+                .enumerate()
+                .position(|(j, r)| named & (1 << j) == 0 && r.rel_id == m.rel_id && r == m);
+            let v = match same {
+                Some(j) => {
+                    named |= 1 << j;
+                    Val::uint(j as u64)
+                }
+                None => self.relation(m),
+            };
+            self.state.stack.push(v);
+        }
+        self.end_vector(mark)
+    }
+
     fn relation(&mut self, r: &RelationMeta) -> Val {
         let mut f = Fields::<5>::new();
         let k = self.key(Field::RelId);

@@ -1,4 +1,4 @@
-//! The validating pass over the compact encoding (layout version 2, see `crate::compact`):
+//! The validating pass over the compact encoding (layout versions 2 and 3, see `crate::compact`):
 //! the tables blob, then every event of the events blob, each checked once and recorded as a
 //! [`PackedEvent`] the views read without failing.
 
@@ -7,7 +7,8 @@ use scry_types::{OperationType, TypeTag};
 use super::{check_utf8, require, Parser, StrRef};
 use crate::compact::{
     flag, get_varint, unzigzag, VarintError, COLUMN_ENTRY, LEN_NO_DATA, METAS_KEY, MIN_EVENT,
-    MIN_VALUE, NAME_ENTRY, SLOT_ENTRY, TABLES_HEADER, TABLES_KEY, TYPE_ENTRY, VERSION, VERSION_KEY,
+    MIN_VALUE, NAME_ENTRY, SLOT_ENTRY, TABLES_HEADER, TABLES_KEY, TYPE_ENTRY, VERSION, VERSION_2,
+    VERSION_KEY,
 };
 use crate::flex::{wrong_type, FlexType, Map, Res, Slot, Vector};
 use crate::view::fields::find_field;
@@ -146,6 +147,13 @@ fn index_error(table: &'static str, index: u64, len: usize, at: usize) -> Decode
     )
 }
 
+/// A compact root's `metas` and the `relations` its indexes name (none for a bare event).
+#[derive(Clone, Copy)]
+struct Metas {
+    metas: Vector,
+    relations: Option<Vector>,
+}
+
 #[cold]
 fn count_error(what: &'static str, expected: u64, found: u64, at: usize) -> DecodeError {
     DecodeError::new(
@@ -278,7 +286,7 @@ impl Parser<'_, '_> {
         let at = m.values.pos as usize;
         let s = require(find_field(&self.r, &m.values, VERSION_KEY), VERSION_KEY, at)?;
         let v = self.u64(s).map_err(|e| e.in_field(VERSION_KEY))?;
-        if v != VERSION {
+        if v != VERSION && v != VERSION_2 {
             return Err(DecodeError::new(
                 DecodeErrorKind::UnsupportedVersion { version: v },
                 s.pos,
@@ -295,6 +303,7 @@ impl Parser<'_, '_> {
         m: &Map,
         events: Slot,
         bare: bool,
+        relations: Option<Vector>,
         out: &mut Vec<PackedEvent>,
     ) -> Res<()> {
         self.compact_version(m)?;
@@ -302,11 +311,40 @@ impl Parser<'_, '_> {
         let tables = require(find_field(&self.r, &m.values, TABLES_KEY), TABLES_KEY, at)?;
         let tables = self.tables(tables).map_err(|e| e.in_field(TABLES_KEY))?;
         let metas = match find_field(&self.r, &m.values, METAS_KEY) {
-            Some(s) => Some(self.relations(s).map_err(|e| e.in_field(METAS_KEY))?),
+            Some(s) => Some(
+                self.metas(s, relations)
+                    .map_err(|e| e.in_field(METAS_KEY))?,
+            ),
             None => None,
         };
+        let metas = metas.map(|metas| Metas { metas, relations });
         self.event_stream(&tables, events, metas, bare, out)
             .map_err(|e| e.in_field("events"))
+    }
+
+    /// The `metas` vector: each entry a relation map, or the index (a UInt) of an entry of
+    /// `relations` (validated before) that no other entry names, so that no relation is
+    /// read more than twice.
+    fn metas(&mut self, s: Slot, relations: Option<Vector>) -> Res<Vector> {
+        let len = relations.map_or(0, |v| v.len as usize);
+        let mut named = vec![false; len];
+        let max = self.o.max_relations;
+        self.each(s, "a vector of relations", Limit::Relations, max, |p, e| {
+            if e.ty != FlexType::UInt {
+                return p.relation(e).map(drop);
+            }
+            let index = p.u64(e)?;
+            let Some(seen) = usize::try_from(index).ok().and_then(|i| named.get_mut(i)) else {
+                return Err(index_error("relations", index, len, e.pos));
+            };
+            if std::mem::replace(seen, true) {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::RelationNamedTwice { index },
+                    e.pos,
+                ));
+            }
+            Ok(())
+        })
     }
 
     /// A blob's position and length.
@@ -471,7 +509,7 @@ impl Parser<'_, '_> {
         &mut self,
         tables: &Tables,
         s: Slot,
-        metas: Option<Vector>,
+        metas: Option<Metas>,
         bare: bool,
         out: &mut Vec<PackedEvent>,
     ) -> Res<()> {
@@ -493,7 +531,7 @@ impl Parser<'_, '_> {
             return Err(c.past_end(count.saturating_mul(MIN_EVENT)));
         }
         out.reserve_exact(count);
-        let metas_len = metas.map_or(0, |v| v.len as usize);
+        let metas_len = metas.map_or(0, |m| m.metas.len as usize);
         let mut next_meta = 0usize;
         let mut prev = (0u64, 0u64, 0u64);
         for i in 0..count {
@@ -555,7 +593,7 @@ impl Parser<'_, '_> {
         tables: &Tables,
         c: &mut Cursor<'_>,
         prev: &mut (u64, u64, u64),
-        metas: Option<Vector>,
+        metas: Option<Metas>,
         next_meta: &mut usize,
     ) -> Res<PackedEvent> {
         let op_at = c.at;
@@ -631,13 +669,21 @@ impl Parser<'_, '_> {
             None
         };
         let relation_meta = if flags & flag::RELATION_META != 0 {
-            let len = metas.map_or(0, |v| v.len as usize);
+            let len = metas.map_or(0, |m| m.metas.len as usize);
             let i = *next_meta;
-            let Some(v) = metas.filter(|_| i < len) else {
+            let Some(m) = metas.filter(|_| i < len) else {
                 return Err(index_error("metas", i as u64, len, op_at).in_field("relation_meta"));
             };
             *next_meta += 1;
-            let s = self.r.element(&v, i)?;
+            let s = self.r.element(&m.metas, i)?;
+            // An index names a relation of the batch (checked with `metas`).
+            let s = match (s.ty, m.relations) {
+                (FlexType::UInt, Some(relations)) => {
+                    let j = usize::try_from(self.u64(s)?).unwrap_or(usize::MAX);
+                    self.r.element(&relations, j)?
+                }
+                _ => s,
+            };
             Some(self.r.map_values(s, "a relation map")?)
         } else {
             None

@@ -536,7 +536,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut packed = Vec::new();
         if compact {
             let blob = require(events_blob, "events", at)?;
-            self.compact_events(&m, blob, false, &mut packed)?;
+            self.compact_events(&m, blob, false, relations, &mut packed)?;
             events = Some(Vec::new());
         }
         Ok(BatchRec {
@@ -573,7 +573,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             root.pos,
         )?;
         let mut out = Vec::with_capacity(1);
-        self.compact_events(&m, events, true, &mut out)?;
+        self.compact_events(&m, events, true, None, &mut out)?;
         Ok(out.pop())
     }
 
