@@ -494,10 +494,8 @@ impl Conn {
         frontend::sync(&mut self.output);
     }
 
-    /// Whether the answers of the pipeline written last have all arrived (its ReadyForQuery
-    /// is here), without waiting: reading them with [`answers`](Self::answers) then does not
-    /// block.
-    pub(crate) fn answered(&mut self) -> Result<bool, WireError> {
+    /// Moves what the reading thread has received so far to `input`, without waiting.
+    fn take_arrived(&mut self) -> Result<(), WireError> {
         while let Ok(chunk) = self.incoming.try_recv() {
             match chunk {
                 Ok(chunk) => self.input.extend_from_slice(&chunk),
@@ -507,6 +505,14 @@ impl Conn {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Whether the answers of the pipeline written last have all arrived (its ReadyForQuery
+    /// is here), without waiting: reading them with [`answers`](Self::answers) then does not
+    /// block.
+    pub(crate) fn answered(&mut self) -> Result<bool, WireError> {
+        self.take_arrived()?;
         // Whole messages from the start: a type byte and a length that counts itself.
         let mut at = 0;
         while let Some(head) = self.input.get(at..at + 5) {
@@ -568,15 +574,7 @@ impl Conn {
     /// when its error has arrived, or at [`copy_done`](Self::copy_done).
     pub(crate) fn copy_data(&mut self, data: &[u8]) -> Result<(), WireError> {
         // The server sends nothing during a COPY but notices, unless it stopped it.
-        while let Ok(chunk) = self.incoming.try_recv() {
-            match chunk {
-                Ok(chunk) => self.input.extend_from_slice(&chunk),
-                Err(e) => {
-                    self.broken = true;
-                    return Err(e.into());
-                }
-            }
-        }
+        self.take_arrived()?;
         loop {
             match Message::parse(&mut self.input)? {
                 None => break,
