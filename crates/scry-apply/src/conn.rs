@@ -12,147 +12,24 @@
 //! buffer), and answers are parsed only when asked for.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use postgres_protocol::authentication::{md5_hash, sasl};
-use postgres_protocol::message::backend::{ErrorResponseBody, Message};
+use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
 use tokio_postgres::config::{Config, Host, SslMode};
 
-/// A failure of the connection or of one request.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum WireError {
-    /// The server refused the request.
-    #[error("{0}")]
-    Server(DbError),
-    /// The socket failed or closed.
-    #[error("the connection to the target failed: {0}")]
-    Io(#[from] io::Error),
-    /// The server sent what the protocol does not allow here, or the connection string asks
-    /// for what this client does not do.
-    #[error("{0}")]
-    Protocol(String),
-}
+mod auth;
+mod error;
+mod stream;
 
-impl WireError {
-    /// The SQLSTATE code, for a server error.
-    pub(crate) fn code(&self) -> Option<&str> {
-        match self {
-            Self::Server(e) => Some(&e.code),
-            _ => None,
-        }
-    }
-}
-
-/// An error the server reported: its severity, SQLSTATE code, message and detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DbError {
-    pub(crate) severity: String,
-    pub(crate) code: String,
-    pub(crate) message: String,
-    pub(crate) detail: Option<String>,
-}
-
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.severity, self.message)?;
-        if let Some(detail) = &self.detail {
-            write!(f, " ({detail})")?;
-        }
-        Ok(())
-    }
-}
-
-impl DbError {
-    fn parse(body: &ErrorResponseBody) -> Self {
-        use fallible_iterator::FallibleIterator;
-        let mut e = DbError {
-            severity: String::new(),
-            code: String::new(),
-            message: String::new(),
-            detail: None,
-        };
-        let mut fields = body.fields();
-        while let Ok(Some(field)) = fields.next() {
-            let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
-            match field.type_() {
-                b'S' if e.severity.is_empty() => e.severity = value,
-                b'V' => e.severity = value,
-                b'C' => e.code = value,
-                b'M' => e.message = value,
-                b'D' => e.detail = Some(value),
-                _ => {}
-            }
-        }
-        e
-    }
-}
-
-/// What one statement of a pipeline came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Answer {
-    /// It ran; the rows its command tag counts (0 for a tag without a count).
-    Done(u64),
-    /// The server refused it.
-    Failed(DbError),
-    /// It did not run: a statement before it in the pipeline failed.
-    NotRun,
-}
-
-/// The socket, TCP or Unix.
-enum Stream {
-    Tcp(TcpStream),
-    #[cfg(unix)]
-    Unix(UnixStream),
-}
-
-impl Stream {
-    fn try_clone(&self) -> io::Result<Self> {
-        Ok(match self {
-            Self::Tcp(s) => Self::Tcp(s.try_clone()?),
-            #[cfg(unix)]
-            Self::Unix(s) => Self::Unix(s.try_clone()?),
-        })
-    }
-
-    fn shutdown(&self) {
-        let _ = match self {
-            Self::Tcp(s) => s.shutdown(Shutdown::Both),
-            #[cfg(unix)]
-            Self::Unix(s) => s.shutdown(Shutdown::Both),
-        };
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Self::Tcp(s) => s.read(buf),
-            #[cfg(unix)]
-            Self::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Self::Tcp(s) => s.write(buf),
-            #[cfg(unix)]
-            Self::Unix(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+pub(crate) use error::{Answer, DbError, WireError};
+use stream::Stream;
 
 /// How much the reading thread asks the socket for at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -310,65 +187,6 @@ impl Conn {
                 }
                 other => return Err(unexpected(&other, "after authentication")),
             }
-        }
-    }
-
-    fn authenticate(&mut self, user: &[u8], password: Option<&[u8]>) -> Result<(), WireError> {
-        let need = || WireError::Protocol("the server asks for a password; none given".into());
-        let mut scram = None;
-        loop {
-            match self.next()? {
-                Message::AuthenticationOk => return Ok(()),
-                Message::AuthenticationCleartextPassword => {
-                    frontend::password_message(password.ok_or_else(need)?, &mut self.output)?;
-                }
-                Message::AuthenticationMd5Password(body) => {
-                    let hash = md5_hash(user, password.ok_or_else(need)?, body.salt());
-                    frontend::password_message(hash.as_bytes(), &mut self.output)?;
-                }
-                Message::AuthenticationSasl(body) => {
-                    use fallible_iterator::FallibleIterator;
-                    let mut offered = body.mechanisms();
-                    let mut scram_offered = false;
-                    while let Some(m) = offered.next()? {
-                        scram_offered |= m == sasl::SCRAM_SHA_256;
-                    }
-                    if !scram_offered {
-                        return Err(WireError::Protocol(
-                            "the server offers no SASL mechanism this client knows".into(),
-                        ));
-                    }
-                    let s = sasl::ScramSha256::new(
-                        password.ok_or_else(need)?,
-                        sasl::ChannelBinding::unsupported(),
-                    );
-                    frontend::sasl_initial_response(
-                        sasl::SCRAM_SHA_256,
-                        s.message(),
-                        &mut self.output,
-                    )?;
-                    scram = Some(s);
-                }
-                Message::AuthenticationSaslContinue(body) => {
-                    let s = scram.as_mut().ok_or_else(|| {
-                        WireError::Protocol("a SASL step before SASL began".into())
-                    })?;
-                    s.update(body.data())?;
-                    frontend::sasl_response(s.message(), &mut self.output)?;
-                }
-                Message::AuthenticationSaslFinal(body) => {
-                    let s = scram.as_mut().ok_or_else(|| {
-                        WireError::Protocol("a SASL end before SASL began".into())
-                    })?;
-                    s.finish(body.data())?;
-                    continue;
-                }
-                Message::ErrorResponse(body) => {
-                    return Err(WireError::Server(DbError::parse(&body)))
-                }
-                other => return Err(unexpected(&other, "during authentication")),
-            }
-            self.send()?;
         }
     }
 

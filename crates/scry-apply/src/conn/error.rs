@@ -1,0 +1,86 @@
+//! What a request to the target comes to: [`WireError`], the server's [`DbError`], and
+//! the [`Answer`] of each statement of a pipeline.
+
+use std::io;
+
+use postgres_protocol::message::backend::ErrorResponseBody;
+
+/// A failure of the connection or of one request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    /// The server refused the request.
+    #[error("{0}")]
+    Server(DbError),
+    /// The socket failed or closed.
+    #[error("the connection to the target failed: {0}")]
+    Io(#[from] io::Error),
+    /// The server sent what the protocol does not allow here, or the connection string asks
+    /// for what this client does not do.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl WireError {
+    /// The SQLSTATE code, for a server error.
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            Self::Server(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+}
+
+/// An error the server reported: its severity, SQLSTATE code, message and detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbError {
+    pub(crate) severity: String,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) detail: Option<String>,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.severity, self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+impl DbError {
+    pub(super) fn parse(body: &ErrorResponseBody) -> Self {
+        use fallible_iterator::FallibleIterator;
+        let mut e = DbError {
+            severity: String::new(),
+            code: String::new(),
+            message: String::new(),
+            detail: None,
+        };
+        let mut fields = body.fields();
+        while let Ok(Some(field)) = fields.next() {
+            let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
+            match field.type_() {
+                b'S' if e.severity.is_empty() => e.severity = value,
+                b'V' => e.severity = value,
+                b'C' => e.code = value,
+                b'M' => e.message = value,
+                b'D' => e.detail = Some(value),
+                _ => {}
+            }
+        }
+        e
+    }
+}
+
+/// What one statement of a pipeline came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// It ran; the rows its command tag counts (0 for a tag without a count).
+    Done(u64),
+    /// The server refused it.
+    Failed(DbError),
+    /// It did not run: a statement before it in the pipeline failed.
+    NotRun,
+}
