@@ -501,10 +501,5 @@ fn broken() -> WireError {
     ))
 }
 
-/// `s` as an SQL string literal.
-pub(crate) fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 #[cfg(test)]
 mod tests;

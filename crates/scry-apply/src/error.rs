@@ -55,9 +55,3 @@ fn place(table: &str, key: &[(String, String)]) -> String {
         format!(", {table}{}", crate::sql::key_display(key))
     }
 }
-
-/// The server's own message of a failed request (severity, message, detail), or what went
-/// wrong with the connection.
-pub(crate) fn server_message(e: &crate::conn::WireError) -> String {
-    e.to_string()
-}

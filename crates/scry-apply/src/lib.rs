@@ -21,8 +21,8 @@
 //! and `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (when the
 //! target has answered the group before it, when the group is full, at [`Applier::flush`],
 //! or after a DDL statement), so the target, not the round trip, sets the pace, and starts
-//! on a transaction as soon as it is idle. The answers of a group are read while the next is being
-//! built. A transaction never commits after one before it failed: the server runs nothing
+//! on a transaction as soon as it is idle. The answers of a group are read while the next
+//! is being built. A transaction never commits after one before it failed: the server runs nothing
 //! of the group after the failure, whose transaction is then rolled back. Under
 //! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the
 //! same reason. [`Applier::progress`] and [`Totals`] count a transaction once its group's
@@ -64,11 +64,10 @@ use std::time::{Duration, Instant};
 
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
 
-use conn::{literal, Conn, WireError};
-use error::server_message;
+use conn::{Conn, WireError};
 pub use error::ApplyError;
 use pipeline::{Item, Work};
-use sql::RowTarget;
+use sql::{literal, RowTarget};
 
 /// How many statements a transaction holds before they are sent without waiting for its
 /// Commit.
@@ -208,7 +207,7 @@ impl std::fmt::Debug for Applier {
 }
 
 fn setup_error(what: &str, e: &WireError) -> ApplyError {
-    ApplyError::Setup(format!("{what}: {}", server_message(e)))
+    ApplyError::Setup(format!("{what}: {e}"))
 }
 
 /// The names `BEGIN` and `COMMIT` are prepared under.
@@ -377,7 +376,7 @@ impl Applier {
             lsn: first.map_or(0, pipeline::Context::lsn),
             table: String::new(),
             key: Vec::new(),
-            message: server_message(e),
+            message: e.to_string(),
         }
     }
 
@@ -450,8 +449,8 @@ impl Applier {
                 });
             }
             let statement = format!(
-                "SELECT setval('{}', {}, {})",
-                name.replace('\'', "''"),
+                "SELECT setval({}, {}, {})",
+                literal(&name),
                 v.last_value,
                 v.is_called
             );
@@ -461,7 +460,7 @@ impl Applier {
                     lsn: at,
                     table: name.clone(),
                     key: Vec::new(),
-                    message: server_message(&e),
+                    message: e.to_string(),
                 })?;
             self.totals.sequences += 1;
         }
@@ -934,7 +933,7 @@ impl Applier {
             lsn,
             table: String::new(),
             key: Vec::new(),
-            message: server_message(&e),
+            message: e.to_string(),
         })?;
         pipeline::check_results(
             &queue,
@@ -1011,7 +1010,7 @@ fn server(event: &DatabaseEvent, key: Vec<(String, String)>, e: &WireError) -> A
         lsn: event.position,
         table: pipeline::table_of(event),
         key,
-        message: server_message(e),
+        message: e.to_string(),
     }
 }
 

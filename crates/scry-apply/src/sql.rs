@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use scry_types::{ColumnMeta, ColumnValue, DatabaseEvent, RelationMeta, ReplicaIdentity};
 
-use crate::conn::{literal, Conn, WireError};
+use crate::conn::{Conn, WireError};
 
 /// A parameter sent as the value's own binary bytes (NULL for none), whatever the type the
 /// server expects there: the bytes are PostgreSQL's binary format of the column's type.
@@ -24,6 +24,7 @@ impl Param {
 }
 
 pub(crate) use scry_pg::text::quote_ident as quote;
+pub(crate) use scry_pg::text::quote_literal as literal;
 
 /// One row change's table, columns and rows, ready to become a statement.
 pub(crate) struct RowTarget<'e> {

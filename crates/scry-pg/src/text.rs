@@ -402,6 +402,17 @@ pub(crate) fn push_range_bound(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// `text` as an SQL string literal: in single quotes, inner single quotes doubled (the
+/// server's `standard_conforming_strings`, on by default, keeps backslashes as they are).
+///
+/// ```
+/// assert_eq!(scry_pg::text::quote_literal("it's"), "'it''s'");
+/// ```
+#[must_use]
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// `name` as a quoted SQL identifier: in double quotes, inner double quotes doubled, so any
 /// name (mixed case, spaces, keywords) stands for itself.
 ///

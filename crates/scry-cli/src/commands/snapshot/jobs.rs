@@ -120,11 +120,11 @@ impl Plan<'_> {
     /// A connection in a `REPEATABLE READ READ ONLY` transaction at the exported snapshot.
     fn worker_connection(&self) -> Result<Client, CliError> {
         let mut client = pg::connect(self.conninfo)?;
-        let quoted = self.snapshot.replace('\'', "''");
+        let quoted = scry_pg::text::quote_literal(self.snapshot);
         client
             .batch_execute(&format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
-                 SET TRANSACTION SNAPSHOT '{quoted}'"
+                 SET TRANSACTION SNAPSHOT {quoted}"
             ))
             .map_err(|e| pg::server_error("cannot import the exported snapshot", &e))?;
         Ok(client)

@@ -58,8 +58,8 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let lsn = match options.imported {
         Some(imported) => {
             tx.batch_execute(&format!(
-                "SET TRANSACTION SNAPSHOT '{}'",
-                imported.name.replace('\'', "''")
+                "SET TRANSACTION SNAPSHOT {}",
+                scry_pg::text::quote_literal(imported.name)
             ))
             .map_err(|e| pg::server_error("cannot import the snapshot", &e))?;
             imported.lsn
