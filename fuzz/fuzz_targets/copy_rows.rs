@@ -3,8 +3,9 @@
 //! and the finished batch is byte for byte `serialize_batch_with` of those events, which
 //! reads back equal.
 //!
-//! `CopyRows::first_tuple` (which guesses fixed-width fields' lengths) cuts exactly the
-//! tuple `CopyTuple::first` cuts, from each tuple and from the rest of the input. A tuple
+//! `CopyRows::first_tuple` (which guesses each field's length from its type or from the
+//! column's values before, and learns from every tuple it walks) cuts exactly the tuple
+//! `CopyTuple::first` cuts, from each tuple and from the rest of the input. A tuple
 //! of length byte 0 ends the batch so far (checked as the whole one is), so that the next
 //! batch reuses what the encoder kept.
 //!

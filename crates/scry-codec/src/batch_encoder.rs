@@ -29,7 +29,7 @@
 //! # Ok::<(), scry_codec::CodecError>(())
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, Row, TypeTag};
@@ -438,12 +438,14 @@ fn no_writer() -> CodecError {
 
 /// The row events of one table made from COPY BINARY tuples: everything but the values,
 /// given once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CopyRows {
     event: DatabaseEvent,
     types: Vec<(TypeTag, u32)>,
-    /// The binary length of each column's type where it has one, else -2.
-    widths: Vec<i32>,
+    /// Each column's likely length, for [`first_tuple`](Self::first_tuple): its type's
+    /// binary length where it has one, then the length of its last value that was not
+    /// NULL; -2 for none.
+    guesses: Vec<AtomicI32>,
     /// [`DatabaseEvent::size_bytes`] of a row event but for its values.
     size_base: usize,
     /// Tells this apart from every other `CopyRows` (its clones but), for the compact
@@ -454,6 +456,25 @@ pub struct CopyRows {
     pub(crate) names_cost: usize,
     /// The bytes of the event's event ID and DDL strings, a length byte each.
     pub(crate) strings_cost: usize,
+}
+
+/// A clone has the guesses learned so far, and is told apart from other rows as `self` is.
+impl Clone for CopyRows {
+    fn clone(&self) -> Self {
+        Self {
+            event: self.event.clone(),
+            types: self.types.clone(),
+            guesses: self
+                .guesses
+                .iter()
+                .map(|w| AtomicI32::new(w.load(Ordering::Relaxed)))
+                .collect(),
+            size_base: self.size_base,
+            id: self.id,
+            names_cost: self.names_cost,
+            strings_cost: self.strings_cost,
+        }
+    }
 }
 
 impl CopyRows {
@@ -478,19 +499,21 @@ impl CopyRows {
             .flatten()
             .map(|s| 1 + s.len())
             .sum();
-        // A guess only, never trusted: none where the type has no length of its own.
-        let widths = types
+        // A guess only, never trusted: none yet where the type has no length of its own.
+        let guesses = types
             .iter()
             .map(|&(tag, _)| {
-                tag.fixed_len()
-                    .and_then(|n| i32::try_from(n).ok())
-                    .unwrap_or(crate::copy_tuple::NO_GUESS)
+                AtomicI32::new(
+                    tag.fixed_len()
+                        .and_then(|n| i32::try_from(n).ok())
+                        .unwrap_or(crate::copy_tuple::NO_GUESS),
+                )
             })
             .collect();
         Self {
             event,
             types,
-            widths,
+            guesses,
             size_base,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             names_cost,
@@ -518,9 +541,11 @@ impl CopyRows {
     }
 
     /// The tuple of these rows at the start of `buf`: [`CopyTuple::first`] with as many
-    /// fields as there are columns, only faster, for it knows the length of the columns'
-    /// fixed-width types (an `int8` field is 8 bytes long, unless NULL) and does not wait
-    /// to read it.
+    /// fields as there are columns, only faster, for it guesses each field's length and
+    /// does not wait to read it where the guess holds: the length of the column's
+    /// fixed-width type (an `int8` field is 8 bytes long, unless NULL), else that of the
+    /// column's last value (rows of a table are much alike). The guesses only speed the
+    /// walk: the result is `CopyTuple::first`'s whatever they are.
     ///
     /// ```
     /// use scry_codec::{CopyRows, CopyTuple};
@@ -539,7 +564,7 @@ impl CopyRows {
     #[inline]
     #[must_use]
     pub fn first_tuple<'t>(&self, buf: &'t [u8]) -> Option<CopyTuple<'t>> {
-        CopyTuple::first_with_widths(buf, &self.widths)
+        CopyTuple::first_with_guesses(buf, &self.guesses)
     }
 
     /// [`DatabaseEvent::size_bytes`] of the event [`to_event`](Self::to_event) makes of a

@@ -1,5 +1,7 @@
 //! [`CopyTuple`]: a COPY BINARY tuple checked once, to be written as a row.
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use crate::CodecError;
 
 /// A COPY BINARY tuple (an `int16` field count, then per field an `int32` length, -1 for
@@ -41,33 +43,35 @@ impl<'t> CopyTuple<'t> {
     #[inline]
     #[must_use]
     pub fn first(buf: &'t [u8], fields: usize) -> Option<Self> {
-        Self::walk(buf, std::iter::repeat_n(NO_GUESS, fields))
+        Self::walk(buf, std::iter::repeat_n(NoGuess, fields))
     }
 
-    /// As [`first`](Self::first), for a tuple whose field `i` is most often `widths[i]`
-    /// bytes long (negative when no length is likely; a NULL field is always welcome):
-    /// where a field has its likely length, the next field's place is known without
-    /// waiting for this one's length to be read, so the walk over a row's fixed-width
-    /// fields runs ahead instead of a field at a time. The result is that of `first`.
+    /// As [`first`](Self::first), for a tuple whose field `i` is likely `guesses[i]` bytes
+    /// long (negative when no length is likely; a NULL field is always welcome): where a
+    /// field has its likely length, the next field's place is known without waiting for
+    /// this one's length to be read, so the walk runs ahead instead of a field at a time.
+    /// A field of another length (not NULL) leaves its length in `guesses[i]`, the guess
+    /// for the next tuple. The result is that of `first`, whatever `guesses` holds.
     #[inline]
-    pub(crate) fn first_with_widths(buf: &'t [u8], widths: &[i32]) -> Option<Self> {
-        Self::walk(buf, widths.iter().copied())
+    pub(crate) fn first_with_guesses(buf: &'t [u8], guesses: &[AtomicI32]) -> Option<Self> {
+        Self::walk(buf, guesses.iter())
     }
 
-    /// The tuple at the start of `buf` of as many fields as `widths` yields guesses of
-    /// their lengths (see [`first_with_widths`](Self::first_with_widths)).
+    /// The tuple at the start of `buf` of as many fields as `guesses` yields guesses of
+    /// their lengths (see [`first_with_guesses`](Self::first_with_guesses)).
     #[inline(always)]
-    fn walk(buf: &'t [u8], widths: impl ExactSizeIterator<Item = i32>) -> Option<Self> {
+    fn walk(buf: &'t [u8], guesses: impl ExactSizeIterator<Item = impl Guess>) -> Option<Self> {
         let count = i16::from_be_bytes(*buf.first_chunk::<2>()?);
-        if usize::try_from(count).ok()? != widths.len() {
+        if usize::try_from(count).ok()? != guesses.len() {
             return None;
         }
         // The bytes after the fields walked: a slice, not an index into `buf`, so that each
         // length is read from where the last field ended without adding an index first.
         let mut rest = buf.get(2..)?;
         let mut nulls = 0u128;
-        for (field, width) in widths.enumerate() {
+        for (field, guess) in guesses.enumerate() {
             prefetch(rest.as_ptr().wrapping_add(PREFETCH_AHEAD));
+            let width = guess.likely();
             let (head, data) = rest.split_first_chunk::<4>()?;
             let len = i32::from_be_bytes(*head);
             if len == width {
@@ -75,8 +79,9 @@ impl<'t> CopyTuple<'t> {
                 // read start now (the branch is predicted, the read only checked).
                 let width = usize::try_from(std::hint::black_box(width)).ok()?;
                 rest = data.get(width..)?;
-            } else if let Ok(len) = usize::try_from(len) {
-                rest = data.get(len..)?;
+            } else if let Ok(n) = usize::try_from(len) {
+                guess.learn(len);
+                rest = data.get(n..)?;
             } else if len == -1 {
                 nulls |= 1u128.checked_shl(field as u32).unwrap_or(0);
                 rest = data;
@@ -178,7 +183,43 @@ impl Iterator for Fields<'_> {
 /// A guess no field length matches (a length is at least -1, for NULL).
 pub(crate) const NO_GUESS: i32 = -2;
 
-/// How far ahead of the field being read [`CopyTuple::first_with_widths`] asks for the
+/// Where a walk finds a field's likely length, and leaves the length it found instead.
+trait Guess {
+    /// The likely length ([`NO_GUESS`] for none).
+    fn likely(&self) -> i32;
+    /// The field was `len` bytes long (not NULL), not as likely.
+    fn learn(&self, len: i32);
+}
+
+/// No guess, and nothing learned ([`CopyTuple::first`]).
+#[derive(Clone, Copy)]
+struct NoGuess;
+
+impl Guess for NoGuess {
+    #[inline(always)]
+    fn likely(&self) -> i32 {
+        NO_GUESS
+    }
+
+    #[inline(always)]
+    fn learn(&self, _: i32) {}
+}
+
+/// A column's guess, kept from tuple to tuple ([`CopyRows`](crate::CopyRows)): an atomic
+/// only so that the rows stay shareable; relaxed loads and stores are plain moves.
+impl Guess for &AtomicI32 {
+    #[inline(always)]
+    fn likely(&self) -> i32 {
+        self.load(Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    fn learn(&self, len: i32) {
+        self.store(len, Ordering::Relaxed);
+    }
+}
+
+/// How far ahead of the field being read [`CopyTuple::first_with_guesses`] asks for the
 /// bytes to be fetched: a walk over a large stream reads one length in each of many cache
 /// lines, and each would otherwise wait for its line to come from the next cache level.
 const PREFETCH_AHEAD: usize = 6 * 64;
