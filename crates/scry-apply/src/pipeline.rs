@@ -113,6 +113,12 @@ const MISSING_ROW: &str = "scry-missing-row";
 /// the transaction it is in cannot commit without it: the failure names [`MISSING_ROW`].
 /// The error is raised only when no row changed (`HAVING`), and the text depends on the
 /// count, so the planner cannot fold it away.
+///
+/// What the check costs the server, measured on PostgreSQL 15 with pgbench (200 prepared
+/// UPDATEs by primary key in one pipeline, generic plans): 8.5–10 µs a plain UPDATE, 13–14.5
+/// µs this form. Dividing by the count instead of the cast costs the same. A `MERGE` whose
+/// `WHEN NOT MATCHED` branch fails costs 11.3 µs, but needs PostgreSQL 15, folds a failing
+/// constant while the plan is custom, and fails with an error another cause can raise.
 pub(crate) fn strict(sql: &str) -> String {
     format!(
         "WITH changed AS ({sql} RETURNING 1) \
