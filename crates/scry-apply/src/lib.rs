@@ -17,12 +17,13 @@
 //! many statements go out as one pipeline closed by a single Sync: the server answers them
 //! without a flush after each, and after an error it skips everything up to that Sync.
 //!
-//! Whole transactions do not wait for each other's answers: each, between its own `BEGIN`
-//! and `COMMIT`, joins a group of up to [`GROUP`] that goes out as one pipeline (when the
-//! target has answered the group before it, when the group is full, at [`Applier::flush`],
-//! or after a DDL statement), so the target, not the round trip, sets the pace, and starts
-//! on a transaction as soon as it is idle. The answers of a group are read while the next
-//! is being built. A transaction never commits after one before it failed: the server runs nothing
+//! Whole transactions do not wait for each other's answers: each joins a group of up to
+//! [`GROUP`] that goes out as one pipeline (when the target has answered the group before
+//! it, when the group is full, at [`Applier::flush`], or after a DDL statement), so the
+//! target, not the round trip, sets the pace, and starts on a transaction as soon as it is
+//! idle. In a group the first transaction opens with `BEGIN`, and each one's `COMMIT AND
+//! CHAIN` opens the next, so a transaction costs one statement fewer; the last ends with
+//! `COMMIT`. The answers of a group are read while the next is being built. A transaction never commits after one before it failed: the server runs nothing
 //! of the group after the failure, whose transaction is then rolled back. Under
 //! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the
 //! same reason. [`Applier::progress`] and [`Totals`] count a transaction once its group's
@@ -151,7 +152,8 @@ struct Open {
 /// Whole transactions waiting to go out together.
 #[derive(Default)]
 struct Group {
-    /// Every transaction's statements, each between its `BEGIN` and its `COMMIT`.
+    /// Every transaction's statements, each ending with its `COMMIT` (`COMMIT AND CHAIN`
+    /// when another follows it, which begins that one); the first begins with `BEGIN`.
     items: Vec<Item>,
     members: Vec<Member>,
 }
@@ -174,9 +176,10 @@ struct Member {
 /// [`flush`](Self::flush) when the input pauses or ends: the last transactions wait for it.
 pub struct Applier {
     conn: Conn,
-    /// The names `BEGIN` and `COMMIT` are prepared under.
+    /// The names `BEGIN`, `COMMIT` and `COMMIT AND CHAIN` are prepared under.
     begin: Arc<str>,
     commit: Arc<str>,
+    chain: Arc<str>,
     origin: String,
     progress: u64,
     tables: HashMap<(String, String), Arc<RelationMeta>>,
@@ -210,9 +213,10 @@ fn setup_error(what: &str, e: &WireError) -> ApplyError {
     ApplyError::Setup(format!("{what}: {e}"))
 }
 
-/// The names `BEGIN` and `COMMIT` are prepared under.
+/// The names `BEGIN`, `COMMIT` and `COMMIT AND CHAIN` are prepared under.
 const BEGIN: &str = "scry_begin";
 const COMMIT: &str = "scry_commit";
+const CHAIN: &str = "scry_chain";
 
 impl Applier {
     /// Connects to the target at `conninfo` (no TLS) and takes the replication origin
@@ -248,7 +252,11 @@ impl Applier {
         // from the stream, never twice.
         conn.simple("SET session_replication_role = replica; SET synchronous_commit = off")
             .map_err(|e| setup_error("cannot set the session up", &e))?;
-        for (statement, sql) in [(BEGIN, "BEGIN"), (COMMIT, "COMMIT")] {
+        for (statement, sql) in [
+            (BEGIN, "BEGIN"),
+            (COMMIT, "COMMIT"),
+            (CHAIN, "COMMIT AND CHAIN"),
+        ] {
             conn.prepare(statement, sql)
                 .map_err(|e| setup_error("cannot prepare BEGIN and COMMIT", &e))?;
         }
@@ -265,6 +273,7 @@ impl Applier {
             conn,
             begin: Arc::from(BEGIN),
             commit: Arc::from(COMMIT),
+            chain: Arc::from(CHAIN),
             origin: origin.to_owned(),
             progress,
             tables: HashMap::new(),
@@ -694,10 +703,15 @@ impl Applier {
             self.committed(event.position, open.changes, open.conflicts);
             return Ok(Applied::Committed);
         }
-        // Whole: it joins the group, between its own BEGIN and COMMIT. The group goes out
-        // with one Sync at its end, so the server runs none of it after a failure.
+        // Whole: it joins the group, ending with its own COMMIT. The group goes out with one
+        // Sync at its end, so the server runs none of it after a failure. The first
+        // transaction of a group starts with BEGIN; each later one is begun by the COMMIT AND
+        // CHAIN of the one before (a statement less for the server to run).
         let group = &mut self.group;
-        group.items.push(control(&self.begin, event));
+        match group.items.last_mut() {
+            Some(commit) => commit.work = Work::Prepared(Arc::clone(&self.chain), Vec::new()),
+            None => group.items.push(control(&self.begin, event)),
+        }
         group.items.push(record);
         group.items.append(&mut open.queue);
         group.items.push(control(&self.commit, event));
