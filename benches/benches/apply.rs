@@ -18,8 +18,8 @@
 //! `apply/live_1000_transactions` measures what issue 18 asks for: replication running while
 //! the workload commits on the source, timed from the workload's start until the target
 //! holds all of it (the source's commits, one client, are part of both times).
-//! - `scry`: `scry capture --source stream --out - | scry apply -` (the `scry` binary, built
-//!   in release first), started before the workload;
+//! - `scry`: `scry capture --source stream --out - --confirm-from <target> | scry apply -`
+//!   (the `scry` binary, built in release first), started before the workload;
 //! - `native`: a subscription on the same kind of slot, its worker running before the
 //!   workload.
 #![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented functions.
@@ -351,7 +351,8 @@ fn live(c: &mut Criterion) {
                 );
                 let mut capture = std::process::Command::new(&scry)
                     .args(["capture", &source_url, "--slot", "live_scry_slot", "--publication", "bench_pub"])
-                    .args(["--source", "stream", "--out", "-"])
+                    .args(["--source", "stream", "--out", "-", "--confirm-from", &target_url])
+                    .args(["--origin", "live_bench"])
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::null())
                     .spawn()

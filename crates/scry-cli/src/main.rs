@@ -155,6 +155,15 @@ enum Command {
         /// which `scry apply` sets on the target (logical decoding does not carry them).
         #[arg(long, requires = "until")]
         sequences: bool,
+        /// With --out -: the target (a connection string) of the `scry apply` reading the
+        /// output; the slot is confirmed only as far as its replication origin says the
+        /// target has committed. Without it, standard output confirms nothing.
+        #[arg(long, value_name = "CONNINFO")]
+        confirm_from: Option<String>,
+        /// The replication origin the reader advances on the --confirm-from target (as
+        /// `scry apply --origin`).
+        #[arg(long, default_value = "scry_apply", requires = "confirm_from")]
+        origin: String,
     },
     /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
     /// transaction once: progress is kept in a replication origin, in the same target
@@ -348,6 +357,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             source,
             snapshot,
             sequences,
+            confirm_from,
+            origin,
         } => {
             let until = match until.as_deref() {
                 None => None,
@@ -384,6 +395,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 poll: std::time::Duration::from_millis(200),
                 snapshot: snapshot.as_deref(),
                 sequences,
+                confirm_from: confirm_from.as_deref(),
+                origin: &origin,
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }

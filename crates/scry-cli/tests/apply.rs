@@ -3,7 +3,8 @@
 //! killed with SIGKILL again and again and restarted applies every transaction exactly once.
 //! A snapshot (`capture --snapshot`) applied by `scry apply` and the changes after it, piped
 //! from `capture --out -`, give the source's tables too, and the snapshot applied again later
-//! is passed over.
+//! is passed over. A pipe whose apply dies before it commits what the capture wrote loses
+//! nothing: the capture confirmed the slot only as far as the target had committed.
 
 mod common;
 
@@ -554,7 +555,8 @@ fn a_snapshot_and_the_changes_after_it_through_a_pipe_reproduce_the_source_once(
         .arg("-c")
         .arg(format!(
             "set -o pipefail; '{bin}' capture \"$SOURCE\" --slot scry_snap_pipe_slot --publication p \
-             --out - --until now | '{bin}' apply \"$TARGET\" - --origin snap_pipe"
+             --source stream --out - --confirm-from \"$TARGET\" --origin snap_pipe --until now \
+             | '{bin}' apply \"$TARGET\" - --origin snap_pipe"
         ))
         .env("SOURCE", &source)
         .env("TARGET", &target)
@@ -596,4 +598,115 @@ fn a_snapshot_and_the_changes_after_it_through_a_pipe_reproduce_the_source_once(
             "{table}, after the snapshot again"
         );
     }
+}
+
+/// The confirmed position of `slot`.
+fn slot_confirmed(c: &mut Client, slot: &str) -> String {
+    c.query_one(
+        "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+        &[&slot],
+    )
+    .expect("the slot")
+    .get(0)
+}
+
+#[test]
+fn a_pipe_whose_apply_dies_before_committing_loses_nothing() {
+    let Some(url) = conninfo() else { return };
+    drop_origin(&url, "pipe_dies");
+    let (source, mut s, target) = source_and_target(&url, "scry_pipe_dies", SCHEMA);
+    let slot = "scry_pipe_dies_slot";
+    let created = slot_confirmed(&mut s, slot);
+    // The SQL source moves on only by confirming: it refuses a pipe.
+    let refused = scry(
+        &[
+            "capture",
+            &source,
+            "--slot",
+            slot,
+            "--publication",
+            "p",
+            "--out",
+            "-",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("use --source stream with --out -"),
+        "{}",
+        stderr(&refused)
+    );
+    let bin = env!("CARGO_BIN_EXE_scry");
+    let pipe = |until: &str| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{bin}' capture \"$SOURCE\" --slot {slot} --publication p --source stream \
+                 --out - --confirm-from \"$TARGET\" --origin pipe_dies {until} \
+                 | '{bin}' apply \"$TARGET\" - --origin pipe_dies"
+            ))
+            .env("SOURCE", &source)
+            .env("TARGET", &target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the pipe")
+    };
+
+    // The target is locked: the apply reads the transactions and cannot commit them.
+    let mut lock = Client::connect(&target, NoTls).expect("connect target");
+    let mut held = lock.transaction().expect("begin");
+    held.batch_execute("LOCK items").expect("lock");
+    let mut first = pipe("");
+    let mut wait = 0;
+    while !s
+        .query_one(
+            "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
+        .expect("the slot")
+        .get::<_, bool>(0)
+    {
+        wait += 1;
+        assert!(wait < 300, "the capture did not start streaming");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for i in 1..=20 {
+        s.batch_execute(&format!(
+            "INSERT INTO items VALUES ({i}, 'item {i}', NULL, {i}, 1.00)"
+        ))
+        .expect("insert");
+    }
+    // Longer than the capture waits before it makes a quiet stream durable (150 ms): with
+    // a file it would have confirmed all 20 by now.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        slot_confirmed(&mut s, slot),
+        created,
+        "the slot is confirmed past what the target has committed"
+    );
+    // The apply dies, and with it the pipe.
+    Command::new("pkill")
+        .args(["-KILL", "-f", "apply .*--origin pipe_dies"])
+        .status()
+        .expect("pkill");
+    Command::new("pkill")
+        .args(["-KILL", "-f", &format!("capture .*--slot {slot}")])
+        .status()
+        .expect("pkill");
+    let _ = first.wait();
+    held.rollback().expect("unlock");
+    assert!(rows(&target, "items", "id").is_empty());
+
+    // Run again, to the end: every transaction arrives, once.
+    let again = pipe("--until now").wait_with_output().expect("the pipe");
+    let message = String::from_utf8_lossy(&again.stderr);
+    eprint!("{message}");
+    assert!(again.status.success(), "{message}");
+    assert!(
+        message.contains("applied 20 transactions (20 changes)"),
+        "{message}"
+    );
+    assert_eq!(rows(&target, "items", "id"), rows(&source, "items", "id"));
 }

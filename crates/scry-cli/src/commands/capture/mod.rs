@@ -10,11 +10,18 @@
 //!   connection, through the pgwire-replication crate; the position acknowledged in the
 //!   standby status updates is raised only once the frames up to it are on disk.
 //!
+//! Written to standard output, a transaction is durable only once the reader has committed
+//! it: the slot is then confirmed only as far as the replication origin that `scry apply`
+//! advances on its target says (`--confirm-from`, [`reader`]), and not at all without it, so a
+//! reader that dies loses nothing the slot would not send again. Only the stream source
+//! writes to standard output: the SQL source moves on only by confirming.
+//!
 //! Resuming into the same file makes the output exactly once: on start the file is read, and
 //! everything after its last frame that ends a transaction (a torn frame, the first part of a
 //! transaction cut at the event limit) is cut off ([`sink`]); a transaction the server sends
 //! again whose Commit position is not past that frame's is skipped.
 
+pub mod reader;
 pub mod sink;
 pub mod sql;
 pub mod stream;
@@ -80,6 +87,11 @@ pub struct Options<'a> {
     pub snapshot: Option<&'a str>,
     /// At the end of an `--until` run, write the source's sequences as a SyncSequences batch.
     pub sequences: bool,
+    /// With standard output: the reader's target (a connection string), whose replication
+    /// origin [`origin`](Self::origin) says how far the slot may be confirmed.
+    pub confirm_from: Option<&'a str>,
+    /// The replication origin the reader advances on `confirm_from`.
+    pub origin: &'a str,
 }
 
 /// What a capture did.
@@ -107,6 +119,12 @@ pub struct Capture {
     resume_after: Option<u64>,
     /// The position of the last Commit written since the output was last made durable.
     written_commit: Option<u64>,
+    /// The position of the last Commit written to standard output.
+    written: u64,
+    /// The last position [`durable`](Self::durable) gave to confirm.
+    confirmable: u64,
+    /// With standard output: where the reader has committed up to.
+    reader: Option<reader::Reader>,
     /// A line on a terminal: position, confirmed position, events/s, lag.
     progress: Progress,
 }
@@ -135,11 +153,26 @@ impl Capture {
         failed
     }
 
-    /// Makes what is written durable; returns the last Commit position it holds, if a new
-    /// one was written since the last call.
+    /// Makes what is written durable; returns the position the slot may now be confirmed
+    /// to, if it moved since the last call: for a file, the last Commit it holds; for
+    /// standard output, the last Commit written that the reader has committed too (never,
+    /// without a reader).
     fn durable(&mut self) -> Result<Option<u64>, CliError> {
         self.sink.durable()?;
-        Ok(self.written_commit.take())
+        let written = self.written_commit.take();
+        if !self.sink.is_stdout() {
+            return Ok(written);
+        }
+        self.written = self.written.max(written.unwrap_or(0));
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(None);
+        };
+        let position = reader.applied()?.min(self.written);
+        if position <= self.confirmable {
+            return Ok(None);
+        }
+        self.confirmable = position;
+        Ok(Some(position))
     }
 
     /// Ends the capture: the last partial batch, if any, then durable; prints the summary.
@@ -221,6 +254,22 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         Some(Until::Now) => Some(current_lsn(&mut client)?),
     };
     let sink = Sink::open(options.out)?;
+    if sink.is_stdout() && options.source == Source::Sql {
+        return Err(CliError::Usage(
+            "--source sql reads past a transaction only once the slot is confirmed past it, \
+             which a pipe's reader decides: use --source stream with --out -"
+                .to_owned(),
+        ));
+    }
+    let reader = match options.confirm_from {
+        Some(_) if !sink.is_stdout() => {
+            return Err(CliError::Usage(
+                "--confirm-from is for --out - (a file confirms what is on disk)".to_owned(),
+            ))
+        }
+        Some(target) => Some(reader::Reader::connect(target, options.origin)?),
+        None => None,
+    };
     let mut batcher = ChangeBatcher::new(options.encoding)
         .max_events(options.batch_events)
         .source_id(options.slot)
@@ -241,6 +290,9 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         },
         started: Instant::now(),
         written_commit: None,
+        written: 0,
+        confirmable: confirmed,
+        reader,
         progress: Progress::new(),
     };
     match options.source {

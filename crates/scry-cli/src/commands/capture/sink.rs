@@ -61,6 +61,11 @@ impl Sink {
         })
     }
 
+    /// Whether the output is standard output.
+    pub fn is_stdout(&self) -> bool {
+        self.file.is_none()
+    }
+
     fn error(&self, source: io::Error) -> CliError {
         CliError::Write {
             name: self.name.clone(),

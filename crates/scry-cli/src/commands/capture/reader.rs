@@ -1,0 +1,52 @@
+//! Where the reader of `scry capture --out -` says it is: the replication origin that `scry
+//! apply` advances on its target in the same transaction as the changes. Written to a pipe, a
+//! transaction is not durable until the reader has committed it, so with standard output the
+//! slot is confirmed only as far as that origin's flushed progress (`--confirm-from`), and
+//! not at all without it.
+
+use postgres::Client;
+
+use crate::commands::CliError;
+use crate::pg;
+
+/// A connection to the reader's target and the origin to read there.
+pub struct Reader {
+    client: Client,
+    origin: String,
+}
+
+impl Reader {
+    /// Connects to the reader's target at `conninfo`.
+    pub fn connect(conninfo: &str, origin: &str) -> Result<Self, CliError> {
+        Ok(Self {
+            client: pg::connect(conninfo)?,
+            origin: origin.to_owned(),
+        })
+    }
+
+    /// The Commit position of the last transaction the reader has committed and flushed
+    /// (`pg_replication_origin_progress(origin, true)`); 0 while the origin does not exist.
+    ///
+    /// It runs on a thread of its own: the blocking client cannot run on the thread of the
+    /// stream source's async runtime.
+    pub fn applied(&mut self) -> Result<u64, CliError> {
+        let Self { client, origin } = self;
+        let origin = &*origin;
+        let row = std::thread::scope(|s| {
+            s.spawn(|| {
+                client.query_opt(
+                    "SELECT pg_replication_origin_progress(roname, true)::text \
+                     FROM pg_replication_origin WHERE roname = $1",
+                    &[&origin],
+                )
+            })
+            .join()
+        })
+        .map_err(|_| CliError::Usage("the query of the reader's origin panicked".to_owned()))?
+        .map_err(|e| pg::server_error(format!("cannot read origin {origin}"), &e))?;
+        Ok(row
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|s| s.parse::<scry_types::Lsn>().ok())
+            .map_or(0, |l| l.0))
+    }
+}
