@@ -550,20 +550,15 @@ fn a_snapshot_and_the_changes_after_it_through_a_pipe_reproduce_the_source_once(
         s.batch_execute(sql)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let bin = env!("CARGO_BIN_EXE_scry");
-    let piped = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "set -o pipefail; '{bin}' capture \"$SOURCE\" --slot scry_snap_pipe_slot --publication p \
-             --source stream --out - --confirm-from \"$TARGET\" --origin snap_pipe --until now \
-             | '{bin}' apply \"$TARGET\" - --origin snap_pipe"
-        ))
-        .env("SOURCE", &source)
-        .env("TARGET", &target)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run the pipe");
+    let piped = pipe(
+        &source,
+        &target,
+        "scry_snap_pipe_slot",
+        "snap_pipe",
+        "--until now",
+    )
+    .output()
+    .expect("run the pipe");
     let piped_err = String::from_utf8_lossy(&piped.stderr);
     eprint!("{piped_err}");
     assert!(piped.status.success(), "{piped_err}");
@@ -598,6 +593,26 @@ fn a_snapshot_and_the_changes_after_it_through_a_pipe_reproduce_the_source_once(
             "{table}, after the snapshot again"
         );
     }
+}
+
+/// `scry capture` of publication `p` through `slot` (stream source, with `more` options) to
+/// standard output, piped into `scry apply` with the replication origin `origin`; the
+/// capture confirms the slot as far as that origin on the target says. Standard error is
+/// piped, standard output dropped.
+fn pipe(source: &str, target: &str, slot: &str, origin: &str, more: &str) -> Command {
+    let bin = env!("CARGO_BIN_EXE_scry");
+    let mut pipe = Command::new("bash");
+    pipe.arg("-c")
+        .arg(format!(
+            "set -o pipefail; '{bin}' capture \"$SOURCE\" --slot {slot} --publication p \
+             --source stream --out - --confirm-from \"$TARGET\" --origin {origin} {more} \
+             | '{bin}' apply \"$TARGET\" - --origin {origin}"
+        ))
+        .env("SOURCE", source)
+        .env("TARGET", target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    pipe
 }
 
 /// The confirmed position of `slot`.
@@ -637,19 +652,8 @@ fn a_pipe_whose_apply_dies_before_committing_loses_nothing() {
         "{}",
         stderr(&refused)
     );
-    let bin = env!("CARGO_BIN_EXE_scry");
     let pipe = |until: &str| {
-        Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "'{bin}' capture \"$SOURCE\" --slot {slot} --publication p --source stream \
-                 --out - --confirm-from \"$TARGET\" --origin pipe_dies {until} \
-                 | '{bin}' apply \"$TARGET\" - --origin pipe_dies"
-            ))
-            .env("SOURCE", &source)
-            .env("TARGET", &target)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        pipe(&source, &target, slot, "pipe_dies", until)
             .spawn()
             .expect("start the pipe")
     };
