@@ -56,6 +56,7 @@
 mod conn;
 mod error;
 mod pipeline;
+mod plan;
 mod snapshot;
 mod sql;
 
@@ -68,6 +69,7 @@ use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue}
 use conn::{Conn, WireError};
 pub use error::ApplyError;
 use pipeline::{Item, Work};
+use plan::{Plan, Shape};
 use sql::{literal, RowTarget};
 
 /// How many statements a transaction holds before they are sent without waiting for its
@@ -187,6 +189,10 @@ pub struct Applier {
     last_table: Option<Arc<RelationMeta>>,
     /// Prepared statements by their SQL: their names.
     statements: HashMap<String, Arc<str>>,
+    /// The statements of row changes by shape.
+    plans: plan::Plans,
+    /// The statements of runs of inserts, by head and number of rows.
+    runs: HashMap<(Arc<str>, usize), Arc<str>>,
     open: Option<Open>,
     /// The snapshot table being loaded.
     load: Option<snapshot::Load>,
@@ -279,6 +285,8 @@ impl Applier {
             tables: HashMap::new(),
             last_table: None,
             statements: HashMap::new(),
+            plans: plan::Plans::default(),
+            runs: HashMap::new(),
             open: None,
             load: None,
             skipping_table: false,
@@ -493,6 +501,8 @@ impl Applier {
 
     fn apply_event(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         if let Some(meta) = &event.relation_meta {
+            // The table's key may have changed: its statements are built again.
+            self.plans.clear();
             let meta = Arc::new(meta.clone());
             self.tables
                 .insert((meta.schema.clone(), meta.table.clone()), Arc::clone(&meta));
@@ -795,7 +805,8 @@ impl Applier {
         Ok(Applied::Done)
     }
 
-    /// The statement of a change, prepared (once per shape).
+    /// The statement of a change and its parameters: the statement kept for the change's
+    /// shape, or one built, prepared and kept now.
     fn item(&mut self, event: &DatabaseEvent) -> Result<Item, ApplyError> {
         if matches!(
             event.operation,
@@ -806,22 +817,43 @@ impl Applier {
             };
             return Ok(Item::simple(statement, event));
         }
+        let tolerate = self.on_conflict != OnConflict::Stop;
+        let plan = match self.plans.find(event, tolerate) {
+            Some(plan) => plan,
+            None => self.plan(event, tolerate)?,
+        };
+        let params =
+            sql::params(event, plan.width, &plan.sources).map_err(|why| invalid(event, &why))?;
+        let run = plan.run.as_ref().map(|head| pipeline::InsertRun {
+            head: Arc::clone(head),
+            width: params.len(),
+            rows: 1,
+        });
+        Ok(Item {
+            work: Work::Prepared(Arc::clone(&plan.statement), params),
+            event: pipeline::Context::new(
+                event,
+                Arc::clone(&plan.table),
+                plan.key.of(event, plan.width),
+            ),
+            counts: !plan.strict,
+            run,
+        })
+    }
+
+    /// Builds the statement of `event`'s shape, prepares it and keeps it.
+    fn plan(&mut self, event: &DatabaseEvent, tolerate: bool) -> Result<Arc<Plan>, ApplyError> {
         let meta = self.table(event)?;
         let target = RowTarget::new(event, &meta).map_err(|why| invalid(event, &why))?;
-        let tolerate = self.on_conflict != OnConflict::Stop;
         let mut run = None;
-        let (sql, params) = match event.operation {
-            OperationType::Insert => target.insert(tolerate).map(|(sql, head, params)| {
+        let (sql, sources) = match event.operation {
+            OperationType::Insert => target.insert(tolerate).map(|(sql, head, sources)| {
                 // Under Stop a run of these inserts may become one statement (a refused row
                 // fails the transaction either way); conflicts are told row by row.
                 if !tolerate {
-                    run = Some(pipeline::InsertRun {
-                        head,
-                        width: params.len(),
-                        rows: 1,
-                    });
+                    run = Some(Arc::from(head));
                 }
-                (sql, params)
+                (sql, sources)
             }),
             OperationType::Update => target.update(),
             _ => target.delete(),
@@ -831,16 +863,21 @@ impl Applier {
         // the COMMIT that follows it in the group: the statement checks itself.
         let strict = !tolerate && event.operation != OperationType::Insert;
         let sql = if strict { pipeline::strict(&sql) } else { sql };
-        let key = target.key();
+        let key = target.key_columns();
+        let width = target.width();
         let statement = self
             .prepared(&sql, event)
-            .map_err(|e| with_key(e, key.text()))?;
-        Ok(Item {
-            work: Work::Prepared(statement, params),
-            event: pipeline::Context::of(event, key),
-            counts: !strict,
+            .map_err(|e| with_key(e, key.of(event, width).text()))?;
+        Ok(self.plans.keep(Plan {
+            shape: Shape::of(event, tolerate),
+            statement,
+            sources,
+            width,
+            table: Arc::from(pipeline::table_of(event)),
+            key,
             run,
-        })
+            strict,
+        }))
     }
 
     /// Adds `item` to the queue, as one more row of the insert before it when both insert
@@ -874,7 +911,7 @@ impl Applier {
         };
         params.extend(more);
         let rows = run.rows + 1;
-        let statement = self.prepared(&sql::insert_rows(&run.head, run.width, rows), event)?;
+        let statement = self.run_statement(&run.head, run.width, rows, event)?;
         open.queue.push(Item {
             work: Work::Prepared(statement, params),
             event: last.event,
@@ -882,6 +919,24 @@ impl Applier {
             run: Some(pipeline::InsertRun { rows, ..run }),
         });
         Ok(())
+    }
+
+    /// The statement inserting `rows` rows of `width` values with `head`, prepared on first
+    /// use.
+    fn run_statement(
+        &mut self,
+        head: &Arc<str>,
+        width: usize,
+        rows: usize,
+        event: &DatabaseEvent,
+    ) -> Result<Arc<str>, ApplyError> {
+        if let Some(s) = self.runs.get(&(Arc::clone(head), rows)) {
+            return Ok(Arc::clone(s));
+        }
+        let statement = self.prepared(&sql::insert_rows(head, width, rows), event)?;
+        self.runs
+            .insert((Arc::clone(head), rows), Arc::clone(&statement));
+        Ok(statement)
     }
 
     /// The progress record of the transaction ending with `event` (see [`RECORD_PROGRESS`]).

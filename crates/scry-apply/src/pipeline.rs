@@ -20,7 +20,7 @@ pub(crate) enum Work {
 #[derive(Clone)]
 pub(crate) struct Context {
     lsn: u64,
-    table: String,
+    table: Arc<str>,
     key: Key,
     operation: OperationType,
 }
@@ -30,7 +30,7 @@ impl Context {
     pub(crate) fn none() -> Self {
         Self {
             lsn: 0,
-            table: String::new(),
+            table: Arc::from(""),
             key: Key::default(),
             operation: OperationType::Begin,
         }
@@ -42,9 +42,14 @@ impl Context {
     }
 
     pub(crate) fn of(event: &DatabaseEvent, key: Key) -> Self {
+        Self::new(event, Arc::from(table_of(event)), key)
+    }
+
+    /// The context of `event`, a change of `table` (its `schema.table`) to the row `key`.
+    pub(crate) fn new(event: &DatabaseEvent, table: Arc<str>, key: Key) -> Self {
         Self {
             lsn: event.position,
-            table: table_of(event),
+            table,
             key,
             operation: event.operation,
         }
@@ -65,7 +70,7 @@ impl Context {
     fn missing(&self) -> ApplyError {
         ApplyError::Missing {
             lsn: self.lsn,
-            table: self.table.clone(),
+            table: self.table.to_string(),
             key: self.key.text(),
             operation: if self.operation == OperationType::Update {
                 "UPDATE"
@@ -100,7 +105,7 @@ impl Item {
 
 /// An INSERT of `rows` rows of `width` values into `head` (`INSERT INTO t (columns)`).
 pub(crate) struct InsertRun {
-    pub(crate) head: String,
+    pub(crate) head: Arc<str>,
     pub(crate) width: usize,
     pub(crate) rows: usize,
 }
@@ -217,7 +222,7 @@ pub(crate) fn check_results(
             Answer::Failed(e) => {
                 return Err(ApplyError::Server {
                     lsn: c.lsn,
-                    table: c.table.clone(),
+                    table: c.table.to_string(),
                     key: c.key.text(),
                     message: e.to_string(),
                 })
@@ -225,7 +230,7 @@ pub(crate) fn check_results(
             Answer::NotRun => {
                 return Err(ApplyError::Server {
                     lsn: c.lsn,
-                    table: c.table.clone(),
+                    table: c.table.to_string(),
                     key: c.key.text(),
                     message: "not run: the server refused the pipeline before it".to_owned(),
                 })

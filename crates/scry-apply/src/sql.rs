@@ -1,6 +1,8 @@
 //! The statements an event becomes, their binary parameters, and a table's shape from the
 //! target's catalog.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use scry_types::{ColumnMeta, ColumnValue, DatabaseEvent, RelationMeta, ReplicaIdentity};
 
@@ -65,22 +67,7 @@ impl<'e> RowTarget<'e> {
     }
 
     fn row(&self, old: bool) -> Result<&'e [ColumnValue], String> {
-        let row = if old {
-            self.event.old_row.as_ref()
-        } else {
-            self.event.new_row.as_ref()
-        };
-        let Some(row) = row else {
-            return Err(format!("no {} row", if old { "old" } else { "new" }));
-        };
-        if row.values.len() != self.columns.len() {
-            return Err(format!(
-                "a row of {} values for {} columns",
-                row.values.len(),
-                self.columns.len()
-            ));
-        }
-        Ok(&row.values)
+        row(self.event, old, self.columns.len())
     }
 
     /// The row that finds the target row: the old one when the source sent it.
@@ -89,9 +76,8 @@ impl<'e> RowTarget<'e> {
     }
 
     /// The INSERT; `tolerate`: a key already there leaves the row as it is (no error).
-    /// The INSERT; `tolerate`: a key already there leaves the row as it is (no error).
     /// Also returns the statement's head (`INSERT INTO t (columns)`) for runs of inserts.
-    pub(crate) fn insert(&self, tolerate: bool) -> Result<(String, String, Vec<Param>), String> {
+    pub(crate) fn insert(&self, tolerate: bool) -> Result<(String, String, Vec<Source>), String> {
         let values = self.row(false)?;
         if values.iter().any(ColumnValue::is_unchanged) {
             return Err("an INSERT with an unchanged-TOAST marker".to_owned());
@@ -102,58 +88,65 @@ impl<'e> RowTarget<'e> {
         if tolerate {
             sql.push_str(" ON CONFLICT DO NOTHING");
         }
-        Ok((sql, head, values.iter().map(param).collect()))
+        Ok((sql, head, (0..values.len()).map(Source::New).collect()))
     }
 
-    pub(crate) fn update(&self) -> Result<(String, Vec<Param>), String> {
+    pub(crate) fn update(&self) -> Result<(String, Vec<Source>), String> {
         let values = self.row(false)?;
-        let mut params = Vec::new();
+        let mut sources = Vec::new();
         let mut sets = Vec::new();
         for (i, v) in values.iter().enumerate() {
             if !v.is_unchanged() {
-                params.push(param(v));
-                sets.push(format!("{} = ${}", quote(self.columns[i]), params.len()));
+                sources.push(Source::New(i));
+                sets.push(format!("{} = ${}", quote(self.columns[i]), sources.len()));
             }
         }
         if sets.is_empty() {
             return Err("an UPDATE that changes no column".to_owned());
         }
-        let filter = self.filter(&mut params)?;
+        let filter = self.filter(&mut sources)?;
         Ok((
             format!(
                 "UPDATE {} SET {} WHERE {filter}",
                 self.table,
                 sets.join(", ")
             ),
-            params,
+            sources,
         ))
     }
 
-    pub(crate) fn delete(&self) -> Result<(String, Vec<Param>), String> {
-        let mut params = Vec::new();
-        let filter = self.filter(&mut params)?;
-        Ok((format!("DELETE FROM {} WHERE {filter}", self.table), params))
+    pub(crate) fn delete(&self) -> Result<(String, Vec<Source>), String> {
+        let mut sources = Vec::new();
+        let filter = self.filter(&mut sources)?;
+        Ok((
+            format!("DELETE FROM {} WHERE {filter}", self.table),
+            sources,
+        ))
     }
 
-    /// The WHERE condition that finds the row, its parameters appended to `params`.
-    fn filter(&self, params: &mut Vec<Param>) -> Result<String, String> {
+    /// The WHERE condition that finds the row, the sources of its parameters appended to
+    /// `sources`.
+    fn filter(&self, sources: &mut Vec<Source>) -> Result<String, String> {
         let row = self.key_row()?;
         if self.key.is_empty() {
             return Err("the table has no key to find the row by".to_owned());
         }
         let mut terms = Vec::new();
         for &i in &self.key {
-            let v = &row[i];
-            if v.is_unchanged() {
+            if row[i].is_unchanged() {
                 continue;
             }
-            params.push(param(v));
+            sources.push(Source::Key(i));
             let op = if self.whole_row {
                 "IS NOT DISTINCT FROM"
             } else {
                 "="
             };
-            terms.push(format!("{} {op} ${}", quote(self.columns[i]), params.len()));
+            terms.push(format!(
+                "{} {op} ${}",
+                quote(self.columns[i]),
+                sources.len()
+            ));
         }
         let condition = terms.join(" AND ");
         Ok(if self.whole_row {
@@ -167,30 +160,112 @@ impl<'e> RowTarget<'e> {
         })
     }
 
-    /// The row's key (its first four columns at most), kept to name the row in an error:
-    /// the values are rendered only then ([`Key::text`]).
-    pub(crate) fn key(&self) -> Key {
-        let Ok(row) = self.key_row() else {
+    /// The columns that name the row in an error (its key's first four at most), and their
+    /// positions in the key row.
+    pub(crate) fn key_columns(&self) -> KeyColumns {
+        let positions: Vec<usize> = self.key.iter().take(4).copied().collect();
+        KeyColumns {
+            names: positions
+                .iter()
+                .map(|&i| self.columns[i].to_owned())
+                .collect(),
+            positions,
+        }
+    }
+
+    /// The number of columns (values in a row).
+    pub(crate) fn width(&self) -> usize {
+        self.columns.len()
+    }
+}
+
+/// The new row (`old` false) or the old one of `event`, which must hold `width` values.
+fn row(event: &DatabaseEvent, old: bool, width: usize) -> Result<&[ColumnValue], String> {
+    let row = if old {
+        event.old_row.as_ref()
+    } else {
+        event.new_row.as_ref()
+    };
+    let Some(row) = row else {
+        return Err(format!("no {} row", if old { "old" } else { "new" }));
+    };
+    if row.values.len() != width {
+        return Err(format!(
+            "a row of {} values for {width} columns",
+            row.values.len()
+        ));
+    }
+    Ok(&row.values)
+}
+
+/// Where a statement's parameter comes from: a value of the change's new row, or of the row
+/// that finds the target row (the old one when the source sent it, else the new one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    New(usize),
+    Key(usize),
+}
+
+/// The parameters `sources` take from `event` (a change of `width` columns), as its value
+/// bytes.
+pub(crate) fn params(
+    event: &DatabaseEvent,
+    width: usize,
+    sources: &[Source],
+) -> Result<Vec<Param>, String> {
+    let key_row = || row(event, event.old_row.is_some(), width);
+    let mut out = Vec::with_capacity(sources.len());
+    for source in sources {
+        let (values, i) = match *source {
+            Source::New(i) => (row(event, false, width)?, i),
+            Source::Key(i) => (key_row()?, i),
+        };
+        let v = values
+            .get(i)
+            .ok_or_else(|| format!("no value {i} in a row of {width}"))?;
+        out.push(param(v));
+    }
+    Ok(out)
+}
+
+/// The key columns that name a row in errors: their names and positions in the key row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyColumns {
+    names: Arc<[String]>,
+    positions: Vec<usize>,
+}
+
+impl KeyColumns {
+    /// The key of `event` (a change of `width` columns): its values are kept, rendered only
+    /// in an error ([`Key::text`]).
+    pub(crate) fn of(&self, event: &DatabaseEvent, width: usize) -> Key {
+        let Ok(row) = row(event, event.old_row.is_some(), width) else {
             return Key::default();
         };
-        Key(self
-            .key
-            .iter()
-            .take(4)
-            .map(|&i| (self.columns[i].to_owned(), row[i].clone()))
-            .collect())
+        Key {
+            names: Arc::clone(&self.names),
+            values: self
+                .positions
+                .iter()
+                .filter_map(|&i| row.get(i).cloned())
+                .collect(),
+        }
     }
 }
 
 /// A row's key columns and values, as an error names the row.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Key(Vec<(String, ColumnValue)>);
+pub(crate) struct Key {
+    names: Arc<[String]>,
+    values: Vec<ColumnValue>,
+}
 
 impl Key {
     /// The key as `column = value` text.
     pub(crate) fn text(&self) -> Vec<(String, String)> {
-        self.0
+        self.names
             .iter()
+            .zip(&self.values)
             .map(|(name, v)| (name.clone(), render(v)))
             .collect()
     }
