@@ -7,15 +7,16 @@
 //! statement up to the Sync by itself, so the transactions after a failed one in the same
 //! pipeline never run. tokio-postgres ends every request with a Sync.
 //!
-//! A thread reads the socket all the time and hands over what arrives, so a long pipeline
-//! can be written while the server answers it (neither side waits on the other's full
-//! buffer), and answers are parsed only when asked for.
+//! The socket is non-blocking and everything happens on the caller's thread: a write that
+//! finds the socket full reads what the server has answered meanwhile, and waits (`poll`)
+//! for room or for more answers, so a long pipeline can be written while the server answers
+//! it without either side waiting on the other's full buffer. Answers are parsed only when
+//! asked for.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
@@ -31,15 +32,14 @@ mod stream;
 pub(crate) use error::{Answer, DbError, WireError};
 use stream::Stream;
 
-/// How much the reading thread asks the socket for at a time.
+/// How much is asked of the socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// A connection, set up and idle.
 pub(crate) struct Conn {
     stream: Stream,
-    /// What the reading thread received, in order; an error or end of stream last.
-    incoming: mpsc::Receiver<io::Result<Vec<u8>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    /// Where a read lands before it joins `input`.
+    chunk: Vec<u8>,
     /// Received and not parsed yet.
     input: BytesMut,
     /// Requests not written yet.
@@ -52,11 +52,9 @@ impl Drop for Conn {
     fn drop(&mut self) {
         let mut bye = BytesMut::new();
         frontend::terminate(&mut bye);
-        let _ = self.stream.write_all(&bye);
+        // Best effort: a full socket drops the goodbye, and the server sees the close.
+        let _ = self.stream.write(&bye);
         self.stream.shutdown();
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
     }
 }
 
@@ -129,37 +127,13 @@ impl Conn {
         }
     }
 
-    /// Starts the reading thread, then the session: startup, authentication, the server's
-    /// parameters up to its first ReadyForQuery.
+    /// Starts the session: startup, authentication, the server's parameters up to its
+    /// first ReadyForQuery.
     fn start(stream: Stream, config: &Config, user: &str) -> Result<Self, WireError> {
-        let mut source = stream.try_clone()?;
-        let (tx, incoming) = mpsc::channel();
-        let reader = std::thread::Builder::new()
-            .name("scry-apply-reader".to_owned())
-            .spawn(move || loop {
-                let mut chunk = vec![0u8; READ_CHUNK];
-                match source.read(&mut chunk) {
-                    Ok(0) => {
-                        let _ = tx.send(Err(io::ErrorKind::UnexpectedEof.into()));
-                        return;
-                    }
-                    Ok(n) => {
-                        chunk.truncate(n);
-                        if tx.send(Ok(chunk)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                }
-            })?;
+        stream.set_nonblocking()?;
         let mut conn = Conn {
             stream,
-            incoming,
-            reader: Some(reader),
+            chunk: vec![0; READ_CHUNK],
             input: BytesMut::new(),
             output: BytesMut::new(),
             broken: false,
@@ -190,17 +164,66 @@ impl Conn {
         }
     }
 
-    /// Writes what is queued.
+    /// Writes what is queued. While the socket is full, what the server answers is read
+    /// into `input`, so that it never waits on a full socket of ours.
     pub(crate) fn send(&mut self) -> Result<(), WireError> {
         if self.broken {
             return Err(broken());
         }
         let out = self.output.split();
-        if let Err(e) = self.stream.write_all(&out) {
-            self.broken = true;
-            return Err(e.into());
+        self.write_bytes(&out)
+    }
+
+    /// Writes `bytes` (see [`send`](Self::send)).
+    fn write_bytes(&mut self, out: &[u8]) -> Result<(), WireError> {
+        let mut written = 0;
+        while let Some(rest) = out.get(written..).filter(|r| !r.is_empty()) {
+            match self.stream.write(rest) {
+                Ok(0) => return Err(self.fail(io::ErrorKind::WriteZero.into())),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let (readable, _) = self.stream.wait(true).map_err(|e| self.fail(e))?;
+                    if readable {
+                        self.fill(false)?;
+                    }
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
         }
         Ok(())
+    }
+
+    /// Marks the connection broken and returns `e` as its error.
+    fn fail(&mut self, e: io::Error) -> WireError {
+        self.broken = true;
+        e.into()
+    }
+
+    /// Reads what the socket holds into `input`; with `wait`, waits for something first.
+    /// Returns how many bytes came (0: nothing there, without `wait`).
+    fn fill(&mut self, wait: bool) -> Result<usize, WireError> {
+        if self.broken {
+            return Err(broken());
+        }
+        loop {
+            match self.stream.read(&mut self.chunk) {
+                Ok(0) => return Err(self.fail(io::ErrorKind::UnexpectedEof.into())),
+                Ok(n) => {
+                    self.input
+                        .extend_from_slice(self.chunk.get(..n).unwrap_or_default());
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !wait {
+                        return Ok(0);
+                    }
+                    self.stream.wait(false).map_err(|e| self.fail(e))?;
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
     }
 
     /// The next message that is not a notice or a parameter's new value.
@@ -211,20 +234,7 @@ impl Conn {
                 Some(Message::NotificationResponse(_)) => {}
                 Some(m) => return Ok(m),
                 None => {
-                    if self.broken {
-                        return Err(broken());
-                    }
-                    match self.incoming.recv() {
-                        Ok(Ok(chunk)) => self.input.extend_from_slice(&chunk),
-                        Ok(Err(e)) => {
-                            self.broken = true;
-                            return Err(e.into());
-                        }
-                        Err(_) => {
-                            self.broken = true;
-                            return Err(broken());
-                        }
-                    }
+                    self.fill(true)?;
                 }
             }
         }
@@ -312,17 +322,9 @@ impl Conn {
         frontend::sync(&mut self.output);
     }
 
-    /// Moves what the reading thread has received so far to `input`, without waiting.
+    /// Reads everything the socket holds into `input`, without waiting.
     fn take_arrived(&mut self) -> Result<(), WireError> {
-        while let Ok(chunk) = self.incoming.try_recv() {
-            match chunk {
-                Ok(chunk) => self.input.extend_from_slice(&chunk),
-                Err(e) => {
-                    self.broken = true;
-                    return Err(e.into());
-                }
-            }
-        }
+        while self.fill(false)? > 0 {}
         Ok(())
     }
 
@@ -411,11 +413,7 @@ impl Conn {
         self.output.put_u8(b'd');
         self.output.put_i32(len);
         self.send()?;
-        if let Err(e) = self.stream.write_all(data) {
-            self.broken = true;
-            return Err(e.into());
-        }
-        Ok(())
+        self.write_bytes(data)
     }
 
     /// Stops the COPY with `why`: the server refuses it, and the transaction it is in.

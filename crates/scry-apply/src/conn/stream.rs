@@ -13,12 +13,52 @@ pub(super) enum Stream {
 }
 
 impl Stream {
-    pub(super) fn try_clone(&self) -> io::Result<Self> {
-        Ok(match self {
-            Self::Tcp(s) => Self::Tcp(s.try_clone()?),
+    /// Makes reads and writes return `WouldBlock` instead of waiting: [`wait`](Self::wait)
+    /// does the waiting.
+    pub(super) fn set_nonblocking(&self) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nonblocking(true),
             #[cfg(unix)]
-            Self::Unix(s) => Self::Unix(s.try_clone()?),
-        })
+            Self::Unix(s) => s.set_nonblocking(true),
+        }
+    }
+
+    /// Waits until the socket has something to read or, with `write`, room to write,
+    /// whichever comes first; returns `(readable, writable)`. A closed or failed socket
+    /// counts as both (the next read or write tells what happened).
+    #[cfg(unix)]
+    pub(super) fn wait(&self, write: bool) -> io::Result<(bool, bool)> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        use std::os::fd::AsFd;
+        let fd = match self {
+            Self::Tcp(s) => s.as_fd(),
+            Self::Unix(s) => s.as_fd(),
+        };
+        let mut flags = PollFlags::IN;
+        if write {
+            flags |= PollFlags::OUT;
+        }
+        let mut fds = [PollFd::new(&fd, flags)];
+        loop {
+            match poll(&mut fds, None) {
+                Ok(_) => break,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let got = fds[0].revents();
+        let closed = got.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
+        Ok((
+            closed || got.contains(PollFlags::IN),
+            closed || got.contains(PollFlags::OUT),
+        ))
+    }
+
+    /// Waits a moment (no readiness wait without `poll`): the caller tries again.
+    #[cfg(not(unix))]
+    pub(super) fn wait(&self, _write: bool) -> io::Result<(bool, bool)> {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        Ok((true, true))
     }
 
     pub(super) fn shutdown(&self) {

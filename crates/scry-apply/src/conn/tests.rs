@@ -229,3 +229,36 @@ fn copy_in_counts_its_rows_and_reports_a_refused_one() {
         vec![vec![Some("3".to_owned())]]
     );
 }
+
+#[test]
+fn a_pipeline_larger_than_both_socket_buffers_is_written_while_its_answers_arrive() {
+    let Some(url) = url() else { return };
+    let mut c = conn(&url);
+    // Each statement sends 64 KiB and gets them back: 300 of them are 19 MiB each way, far
+    // over what the sockets hold, so the server stops reading while its answers wait for
+    // ours to be read. A writer that did not read meanwhile would wait forever.
+    c.prepare("echo", "SELECT $1::bytea").expect("prepare");
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let value: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+        for _ in 0..300 {
+            c.execute("echo", [Some(&value[..])]).expect("queue");
+        }
+        c.sync();
+        c.send().expect("send");
+        let answers = c.answers(300).expect("answers");
+        let after = c.simple("SELECT 2").expect("query");
+        let _ = done.send((answers, after));
+    });
+    let ((answers, failed), after) = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the pipeline and its answers went through within 60 s");
+    assert!(!failed);
+    assert_eq!(answers.len(), 300);
+    assert!(
+        answers.iter().all(|a| matches!(a, Answer::Done(1))),
+        "{answers:?}"
+    );
+    // The session goes on.
+    assert_eq!(after, vec![vec![Some("2".to_owned())]]);
+}
