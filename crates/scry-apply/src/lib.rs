@@ -815,6 +815,10 @@ impl Applier {
             let Some(statement) = &event.ddl_sql else {
                 return Err(invalid(event, "no statement (ddl_sql) to run"));
             };
+            if event.operation == OperationType::Ddl {
+                // Statements built before it are built again, against what it changed.
+                self.plans.clear();
+            }
             return Ok(Item::simple(statement, event));
         }
         let tolerate = self.on_conflict != OnConflict::Stop;
