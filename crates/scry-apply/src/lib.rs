@@ -23,12 +23,12 @@
 //! target, not the round trip, sets the pace, and starts on a transaction as soon as it is
 //! idle. In a group the first transaction opens with `BEGIN`, and each one's `COMMIT AND
 //! CHAIN` opens the next, so a transaction costs one statement fewer; the last ends with
-//! `COMMIT`. The answers of a group are read while the next is being built. A transaction never commits after one before it failed: the server runs nothing
-//! of the group after the failure, whose transaction is then rolled back. Under
-//! [`OnConflict::Stop`] an UPDATE or DELETE that finds no row fails on the server for the
-//! same reason. [`Applier::progress`] and [`Totals`] count a transaction once its group's
-//! answers are checked; one still queued when the applier is dropped was never sent, and
-//! the next run applies it. A transaction too large to be held whole (over [`PIPELINE`]
+//! `COMMIT`. The answers of a group are read while the next is being built. A transaction
+//! never commits after one before it failed: the server runs nothing of the group after the
+//! failure, whose transaction is then rolled back. Under [`OnConflict::Stop`] an UPDATE or
+//! DELETE that finds no row fails on the server for the same reason. [`Applier::progress`]
+//! and [`Totals`] count a transaction once its group's answers are checked; one still
+//! queued when the applier is dropped was never sent, and the next run applies it. A transaction too large to be held whole (over [`PIPELINE`]
 //! statements) goes out in parts as it comes, and its `COMMIT` only after its answers are
 //! checked; a TRUNCATE or DDL statement runs on its own, after the answers before it.
 //!
