@@ -153,6 +153,12 @@ impl Capture {
         failed
     }
 
+    /// Sends standard output's whole transactions on to its reader (see
+    /// [`Sink::flush_pipe`]).
+    fn flush_pipe(&mut self) -> Result<(), CliError> {
+        self.sink.flush_pipe()
+    }
+
     /// Makes what is written durable; returns the position the slot may now be confirmed
     /// to, if it moved since the last call: for a file, the last Commit it holds; for
     /// standard output, the last Commit written that the reader has committed too (never,

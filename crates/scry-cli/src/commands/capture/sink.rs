@@ -22,6 +22,8 @@ pub struct Sink {
     pub last_commit: Option<u64>,
     /// The number of the next batch (one past the output's last).
     pub next_batch_seq: u64,
+    /// Standard output holds a whole transaction not flushed yet.
+    unflushed: bool,
 }
 
 impl Sink {
@@ -38,6 +40,7 @@ impl Sink {
                 file: None,
                 last_commit: None,
                 next_batch_seq: 0,
+                unflushed: false,
             });
         }
         let mut file = OpenOptions::new()
@@ -58,6 +61,7 @@ impl Sink {
             file: Some(file),
             last_commit: resume.last_commit,
             next_batch_seq: resume.next_batch_seq,
+            unflushed: false,
         })
     }
 
@@ -102,18 +106,28 @@ impl Sink {
             self.out.write_all(frame.bytes).map_err(|e| self.error(e))?;
             if commit.is_some() {
                 *written_commit = commit;
-                // A pipe's reader (`scry apply -`) gets each transaction as it ends, not when
-                // the buffer fills; a file waits for `durable`.
-                if self.file.is_none() {
-                    self.out.flush().map_err(|e| self.error(e))?;
-                }
+                // A pipe's reader (`scry apply -`) gets each transaction as soon as the
+                // source has no other at hand ([`flush_pipe`](Self::flush_pipe)), not when the
+                // buffer fills; a file waits for `durable`.
+                self.unflushed = self.file.is_none();
             }
+        }
+        Ok(())
+    }
+
+    /// Sends standard output's whole transactions on to its reader, if some wait: called
+    /// when the source has nothing more at hand, so that a busy stream reaches the pipe in
+    /// few writes and a quiet one without delay.
+    pub fn flush_pipe(&mut self) -> Result<(), CliError> {
+        if std::mem::take(&mut self.unflushed) {
+            self.out.flush().map_err(|e| self.error(e))?;
         }
         Ok(())
     }
 
     /// Flushes what is written and, for a file, waits until it is on disk.
     pub fn durable(&mut self) -> Result<(), CliError> {
+        self.unflushed = false;
         self.out.flush().map_err(|e| self.error(e))?;
         if let Some(file) = &self.file {
             file.sync_data().map_err(|e| self.error(e))?;

@@ -165,7 +165,16 @@ impl Session {
                 self.sync(repl)?;
                 return Err(self.capture.interrupted());
             }
-            let event = match tokio::time::timeout(QUIET, repl.recv()).await {
+            // An event already received is taken at once; when none is, the transactions
+            // written so far go on to a pipe's reader before the wait.
+            let next = match tokio::time::timeout(Duration::ZERO, repl.recv()).await {
+                Ok(next) => Ok(next),
+                Err(_none_at_hand) => {
+                    self.capture.flush_pipe()?;
+                    tokio::time::timeout(QUIET, repl.recv()).await
+                }
+            };
+            let event = match next {
                 Err(_quiet) => {
                     self.sync(repl)?;
                     if self.caught_up()? {
