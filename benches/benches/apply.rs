@@ -44,12 +44,15 @@ fn database(url: &str, name: &str) -> String {
         );
         let _ = c.batch_execute("DROP SUBSCRIPTION IF EXISTS bench_sub");
     });
-    admin
-        .execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
-            &[&name],
-        )
-        .expect("drop slots");
+    // A walsender may hold a slot a moment after its client went away.
+    wait_for("the database's slots to drop", || {
+        admin
+            .execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
+                &[&name],
+            )
+            .is_ok()
+    });
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .expect("drop database");
