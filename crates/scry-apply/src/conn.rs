@@ -183,8 +183,7 @@ impl Conn {
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let (readable, _) = self.stream.wait(true).map_err(|e| self.fail(e))?;
-                    if readable {
+                    if self.stream.wait(true).map_err(|e| self.fail(e))? {
                         self.fill(false)?;
                     }
                 }

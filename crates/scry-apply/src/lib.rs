@@ -28,9 +28,10 @@
 //! failure, whose transaction is then rolled back. Under [`OnConflict::Stop`] an UPDATE or
 //! DELETE that finds no row fails on the server for the same reason. [`Applier::progress`]
 //! and [`Totals`] count a transaction once its group's answers are checked; one still
-//! queued when the applier is dropped was never sent, and the next run applies it. A transaction too large to be held whole (over [`PIPELINE`]
-//! statements) goes out in parts as it comes, and its `COMMIT` only after its answers are
-//! checked; a TRUNCATE or DDL statement runs on its own, after the answers before it.
+//! queued when the applier is dropped was never sent, and the next run applies it. A
+//! transaction too large to be held whole (over [`PIPELINE`] statements) goes out in parts
+//! as it comes, and its `COMMIT` only after its answers are checked; a TRUNCATE or DDL
+//! statement runs on its own, after the answers before it.
 //!
 //! **Snapshots and control events.** A table's snapshot (`SnapshotBegin`, its
 //! `SnapshotRow`s, `SnapshotEnd`, as `scry snapshot` and `scry capture --snapshot` write them)

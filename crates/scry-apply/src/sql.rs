@@ -213,12 +213,23 @@ pub(crate) fn params(
     width: usize,
     sources: &[Source],
 ) -> Result<Vec<Param>, String> {
-    let key_row = || row(event, event.old_row.is_some(), width);
+    // Each row a source names is checked once.
+    let uses = |new: bool| sources.iter().any(|s| matches!(s, Source::New(_)) == new);
+    let new_row = if uses(true) {
+        row(event, false, width)?
+    } else {
+        &[]
+    };
+    let key_row = if uses(false) {
+        row(event, event.old_row.is_some(), width)?
+    } else {
+        &[]
+    };
     let mut out = Vec::with_capacity(sources.len());
     for source in sources {
         let (values, i) = match *source {
-            Source::New(i) => (row(event, false, width)?, i),
-            Source::Key(i) => (key_row()?, i),
+            Source::New(i) => (new_row, i),
+            Source::Key(i) => (key_row, i),
         };
         let v = values
             .get(i)

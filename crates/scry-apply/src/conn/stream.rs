@@ -24,10 +24,10 @@ impl Stream {
     }
 
     /// Waits until the socket has something to read or, with `write`, room to write,
-    /// whichever comes first; returns `(readable, writable)`. A closed or failed socket
-    /// counts as both (the next read or write tells what happened).
+    /// whichever comes first; returns whether it has something to read. A closed or failed
+    /// socket counts as readable (the next read tells what happened).
     #[cfg(unix)]
-    pub(super) fn wait(&self, write: bool) -> io::Result<(bool, bool)> {
+    pub(super) fn wait(&self, write: bool) -> io::Result<bool> {
         use rustix::event::{poll, PollFd, PollFlags};
         use std::os::fd::AsFd;
         let fd = match self {
@@ -46,19 +46,16 @@ impl Stream {
                 Err(e) => return Err(e.into()),
             }
         }
-        let got = fds[0].revents();
-        let closed = got.intersects(PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL);
-        Ok((
-            closed || got.contains(PollFlags::IN),
-            closed || got.contains(PollFlags::OUT),
-        ))
+        Ok(fds[0]
+            .revents()
+            .intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL))
     }
 
     /// Waits a moment (no readiness wait without `poll`): the caller tries again.
     #[cfg(not(unix))]
-    pub(super) fn wait(&self, _write: bool) -> io::Result<(bool, bool)> {
+    pub(super) fn wait(&self, _write: bool) -> io::Result<bool> {
         std::thread::sleep(std::time::Duration::from_micros(200));
-        Ok((true, true))
+        Ok(true)
     }
 
     pub(super) fn shutdown(&self) {
