@@ -515,6 +515,19 @@ fn current_lsn(client: &mut Client) -> Result<u64, CliError> {
     parse_lsn(&row.get::<_, String>(0))
 }
 
+/// Runs `sql` with one text `parameter`, which returns one LSN as text, and gives it (0 when
+/// it returns no row or NULL); `what` names the failure. It runs on a thread of its own: the
+/// blocking client cannot run on the thread of the stream source's async runtime.
+fn query_lsn(client: &mut Client, sql: &str, parameter: &str, what: &str) -> Result<u64, CliError> {
+    let row = std::thread::scope(|s| s.spawn(|| client.query_opt(sql, &[&parameter])).join())
+        .map_err(|_| CliError::Usage(format!("the query panicked: {sql}")))?
+        .map_err(|e| pg::server_error(what, &e))?;
+    Ok(row
+        .and_then(|r| r.get::<_, Option<String>>(0))
+        .and_then(|s| s.parse::<Lsn>().ok())
+        .map_or(0, |l| l.0))
+}
+
 fn parse_lsn(text: &str) -> Result<u64, CliError> {
     text.parse::<Lsn>()
         .map(|l| l.0)

@@ -26,27 +26,13 @@ impl Reader {
 
     /// The Commit position of the last transaction the reader has committed and flushed
     /// (`pg_replication_origin_progress(origin, true)`); 0 while the origin does not exist.
-    ///
-    /// It runs on a thread of its own: the blocking client cannot run on the thread of the
-    /// stream source's async runtime.
     pub fn applied(&mut self) -> Result<u64, CliError> {
-        let Self { client, origin } = self;
-        let origin = &*origin;
-        let row = std::thread::scope(|s| {
-            s.spawn(|| {
-                client.query_opt(
-                    "SELECT pg_replication_origin_progress(roname, true)::text \
-                     FROM pg_replication_origin WHERE roname = $1",
-                    &[&origin],
-                )
-            })
-            .join()
-        })
-        .map_err(|_| CliError::Usage("the query of the reader's origin panicked".to_owned()))?
-        .map_err(|e| pg::server_error(format!("cannot read origin {origin}"), &e))?;
-        Ok(row
-            .and_then(|r| r.get::<_, Option<String>>(0))
-            .and_then(|s| s.parse::<scry_types::Lsn>().ok())
-            .map_or(0, |l| l.0))
+        super::query_lsn(
+            &mut self.client,
+            "SELECT pg_replication_origin_progress(roname, true)::text \
+             FROM pg_replication_origin WHERE roname = $1",
+            &self.origin,
+            &format!("cannot read origin {}", self.origin),
+        )
     }
 }

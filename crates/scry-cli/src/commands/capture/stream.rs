@@ -146,17 +146,14 @@ impl Session {
     }
 
     /// Runs a query that returns one LSN (0 when it returns none) on the ordinary
-    /// connection. The blocking client cannot run on the runtime's thread: it gets one of
-    /// its own.
+    /// connection.
     fn ask(&mut self, sql: &str, parameter: &str) -> Result<u64, CliError> {
-        let client = &mut self.client;
-        let row = std::thread::scope(|s| s.spawn(|| client.query_opt(sql, &[&parameter])).join())
-            .map_err(|_| CliError::Usage(format!("the query panicked: {sql}")))?
-            .map_err(|e| pg::server_error("cannot read the replication state", &e))?;
-        Ok(row
-            .and_then(|r| r.get::<_, Option<String>>(0))
-            .and_then(|s| s.parse::<scry_types::Lsn>().ok())
-            .map_or(0, |l| l.0))
+        super::query_lsn(
+            &mut self.client,
+            sql,
+            parameter,
+            "cannot read the replication state",
+        )
     }
 
     async fn receive(&mut self, repl: &mut ReplicationClient) -> Result<(), CliError> {
