@@ -1,5 +1,6 @@
 //! The applier's connection to the target: PostgreSQL's frontend protocol over one socket,
-//! with the message encoding and authentication of `postgres-protocol`.
+//! with the message encoding and authentication of `postgres-protocol`; and, in replication
+//! mode, the source's logical replication stream (`replication`).
 //!
 //! It exists for one thing a general client does not offer: a pipeline of many statements
 //! (Bind and Execute) closed by a single Sync. The server then sends its answers without a
@@ -27,9 +28,11 @@ use tokio_postgres::config::{Config, Host, SslMode};
 
 mod auth;
 mod error;
+mod replication;
 mod stream;
 
 pub(crate) use error::{Answer, DbError, WireError};
+pub(crate) use replication::CopyBoth;
 use stream::Stream;
 
 /// How much is asked of the socket at a time.
@@ -62,6 +65,16 @@ impl Conn {
     /// Connects to the server `conninfo` names (a libpq key/value string or URL; no TLS),
     /// trying its hosts in order, and authenticates (trust, password, MD5 or SCRAM-SHA-256).
     pub(crate) fn connect(conninfo: &str) -> Result<Self, WireError> {
+        Self::connect_as(conninfo, false)
+    }
+
+    /// As [`connect`](Self::connect), as a logical replication connection
+    /// (`replication=database`): it takes replication commands and simple queries.
+    pub(crate) fn connect_replication(conninfo: &str) -> Result<Self, WireError> {
+        Self::connect_as(conninfo, true)
+    }
+
+    fn connect_as(conninfo: &str, replication: bool) -> Result<Self, WireError> {
         let config: Config = conninfo
             .parse()
             .map_err(|e| WireError::Protocol(format!("invalid connection string: {e}")))?;
@@ -90,7 +103,7 @@ impl Conn {
                 .copied()
                 .unwrap_or(5432);
             match Self::open(host, port, config.get_connect_timeout().copied()) {
-                Ok(stream) => return Self::start(stream, &config, &user),
+                Ok(stream) => return Self::start(stream, &config, &user, replication),
                 Err(e) => last = Some(e),
             }
         }
@@ -129,7 +142,12 @@ impl Conn {
 
     /// Starts the session: startup, authentication, the server's parameters up to its
     /// first ReadyForQuery.
-    fn start(stream: Stream, config: &Config, user: &str) -> Result<Self, WireError> {
+    fn start(
+        stream: Stream,
+        config: &Config,
+        user: &str,
+        replication: bool,
+    ) -> Result<Self, WireError> {
         stream.set_nonblocking()?;
         let mut conn = Conn {
             stream,
@@ -145,9 +163,17 @@ impl Conn {
         if let Some(options) = config.get_options() {
             params.push(("options", options));
         }
+        if replication {
+            params.push(("replication", "database"));
+        }
+        let name = if replication {
+            "scry replicate"
+        } else {
+            "scry apply"
+        };
         params.push((
             "application_name",
-            config.get_application_name().unwrap_or("scry apply"),
+            config.get_application_name().unwrap_or(name),
         ));
         frontend::startup_message(params, &mut conn.output)?;
         conn.send()?;
@@ -183,7 +209,7 @@ impl Conn {
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if self.stream.wait(true).map_err(|e| self.fail(e))? {
+                    if self.stream.wait(true, None).map_err(|e| self.fail(e))? {
                         self.fill(false)?;
                     }
                 }
@@ -218,7 +244,7 @@ impl Conn {
                     if !wait {
                         return Ok(0);
                     }
-                    self.stream.wait(false).map_err(|e| self.fail(e))?;
+                    self.stream.wait(false, None).map_err(|e| self.fail(e))?;
                 }
                 Err(e) => return Err(self.fail(e)),
             }
@@ -314,6 +340,18 @@ impl Conn {
         })?;
         frontend::execute("", 0, &mut self.output)?;
         Ok(())
+    }
+
+    /// Waits until this connection or `other` has something to read, `timeout` at most;
+    /// returns which of the two has.
+    pub(crate) fn wait_either(
+        &mut self,
+        other: &Self,
+        timeout: Duration,
+    ) -> Result<(bool, bool), WireError> {
+        self.stream
+            .wait_pair(&other.stream, timeout)
+            .map_err(|e| self.fail(e))
     }
 
     /// Queues the Sync that closes a pipeline.

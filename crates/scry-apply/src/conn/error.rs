@@ -12,7 +12,7 @@ pub(crate) enum WireError {
     #[error("{0}")]
     Server(DbError),
     /// The socket failed or closed.
-    #[error("the connection to the target failed: {0}")]
+    #[error("the connection to the server failed: {0}")]
     Io(#[from] io::Error),
     /// The server sent what the protocol does not allow here, or the connection string asks
     /// for what this client does not do.

@@ -24,23 +24,26 @@ impl Stream {
     }
 
     /// Waits until the socket has something to read or, with `write`, room to write,
-    /// whichever comes first; returns whether it has something to read. A closed or failed
-    /// socket counts as readable (the next read tells what happened).
+    /// whichever comes first, or until `timeout` (`None`: no limit) has passed; returns
+    /// whether it has something to read. A closed or failed socket counts as readable (the
+    /// next read tells what happened).
     #[cfg(unix)]
-    pub(super) fn wait(&self, write: bool) -> io::Result<bool> {
+    pub(super) fn wait(
+        &self,
+        write: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<bool> {
         use rustix::event::{poll, PollFd, PollFlags};
-        use std::os::fd::AsFd;
-        let fd = match self {
-            Self::Tcp(s) => s.as_fd(),
-            Self::Unix(s) => s.as_fd(),
-        };
+        let fd = self.fd();
         let mut flags = PollFlags::IN;
         if write {
             flags |= PollFlags::OUT;
         }
         let mut fds = [PollFd::new(&fd, flags)];
+        // A limit too far to express waits without one.
+        let limit = timeout.and_then(|t| rustix::event::Timespec::try_from(t).ok());
         loop {
-            match poll(&mut fds, None) {
+            match poll(&mut fds, limit.as_ref()) {
                 Ok(_) => break,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
@@ -51,10 +54,64 @@ impl Stream {
             .intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL))
     }
 
+    /// Waits until `self` or `other` has something to read, `timeout` at most; returns
+    /// which of the two has (a closed or failed socket counts as readable).
+    #[cfg(unix)]
+    pub(super) fn wait_pair(
+        &self,
+        other: &Self,
+        timeout: std::time::Duration,
+    ) -> io::Result<(bool, bool)> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let (a, b) = (self.fd(), other.fd());
+        let mut fds = [
+            PollFd::new(&a, PollFlags::IN),
+            PollFd::new(&b, PollFlags::IN),
+        ];
+        let limit = rustix::event::Timespec::try_from(timeout).ok();
+        loop {
+            match poll(&mut fds, limit.as_ref()) {
+                Ok(_) => break,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let readable = |fd: &PollFd<'_>| {
+            fd.revents()
+                .intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL)
+        };
+        Ok((readable(&fds[0]), readable(&fds[1])))
+    }
+
+    #[cfg(unix)]
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Self::Tcp(s) => s.as_fd(),
+            Self::Unix(s) => s.as_fd(),
+        }
+    }
+
+    /// Waits a moment (no readiness wait without `poll`): the caller tries both again.
+    #[cfg(not(unix))]
+    pub(super) fn wait_pair(
+        &self,
+        _other: &Self,
+        timeout: std::time::Duration,
+    ) -> io::Result<(bool, bool)> {
+        std::thread::sleep(timeout.min(std::time::Duration::from_micros(200)));
+        Ok((true, true))
+    }
+
     /// Waits a moment (no readiness wait without `poll`): the caller tries again.
     #[cfg(not(unix))]
-    pub(super) fn wait(&self, _write: bool) -> io::Result<bool> {
-        std::thread::sleep(std::time::Duration::from_micros(200));
+    pub(super) fn wait(
+        &self,
+        _write: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> io::Result<bool> {
+        let moment = std::time::Duration::from_micros(200);
+        std::thread::sleep(timeout.map_or(moment, |t| t.min(moment)));
         Ok(true)
     }
 

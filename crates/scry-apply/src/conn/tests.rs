@@ -262,3 +262,85 @@ fn a_pipeline_larger_than_both_socket_buffers_is_written_while_its_answers_arriv
     // The session goes on.
     assert_eq!(after, vec![vec![Some("2".to_owned())]]);
 }
+
+#[test]
+fn a_replication_connection_streams_a_slots_messages_and_takes_its_confirmation() {
+    use super::CopyBoth;
+    use std::time::{Duration, Instant};
+    let Some(url) = url() else { return };
+    let mut admin = conn(&url);
+    for sql in [
+        "SELECT pg_drop_replication_slot('scry_conn_repl') FROM pg_replication_slots \
+         WHERE slot_name = 'scry_conn_repl'",
+        "DROP TABLE IF EXISTS conn_repl; DROP PUBLICATION IF EXISTS conn_repl_pub; \
+         CREATE TABLE conn_repl (id int4 PRIMARY KEY); \
+         CREATE PUBLICATION conn_repl_pub FOR TABLE conn_repl",
+        "SELECT pg_create_logical_replication_slot('scry_conn_repl', 'pgoutput')",
+    ] {
+        admin.simple(sql).expect(sql);
+    }
+    admin
+        .simple("INSERT INTO conn_repl VALUES (7)")
+        .expect("insert");
+
+    let mut repl = Conn::connect_replication(&url).expect("replication connection");
+    // A replication command the server refuses leaves the connection usable.
+    let e = repl
+        .start_copy_both("START_REPLICATION SLOT no_such_slot LOGICAL 0/0")
+        .expect_err("no such slot");
+    assert_eq!(e.code(), Some("42704"), "{e}");
+    repl.start_copy_both(
+        "START_REPLICATION SLOT scry_conn_repl LOGICAL 0/0 \
+         (proto_version '1', publication_names 'conn_repl_pub')",
+    )
+    .expect("start");
+    let mut kinds = Vec::new();
+    let commit_end = loop {
+        match repl.copy_both(Duration::from_secs(10)).expect("a message") {
+            Some(CopyBoth::XLogData { start, data }) => {
+                kinds.push(char::from(data[0]));
+                if data[0] == b'C' {
+                    // Commit: flags, commit LSN, end LSN, time; XLogData starts at its end.
+                    let end = u64::from_be_bytes(data[10..18].try_into().unwrap());
+                    assert_eq!(start, end, "a Commit's position is its end LSN");
+                    break end;
+                }
+            }
+            Some(CopyBoth::Keepalive { .. }) => {}
+            other => panic!("not a change: {other:?}"),
+        }
+    };
+    assert_eq!(kinds, ['B', 'R', 'I', 'C']);
+
+    // Asked for a reply, the server answers with a keepalive at its position; the flushed
+    // position becomes the slot's confirmed one.
+    repl.standby_status(commit_end, commit_end, true)
+        .expect("status");
+    match repl.copy_both(Duration::from_secs(10)).expect("a message") {
+        Some(CopyBoth::Keepalive { end, .. }) => assert!(end >= commit_end, "{end}"),
+        other => panic!("not a keepalive: {other:?}"),
+    }
+    let confirmed = |admin: &mut Conn| {
+        admin
+            .simple(
+                "SELECT (confirmed_flush_lsn - '0/0')::text FROM pg_replication_slots \
+                 WHERE slot_name = 'scry_conn_repl'",
+            )
+            .expect("slot")
+    };
+    let want = vec![vec![Some(commit_end.to_string())]];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while confirmed(&mut admin) != want {
+        assert!(Instant::now() < deadline, "{:?}", confirmed(&mut admin));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(repl);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while admin
+        .simple("SELECT pg_drop_replication_slot('scry_conn_repl')")
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the slot was not released");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
