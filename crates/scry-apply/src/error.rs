@@ -34,6 +34,16 @@ pub enum ApplyError {
         /// `UPDATE` or `DELETE`.
         operation: &'static str,
     },
+    /// The source's replication stream failed: the slot is missing or busy, the connection
+    /// broke, or a message could not be decoded.
+    #[error("replication slot {slot}: {message}")]
+    Source {
+        /// The slot streamed.
+        slot: String,
+        /// What went wrong (the server's message, or what is wrong with the message, at
+        /// which LSN).
+        message: String,
+    },
     /// The event does not fit what the target or the stream allows (a row change outside a
     /// transaction, a row without values, a table with no known key...).
     #[error("at LSN {lsn}{place}: {why}", lsn = Lsn(*.lsn), place = place(.table, &[]))]

@@ -33,6 +33,10 @@
 //! as it comes, and its `COMMIT` only after its answers are checked; a TRUNCATE or DDL
 //! statement runs on its own, after the answers before it.
 //!
+//! **Straight from a slot.** [`Replication`] streams a source's logical replication slot
+//! into an `Applier` in the same process (what `scry replicate` runs), confirming the slot
+//! only as far as the target has the transactions durably.
+//!
 //! **Snapshots and control events.** A table's snapshot (`SnapshotBegin`, its
 //! `SnapshotRow`s, `SnapshotEnd`, as `scry snapshot` and `scry capture --snapshot` write them)
 //! is loaded in one target transaction: the table's rows are deleted, then the snapshot's go
@@ -58,6 +62,7 @@ mod conn;
 mod error;
 mod pipeline;
 mod plan;
+mod replicate;
 mod snapshot;
 mod sql;
 
@@ -71,6 +76,7 @@ use conn::{Conn, WireError};
 pub use error::ApplyError;
 use pipeline::{Item, Work};
 use plan::{Plan, Shape};
+pub use replicate::{Replication, Stopped, STATUS_EVERY};
 use sql::{literal, RowTarget};
 
 /// How many statements a transaction holds before they are sent without waiting for its
@@ -185,6 +191,8 @@ pub struct Applier {
     chain: Arc<str>,
     origin: String,
     progress: u64,
+    /// The last answer of [`Applier::durable_progress`].
+    durable: u64,
     tables: HashMap<(String, String), Arc<RelationMeta>>,
     /// The table of the last row change: the next one is most often of the same.
     last_table: Option<Arc<RelationMeta>>,
@@ -267,15 +275,8 @@ impl Applier {
             conn.prepare(statement, sql)
                 .map_err(|e| setup_error("cannot prepare BEGIN and COMMIT", &e))?;
         }
-        let progress = conn
-            .simple(&format!(
-                "SELECT pg_replication_origin_progress({name}, true)::text"
-            ))
-            .map_err(|e| setup_error("cannot read the origin's progress", &e))?
-            .first()
-            .and_then(|row| row.first().cloned().flatten())
-            .and_then(|t| t.parse::<Lsn>().ok())
-            .map_or(0, |l| l.0);
+        let progress = durable_progress(&mut conn, origin)
+            .map_err(|e| setup_error("cannot read the origin's progress", &e))?;
         Ok(Self {
             conn,
             begin: Arc::from(BEGIN),
@@ -283,6 +284,7 @@ impl Applier {
             chain: Arc::from(CHAIN),
             origin: origin.to_owned(),
             progress,
+            durable: progress,
             tables: HashMap::new(),
             last_table: None,
             statements: HashMap::new(),
@@ -318,6 +320,31 @@ impl Applier {
         self.progress
     }
 
+    /// The Commit position of the last source transaction whose commit is durable on the
+    /// target (its WAL flushed): how far a source may forget what it sent. Under
+    /// `synchronous_commit = off` it trails [`progress`](Self::progress) by the target's
+    /// WAL writer delay at most. The queued transactions go out first
+    /// ([`flush`](Self::flush)); inside a transaction sent in parts or a snapshot load the
+    /// target is not asked, and the last answer is returned.
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush); [`ApplyError::Server`] when the target cannot say.
+    pub fn durable_progress(&mut self) -> Result<u64, ApplyError> {
+        self.flush()?;
+        if self.load.is_some() || self.open.as_ref().is_some_and(|o| o.started) {
+            return Ok(self.durable);
+        }
+        let durable =
+            durable_progress(&mut self.conn, &self.origin).map_err(|e| ApplyError::Server {
+                lsn: self.progress,
+                table: String::new(),
+                key: Vec::new(),
+                message: format!("cannot read the origin's progress: {e}"),
+            })?;
+        self.durable = self.durable.max(durable);
+        Ok(self.durable)
+    }
+
     /// How many whole transactions wait to go out or for their answers.
     #[must_use]
     pub fn queued(&self) -> usize {
@@ -334,6 +361,28 @@ impl Applier {
     pub fn flush(&mut self) -> Result<(), ApplyError> {
         self.launch()?;
         self.land()
+    }
+
+    /// Between the messages of a stream: checks the group in flight if the target has
+    /// answered it, and sends the queued one once nothing is in flight, so that the target
+    /// starts on it as soon as it is idle. Never waits. Returns whether a group is in
+    /// flight.
+    pub(crate) fn step(&mut self) -> Result<bool, ApplyError> {
+        if self.in_flight.is_some() {
+            if !self.conn.answered().unwrap_or(true) {
+                return Ok(true);
+            }
+            self.land()?;
+        }
+        if !self.group.members.is_empty() {
+            self.launch()?;
+        }
+        Ok(self.in_flight.is_some())
+    }
+
+    /// The connection to the target.
+    pub(crate) fn conn(&self) -> &Conn {
+        &self.conn
     }
 
     /// Sends the queued group, after checking the one sent before it: the answers of this
@@ -1069,6 +1118,19 @@ fn with_key(e: ApplyError, key: Vec<(String, String)>) -> ApplyError {
         },
         other => other,
     }
+}
+
+/// The flushed progress of the replication origin `origin` (0 before its first commit).
+fn durable_progress(conn: &mut Conn, origin: &str) -> Result<u64, WireError> {
+    Ok(conn
+        .simple(&format!(
+            "SELECT pg_replication_origin_progress({}, true)::text",
+            literal(origin)
+        ))?
+        .first()
+        .and_then(|row| row.first().cloned().flatten())
+        .and_then(|t| t.parse::<Lsn>().ok())
+        .map_or(0, |l| l.0))
 }
 
 fn invalid(event: &DatabaseEvent, why: &str) -> ApplyError {

@@ -35,6 +35,24 @@ use scry_types::{DatabaseEvent, DatabaseEventBatch, OperationType, RelationMeta}
 
 use crate::pgoutput::Change;
 
+/// The [`Ddl`](OperationType::Ddl) event of a DDL statement that an event trigger emitted as
+/// a logical message (its `content`, UTF-8), with the message's position, transaction and
+/// commit time.
+#[must_use]
+pub fn ddl_event(
+    lsn: u64,
+    transaction_id: u64,
+    timestamp_us: u64,
+    content: &[u8],
+) -> DatabaseEvent {
+    let mut e = DatabaseEvent::new(OperationType::Ddl, "", "");
+    e.position = lsn;
+    e.transaction_id = transaction_id;
+    e.timestamp_us = timestamp_us;
+    e.ddl_sql = Some(String::from_utf8_lossy(content).into_owned());
+    e
+}
+
 /// A batch could not be encoded or framed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -216,12 +234,7 @@ impl ChangeBatcher {
                     e.timestamp_us = timestamp_us;
                     return self.push_event(e);
                 }
-                let mut e = DatabaseEvent::new(OperationType::Ddl, "", "");
-                e.position = lsn;
-                e.transaction_id = transaction_id;
-                e.timestamp_us = timestamp_us;
-                e.ddl_sql = Some(String::from_utf8_lossy(&content).into_owned());
-                e
+                ddl_event(lsn, transaction_id, timestamp_us, &content)
             }
         };
         self.push_event(event)

@@ -1,0 +1,381 @@
+//! [`Replication`]: a source's logical replication slot streamed straight into an
+//! [`Applier`], in one process and on one thread: no file, no pipe, no second process.
+//!
+//! The stream is `START_REPLICATION SLOT ... LOGICAL` over a replication connection
+//! (pgoutput, protocol version 1, binary values, logical messages), decoded by
+//! [`ChangeDecoder`] into the protocol's events and applied as they come. It starts at the
+//! target's progress, so a transaction the target has is not sent again (and one sent anyway
+//! is skipped by the applier).
+//!
+//! **Exactly once, and nothing confirmed early.** The slot is confirmed only as far as the
+//! target's replication origin says is *durable* ([`Applier::durable_progress`]), never as
+//! far as was received or committed: a crash of this process or of the target at any
+//! instant leaves the slot at or before what the target keeps, and the target's origin
+//! decides what is applied again. A status update goes to the source at least every
+//! [`STATUS_EVERY`], and at once when the source asks for one.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use scry_pg::pgoutput::{Change, ChangeDecoder};
+use scry_types::{DatabaseEvent, Lsn, OperationType};
+
+use crate::conn::{Conn, CopyBoth, WireError};
+use crate::{Applier, ApplyError};
+
+/// The longest the source waits for a status update (what the target has durably), while
+/// the stream is busy or quiet.
+pub const STATUS_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a slot still held by the walsender of a process that died is waited for.
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the stream may pause before the queued transactions are sent and answered
+/// (see [`Applier::flush`]).
+const PAUSE: Duration = Duration::from_millis(2);
+
+/// How long a quiet stream is waited on before the caller's `idle` check runs again.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// Why [`Replication::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The source had sent everything up to the `until` position and every transaction in
+    /// it is applied.
+    Until,
+    /// The caller's `idle` check said to stop.
+    Asked,
+    /// The source ended the stream.
+    Ended,
+}
+
+/// A logical replication slot on the source, applied as it streams; see the module's
+/// documentation.
+pub struct Replication {
+    conn: Conn,
+    slot: String,
+    decoder: ChangeDecoder,
+    /// Carry logical messages with this prefix as DDL events.
+    ddl_prefix: Option<String>,
+    /// How far the source has sent: the last message's position or keepalive's end.
+    received: u64,
+    /// How far the slot is confirmed.
+    confirmed: u64,
+    last_status: Instant,
+    /// A transaction is between its Begin and its Commit.
+    open: bool,
+    changes: Vec<Change>,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replication")
+            .field("slot", &self.slot)
+            .field("received", &Lsn(self.received))
+            .field("confirmed", &Lsn(self.confirmed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Replication {
+    /// Opens a replication connection (`replication=database`) to the source at
+    /// `conninfo`, for the logical slot `slot`. Nothing streams before
+    /// [`start`](Self::start).
+    ///
+    /// # Errors
+    /// [`ApplyError::Source`] when the source cannot be connected to.
+    pub fn connect(conninfo: &str, slot: &str) -> Result<Self, ApplyError> {
+        let slot = slot.to_owned();
+        let conn = Conn::connect_replication(conninfo).map_err(|e| ApplyError::Source {
+            slot: slot.clone(),
+            message: format!("cannot connect: {e}"),
+        })?;
+        Ok(Self {
+            conn,
+            slot,
+            decoder: ChangeDecoder::new(),
+            ddl_prefix: None,
+            received: 0,
+            confirmed: 0,
+            last_status: Instant::now(),
+            open: false,
+            changes: Vec::new(),
+        })
+    }
+
+    /// Applies the DDL statements an event trigger emits as transactional logical messages
+    /// under `prefix` (as `scry capture --ddl` carries them).
+    #[must_use]
+    pub fn ddl_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.ddl_prefix = Some(prefix.into());
+        self
+    }
+
+    /// The source's current WAL position (`pg_current_wal_lsn()`), for an `until` of "what
+    /// is committed now". Only before [`start`](Self::start).
+    ///
+    /// # Errors
+    /// [`ApplyError::Source`] when the query fails.
+    pub fn current_position(&mut self) -> Result<u64, ApplyError> {
+        let rows = self
+            .conn
+            .simple("SELECT pg_current_wal_lsn()::text")
+            .map_err(|e| self.error("cannot read the WAL position", &e))?;
+        rows.first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|t| t.parse::<Lsn>().ok())
+            .map(|l| l.0)
+            .ok_or_else(|| ApplyError::Source {
+                slot: self.slot.clone(),
+                message: "pg_current_wal_lsn() gave no position".into(),
+            })
+    }
+
+    /// Starts the stream of the slot's changes to the tables of `publication`, from `from`
+    /// (the target's [`Applier::progress`]; the server starts at the slot's confirmed
+    /// position when that is further).
+    ///
+    /// A slot in use by another connection is waited for, 10 s at most: the walsender of a
+    /// process that died holds it until it notices.
+    ///
+    /// # Errors
+    /// [`ApplyError::Source`] when the server refuses (no such slot, the slot still in use,
+    /// no such publication).
+    pub fn start(&mut self, publication: &str, from: u64) -> Result<(), ApplyError> {
+        let publications = scry_pg::text::quote_ident(publication);
+        let sql = format!(
+            "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, \
+             binary 'true', messages 'true')",
+            scry_pg::text::quote_ident(&self.slot),
+            Lsn(from),
+            scry_pg::text::quote_literal(&publications),
+        );
+        let deadline = Instant::now() + SLOT_WAIT;
+        loop {
+            match self.conn.start_copy_both(&sql) {
+                Ok(()) => break,
+                // object_in_use: the walsender of a process that died still holds the slot.
+                Err(e) if e.code() == Some("55006") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(self.error("cannot start replication", &e)),
+            }
+        }
+        self.received = from;
+        self.confirmed = from;
+        self.last_status = Instant::now();
+        Ok(())
+    }
+
+    /// How far the slot is confirmed: the target has everything before it durably.
+    #[must_use]
+    pub fn confirmed(&self) -> u64 {
+        self.confirmed
+    }
+
+    /// How far the source has sent the stream.
+    #[must_use]
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Receives and applies the stream until it has passed `until` (every transaction that
+    /// committed before it applied), the source ends it, or `idle` returns false. `idle` is
+    /// called whenever the stream pauses, and every 100 ms while it is quiet, after the
+    /// queued transactions went out and were answered: the place for progress reports and
+    /// interruption checks. Before returning, the queued transactions are applied and the
+    /// slot is confirmed as far as the target has flushed (see [`settle`](Self::settle) to
+    /// wait for the last ones).
+    ///
+    /// # Errors
+    /// [`ApplyError::Source`] for the stream; the applier's errors as they come (the
+    /// transactions before the failing one stay applied, and the slot confirmed no further
+    /// than the target has them).
+    pub fn run(
+        &mut self,
+        applier: &mut Applier,
+        until: Option<u64>,
+        mut idle: impl FnMut(&mut Applier) -> bool,
+    ) -> Result<Stopped, ApplyError> {
+        let mut asked = Instant::now();
+        loop {
+            let message = match self.pause(applier)? {
+                Some(message) => message,
+                None => {
+                    // Nothing more: the queued transactions go out, then the caller's turn.
+                    applier.flush()?;
+                    if !idle(applier) {
+                        return self.stop(applier, Stopped::Asked);
+                    }
+                    let pending = until.filter(|&u| self.received < u || self.open);
+                    if until.is_some() && pending.is_none() {
+                        return self.stop(applier, Stopped::Until);
+                    }
+                    if self.last_status.elapsed() >= STATUS_EVERY {
+                        self.confirm(applier, false)?;
+                    } else if pending.is_some() && asked.elapsed() >= QUIET {
+                        // The server says how far it has read when asked: a source with
+                        // nothing to send still shows it has passed `until`.
+                        self.status(true)?;
+                        asked = Instant::now();
+                    }
+                    match self.receive(QUIET)? {
+                        Some(message) => message,
+                        None => continue,
+                    }
+                }
+            };
+            match message {
+                CopyBoth::XLogData { start, data } => {
+                    self.received = self.received.max(start);
+                    if self.decode(start, &data, applier)?
+                        && self.last_status.elapsed() >= STATUS_EVERY
+                    {
+                        self.confirm(applier, false)?;
+                    }
+                }
+                CopyBoth::Keepalive { end, reply } => {
+                    self.received = self.received.max(end);
+                    if reply {
+                        self.status(false)?;
+                    }
+                }
+                CopyBoth::End => return self.stop(applier, Stopped::Ended),
+            }
+        }
+    }
+
+    /// The next message, waiting [`PAUSE`] at most. Meanwhile the target works on what it
+    /// has: the transactions queued while it was busy go out as soon as it has answered
+    /// (together, in one group), and those arriving later join the next group.
+    fn pause(&mut self, applier: &mut Applier) -> Result<Option<CopyBoth>, ApplyError> {
+        let deadline = Instant::now() + PAUSE;
+        loop {
+            if let Some(message) = self.receive(Duration::ZERO)? {
+                return Ok(Some(message));
+            }
+            let busy = applier.step()?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            if busy {
+                // Woken by the stream or by the target's answers, whichever comes first.
+                self.conn
+                    .wait_either(applier.conn(), left)
+                    .map_err(|e| self.error("replication stream", &e))?;
+            } else if let Some(message) = self.receive(left)? {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    /// The next message, waiting `wait` at most.
+    fn receive(&mut self, wait: Duration) -> Result<Option<CopyBoth>, ApplyError> {
+        self.conn
+            .copy_both(wait)
+            .map_err(|e| self.error("replication stream", &e))
+    }
+
+    /// Decodes one message and applies its events; true when a transaction committed.
+    fn decode(
+        &mut self,
+        lsn: u64,
+        data: &Bytes,
+        applier: &mut Applier,
+    ) -> Result<bool, ApplyError> {
+        let changes = &mut self.changes;
+        self.decoder
+            .decode(lsn, data, &mut |change| changes.push(change))
+            .map_err(|e| ApplyError::Source {
+                slot: self.slot.clone(),
+                message: e.to_string(),
+            })?;
+        let mut committed = false;
+        for change in std::mem::take(&mut self.changes) {
+            let Some(event) = self.event(change) else {
+                continue;
+            };
+            match event.operation {
+                OperationType::Begin => self.open = true,
+                OperationType::Commit | OperationType::Rollback => {
+                    self.open = false;
+                    committed = true;
+                }
+                _ => {}
+            }
+            applier.apply(&event)?;
+        }
+        Ok(committed)
+    }
+
+    /// The event a change comes to: logical messages are for the application, not the
+    /// database, except DDL statements under the DDL prefix.
+    fn event(&self, change: Change) -> Option<DatabaseEvent> {
+        match change {
+            Change::Event(e) => Some(e),
+            Change::Message {
+                lsn,
+                transaction_id,
+                timestamp_us,
+                prefix,
+                content,
+                ..
+            } => (self.ddl_prefix.as_deref() == Some(prefix.as_str()))
+                .then(|| scry_pg::capture::ddl_event(lsn, transaction_id, timestamp_us, &content)),
+        }
+    }
+
+    /// Confirms the slot as far as the target has flushed, and tells the source.
+    fn confirm(&mut self, applier: &mut Applier, reply: bool) -> Result<(), ApplyError> {
+        let durable = applier.durable_progress()?;
+        self.confirmed = self.confirmed.max(durable);
+        self.status(reply)
+    }
+
+    /// A standby status update with what is received and confirmed.
+    fn status(&mut self, reply: bool) -> Result<(), ApplyError> {
+        self.last_status = Instant::now();
+        let (received, confirmed) = (self.received, self.confirmed);
+        self.conn
+            .standby_status(received, confirmed, reply)
+            .map_err(|e| self.error("cannot send a status update", &e))
+    }
+
+    /// Waits (`wait` at most) until the target has flushed every transaction it committed,
+    /// then confirms the slot that far: what to call after [`run`](Self::run), before the
+    /// connection closes, so that the source does not keep (and send again) what the target
+    /// has. Under `synchronous_commit = off` the target's WAL writer flushes within its
+    /// `wal_writer_delay` (200 ms by default). Returns the confirmed position.
+    ///
+    /// # Errors
+    /// As [`Applier::durable_progress`]; [`ApplyError::Source`] when the status update
+    /// cannot be sent.
+    pub fn settle(&mut self, applier: &mut Applier, wait: Duration) -> Result<u64, ApplyError> {
+        let deadline = Instant::now() + wait;
+        while applier.durable_progress()? < applier.progress() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.confirm(applier, false)?;
+        Ok(self.confirmed)
+    }
+
+    /// Ends a run: what is queued is applied, and the slot confirmed as far as the target
+    /// has flushed.
+    fn stop(&mut self, applier: &mut Applier, why: Stopped) -> Result<Stopped, ApplyError> {
+        applier.flush()?;
+        match self.confirm(applier, false) {
+            // A stream the source ended takes no more status updates.
+            Err(ApplyError::Source { .. }) if why == Stopped::Ended => Ok(why),
+            Err(e) => Err(e),
+            Ok(()) => Ok(why),
+        }
+    }
+
+    fn error(&self, what: &str, e: &WireError) -> ApplyError {
+        ApplyError::Source {
+            slot: self.slot.clone(),
+            message: format!("{what}: {e}"),
+        }
+    }
+}
