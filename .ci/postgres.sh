@@ -86,7 +86,7 @@ hba="$(mktemp)"
 cat "$hba" >"$DATA/pg_hba.conf"
 rm -f "$hba"
 as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 -c max_prepared_transactions=20" \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40 -c max_prepared_transactions=20" \
     start >&2
 as_pg "$bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
 

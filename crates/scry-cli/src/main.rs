@@ -186,6 +186,41 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Apply a source's logical replication slot (pgoutput) to a target as it streams, in
+    /// one process: each source transaction once, progress kept in a replication origin on
+    /// the target, and the slot confirmed only as far as the target holds it durably.
+    Replicate {
+        /// The source server: a libpq connection string or URL.
+        source: String,
+        /// The target server: a libpq connection string or URL.
+        target: String,
+        /// The logical replication slot on the source (plugin pgoutput); it must exist.
+        #[arg(long)]
+        slot: String,
+        /// The publication whose tables are replicated.
+        #[arg(long)]
+        publication: String,
+        /// The replication origin that records what the target has.
+        #[arg(long, default_value = "scry_apply")]
+        origin: String,
+        /// When the target refuses a row change because of its own state (an UPDATE or
+        /// DELETE finding no row, an INSERT of a key already there): stop with the error,
+        /// skip the change, or skip it and print it.
+        #[arg(long, value_enum, default_value_t = ConflictMode::Stop)]
+        on_conflict: ConflictMode,
+        /// Stop once everything committed up to this LSN (`now`: the source's WAL position
+        /// at start) is applied; without it, replicate until Ctrl-C.
+        #[arg(long, value_name = "LSN|now")]
+        until: Option<String>,
+        /// Apply the DDL statements that an event trigger emits as logical messages under
+        /// the prefix `scry.ddl` (see `capture --create --ddl`).
+        #[arg(long)]
+        ddl: bool,
+        /// With --until: end by setting the target's sequences to the source's (logical
+        /// decoding does not carry them).
+        #[arg(long, requires = "until")]
+        sequences: bool,
+    },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
         /// The server: a libpq connection string or URL.
@@ -225,6 +260,29 @@ enum ConvertTo {
     Compat,
     /// JSON Lines, as `dump --json` writes them.
     Json,
+}
+
+/// `--until LSN|now` of `capture` and `replicate`.
+fn until_arg(until: Option<&str>) -> Result<Option<commands::capture::Until>, CliError> {
+    Ok(match until {
+        None => None,
+        Some("now") => Some(commands::capture::Until::Now),
+        Some(lsn) => Some(commands::capture::Until::Lsn(
+            lsn.parse::<scry_types::Lsn>()
+                .map_err(|e| CliError::Usage(format!("--until {lsn}: {e}")))?
+                .0,
+        )),
+    })
+}
+
+impl From<ConflictMode> for scry_apply::OnConflict {
+    fn from(mode: ConflictMode) -> Self {
+        match mode {
+            ConflictMode::Stop => Self::Stop,
+            ConflictMode::Skip => Self::Skip,
+            ConflictMode::Log => Self::Log,
+        }
+    }
 }
 
 /// `apply --on-conflict`.
@@ -360,15 +418,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             confirm_from,
             origin,
         } => {
-            let until = match until.as_deref() {
-                None => None,
-                Some("now") => Some(commands::capture::Until::Now),
-                Some(lsn) => Some(commands::capture::Until::Lsn(
-                    lsn.parse::<scry_types::Lsn>()
-                        .map_err(|e| CliError::Usage(format!("--until {lsn}: {e}")))?
-                        .0,
-                )),
-            };
+            let until = until_arg(until.as_deref())?;
             let options = commands::capture::Options {
                 slot: &slot,
                 publication: &publication,
@@ -400,6 +450,29 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }
+        Command::Replicate {
+            source,
+            target,
+            slot,
+            publication,
+            origin,
+            on_conflict,
+            until,
+            ddl,
+            sequences,
+        } => {
+            let until = until_arg(until.as_deref())?;
+            let options = commands::replicate::Options {
+                slot: &slot,
+                publication: &publication,
+                origin: &origin,
+                on_conflict: on_conflict.into(),
+                until,
+                ddl,
+                sequences,
+            };
+            commands::replicate::run(&source, &target, options).map(|()| EXIT_OK)
+        }
         Command::Apply {
             conninfo,
             input,
@@ -410,11 +483,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             let options = commands::apply::Options {
                 input: &input,
                 origin: &origin,
-                on_conflict: match on_conflict {
-                    ConflictMode::Stop => scry_apply::OnConflict::Stop,
-                    ConflictMode::Skip => scry_apply::OnConflict::Skip,
-                    ConflictMode::Log => scry_apply::OnConflict::Log,
-                },
+                on_conflict: on_conflict.into(),
                 follow,
             };
             commands::apply::run(&conninfo, options).map(|()| EXIT_OK)

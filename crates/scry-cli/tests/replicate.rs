@@ -1,10 +1,11 @@
 //! A whole database replicated, against a real PostgreSQL server (`SCRY_PG_URL`): the dozen
 //! tables of the snapshot test and the capture issue's workload go source → `scry capture
 //! --snapshot` and `scry capture` → files → `scry apply`, killed with SIGKILL ten times along
-//! the way and restarted → target. Every table of the target ends equal to the source's and
-//! to what PostgreSQL's own subscriber (CREATE SUBSCRIPTION, subscribed before the rows were
-//! written) makes of the same database in a third one; the sequence ends equal to the
-//! source's.
+//! the way and restarted → target; and source → `scry replicate` (one process, straight from
+//! the slot), killed ten times → target. Every table of the target ends equal to the
+//! source's and to what PostgreSQL's own subscriber (CREATE SUBSCRIPTION, subscribed before
+//! the rows were written) makes of the same database in a third one; the sequence ends equal
+//! to the source's.
 
 mod common;
 
@@ -81,16 +82,25 @@ fn every_table() -> Vec<&'static str> {
     dozen::TABLES.iter().chain(&EXTRA_TABLES).copied().collect()
 }
 
-#[test]
-fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once() {
-    let Some(url) = scry_testkit::server::pg_url("replication end to end") else {
-        return;
-    };
-    drop_origin(&url, "replicate");
+/// The three databases of a test: the source, ours and PostgreSQL's subscriber's.
+struct Databases {
+    source: String,
+    target: String,
+    native: String,
+}
+
+/// Makes `{prefix}_src`, `{prefix}_dst` and `{prefix}_nat` with the dozen tables and the
+/// extras, a publication `p` of all of the source's tables, PostgreSQL's subscriber on a
+/// slot made before the tables have rows (so that it gets every row as a change; its
+/// initial copy is not used: a subscription cannot create slots on its own cluster reliably,
+/// as the table-copy workers would have to, while transactions of the same cluster, theirs
+/// included, are open), the slots `early_slots` made at the same point, and then the
+/// source's rows (the all-types table's as its fixture makes them).
+fn databases(url: &str, prefix: &str, early_slots: &[&str]) -> (Databases, Client) {
     // The subscriber's database first: its subscription streams from the source's slot.
-    let native = fresh_database(&url, "scry_repl_nat");
-    let source = fresh_database(&url, "scry_repl_src");
-    let target = fresh_database(&url, "scry_repl_dst");
+    let native = fresh_database(url, &format!("{prefix}_nat"));
+    let source = fresh_database(url, &format!("{prefix}_src"));
+    let target = fresh_database(url, &format!("{prefix}_dst"));
     let mut s = Client::connect(&source, NoTls).expect("connect source");
     s.batch_execute(&dozen::schema(0)).expect("source schema");
     s.batch_execute(EXTRA_SCHEMA).expect("source extras");
@@ -101,29 +111,95 @@ fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once
         c.batch_execute(&dozen::schema(0)).expect("schema");
         c.batch_execute(EXTRA_SCHEMA).expect("extras");
     }
-
-    // PostgreSQL's subscriber, on a slot made before the tables have rows, so that it gets
-    // every row as a change. (Its initial copy is not used: a subscription cannot create
-    // slots on its own cluster reliably, as the table-copy workers would have to, while
-    // transactions of the same cluster, theirs included, are open.)
-    s.execute(
-        "SELECT pg_create_logical_replication_slot('scry_repl_native', 'pgoutput')",
-        &[],
-    )
-    .expect("native slot");
+    let native_slot = format!("{prefix}_native");
+    for slot in early_slots.iter().chain([&native_slot.as_str()]) {
+        s.execute(
+            "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
+            &[slot],
+        )
+        .expect("slot");
+    }
     Client::connect(&native, NoTls)
         .expect("connect native")
         .batch_execute(&format!(
-            "CREATE SUBSCRIPTION repl_native CONNECTION '{source}' PUBLICATION p \
-             WITH (create_slot = false, slot_name = 'scry_repl_native', copy_data = false)"
+            "CREATE SUBSCRIPTION {prefix}_sub CONNECTION '{source}' PUBLICATION p \
+             WITH (create_slot = false, slot_name = '{native_slot}', copy_data = false)"
         ))
         .expect("subscription");
-
-    // The source's rows (the all-types table's as its fixture makes them).
     s.batch_execute(&dozen::all_types_rows(200))
         .expect("all_types rows");
     s.batch_execute(&dozen::data(20_000)).expect("source rows");
     s.batch_execute(EXTRA_DATA).expect("source extra rows");
+    let dbs = Databases {
+        source,
+        target,
+        native,
+    };
+    (dbs, s)
+}
+
+/// Runs the workload on the source, then a committed write that flushes it to WAL for
+/// decoding to read.
+fn workload(s: &mut Client) {
+    for sql in WORKLOAD {
+        s.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    s.batch_execute("CREATE TABLE flush_marker (x int4); DROP TABLE flush_marker")
+        .expect("flush");
+}
+
+impl Databases {
+    /// Waits (120 s at most) until PostgreSQL's subscriber has every table equal to the
+    /// source's, then requires ours equal too, and the sequence.
+    fn assert_replicated(&self) {
+        let tables = every_table();
+        let (mut src, mut dst, mut nat) = (
+            Client::connect(&self.source, NoTls).unwrap(),
+            Client::connect(&self.target, NoTls).unwrap(),
+            Client::connect(&self.native, NoTls).unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !tables
+            .iter()
+            .all(|t| digest(&mut nat, t) == digest(&mut src, t))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the subscriber did not catch up in 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for t in &tables {
+            let want = digest(&mut src, t);
+            assert_eq!(digest(&mut dst, t), want, "{t}: ours against the source");
+            assert_eq!(digest(&mut nat, t), want, "{t}: native against the source");
+        }
+        let last_value = |c: &mut Client| -> i64 {
+            c.query_one("SELECT last_value FROM sales.order_ids", &[])
+                .unwrap()
+                .get(0)
+        };
+        assert_eq!(last_value(&mut dst), last_value(&mut src), "the sequence");
+    }
+
+    /// Drops PostgreSQL's subscription (and its slot).
+    fn unsubscribe(&self, prefix: &str) {
+        Client::connect(&self.native, NoTls)
+            .unwrap()
+            .batch_execute(&format!("DROP SUBSCRIPTION {prefix}_sub"))
+            .expect("drop subscription");
+    }
+}
+
+#[test]
+fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once() {
+    let Some(url) = scry_testkit::server::pg_url("replication end to end") else {
+        return;
+    };
+    drop_origin(&url, "replicate");
+    let (dbs, mut s) = databases(&url, "scry_repl", &[]);
+    let (source, target) = (dbs.source.clone(), dbs.target.clone());
 
     // Ours: the snapshot in the slot's exported snapshot, the workload, its changes.
     let dir = scratch("replicate");
@@ -147,13 +223,7 @@ fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once
         stderr(&out)
     };
     capture(&["--snapshot", snap]);
-    for sql in WORKLOAD {
-        s.batch_execute(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    // A committed write after the workload flushes it to WAL for decoding to read.
-    s.batch_execute("CREATE TABLE flush_marker (x int4); DROP TABLE flush_marker")
-        .expect("flush");
+    workload(&mut s);
     let captured = capture(&["--sequences"]);
     eprintln!("{captured}");
 
@@ -168,36 +238,7 @@ fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once
         &[10, 25, 40, 55, 70, 90, 110, 130],
     );
     eprintln!("{applied}");
-
-    // The subscriber has caught up when every table equals the source's (60 s at most).
-    let tables = every_table();
-    let (mut src, mut dst, mut nat) = (
-        Client::connect(&source, NoTls).unwrap(),
-        Client::connect(&target, NoTls).unwrap(),
-        Client::connect(&native, NoTls).unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !tables
-        .iter()
-        .all(|t| digest(&mut nat, t) == digest(&mut src, t))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the subscriber did not catch up in 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    for t in &tables {
-        let want = digest(&mut src, t);
-        assert_eq!(digest(&mut dst, t), want, "{t}: ours against the source");
-        assert_eq!(digest(&mut nat, t), want, "{t}: native against the source");
-    }
-    let last_value = |c: &mut Client| -> i64 {
-        c.query_one("SELECT last_value FROM sales.order_ids", &[])
-            .unwrap()
-            .get(0)
-    };
-    assert_eq!(last_value(&mut dst), last_value(&mut src), "the sequence");
+    dbs.assert_replicated();
 
     // Everything again: nothing changes.
     let again = scry(&["apply", &target, snap, "--origin", "replicate"], None);
@@ -212,11 +253,116 @@ fn a_database_replicates_through_snapshot_capture_and_apply_as_natively_and_once
         "{}",
         stderr(&again)
     );
-    for t in &tables {
-        assert_eq!(digest(&mut dst, t), digest(&mut src, t), "{t}, after again");
+    dbs.assert_replicated();
+    dbs.unsubscribe("scry_repl");
+}
+
+#[test]
+fn a_slot_replicated_in_one_process_killed_ten_times_ends_as_natively_and_once() {
+    let Some(url) = scry_testkit::server::pg_url("scry replicate end to end") else {
+        return;
+    };
+    drop_origin(&url, "replicate_direct");
+    let (dbs, mut s) = databases(&url, "scry_rdir", &["scry_rdir"]);
+    workload(&mut s);
+    // Then many small transactions, each adding one to a row's counter.
+    for id in 1..=400 {
+        s.batch_execute(&format!("UPDATE narrow SET n = n + 1 WHERE id = {id}"))
+            .expect("counter");
     }
-    Client::connect(&native, NoTls)
+    let until: String = s
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
         .unwrap()
-        .batch_execute("DROP SUBSCRIPTION repl_native")
-        .expect("drop subscription");
+        .get(0);
+    let args = [
+        "replicate",
+        dbs.source.as_str(),
+        dbs.target.as_str(),
+        "--slot",
+        "scry_rdir",
+        "--publication",
+        "p",
+        "--origin",
+        "replicate_direct",
+        "--until",
+        until.as_str(),
+        "--sequences",
+    ];
+    // Ten SIGKILLs at random points: each run is killed a few milliseconds after it has
+    // committed something (or when it has ended), and the next resumes from the target's
+    // origin. A transaction applied twice would count its row's `n` twice.
+    let mut t = Client::connect(&dbs.target, NoTls).unwrap();
+    let progress = |t: &mut Client| -> Option<String> {
+        t.query_one(
+            "SELECT pg_replication_origin_progress('replicate_direct', false)::text",
+            &[],
+        )
+        .ok()
+        .and_then(|r| r.get(0))
+    };
+    let mut interrupted = 0;
+    for delay_ms in [7, 3, 11, 5, 13, 2, 9, 17, 4, 19] {
+        let before = progress(&mut t);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn scry replicate");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().expect("wait").is_none() && progress(&mut t) == before {
+            assert!(Instant::now() < deadline, "no commit in 60 s");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().expect("wait").is_none() {
+            interrupted += 1;
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+    assert!(
+        interrupted >= 5,
+        "only {interrupted} kills hit a running apply"
+    );
+    let last = scry(&args, None);
+    assert!(last.status.success(), "{}", stderr(&last));
+    let done = stderr(&last);
+    eprintln!("{done}");
+    assert!(done.contains("1 sequences set"), "{done}");
+    dbs.assert_replicated();
+
+    // The slot is confirmed exactly as far as the target durably has the changes.
+    let origin: String = t
+        .query_one(
+            "SELECT pg_replication_origin_progress('replicate_direct', true)::text",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let confirmed: String = s
+        .query_one(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'scry_rdir'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(confirmed, origin, "the slot against the target's origin");
+    assert!(
+        done.ends_with(&format!("slot scry_rdir confirmed to {confirmed}\n")),
+        "{done}"
+    );
+
+    // Run again: nothing is left to apply.
+    let again = scry(&args, None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).starts_with("applied 0 transactions"),
+        "{}",
+        stderr(&again)
+    );
+    dbs.assert_replicated();
+    dbs.unsubscribe("scry_rdir");
+    s.execute("SELECT pg_drop_replication_slot('scry_rdir')", &[])
+        .expect("drop the slot");
 }

@@ -131,13 +131,14 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
 
 /// Prints the conflicts of the transactions committed since the last call (`--on-conflict
 /// log`).
-fn print_conflicts(applier: &mut Applier, progress: &mut Progress) {
+pub(super) fn print_conflicts(applier: &mut Applier, progress: &mut Progress) {
     for conflict in applier.take_conflicts() {
         progress.println(&conflict);
     }
 }
 
-fn summary(applier: &Applier, start: u64, started: Instant) -> String {
+/// What a run applied and skipped, and the origin's progress from `start`.
+pub(super) fn summary(applier: &Applier, start: u64, started: Instant) -> String {
     let t = applier.totals();
     let mut extra = String::new();
     if t.conflicts > 0 {
@@ -174,7 +175,8 @@ fn summary(applier: &Applier, start: u64, started: Instant) -> String {
     )
 }
 
-fn apply_error(e: ApplyError) -> CliError {
+/// A failed apply as the command's error: a stream that does not fit, or a server's refusal.
+pub(super) fn apply_error(e: ApplyError) -> CliError {
     match e {
         ApplyError::Invalid { .. } => CliError::Load(e.to_string()),
         _ => CliError::Server {

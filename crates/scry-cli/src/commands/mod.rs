@@ -11,6 +11,7 @@ pub mod convert;
 pub mod dump;
 pub mod encode;
 pub mod load;
+pub mod replicate;
 pub mod snapshot;
 pub mod stats;
 pub mod validate;

@@ -39,10 +39,10 @@ use crate::pg;
 use crate::progress::Progress;
 use sink::Sink;
 
-/// Where `scry capture` stops.
+/// Where `scry capture` and `scry replicate` stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
-    /// The server's WAL position when the capture starts.
+    /// The source's WAL position at start.
     Now,
     /// This position.
     Lsn(u64),
@@ -203,27 +203,7 @@ impl Capture {
     /// Writes every user sequence of the source, as it stands now, as a SyncSequences batch
     /// (after the last transaction written).
     fn sequences(&mut self, client: &mut Client) -> Result<(), CliError> {
-        let rows = client
-            .query(
-                "SELECT schemaname::text, sequencename::text, coalesce(last_value, start_value), \
-                        last_value IS NOT NULL, increment_by, min_value, max_value \
-                 FROM pg_sequences \
-                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
-                &[],
-            )
-            .map_err(|e| pg::server_error("cannot read the sequences", &e))?;
-        let values: Vec<scry_types::SequenceValue> = rows
-            .iter()
-            .map(|r| scry_types::SequenceValue {
-                schema: r.get(0),
-                name: r.get(1),
-                last_value: r.get(2),
-                is_called: r.get(3),
-                increment_by: r.get(4),
-                min_value: r.get(5),
-                max_value: r.get(6),
-            })
-            .collect();
+        let values = sequences(client)?;
         let frame = self.batcher.sequence_sync(values).map_err(capture_error)?;
         let bytes = frame.bytes.len() as u64;
         self.sink.write(frame.bytes)?;
@@ -237,6 +217,32 @@ impl Capture {
         }
         CliError::Interrupted(summary(&self.totals, self.started))
     }
+}
+
+/// The values of the server's sequences (outside the system schemas), as `setval` takes
+/// them.
+pub fn sequences(client: &mut Client) -> Result<Vec<scry_types::SequenceValue>, CliError> {
+    let rows = client
+        .query(
+            "SELECT schemaname::text, sequencename::text, coalesce(last_value, start_value), \
+                    last_value IS NOT NULL, increment_by, min_value, max_value \
+             FROM pg_sequences \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+            &[],
+        )
+        .map_err(|e| pg::server_error("cannot read the sequences", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| scry_types::SequenceValue {
+            schema: r.get(0),
+            name: r.get(1),
+            last_value: r.get(2),
+            is_called: r.get(3),
+            increment_by: r.get(4),
+            min_value: r.get(5),
+            max_value: r.get(6),
+        })
+        .collect())
 }
 
 /// Runs the capture; see the module's documentation.

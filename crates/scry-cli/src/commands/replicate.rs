@@ -1,0 +1,97 @@
+//! `scry replicate`: a source's logical replication slot applied to a target as it streams,
+//! in this one process (see `scry_apply::Replication`): what `scry capture --out - | scry
+//! apply -` does, without the pipe, the framing and the second process.
+
+use std::time::{Duration, Instant};
+
+use scry_apply::{Applier, OnConflict, Replication, Stopped};
+use scry_types::Lsn;
+
+use super::apply::{apply_error, print_conflicts, summary};
+use super::capture::Until;
+use super::CliError;
+use crate::progress::Progress;
+
+/// What `scry replicate` streams and how it applies it.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The logical replication slot on the source (plugin pgoutput).
+    pub slot: &'a str,
+    /// The publication whose tables are replicated.
+    pub publication: &'a str,
+    /// The replication origin that records the target's progress.
+    pub origin: &'a str,
+    /// What to do when the target refuses a row change because of its own state.
+    pub on_conflict: OnConflict,
+    /// Stop once everything committed before this is applied; without it, run until Ctrl-C.
+    pub until: Option<Until>,
+    /// Apply the DDL statements carried as logical messages under `scry.ddl`.
+    pub ddl: bool,
+    /// Once `until` is met, set the target's sequences to the source's (logical decoding
+    /// does not carry them).
+    pub sequences: bool,
+}
+
+/// Streams the slot on the server at `source` into the server at `target`.
+pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliError> {
+    let mut applier = Applier::connect(target, options.origin)
+        .map_err(apply_error)?
+        .on_conflict(options.on_conflict);
+    let start = applier.progress();
+    let mut replication = Replication::connect(source, options.slot).map_err(apply_error)?;
+    if options.ddl {
+        replication = replication.ddl_prefix(scry_pg::capture::DDL_PREFIX);
+    }
+    let until = match options.until {
+        None => None,
+        Some(Until::Lsn(lsn)) => Some(lsn),
+        Some(Until::Now) => Some(replication.current_position().map_err(apply_error)?),
+    };
+    replication
+        .start(options.publication, start)
+        .map_err(apply_error)?;
+    crate::interrupt::install();
+    let started = Instant::now();
+    let mut progress = Progress::new();
+    let stopped = replication
+        .run(&mut applier, until, |applier| {
+            print_conflicts(applier, &mut progress);
+            let t = applier.totals();
+            progress.show(|| {
+                format!(
+                    "applied up to {}, {} transactions ({:.0}/s), {} already there",
+                    Lsn(applier.progress()),
+                    t.committed,
+                    t.committed as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                    t.skipped
+                )
+            });
+            !crate::interrupt::requested()
+        })
+        .map_err(apply_error)?;
+    print_conflicts(&mut applier, &mut progress);
+    progress.finish();
+    if options.sequences && stopped == Stopped::Until {
+        let values = super::capture::sequences(&mut crate::pg::connect(source)?)?;
+        applier.sync_sequences(&values).map_err(apply_error)?;
+    }
+    // The slot is confirmed up to the last transactions once the target has them durably.
+    if stopped != Stopped::Ended {
+        replication
+            .settle(&mut applier, Duration::from_secs(2))
+            .map_err(apply_error)?;
+    }
+    let done = format!(
+        "{}; slot {} confirmed to {}",
+        summary(&applier, start, started),
+        options.slot,
+        Lsn(replication.confirmed())
+    );
+    match stopped {
+        Stopped::Asked => Err(CliError::Interrupted(done)),
+        Stopped::Until | Stopped::Ended => {
+            eprintln!("{done}");
+            Ok(())
+        }
+    }
+}
