@@ -2,9 +2,10 @@
 //! replication slot, applied to a second database, from the first read of the slot until the
 //! target holds everything.
 //!
-//! - `scry`: the slot read through `pg_logical_slot_get_binary_changes`, decoded by
-//!   `ChangeDecoder` and applied by `scry_apply::Applier` (pipelined, one target transaction
-//!   per source transaction, progress in a replication origin), in this process.
+//! - `scry`: the slot streamed by `scry_apply::Replication` (`START_REPLICATION`, decoded
+//!   by `ChangeDecoder`) into `scry_apply::Applier` (pipelined, one target transaction per
+//!   source transaction, progress in a replication origin), in this process, until the
+//!   source has sent what was committed when it started.
 //! - `native`: `CREATE SUBSCRIPTION` on the same kind of slot (the built-in walsender and
 //!   apply worker), timed until the target's rows equal the source's; the launcher's
 //!   throttle between worker starts (`wal_retrieve_retry_interval`) is set to 1 ms for the
@@ -18,19 +19,18 @@
 //! `apply/live_1000_transactions` measures what issue 18 asks for: replication running while
 //! the workload commits on the source, timed from the workload's start until the target
 //! holds all of it (the source's commits, one client, are part of both times).
-//! - `scry`: `scry capture --source stream --out - --confirm-from <target> | scry apply -`
-//!   (the `scry` binary, built in release first), started before the workload;
+//! - `scry`: `scry replicate <source> <target>` (the `scry` binary, built in release first),
+//!   started before the workload;
+//! - `scry_pipe`: `scry capture --source stream --out - --confirm-from <target> | scry
+//!   apply -`, the same parts in two processes joined by a pipe;
 //! - `native`: a subscription on the same kind of slot, its worker running before the
 //!   workload.
 #![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented functions.
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use postgres::{Client, NoTls};
-use scry_pg::pgoutput::{Change, ChangeDecoder};
-use scry_types::Lsn;
 
 const TRANSACTIONS: i64 = 1000;
 const CHANGES: u64 = 5 * TRANSACTIONS as u64;
@@ -178,40 +178,37 @@ fn bench(c: &mut Criterion) {
                 backlog(&mut source, &mut target, "bench_scry_slot");
                 let origin = format!("bench_{sample}");
                 let started = Instant::now();
-                let mut applier = scry_apply::Applier::connect(&target_url, &origin).expect("applier");
-                let rows = source
-                    .query(
-                        "SELECT lsn::text, data FROM pg_logical_slot_get_binary_changes('bench_scry_slot', NULL, NULL, \
-                         'proto_version', '1', 'publication_names', 'bench_pub', 'binary', 'true')",
-                        &[],
-                    )
-                    .expect("changes");
-                let mut decoder = ChangeDecoder::new();
-                for row in &rows {
-                    let lsn = row.get::<_, String>(0).parse::<Lsn>().expect("an LSN").0;
-                    let data = Bytes::from(row.get::<_, Vec<u8>>(1));
-                    let mut events = Vec::new();
-                    decoder
-                        .decode(lsn, &data, &mut |change| {
-                            if let Change::Event(e) = change {
-                                events.push(e);
-                            }
-                        })
-                        .expect("decode");
-                    for e in &events {
-                        applier.apply(e).expect("apply");
-                    }
-                }
-                applier.flush().expect("the last transactions");
+                let mut applier =
+                    scry_apply::Applier::connect(&target_url, &origin).expect("applier");
+                let mut replication =
+                    scry_apply::Replication::connect(&source_url, "bench_scry_slot")
+                        .expect("replication");
+                let until = replication
+                    .current_position()
+                    .expect("the source's position");
+                replication
+                    .start("bench_pub", applier.progress())
+                    .expect("start");
+                let stopped = replication
+                    .run(&mut applier, Some(until), |_| true)
+                    .expect("apply");
+                assert_eq!(stopped, scry_apply::Stopped::Until);
                 total += started.elapsed();
+                drop(replication);
                 drop(applier);
                 // The applier's backend lets go of the origin as it exits, a moment later.
                 let deadline = Instant::now() + Duration::from_secs(10);
-                while let Err(e) = target.execute("SELECT pg_replication_origin_drop($1)", &[&origin]) {
+                while let Err(e) =
+                    target.execute("SELECT pg_replication_origin_drop($1)", &[&origin])
+                {
                     assert!(Instant::now() < deadline, "drop origin: {e}");
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                assert_eq!(digest(&mut target), digest(&mut source), "scry applied it all");
+                assert_eq!(
+                    digest(&mut target),
+                    digest(&mut source),
+                    "scry applied it all"
+                );
             }
             total
         });
@@ -316,6 +313,44 @@ fn scry_binary() -> std::path::PathBuf {
     target.join("release").join("scry")
 }
 
+/// Starts replicating the slot `live_scry_slot` from `source` to `target` (origin
+/// `live_bench`): `scry replicate`, or with `piped` `scry capture --out - | scry apply -`.
+fn replicate(
+    scry: &std::path::Path,
+    source: &str,
+    target: &str,
+    piped: bool,
+) -> Vec<std::process::Child> {
+    use std::process::{Command, Stdio};
+    let slot = ["--slot", "live_scry_slot", "--publication", "bench_pub"];
+    if !piped {
+        let replicate = Command::new(scry)
+            .args(["replicate", source, target])
+            .args(slot)
+            .args(["--origin", "live_bench"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("scry replicate");
+        return vec![replicate];
+    }
+    let mut capture = Command::new(scry)
+        .args(["capture", source])
+        .args(slot)
+        .args(["--source", "stream", "--out", "-", "--confirm-from", target])
+        .args(["--origin", "live_bench"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scry capture");
+    let apply = Command::new(scry)
+        .args(["apply", target, "-", "--origin", "live_bench"])
+        .stdin(capture.stdout.take().expect("a pipe"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scry apply");
+    vec![capture, apply]
+}
+
 fn live(c: &mut Criterion) {
     let Some(Setup {
         source_url,
@@ -343,43 +378,35 @@ fn live(c: &mut Criterion) {
     g.sample_size(10);
     g.sampling_mode(criterion::SamplingMode::Flat);
     g.measurement_time(Duration::from_secs(5));
-    g.bench_function("scry", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                fresh(&mut source, &mut target, "live_scry_slot");
-                let _ = target.execute(
-                    "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = 'live_bench'",
-                    &[],
-                );
-                let mut capture = std::process::Command::new(&scry)
-                    .args(["capture", &source_url, "--slot", "live_scry_slot", "--publication", "bench_pub"])
-                    .args(["--source", "stream", "--out", "-", "--confirm-from", &target_url])
-                    .args(["--origin", "live_bench"])
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("scry capture");
-                let mut apply = std::process::Command::new(&scry)
-                    .args(["apply", &target_url, "-", "--origin", "live_bench"])
-                    .stdin(capture.stdout.take().expect("a pipe"))
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("scry apply");
-                wait_for("the capture's stream", || slot_active(&mut source, "live_scry_slot"));
-                let started = Instant::now();
-                workload(&mut source);
-                let expected = digest(&mut source);
-                wait_for("scry's apply", || digest(&mut target) == expected);
-                total += started.elapsed();
-                let _ = capture.kill();
-                let _ = apply.kill();
-                let _ = capture.wait();
-                let _ = apply.wait();
-            }
-            total
+    // `scry replicate` (one process), then `scry capture | scry apply` (two, and a pipe).
+    for (name, piped) in [("scry", false), ("scry_pipe", true)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    fresh(&mut source, &mut target, "live_scry_slot");
+                    let _ = target.execute(
+                        "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = 'live_bench'",
+                        &[],
+                    );
+                    let mut processes = replicate(&scry, &source_url, &target_url, piped);
+                    wait_for("the stream", || slot_active(&mut source, "live_scry_slot"));
+                    let started = Instant::now();
+                    workload(&mut source);
+                    let expected = digest(&mut source);
+                    wait_for("scry's apply", || digest(&mut target) == expected);
+                    total += started.elapsed();
+                    for p in &mut processes {
+                        let _ = p.kill();
+                    }
+                    for p in &mut processes {
+                        let _ = p.wait();
+                    }
+                }
+                total
+            });
         });
-    });
+    }
     g.bench_function("native", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
