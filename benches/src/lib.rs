@@ -2,6 +2,8 @@
 //! --tool=callgrind`) in `benches/examples/`. This library holds what both run, so a profile
 //! measures the loop the benchmark times.
 
+pub mod replication;
+
 use scry_codec::BatchView;
 use scry_testkit::workloads;
 

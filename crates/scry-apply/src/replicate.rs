@@ -34,7 +34,8 @@ const SLOT_WAIT: Duration = Duration::from_secs(10);
 /// (see [`Applier::flush`]).
 const PAUSE: Duration = Duration::from_millis(2);
 
-/// How long a quiet stream is waited on before the caller's `idle` check runs again.
+/// How long a quiet stream is waited on before the caller's `idle` check runs again, and
+/// how often a busy one gives it a turn.
 const QUIET: Duration = Duration::from_millis(100);
 
 /// Why [`Replication::run`] returned.
@@ -181,11 +182,12 @@ impl Replication {
 
     /// Receives and applies the stream until it has passed `until` (every transaction that
     /// committed before it applied), the source ends it, or `idle` returns false. `idle` is
-    /// called whenever the stream pauses, and every 100 ms while it is quiet, after the
-    /// queued transactions went out and were answered: the place for progress reports and
-    /// interruption checks. Before returning, the queued transactions are applied and the
-    /// slot is confirmed as far as the target has flushed (see [`settle`](Self::settle) to
-    /// wait for the last ones).
+    /// the place for progress reports and interruption checks: it is called whenever the
+    /// stream pauses and every 100 ms while it is quiet (after the queued transactions went
+    /// out and were answered), and while it is busy after a transaction's Commit at least
+    /// every 100 ms. Before returning, the queued transactions are applied and the slot is
+    /// confirmed as far as the target has flushed (see [`settle`](Self::settle) to wait for
+    /// the last ones).
     ///
     /// # Errors
     /// [`ApplyError::Source`] for the stream; the applier's errors as they come (the
@@ -197,13 +199,14 @@ impl Replication {
         until: Option<u64>,
         mut idle: impl FnMut(&mut Applier) -> bool,
     ) -> Result<Stopped, ApplyError> {
-        let mut asked = Instant::now();
+        let (mut asked, mut turn) = (Instant::now(), Instant::now());
         loop {
             let message = match self.pause(applier)? {
                 Some(message) => message,
                 None => {
                     // Nothing more: the queued transactions go out, then the caller's turn.
                     applier.flush()?;
+                    turn = Instant::now();
                     if !idle(applier) {
                         return self.stop(applier, Stopped::Asked);
                     }
@@ -228,9 +231,17 @@ impl Replication {
             match message {
                 CopyBoth::XLogData { start, data } => {
                     self.received = self.received.max(start);
-                    if self.decode(start, &data, applier)?
-                        && self.last_status.elapsed() >= STATUS_EVERY
-                    {
+                    if !self.decode(start, &data, applier)? {
+                        continue;
+                    }
+                    // Between transactions of a busy stream: the caller's turn, the status.
+                    if turn.elapsed() >= QUIET {
+                        turn = Instant::now();
+                        if !idle(applier) {
+                            return self.stop(applier, Stopped::Asked);
+                        }
+                    }
+                    if self.last_status.elapsed() >= STATUS_EVERY {
                         self.confirm(applier, false)?;
                     }
                 }

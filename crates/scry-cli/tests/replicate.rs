@@ -325,6 +325,52 @@ fn a_slot_replicated_in_one_process_killed_ten_times_ends_as_natively_and_once()
         interrupted >= 5,
         "only {interrupted} kills hit a running apply"
     );
+
+    // Ctrl-C (SIGINT) stops a run without --until between transactions: exit code 130, and
+    // what it applied.
+    // Once streaming (the slot held by its walsender), it has its Ctrl-C handler.
+    let mut slot_active = |want: bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while s
+            .query_one(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = 'scry_rdir'",
+                &[],
+            )
+            .map(|r| r.get::<_, bool>(0))
+            .expect("slot")
+            != want
+        {
+            assert!(Instant::now() < deadline, "the slot's active is not {want}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    slot_active(false);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(&args[..args.len() - 3])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn scry replicate");
+    slot_active(true);
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("scry replicate did not stop on SIGINT within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    assert!(said.contains("scry: stopped on Ctrl-C: applied "), "{said}");
+    assert!(said.contains("; slot scry_rdir confirmed to "), "{said}");
     let last = scry(&args, None);
     assert!(last.status.success(), "{}", stderr(&last));
     let done = stderr(&last);

@@ -34,11 +34,21 @@ pub struct Options<'a> {
 
 /// Streams the slot on the server at `source` into the server at `target`.
 pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliError> {
-    let mut applier = Applier::connect(target, options.origin)
+    // Ctrl-C from the start: during the set-up it stops the run at its first turn.
+    crate::interrupt::install();
+    // Both servers at once: each connection's start-up is mostly the server's.
+    let (applier, replication) = std::thread::scope(|s| {
+        let replication = s.spawn(|| Replication::connect(source, options.slot));
+        let applier = Applier::connect(target, options.origin);
+        (applier, replication.join())
+    });
+    let mut applier = applier
         .map_err(apply_error)?
         .on_conflict(options.on_conflict);
     let start = applier.progress();
-    let mut replication = Replication::connect(source, options.slot).map_err(apply_error)?;
+    let mut replication = replication
+        .map_err(|_| CliError::Usage("the source connection's thread panicked".into()))?
+        .map_err(apply_error)?;
     if options.ddl {
         replication = replication.ddl_prefix(scry_pg::capture::DDL_PREFIX);
     }
@@ -50,7 +60,6 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
     replication
         .start(options.publication, start)
         .map_err(apply_error)?;
-    crate::interrupt::install();
     let started = Instant::now();
     let mut progress = Progress::new();
     let stopped = replication
