@@ -61,11 +61,16 @@ fn bench(c: &mut Criterion) {
                 backlog(&mut source, &mut target, "bench_scry_slot");
                 let origin = format!("bench_{sample}");
                 let started = Instant::now();
-                let mut applier =
-                    scry_apply::Applier::connect(&target_url, &origin).expect("applier");
-                let mut replication =
-                    scry_apply::Replication::connect(&source_url, "bench_scry_slot")
-                        .expect("replication");
+                // Both servers at once, as `scry replicate` connects.
+                let (mut applier, mut replication) = std::thread::scope(|s| {
+                    let replication = s.spawn(|| {
+                        scry_apply::Replication::connect(&source_url, "bench_scry_slot")
+                            .expect("replication")
+                    });
+                    let applier =
+                        scry_apply::Applier::connect(&target_url, &origin).expect("applier");
+                    (applier, replication.join().expect("the source's thread"))
+                });
                 let until = replication
                     .current_position()
                     .expect("the source's position");
