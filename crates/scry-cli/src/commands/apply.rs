@@ -100,16 +100,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             applier.sync_sequences(values).map_err(apply_error)?;
         }
         print_conflicts(&mut applier, &mut progress);
-        let t = applier.totals();
-        progress.show(|| {
-            format!(
-                "applied up to {}, {} transactions ({:.0}/s), {} already there, {events} events",
-                Lsn(applier.progress()),
-                t.committed,
-                t.committed as f64 / started.elapsed().as_secs_f64().max(1e-9),
-                t.skipped
-            )
-        });
+        progress.show(|| format!("{}, {events} events", progress_line(&applier, started)));
     }
     // The input ended (or, following, Ctrl-C ended it): the last transaction commits.
     applier.flush().map_err(apply_error)?;
@@ -135,6 +126,18 @@ pub(super) fn print_conflicts(applier: &mut Applier, progress: &mut Progress) {
     for conflict in applier.take_conflicts() {
         progress.println(&conflict);
     }
+}
+
+/// The progress line of a run: how far it applied, how many transactions and how fast.
+pub(super) fn progress_line(applier: &Applier, started: Instant) -> String {
+    let t = applier.totals();
+    format!(
+        "applied up to {}, {} transactions ({:.0}/s), {} already there",
+        Lsn(applier.progress()),
+        t.committed,
+        t.committed as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        t.skipped
+    )
 }
 
 /// What a run applied and skipped, and the origin's progress from `start`.

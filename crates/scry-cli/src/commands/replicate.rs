@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use scry_apply::{Applier, OnConflict, Replication, Stopped};
 use scry_types::Lsn;
 
-use super::apply::{apply_error, print_conflicts, summary};
+use super::apply::{apply_error, print_conflicts, progress_line, summary};
 use super::capture::Until;
 use super::CliError;
 use crate::progress::Progress;
@@ -65,16 +65,7 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
     let stopped = replication
         .run(&mut applier, until, |applier| {
             print_conflicts(applier, &mut progress);
-            let t = applier.totals();
-            progress.show(|| {
-                format!(
-                    "applied up to {}, {} transactions ({:.0}/s), {} already there",
-                    Lsn(applier.progress()),
-                    t.committed,
-                    t.committed as f64 / started.elapsed().as_secs_f64().max(1e-9),
-                    t.skipped
-                )
-            });
+            progress.show(|| progress_line(applier, started));
             !crate::interrupt::requested()
         })
         .map_err(apply_error)?;
