@@ -342,13 +342,8 @@ impl Conn {
         Ok(())
     }
 
-    /// Waits until this connection or `other` has something to read, `timeout` at most;
-    /// returns which of the two has.
-    pub(crate) fn wait_either(
-        &mut self,
-        other: &Self,
-        timeout: Duration,
-    ) -> Result<(bool, bool), WireError> {
+    /// Waits until this connection or `other` has something to read, `timeout` at most.
+    pub(crate) fn wait_either(&mut self, other: &Self, timeout: Duration) -> Result<(), WireError> {
         self.stream
             .wait_pair(&other.stream, timeout)
             .map_err(|e| self.fail(e))
@@ -370,19 +365,32 @@ impl Conn {
     /// block.
     pub(crate) fn answered(&mut self) -> Result<bool, WireError> {
         self.take_arrived()?;
-        // Whole messages from the start: a type byte and a length that counts itself.
         let mut at = 0;
-        while let Some(head) = self.input.get(at..at + 5) {
-            let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-            if self.input.len() < at + 1 + len {
-                return Ok(false);
-            }
-            if head[0] == b'Z' {
+        while let Some((tag, len)) = self.whole_message_at(at) {
+            if tag == b'Z' {
                 return Ok(true);
             }
-            at += 1 + len;
+            at += len;
         }
         Ok(false)
+    }
+
+    /// The type byte and whole length (a type byte and a length that counts itself) of the
+    /// message starting at `at` in `input`, once all of it is there.
+    fn whole_message_at(&self, at: usize) -> Option<(u8, usize)> {
+        let head = self.input.get(at..at + 5)?;
+        let len = 1 + u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        (self.input.len() >= at + len).then_some((head[0], len))
+    }
+
+    /// Runs `sql`, a query of one LSN (as text); `None` when it returns no row or NULL.
+    pub(crate) fn query_lsn(&mut self, sql: &str) -> Result<Option<u64>, WireError> {
+        Ok(self
+            .simple(sql)?
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .and_then(|t| t.parse::<scry_types::Lsn>().ok())
+            .map(|l| l.0))
     }
 
     /// Reads the answers of a pipeline of `n` statements (written, closed by one Sync), in
@@ -527,6 +535,24 @@ fn unexpected(m: &Message, when: &str) -> WireError {
         _ => "a message",
     };
     WireError::Protocol(format!("the server sent {what} not expected {when}"))
+}
+
+/// Runs `attempt` again while the server says what it needs is in use (SQLSTATE 55006,
+/// `object_in_use`: a replication origin or slot still held by the backend or walsender of
+/// a process that died, until it notices), `wait` at most.
+pub(crate) fn while_in_use<T>(
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<T, WireError>,
+) -> Result<T, WireError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match attempt() {
+            Err(e) if e.code() == Some("55006") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            done => return done,
+        }
+    }
 }
 
 fn broken() -> WireError {

@@ -68,7 +68,7 @@ mod sql;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
 
@@ -248,19 +248,9 @@ impl Applier {
              WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = {name})"
         ))
         .map_err(|e| setup_error("cannot create the replication origin", &e))?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match conn.simple(&format!(
-                "SELECT pg_replication_origin_session_setup({name})"
-            )) {
-                Ok(_) => break,
-                // object_in_use: the backend of a process that died still holds it.
-                Err(e) if e.code() == Some("55006") && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(setup_error("cannot take the replication origin", &e)),
-            }
-        }
+        let setup = format!("SELECT pg_replication_origin_session_setup({name})");
+        conn::while_in_use(Duration::from_secs(10), || conn.simple(&setup))
+            .map_err(|e| setup_error("cannot take the replication origin", &e))?;
         // Replica mode as the built-in subscriber runs; and commits that do not wait for the
         // WAL flush, as its subscriptions default to: a crash can lose the last transactions,
         // but each with its origin progress (one commit record), so they are applied again
@@ -1123,14 +1113,11 @@ fn with_key(e: ApplyError, key: Vec<(String, String)>) -> ApplyError {
 /// The flushed progress of the replication origin `origin` (0 before its first commit).
 fn durable_progress(conn: &mut Conn, origin: &str) -> Result<u64, WireError> {
     Ok(conn
-        .simple(&format!(
+        .query_lsn(&format!(
             "SELECT pg_replication_origin_progress({}, true)::text",
             literal(origin)
         ))?
-        .first()
-        .and_then(|row| row.first().cloned().flatten())
-        .and_then(|t| t.parse::<Lsn>().ok())
-        .map_or(0, |l| l.0))
+        .unwrap_or(0))
 }
 
 fn invalid(event: &DatabaseEvent, why: &str) -> ApplyError {

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use scry_pg::pgoutput::{Change, ChangeDecoder};
 use scry_types::{DatabaseEvent, Lsn, OperationType};
 
-use crate::conn::{Conn, CopyBoth, WireError};
+use crate::conn::{self, Conn, CopyBoth, WireError};
 use crate::{Applier, ApplyError};
 
 /// The longest the source waits for a status update (what the target has durably), while
@@ -63,8 +63,6 @@ pub struct Replication {
     /// How far the slot is confirmed.
     confirmed: u64,
     last_status: Instant,
-    /// A transaction is between its Begin and its Commit.
-    open: bool,
     changes: Vec<Change>,
 }
 
@@ -99,7 +97,6 @@ impl Replication {
             received: 0,
             confirmed: 0,
             last_status: Instant::now(),
-            open: false,
             changes: Vec::new(),
         })
     }
@@ -118,14 +115,9 @@ impl Replication {
     /// # Errors
     /// [`ApplyError::Source`] when the query fails.
     pub fn current_position(&mut self) -> Result<u64, ApplyError> {
-        let rows = self
-            .conn
-            .simple("SELECT pg_current_wal_lsn()::text")
-            .map_err(|e| self.error("cannot read the WAL position", &e))?;
-        rows.first()
-            .and_then(|r| r.first().cloned().flatten())
-            .and_then(|t| t.parse::<Lsn>().ok())
-            .map(|l| l.0)
+        self.conn
+            .query_lsn("SELECT pg_current_wal_lsn()::text")
+            .map_err(|e| self.error("cannot read the WAL position", &e))?
             .ok_or_else(|| ApplyError::Source {
                 slot: self.slot.clone(),
                 message: "pg_current_wal_lsn() gave no position".into(),
@@ -151,17 +143,9 @@ impl Replication {
             Lsn(from),
             scry_pg::text::quote_literal(&publications),
         );
-        let deadline = Instant::now() + SLOT_WAIT;
-        loop {
-            match self.conn.start_copy_both(&sql) {
-                Ok(()) => break,
-                // object_in_use: the walsender of a process that died still holds the slot.
-                Err(e) if e.code() == Some("55006") && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(self.error("cannot start replication", &e)),
-            }
-        }
+        let conn = &mut self.conn;
+        conn::while_in_use(SLOT_WAIT, || conn.start_copy_both(&sql))
+            .map_err(|e| self.error("cannot start replication", &e))?;
         self.received = from;
         self.confirmed = from;
         self.last_status = Instant::now();
@@ -210,7 +194,7 @@ impl Replication {
                     if !idle(applier) {
                         return self.stop(applier, Stopped::Asked);
                     }
-                    let pending = until.filter(|&u| self.received < u || self.open);
+                    let pending = until.filter(|&u| self.received < u || applier.in_transaction());
                     if until.is_some() && pending.is_none() {
                         return self.stop(applier, Stopped::Until);
                     }
@@ -307,14 +291,10 @@ impl Replication {
             let Some(event) = self.event(change) else {
                 continue;
             };
-            match event.operation {
-                OperationType::Begin => self.open = true,
-                OperationType::Commit | OperationType::Rollback => {
-                    self.open = false;
-                    committed = true;
-                }
-                _ => {}
-            }
+            committed |= matches!(
+                event.operation,
+                OperationType::Commit | OperationType::Rollback
+            );
             applier.apply(&event)?;
         }
         Ok(committed)
@@ -374,7 +354,7 @@ impl Replication {
     /// Ends a run: what is queued is applied, and the slot confirmed as far as the target
     /// has flushed.
     fn stop(&mut self, applier: &mut Applier, why: Stopped) -> Result<Stopped, ApplyError> {
-        applier.flush()?;
+        // `confirm` sends the queued transactions first (`Applier::durable_progress`).
         match self.confirm(applier, false) {
             // A stream the source ended takes no more status updates.
             Err(ApplyError::Source { .. }) if why == Stopped::Ended => Ok(why),

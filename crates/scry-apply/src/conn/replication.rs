@@ -43,7 +43,7 @@ impl Conn {
         loop {
             // CopyBothResponse ('W') is not among the messages postgres-protocol parses: it
             // is recognised by its type byte and passed over whole.
-            match self.whole_message() {
+            match self.whole_message_at(0) {
                 Some((b'W', len)) => {
                     self.input.advance(len);
                     return Ok(());
@@ -65,14 +65,6 @@ impl Conn {
                 }
             }
         }
-    }
-
-    /// The type byte and whole length of the first message in `input`, once all of it is
-    /// there.
-    fn whole_message(&self) -> Option<(u8, usize)> {
-        let head = self.input.get(..5)?;
-        let len = 1 + u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-        (self.input.len() >= len).then_some((head[0], len))
     }
 
     /// The stream's next message, waiting `wait` at most for one to arrive; `None` when none
@@ -98,13 +90,9 @@ impl Conn {
                     if left.is_zero() {
                         return Ok(None);
                     }
-                    let readable = self
-                        .stream
+                    self.stream
                         .wait(false, Some(left))
                         .map_err(|e| self.fail(e))?;
-                    if !readable && Instant::now() >= deadline {
-                        return Ok(None);
-                    }
                 }
             }
         }

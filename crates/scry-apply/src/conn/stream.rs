@@ -33,54 +33,28 @@ impl Stream {
         write: bool,
         timeout: Option<std::time::Duration>,
     ) -> io::Result<bool> {
-        use rustix::event::{poll, PollFd, PollFlags};
+        use rustix::event::{PollFd, PollFlags};
         let fd = self.fd();
         let mut flags = PollFlags::IN;
         if write {
             flags |= PollFlags::OUT;
         }
         let mut fds = [PollFd::new(&fd, flags)];
-        // A limit too far to express waits without one.
-        let limit = timeout.and_then(|t| rustix::event::Timespec::try_from(t).ok());
-        loop {
-            match poll(&mut fds, limit.as_ref()) {
-                Ok(_) => break,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(fds[0]
-            .revents()
-            .intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL))
+        poll(&mut fds, timeout)?;
+        Ok(readable(&fds[0]))
     }
 
-    /// Waits until `self` or `other` has something to read, `timeout` at most; returns
-    /// which of the two has (a closed or failed socket counts as readable).
+    /// Waits until `self` or `other` has something to read (or is closed or failed),
+    /// `timeout` at most.
     #[cfg(unix)]
-    pub(super) fn wait_pair(
-        &self,
-        other: &Self,
-        timeout: std::time::Duration,
-    ) -> io::Result<(bool, bool)> {
-        use rustix::event::{poll, PollFd, PollFlags};
+    pub(super) fn wait_pair(&self, other: &Self, timeout: std::time::Duration) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags};
         let (a, b) = (self.fd(), other.fd());
         let mut fds = [
             PollFd::new(&a, PollFlags::IN),
             PollFd::new(&b, PollFlags::IN),
         ];
-        let limit = rustix::event::Timespec::try_from(timeout).ok();
-        loop {
-            match poll(&mut fds, limit.as_ref()) {
-                Ok(_) => break,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let readable = |fd: &PollFd<'_>| {
-            fd.revents()
-                .intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL)
-        };
-        Ok((readable(&fds[0]), readable(&fds[1])))
+        poll(&mut fds, Some(timeout))
     }
 
     #[cfg(unix)]
@@ -94,13 +68,9 @@ impl Stream {
 
     /// Waits a moment (no readiness wait without `poll`): the caller tries both again.
     #[cfg(not(unix))]
-    pub(super) fn wait_pair(
-        &self,
-        _other: &Self,
-        timeout: std::time::Duration,
-    ) -> io::Result<(bool, bool)> {
+    pub(super) fn wait_pair(&self, _other: &Self, timeout: std::time::Duration) -> io::Result<()> {
         std::thread::sleep(timeout.min(std::time::Duration::from_micros(200)));
-        Ok((true, true))
+        Ok(())
     }
 
     /// Waits a moment (no readiness wait without `poll`): the caller tries again.
@@ -122,6 +92,32 @@ impl Stream {
             Self::Unix(s) => s.shutdown(Shutdown::Both),
         };
     }
+}
+
+/// poll(2) on `fds` until one is ready or `timeout` (`None`: no limit; a limit too far to
+/// express waits without one) has passed, again after a signal.
+#[cfg(unix)]
+fn poll(
+    fds: &mut [rustix::event::PollFd<'_>],
+    timeout: Option<std::time::Duration>,
+) -> io::Result<()> {
+    let limit = timeout.and_then(|t| rustix::event::Timespec::try_from(t).ok());
+    loop {
+        match rustix::event::poll(fds, limit.as_ref()) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether poll(2) found `fd` readable; a closed or failed socket counts as readable (the
+/// next read tells what happened).
+#[cfg(unix)]
+fn readable(fd: &rustix::event::PollFd<'_>) -> bool {
+    use rustix::event::PollFlags;
+    fd.revents()
+        .intersects(PollFlags::IN | PollFlags::ERR | PollFlags::HUP | PollFlags::NVAL)
 }
 
 impl Read for Stream {
