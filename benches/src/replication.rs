@@ -16,32 +16,10 @@ pub const CHANGES: u64 = 5 * TRANSACTIONS as u64;
 pub const SCHEMA: &str =
     "CREATE TABLE bench_rows (id int8 PRIMARY KEY, a int4, b text, c timestamptz)";
 
-/// Makes the database `name` anew (its subscription and slots dropped first) with the
+/// Makes the database `name` anew (its subscriptions and slots dropped first) with the
 /// table; returns its connection string.
 pub fn database(url: &str, name: &str) -> String {
-    let mut admin = Client::connect(url, NoTls).expect("connect");
-    let _ = Client::connect(&format!("{url} dbname={name}"), NoTls).map(|mut c| {
-        let _ = c.batch_execute(
-            "ALTER SUBSCRIPTION bench_sub DISABLE; ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)",
-        );
-        let _ = c.batch_execute("DROP SUBSCRIPTION IF EXISTS bench_sub");
-    });
-    // A walsender may hold a slot a moment after its client went away.
-    wait_for("the database's slots to drop", || {
-        admin
-            .execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
-                &[&name],
-            )
-            .is_ok()
-    });
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .expect("drop database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    let url = format!("{url} dbname={name}");
+    let url = scry_testkit::server::fresh_database(url, name);
     Client::connect(&url, NoTls)
         .expect("connect")
         .batch_execute(SCHEMA)

@@ -11,9 +11,10 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::pg::{apply_with_kills, drop_origin, fresh_database};
+use common::pg::{apply_with_kills, drop_origin};
 use common::{scratch, scry, stderr};
 use postgres::{Client, NoTls};
+use scry_testkit::server::fresh_database;
 
 fn conninfo() -> Option<String> {
     scry_testkit::server::pg_url("scry apply against a server")

@@ -11,9 +11,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::pg::{apply_with_kills, digest, drop_origin, fresh_database};
+use common::pg::{apply_with_kills, digest, drop_origin};
 use common::{dozen, scratch, scry, stderr};
 use postgres::{Client, NoTls};
+use scry_testkit::server::fresh_database;
 
 /// Beside the dozen: a foreign-key pair for TRUNCATE ... CASCADE, a keyless table under
 /// REPLICA IDENTITY FULL, a FULL table with TOASTed values, and a sequence. The partitions

@@ -26,3 +26,58 @@ pub fn pg_url(what: &str) -> Option<String> {
         }
     }
 }
+
+/// A fresh database `name` on the server of `url` (its slots and subscriptions dropped
+/// first); returns its connection string.
+///
+/// # Panics
+/// When the server refuses a step (it is a test's set-up).
+#[cfg(feature = "server")]
+#[must_use]
+pub fn fresh_database(url: &str, name: &str) -> String {
+    use postgres::{Client, NoTls};
+    let mut admin = Client::connect(url, NoTls).expect("connect");
+    // A subscription in it holds a slot elsewhere: detach it before dropping the database.
+    if let Ok(mut c) = Client::connect(&format!("{url} dbname={name}"), NoTls) {
+        let subscriptions: Vec<String> = c
+            .query("SELECT subname::text FROM pg_subscription", &[])
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+            .unwrap_or_default();
+        for s in subscriptions {
+            let _ = c.batch_execute(&format!(
+                "ALTER SUBSCRIPTION {s} DISABLE; ALTER SUBSCRIPTION {s} SET (slot_name = NONE); \
+                 DROP SUBSCRIPTION {s}"
+            ));
+        }
+    }
+    // A slot still streamed to (a subscriber elsewhere, a capture an earlier run left) is
+    // let go first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                 WHERE database = $1 AND active_pid IS NOT NULL",
+                &[&name],
+            )
+            .expect("stop slot users");
+        match admin.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1",
+            &[&name],
+        ) {
+            Ok(_) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("dropping the slots of {name}: {e}; again");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("drop the slots of {name}: {e}"),
+        }
+    }
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    format!("{url} dbname={name}")
+}
