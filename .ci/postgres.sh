@@ -10,7 +10,9 @@
 # Usage:  eval "$(bash .ci/postgres.sh)"    # exports SCRY_PG_URL
 # Stop:   bash .ci/postgres-stop.sh
 # Environment: SCRY_PG_PORT (default 54329; the next free port is taken when it is busy), SCRY_PG_DIR (default /tmp/scry-pg-data),
-#              SCRY_PG_USER (default postgres when it exists, else scrypg), SCRY_PG_DB (scry).
+#              SCRY_PG_USER (default postgres when it exists, else scrypg), SCRY_PG_DB (scry),
+#              SCRY_PG_VAR (default SCRY_PG_URL: the variable it prints; VAR_DIR is the data
+#              directory, for .ci/postgres-ctl.sh).
 set -euo pipefail
 
 PORT="${SCRY_PG_PORT:-54329}"
@@ -85,11 +87,23 @@ hba="$(mktemp)"
 } >"$hba"
 cat "$hba" >"$DATA/pg_hba.conf"
 rm -f "$hba"
-as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k /tmp -c fsync=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40 -c max_prepared_transactions=20" \
-    start >&2
+# The settings go into postgresql.conf, so that a plain `pg_ctl start` (a test that stops and
+# starts the server, see .ci/postgres-ctl.sh) brings it back as it was.
+cat >>"$DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '/tmp'
+fsync = off
+full_page_writes = off
+wal_level = logical
+max_replication_slots = 40
+max_wal_senders = 40
+max_prepared_transactions = 20
+CONF
+as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >&2
 as_pg "$bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
 
 URL="host=127.0.0.1 port=$PORT user=$PGUSER_NAME dbname=$DB"
 log "server up: $URL"
-echo "export SCRY_PG_URL='$URL'"
+echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}='$URL'"
+echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}_DIR='$DATA'"

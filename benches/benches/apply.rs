@@ -61,16 +61,14 @@ fn bench(c: &mut Criterion) {
                 backlog(&mut source, &mut target, "bench_scry_slot");
                 let origin = format!("bench_{sample}");
                 let started = Instant::now();
-                // Both servers at once, as `scry replicate` connects.
-                let (mut applier, mut replication) = std::thread::scope(|s| {
-                    let replication = s.spawn(|| {
-                        scry_apply::Replication::connect(&source_url, "bench_scry_slot")
-                            .expect("replication")
-                    });
-                    let applier =
-                        scry_apply::Applier::connect(&target_url, &origin).expect("applier");
-                    (applier, replication.join().expect("the source's thread"))
-                });
+                // As `scry replicate` connects: the source first, whose identity the
+                // target's origin is bound to.
+                let mut replication =
+                    scry_apply::Replication::connect(&source_url, "bench_scry_slot")
+                        .expect("replication");
+                let mut applier =
+                    scry_apply::Applier::connect(&target_url, replication.stream(), Some(&origin))
+                        .expect("applier");
                 let until = replication
                     .current_position()
                     .expect("the source's position");

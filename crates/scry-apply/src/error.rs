@@ -10,6 +10,20 @@ pub enum ApplyError {
     /// The target could not be connected to or set up (the replication origin, the session).
     #[error("{0}")]
     Setup(String),
+    /// The replication origin already records another stream's progress: applying this
+    /// stream under it would skip this stream's changes as if they were the other's.
+    #[error(
+        "replication origin {origin} follows the stream {follows}, not {stream}: give this \
+         stream its own origin (leave --origin out for the default one)"
+    )]
+    OtherStream {
+        /// The origin.
+        origin: String,
+        /// The stream it is bound to (`scry.origins`).
+        follows: String,
+        /// The stream being applied.
+        stream: String,
+    },
     /// The target refused a statement (a duplicate key, a missing table, a type mismatch...).
     #[error("at LSN {lsn}{place}: {message}", lsn = Lsn(*.lsn), place = place(.table, .key))]
     Server {

@@ -41,9 +41,10 @@
 //! `SnapshotRow`s, `SnapshotEnd`, as `scry snapshot` and `scry capture --snapshot` write them)
 //! is loaded in one target transaction: the table's rows are deleted, then the snapshot's go
 //! in with `COPY ... FROM STDIN (FORMAT binary)`, their bytes as they are. A load cut short
-//! rolls back; one run again replaces what an earlier run loaded; and a snapshot whose
-//! position the target's progress has reached (the changes after it are applied) is passed
-//! over, table by table. `BackfillComplete` records its position as the target's progress.
+//! rolls back; one run again replaces what an earlier run loaded. The load's transaction also
+//! records it in `scry.snapshot_tables` (the stream, the table, the snapshot's position), and
+//! a table the target records as loaded from this stream's same snapshot is passed over: a
+//! fresh target loads everything, whatever its origins say. `BackfillComplete` records its position as the target's progress.
 //! `SequenceSync` values are set with `setval` ([`Applier::sync_sequences`]). Foreign keys
 //! need no `DisableForeignKeys`/`EnableForeignKeys`: the session's replica role keeps their
 //! checks off for every row it writes and on for everyone else's, so those events, like
@@ -65,6 +66,7 @@ mod plan;
 mod replicate;
 mod snapshot;
 mod sql;
+mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,6 +80,9 @@ use pipeline::{Item, Work};
 use plan::{Plan, Shape};
 pub use replicate::{Replication, Stopped, STATUS_EVERY};
 use sql::{literal, RowTarget};
+pub use state::{
+    create_sql, loaded_condition, origin_name, record_loaded_sql, stream_identity, SCHEMA,
+};
 
 /// How many statements a transaction holds before they are sent without waiting for its
 /// Commit.
@@ -85,6 +90,10 @@ pub const PIPELINE: usize = 1000;
 
 /// The most rows one INSERT statement takes from a run of inserts into the same table.
 pub const INSERT_RUN: usize = 64;
+
+/// How long an origin or slot that another session holds is waited for before the command
+/// says so: the backend or walsender of a process that was killed lets go within this.
+pub const IN_USE_WAIT: Duration = Duration::from_secs(3);
 
 /// The most whole transactions that wait to go out together (see the crate's documentation).
 pub const GROUP: usize = 100;
@@ -137,7 +146,8 @@ pub struct Totals {
     pub tables_loaded: u64,
     /// Rows those tables received.
     pub rows_loaded: u64,
-    /// Snapshot tables passed over because the target's progress is past their snapshot.
+    /// Snapshot tables passed over because the target records their load from this stream's
+    /// same snapshot.
     pub tables_skipped: u64,
 }
 
@@ -190,6 +200,8 @@ pub struct Applier {
     commit: Arc<str>,
     chain: Arc<str>,
     origin: String,
+    /// The identity of the stream applied.
+    stream: String,
     progress: u64,
     /// The last answer of [`Applier::durable_progress`].
     durable: u64,
@@ -234,23 +246,29 @@ const COMMIT: &str = "scry_commit";
 const CHAIN: &str = "scry_chain";
 
 impl Applier {
-    /// Connects to the target at `conninfo` (no TLS) and takes the replication origin
-    /// `origin` (created when missing) for this session. An origin still held by the backend
-    /// of a process that died is waited for, 10 s at most.
+    /// Connects to the target at `conninfo` (no TLS) to apply the stream whose identity is
+    /// `stream` (see [`stream_identity`]): creates scry's state on the target when missing
+    /// (the schema `scry`, see the `state` module), binds the replication origin `origin`
+    /// (by default [`origin_name`] of the stream and the target database) to the stream,
+    /// creates the origin when missing, and takes it for this session. An origin still held
+    /// by the backend of a process that died is waited for, [`IN_USE_WAIT`] at most.
     ///
     /// # Errors
-    /// [`ApplyError::Setup`] when the connection or the origin set-up fails.
-    pub fn connect(conninfo: &str, origin: &str) -> Result<Self, ApplyError> {
+    /// [`ApplyError::OtherStream`] when the origin follows another stream;
+    /// [`ApplyError::Setup`] when the connection, the state or the origin set-up fails (an
+    /// origin another session holds: which process).
+    pub fn connect(conninfo: &str, stream: &str, origin: Option<&str>) -> Result<Self, ApplyError> {
         let mut conn = Conn::connect(conninfo).map_err(|e| setup_error("cannot connect", &e))?;
-        let name = literal(origin);
+        let origin = state::bind(&mut conn, stream, origin)?;
+        let name = literal(&origin);
         conn.simple(&format!(
             "SELECT pg_replication_origin_create({name}) \
              WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = {name})"
         ))
         .map_err(|e| setup_error("cannot create the replication origin", &e))?;
         let setup = format!("SELECT pg_replication_origin_session_setup({name})");
-        conn::while_in_use(Duration::from_secs(10), || conn.simple(&setup))
-            .map_err(|e| setup_error("cannot take the replication origin", &e))?;
+        conn::while_in_use(IN_USE_WAIT, || conn.simple(&setup))
+            .map_err(|e| state::in_use(&origin, &e))?;
         // Replica mode as the built-in subscriber runs; and commits that do not wait for the
         // WAL flush, as its subscriptions default to: a crash can lose the last transactions,
         // but each with its origin progress (one commit record), so they are applied again
@@ -265,14 +283,15 @@ impl Applier {
             conn.prepare(statement, sql)
                 .map_err(|e| setup_error("cannot prepare BEGIN and COMMIT", &e))?;
         }
-        let progress = durable_progress(&mut conn, origin)
+        let progress = durable_progress(&mut conn, &origin)
             .map_err(|e| setup_error("cannot read the origin's progress", &e))?;
         Ok(Self {
             conn,
             begin: Arc::from(BEGIN),
             commit: Arc::from(COMMIT),
             chain: Arc::from(CHAIN),
-            origin: origin.to_owned(),
+            origin,
+            stream: stream.to_owned(),
             progress,
             durable: progress,
             tables: HashMap::new(),
@@ -481,6 +500,12 @@ impl Applier {
         &self.origin
     }
 
+    /// The identity of the stream this applier applies (its origin is bound to it).
+    #[must_use]
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
     /// True while a source transaction is being received.
     #[must_use]
     pub fn in_transaction(&self) -> bool {
@@ -594,7 +619,15 @@ impl Applier {
             ));
         }
         self.flush()?;
-        if event.position != 0 && event.position <= self.progress {
+        let loaded = state::loaded(
+            &mut self.conn,
+            &self.stream,
+            &event.schema,
+            &event.table,
+            event.position,
+        )
+        .map_err(|e| server(event, Vec::new(), &e))?;
+        if loaded {
             self.skipping_table = true;
             self.totals.tables_skipped += 1;
             return Ok(Applied::Skipped);
@@ -649,9 +682,13 @@ impl Applier {
             return Err(invalid(event, "a SnapshotEnd without its SnapshotBegin"));
         };
         let conn = &mut self.conn;
-        let done = load
-            .finish(conn)
-            .and_then(|rows| conn.simple("COMMIT").map(|_| rows));
+        let stream = &self.stream;
+        let done = load.finish(conn).and_then(|rows| {
+            let record =
+                state::record_loaded_sql(stream, &event.schema, &event.table, event.position, rows);
+            conn.simple(&record)?;
+            conn.simple("COMMIT").map(|_| rows)
+        });
         match done {
             Ok(rows) => {
                 self.totals.tables_loaded += 1;

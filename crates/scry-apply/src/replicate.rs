@@ -27,9 +27,6 @@ use crate::{Applier, ApplyError};
 /// the stream is busy or quiet.
 pub const STATUS_EVERY: Duration = Duration::from_secs(1);
 
-/// How long a slot still held by the walsender of a process that died is waited for.
-const SLOT_WAIT: Duration = Duration::from_secs(10);
-
 /// How long the stream may pause before the queued transactions are sent and answered
 /// (see [`Applier::flush`]).
 const PAUSE: Duration = Duration::from_millis(2);
@@ -64,6 +61,8 @@ pub struct Replication {
     confirmed: u64,
     last_status: Instant,
     changes: Vec<Change>,
+    /// The source's identity, `SYSTEM/DATABASE/SLOT` (see [`crate::stream_identity`]).
+    stream: String,
 }
 
 impl std::fmt::Debug for Replication {
@@ -78,18 +77,33 @@ impl std::fmt::Debug for Replication {
 
 impl Replication {
     /// Opens a replication connection (`replication=database`) to the source at
-    /// `conninfo`, for the logical slot `slot`. Nothing streams before
+    /// `conninfo`, for the logical slot `slot`, reads the source's identity
+    /// (`IDENTIFY_SYSTEM`) and checks the slot. Nothing streams before
     /// [`start`](Self::start).
     ///
     /// # Errors
-    /// [`ApplyError::Source`] when the source cannot be connected to.
+    /// [`ApplyError::Source`] when the source cannot be connected to, or the slot is
+    /// missing, not a pgoutput slot of this database, or in use by another process (after
+    /// [`IN_USE_WAIT`](crate::IN_USE_WAIT)).
     pub fn connect(conninfo: &str, slot: &str) -> Result<Self, ApplyError> {
         let slot = slot.to_owned();
-        let conn = Conn::connect_replication(conninfo).map_err(|e| ApplyError::Source {
+        let mut conn = Conn::connect_replication(conninfo).map_err(|e| ApplyError::Source {
             slot: slot.clone(),
             message: format!("cannot connect: {e}"),
         })?;
-        Ok(Self {
+        // IDENTIFY_SYSTEM: the system identifier (1st column) and the database (4th).
+        let identity = conn
+            .simple("IDENTIFY_SYSTEM")
+            .map_err(|e| ApplyError::Source {
+                slot: slot.clone(),
+                message: format!("IDENTIFY_SYSTEM failed: {e}"),
+            })?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let field = |i: usize| identity.get(i).cloned().flatten().unwrap_or_default();
+        let stream = crate::stream_identity(&field(0), &field(3), &slot);
+        let mut replication = Self {
             conn,
             slot,
             decoder: ChangeDecoder::new(),
@@ -98,7 +112,17 @@ impl Replication {
             confirmed: 0,
             last_status: Instant::now(),
             changes: Vec::new(),
-        })
+            stream,
+        };
+        replication.check_slot()?;
+        Ok(replication)
+    }
+
+    /// The stream's identity, `SYSTEM/DATABASE/SLOT`: what [`Applier::connect`] binds the
+    /// target's origin to, and what `scry capture` writes as its batches' `source_id`.
+    #[must_use]
+    pub fn stream(&self) -> &str {
+        &self.stream
     }
 
     /// Applies the DDL statements an event trigger emits as transactional logical messages
@@ -128,13 +152,14 @@ impl Replication {
     /// (the target's [`Applier::progress`]; the server starts at the slot's confirmed
     /// position when that is further).
     ///
-    /// A slot in use by another connection is waited for, 10 s at most: the walsender of a
-    /// process that died holds it until it notices.
+    /// A slot in use by another connection is waited for, [`IN_USE_WAIT`](crate::IN_USE_WAIT)
+    /// at most: the walsender of a process that died holds it until it notices.
     ///
     /// # Errors
     /// [`ApplyError::Source`] when the server refuses (no such slot, the slot still in use,
     /// no such publication).
     pub fn start(&mut self, publication: &str, from: u64) -> Result<(), ApplyError> {
+        self.check_publication(publication)?;
         let publications = scry_pg::text::quote_ident(publication);
         let sql = format!(
             "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, \
@@ -144,11 +169,88 @@ impl Replication {
             scry_pg::text::quote_literal(&publications),
         );
         let conn = &mut self.conn;
-        conn::while_in_use(SLOT_WAIT, || conn.start_copy_both(&sql))
-            .map_err(|e| self.error("cannot start replication", &e))?;
+        conn::while_in_use(crate::IN_USE_WAIT, || conn.start_copy_both(&sql)).map_err(|e| {
+            if e.code() == Some("55006") {
+                ApplyError::Source {
+                    slot: self.slot.clone(),
+                    message: format!(
+                        "in use by another process ({e}): is another scry replicate or \
+                         capture reading this slot?"
+                    ),
+                }
+            } else {
+                self.error("cannot start replication", &e)
+            }
+        })?;
         self.received = from;
         self.confirmed = from;
         self.last_status = Instant::now();
+        Ok(())
+    }
+
+    /// Checks the slot: a pgoutput slot of this database, not in use by another process
+    /// (one held by the walsender of a process that died is waited for, [`IN_USE_WAIT`] at
+    /// most).
+    ///
+    /// [`IN_USE_WAIT`]: crate::IN_USE_WAIT
+    fn check_slot(&mut self) -> Result<(), ApplyError> {
+        let deadline = Instant::now() + crate::IN_USE_WAIT;
+        loop {
+            let rows = self
+                .conn
+                .simple(&format!(
+                    "SELECT plugin, database = current_database(), active_pid \
+                     FROM pg_replication_slots WHERE slot_name = {}",
+                    scry_pg::text::quote_literal(&self.slot)
+                ))
+                .map_err(|e| self.error("cannot read pg_replication_slots", &e))?;
+            let fail = |message: String| ApplyError::Source {
+                slot: self.slot.clone(),
+                message,
+            };
+            let Some(row) = rows.into_iter().next() else {
+                return Err(fail("no such replication slot on the source".to_owned()));
+            };
+            let field = |i: usize| row.get(i).cloned().flatten();
+            match field(0).as_deref() {
+                Some("pgoutput") => {}
+                Some(other) => {
+                    return Err(fail(format!("the slot's plugin is {other}, not pgoutput")))
+                }
+                None => return Err(fail("a physical slot, not a logical one".to_owned())),
+            }
+            if field(1).as_deref() != Some("t") {
+                return Err(fail("the slot belongs to another database".to_owned()));
+            }
+            match field(2) {
+                None => return Ok(()),
+                Some(pid) if Instant::now() >= deadline => {
+                    return Err(fail(format!(
+                        "in use by the walsender of PID {pid}: another scry replicate or scry \
+                         capture is reading this slot"
+                    )))
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Checks that the publication exists: the server itself finds a missing one only when
+    /// a change comes.
+    fn check_publication(&mut self, publication: &str) -> Result<(), ApplyError> {
+        let rows = self
+            .conn
+            .simple(&format!(
+                "SELECT 1 FROM pg_publication WHERE pubname = {}",
+                scry_pg::text::quote_literal(publication)
+            ))
+            .map_err(|e| self.error("cannot read pg_publication", &e))?;
+        if rows.is_empty() {
+            return Err(ApplyError::Source {
+                slot: self.slot.clone(),
+                message: format!("the source has no publication {publication}"),
+            });
+        }
         Ok(())
     }
 
@@ -232,7 +334,15 @@ impl Replication {
                 CopyBoth::Keepalive { end, reply } => {
                     self.received = self.received.max(end);
                     if reply {
-                        self.status(false)?;
+                        // A server shutting down asks until the slot is confirmed as far as
+                        // it has sent: with nothing open, that is what the target holds.
+                        self.confirm(applier, false)?;
+                    }
+                    if turn.elapsed() >= QUIET {
+                        turn = Instant::now();
+                        if !idle(applier) {
+                            return self.stop(applier, Stopped::Asked);
+                        }
                     }
                 }
                 CopyBoth::End => return self.stop(applier, Stopped::Ended),
@@ -318,9 +428,22 @@ impl Replication {
     }
 
     /// Confirms the slot as far as the target has flushed, and tells the source.
+    ///
+    /// With no transaction open or held, and every committed one durable, everything the
+    /// source has sent is accounted for: the slot is confirmed up to what was received (the
+    /// last keepalive's end), not only to the last Commit applied. So a slot whose tables
+    /// are idle does not hold the WAL of the rest of the server, and a source shutting down
+    /// (which waits until the slot is confirmed as far as it sent) is not held up.
     fn confirm(&mut self, applier: &mut Applier, reply: bool) -> Result<(), ApplyError> {
         let durable = applier.durable_progress()?;
         self.confirmed = self.confirmed.max(durable);
+        let settled = !applier.in_transaction()
+            && applier.queued() == 0
+            && self.decoder.oldest_held_lsn().is_none()
+            && durable >= applier.progress();
+        if settled {
+            self.confirmed = self.confirmed.max(self.received);
+        }
         self.status(reply)
     }
 

@@ -298,8 +298,8 @@ fn render(v: &ColumnValue) -> String {
     }
 }
 
-/// A table's columns and primary key from the target's catalog, or `None` when it has no
-/// such table.
+/// A table's columns (generated ones left out: the source does not send them) and primary
+/// key from the target's catalog, or `None` when it has no such table.
 pub(crate) fn catalog_relation(
     conn: &mut Conn,
     schema: &str,
@@ -313,6 +313,7 @@ pub(crate) fn catalog_relation(
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
          WHERE n.nspname = {} AND c.relname = {} AND a.attnum > 0 AND NOT a.attisdropped \
+           AND a.attgenerated = '' \
          ORDER BY a.attnum",
         literal(schema),
         literal(table)

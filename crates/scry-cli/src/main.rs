@@ -117,9 +117,16 @@ enum Command {
         /// The publication whose tables are captured.
         #[arg(long)]
         publication: String,
-        /// Create the publication (FOR ALL TABLES) and the slot when they are missing.
+        /// Create the publication and the slot when they are missing. The publication lists
+        /// the tables that can be replicated as they are (a primary key, a replica identity
+        /// index or REPLICA IDENTITY FULL); the others are named and left out, since a
+        /// published table without one refuses UPDATE and DELETE on the source.
         #[arg(long)]
         create: bool,
+        /// With --create: publish FOR ALL TABLES (tables created later join it; UPDATE and
+        /// DELETE fail on the source for a table without a key or replica identity).
+        #[arg(long, requires = "create")]
+        all_tables: bool,
         /// The output: a file (appended to and resumed) or `-` for standard output.
         #[arg(long, default_value = "-")]
         out: String,
@@ -161,9 +168,10 @@ enum Command {
         #[arg(long, value_name = "CONNINFO")]
         confirm_from: Option<String>,
         /// The replication origin the reader advances on the --confirm-from target (as
-        /// `scry apply --origin`).
-        #[arg(long, default_value = "scry_apply", requires = "confirm_from")]
-        origin: String,
+        /// `scry apply --origin`; by default the one `scry apply` derives for this stream and
+        /// that target database).
+        #[arg(long, requires = "confirm_from")]
+        origin: Option<String>,
     },
     /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
     /// transaction once: progress is kept in a replication origin, in the same target
@@ -174,9 +182,12 @@ enum Command {
         conninfo: String,
         /// The CDC stream (`-` for standard input).
         input: String,
-        /// The replication origin that records what the target has.
-        #[arg(long, default_value = "scry_apply")]
-        origin: String,
+        /// The replication origin that records what the target has of this stream; by
+        /// default `scry_` and a hash of the stream's identity and the target database, so
+        /// that each stream into each database has its own. An origin follows one stream:
+        /// one that follows another is refused.
+        #[arg(long)]
+        origin: Option<String>,
         /// When the target refuses a row change because of its own state (an UPDATE or
         /// DELETE finding no row, an INSERT of a key already there): stop with the error,
         /// skip the change, or skip it and print it.
@@ -200,9 +211,12 @@ enum Command {
         /// The publication whose tables are replicated.
         #[arg(long)]
         publication: String,
-        /// The replication origin that records what the target has.
-        #[arg(long, default_value = "scry_apply")]
-        origin: String,
+        /// The replication origin that records what the target has of this stream; by
+        /// default `scry_` and a hash of the stream's identity and the target database, so
+        /// that each stream into each database has its own. An origin follows one stream:
+        /// one that follows another is refused.
+        #[arg(long)]
+        origin: Option<String>,
         /// When the target refuses a row change because of its own state (an UPDATE or
         /// DELETE finding no row, an INSERT of a key already there): stop with the error,
         /// skip the change, or skip it and print it.
@@ -220,6 +234,29 @@ enum Command {
         /// decoding does not carry them).
         #[arg(long, requires = "until")]
         sequences: bool,
+    },
+    /// Remove what scry created for a stream: on the source the slot (and, when asked, the
+    /// publication and the DDL event trigger), on the target the stream's replication origin
+    /// and its records in the schema `scry` (dropped once empty). A slot or origin in use by
+    /// another process is refused.
+    Drop {
+        /// The source server: a libpq connection string or URL.
+        source: String,
+        /// The target server, whose origin and state for this stream go too.
+        target: Option<String>,
+        /// The logical replication slot on the source.
+        #[arg(long)]
+        slot: String,
+        /// Drop this publication on the source too.
+        #[arg(long)]
+        publication: Option<String>,
+        /// Drop the DDL event trigger `scry_ddl` (and its function) that `capture --create
+        /// --ddl` installs in the source database.
+        #[arg(long)]
+        ddl_trigger: bool,
+        /// The target's replication origin, when it is not the default one.
+        #[arg(long, requires = "target")]
+        origin: Option<String>,
     },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
@@ -398,6 +435,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 encoding,
                 jobs: usize::from(jobs),
                 imported: None,
+                stream: None,
             };
             commands::snapshot::run(&conninfo, options).map(|()| EXIT_OK)
         }
@@ -406,6 +444,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             slot,
             publication,
             create,
+            all_tables,
             out,
             until,
             to,
@@ -423,6 +462,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 slot: &slot,
                 publication: &publication,
                 create,
+                all_tables,
                 out: &out,
                 until,
                 encoding: match to {
@@ -446,7 +486,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 snapshot: snapshot.as_deref(),
                 sequences,
                 confirm_from: confirm_from.as_deref(),
-                origin: &origin,
+                origin: origin.as_deref(),
             };
             commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
         }
@@ -465,7 +505,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             let options = commands::replicate::Options {
                 slot: &slot,
                 publication: &publication,
-                origin: &origin,
+                origin: origin.as_deref(),
                 on_conflict: on_conflict.into(),
                 until,
                 ddl,
@@ -482,12 +522,30 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         } => {
             let options = commands::apply::Options {
                 input: &input,
-                origin: &origin,
+                origin: origin.as_deref(),
                 on_conflict: on_conflict.into(),
                 follow,
             };
             commands::apply::run(&conninfo, options).map(|()| EXIT_OK)
         }
+        Command::Drop {
+            source,
+            target,
+            slot,
+            publication,
+            ddl_trigger,
+            origin,
+        } => commands::drop::run(
+            &source,
+            commands::drop::Options {
+                slot: &slot,
+                publication: publication.as_deref(),
+                ddl_trigger,
+                target: target.as_deref(),
+                origin: origin.as_deref(),
+            },
+        )
+        .map(|()| EXIT_OK),
         Command::Load {
             conninfo,
             input,

@@ -11,6 +11,18 @@ pub fn connect(conninfo: &str) -> Result<Client, CliError> {
     Client::connect(conninfo, NoTls).map_err(|e| server_error("cannot connect", &e))
 }
 
+/// The server's identity: its cluster's system identifier and the connection's database
+/// (what a stream's identity is made of, see `scry_apply::stream_identity`).
+pub fn identity(client: &mut impl GenericClient) -> Result<(String, String), CliError> {
+    let row = client
+        .query_one(
+            "SELECT system_identifier::text, current_database()::text FROM pg_control_system()",
+            &[],
+        )
+        .map_err(|e| server_error("cannot read the server's system identifier", &e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
 /// The error for a failed query.
 pub fn server_error(what: impl Into<String>, e: &postgres::Error) -> CliError {
     // The library's own text of a server error is just "db error": say the server's.
@@ -68,14 +80,15 @@ pub fn column_list(rel: &RelationMeta) -> String {
 pub use scry_pg::text::quote_ident as quote;
 
 /// The tables named (`schema.table` or `table`, as PostgreSQL resolves it), or every user
-/// table and partitioned table (not partitions) when none is named.
+/// table and partitioned table (not partitions) when none is named, outside the schema
+/// `scry` (scry's own state on a server it applied to).
 pub fn tables(client: &mut impl GenericClient, names: &[String]) -> Result<Vec<Table>, CliError> {
     let oids: Vec<u32> = if names.is_empty() {
         client
             .query(
                 "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
-                   AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'scry') \
                    AND n.nspname NOT LIKE 'pg\\_toast%' \
                  ORDER BY n.nspname, c.relname",
                 &[],
@@ -100,8 +113,9 @@ pub fn tables(client: &mut impl GenericClient, names: &[String]) -> Result<Vec<T
     oids.into_iter().map(|oid| table(client, oid)).collect()
 }
 
-/// The metadata of the table with OID `oid`: its live columns (dropped ones left out) with
-/// their type OIDs and modifiers, its primary key columns, its replica identity.
+/// The metadata of the table with OID `oid`: its live columns (dropped and generated ones
+/// left out: COPY cannot write a generated column, the target computes it) with their type
+/// OIDs and modifiers, its primary key columns, its replica identity.
 fn table(client: &mut impl GenericClient, oid: u32) -> Result<Table, CliError> {
     let head = client
         .query_one(
@@ -117,7 +131,9 @@ fn table(client: &mut impl GenericClient, oid: u32) -> Result<Table, CliError> {
                     coalesce(a.attnum = ANY(i.indkey), false) \
              FROM pg_attribute a \
              LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary \
-             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
+               AND a.attgenerated = '' \
+             ORDER BY a.attnum",
             &[&oid],
         )
         .map_err(|e| server_error(format!("cannot read the columns of {schema}.{name}"), &e))?

@@ -7,6 +7,7 @@ mod common;
 use common::{scry, stderr, stdout};
 use scry_codec::frame::FrameWriter;
 use scry_testkit::{canonical_cases, CanonicalPayload};
+use scry_types::{DatabaseEvent, OperationType};
 
 fn bytes_of(payload: &CanonicalPayload) -> Vec<u8> {
     match payload {
@@ -47,6 +48,7 @@ fn a_stream_of_every_case_dumps_validates_and_round_trips() {
     // What validate must report: each case's own violations, placed at its frame.
     let mut expected = String::new();
     let mut events = 0;
+    let mut open: Option<(String, String)> = None;
     for (i, case) in cases.iter().enumerate() {
         let place = format!("frame {i} at byte {}", w.bytes_written());
         let (checked, kind) = match &case.payload {
@@ -64,6 +66,30 @@ fn a_stream_of_every_case_dumps_validates_and_round_trips() {
         for v in checked.err().into_iter().flatten() {
             expected.push_str(&format!("{place} ({kind}): {v}\n"));
         }
+        // Across frames: a table's snapshot is open from its SnapshotBegin to its SnapshotEnd.
+        let events: Vec<&DatabaseEvent> = match &case.payload {
+            CanonicalPayload::Batch(b) => b.events.iter().collect(),
+            CanonicalPayload::Event(e) => vec![e],
+        };
+        for e in events {
+            let name = format!("{}.{}", e.schema, e.table);
+            match e.operation {
+                OperationType::SnapshotBegin => {
+                    assert!(open.is_none(), "the cases open one snapshot at a time");
+                    open = Some((name, format!("{place} ({kind})")));
+                }
+                OperationType::SnapshotEnd => {
+                    assert_eq!(open.take().map(|(n, _)| n), Some(name), "ends what began");
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some((table, began)) = open {
+        expected.push_str(&format!(
+            "the stream ends inside the snapshot of {table} (begun at {began}): no \
+             SnapshotEnd, so the snapshot is incomplete\n"
+        ));
     }
     let stream = w.into_inner();
 

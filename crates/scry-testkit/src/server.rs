@@ -81,3 +81,51 @@ pub fn fresh_database(url: &str, name: &str) -> String {
         .expect("create database");
     format!("{url} dbname={name}")
 }
+
+/// The second test server, the one tests stop and start again (`.ci/test` starts it): its
+/// connection string (`SCRY_PG_RESTART_URL`) and data directory (`SCRY_PG_RESTART_URL_DIR`),
+/// or `None` after a notice that `what` is skipped. Under `CI` a missing server is a failure.
+///
+/// # Panics
+/// When `CI` is set and either variable is not.
+#[must_use]
+pub fn restart_server(what: &str) -> Option<(String, String)> {
+    match (
+        std::env::var("SCRY_PG_RESTART_URL"),
+        std::env::var("SCRY_PG_RESTART_URL_DIR"),
+    ) {
+        (Ok(url), Ok(dir)) if !url.trim().is_empty() && !dir.trim().is_empty() => Some((url, dir)),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "SCRY_PG_RESTART_URL(_DIR) is not set but CI is: `.ci/test` starts that server"
+            );
+            eprintln!("\nSKIPPED: {what} — SCRY_PG_RESTART_URL is not set (see .ci/test).\n");
+            None
+        }
+    }
+}
+
+/// Runs `.ci/postgres-ctl.sh DIR ACTION` (`stop`: a fast shutdown; `start`) on the server of
+/// data directory `dir`; returns how long it took, or what it printed when it failed.
+///
+/// # Errors
+/// The script's output when it exits with an error.
+pub fn pg_ctl(dir: &str, action: &str) -> Result<std::time::Duration, String> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres-ctl.sh");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .args([dir, action])
+        .output()
+        .map_err(|e| format!("cannot run postgres-ctl.sh: {e}"))?;
+    if out.status.success() {
+        Ok(started.elapsed())
+    } else {
+        Err(format!(
+            "postgres-ctl.sh {action} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}

@@ -27,7 +27,8 @@ pub(crate) enum CopyBoth {
         /// The server asks for a standby status update at once.
         reply: bool,
     },
-    /// The server ended the stream (CopyDone).
+    /// The server ended the stream (CopyDone, or CommandComplete from a walsender that
+    /// stops).
     End,
 }
 
@@ -76,7 +77,11 @@ impl Conn {
                 Some(Message::CopyData(body)) => {
                     return parse_copy_data(body.into_bytes()).map(Some)
                 }
-                Some(Message::CopyDone) => return Ok(Some(CopyBoth::End)),
+                // A walsender that stops (a server shutting down) ends the stream with
+                // CommandComplete alone, once the slot is confirmed as far as it sent.
+                Some(Message::CopyDone | Message::CommandComplete(_)) => {
+                    return Ok(Some(CopyBoth::End))
+                }
                 Some(Message::NoticeResponse(_) | Message::ParameterStatus(_)) => {}
                 Some(Message::ErrorResponse(body)) => {
                     return Err(WireError::Server(DbError::parse(&body)));

@@ -17,8 +17,9 @@ use crate::progress::Progress;
 pub struct Options<'a> {
     /// The stream, `-` for standard input.
     pub input: &'a str,
-    /// The replication origin that records the target's progress.
-    pub origin: &'a str,
+    /// The replication origin that records the target's progress (by default, the one
+    /// derived from the stream's identity and the target database).
+    pub origin: Option<&'a str>,
     /// What to do when the target refuses a row change because of its own state.
     pub on_conflict: OnConflict,
     /// At the end of a file, wait for more (as `tail -f`) until Ctrl-C.
@@ -34,10 +35,6 @@ const IDLE: Duration = Duration::from_millis(2);
 /// input (a pipe from `scry capture`, a followed file) commits what was applied.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let input = options.input;
-    let mut applier = Applier::connect(conninfo, options.origin)
-        .map_err(apply_error)?
-        .on_conflict(options.on_conflict);
-    let start = applier.progress();
     let reader: Box<dyn Read + Send> = if input == "-" {
         Box::new(io::stdin())
     } else {
@@ -52,9 +49,6 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         }
     };
     crate::interrupt::install();
-    let started = Instant::now();
-    let mut progress = Progress::new();
-    let mut events = 0u64;
     let (frames, received) = mpsc::sync_channel(64);
     std::thread::spawn(move || {
         for frame in FrameReader::new(io::BufReader::with_capacity(256 * 1024, reader)) {
@@ -63,7 +57,41 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             }
         }
     });
+    // The first frame names the stream, whose origin the target is then set up with.
+    let first = loop {
+        match received.recv_timeout(Duration::from_millis(100)) {
+            Ok(frame) => break frame,
+            Err(mpsc::RecvTimeoutError::Timeout) if crate::interrupt::requested() => {
+                return Err(CliError::Interrupted("nothing applied".to_owned()));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                eprintln!("{input} holds no frames: nothing to apply");
+                return Ok(());
+            }
+        }
+    }
+    .map_err(|e| CliError::Load(format!("{input}: {e}")))?;
+    let first = scry_codec::read_batch_bytes(&first.payload).map_err(|e| {
+        CliError::Load(format!(
+            "{input}: frame {} at byte {}: {e}",
+            first.index, first.offset
+        ))
+    })?;
+    let stream = stream_of(&first, input, options.origin)?;
+    let mut applier = Applier::connect(conninfo, &stream, options.origin)
+        .map_err(apply_error)?
+        .on_conflict(options.on_conflict);
+    let start = applier.progress();
+    let started = Instant::now();
+    let mut progress = Progress::new();
+    let mut events = 0u64;
+    let mut pending = Some(first);
     loop {
+        if let Some(batch) = pending.take() {
+            apply_batch(&mut applier, &batch, &mut events)?;
+            continue;
+        }
         let frame = match received.recv_timeout(IDLE) {
             Ok(frame) => frame,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -92,13 +120,17 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
                 frame.index, frame.offset
             ))
         })?;
-        for event in &batch.events {
-            applier.apply(event).map_err(apply_error)?;
-            events += 1;
+        if batch.source_id.as_deref().unwrap_or("") != applier.stream() {
+            return Err(CliError::Load(format!(
+                "{input}: frame {} at byte {}: a batch of the stream {:?} in a stream of {:?}: \
+                 apply each stream on its own",
+                frame.index,
+                frame.offset,
+                batch.source_id.as_deref().unwrap_or(""),
+                applier.stream()
+            )));
         }
-        if let Some(values) = &batch.sequence_values {
-            applier.sync_sequences(values).map_err(apply_error)?;
-        }
+        apply_batch(&mut applier, &batch, &mut events)?;
         print_conflicts(&mut applier, &mut progress);
         progress.show(|| format!("{}, {events} events", progress_line(&applier, started)));
     }
@@ -118,6 +150,40 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     progress.finish();
     eprintln!("{}", summary(&applier, start, started));
     Ok(())
+}
+
+/// Applies one batch's events, then its sequence values.
+fn apply_batch(
+    applier: &mut Applier,
+    batch: &scry_types::DatabaseEventBatch,
+    events: &mut u64,
+) -> Result<(), CliError> {
+    for event in &batch.events {
+        applier.apply(event).map_err(apply_error)?;
+        *events += 1;
+    }
+    if let Some(values) = &batch.sequence_values {
+        applier.sync_sequences(values).map_err(apply_error)?;
+    }
+    Ok(())
+}
+
+/// The identity of the stream whose first batch is `first`: its `source_id` (as `scry
+/// capture` and `scry snapshot` write it). A stream without one can be applied only under an
+/// origin the user names.
+fn stream_of(
+    first: &scry_types::DatabaseEventBatch,
+    input: &str,
+    origin: Option<&str>,
+) -> Result<String, CliError> {
+    match (&first.source_id, origin) {
+        (Some(id), _) if !id.is_empty() => Ok(id.clone()),
+        (_, Some(_)) => Ok(String::new()),
+        (_, None) => Err(CliError::Usage(format!(
+            "{input}: its batches carry no source_id, which names the stream and its default \
+             replication origin: name the origin with --origin"
+        ))),
+    }
 }
 
 /// Prints the conflicts of the transactions committed since the last call (`--on-conflict
@@ -178,12 +244,17 @@ pub(super) fn summary(applier: &Applier, start: u64, started: Instant) -> String
     )
 }
 
-/// A failed apply as the command's error: a stream that does not fit, or a server's refusal.
+/// A failed apply as the command's error, saying which side failed: a stream that does not
+/// fit, the source's replication stream, or the target.
 pub(super) fn apply_error(e: ApplyError) -> CliError {
     match e {
         ApplyError::Invalid { .. } => CliError::Load(e.to_string()),
+        ApplyError::Source { .. } => CliError::Server {
+            what: "source".to_owned(),
+            message: e.to_string(),
+        },
         _ => CliError::Server {
-            what: "apply".to_owned(),
+            what: "target".to_owned(),
             message: e.to_string(),
         },
     }

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod capture;
 pub mod convert;
+pub mod drop;
 pub mod dump;
 pub mod encode;
 pub mod load;

@@ -19,8 +19,9 @@ pub struct Options<'a> {
     pub slot: &'a str,
     /// The publication whose tables are replicated.
     pub publication: &'a str,
-    /// The replication origin that records the target's progress.
-    pub origin: &'a str,
+    /// The replication origin that records the target's progress (by default, the one
+    /// derived from the stream and the target database).
+    pub origin: Option<&'a str>,
     /// What to do when the target refuses a row change because of its own state.
     pub on_conflict: OnConflict,
     /// Stop once everything committed before this is applied; without it, run until Ctrl-C.
@@ -36,19 +37,11 @@ pub struct Options<'a> {
 pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliError> {
     // Ctrl-C from the start: during the set-up it stops the run at its first turn.
     crate::interrupt::install();
-    // Both servers at once: each connection's start-up is mostly the server's.
-    let (applier, replication) = std::thread::scope(|s| {
-        let replication = s.spawn(|| Replication::connect(source, options.slot));
-        let applier = Applier::connect(target, options.origin);
-        (applier, replication.join())
-    });
-    let mut applier = applier
+    let mut replication = Replication::connect(source, options.slot).map_err(apply_error)?;
+    let mut applier = Applier::connect(target, replication.stream(), options.origin)
         .map_err(apply_error)?
         .on_conflict(options.on_conflict);
     let start = applier.progress();
-    let mut replication = replication
-        .map_err(|_| CliError::Usage("the source connection's thread panicked".into()))?
-        .map_err(apply_error)?;
     if options.ddl {
         replication = replication.ddl_prefix(scry_pg::capture::DDL_PREFIX);
     }
@@ -89,7 +82,14 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
     );
     match stopped {
         Stopped::Asked => Err(CliError::Interrupted(done)),
-        Stopped::Until | Stopped::Ended => {
+        Stopped::Ended => Err(CliError::Server {
+            what: "source".to_owned(),
+            message: format!(
+                "the server ended the replication stream (shutting down, or its walsender \
+                 was stopped); run the same command again to go on: {done}"
+            ),
+        }),
+        Stopped::Until => {
             eprintln!("{done}");
             Ok(())
         }

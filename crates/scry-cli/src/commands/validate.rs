@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use scry_codec::frame::Recovery;
-use scry_types::ValidationErrors;
+use scry_types::{DatabaseEvent, OperationType, ValidationErrors};
 
 use super::{CliError, Output};
 use crate::input::{Input, Origin, Payload};
@@ -25,6 +25,7 @@ pub fn run(input: &str) -> Result<Verdict, CliError> {
     let units = Input::open(input, Recovery::Resync)?;
     let mut out = Output::create("-")?;
     let mut v = Verdict::default();
+    let mut tables = Tables::default();
     for unit in units {
         let printed = match unit {
             Err(e) if e.is_io() => return Err(e.into()),
@@ -43,16 +44,16 @@ pub fn run(input: &str) -> Result<Verdict, CliError> {
                     );
                     writeln!(out.writer(), "{line}").map_err(|e| out.error(e))?;
                 }
-                let checked = match &unit.payload {
-                    Payload::Batch(b) => {
-                        v.events += b.events.len() as u64;
-                        b.validate()
-                    }
-                    Payload::Event(e) => {
-                        v.events += 1;
-                        e.validate()
-                    }
+                let here = place(&unit.origin, &unit.payload);
+                let (events, checked) = match &unit.payload {
+                    Payload::Batch(b) => (&b.events[..], b.validate()),
+                    Payload::Event(e) => (std::slice::from_ref(e), e.validate()),
                 };
+                v.events += events.len() as u64;
+                for problem in events.iter().filter_map(|e| tables.see(e, &here)) {
+                    v.problems += 1;
+                    writeln!(out.writer(), "{problem}").map_err(|e| out.error(e))?;
+                }
                 match checked {
                     Ok(()) => Ok(()),
                     Err(errors) => {
@@ -63,6 +64,10 @@ pub fn run(input: &str) -> Result<Verdict, CliError> {
             }
         };
         printed.map_err(|e| out.error(e))?;
+    }
+    if let Some(problem) = tables.end() {
+        v.problems += 1;
+        writeln!(out.writer(), "{problem}").map_err(|e| out.error(e))?;
     }
     let (payloads, events) = (count(v.payloads, "payload"), count(v.events, "event"));
     let summary = if v.problems == 0 {
@@ -106,4 +111,55 @@ fn place(origin: &Origin, payload: &Payload) -> String {
         || format!("bare {what}"),
         |f| format!("frame {} at byte {} ({what})", f.index, f.offset),
     )
+}
+
+/// The snapshot tables of a stream: each `SnapshotBegin` must be followed by its table's
+/// `SnapshotEnd` before another table begins or the stream ends (a snapshot stopped part way,
+/// by Ctrl-C or a crash, lacks it and is incomplete).
+#[derive(Debug, Default)]
+struct Tables {
+    /// The table whose snapshot is open, and where it began.
+    open: Option<(String, String)>,
+}
+
+impl Tables {
+    /// Takes the next event (at `place`); a problem with the order of snapshot tables, if any.
+    fn see(&mut self, event: &DatabaseEvent, place: &str) -> Option<String> {
+        let name = || format!("{}.{}", event.schema, event.table);
+        match event.operation {
+            OperationType::SnapshotBegin => {
+                let before = self.open.replace((name(), place.to_owned()));
+                before.map(|(table, began)| {
+                    format!(
+                        "{place}: the snapshot of {} begins, but that of {table} (begun at \
+                         {began}) has no SnapshotEnd: it is incomplete",
+                        name()
+                    )
+                })
+            }
+            OperationType::SnapshotEnd => match self.open.take() {
+                Some((table, _)) if table == name() => None,
+                Some((table, began)) => Some(format!(
+                    "{place}: a SnapshotEnd of {} inside the snapshot of {table} (begun at \
+                     {began})",
+                    name()
+                )),
+                None => Some(format!(
+                    "{place}: a SnapshotEnd of {} without its SnapshotBegin",
+                    name()
+                )),
+            },
+            _ => None,
+        }
+    }
+
+    /// At the end of the stream: the table whose snapshot never ended, if any.
+    fn end(&mut self) -> Option<String> {
+        self.open.take().map(|(table, began)| {
+            format!(
+                "the stream ends inside the snapshot of {table} (begun at {began}): no \
+                 SnapshotEnd, so the snapshot is incomplete"
+            )
+        })
+    }
 }

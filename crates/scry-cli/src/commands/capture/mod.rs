@@ -64,8 +64,11 @@ pub struct Options<'a> {
     pub slot: &'a str,
     /// The publication whose tables are captured.
     pub publication: &'a str,
-    /// Create the publication (`FOR ALL TABLES`) and the slot when they are missing.
+    /// Create the publication (for the tables that can be replicated as they are) and the
+    /// slot when they are missing.
     pub create: bool,
+    /// With `create`: a `FOR ALL TABLES` publication instead.
+    pub all_tables: bool,
     /// The output file (appended to, resumed), `-` for standard output.
     pub out: &'a str,
     /// Stop once everything committed up to this position is written.
@@ -90,8 +93,9 @@ pub struct Options<'a> {
     /// With standard output: the reader's target (a connection string), whose replication
     /// origin [`origin`](Self::origin) says how far the slot may be confirmed.
     pub confirm_from: Option<&'a str>,
-    /// The replication origin the reader advances on `confirm_from`.
-    pub origin: &'a str,
+    /// The replication origin the reader advances on `confirm_from` (by default the one
+    /// `scry apply` derives for this stream and that target).
+    pub origin: Option<&'a str>,
 }
 
 /// What a capture did.
@@ -181,6 +185,19 @@ impl Capture {
         Ok(Some(position))
     }
 
+    /// True when everything decoded is written and durable where it went (after
+    /// [`durable`](Self::durable)): no transaction held by the decoder, and on standard output
+    /// every written transaction committed by the reader.
+    fn settled(&self) -> bool {
+        if self.decoder.oldest_held_lsn().is_some() {
+            return false;
+        }
+        if !self.sink.is_stdout() {
+            return self.written_commit.is_none();
+        }
+        self.reader.is_some() && self.confirmable >= self.written
+    }
+
     /// Ends the capture: the last partial batch, if any, then durable; prints the summary.
     fn finish(mut self) -> Result<(), CliError> {
         if let Some(frame) = self.batcher.finish().map_err(capture_error)? {
@@ -248,14 +265,17 @@ pub fn sequences(client: &mut Client) -> Result<Vec<scry_types::SequenceValue>, 
 /// Runs the capture; see the module's documentation.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut client = pg::connect(conninfo)?;
+    // The stream's identity, every batch's source_id: what a target's origin is bound to.
+    let (system, database) = pg::identity(&mut client)?;
+    let stream = scry_apply::stream_identity(&system, &database, options.slot);
     if options.create {
-        create_publication(&mut client, options.publication)?;
+        create_publication(&mut client, options.publication, options.all_tables)?;
         if options.ddl {
             create_ddl_trigger(&mut client)?;
         }
     }
     if let Some(out) = options.snapshot {
-        initial_snapshot(conninfo, &mut client, &options, out)?;
+        initial_snapshot(conninfo, &mut client, &options, out, &stream)?;
     } else if options.create {
         create_slot(&mut client, options.slot)?;
     }
@@ -279,12 +299,12 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
                 "--confirm-from is for --out - (a file confirms what is on disk)".to_owned(),
             ))
         }
-        Some(target) => Some(reader::Reader::connect(target, options.origin)?),
+        Some(target) => Some(reader::Reader::connect(target, options.origin, &stream)?),
         None => None,
     };
     let mut batcher = ChangeBatcher::new(options.encoding)
         .max_events(options.batch_events)
-        .source_id(options.slot)
+        .source_id(stream.as_str())
         .batch_seq(sink.next_batch_seq)
         .messages(options.messages.clone());
     if options.ddl {
@@ -361,23 +381,106 @@ fn capture_error(e: scry_pg::capture::CaptureError) -> CliError {
     CliError::Load(e.to_string())
 }
 
-fn create_publication(client: &mut Client, publication: &str) -> Result<(), CliError> {
+/// The tables `--create` publishes: every user table (and partitioned table) whose rows an
+/// UPDATE or DELETE can be replicated by as it is: a primary key (under the default replica
+/// identity), a replica identity index, or REPLICA IDENTITY FULL. Those left out, with why:
+/// published, a table without any would refuse the application's UPDATE and DELETE.
+pub fn publishable(client: &mut Client) -> Result<(Vec<String>, Vec<String>), CliError> {
+    let rows = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname), \
+                    c.relreplident = 'f' OR (c.relreplident = 'i' AND EXISTS \
+                        (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)) \
+                    OR (c.relreplident = 'd' AND EXISTS \
+                        (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'scry') \
+               AND n.nspname NOT LIKE 'pg\\_%' \
+             ORDER BY n.nspname, c.relname",
+            &[],
+        )
+        .map_err(|e| pg::server_error("source: cannot list the tables to publish", &e))?;
+    let (mut published, mut left_out) = (Vec::new(), Vec::new());
+    for row in rows {
+        if row.get::<_, bool>(1) {
+            published.push(row.get(0));
+        } else {
+            left_out.push(row.get(0));
+        }
+    }
+    Ok((published, left_out))
+}
+
+/// `--create`: the publication, when missing, for the tables that can be replicated as they
+/// are ([`publishable`]), or for all tables with `all_tables`; says what it created and what
+/// it left out.
+fn create_publication(
+    client: &mut Client,
+    publication: &str,
+    all_tables: bool,
+) -> Result<(), CliError> {
     let exists = client
         .query_opt(
             "SELECT 1 FROM pg_publication WHERE pubname = $1",
             &[&publication],
         )
-        .map_err(|e| pg::server_error("cannot read pg_publication", &e))?
+        .map_err(|e| pg::server_error("source: cannot read pg_publication", &e))?
         .is_some();
-    if !exists {
+    if exists {
+        return Ok(());
+    }
+    let name = pg::quote(publication);
+    if all_tables {
         client
-            .batch_execute(&format!(
-                "CREATE PUBLICATION {} FOR ALL TABLES",
-                pg::quote(publication)
-            ))
-            .map_err(|e| pg::server_error("cannot create the publication", &e))?;
+            .batch_execute(&format!("CREATE PUBLICATION {name} FOR ALL TABLES"))
+            .map_err(|e| pg::server_error("source: cannot create the publication", &e))?;
+        eprintln!(
+            "created publication {publication} FOR ALL TABLES (tables created later join it; \
+             UPDATE and DELETE fail on a table without a primary key or replica identity)"
+        );
+        return Ok(());
+    }
+    let (tables, left_out) = publishable(client)?;
+    if tables.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no table of the source has a primary key or a replica identity, so none can be \
+             published without breaking the application's UPDATE and DELETE{}; give one a \
+             key (or ALTER TABLE ... REPLICA IDENTITY FULL), or use --all-tables",
+            list_note(&left_out)
+        )));
+    }
+    client
+        .batch_execute(&format!(
+            "CREATE PUBLICATION {name} FOR TABLE {}",
+            tables.join(", ")
+        ))
+        .map_err(|e| pg::server_error("source: cannot create the publication", &e))?;
+    eprintln!(
+        "created publication {publication} for {} table{}: {}",
+        tables.len(),
+        if tables.len() == 1 { "" } else { "s" },
+        tables.join(", ")
+    );
+    if !left_out.is_empty() {
+        eprintln!(
+            "left out of it, having no primary key or replica identity (published, their \
+             UPDATE and DELETE would fail on the source): {}; to replicate one, give it a key \
+             or ALTER TABLE ... REPLICA IDENTITY FULL, then ALTER PUBLICATION {name} ADD \
+             TABLE ...",
+            left_out.join(", ")
+        );
     }
     Ok(())
+}
+
+/// ` (tables: a, b)`, or nothing.
+fn list_note(tables: &[String]) -> String {
+    if tables.is_empty() {
+        String::new()
+    } else {
+        format!(" (tables: {})", tables.join(", "))
+    }
 }
 
 fn slot_exists(client: &mut Client, slot: &str) -> Result<bool, CliError> {
@@ -411,12 +514,15 @@ fn initial_snapshot(
     client: &mut Client,
     options: &Options<'_>,
     out: &str,
+    stream: &str,
 ) -> Result<(), CliError> {
     if slot_exists(client, options.slot)? {
         return Err(CliError::Usage(format!(
             "--snapshot needs a new slot (its snapshot is exported when it is created), and \
-             slot {} exists: capture without --snapshot, or drop the slot first",
-            options.slot
+             slot {slot} exists. If it is the slot of a snapshot already written whole, capture \
+             its changes without --snapshot; to start over, remove it first with `scry drop \
+             SOURCE --slot {slot}`",
+            slot = options.slot
         )));
     }
     let tables: Vec<String> = client
@@ -444,7 +550,7 @@ fn initial_snapshot(
         )));
     }
     let slot = stream::create_slot_exporting(conninfo, options)?;
-    super::snapshot::run(
+    let written = super::snapshot::run(
         conninfo,
         super::snapshot::Options {
             tables: &tables,
@@ -455,8 +561,27 @@ fn initial_snapshot(
                 name: &slot.snapshot,
                 lsn: slot.consistent_point,
             }),
+            stream: Some(stream),
         },
-    )
+    );
+    drop(slot);
+    if written.is_err() {
+        // Its exported snapshot is gone with its connection: the slot could only give the
+        // changes after a snapshot that was not written whole, while holding WAL.
+        match super::drop::slot(client, options.slot) {
+            Ok(_) => eprintln!(
+                "dropped slot {}: the snapshot was not written whole, and the slot's snapshot \
+                 cannot be read again; run the same command again to start over",
+                options.slot
+            ),
+            Err(e) => eprintln!(
+                "the snapshot was not written whole; slot {} could not be dropped ({e}): \
+                 remove it with `scry drop SOURCE --slot {}`",
+                options.slot, options.slot
+            ),
+        }
+    }
+    written
 }
 
 /// The event trigger `--create --ddl` installs (when no `scry_ddl` trigger exists): every DDL

@@ -16,12 +16,21 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Connects to the reader's target at `conninfo`.
-    pub fn connect(conninfo: &str, origin: &str) -> Result<Self, CliError> {
-        Ok(Self {
-            client: pg::connect(conninfo)?,
-            origin: origin.to_owned(),
-        })
+    /// Connects to the reader's target at `conninfo`, to read `origin` there (by default
+    /// the one `scry apply` derives for `stream` and that target's database).
+    pub fn connect(conninfo: &str, origin: Option<&str>, stream: &str) -> Result<Self, CliError> {
+        let mut client = pg::connect(conninfo)?;
+        let origin = match origin {
+            Some(origin) => origin.to_owned(),
+            None => {
+                let database: String = client
+                    .query_one("SELECT current_database()::text", &[])
+                    .map_err(|e| pg::server_error("target: cannot read its database name", &e))?
+                    .get(0);
+                scry_apply::origin_name(stream, &database)
+            }
+        };
+        Ok(Self { client, origin })
     }
 
     /// The Commit position of the last transaction the reader has committed and flushed

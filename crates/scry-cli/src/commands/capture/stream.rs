@@ -180,7 +180,17 @@ impl Session {
                     continue;
                 }
                 Ok(Ok(Some(event))) => event,
-                Ok(Ok(None)) => return Ok(()),
+                Ok(Ok(None)) => {
+                    return Err(CliError::Server {
+                        what: "source".to_owned(),
+                        message: format!(
+                            "the server ended the replication stream of slot {} (shutting \
+                             down, or its walsender was stopped); run the same command again \
+                             to go on",
+                            self.slot
+                        ),
+                    })
+                }
                 Ok(Err(e)) => return Err(wire_error("replication stream", &e)),
             };
             match event {
@@ -235,7 +245,24 @@ impl Session {
                         self.sync(repl)?;
                     }
                 }
-                ReplicationEvent::KeepAlive { .. } => {}
+                ReplicationEvent::KeepAlive {
+                    wal_end,
+                    reply_requested,
+                    ..
+                } => {
+                    // With nothing open, everything the server sent before `wal_end` is
+                    // written: once it is durable (and, on a pipe, committed by the reader),
+                    // the slot may be confirmed that far. A server shutting down asks for
+                    // replies until it is.
+                    if reply_requested && !self.open && self.begin.is_none() {
+                        self.sync(repl)?;
+                        let end = wal_end.as_u64();
+                        if end > self.acked && self.capture.settled() {
+                            repl.update_applied_lsn(wal_end);
+                            self.acked = end;
+                        }
+                    }
+                }
                 ReplicationEvent::StoppedAt { .. } => return Ok(()),
             }
         }
@@ -283,7 +310,7 @@ impl Session {
 
 fn wire_error(what: &str, e: &pgwire_replication::PgWireError) -> CliError {
     CliError::Server {
-        what: what.to_owned(),
+        what: format!("source: {what}"),
         message: e.to_string(),
     }
 }

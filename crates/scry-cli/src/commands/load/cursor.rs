@@ -37,6 +37,8 @@ pub struct Cursor<R: Read> {
     /// The next event of `batch`.
     pub next: usize,
     at: At,
+    /// The `source_id` of the batch being read: the stream's identity.
+    source_id: String,
 }
 
 impl<R: Read> Cursor<R> {
@@ -55,7 +57,13 @@ impl<R: Read> Cursor<R> {
                 frame: 0,
                 offset: 0,
             },
+            source_id: String::new(),
         }
+    }
+
+    /// The `source_id` of the batch of the last event given (empty when it has none).
+    pub fn source_id(&self) -> &str {
+        &self.source_id
     }
 
     /// The bytes skipped to find good frames again.
@@ -98,6 +106,9 @@ impl<R: Read> Cursor<R> {
                     )));
                 }
             };
+            if view.source_id().unwrap_or("") != self.source_id {
+                self.source_id = view.source_id().unwrap_or("").to_owned();
+            }
             for (i, event) in view.events().enumerate().skip(self.next) {
                 if !f(&event, self.at)? {
                     self.next = i;

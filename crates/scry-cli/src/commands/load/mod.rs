@@ -47,12 +47,16 @@ fn open_reader(name: &str) -> Result<(Box<dyn Read>, Option<u64>), CliError> {
 pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<(), CliError> {
     let mut client = pg::connect(conninfo)?;
     let (reader, total) = open_reader(input)?;
+    // What the target loaded from which snapshot is kept there, in the schema scry.
+    client
+        .batch_execute(scry_apply::create_sql())
+        .map_err(|e| pg::server_error("cannot create scry's state (schema scry)", &e))?;
     let mut cursor = Cursor::new(reader, resync);
     let mut report = Report::new(total);
     crate::interrupt::install();
     loop {
         // The next table's SnapshotBegin.
-        let mut begin: Option<RelationMeta> = None;
+        let mut begin: Option<(RelationMeta, u64)> = None;
         let mut stray = 0;
         let found = cursor.each(|event, at| {
             if event.operation() != OperationType::SnapshotBegin {
@@ -67,12 +71,12 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
                     event.table()
                 )));
             };
-            begin = Some(rel.to_owned_relation());
+            begin = Some((rel.to_owned_relation(), event.position()));
             Ok(false)
         })?;
         report.stray_events += stray;
-        let rel = match (found, begin) {
-            (Stop::Paused, Some(rel)) => rel,
+        let (rel, position) = match (found, begin) {
+            (Stop::Paused, Some(begin)) => begin,
             (Stop::Damaged(what), _) if resync => {
                 report.damaged(None, &what);
                 continue;
@@ -89,7 +93,18 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
         cursor.next += 1;
         let name = rel.qualified_name();
         let started = Instant::now();
-        match load_table(&mut client, &mut cursor, &rel, create, &mut report) {
+        report.tables_seen += 1;
+        let table = Table {
+            rel: &rel,
+            stream: cursor.source_id().to_owned(),
+            position,
+        };
+        if table.loaded(&mut client)? {
+            report.table_skipped(&name, position);
+            skip_table(&mut cursor, &rel)?;
+            continue;
+        }
+        match load_table(&mut client, &mut cursor, &table, create, &mut report) {
             Ok(Loaded::Whole(rows)) => report.table_done(&name, rows, started.elapsed()),
             Ok(Loaded::Damaged(what)) if resync => report.damaged(Some(&name), &what),
             Ok(Loaded::Damaged(what)) => {
@@ -106,6 +121,11 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
             }
             Err(e) => return Err(e),
         }
+    }
+    if report.tables_seen == 0 && report.damaged.is_empty() {
+        return Err(CliError::Load(format!(
+            "{input} holds no snapshot table (no SnapshotBegin): nothing loaded"
+        )));
     }
     report.summary(cursor.bytes_skipped());
     if report.damaged.is_empty() {
@@ -129,24 +149,79 @@ enum Loaded {
     Damaged(String),
 }
 
-/// One table: its rows up to its SnapshotEnd, through one COPY.
+/// A table's snapshot in the stream: its relation, the stream it comes from and the
+/// snapshot's position.
+struct Table<'a> {
+    rel: &'a RelationMeta,
+    stream: String,
+    position: u64,
+}
+
+impl Table<'_> {
+    /// True when the target records that this stream's snapshot of the table at this
+    /// position was loaded (a load run again after one cut short goes on where it stopped).
+    fn loaded(&self, client: &mut Client) -> Result<bool, CliError> {
+        let condition = scry_apply::loaded_condition(
+            &self.stream,
+            &self.rel.schema,
+            &self.rel.table,
+            self.position,
+        );
+        let row = client
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM scry.snapshot_tables l WHERE {condition})"),
+                &[],
+            )
+            .map_err(|e| pg::server_error("cannot read scry.snapshot_tables", &e))?;
+        Ok(row.get(0))
+    }
+}
+
+/// Passes over a table's events up to its SnapshotEnd.
+fn skip_table<R: Read>(cursor: &mut Cursor<R>, rel: &RelationMeta) -> Result<(), CliError> {
+    let stop = cursor.each(|event, _| {
+        let same = event.schema() == rel.schema && event.table() == rel.table;
+        Ok(!(same && event.operation() == OperationType::SnapshotEnd))
+    })?;
+    match stop {
+        Stop::Paused => {
+            cursor.next += 1;
+            Ok(())
+        }
+        Stop::End => Err(CliError::Load(format!(
+            "the stream ends inside the snapshot of {}: no SnapshotEnd",
+            rel.qualified_name()
+        ))),
+        Stop::Damaged(what) => Err(CliError::Load(what)),
+    }
+}
+
+/// One table: its rows up to its SnapshotEnd, through one COPY, in one transaction that
+/// first deletes what the table holds (a load cut short and run again reloads it whole)
+/// and last records the load in `scry.snapshot_tables`.
 fn load_table<R: Read>(
     client: &mut Client,
     cursor: &mut Cursor<R>,
-    rel: &RelationMeta,
+    table: &Table<'_>,
     create: bool,
     report: &mut Report,
 ) -> Result<Loaded, CliError> {
+    let rel = table.rel;
     let name = rel.qualified_name();
     if create {
         create_table(client, rel)?;
     }
+    let mut tx = client
+        .transaction()
+        .map_err(|e| pg::server_error(format!("cannot begin the load of {name}"), &e))?;
+    tx.batch_execute(&format!("DELETE FROM ONLY {}", pg::qualified(rel)))
+        .map_err(|e| pg::server_error(format!("cannot empty {name} before loading it"), &e))?;
     let sql = format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
         pg::qualified(rel),
         pg::column_list(rel)
     );
-    let writer = client
+    let writer = tx
         .copy_in(sql.as_str())
         .map_err(|e| pg::server_error(format!("cannot COPY into {name}"), &e))?;
     let mut loader = SnapshotLoader::new(rel, writer);
@@ -185,6 +260,16 @@ fn load_table<R: Read>(
         .map_err(|e| CliError::Snapshot(Box::new(e)))?
         .finish()
         .map_err(|e| pg::server_error(format!("COPY into {name} failed"), &e))?;
+    tx.batch_execute(&scry_apply::record_loaded_sql(
+        &table.stream,
+        &rel.schema,
+        &rel.table,
+        table.position,
+        rows,
+    ))
+    .map_err(|e| pg::server_error(format!("cannot record the load of {name}"), &e))?;
+    tx.commit()
+        .map_err(|e| pg::server_error(format!("cannot commit the load of {name}"), &e))?;
     Ok(Loaded::Whole(rows))
 }
 

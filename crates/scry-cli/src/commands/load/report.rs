@@ -32,6 +32,10 @@ pub struct Report {
     /// Events skipped because they are not inside a table's snapshot (their table's
     /// `SnapshotBegin` was lost, or they are not snapshot events).
     pub stray_events: u64,
+    /// Tables whose snapshot began in the stream.
+    pub tables_seen: u64,
+    /// Tables passed over: the target records their load from the same snapshot.
+    pub skipped: u64,
 }
 
 impl Report {
@@ -46,6 +50,8 @@ impl Report {
             damaged: Vec::new(),
             not_loaded: Vec::new(),
             stray_events: 0,
+            tables_seen: 0,
+            skipped: 0,
         }
     }
 
@@ -73,6 +79,15 @@ impl Report {
         ));
     }
 
+    /// `name` is passed over: the target records its load from the snapshot at `position`.
+    pub fn table_skipped(&mut self, name: &str, position: u64) {
+        self.skipped += 1;
+        self.display.println(&format!(
+            "{name}: already loaded from this snapshot (at {}), skipped",
+            scry_types::Lsn(position)
+        ));
+    }
+
     /// A damaged frame was skipped, inside the snapshot of `table` (rolled back) or
     /// outside any.
     pub fn damaged(&mut self, table: Option<&str>, what: &str) {
@@ -95,6 +110,12 @@ impl Report {
             self.rows,
             self.started.elapsed().as_secs_f64(),
         );
+        if self.skipped > 0 {
+            line.push_str(&format!(
+                "; {} already loaded skipped",
+                count(self.skipped as usize, "table")
+            ));
+        }
         if !self.damaged.is_empty() {
             line.push_str(&format!(
                 "; skipped {} ({bytes_skipped} bytes)",

@@ -50,6 +50,8 @@ pub struct Plan<'a> {
     pub encoding: Encoding,
     /// How many connections read tables.
     pub jobs: usize,
+    /// The batches' `source_id`: the stream's identity.
+    pub stream: &'a str,
 }
 
 /// What a worker tells the writer about the table it announced last.
@@ -170,10 +172,11 @@ fn write_tables(
 }
 
 /// What a worker needs of the plan.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Worker {
     lsn: u64,
     encoding: Encoding,
+    stream: Arc<str>,
 }
 
 impl From<&Plan<'_>> for Worker {
@@ -181,6 +184,7 @@ impl From<&Plan<'_>> for Worker {
         Self {
             lsn: plan.lsn,
             encoding: plan.encoding,
+            stream: Arc::from(plan.stream),
         }
     }
 }
@@ -195,7 +199,7 @@ impl Worker {
         queue: &Mutex<Queue>,
         to_writer: &SyncSender<Message>,
     ) -> Result<(), CliError> {
-        let mut encoder = SnapshotEncoder::new(self.encoding);
+        let mut encoder = SnapshotEncoder::new(self.encoding).source_id(&*self.stream);
         while let Some((index, table)) = take(queue, id) {
             let message = match self.table(&mut client, &table, index, &mut encoder, to_writer) {
                 Ok(done) => done,
@@ -214,7 +218,7 @@ impl Worker {
 
     /// One table, its frames sent as they are made; its `Done` returned.
     fn table(
-        self,
+        &self,
         client: &mut Client,
         table: &Table,
         index: usize,

@@ -28,6 +28,9 @@ pub struct Options<'a> {
     /// A snapshot another session exported, and the LSN it stands for, to read the tables
     /// in (a replication slot's, for `capture --snapshot`) instead of a new one.
     pub imported: Option<Imported<'a>>,
+    /// The batches' `source_id`, the stream's identity (`capture --snapshot`: the slot's
+    /// stream); by default `SYSTEM/DATABASE`, the source's (see [`pg::identity`]).
+    pub stream: Option<&'a str>,
 }
 
 /// An exported snapshot to read in: its name and its LSN.
@@ -71,6 +74,13 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             u64::try_from(head.get::<_, i64>(0)).unwrap_or(0)
         }
     };
+    let stream = match options.stream {
+        Some(stream) => stream.to_owned(),
+        None => {
+            let (system, database) = pg::identity(&mut tx)?;
+            format!("{system}/{database}")
+        }
+    };
     let list = pg::tables(&mut tx, options.tables)?;
     let jobs = options.jobs.clamp(1, list.len().max(1));
     crate::interrupt::install();
@@ -81,7 +91,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             &mut tx,
             &list,
             lsn,
-            options.encoding,
+            SnapshotEncoder::new(options.encoding).source_id(stream.as_str()),
             &mut output,
             &mut report,
         )
@@ -96,6 +106,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             lsn,
             encoding: options.encoding,
             jobs,
+            stream: &stream,
         };
         plan.run(list, &mut output, &mut report)
     };
@@ -117,11 +128,10 @@ fn one_connection(
     tx: &mut Transaction<'_>,
     list: &[pg::Table],
     lsn: u64,
-    encoding: Encoding,
+    mut encoder: SnapshotEncoder,
     output: &mut Output,
     report: &mut Report,
 ) -> Result<(), CliError> {
-    let mut encoder = SnapshotEncoder::new(encoding);
     for table in list {
         let adapter = SnapshotAdapter::new(table.relation.clone()).position(lsn);
         let name = table.relation.qualified_name();

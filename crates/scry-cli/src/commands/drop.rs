@@ -1,0 +1,199 @@
+//! `scry drop`: removes what scry created for one stream. On the source: the slot, and when
+//! named, the publication and the DDL event trigger (`capture --create --ddl`). On the
+//! target: the stream's replication origin, its rows in `scry.origins` and
+//! `scry.snapshot_tables`, and the schema `scry` once nothing is left in it.
+//!
+//! Each thing is reported as removed or as not there; a slot or origin in use by another
+//! process is refused (naming the process), never taken from it.
+
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+
+use super::CliError;
+use crate::pg;
+
+/// What `scry drop` removes.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The slot on the source.
+    pub slot: &'a str,
+    /// The publication on the source, if it is to go too.
+    pub publication: Option<&'a str>,
+    /// Remove the DDL event trigger `scry_ddl` and its function from the source database.
+    pub ddl_trigger: bool,
+    /// The target whose origin and state for the stream go.
+    pub target: Option<&'a str>,
+    /// The origin on the target (by default the one derived for the stream and the target).
+    pub origin: Option<&'a str>,
+}
+
+/// How long a slot still held by the walsender of a process that died is waited for.
+const SLOT_WAIT: Duration = Duration::from_secs(3);
+
+/// Removes what `options` names; prints a line for each thing.
+pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
+    let mut client = pg::connect(source).map_err(|e| side("source", e))?;
+    let (system, database) = pg::identity(&mut client).map_err(|e| side("source", e))?;
+    let stream = scry_apply::stream_identity(&system, &database, options.slot);
+    report(
+        "source",
+        &format!("slot {}", options.slot),
+        slot(&mut client, options.slot),
+    )?;
+    if let Some(publication) = options.publication {
+        let gone = client
+            .execute(
+                &format!("DROP PUBLICATION IF EXISTS {}", pg::quote(publication)),
+                &[],
+            )
+            .map(|_| true)
+            .map_err(|e| pg::server_error("cannot drop the publication", &e));
+        report("source", &format!("publication {publication}"), gone)?;
+    }
+    if options.ddl_trigger {
+        let exists = client
+            .query_opt(
+                "SELECT 1 FROM pg_event_trigger WHERE evtname = 'scry_ddl'",
+                &[],
+            )
+            .map_err(|e| {
+                side(
+                    "source",
+                    pg::server_error("cannot read pg_event_trigger", &e),
+                )
+            })?
+            .is_some();
+        let gone = client
+            .batch_execute(
+                "DROP EVENT TRIGGER IF EXISTS scry_ddl; DROP FUNCTION IF EXISTS scry_emit_ddl()",
+            )
+            .map(|()| exists)
+            .map_err(|e| pg::server_error("cannot drop the DDL event trigger", &e));
+        report("source", "event trigger scry_ddl", gone)?;
+    }
+    if let Some(target) = options.target {
+        let mut client = pg::connect(target).map_err(|e| side("target", e))?;
+        target_state(&mut client, &stream, options.origin)?;
+    }
+    Ok(())
+}
+
+/// Drops the slot `name` unless another process holds it (one held by the walsender of a
+/// process that died is waited for, a few seconds at most); true when it existed.
+pub fn slot(client: &mut Client, name: &str) -> Result<bool, CliError> {
+    let deadline = Instant::now() + SLOT_WAIT;
+    loop {
+        let row = client
+            .query_opt(
+                "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
+                &[&name],
+            )
+            .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?;
+        match row.map(|r| r.get::<_, Option<i32>>(0)) {
+            None => return Ok(false),
+            Some(Some(pid)) if Instant::now() >= deadline => {
+                return Err(CliError::Usage(format!(
+                    "slot {name} is in use by the walsender of PID {pid}: stop the scry \
+                     replicate or capture reading it first"
+                )))
+            }
+            Some(Some(_)) => std::thread::sleep(Duration::from_millis(50)),
+            Some(None) => {
+                match client.execute("SELECT pg_drop_replication_slot($1)", &[&name]) {
+                    Ok(_) => return Ok(true),
+                    // Taken between the look and the drop: look again.
+                    Err(e)
+                        if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
+                            && Instant::now() < deadline => {}
+                    Err(e) => return Err(pg::server_error("cannot drop the slot", &e)),
+                }
+            }
+        }
+    }
+}
+
+/// Drops the stream's origin and its rows of scry's state on the target, and the schema
+/// `scry` once it holds nothing more.
+fn target_state(client: &mut Client, stream: &str, origin: Option<&str>) -> Result<(), CliError> {
+    let fail = |what: &str, e: &postgres::Error| side("target", pg::server_error(what, e));
+    let has_state: bool = client
+        .query_one(
+            "SELECT to_regclass('scry.origins') IS NOT NULL \
+                AND to_regclass('scry.snapshot_tables') IS NOT NULL",
+            &[],
+        )
+        .map_err(|e| fail("cannot look for schema scry", &e))?
+        .get(0);
+    let database: String = client
+        .query_one("SELECT current_database()::text", &[])
+        .map_err(|e| fail("cannot read the database name", &e))?
+        .get(0);
+    let origin = origin.map_or_else(|| scry_apply::origin_name(stream, &database), str::to_owned);
+    let gone = client
+        .query_one(
+            "SELECT count(pg_replication_origin_drop(roname)) FROM pg_replication_origin \
+             WHERE roname = $1",
+            &[&origin],
+        )
+        .map(|r| r.get::<_, i64>(0) > 0)
+        .map_err(|e| pg::server_error("cannot drop the replication origin", &e));
+    report("target", &format!("replication origin {origin}"), gone)?;
+    if !has_state {
+        return Ok(());
+    }
+    let mut tx = client.transaction().map_err(|e| fail("cannot begin", &e))?;
+    let origins = tx
+        .execute("DELETE FROM scry.origins WHERE origin = $1", &[&origin])
+        .map_err(|e| fail("cannot update scry.origins", &e))?;
+    let tables = tx
+        .execute(
+            "DELETE FROM scry.snapshot_tables WHERE stream = $1",
+            &[&stream],
+        )
+        .map_err(|e| fail("cannot update scry.snapshot_tables", &e))?;
+    let empty: bool = tx
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
+                AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables)",
+            &[],
+        )
+        .map_err(|e| fail("cannot read scry's state", &e))?
+        .get(0);
+    if empty {
+        tx.batch_execute("DROP SCHEMA scry CASCADE")
+            .map_err(|e| fail("cannot drop schema scry", &e))?;
+    }
+    tx.commit().map_err(|e| fail("cannot commit", &e))?;
+    println!(
+        "target: removed the stream's state ({origins} origin record, {tables} snapshot table \
+         records){}",
+        if empty {
+            "; schema scry dropped, nothing else was in it"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Prints what happened to `what` on `side`: removed, or not there.
+fn report(side_name: &str, what: &str, gone: Result<bool, CliError>) -> Result<(), CliError> {
+    match gone {
+        Ok(true) => println!("{side_name}: removed {what}"),
+        Ok(false) => println!("{side_name}: no {what}, nothing to remove"),
+        Err(e) => return Err(side(side_name, e)),
+    }
+    Ok(())
+}
+
+/// `e` with the side it happened on in front of what failed.
+fn side(side: &str, e: CliError) -> CliError {
+    match e {
+        CliError::Server { what, message } if !what.starts_with(side) => CliError::Server {
+            what: format!("{side}: {what}"),
+            message,
+        },
+        other => other,
+    }
+}
