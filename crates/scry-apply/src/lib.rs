@@ -843,6 +843,14 @@ impl Applier {
     }
 
     fn change(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if self.open.is_none()
+            && event.operation == OperationType::Ddl
+            && event.ddl_object_type.as_deref() == Some(scry_pg::snapshot::TABLE_SCHEMA)
+        {
+            // A snapshot's table schema, for a loader that creates tables: the applier
+            // loads into tables that exist.
+            return Ok(Applied::Ignored);
+        }
         if self.open.is_none() {
             return Err(invalid(event, "a change outside a transaction"));
         }

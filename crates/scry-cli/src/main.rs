@@ -14,6 +14,7 @@ mod json;
 mod pg;
 mod progress;
 mod render;
+mod schema;
 mod stats;
 mod value;
 

@@ -21,6 +21,11 @@ mod loader;
 pub use encoder::{SnapshotEncoder, TableSummary};
 pub use loader::SnapshotLoader;
 
+/// The `ddl_object_type` of a Ddl event that carries, in a snapshot stream before a table's
+/// `SnapshotBegin`, the statements that make the table (and the types it needs) on a target:
+/// what `scry load --create` runs. An applier of changes passes such an event over.
+pub const TABLE_SCHEMA: &str = "snapshot table schema";
+
 /// The snapshot stream is malformed or does not fit its relation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

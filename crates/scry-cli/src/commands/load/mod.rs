@@ -58,7 +58,19 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
         // The next table's SnapshotBegin.
         let mut begin: Option<(RelationMeta, u64)> = None;
         let mut stray = 0;
+        // The statements that make the table, when the stream carries them before it.
+        let mut schema: Option<(String, String, String)> = None;
         let found = cursor.each(|event, at| {
+            if event.operation() == OperationType::Ddl
+                && event.ddl_object_type() == Some(scry_pg::snapshot::TABLE_SCHEMA)
+            {
+                schema = Some((
+                    event.schema().to_owned(),
+                    event.table().to_owned(),
+                    event.ddl_sql().unwrap_or_default().to_owned(),
+                ));
+                return Ok(true);
+            }
             if event.operation() != OperationType::SnapshotBegin {
                 stray += 1;
                 return Ok(true);
@@ -98,6 +110,9 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
             rel: &rel,
             stream: cursor.source_id().to_owned(),
             position,
+            schema: schema
+                .filter(|(s, t, _)| *s == rel.schema && *t == rel.table)
+                .map(|(_, _, sql)| sql),
         };
         if table.loaded(&mut client)? {
             report.table_skipped(&name, position);
@@ -155,6 +170,8 @@ struct Table<'a> {
     rel: &'a RelationMeta,
     stream: String,
     position: u64,
+    /// The statements that make it (and the types it needs), when the stream carries them.
+    schema: Option<String>,
 }
 
 impl Table<'_> {
@@ -209,7 +226,12 @@ fn load_table<R: Read>(
     let rel = table.rel;
     let name = rel.qualified_name();
     if create {
-        create_table(client, rel)?;
+        match &table.schema {
+            Some(sql) => client
+                .batch_execute(sql)
+                .map_err(|e| pg::server_error(format!("cannot create {name}"), &e))?,
+            None => create_table(client, rel)?,
+        }
     }
     let mut tx = client
         .transaction()
@@ -274,7 +296,9 @@ fn load_table<R: Read>(
 }
 
 /// Creates `rel`'s schema and table unless they exist, its column types named by the
-/// server from their OIDs and modifiers (`format_type`).
+/// server from their OIDs and modifiers (`format_type`): for a stream that does not carry
+/// the table's schema (one written before scry wrote it, or by another producer), where
+/// only built-in types can be named.
 fn create_table(client: &mut Client, rel: &RelationMeta) -> Result<(), CliError> {
     let name = rel.qualified_name();
     let mut columns = Vec::new();

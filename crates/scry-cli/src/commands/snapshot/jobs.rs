@@ -229,12 +229,15 @@ impl Worker {
         let adapter = SnapshotAdapter::new(table.relation.clone()).position(self.lsn);
         encoder.set_next_batch_seq((index as u64) << 32);
         let started = Instant::now();
+        let schema = crate::schema::schema_frame(client, table, self.lsn, encoder, &self.stream)?;
         let source = client
             .copy_out(table.copy_out_sql().as_str())
             .map_err(|e| pg::server_error(format!("cannot COPY {name}"), &e))?;
         let rows = Cell::new(0);
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
+        chunk.extend_from_slice(&schema);
         let mut sink = ChunkSink {
-            chunk: Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4),
+            chunk,
             rows: &rows,
             to_writer,
         };

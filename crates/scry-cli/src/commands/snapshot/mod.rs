@@ -5,6 +5,8 @@
 mod jobs;
 mod report;
 
+use std::io::Write;
+
 use postgres::Transaction;
 use scry_codec::Encoding;
 use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder};
@@ -92,6 +94,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             &list,
             lsn,
             SnapshotEncoder::new(options.encoding).source_id(stream.as_str()),
+            &stream,
             &mut output,
             &mut report,
         )
@@ -129,12 +132,18 @@ fn one_connection(
     list: &[pg::Table],
     lsn: u64,
     mut encoder: SnapshotEncoder,
+    stream: &str,
     output: &mut Output,
     report: &mut Report,
 ) -> Result<(), CliError> {
     for table in list {
         let adapter = SnapshotAdapter::new(table.relation.clone()).position(lsn);
         let name = table.relation.qualified_name();
+        let schema = crate::schema::schema_frame(tx, table, lsn, &mut encoder, stream)?;
+        output
+            .writer()
+            .write_all(&schema)
+            .map_err(|e| output.error(e))?;
         let source = tx
             .copy_out(table.copy_out_sql().as_str())
             .map_err(|e| pg::server_error(format!("cannot COPY {name}"), &e))?;
