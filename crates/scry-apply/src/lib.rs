@@ -63,6 +63,7 @@ mod conn;
 mod error;
 mod pipeline;
 mod plan;
+pub mod preflight;
 mod replicate;
 mod snapshot;
 mod sql;
@@ -259,6 +260,31 @@ impl Applier {
     /// origin another session holds: which process).
     pub fn connect(conninfo: &str, stream: &str, origin: Option<&str>) -> Result<Self, ApplyError> {
         let mut conn = Conn::connect(conninfo).map_err(|e| setup_error("cannot connect", &e))?;
+        let facts = conn
+            .simple(preflight::TARGET_FACTS)
+            .map_err(|e| setup_error("cannot read what the role may do", &e))?;
+        let problems = preflight::target_problems(facts.first().map_or(&[][..], |r| &r[..]));
+        if !problems.is_empty() {
+            return Err(ApplyError::Setup(preflight::report(&problems)));
+        }
+        // Replica mode as the built-in subscriber runs; and commits that do not wait for the
+        // WAL flush, as its subscriptions default to: a crash can lose the last transactions,
+        // but each with its origin progress (one commit record), so they are applied again
+        // from the stream, never twice.
+        conn.simple("SET session_replication_role = replica; SET synchronous_commit = off")
+            .map_err(|e| match e.code() {
+                Some("42501") => {
+                    let role = facts
+                        .first()
+                        .and_then(|r| r.get(3).cloned().flatten())
+                        .unwrap_or_default();
+                    ApplyError::Setup(format!(
+                        "not ready: {e}: {}",
+                        preflight::replica_role_fix(&role)
+                    ))
+                }
+                _ => setup_error("cannot set the session up", &e),
+            })?;
         let origin = state::bind(&mut conn, stream, origin)?;
         let name = literal(&origin);
         conn.simple(&format!(
@@ -269,12 +295,6 @@ impl Applier {
         let setup = format!("SELECT pg_replication_origin_session_setup({name})");
         conn::while_in_use(IN_USE_WAIT, || conn.simple(&setup))
             .map_err(|e| state::in_use(&origin, &e))?;
-        // Replica mode as the built-in subscriber runs; and commits that do not wait for the
-        // WAL flush, as its subscriptions default to: a crash can lose the last transactions,
-        // but each with its origin progress (one commit record), so they are applied again
-        // from the stream, never twice.
-        conn.simple("SET session_replication_role = replica; SET synchronous_commit = off")
-            .map_err(|e| setup_error("cannot set the session up", &e))?;
         for (statement, sql) in [
             (BEGIN, "BEGIN"),
             (COMMIT, "COMMIT"),

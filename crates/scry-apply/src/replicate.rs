@@ -91,6 +91,24 @@ impl Replication {
             slot: slot.clone(),
             message: format!("cannot connect: {e}"),
         })?;
+        let facts =
+            conn.simple(crate::preflight::SOURCE_FACTS)
+                .map_err(|e| ApplyError::Source {
+                    slot: slot.clone(),
+                    message: format!("cannot read the server's settings: {e}"),
+                })?;
+        let needs = crate::preflight::SourceNeeds {
+            new_slot: false,
+            new_sender: false,
+        };
+        let problems =
+            crate::preflight::source_problems(facts.first().map_or(&[][..], |r| &r[..]), needs);
+        if !problems.is_empty() {
+            return Err(ApplyError::Source {
+                slot,
+                message: crate::preflight::report(&problems),
+            });
+        }
         // IDENTIFY_SYSTEM: the system identifier (1st column) and the database (4th).
         let identity = conn
             .simple("IDENTIFY_SYSTEM")

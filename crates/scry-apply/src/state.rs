@@ -76,59 +76,45 @@ pub(crate) fn bind(
     let name = origin.map_or_else(|| origin_name(stream, &database), str::to_owned);
     conn.simple(CREATE)
         .map_err(|e| setup("cannot create scry's state (schema scry)", &e))?;
-    let bound = single(
+    // Bound now, or already (to this stream or another: a concurrent first run may have
+    // been first).
+    let bound_now = !conn
+        .simple(&format!(
+            "INSERT INTO scry.origins (origin, stream) VALUES ({}, {}) \
+             ON CONFLICT (origin) DO NOTHING RETURNING origin",
+            literal(&name),
+            literal(stream)
+        ))
+        .map_err(|e| setup("cannot record the origin in scry.origins", &e))?
+        .is_empty();
+    let follows = single(
         conn,
         &format!(
             "SELECT stream FROM scry.origins WHERE origin = {}",
             literal(&name)
         ),
     )
-    .map_err(|e| setup("cannot read scry.origins", &e))?;
-    match bound {
-        Some(follows) if follows == stream => Ok(name),
-        Some(follows) => Err(ApplyError::OtherStream {
+    .map_err(|e| setup("cannot read scry.origins", &e))?
+    .unwrap_or_default();
+    if follows != stream {
+        return Err(ApplyError::OtherStream {
             origin: name,
             follows,
             stream: stream.to_owned(),
-        }),
-        None => {
-            conn.simple(&format!(
-                "INSERT INTO scry.origins (origin, stream) VALUES ({}, {}) \
-                 ON CONFLICT (origin) DO NOTHING",
-                literal(&name),
-                literal(stream)
-            ))
-            .map_err(|e| setup("cannot record the origin in scry.origins", &e))?;
-            // A concurrent first run may have bound it first: read it back.
-            let follows = single(
-                conn,
-                &format!(
-                    "SELECT stream FROM scry.origins WHERE origin = {}",
-                    literal(&name)
-                ),
-            )
-            .map_err(|e| setup("cannot read scry.origins", &e))?
-            .unwrap_or_default();
-            if follows == stream {
-                // Bound just now: an origin of that name holds the progress of another target
-                // database (origins belong to the cluster) or of this one before it was made
-                // anew, nothing this database has. It starts again from nothing.
-                conn.simple(&format!(
-                    "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin \
-                     WHERE roname = {}",
-                    literal(&name)
-                ))
-                .map_err(|e| in_use(&name, &e))?;
-                Ok(name)
-            } else {
-                Err(ApplyError::OtherStream {
-                    origin: name,
-                    follows,
-                    stream: stream.to_owned(),
-                })
-            }
-        }
+        });
     }
+    if bound_now {
+        // An origin of that name holds the progress of another target database (origins
+        // belong to the cluster) or of this one before it was made anew: nothing this
+        // database has. It starts again from nothing.
+        conn.simple(&format!(
+            "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin \
+             WHERE roname = {}",
+            literal(&name)
+        ))
+        .map_err(|e| in_use(&name, &e))?;
+    }
+    Ok(name)
 }
 
 /// The condition, on `scry.snapshot_tables` as `l`, that `stream`'s snapshot of

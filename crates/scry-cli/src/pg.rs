@@ -76,6 +76,17 @@ pub fn column_list(rel: &RelationMeta) -> String {
         .join(", ")
 }
 
+/// `PRIMARY KEY (columns)` of `rel`'s key columns, if it has any.
+pub fn primary_key(rel: &RelationMeta) -> Option<String> {
+    let keys: Vec<String> = rel
+        .columns
+        .iter()
+        .filter(|c| c.is_key)
+        .map(|c| quote(&c.name))
+        .collect();
+    (!keys.is_empty()).then(|| format!("PRIMARY KEY ({})", keys.join(", ")))
+}
+
 /// An identifier, double-quoted.
 pub use scry_pg::text::quote_ident as quote;
 

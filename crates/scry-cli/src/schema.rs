@@ -113,15 +113,7 @@ pub fn table_ddl(client: &mut impl GenericClient, table: &pg::Table) -> Result<S
         }
         columns.push(line);
     }
-    let keys: Vec<String> = rel
-        .columns
-        .iter()
-        .filter(|c| c.is_key)
-        .map(|c| pg::quote(&c.name))
-        .collect();
-    if !keys.is_empty() {
-        columns.push(format!("PRIMARY KEY ({})", keys.join(", ")));
-    }
+    columns.extend(pg::primary_key(rel));
     Ok(format!(
         "CREATE SCHEMA IF NOT EXISTS {};\n{sql}CREATE TABLE IF NOT EXISTS {} ({});",
         pg::quote(&rel.schema),

@@ -268,6 +268,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     // The stream's identity, every batch's source_id: what a target's origin is bound to.
     let (system, database) = pg::identity(&mut client)?;
     let stream = scry_apply::stream_identity(&system, &database, options.slot);
+    preflight(&mut client, &options)?;
     if options.create {
         create_publication(&mut client, options.publication, options.all_tables)?;
         if options.ddl {
@@ -330,6 +331,37 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     match options.source {
         Source::Sql => sql::run(client, capture, &options, until),
         Source::Stream => stream::run(conninfo, client, capture, &options, until, confirmed),
+    }
+}
+
+/// Checks, before anything is created, that the source allows what this capture needs
+/// (see `scry_apply::preflight`).
+fn preflight(client: &mut Client, options: &Options<'_>) -> Result<(), CliError> {
+    let new_slot =
+        (options.create || options.snapshot.is_some()) && !slot_exists(client, options.slot)?;
+    let needs = scry_apply::preflight::SourceNeeds {
+        new_slot,
+        new_sender: options.source == Source::Stream || options.snapshot.is_some(),
+    };
+    let row: Vec<Option<String>> = client
+        .simple_query(scry_apply::preflight::SOURCE_FACTS)
+        .map_err(|e| pg::server_error("source: cannot read the server's settings", &e))?
+        .into_iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    let problems = scry_apply::preflight::source_problems(&row, needs);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "source: {}",
+            scry_apply::preflight::report(&problems)
+        )))
     }
 }
 

@@ -318,15 +318,7 @@ fn create_table(client: &mut Client, rel: &RelationMeta) -> Result<(), CliError>
         })?;
         columns.push(format!("{} {ty}", pg::quote(&c.name)));
     }
-    let keys: Vec<String> = rel
-        .columns
-        .iter()
-        .filter(|c| c.is_key)
-        .map(|c| pg::quote(&c.name))
-        .collect();
-    if !keys.is_empty() {
-        columns.push(format!("PRIMARY KEY ({})", keys.join(", ")));
-    }
+    columns.extend(pg::primary_key(rel));
     let sql = format!(
         "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE IF NOT EXISTS {} ({})",
         pg::quote(&rel.schema),
