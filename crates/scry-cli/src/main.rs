@@ -438,7 +438,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 imported: None,
                 stream: None,
             };
-            commands::snapshot::run(&conninfo, options).map(|()| EXIT_OK)
+            commands::snapshot::run(&conninfo, options)
+                .map_err(|e| CliError::on("source", e))
+                .map(|()| EXIT_OK)
         }
         Command::Capture {
             conninfo,
@@ -489,7 +491,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 confirm_from: confirm_from.as_deref(),
                 origin: origin.as_deref(),
             };
-            commands::capture::run(&conninfo, options).map(|()| EXIT_OK)
+            commands::capture::run(&conninfo, options)
+                .map_err(|e| CliError::on("source", e))
+                .map(|()| EXIT_OK)
         }
         Command::Replicate {
             source,
@@ -552,7 +556,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             input,
             create,
             resync,
-        } => commands::load::run(&conninfo, &input, create, resync).map(|()| EXIT_OK),
+        } => commands::load::run(&conninfo, &input, create, resync)
+            .map_err(|e| CliError::on("target", e))
+            .map(|()| EXIT_OK),
     }
 }
 

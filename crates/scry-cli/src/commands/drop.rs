@@ -33,8 +33,8 @@ const SLOT_WAIT: Duration = Duration::from_secs(3);
 
 /// Removes what `options` names; prints a line for each thing.
 pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
-    let mut client = pg::connect(source).map_err(|e| side("source", e))?;
-    let (system, database) = pg::identity(&mut client).map_err(|e| side("source", e))?;
+    let mut client = pg::connect(source).map_err(|e| CliError::on("source", e))?;
+    let (system, database) = pg::identity(&mut client).map_err(|e| CliError::on("source", e))?;
     let stream = scry_apply::stream_identity(&system, &database, options.slot);
     report(
         "source",
@@ -58,7 +58,7 @@ pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
                 &[],
             )
             .map_err(|e| {
-                side(
+                CliError::on(
                     "source",
                     pg::server_error("cannot read pg_event_trigger", &e),
                 )
@@ -73,7 +73,7 @@ pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
         report("source", "event trigger scry_ddl", gone)?;
     }
     if let Some(target) = options.target {
-        let mut client = pg::connect(target).map_err(|e| side("target", e))?;
+        let mut client = pg::connect(target).map_err(|e| CliError::on("target", e))?;
         target_state(&mut client, &stream, options.origin)?;
     }
     Ok(())
@@ -116,7 +116,7 @@ pub fn slot(client: &mut Client, name: &str) -> Result<bool, CliError> {
 /// Drops the stream's origin and its rows of scry's state on the target, and the schema
 /// `scry` once it holds nothing more.
 fn target_state(client: &mut Client, stream: &str, origin: Option<&str>) -> Result<(), CliError> {
-    let fail = |what: &str, e: &postgres::Error| side("target", pg::server_error(what, e));
+    let fail = |what: &str, e: &postgres::Error| CliError::on("target", pg::server_error(what, e));
     let has_state: bool = client
         .query_one(
             "SELECT to_regclass('scry.origins') IS NOT NULL \
@@ -182,18 +182,7 @@ fn report(side_name: &str, what: &str, gone: Result<bool, CliError>) -> Result<(
     match gone {
         Ok(true) => println!("{side_name}: removed {what}"),
         Ok(false) => println!("{side_name}: no {what}, nothing to remove"),
-        Err(e) => return Err(side(side_name, e)),
+        Err(e) => return Err(CliError::on(side_name, e)),
     }
     Ok(())
-}
-
-/// `e` with the side it happened on in front of what failed.
-fn side(side: &str, e: CliError) -> CliError {
-    match e {
-        CliError::Server { what, message } if !what.starts_with(side) => CliError::Server {
-            what: format!("{side}: {what}"),
-            message,
-        },
-        other => other,
-    }
 }

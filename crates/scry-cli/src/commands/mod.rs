@@ -95,6 +95,22 @@ impl CliError {
         }
     }
 
+    /// A server's error with the side it happened on (`source`, `target`) in front of what
+    /// failed, unless it already names a side; other errors as they are.
+    pub fn on(side: &str, e: Self) -> Self {
+        match e {
+            Self::Server { what, message }
+                if !what.starts_with("source") && !what.starts_with("target") =>
+            {
+                Self::Server {
+                    what: format!("{side}: {what}"),
+                    message,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// True for a write to a closed pipe (`scry dump big | head`): not worth a message.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Self::Write { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)

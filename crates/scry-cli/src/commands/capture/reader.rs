@@ -19,7 +19,7 @@ impl Reader {
     /// Connects to the reader's target at `conninfo`, to read `origin` there (by default
     /// the one `scry apply` derives for `stream` and that target's database).
     pub fn connect(conninfo: &str, origin: Option<&str>, stream: &str) -> Result<Self, CliError> {
-        let mut client = pg::connect(conninfo)?;
+        let mut client = pg::connect(conninfo).map_err(|e| CliError::on("target", e))?;
         let origin = match origin {
             Some(origin) => origin.to_owned(),
             None => {
@@ -41,7 +41,7 @@ impl Reader {
             "SELECT pg_replication_origin_progress(roname, true)::text \
              FROM pg_replication_origin WHERE roname = $1",
             &self.origin,
-            &format!("cannot read origin {}", self.origin),
+            &format!("target: cannot read origin {}", self.origin),
         )
     }
 }
