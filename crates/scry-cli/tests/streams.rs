@@ -8,7 +8,9 @@
 //!   a second;
 //! - a fast shutdown of the source completes within seconds while `replicate` and `capture
 //!   --source stream` are connected, and both exit saying the source ended the stream;
-//! - `scry drop` removes what scry created, on both servers.
+//! - `scry drop` removes what scry created, on both servers;
+//! - a `capture --snapshot` stopped part way leaves no slot behind, and runs again from
+//!   nothing.
 
 mod common;
 
@@ -315,7 +317,27 @@ fn a_busy_slot_is_named_at_once_and_ctrl_c_stops_replicate_within_a_second() {
         stderr(&second)
     );
 
+    // A publication the source does not have is refused before anything streams.
+    let missing = scry(
+        &[
+            "replicate",
+            &src,
+            &dst,
+            "--slot",
+            "streams_busy_src_slot",
+            "--publication",
+            "nope",
+        ],
+        None,
+    );
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+
     // One SIGINT: the first stops within a second, with its summary.
+    assert!(
+        stderr(&missing).contains("the source has no publication nope"),
+        "{}",
+        stderr(&missing)
+    );
     let pid = first.id().to_string();
     let sent = Instant::now();
     assert!(Command::new("kill")
@@ -492,5 +514,71 @@ fn drop_removes_what_scry_created_on_both_servers() {
         common::stdout(&again).contains("source: no slot streams_drop_slot, nothing to remove"),
         "{}",
         common::stdout(&again)
+    );
+}
+
+#[test]
+fn a_capture_snapshot_stopped_part_way_leaves_no_slot_and_runs_again() {
+    let Some(url) = conninfo() else { return };
+    let src = fresh_database(&url, "streams_cut_src");
+    let mut s = Client::connect(&src, NoTls).expect("connect");
+    s.batch_execute(
+        "CREATE TABLE big (id int4 PRIMARY KEY, t text);
+         INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 400000) g;",
+    )
+    .expect("rows");
+    let dir = scratch("streams_cut");
+    let (snap, cdc) = (dir.join("snap.scry"), dir.join("cdc.scry"));
+    let args = [
+        "capture",
+        &src,
+        "--slot",
+        "streams_cut_slot",
+        "--publication",
+        "streams_cut_pub",
+        "--create",
+        "--out",
+        cdc.to_str().expect("path"),
+        "--until",
+        "now",
+        "--snapshot",
+        snap.to_str().expect("path"),
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scry capture");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&snap).map_or(0, |m| m.len()) < 1 << 20 {
+        assert!(Instant::now() < deadline, "the snapshot never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let (code, err, _) = exited(child, Duration::from_secs(10));
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("dropped slot streams_cut_slot"), "{err}");
+    let slots: i64 = s
+        .query_one(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'streams_cut_slot'",
+            &[],
+        )
+        .expect("slots")
+        .get(0);
+    assert_eq!(slots, 0, "no slot holds WAL for a snapshot nobody has");
+    // The same command again: a whole snapshot this time.
+    std::fs::remove_file(&snap).expect("remove the cut snapshot");
+    let again = scry(&args, None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("public.big: 400000 rows"),
+        "{}",
+        stderr(&again)
     );
 }
