@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS scry.snapshot_tables (
     snapshot_lsn pg_lsn NOT NULL,
     rows bigint NOT NULL,
     table_oid oid NOT NULL,
-    filenode oid,
     loaded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (stream, schema_name, table_name))";
 
@@ -119,8 +118,9 @@ pub(crate) fn bind(
 
 /// The condition, on `scry.snapshot_tables` as `l`, that `stream`'s snapshot of
 /// `schema.table` at `position` was loaded into the table as it is now: the same table (its
-/// OID) with the same storage (its file node, which TRUNCATE, a table made anew or VACUUM
-/// FULL change), so that a table emptied or made anew by hand is loaded again.
+/// OID), so that a table dropped and made anew is loaded again. (Not its storage: a
+/// TRUNCATE the stream itself carries gives the table new storage, and the snapshot must
+/// not come back over the changes after it.)
 #[must_use]
 pub fn loaded_condition(stream: &str, schema: &str, table: &str, position: u64) -> String {
     let name = literal(&format!(
@@ -130,8 +130,7 @@ pub fn loaded_condition(stream: &str, schema: &str, table: &str, position: u64) 
     ));
     format!(
         "l.stream = {} AND l.schema_name = {} AND l.table_name = {} \
-         AND l.snapshot_lsn = {}::pg_lsn AND l.table_oid = to_regclass({name}) \
-         AND l.filenode IS NOT DISTINCT FROM pg_relation_filenode(to_regclass({name}))",
+         AND l.snapshot_lsn = {}::pg_lsn AND l.table_oid = to_regclass({name})",
         literal(stream),
         literal(schema),
         literal(table),
@@ -159,8 +158,7 @@ pub(crate) fn loaded(
 }
 
 /// The statement that records, inside the load's own transaction, that `stream`'s snapshot
-/// of `schema.table` at `position` is loaded with `rows` rows (and into which table and
-/// storage).
+/// of `schema.table` at `position` is loaded with `rows` rows (and into which table).
 #[must_use]
 pub fn record_loaded_sql(
     stream: &str,
@@ -176,12 +174,11 @@ pub fn record_loaded_sql(
     ));
     format!(
         "INSERT INTO scry.snapshot_tables \
-         (stream, schema_name, table_name, snapshot_lsn, rows, table_oid, filenode) \
-         VALUES ({s}, {n}, {t}, {l}::pg_lsn, {rows}, {name}::regclass, \
-         pg_relation_filenode({name}::regclass)) \
+         (stream, schema_name, table_name, snapshot_lsn, rows, table_oid) \
+         VALUES ({s}, {n}, {t}, {l}::pg_lsn, {rows}, {name}::regclass) \
          ON CONFLICT (stream, schema_name, table_name) DO UPDATE \
          SET snapshot_lsn = EXCLUDED.snapshot_lsn, rows = EXCLUDED.rows, \
-         table_oid = EXCLUDED.table_oid, filenode = EXCLUDED.filenode, loaded_at = now()",
+         table_oid = EXCLUDED.table_oid, loaded_at = now()",
         s = literal(stream),
         n = literal(schema),
         t = literal(table),
@@ -234,12 +231,11 @@ mod tests {
     }
 
     #[test]
-    fn a_record_names_stream_table_position_and_storage() {
+    fn a_record_names_stream_table_position_and_the_table() {
         let sql = record_loaded_sql("1/db/s", "public", "o'k", 0x16_B374_D848, 7);
         assert!(sql.contains(
             "VALUES ('1/db/s', 'public', 'o''k', '16/B374D848'::pg_lsn, 7, \
-             '\"public\".\"o''k\"'::regclass, \
-             pg_relation_filenode('\"public\".\"o''k\"'::regclass))"
+             '\"public\".\"o''k\"'::regclass)"
         ));
         let condition = loaded_condition("1/db/s", "public", "t", 0x100);
         assert!(
