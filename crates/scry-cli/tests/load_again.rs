@@ -166,4 +166,14 @@ fn an_input_without_a_snapshot_table_is_an_error() {
         "{}",
         stderr(&out)
     );
+    // A missing input file is a read error (exit 2), for apply as for load.
+    for command in ["apply", "load"] {
+        let out = scry(&[command, &dst, "/nonexistent/scry-input"], None);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("scry: cannot read /nonexistent/scry-input: "),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
 }

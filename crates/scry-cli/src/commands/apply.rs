@@ -38,7 +38,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let reader: Box<dyn Read + Send> = if input == "-" {
         Box::new(io::stdin())
     } else {
-        let file = std::fs::File::open(input).map_err(|source| CliError::Write {
+        let file = std::fs::File::open(input).map_err(|source| crate::input::InputError::Io {
             name: input.to_owned(),
             source,
         })?;
