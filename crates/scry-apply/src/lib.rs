@@ -59,7 +59,6 @@
 //! or before the recorded position it may be one the target has, so a failure in it waits for
 //! its Commit: rolled back without error if the target had it, reported if not.
 
-mod conn;
 mod error;
 mod pipeline;
 mod plan;
@@ -75,11 +74,11 @@ use std::time::Duration;
 
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
 
-use conn::{Conn, WireError};
 pub use error::ApplyError;
 use pipeline::{Item, Work};
 use plan::{Plan, Shape};
 pub use replicate::{Replication, Stopped, STATUS_EVERY};
+use scry_conn::{self as conn, Conn, WireError};
 use sql::{literal, RowTarget};
 pub use state::{
     create_sql, loaded_condition, origin_name, record_loaded_sql, stream_identity, SCHEMA,

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use scry_types::{DatabaseEvent, Lsn, OperationType};
 
-use crate::conn::{Answer, Conn, WireError};
 use crate::sql::{key_display, Key, Param};
 use crate::ApplyError;
+use scry_conn::{Answer, Conn, WireError};
 
 /// A statement to send.
 pub(crate) enum Work {

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use scry_pg::pgoutput::{Change, ChangeDecoder};
 use scry_types::{DatabaseEvent, Lsn, OperationType};
 
-use crate::conn::{self, Conn, CopyBoth, WireError};
 use crate::{Applier, ApplyError};
+use scry_conn::{self as conn, Conn, CopyBoth, WireError};
 
 /// The longest the source waits for a status update (what the target has durably), while
 /// the stream is busy or quiet.

@@ -5,8 +5,8 @@
 use bytes::{BufMut, BytesMut};
 use scry_types::{DatabaseEvent, RelationMeta};
 
-use crate::conn::{Conn, WireError};
 use crate::sql::quote;
+use scry_conn::{Conn, WireError};
 
 /// COPY BINARY's signature, flags and header extension length.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";

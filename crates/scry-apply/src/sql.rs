@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use scry_types::{ColumnMeta, ColumnValue, DatabaseEvent, RelationMeta, ReplicaIdentity};
 
-use crate::conn::{Conn, WireError};
+use scry_conn::{Conn, WireError};
 
 /// A parameter sent as the value's own binary bytes (NULL for none), whatever the type the
 /// server expects there: the bytes are PostgreSQL's binary format of the column's type.

@@ -11,9 +11,9 @@
 //! of the other). The default origin name is derived from the stream identity and the target
 //! database ([`origin_name`]), so two streams into one cluster never meet by default.
 
-use crate::conn::{Conn, WireError};
 use crate::sql::literal;
 use crate::ApplyError;
+use scry_conn::{Conn, WireError};
 
 /// The schema scry's state lives in on a target.
 pub const SCHEMA: &str = "scry";

@@ -12,7 +12,7 @@ use super::{unexpected, Conn, DbError, WireError};
 
 /// What the server sends once the stream has started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CopyBoth {
+pub enum CopyBoth {
     /// XLogData: one message of the output plugin, and the WAL position it was written at.
     XLogData {
         /// The message's position (for pgoutput: the change's LSN; a Commit's end LSN).
@@ -38,7 +38,7 @@ const PG_EPOCH_US: i64 = 946_684_800_000_000;
 impl Conn {
     /// Runs the replication command `sql` (`START_REPLICATION ...`): once the server agrees
     /// (CopyBothResponse), the stream's messages follow ([`copy_both`](Self::copy_both)).
-    pub(crate) fn start_copy_both(&mut self, sql: &str) -> Result<(), WireError> {
+    pub fn start_copy_both(&mut self, sql: &str) -> Result<(), WireError> {
         frontend::query(sql, &mut self.output)?;
         self.send()?;
         loop {
@@ -70,7 +70,7 @@ impl Conn {
 
     /// The stream's next message, waiting `wait` at most for one to arrive; `None` when none
     /// did.
-    pub(crate) fn copy_both(&mut self, wait: Duration) -> Result<Option<CopyBoth>, WireError> {
+    pub fn copy_both(&mut self, wait: Duration) -> Result<Option<CopyBoth>, WireError> {
         let deadline = Instant::now() + wait;
         loop {
             match Message::parse(&mut self.input)? {
@@ -106,7 +106,7 @@ impl Conn {
     /// Sends a standby status update: the stream is received up to `written`, and what
     /// came up to `flushed` is durable where it went (the server may confirm the slot to
     /// it); with `reply`, the server is asked to answer with a keepalive at once.
-    pub(crate) fn standby_status(
+    pub fn standby_status(
         &mut self,
         written: u64,
         flushed: u64,

@@ -31,15 +31,15 @@ mod error;
 mod replication;
 mod stream;
 
-pub(crate) use error::{Answer, DbError, WireError};
-pub(crate) use replication::CopyBoth;
+pub use error::{Answer, DbError, WireError};
+pub use replication::CopyBoth;
 use stream::Stream;
 
 /// How much is asked of the socket at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// A connection, set up and idle.
-pub(crate) struct Conn {
+pub struct Conn {
     stream: Stream,
     /// Where a read lands before it joins `input`.
     chunk: Vec<u8>,
@@ -64,13 +64,13 @@ impl Drop for Conn {
 impl Conn {
     /// Connects to the server `conninfo` names (a libpq key/value string or URL; no TLS),
     /// trying its hosts in order, and authenticates (trust, password, MD5 or SCRAM-SHA-256).
-    pub(crate) fn connect(conninfo: &str) -> Result<Self, WireError> {
+    pub fn connect(conninfo: &str) -> Result<Self, WireError> {
         Self::connect_as(conninfo, false)
     }
 
     /// As [`connect`](Self::connect), as a logical replication connection
     /// (`replication=database`): it takes replication commands and simple queries.
-    pub(crate) fn connect_replication(conninfo: &str) -> Result<Self, WireError> {
+    pub fn connect_replication(conninfo: &str) -> Result<Self, WireError> {
         Self::connect_as(conninfo, true)
     }
 
@@ -192,7 +192,7 @@ impl Conn {
 
     /// Writes what is queued. While the socket is full, what the server answers is read
     /// into `input`, so that it never waits on a full socket of ours.
-    pub(crate) fn send(&mut self) -> Result<(), WireError> {
+    pub fn send(&mut self) -> Result<(), WireError> {
         if self.broken {
             return Err(broken());
         }
@@ -267,7 +267,7 @@ impl Conn {
 
     /// Runs `sql` (one or more statements, no parameters) and returns the rows of the last
     /// statement that returned any, as text.
-    pub(crate) fn simple(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, WireError> {
+    pub fn simple(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, WireError> {
         frontend::query(sql, &mut self.output)?;
         self.send()?;
         let mut rows = Vec::new();
@@ -295,7 +295,7 @@ impl Conn {
 
     /// Prepares `sql` as the statement `name` (its parameter types as the server infers
     /// them).
-    pub(crate) fn prepare(&mut self, name: &str, sql: &str) -> Result<(), WireError> {
+    pub fn prepare(&mut self, name: &str, sql: &str) -> Result<(), WireError> {
         frontend::parse(name, sql, std::iter::empty(), &mut self.output)?;
         frontend::sync(&mut self.output);
         self.send()?;
@@ -313,7 +313,7 @@ impl Conn {
 
     /// Queues the prepared statement `name` with these parameters (each value's binary
     /// bytes, `None` for NULL).
-    pub(crate) fn execute<'a>(
+    pub fn execute<'a>(
         &mut self,
         name: &str,
         params: impl IntoIterator<Item = Option<&'a [u8]>>,
@@ -343,14 +343,14 @@ impl Conn {
     }
 
     /// Waits until this connection or `other` has something to read, `timeout` at most.
-    pub(crate) fn wait_either(&mut self, other: &Self, timeout: Duration) -> Result<(), WireError> {
+    pub fn wait_either(&mut self, other: &Self, timeout: Duration) -> Result<(), WireError> {
         self.stream
             .wait_pair(&other.stream, timeout)
             .map_err(|e| self.fail(e))
     }
 
     /// Queues the Sync that closes a pipeline.
-    pub(crate) fn sync(&mut self) {
+    pub fn sync(&mut self) {
         frontend::sync(&mut self.output);
     }
 
@@ -363,7 +363,7 @@ impl Conn {
     /// Whether the answers of the pipeline written last have all arrived (its ReadyForQuery
     /// is here), without waiting: reading them with [`answers`](Self::answers) then does not
     /// block.
-    pub(crate) fn answered(&mut self) -> Result<bool, WireError> {
+    pub fn answered(&mut self) -> Result<bool, WireError> {
         self.take_arrived()?;
         let mut at = 0;
         while let Some((tag, len)) = self.whole_message_at(at) {
@@ -384,7 +384,7 @@ impl Conn {
     }
 
     /// Runs `sql`, a query of one LSN (as text); `None` when it returns no row or NULL.
-    pub(crate) fn query_lsn(&mut self, sql: &str) -> Result<Option<u64>, WireError> {
+    pub fn query_lsn(&mut self, sql: &str) -> Result<Option<u64>, WireError> {
         Ok(self
             .simple(sql)?
             .first()
@@ -395,7 +395,7 @@ impl Conn {
 
     /// Reads the answers of a pipeline of `n` statements (written, closed by one Sync), in
     /// order; then whether the session is left in a failed transaction block.
-    pub(crate) fn answers(&mut self, n: usize) -> Result<(Vec<Answer>, bool), WireError> {
+    pub fn answers(&mut self, n: usize) -> Result<(Vec<Answer>, bool), WireError> {
         let mut answers = Vec::with_capacity(n);
         let failed = loop {
             match self.next()? {
@@ -421,7 +421,7 @@ impl Conn {
     }
 
     /// Starts `COPY ... FROM STDIN` (`sql`): the server is ready for the data.
-    pub(crate) fn copy_in(&mut self, sql: &str) -> Result<(), WireError> {
+    pub fn copy_in(&mut self, sql: &str) -> Result<(), WireError> {
         frontend::query(sql, &mut self.output)?;
         self.send()?;
         match self.next()? {
@@ -437,7 +437,7 @@ impl Conn {
 
     /// Sends COPY data. A server that has stopped the COPY (a row it refused) says so here,
     /// when its error has arrived, or at [`copy_done`](Self::copy_done).
-    pub(crate) fn copy_data(&mut self, data: &[u8]) -> Result<(), WireError> {
+    pub fn copy_data(&mut self, data: &[u8]) -> Result<(), WireError> {
         // The server sends nothing during a COPY but notices, unless it stopped it.
         self.take_arrived()?;
         loop {
@@ -462,7 +462,7 @@ impl Conn {
     }
 
     /// Stops the COPY with `why`: the server refuses it, and the transaction it is in.
-    pub(crate) fn copy_fail(&mut self, why: &str) -> Result<(), WireError> {
+    pub fn copy_fail(&mut self, why: &str) -> Result<(), WireError> {
         frontend::copy_fail(why, &mut self.output)?;
         self.send()?;
         match self.copy_end() {
@@ -473,7 +473,7 @@ impl Conn {
     }
 
     /// Ends the COPY; the rows it copied.
-    pub(crate) fn copy_done(&mut self) -> Result<u64, WireError> {
+    pub fn copy_done(&mut self) -> Result<u64, WireError> {
         frontend::copy_done(&mut self.output);
         self.send()?;
         self.copy_end()
@@ -540,7 +540,7 @@ fn unexpected(m: &Message, when: &str) -> WireError {
 /// Runs `attempt` again while the server says what it needs is in use (SQLSTATE 55006,
 /// `object_in_use`: a replication origin or slot still held by the backend or walsender of
 /// a process that died, until it notices), `wait` at most.
-pub(crate) fn while_in_use<T>(
+pub fn while_in_use<T>(
     wait: Duration,
     mut attempt: impl FnMut() -> Result<T, WireError>,
 ) -> Result<T, WireError> {

@@ -7,7 +7,7 @@ use postgres_protocol::message::backend::ErrorResponseBody;
 
 /// A failure of the connection or of one request.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum WireError {
+pub enum WireError {
     /// The server refused the request.
     #[error("{0}")]
     Server(DbError),
@@ -22,7 +22,7 @@ pub(crate) enum WireError {
 
 impl WireError {
     /// The SQLSTATE code, for a server error.
-    pub(crate) fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<&str> {
         match self {
             Self::Server(e) => Some(&e.code),
             _ => None,
@@ -32,11 +32,15 @@ impl WireError {
 
 /// An error the server reported: its severity, SQLSTATE code, message and detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DbError {
-    pub(crate) severity: String,
-    pub(crate) code: String,
-    pub(crate) message: String,
-    pub(crate) detail: Option<String>,
+pub struct DbError {
+    /// ERROR, FATAL, PANIC (the non-localized severity when the server sends it).
+    pub severity: String,
+    /// The SQLSTATE code.
+    pub code: String,
+    /// The primary message.
+    pub message: String,
+    /// The detail, when the server gives one.
+    pub detail: Option<String>,
 }
 
 impl std::fmt::Display for DbError {
@@ -76,7 +80,7 @@ impl DbError {
 
 /// What one statement of a pipeline came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Answer {
+pub enum Answer {
     /// It ran; the rows its command tag counts (0 for a tag without a count).
     Done(u64),
     /// The server refused it.
