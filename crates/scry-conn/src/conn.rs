@@ -20,11 +20,11 @@ use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use crate::config::{ConnConfig, Host};
 use bytes::{BufMut, BytesMut};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
-use tokio_postgres::config::{Config, Host, SslMode};
 
 mod auth;
 mod error;
@@ -75,79 +75,69 @@ impl Conn {
     }
 
     fn connect_as(conninfo: &str, replication: bool) -> Result<Self, WireError> {
-        let config: Config = conninfo
-            .parse()
-            .map_err(|e| WireError::Protocol(format!("invalid connection string: {e}")))?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(WireError::Protocol(
-                "sslmode=require: this client does not do TLS".to_owned(),
-            ));
-        }
-        let user = match config.get_user() {
-            Some(user) => user.to_owned(),
-            None => std::env::var("USER")
-                .map_err(|_| WireError::Protocol("no user in the connection string".into()))?,
-        };
+        let config =
+            ConnConfig::resolve(conninfo).map_err(|e| WireError::Protocol(e.to_string()))?;
+        Self::connect_with(&config, replication)
+    }
+
+    /// Connects with settings already resolved (see [`ConnConfig::resolve`]); as a logical
+    /// replication connection with `replication`. The hosts are tried in order; the error
+    /// of the last one is returned, naming it.
+    ///
+    /// # Errors
+    /// [`WireError`] naming the host and what failed: the socket, TLS, authentication or
+    /// the server's refusal.
+    pub fn connect_with(config: &ConnConfig, replication: bool) -> Result<Self, WireError> {
         let mut last = None;
-        let hosts = config.get_hosts();
-        if hosts.is_empty() {
-            return Err(WireError::Protocol(
-                "no host in the connection string".into(),
+        for host in &config.hosts {
+            match Self::open(host, config.connect_timeout)
+                .map_err(WireError::from)
+                .and_then(|stream| Self::start(stream, config, replication))
+            {
+                Ok(conn) => return Ok(conn),
+                Err(e) => last = Some(e.at(host)),
+            }
+        }
+        Err(last.unwrap_or_else(|| WireError::Protocol("no host to connect to".into())))
+    }
+
+    fn open(host: &Host, timeout: Option<Duration>) -> io::Result<Stream> {
+        if host.is_socket() {
+            #[cfg(unix)]
+            return Ok(Stream::Unix(UnixStream::connect(
+                std::path::Path::new(&host.name).join(format!(".s.PGSQL.{}", host.port)),
+            )?));
+            #[cfg(not(unix))]
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "Unix sockets are not available here",
             ));
         }
-        for (i, host) in hosts.iter().enumerate() {
-            let port = config
-                .get_ports()
-                .get(i)
-                .or_else(|| config.get_ports().first())
-                .copied()
-                .unwrap_or(5432);
-            match Self::open(host, port, config.get_connect_timeout().copied()) {
-                Ok(stream) => return Self::start(stream, &config, &user, replication),
+        let mut last = None;
+        for addr in std::net::ToSocketAddrs::to_socket_addrs(&(host.name.as_str(), host.port))? {
+            let stream = match timeout {
+                Some(t) => TcpStream::connect_timeout(&addr, t),
+                None => TcpStream::connect(addr),
+            };
+            match stream {
+                Ok(s) => {
+                    s.set_nodelay(true)?;
+                    return Ok(Stream::Tcp(s));
+                }
                 Err(e) => last = Some(e),
             }
         }
-        Err(WireError::Io(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, "no host to connect to")
-        })))
-    }
-
-    fn open(host: &Host, port: u16, timeout: Option<Duration>) -> io::Result<Stream> {
-        match host {
-            Host::Tcp(name) => {
-                let mut last = None;
-                for addr in std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))? {
-                    let stream = match timeout {
-                        Some(t) => TcpStream::connect_timeout(&addr, t),
-                        None => TcpStream::connect(addr),
-                    };
-                    match stream {
-                        Ok(s) => {
-                            s.set_nodelay(true)?;
-                            return Ok(Stream::Tcp(s));
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                Err(last.unwrap_or_else(|| {
-                    io::Error::new(io::ErrorKind::NotFound, format!("{name} has no address"))
-                }))
-            }
-            #[cfg(unix)]
-            Host::Unix(dir) => Ok(Stream::Unix(UnixStream::connect(
-                dir.join(format!(".s.PGSQL.{port}")),
-            )?)),
-        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} has no address", host.name),
+            )
+        }))
     }
 
     /// Starts the session: startup, authentication, the server's parameters up to its
     /// first ReadyForQuery.
-    fn start(
-        stream: Stream,
-        config: &Config,
-        user: &str,
-        replication: bool,
-    ) -> Result<Self, WireError> {
+    fn start(stream: Stream, config: &ConnConfig, replication: bool) -> Result<Self, WireError> {
         stream.set_nonblocking()?;
         let mut conn = Conn {
             stream,
@@ -156,11 +146,12 @@ impl Conn {
             output: BytesMut::new(),
             broken: false,
         };
-        let mut params = vec![("user", user), ("client_encoding", "UTF8")];
-        if let Some(db) = config.get_dbname() {
-            params.push(("database", db));
-        }
-        if let Some(options) = config.get_options() {
+        let mut params = vec![
+            ("user", config.user.as_str()),
+            ("database", config.dbname.as_str()),
+            ("client_encoding", "UTF8"),
+        ];
+        if let Some(options) = &config.options {
             params.push(("options", options));
         }
         if replication {
@@ -173,11 +164,14 @@ impl Conn {
         };
         params.push((
             "application_name",
-            config.get_application_name().unwrap_or(name),
+            config.application_name.as_deref().unwrap_or(name),
         ));
         frontend::startup_message(params, &mut conn.output)?;
         conn.send()?;
-        conn.authenticate(user.as_bytes(), config.get_password())?;
+        conn.authenticate(
+            config.user.as_bytes(),
+            config.password.as_deref().map(str::as_bytes),
+        )?;
         loop {
             match conn.next()? {
                 Message::ReadyForQuery(_) => return Ok(conn),

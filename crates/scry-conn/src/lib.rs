@@ -17,6 +17,9 @@
 //! does replication only. One layer that does all of it keeps parsing, authentication and
 //! errors the same for every command.
 
+pub mod config;
 mod conn;
+mod passfile;
 
+pub use config::{ConfigError, ConnConfig, SslMode};
 pub use conn::{while_in_use, Answer, Conn, CopyBoth, DbError, WireError};

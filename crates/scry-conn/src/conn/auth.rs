@@ -13,7 +13,13 @@ impl Conn {
         user: &[u8],
         password: Option<&[u8]>,
     ) -> Result<(), WireError> {
-        let need = || WireError::Protocol("the server asks for a password; none given".into());
+        let need = || {
+            WireError::Protocol(
+                "the server asks for a password, and none is given (password=, PGPASSWORD or \
+                 the password file ~/.pgpass)"
+                    .into(),
+            )
+        };
         let mut scram = None;
         loop {
             match self.next()? {

@@ -21,6 +21,17 @@ pub enum WireError {
 }
 
 impl WireError {
+    /// The error with the host it happened at, for one that has none yet (a socket or
+    /// protocol failure; the server's own errors say enough).
+    #[must_use]
+    pub fn at(self, host: &crate::config::Host) -> Self {
+        match self {
+            Self::Io(e) => Self::Io(io::Error::new(e.kind(), format!("{host}: {e}"))),
+            Self::Protocol(why) => Self::Protocol(format!("{host}: {why}")),
+            other => other,
+        }
+    }
+
     /// The SQLSTATE code, for a server error.
     pub fn code(&self) -> Option<&str> {
         match self {
