@@ -14,5 +14,5 @@ if [ -f "$DATA/postmaster.pid" ]; then
         "$bindir/pg_ctl" -D "$DATA" -m fast -w stop >&2
     fi
 fi
-rm -rf "$DATA" "$DATA.log"
+rm -rf "$DATA" "$DATA.log" "$DATA.tls"
 echo "postgres-stop.sh: stopped" >&2

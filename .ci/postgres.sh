@@ -12,7 +12,8 @@
 # Environment: SCRY_PG_PORT (default 54329; the next free port is taken when it is busy), SCRY_PG_DIR (default /tmp/scry-pg-data),
 #              SCRY_PG_USER (default postgres when it exists, else scrypg), SCRY_PG_DB (scry),
 #              SCRY_PG_VAR (default SCRY_PG_URL: the variable it prints; VAR_DIR is the data
-#              directory, for .ci/postgres-ctl.sh).
+#              directory, for .ci/postgres-ctl.sh), SCRY_PG_TLS=1 (a TLS-only server, see
+#              below; VAR_CA, VAR_OTHER_CA, VAR_PASSWORD and VAR_SOCKET are printed too).
 set -euo pipefail
 
 PORT="${SCRY_PG_PORT:-54329}"
@@ -104,6 +105,48 @@ as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >&2
 as_pg "$bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
 
 URL="host=127.0.0.1 port=$PORT user=$PGUSER_NAME dbname=$DB"
+
+# SCRY_PG_TLS=1: a server as managed services configure it: TLS only (hostssl), SCRAM
+# passwords, a certificate for localhost and 127.0.0.1 signed by a test CA. Trust stays on
+# the Unix socket only, for the tests' set-up.
+if [ "${SCRY_PG_TLS:-}" = 1 ]; then
+    if ! command -v openssl >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y --no-install-recommends openssl >&2
+    fi
+    TLS_DIR="$DATA.tls"
+    rm -rf "$TLS_DIR"
+    mkdir -p "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        openssl req -new -x509 -nodes -days 30 -subj "/CN=scry test CA" \
+            -keyout ca.key -out ca.pem >/dev/null 2>&1
+        openssl req -new -x509 -nodes -days 30 -subj "/CN=another test CA" \
+            -keyout other-ca.key -out other-ca.pem >/dev/null 2>&1
+        openssl req -new -nodes -subj "/CN=localhost" -keyout server.key -out server.csr \
+            >/dev/null 2>&1
+        printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >san.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+            -extfile san.ext -out server.crt >/dev/null 2>&1
+    )
+    cp "$TLS_DIR/server.crt" "$TLS_DIR/server.key" "$DATA/"
+    if [ "$(id -u)" = 0 ]; then
+        chown "$PGUSER_NAME" "$DATA/server.crt" "$DATA/server.key"
+    fi
+    chmod 600 "$DATA/server.key"
+    printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n" \
+        >>"$DATA/postgresql.conf"
+    as_pg "$bindir/psql" -h /tmp -p "$PORT" -U "$PGUSER_NAME" -d "$DB" -qc \
+        "CREATE ROLE scry_tls LOGIN SUPERUSER REPLICATION PASSWORD 'tls pass word'" >&2
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n' \
+        >"$DATA/pg_hba.conf"
+    as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 restart >&2
+    URL="host=localhost port=$PORT user=scry_tls dbname=$DB"
+    echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}_CA='$TLS_DIR/ca.pem'"
+    echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}_OTHER_CA='$TLS_DIR/other-ca.pem'"
+    echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}_PASSWORD='tls pass word'"
+    echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}_SOCKET='host=/tmp port=$PORT user=$PGUSER_NAME dbname=$DB'"
+fi
 log "server up: $URL"
 echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}='$URL'"
 echo "export ${SCRY_PG_VAR:-SCRY_PG_URL}_DIR='$DATA'"

@@ -246,8 +246,8 @@ const COMMIT: &str = "scry_commit";
 const CHAIN: &str = "scry_chain";
 
 impl Applier {
-    /// Connects to the target at `conninfo` (no TLS) to apply the stream whose identity is
-    /// `stream` (see [`stream_identity`]): creates scry's state on the target when missing
+    /// Connects to the target at `conninfo` (libpq's rules and TLS: see `scry_conn`) to
+    /// apply the stream whose identity is `stream` (see [`stream_identity`]): creates scry's state on the target when missing
     /// (the schema `scry`, see the `state` module), binds the replication origin `origin`
     /// (by default [`origin_name`] of the stream and the target database) to the stream,
     /// creates the origin when missing, and takes it for this session. An origin still held
@@ -409,8 +409,8 @@ impl Applier {
     }
 
     /// The connection to the target.
-    pub(crate) fn conn(&self) -> &Conn {
-        &self.conn
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 
     /// Sends the queued group, after checking the one sent before it: the answers of this

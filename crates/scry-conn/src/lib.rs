@@ -20,6 +20,7 @@
 pub mod config;
 mod conn;
 mod passfile;
+mod tls;
 
 pub use config::{ConfigError, ConnConfig, SslMode};
 pub use conn::{while_in_use, Answer, Conn, CopyBoth, DbError, WireError};

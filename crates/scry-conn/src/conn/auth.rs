@@ -5,13 +5,20 @@ use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
 use super::{unexpected, Conn, DbError, WireError};
+use crate::config::ChannelBinding;
 
 impl Conn {
     /// Answers the server's authentication requests until it says AuthenticationOk.
+    ///
+    /// Over TLS (`binding`: the server certificate's hash), SCRAM binds the channel
+    /// (SCRAM-SHA-256-PLUS) when the server offers it, unless `policy` disables it; under
+    /// `ChannelBinding::Require` a login without it fails.
     pub(super) fn authenticate(
         &mut self,
         user: &[u8],
         password: Option<&[u8]>,
+        binding: Option<&[u8]>,
+        policy: ChannelBinding,
     ) -> Result<(), WireError> {
         let need = || {
             WireError::Protocol(
@@ -21,8 +28,16 @@ impl Conn {
             )
         };
         let mut scram = None;
+        let mut bound = false;
         loop {
             match self.next()? {
+                Message::AuthenticationOk if policy == ChannelBinding::Require && !bound => {
+                    return Err(WireError::Protocol(
+                        "channel_binding=require, and the server logged in without it (it needs \
+                         SCRAM over TLS)"
+                            .into(),
+                    ))
+                }
                 Message::AuthenticationOk => return Ok(()),
                 Message::AuthenticationCleartextPassword => {
                     frontend::password_message(password.ok_or_else(need)?, &mut self.output)?;
@@ -34,24 +49,39 @@ impl Conn {
                 Message::AuthenticationSasl(body) => {
                     use fallible_iterator::FallibleIterator;
                     let mut offered = body.mechanisms();
-                    let mut scram_offered = false;
+                    let (mut plain, mut plus) = (false, false);
                     while let Some(m) = offered.next()? {
-                        scram_offered |= m == sasl::SCRAM_SHA_256;
+                        plain |= m == sasl::SCRAM_SHA_256;
+                        plus |= m == sasl::SCRAM_SHA_256_PLUS;
                     }
-                    if !scram_offered {
-                        return Err(WireError::Protocol(
-                            "the server offers no SASL mechanism this client knows".into(),
-                        ));
-                    }
-                    let s = sasl::ScramSha256::new(
-                        password.ok_or_else(need)?,
-                        sasl::ChannelBinding::unsupported(),
-                    );
-                    frontend::sasl_initial_response(
-                        sasl::SCRAM_SHA_256,
-                        s.message(),
-                        &mut self.output,
-                    )?;
+                    let password = password.ok_or_else(need)?;
+                    let (mechanism, channel) = match binding {
+                        Some(hash) if plus && policy != ChannelBinding::Disable => {
+                            bound = true;
+                            (
+                                sasl::SCRAM_SHA_256_PLUS,
+                                sasl::ChannelBinding::tls_server_end_point(hash.to_vec()),
+                            )
+                        }
+                        _ if policy == ChannelBinding::Require => {
+                            return Err(WireError::Protocol(
+                                "channel_binding=require, and the server offers no \
+                                 SCRAM-SHA-256-PLUS over this connection (it needs TLS)"
+                                    .into(),
+                            ))
+                        }
+                        Some(_) if plain && policy != ChannelBinding::Disable => {
+                            (sasl::SCRAM_SHA_256, sasl::ChannelBinding::unrequested())
+                        }
+                        _ if plain => (sasl::SCRAM_SHA_256, sasl::ChannelBinding::unsupported()),
+                        _ => {
+                            return Err(WireError::Protocol(
+                                "the server offers no SASL mechanism this client knows".into(),
+                            ))
+                        }
+                    };
+                    let s = sasl::ScramSha256::new(password, channel);
+                    frontend::sasl_initial_response(mechanism, s.message(), &mut self.output)?;
                     scram = Some(s);
                 }
                 Message::AuthenticationSaslContinue(body) => {

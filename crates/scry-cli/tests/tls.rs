@@ -1,0 +1,150 @@
+//! `scry replicate` and `scry apply` against the TLS-only server `.ci/test` starts
+//! (`SCRY_PG_TLS_URL`: only `hostssl ... scram-sha-256`, a certificate for localhost signed
+//! by a test CA), with `sslmode=verify-full` and the password from `PGPASSWORD`, as a user
+//! of a managed database runs them. (The set-up goes through the server's Unix socket.)
+
+mod common;
+
+use std::process::Command;
+
+use common::pg::digest;
+use common::scratch;
+use postgres::{Client, NoTls};
+use scry_testkit::server::fresh_database;
+
+struct Tls {
+    url: String,
+    ca: String,
+    password: String,
+    socket: String,
+}
+
+fn tls() -> Option<Tls> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (
+        var("SCRY_PG_TLS_URL"),
+        var("SCRY_PG_TLS_URL_CA"),
+        var("SCRY_PG_TLS_URL_PASSWORD"),
+        var("SCRY_PG_TLS_URL_SOCKET"),
+    ) {
+        (Some(url), Some(ca), Some(password), Some(socket)) => Some(Tls {
+            url,
+            ca,
+            password,
+            socket,
+        }),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "SCRY_PG_TLS_URL is not set but CI is: .ci/test starts the TLS server"
+            );
+            eprintln!("SKIPPED: SCRY_PG_TLS_URL is not set (see .ci/test)");
+            None
+        }
+    }
+}
+
+/// `scry ARGS` with `PGPASSWORD` set and no password anywhere else.
+fn scry_with_password(password: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .env("PGPASSWORD", password)
+        .env_remove("PGPASSFILE")
+        .output()
+        .expect("run scry")
+}
+
+#[test]
+fn replicate_and_apply_over_verified_tls_with_the_password_from_the_environment() {
+    let Some(t) = tls() else { return };
+    let src_socket = fresh_database(&t.socket, "tls_src");
+    let dst_socket = fresh_database(&t.socket, "tls_dst");
+    let mut s = Client::connect(&src_socket, NoTls).expect("connect over the socket");
+    for sql in [
+        "CREATE TABLE t (id int4 PRIMARY KEY, note text); CREATE PUBLICATION p FOR TABLE t",
+        "SELECT pg_create_logical_replication_slot('tls_slot', 'pgoutput')",
+        "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 2000) g",
+    ] {
+        s.batch_execute(sql).expect("source");
+    }
+    Client::connect(&dst_socket, NoTls)
+        .expect("connect over the socket")
+        .batch_execute("CREATE TABLE t (id int4 PRIMARY KEY, note text)")
+        .expect("target");
+    let secure = |db: &str| {
+        format!(
+            "{} dbname={db} sslmode=verify-full sslrootcert={}",
+            t.url, t.ca
+        )
+    };
+    let (src, dst) = (secure("tls_src"), secure("tls_dst"));
+    let out = scry_with_password(
+        &t.password,
+        &[
+            "replicate",
+            &src,
+            &dst,
+            "--slot",
+            "tls_slot",
+            "--publication",
+            "p",
+            "--until",
+            "now",
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("applied 1 transaction (2000 changes)"),
+        "{said}"
+    );
+    let mut d = Client::connect(&dst_socket, NoTls).expect("connect");
+    assert_eq!(digest(&mut d, "t"), digest(&mut s, "t"));
+
+    // A file of changes (captured over the socket) applied over TLS.
+    s.batch_execute(
+        "UPDATE t SET note = 'changed' WHERE id % 7 = 0; DELETE FROM t WHERE id > 1900",
+    )
+    .expect("changes");
+    let file = scratch("tls_apply").join("cdc.scry");
+    let file = file.to_str().expect("path");
+    let captured = common::scry(
+        &[
+            "capture",
+            &src_socket,
+            "--slot",
+            "tls_slot",
+            "--publication",
+            "p",
+            "--out",
+            file,
+            "--until",
+            "now",
+        ],
+        None,
+    );
+    assert!(captured.status.success(), "{}", common::stderr(&captured));
+    let out = scry_with_password(&t.password, &["apply", &dst, file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(digest(&mut d, "t"), digest(&mut s, "t"));
+
+    // Without TLS the server refuses, and the error says so, naming the side.
+    let plain = format!("{} dbname=tls_dst sslmode=disable", t.url);
+    let out = scry_with_password(&t.password, &["apply", &plain, file]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("scry: target: ")
+            && said.contains("no pg_hba.conf entry")
+            && said.contains("no encryption"),
+        "{said}"
+    );
+    // The password never shows in an error.
+    let given = format!("{} dbname=tls_dst sslmode=disable password=hunter2", t.url);
+    let out = common::scry(&["apply", &given, file], None);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+}
