@@ -1,41 +1,66 @@
-//! A live PostgreSQL server: connecting, and the relation metadata of its tables from the
-//! catalog (for `scry snapshot` and `scry load`).
+//! A live PostgreSQL server: connecting (through `scry_conn`, the one connection layer:
+//! libpq's connection strings, environment and password file, TLS), and the relation
+//! metadata of its tables from the catalog (for `scry snapshot` and `scry load`).
 
-use postgres::{Client, GenericClient, NoTls};
+use scry_conn::{Conn, WireError};
 use scry_types::{ColumnMeta, RelationMeta, ReplicaIdentity};
 
 use crate::commands::CliError;
 
-/// Connects to `conninfo` (a libpq connection string or URL; no TLS).
-pub fn connect(conninfo: &str) -> Result<Client, CliError> {
-    Client::connect(conninfo, NoTls).map_err(|e| server_error("cannot connect", &e))
+/// Connects to `conninfo` (a libpq connection string or URL, completed as libpq does).
+pub fn connect(conninfo: &str) -> Result<Conn, CliError> {
+    Conn::connect(conninfo).map_err(|e| server_error("cannot connect", &e))
 }
 
 /// The server's identity: its cluster's system identifier and the connection's database
 /// (what a stream's identity is made of, see `scry_apply::stream_identity`).
-pub fn identity(client: &mut impl GenericClient) -> Result<(String, String), CliError> {
-    let row = client
-        .query_one(
-            "SELECT system_identifier::text, current_database()::text FROM pg_control_system()",
-            &[],
-        )
-        .map_err(|e| server_error("cannot read the server's system identifier", &e))?;
-    Ok((row.get(0), row.get(1)))
+pub fn identity(conn: &mut Conn) -> Result<(String, String), CliError> {
+    let row = first_row(
+        conn,
+        "SELECT system_identifier::text, current_database()::text FROM pg_control_system()",
+        &[],
+        "cannot read the server's system identifier",
+    )?;
+    Ok((text(&row, 0), text(&row, 1)))
 }
 
-/// The error for a failed query.
-pub fn server_error(what: impl Into<String>, e: &postgres::Error) -> CliError {
-    // The library's own text of a server error is just "db error": say the server's.
-    let message = match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
-            None => format!("{}: {}", db.severity(), db.message()),
-        },
-        None => e.to_string(),
-    };
+/// The first row of `sql`; `what` names the failure.
+pub fn first_row(
+    conn: &mut Conn,
+    sql: &str,
+    params: &[Option<&str>],
+    what: &str,
+) -> Result<Vec<Option<String>>, CliError> {
+    conn.query(sql, params)
+        .map_err(|e| server_error(what, &e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CliError::Server {
+            what: what.to_owned(),
+            message: "no row".to_owned(),
+        })
+}
+
+/// Column `i` of `row` as text (empty for NULL).
+pub fn text(row: &[Option<String>], i: usize) -> String {
+    row.get(i).cloned().flatten().unwrap_or_default()
+}
+
+/// Column `i` of `row` as a boolean (`t`).
+pub fn flag(row: &[Option<String>], i: usize) -> bool {
+    row.get(i).cloned().flatten().as_deref() == Some("t")
+}
+
+/// Column `i` of `row` as a number (0 for NULL or text that is not one).
+pub fn number(row: &[Option<String>], i: usize) -> i64 {
+    text(row, i).parse().unwrap_or(0)
+}
+
+/// The error for a failed request.
+pub fn server_error(what: impl Into<String>, e: &WireError) -> CliError {
     CliError::Server {
         what: what.into(),
-        message,
+        message: e.to_string(),
     }
 }
 
@@ -93,79 +118,82 @@ pub use scry_pg::text::quote_ident as quote;
 /// The tables named (`schema.table` or `table`, as PostgreSQL resolves it), or every user
 /// table and partitioned table (not partitions) when none is named, outside the schema
 /// `scry` (scry's own state on a server it applied to).
-pub fn tables(client: &mut impl GenericClient, names: &[String]) -> Result<Vec<Table>, CliError> {
+pub fn tables(conn: &mut Conn, names: &[String]) -> Result<Vec<Table>, CliError> {
     let oids: Vec<u32> = if names.is_empty() {
-        client
-            .query(
-                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
-                   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'scry') \
-                   AND n.nspname NOT LIKE 'pg\\_toast%' \
-                 ORDER BY n.nspname, c.relname",
-                &[],
-            )
-            .map_err(|e| server_error("cannot list the tables", &e))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
+        conn.query(
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'scry') \
+               AND n.nspname NOT LIKE 'pg\\_toast%' \
+             ORDER BY n.nspname, c.relname",
+            &[],
+        )
+        .map_err(|e| server_error("cannot list the tables", &e))?
+        .iter()
+        .map(|r| u32::try_from(number(r, 0)).unwrap_or(0))
+        .collect()
     } else {
         let mut oids = Vec::new();
         for name in names {
-            let row = client
-                .query_one("SELECT to_regclass($1)::oid", &[name])
-                .map_err(|e| server_error(format!("cannot look up table {name}"), &e))?;
-            match row.get::<_, Option<u32>>(0) {
-                Some(oid) => oids.push(oid),
+            let row = first_row(
+                conn,
+                "SELECT to_regclass($1)::oid",
+                &[Some(name)],
+                &format!("cannot look up table {name}"),
+            )?;
+            match row.first().cloned().flatten() {
+                Some(oid) => oids.push(oid.parse().unwrap_or(0)),
                 None => return Err(CliError::Usage(format!("no table {name} on the server"))),
             }
         }
         oids
     };
-    oids.into_iter().map(|oid| table(client, oid)).collect()
+    oids.into_iter().map(|oid| table(conn, oid)).collect()
 }
 
 /// The metadata of the table with OID `oid`: its live columns (dropped and generated ones
 /// left out: COPY cannot write a generated column, the target computes it) with their type
 /// OIDs and modifiers, its primary key columns, its replica identity.
-fn table(client: &mut impl GenericClient, oid: u32) -> Result<Table, CliError> {
-    let head = client
-        .query_one(
-            "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relreplident::text \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
-            &[&oid],
-        )
-        .map_err(|e| server_error(format!("cannot read table {oid}"), &e))?;
-    let (schema, name): (String, String) = (head.get(0), head.get(1));
-    let columns = client
+fn table(conn: &mut Conn, oid: u32) -> Result<Table, CliError> {
+    let id = oid.to_string();
+    let head = first_row(
+        conn,
+        "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relreplident::text \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+        &[Some(&id)],
+        &format!("cannot read table {oid}"),
+    )?;
+    let (schema, name) = (text(&head, 0), text(&head, 1));
+    let columns = conn
         .query(
-            "SELECT a.attname::text, a.atttypid, a.atttypmod, \
+            "SELECT a.attname::text, a.atttypid::int8, a.atttypmod, \
                     coalesce(a.attnum = ANY(i.indkey), false) \
              FROM pg_attribute a \
              LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary \
-             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped \
                AND a.attgenerated = '' \
              ORDER BY a.attnum",
-            &[&oid],
+            &[Some(&id)],
         )
         .map_err(|e| server_error(format!("cannot read the columns of {schema}.{name}"), &e))?
         .iter()
         .map(|r| {
-            let c = ColumnMeta::new(r.get::<_, String>(0), r.get(1)).type_modifier(r.get(2));
-            if r.get(3) {
+            let c = ColumnMeta::new(text(r, 0), u32::try_from(number(r, 1)).unwrap_or(0))
+                .type_modifier(i32::try_from(number(r, 2)).unwrap_or(-1));
+            if flag(r, 3) {
                 c.key()
             } else {
                 c
             }
         })
         .collect();
-    let identity = head
-        .get::<_, String>(3)
+    let identity = text(&head, 3)
         .bytes()
         .next()
         .map_or(ReplicaIdentity::Default, ReplicaIdentity::from_pg_char);
     Ok(Table {
         relation: RelationMeta::new(oid, schema, name, columns).with_replica_identity(identity),
-        partitioned: head.get::<_, String>(2) == "p",
+        partitioned: text(&head, 2) == "p",
     })
 }
 

@@ -7,7 +7,7 @@
 //! [`TABLE_SCHEMA`], and `scry load --create` runs them; every statement is idempotent (a
 //! type or table that exists is left as it is).
 
-use postgres::GenericClient;
+use scry_conn::Conn;
 use scry_types::{DatabaseEvent, OperationType};
 
 use crate::commands::CliError;
@@ -20,7 +20,7 @@ pub use scry_pg::snapshot::TABLE_SCHEMA;
 const TYPES: &str = "
 WITH RECURSIVE needed(oid, depth) AS (
     SELECT a.atttypid, 0 FROM pg_attribute a
-     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
     UNION
     SELECT d.dep, n.depth + 1
       FROM needed n JOIN pg_type t ON t.oid = n.oid
@@ -67,20 +67,21 @@ SELECT quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnul
        CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END
   FROM pg_attribute a
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum";
 
 /// The statements that make `table` (and the types it needs) on a target.
-pub fn table_ddl(client: &mut impl GenericClient, table: &pg::Table) -> Result<String, CliError> {
+pub fn table_ddl(conn: &mut Conn, table: &pg::Table) -> Result<String, CliError> {
     let rel = &table.relation;
     let name = rel.qualified_name();
     let fail =
-        |e: postgres::Error| pg::server_error(format!("cannot read the schema of {name}"), &e);
+        |e: scry_conn::WireError| pg::server_error(format!("cannot read the schema of {name}"), &e);
+    let oid = rel.rel_id.to_string();
     let mut sql = String::new();
     let mut schemas = vec![rel.schema.clone()];
-    for row in client.query(TYPES, &[&rel.rel_id]).map_err(fail)? {
-        let (kind, qualified, schema, body): (String, String, String, Option<String>) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
+    for row in conn.query(TYPES, &[Some(&oid)]).map_err(fail)? {
+        let (kind, qualified, schema) = (pg::text(&row, 0), pg::text(&row, 1), pg::text(&row, 2));
+        let body = row.get(3).cloned().flatten();
         if !schemas.contains(&schema) {
             sql.push_str(&format!(
                 "CREATE SCHEMA IF NOT EXISTS {};\n",
@@ -101,9 +102,9 @@ pub fn table_ddl(client: &mut impl GenericClient, table: &pg::Table) -> Result<S
         ));
     }
     let mut columns = Vec::new();
-    for row in client.query(COLUMNS, &[&rel.rel_id]).map_err(fail)? {
-        let (column, ty, not_null, generated): (String, String, bool, Option<String>) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
+    for row in conn.query(COLUMNS, &[Some(&oid)]).map_err(fail)? {
+        let (column, ty, not_null) = (pg::text(&row, 0), pg::text(&row, 1), pg::flag(&row, 2));
+        let generated = row.get(3).cloned().flatten();
         let mut line = format!("{column} {ty}");
         if let Some(expression) = generated {
             line.push_str(&format!(" GENERATED ALWAYS AS ({expression}) STORED"));
@@ -135,14 +136,14 @@ pub fn schema_event(table: &pg::Table, sql: String, position: u64) -> DatabaseEv
 /// `table`'s schema as one framed batch (its Ddl event, [`schema_event`]) that the encoder's
 /// next batch number goes to: the frame `scry snapshot` writes before the table's rows.
 pub fn schema_frame(
-    client: &mut impl GenericClient,
+    conn: &mut Conn,
     table: &pg::Table,
     position: u64,
     encoder: &mut scry_pg::snapshot::SnapshotEncoder,
     stream: &str,
 ) -> Result<Vec<u8>, CliError> {
     use scry_codec::frame::{FrameEncoding, FrameWriter, PayloadKind};
-    let event = schema_event(table, table_ddl(client, table)?, position);
+    let event = schema_event(table, table_ddl(conn, table)?, position);
     let seq = encoder.next_batch_seq();
     encoder.set_next_batch_seq(seq + 1);
     let batch = scry_types::DatabaseEventBatch::with_events(vec![event])

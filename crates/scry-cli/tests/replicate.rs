@@ -394,7 +394,14 @@ fn a_slot_replicated_in_one_process_killed_ten_times_ends_as_natively_and_once()
         )
         .unwrap()
         .get(0);
-    assert_eq!(confirmed, origin, "the slot against the target's origin");
+    // At least as far as the target durably has the changes: with nothing left to apply,
+    // the slot is confirmed as far as the source has sent (WAL of other tables and
+    // databases, which this stream has nothing of).
+    let lsn = |text: &str| text.parse::<scry_types::Lsn>().expect("an LSN").0;
+    assert!(
+        lsn(&confirmed) >= lsn(&origin),
+        "the slot ({confirmed}) behind the target's origin ({origin})"
+    );
     assert!(
         done.ends_with(&format!("slot scry_rdir confirmed to {confirmed}\n")),
         "{done}"

@@ -1,7 +1,8 @@
-//! `scry replicate` and `scry apply` against the TLS-only server `.ci/test` starts
-//! (`SCRY_PG_TLS_URL`: only `hostssl ... scram-sha-256`, a certificate for localhost signed
-//! by a test CA), with `sslmode=verify-full` and the password from `PGPASSWORD`, as a user
-//! of a managed database runs them. (The set-up goes through the server's Unix socket.)
+//! Every command against the TLS-only server `.ci/test` starts (`SCRY_PG_TLS_URL`: only
+//! `hostssl ... scram-sha-256`, a certificate for localhost signed by a test CA), with
+//! `sslmode=verify-full` and the password from `PGPASSWORD`, from `~/.pgpass` or in a URL,
+//! as a user of a managed database runs them. (The set-up goes through the server's Unix
+//! socket.)
 
 mod common;
 
@@ -101,29 +102,41 @@ fn replicate_and_apply_over_verified_tls_with_the_password_from_the_environment(
     let mut d = Client::connect(&dst_socket, NoTls).expect("connect");
     assert_eq!(digest(&mut d, "t"), digest(&mut s, "t"));
 
-    // A file of changes (captured over the socket) applied over TLS.
+    // A file of changes captured over TLS (each source), applied over TLS.
     s.batch_execute(
         "UPDATE t SET note = 'changed' WHERE id % 7 = 0; DELETE FROM t WHERE id > 1900",
     )
     .expect("changes");
-    let file = scratch("tls_apply").join("cdc.scry");
+    let dir = scratch("tls_apply");
+    let file = dir.join("cdc.scry");
     let file = file.to_str().expect("path");
-    let captured = common::scry(
-        &[
-            "capture",
-            &src_socket,
-            "--slot",
-            "tls_slot",
-            "--publication",
-            "p",
-            "--out",
-            file,
-            "--until",
-            "now",
-        ],
-        None,
+    let capture = [
+        "capture",
+        &src,
+        "--slot",
+        "tls_slot",
+        "--publication",
+        "p",
+        "--out",
+        file,
+    ];
+    let out = scry_with_password(&t.password, &[&capture[..], &["--until", "now"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(captured.status.success(), "{}", common::stderr(&captured));
+    s.batch_execute("INSERT INTO t VALUES (5000, 'streamed')")
+        .expect("insert");
+    let out = scry_with_password(
+        &t.password,
+        &[&capture[..], &["--until", "now", "--source", "stream"]].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = scry_with_password(&t.password, &["apply", &dst, file]);
     assert!(
         out.status.success(),
@@ -143,6 +156,72 @@ fn replicate_and_apply_over_verified_tls_with_the_password_from_the_environment(
             && said.contains("no encryption"),
         "{said}"
     );
+    // snapshot and load over TLS, the password from ~/.pgpass (HOME of the run).
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let pgpass = home.join(".pgpass");
+    std::fs::write(&pgpass, format!("localhost:*:*:scry_tls:{}\n", t.password)).expect("pgpass");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let copy_socket = fresh_database(&t.socket, "tls_copy");
+    let snap = dir.join("snap.scry");
+    let snap = snap.to_str().expect("path");
+    let with_home = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(args)
+            .env("HOME", &home)
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE")
+            .output()
+            .expect("run scry")
+    };
+    let out = with_home(&["snapshot", &src, "--out", snap]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = with_home(&["load", &secure("tls_copy"), snap, "--create"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = Client::connect(&copy_socket, NoTls).expect("connect");
+    assert_eq!(digest(&mut c, "t"), digest(&mut s, "t"));
+    // drop over TLS, the password in a URL.
+    let port = t
+        .url
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("port="))
+        .expect("a port");
+    let url = |db: &str| {
+        format!(
+            "postgresql://scry_tls:{}@localhost:{port}/{db}?sslmode=verify-full&sslrootcert={}",
+            t.password.replace(' ', "%20"),
+            t.ca
+        )
+    };
+    let out = common::scry(
+        &[
+            "drop",
+            &url("tls_src"),
+            &url("tls_dst"),
+            "--slot",
+            "tls_slot",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("source: removed slot tls_slot"),
+        "{}",
+        common::stdout(&out)
+    );
+
     // The password never shows in an error.
     let given = format!("{} dbname=tls_dst sslmode=disable password=hunter2", t.url);
     let out = common::scry(&["apply", &given, file], None);

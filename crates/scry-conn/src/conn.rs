@@ -27,11 +27,15 @@ use postgres_protocol::message::frontend;
 use postgres_protocol::IsNull;
 
 mod auth;
+mod copy;
 mod error;
+mod query;
 mod replication;
 mod stream;
 
+pub use copy::{CopyIn, CopyOut, PIECE};
 pub use error::{Answer, DbError, WireError};
+pub use query::Rows;
 pub use replication::CopyBoth;
 use stream::Stream;
 

@@ -8,7 +8,8 @@
 //! - pipelines of many prepared statements closed by a single Sync (what the applier needs
 //!   and no client library offers: the server answers without a flush after each statement,
 //!   and after an error skips every statement up to the Sync by itself);
-//! - `COPY ... FROM STDIN`;
+//! - statements with text parameters (`query`);
+//! - `COPY ... TO STDOUT` as a reader and `COPY ... FROM STDIN` as a writer;
 //! - in replication mode (`replication=database`), replication commands and the logical
 //!   replication stream (`START_REPLICATION`, XLogData, keepalives, standby status updates).
 //!
@@ -23,4 +24,6 @@ mod passfile;
 mod tls;
 
 pub use config::{ConfigError, ConnConfig, SslMode};
-pub use conn::{while_in_use, Answer, Conn, CopyBoth, DbError, WireError};
+pub use conn::{
+    while_in_use, Answer, Conn, CopyBoth, CopyIn, CopyOut, DbError, Rows, WireError, PIECE,
+};

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use postgres::Client;
+use scry_conn::Conn;
 
 use super::CliError;
 use crate::pg;
@@ -34,63 +34,68 @@ const SLOT_WAIT: Duration = Duration::from_secs(3);
 /// Removes what `options` names; prints a line for each thing.
 pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut client = pg::connect(source).map_err(|e| CliError::on("source", e))?;
-    let (system, database) = pg::identity(&mut client).map_err(|e| CliError::on("source", e))?;
+    let client = &mut client;
+    let (system, database) = pg::identity(client).map_err(|e| CliError::on("source", e))?;
     let stream = scry_apply::stream_identity(&system, &database, options.slot);
     report(
         "source",
         &format!("slot {}", options.slot),
-        slot(&mut client, options.slot),
+        slot(client, options.slot),
     )?;
     if let Some(publication) = options.publication {
-        let gone = client
-            .execute(
-                &format!("DROP PUBLICATION IF EXISTS {}", pg::quote(publication)),
-                &[],
+        let exists = !client
+            .query(
+                "SELECT 1 FROM pg_publication WHERE pubname = $1",
+                &[Some(publication)],
             )
-            .map(|_| true)
+            .map_err(|e| pg::server_error("source: cannot read pg_publication", &e))?
+            .is_empty();
+        let gone = client
+            .simple(&format!(
+                "DROP PUBLICATION IF EXISTS {}",
+                pg::quote(publication)
+            ))
+            .map(|_| exists)
             .map_err(|e| pg::server_error("cannot drop the publication", &e));
         report("source", &format!("publication {publication}"), gone)?;
     }
     if options.ddl_trigger {
-        let exists = client
-            .query_opt(
-                "SELECT 1 FROM pg_event_trigger WHERE evtname = 'scry_ddl'",
-                &[],
-            )
+        let exists = !client
+            .simple("SELECT 1 FROM pg_event_trigger WHERE evtname = 'scry_ddl'")
             .map_err(|e| {
                 CliError::on(
                     "source",
                     pg::server_error("cannot read pg_event_trigger", &e),
                 )
             })?
-            .is_some();
+            .is_empty();
         let gone = client
-            .batch_execute(
+            .simple(
                 "DROP EVENT TRIGGER IF EXISTS scry_ddl; DROP FUNCTION IF EXISTS scry_emit_ddl()",
             )
-            .map(|()| exists)
+            .map(|_| exists)
             .map_err(|e| pg::server_error("cannot drop the DDL event trigger", &e));
         report("source", "event trigger scry_ddl", gone)?;
     }
     if let Some(target) = options.target {
-        let mut client = pg::connect(target).map_err(|e| CliError::on("target", e))?;
-        target_state(&mut client, &stream, options.origin)?;
+        let mut conn = pg::connect(target).map_err(|e| CliError::on("target", e))?;
+        target_state(&mut conn, &stream, options.origin)?;
     }
     Ok(())
 }
 
 /// Drops the slot `name` unless another process holds it (one held by the walsender of a
 /// process that died is waited for, a few seconds at most); true when it existed.
-pub fn slot(client: &mut Client, name: &str) -> Result<bool, CliError> {
+pub fn slot(conn: &mut Conn, name: &str) -> Result<bool, CliError> {
     let deadline = Instant::now() + SLOT_WAIT;
     loop {
-        let row = client
-            .query_opt(
+        let rows = conn
+            .query(
                 "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
-                &[&name],
+                &[Some(name)],
             )
             .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?;
-        match row.map(|r| r.get::<_, Option<i32>>(0)) {
+        match rows.first().map(|r| r.first().cloned().flatten()) {
             None => return Ok(false),
             Some(Some(pid)) if Instant::now() >= deadline => {
                 return Err(CliError::Usage(format!(
@@ -99,72 +104,75 @@ pub fn slot(client: &mut Client, name: &str) -> Result<bool, CliError> {
                 )))
             }
             Some(Some(_)) => std::thread::sleep(Duration::from_millis(50)),
-            Some(None) => {
-                match client.execute("SELECT pg_drop_replication_slot($1)", &[&name]) {
-                    Ok(_) => return Ok(true),
-                    // Taken between the look and the drop: look again.
-                    Err(e)
-                        if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
-                            && Instant::now() < deadline => {}
-                    Err(e) => return Err(pg::server_error("cannot drop the slot", &e)),
-                }
-            }
+            Some(None) => match conn.query("SELECT pg_drop_replication_slot($1)", &[Some(name)]) {
+                Ok(_) => return Ok(true),
+                // Taken between the look and the drop: look again.
+                Err(e) if e.code() == Some("55006") && Instant::now() < deadline => {}
+                Err(e) => return Err(pg::server_error("cannot drop the slot", &e)),
+            },
         }
     }
 }
 
 /// Drops the stream's origin and its rows of scry's state on the target, and the schema
 /// `scry` once it holds nothing more.
-fn target_state(client: &mut Client, stream: &str, origin: Option<&str>) -> Result<(), CliError> {
-    let fail = |what: &str, e: &postgres::Error| CliError::on("target", pg::server_error(what, e));
-    let has_state: bool = client
-        .query_one(
+fn target_state(conn: &mut Conn, stream: &str, origin: Option<&str>) -> Result<(), CliError> {
+    let fail =
+        |what: &str, e: &scry_conn::WireError| CliError::on("target", pg::server_error(what, e));
+    let head = conn
+        .query(
             "SELECT to_regclass('scry.origins') IS NOT NULL \
-                AND to_regclass('scry.snapshot_tables') IS NOT NULL",
+                AND to_regclass('scry.snapshot_tables') IS NOT NULL, current_database()::text",
             &[],
         )
         .map_err(|e| fail("cannot look for schema scry", &e))?
-        .get(0);
-    let database: String = client
-        .query_one("SELECT current_database()::text", &[])
-        .map_err(|e| fail("cannot read the database name", &e))?
-        .get(0);
+        .remove(0);
+    let (has_state, database) = (pg::flag(&head, 0), pg::text(&head, 1));
     let origin = origin.map_or_else(|| scry_apply::origin_name(stream, &database), str::to_owned);
-    let gone = client
-        .query_one(
+    let gone = conn
+        .query(
             "SELECT count(pg_replication_origin_drop(roname)) FROM pg_replication_origin \
              WHERE roname = $1",
-            &[&origin],
+            &[Some(&origin)],
         )
-        .map(|r| r.get::<_, i64>(0) > 0)
+        .map(|rows| rows.first().is_some_and(|r| pg::number(r, 0) > 0))
         .map_err(|e| pg::server_error("cannot drop the replication origin", &e));
     report("target", &format!("replication origin {origin}"), gone)?;
     if !has_state {
         return Ok(());
     }
-    let mut tx = client.transaction().map_err(|e| fail("cannot begin", &e))?;
-    let origins = tx
-        .execute("DELETE FROM scry.origins WHERE origin = $1", &[&origin])
-        .map_err(|e| fail("cannot update scry.origins", &e))?;
-    let tables = tx
-        .execute(
-            "DELETE FROM scry.snapshot_tables WHERE stream = $1",
-            &[&stream],
-        )
-        .map_err(|e| fail("cannot update scry.snapshot_tables", &e))?;
-    let empty: bool = tx
-        .query_one(
+    let changed = (|| {
+        conn.simple("BEGIN")?;
+        let origins = conn.query(
+            "WITH d AS (DELETE FROM scry.origins WHERE origin = $1 RETURNING 1) \
+             SELECT count(*) FROM d",
+            &[Some(&origin)],
+        )?;
+        let tables = conn.query(
+            "WITH d AS (DELETE FROM scry.snapshot_tables WHERE stream = $1 RETURNING 1) \
+             SELECT count(*) FROM d",
+            &[Some(stream)],
+        )?;
+        let empty = conn.query(
             "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
                 AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables)",
             &[],
-        )
-        .map_err(|e| fail("cannot read scry's state", &e))?
-        .get(0);
-    if empty {
-        tx.batch_execute("DROP SCHEMA scry CASCADE")
-            .map_err(|e| fail("cannot drop schema scry", &e))?;
-    }
-    tx.commit().map_err(|e| fail("cannot commit", &e))?;
+        )?;
+        let empty = empty.first().is_some_and(|r| pg::flag(r, 0));
+        if empty {
+            conn.simple("DROP SCHEMA scry CASCADE")?;
+        }
+        conn.simple("COMMIT")?;
+        let count = |rows: &scry_conn::Rows| rows.first().map_or(0, |r| pg::number(r, 0));
+        Ok::<_, scry_conn::WireError>((count(&origins), count(&tables), empty))
+    })();
+    let (origins, tables, empty) = match changed {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = conn.simple("ROLLBACK");
+            return Err(fail("cannot remove the stream's state", &e));
+        }
+    };
     println!(
         "target: removed the stream's state ({origins} origin record, {tables} snapshot table \
          records){}",

@@ -350,3 +350,76 @@ fn a_replication_connection_streams_a_slots_messages_and_takes_its_confirmation(
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_query_takes_text_parameters_that_need_no_quoting() {
+    let Some(url) = url() else { return };
+    let mut c = conn(&url);
+    let rows = c
+        .query(
+            "SELECT $1::text, $2::int4 + 1, $3::text IS NULL",
+            &[Some("it's \\ \"quoted\""), Some("41"), None],
+        )
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![vec![
+            Some("it's \\ \"quoted\"".to_owned()),
+            Some("42".to_owned()),
+            Some("t".to_owned())
+        ]]
+    );
+    assert_eq!(
+        c.query_value(
+            "SELECT count(*) FROM generate_series(1, $1::int4)",
+            &[Some("7")]
+        )
+        .expect("value"),
+        Some("7".to_owned())
+    );
+    let refused = c
+        .query("SELECT $1::int4", &[Some("x")])
+        .expect_err("not an int");
+    assert_eq!(refused.code(), Some("22P02"));
+    assert_eq!(c.query("SELECT 1", &[]).expect("goes on").len(), 1);
+}
+
+#[test]
+fn copy_out_reads_as_it_arrives_and_copy_in_writes_in_pieces() {
+    use std::io::{Read, Write};
+    let Some(url) = url() else { return };
+    let mut c = conn(&url);
+    c.simple("DROP TABLE IF EXISTS conn_copy_rw; CREATE TABLE conn_copy_rw (id int4, t text)")
+        .expect("table");
+    let mut w = c
+        .copy_in_writer("COPY conn_copy_rw FROM STDIN")
+        .expect("copy in");
+    for i in 0..50_000 {
+        writeln!(w, "{i}\trow {i}").expect("write");
+    }
+    assert_eq!(w.finish().expect("finish"), 50_000);
+    let mut text = String::new();
+    c.copy_out("COPY (SELECT * FROM conn_copy_rw ORDER BY id) TO STDOUT")
+        .expect("copy out")
+        .read_to_string(&mut text)
+        .expect("read");
+    assert_eq!(text.lines().count(), 50_000);
+    assert_eq!(text.lines().nth(49_999), Some("49999\trow 49999"));
+    // A writer dropped unfinished stops the COPY: nothing of it is there.
+    c.simple("BEGIN").expect("begin");
+    {
+        let mut w = c
+            .copy_in_writer("COPY conn_copy_rw FROM STDIN")
+            .expect("copy in");
+        writeln!(w, "1\tabandoned").expect("write");
+    }
+    c.simple("ROLLBACK").expect("rollback");
+    assert_eq!(
+        c.query_value("SELECT count(*) FROM conn_copy_rw", &[])
+            .expect("count"),
+        Some("50000".to_owned())
+    );
+    // A COPY TO the server refuses: the error, and the session goes on.
+    assert!(c.copy_out("COPY nope TO STDOUT").is_err());
+    assert_eq!(c.simple("SELECT 1").expect("goes on").len(), 1);
+}

@@ -7,7 +7,7 @@
 //!   (whole transactions, nothing consumed), each followed by `pg_replication_slot_advance`
 //!   to the last Commit written, once it is on disk.
 //! - [`stream`] (`--source stream`): `START_REPLICATION ... LOGICAL` over a replication
-//!   connection, through the pgwire-replication crate; the position acknowledged in the
+//!   connection of `scry_conn`; the position acknowledged in the
 //!   standby status updates is raised only once the frames up to it are on disk.
 //!
 //! Written to standard output, a transaction is durable only once the reader has committed
@@ -22,14 +22,15 @@
 //! again whose Commit position is not past that frame's is skipped.
 
 pub mod reader;
+pub mod setup;
 pub mod sink;
 pub mod sql;
 pub mod stream;
 
 use std::time::{Duration, Instant};
 
-use postgres::Client;
 use scry_codec::Encoding;
+use scry_conn::Conn;
 use scry_pg::capture::{ChangeBatcher, DDL_PREFIX};
 use scry_pg::pgoutput::ChangeDecoder;
 use scry_types::Lsn;
@@ -37,6 +38,10 @@ use scry_types::Lsn;
 use super::CliError;
 use crate::pg;
 use crate::progress::Progress;
+use setup::{
+    check_slot, create_ddl_trigger, create_publication, create_slot, current_lsn, slot_exists,
+};
+pub use setup::{parse_lsn, query_lsn, sequences};
 use sink::Sink;
 
 /// Where `scry capture` and `scry replicate` stop.
@@ -219,8 +224,8 @@ impl Capture {
 
     /// Writes every user sequence of the source, as it stands now, as a SyncSequences batch
     /// (after the last transaction written).
-    fn sequences(&mut self, client: &mut Client) -> Result<(), CliError> {
-        let values = sequences(client)?;
+    fn sequences(&mut self, conn: &mut Conn) -> Result<(), CliError> {
+        let values = sequences(conn)?;
         let frame = self.batcher.sequence_sync(values).map_err(capture_error)?;
         let bytes = frame.bytes.len() as u64;
         self.sink.write(frame.bytes)?;
@@ -236,39 +241,13 @@ impl Capture {
     }
 }
 
-/// The values of the server's sequences (outside the system schemas), as `setval` takes
-/// them.
-pub fn sequences(client: &mut Client) -> Result<Vec<scry_types::SequenceValue>, CliError> {
-    let rows = client
-        .query(
-            "SELECT schemaname::text, sequencename::text, coalesce(last_value, start_value), \
-                    last_value IS NOT NULL, increment_by, min_value, max_value \
-             FROM pg_sequences \
-             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
-            &[],
-        )
-        .map_err(|e| pg::server_error("cannot read the sequences", &e))?;
-    Ok(rows
-        .iter()
-        .map(|r| scry_types::SequenceValue {
-            schema: r.get(0),
-            name: r.get(1),
-            last_value: r.get(2),
-            is_called: r.get(3),
-            increment_by: r.get(4),
-            min_value: r.get(5),
-            max_value: r.get(6),
-        })
-        .collect())
-}
-
 /// Runs the capture; see the module's documentation.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut client = pg::connect(conninfo)?;
     // The stream's identity, every batch's source_id: what a target's origin is bound to.
     let (system, database) = pg::identity(&mut client)?;
     let stream = scry_apply::stream_identity(&system, &database, options.slot);
-    preflight(&mut client, &options)?;
+    setup::preflight(&mut client, &options)?;
     if options.create {
         create_publication(&mut client, options.publication, options.all_tables)?;
         if options.ddl {
@@ -334,37 +313,6 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     }
 }
 
-/// Checks, before anything is created, that the source allows what this capture needs
-/// (see `scry_apply::preflight`).
-fn preflight(client: &mut Client, options: &Options<'_>) -> Result<(), CliError> {
-    let new_slot =
-        (options.create || options.snapshot.is_some()) && !slot_exists(client, options.slot)?;
-    let needs = scry_apply::preflight::SourceNeeds {
-        new_slot,
-        new_sender: options.source == Source::Stream || options.snapshot.is_some(),
-    };
-    let row: Vec<Option<String>> = client
-        .simple_query(scry_apply::preflight::SOURCE_FACTS)
-        .map_err(|e| pg::server_error("source: cannot read the server's settings", &e))?
-        .into_iter()
-        .find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
-            }
-            _ => None,
-        })
-        .unwrap_or_default();
-    let problems = scry_apply::preflight::source_problems(&row, needs);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Usage(format!(
-            "source: {}",
-            scry_apply::preflight::report(&problems)
-        )))
-    }
-}
-
 /// The progress line: where the capture is, what the slot has confirmed, the rate, and how
 /// far the last transaction written is behind its commit.
 fn progress_line(t: &Totals, started: Instant) -> String {
@@ -413,137 +361,13 @@ fn capture_error(e: scry_pg::capture::CaptureError) -> CliError {
     CliError::Load(e.to_string())
 }
 
-/// The tables `--create` publishes: every user table (and partitioned table) whose rows an
-/// UPDATE or DELETE can be replicated by as it is: a primary key (under the default replica
-/// identity), a replica identity index, or REPLICA IDENTITY FULL. Those left out, with why:
-/// published, a table without any would refuse the application's UPDATE and DELETE.
-pub fn publishable(client: &mut Client) -> Result<(Vec<String>, Vec<String>), CliError> {
-    let rows = client
-        .query(
-            "SELECT format('%I.%I', n.nspname, c.relname), \
-                    c.relreplident = 'f' OR (c.relreplident = 'i' AND EXISTS \
-                        (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)) \
-                    OR (c.relreplident = 'd' AND EXISTS \
-                        (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)) \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'scry') \
-               AND n.nspname NOT LIKE 'pg\\_%' \
-             ORDER BY n.nspname, c.relname",
-            &[],
-        )
-        .map_err(|e| pg::server_error("source: cannot list the tables to publish", &e))?;
-    let (mut published, mut left_out) = (Vec::new(), Vec::new());
-    for row in rows {
-        if row.get::<_, bool>(1) {
-            published.push(row.get(0));
-        } else {
-            left_out.push(row.get(0));
-        }
-    }
-    Ok((published, left_out))
-}
-
-/// `--create`: the publication, when missing, for the tables that can be replicated as they
-/// are ([`publishable`]), or for all tables with `all_tables`; says what it created and what
-/// it left out.
-fn create_publication(
-    client: &mut Client,
-    publication: &str,
-    all_tables: bool,
-) -> Result<(), CliError> {
-    let exists = client
-        .query_opt(
-            "SELECT 1 FROM pg_publication WHERE pubname = $1",
-            &[&publication],
-        )
-        .map_err(|e| pg::server_error("source: cannot read pg_publication", &e))?
-        .is_some();
-    if exists {
-        return Ok(());
-    }
-    let name = pg::quote(publication);
-    if all_tables {
-        client
-            .batch_execute(&format!("CREATE PUBLICATION {name} FOR ALL TABLES"))
-            .map_err(|e| pg::server_error("source: cannot create the publication", &e))?;
-        eprintln!(
-            "created publication {publication} FOR ALL TABLES (tables created later join it; \
-             UPDATE and DELETE fail on a table without a primary key or replica identity)"
-        );
-        return Ok(());
-    }
-    let (tables, left_out) = publishable(client)?;
-    if tables.is_empty() {
-        return Err(CliError::Usage(format!(
-            "no table of the source has a primary key or a replica identity, so none can be \
-             published without breaking the application's UPDATE and DELETE{}; give one a \
-             key (or ALTER TABLE ... REPLICA IDENTITY FULL), or use --all-tables",
-            list_note(&left_out)
-        )));
-    }
-    client
-        .batch_execute(&format!(
-            "CREATE PUBLICATION {name} FOR TABLE {}",
-            tables.join(", ")
-        ))
-        .map_err(|e| pg::server_error("source: cannot create the publication", &e))?;
-    eprintln!(
-        "created publication {publication} for {} table{}: {}",
-        tables.len(),
-        if tables.len() == 1 { "" } else { "s" },
-        tables.join(", ")
-    );
-    if !left_out.is_empty() {
-        eprintln!(
-            "left out of it, having no primary key or replica identity (published, their \
-             UPDATE and DELETE would fail on the source): {}; to replicate one, give it a key \
-             or ALTER TABLE ... REPLICA IDENTITY FULL, then ALTER PUBLICATION {name} ADD \
-             TABLE ...",
-            left_out.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// ` (tables: a, b)`, or nothing.
-fn list_note(tables: &[String]) -> String {
-    if tables.is_empty() {
-        String::new()
-    } else {
-        format!(" (tables: {})", tables.join(", "))
-    }
-}
-
-fn slot_exists(client: &mut Client, slot: &str) -> Result<bool, CliError> {
-    Ok(client
-        .query_opt(
-            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
-            &[&slot],
-        )
-        .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?
-        .is_some())
-}
-
-fn create_slot(client: &mut Client, slot: &str) -> Result<(), CliError> {
-    if !slot_exists(client, slot)? {
-        client
-            .execute(
-                "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
-                &[&slot],
-            )
-            .map_err(|e| pg::server_error("cannot create the replication slot", &e))?;
-    }
-    Ok(())
-}
-
 /// `--snapshot`: creates the slot over a replication connection with its snapshot exported,
 /// and writes the publication's tables as of that snapshot to `out`: the snapshot holds
 /// exactly what committed before the slot's consistent point, the slot exactly what
 /// committed after it, so the two meet with no gap and no overlap.
 fn initial_snapshot(
     conninfo: &str,
-    client: &mut Client,
+    client: &mut Conn,
     options: &Options<'_>,
     out: &str,
     stream: &str,
@@ -561,7 +385,7 @@ fn initial_snapshot(
         .query(
             "SELECT schemaname::text, tablename::text FROM pg_publication_tables \
              WHERE pubname = $1 ORDER BY 1, 2",
-            &[&options.publication],
+            &[Some(options.publication)],
         )
         .map_err(|e| pg::server_error("cannot read the publication's tables", &e))?
         .iter()
@@ -570,8 +394,8 @@ fn initial_snapshot(
         .map(|r| {
             format!(
                 "{}.{}",
-                pg::quote(&r.get::<_, String>(0)),
-                pg::quote(&r.get::<_, String>(1))
+                pg::quote(&pg::text(r, 0)),
+                pg::quote(&pg::text(r, 1))
             )
         })
         .collect();
@@ -614,85 +438,4 @@ fn initial_snapshot(
         }
     }
     written
-}
-
-/// The event trigger `--create --ddl` installs (when no `scry_ddl` trigger exists): every DDL
-/// command's statement text goes into
-/// the WAL as a transactional logical message under [`DDL_PREFIX`], so it reaches the slot in
-/// its transaction, in order with the rows.
-pub const DDL_TRIGGER_SQL: &str = "\
-CREATE OR REPLACE FUNCTION scry_emit_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_logical_emit_message(true, 'scry.ddl', current_query());
-END $$;
-DROP EVENT TRIGGER IF EXISTS scry_ddl;
-CREATE EVENT TRIGGER scry_ddl ON ddl_command_end EXECUTE FUNCTION scry_emit_ddl();";
-
-/// Installs the DDL event trigger unless it is there (installing it is DDL too, which the
-/// trigger would capture).
-fn create_ddl_trigger(client: &mut Client) -> Result<(), CliError> {
-    let exists = client
-        .query_opt(
-            "SELECT 1 FROM pg_event_trigger WHERE evtname = 'scry_ddl'",
-            &[],
-        )
-        .map_err(|e| pg::server_error("cannot read pg_event_trigger", &e))?
-        .is_some();
-    if exists {
-        return Ok(());
-    }
-    client
-        .batch_execute(DDL_TRIGGER_SQL)
-        .map_err(|e| pg::server_error("cannot create the DDL event trigger", &e))
-}
-
-/// Checks that `slot` is a pgoutput slot; returns its confirmed position.
-fn check_slot(client: &mut Client, slot: &str) -> Result<u64, CliError> {
-    let row = client
-        .query_opt(
-            "SELECT plugin::text, confirmed_flush_lsn::text FROM pg_replication_slots \
-             WHERE slot_name = $1",
-            &[&slot],
-        )
-        .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?;
-    let Some(row) = row else {
-        return Err(CliError::Usage(format!(
-            "no replication slot {slot} (--create makes it)"
-        )));
-    };
-    match row.get::<_, Option<String>>(0) {
-        Some(plugin) if plugin == "pgoutput" => row
-            .get::<_, Option<String>>(1)
-            .map_or(Ok(0), |l| parse_lsn(&l)),
-        plugin => Err(CliError::Usage(format!(
-            "slot {slot} uses the plugin {}, not pgoutput",
-            plugin.unwrap_or_else(|| "none (a physical slot)".to_owned())
-        ))),
-    }
-}
-
-fn current_lsn(client: &mut Client) -> Result<u64, CliError> {
-    let row = client
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .map_err(|e| pg::server_error("cannot read the WAL position", &e))?;
-    parse_lsn(&row.get::<_, String>(0))
-}
-
-/// Runs `sql` with one text `parameter`, which returns one LSN as text, and gives it (0 when
-/// it returns no row or NULL); `what` names the failure. It runs on a thread of its own: the
-/// blocking client cannot run on the thread of the stream source's async runtime.
-fn query_lsn(client: &mut Client, sql: &str, parameter: &str, what: &str) -> Result<u64, CliError> {
-    let row = std::thread::scope(|s| s.spawn(|| client.query_opt(sql, &[&parameter])).join())
-        .map_err(|_| CliError::Usage(format!("the query panicked: {sql}")))?
-        .map_err(|e| pg::server_error(what, &e))?;
-    Ok(row
-        .and_then(|r| r.get::<_, Option<String>>(0))
-        .and_then(|s| s.parse::<Lsn>().ok())
-        .map_or(0, |l| l.0))
-}
-
-fn parse_lsn(text: &str) -> Result<u64, CliError> {
-    text.parse::<Lsn>()
-        .map(|l| l.0)
-        .map_err(|e| CliError::Usage(format!("not an LSN: {text} ({e})")))
 }

@@ -4,14 +4,14 @@
 //! slot is confirmed only as far as that origin's flushed progress (`--confirm-from`), and
 //! not at all without it.
 
-use postgres::Client;
+use scry_conn::Conn;
 
 use crate::commands::CliError;
 use crate::pg;
 
 /// A connection to the reader's target and the origin to read there.
 pub struct Reader {
-    client: Client,
+    client: Conn,
     origin: String,
 }
 
@@ -23,10 +23,15 @@ impl Reader {
         let origin = match origin {
             Some(origin) => origin.to_owned(),
             None => {
-                let database: String = client
-                    .query_one("SELECT current_database()::text", &[])
-                    .map_err(|e| pg::server_error("target: cannot read its database name", &e))?
-                    .get(0);
+                let database = pg::text(
+                    &pg::first_row(
+                        &mut client,
+                        "SELECT current_database()::text",
+                        &[],
+                        "target: cannot read its database name",
+                    )?,
+                    0,
+                );
                 scry_apply::origin_name(stream, &database)
             }
         };
@@ -40,7 +45,7 @@ impl Reader {
             &mut self.client,
             "SELECT pg_replication_origin_progress(roname, true)::text \
              FROM pg_replication_origin WHERE roname = $1",
-            &self.origin,
+            Some(&self.origin),
             &format!("target: cannot read origin {}", self.origin),
         )
     }

@@ -3,14 +3,12 @@
 //! `pg_replication_slot_advance`. A crash at any point leaves the slot at or before the
 //! output's last whole transaction.
 
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
-use postgres::Client;
+use scry_conn::Conn;
 use scry_pg::pgoutput::MessageKind;
 use scry_types::Lsn;
 
-use super::{parse_lsn, Capture, Options};
+use super::{Capture, Options};
 use crate::commands::CliError;
 use crate::pg;
 
@@ -19,7 +17,7 @@ pub const ROUND_CHANGES: i32 = 10_000;
 
 /// Captures until `until` (or Ctrl-C).
 pub fn run(
-    mut client: Client,
+    mut client: Conn,
     mut capture: Capture,
     options: &Options<'_>,
     until: Option<u64>,
@@ -84,55 +82,53 @@ fn commit_end(rows: &[(u64, Bytes)], begin_lsn: u64) -> Option<u64> {
 
 /// The slot's next whole transactions, up to `until` (or the end of the WAL), not consumed.
 fn peek(
-    client: &mut Client,
+    conn: &mut Conn,
     slot: &str,
     publication: &str,
     until: Option<u64>,
 ) -> Result<Vec<(u64, Bytes)>, CliError> {
     let upto = until.map(|l| Lsn(l).to_string());
-    let rows = while_in_use(|| {
-        client.query(
-            "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes($1, $2::text::pg_lsn, $3, \
-             'proto_version', '1', 'publication_names', $4, 'binary', 'true', 'messages', 'true')",
-            &[&slot, &upto, &ROUND_CHANGES, &publication],
+    let rounds = ROUND_CHANGES.to_string();
+    // Binary results: the LSN as 8 big-endian bytes, the message as its bytes.
+    let rows = scry_conn::while_in_use(scry_apply::IN_USE_WAIT, || {
+        conn.query_binary(
+            "SELECT lsn, data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_lsn, \
+             $3::int4, 'proto_version', '1', 'publication_names', $4, 'binary', 'true', \
+             'messages', 'true')",
+            &[
+                Some(slot),
+                upto.as_deref(),
+                Some(&rounds),
+                Some(publication),
+            ],
         )
     })
     .map_err(|e| pg::server_error(format!("cannot read the changes of slot {slot}"), &e))?;
-    rows.iter()
+    rows.into_iter()
         .map(|row| {
-            let lsn = parse_lsn(&row.get::<_, String>(0))?;
-            Ok((lsn, Bytes::from(row.get::<_, Vec<u8>>(1))))
+            let mut values = row.into_iter();
+            let lsn = values
+                .next()
+                .flatten()
+                .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| CliError::Usage("a change without its LSN".to_owned()))?;
+            Ok((
+                lsn,
+                Bytes::from(values.next().flatten().unwrap_or_default()),
+            ))
         })
         .collect()
 }
 
-fn advance(client: &mut Client, slot: &str, position: u64) -> Result<(), CliError> {
+fn advance(conn: &mut Conn, slot: &str, position: u64) -> Result<(), CliError> {
     let position = Lsn(position).to_string();
-    while_in_use(|| {
-        client.execute(
-            "SELECT pg_replication_slot_advance($1, $2::text::pg_lsn)",
-            &[&slot, &position],
+    scry_conn::while_in_use(scry_apply::IN_USE_WAIT, || {
+        conn.query(
+            "SELECT pg_replication_slot_advance($1, $2::pg_lsn)",
+            &[Some(slot), Some(&position)],
         )
     })
     .map_err(|e| pg::server_error(format!("cannot advance slot {slot}"), &e))?;
     Ok(())
-}
-
-/// Runs `query` again while the slot is in use by another backend (for a few seconds at
-/// most): one that served a capture killed mid-call holds it until it notices.
-fn while_in_use<T>(
-    mut query: impl FnMut() -> Result<T, postgres::Error>,
-) -> Result<T, postgres::Error> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match query() {
-            Err(e)
-                if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
-                    && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
 }

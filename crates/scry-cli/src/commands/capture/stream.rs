@@ -1,24 +1,24 @@
 //! The streaming source of `scry capture`: `START_REPLICATION SLOT ... LOGICAL` over a
-//! replication connection (proto_version 1, binary values, messages), through the
-//! pgwire-replication crate, which keeps the connection alive (keepalive replies, standby
-//! status updates) and hands over each pgoutput message.
+//! replication connection of `scry_conn` (proto_version 1, binary values, messages); each
+//! XLogData message goes to the decoder as it comes.
 //!
-//! The position acknowledged to the server is raised only to the last Commit whose frames are
+//! The position confirmed to the server is raised only to the last Commit whose frames are
 //! on disk: after each transaction once 100 ms have passed since the last `fsync`, and
-//! whenever the stream goes quiet. The stream starts at the slot's confirmed position, or at
-//! the output's last Commit when that is further, so a transaction already written is not
-//! sent again.
+//! whenever the stream goes quiet. With no transaction open and everything written durable,
+//! a keepalive's position is confirmed too, so an idle slot does not hold the server's WAL
+//! and a server shutting down (which waits for that) is not held up. The stream starts at
+//! the slot's confirmed position, or at the output's last Commit when that is further, so a
+//! transaction already written is not sent again.
 //!
-//! `--until` is met once the walsender has read the WAL past it (`pg_stat_replication`'s
-//! `sent_lsn`, asked over a second, ordinary connection when the stream goes quiet) and no
-//! transaction is open, or at the first transaction that commits after it.
+//! `--until` is met once the server has sent the WAL past it (a keepalive's position, asked
+//! for when the stream goes quiet) and no transaction is open, or at the first transaction
+//! that commits after it.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use pgwire_replication::{ReplicationClient, ReplicationConfig, ReplicationEvent};
-use postgres::Client;
-use scry_pg::pgoutput::{Begin, Commit, LogicalMessage};
+use scry_conn::{Conn, CopyBoth, WireError};
+use scry_types::Lsn;
 
 use super::{Capture, Options};
 use crate::commands::CliError;
@@ -28,40 +28,49 @@ use crate::pg;
 const QUIET: Duration = Duration::from_millis(150);
 /// The longest a written transaction waits for its `fsync` while the stream is busy.
 const SYNC_EVERY: Duration = Duration::from_millis(100);
+/// The longest the server waits for a status update.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// Captures until `until` (or Ctrl-C); `start` is where the slot's confirmed position is.
 pub fn run(
     conninfo: &str,
-    client: Client,
+    client: Conn,
     capture: Capture,
     options: &Options<'_>,
     until: Option<u64>,
     start: u64,
 ) -> Result<(), CliError> {
     let start = start.max(capture.resume_after.unwrap_or(0));
-    let application = format!("scry capture {} {}", options.slot, std::process::id());
-    let config = config(conninfo, options)?
-        .with_start_lsn(pgwire_replication::Lsn(start))
-        .with_ack_lsn(pgwire_replication::Lsn(start))
-        .with_status_interval(Duration::from_millis(50))
-        .with_binary(true)
-        .with_application_name(application.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the replication runtime: {e}")))?;
+    let mut repl = Conn::connect_replication(conninfo)
+        .map_err(|e| wire_error("cannot connect for replication", &e))?;
+    let sql = format!(
+        "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, \
+         binary 'true', messages 'true')",
+        pg::quote(options.slot),
+        Lsn(start),
+        scry_pg::text::quote_literal(&pg::quote(options.publication)),
+    );
+    scry_conn::while_in_use(scry_apply::IN_USE_WAIT, || repl.start_copy_both(&sql))
+        .map_err(|e| wire_error("cannot start replication", &e))?;
     let mut session = Session {
         capture,
         client,
-        application,
+        repl,
         slot: options.slot.to_owned(),
         until,
-        begin: None,
         open: false,
+        received: start,
         acked: start,
         last_sync: Instant::now(),
+        last_status: Instant::now(),
     };
-    runtime.block_on(session.stream(config))?;
+    let result = session.receive();
+    // What is written is durable and confirmed before the connection closes.
+    let synced = session.sync();
+    if result.is_ok() && synced.is_ok() {
+        session.await_confirmed()?;
+    }
+    result.and(synced)?;
     session.capture.totals.confirmed = session.acked;
     if options.sequences && until.is_some() {
         session.capture.sequences(&mut session.client)?;
@@ -69,118 +78,67 @@ pub fn run(
     session.capture.finish()
 }
 
-/// The replication connection's settings from a libpq connection string or URL.
-fn config(conninfo: &str, options: &Options<'_>) -> Result<ReplicationConfig, CliError> {
-    let parsed: postgres::Config = conninfo
-        .parse()
-        .map_err(|e| CliError::Usage(format!("not a connection string: {e}")))?;
-    let host = match parsed.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(dir)) => dir.to_string_lossy().into_owned(),
-        None => "localhost".to_owned(),
-    };
-    let port = parsed.get_ports().first().copied().unwrap_or(5432);
-    let user = parsed.get_user().unwrap_or("postgres").to_owned();
-    let password = parsed
-        .get_password()
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .unwrap_or_default();
-    let database = parsed.get_dbname().unwrap_or(&user).to_owned();
-    Ok(ReplicationConfig::new(
-        host,
-        user,
-        password,
-        database,
-        options.slot,
-        options.publication,
-    )
-    .with_port(port))
-}
-
 struct Session {
     capture: Capture,
-    client: Client,
-    application: String,
+    /// An ordinary connection, for the slot's state and the sequences.
+    client: Conn,
+    repl: Conn,
     slot: String,
     until: Option<u64>,
-    /// A Begin the crate handed over as fields: fed to the decoder at the next message's
-    /// LSN (the transaction's first), as the SQL source's Begin is.
-    begin: Option<Begin>,
     /// Between a Begin and its Commit.
     open: bool,
-    /// The position acknowledged so far.
+    /// How far the server has sent.
+    received: u64,
+    /// The position confirmed so far.
     acked: u64,
     last_sync: Instant,
+    last_status: Instant,
 }
 
 impl Session {
-    async fn stream(&mut self, config: ReplicationConfig) -> Result<(), CliError> {
-        let mut repl = ReplicationClient::connect(config)
-            .await
-            .map_err(|e| wire_error("cannot start replication", &e))?;
-        let result = self.receive(&mut repl).await;
-        // What is written is durable and acknowledged before the connection closes.
-        let synced = self.sync(&repl);
-        if result.is_ok() && synced.is_ok() {
-            self.await_confirmed().await?;
-        }
-        let _ = repl.shutdown().await;
-        result.and(synced)
-    }
-
-    /// Waits (2 s at most) until the slot's confirmed position reaches what was acknowledged,
-    /// so that the slot does not hold back WAL the output already has.
-    async fn await_confirmed(&mut self) -> Result<(), CliError> {
-        for _ in 0..40 {
-            let confirmed = self.ask(
-                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
-                &self.slot.clone(),
-            )?;
-            if confirmed >= self.acked {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
-    }
-
-    /// Runs a query that returns one LSN (0 when it returns none) on the ordinary
-    /// connection.
-    fn ask(&mut self, sql: &str, parameter: &str) -> Result<u64, CliError> {
-        super::query_lsn(
-            &mut self.client,
-            sql,
-            parameter,
-            "cannot read the replication state",
-        )
-    }
-
-    async fn receive(&mut self, repl: &mut ReplicationClient) -> Result<(), CliError> {
+    fn receive(&mut self) -> Result<(), CliError> {
+        let mut asked = Instant::now();
         loop {
             if crate::interrupt::requested() {
-                self.sync(repl)?;
+                self.sync()?;
                 return Err(self.capture.interrupted());
             }
-            // An event already received is taken at once; when none is, the transactions
+            // A message already received is taken at once; when none is, the transactions
             // written so far go on to a pipe's reader before the wait.
-            let next = match tokio::time::timeout(Duration::ZERO, repl.recv()).await {
-                Ok(next) => Ok(next),
-                Err(_none_at_hand) => {
+            let message = match self.next(Duration::ZERO)? {
+                Some(m) => Some(m),
+                None => {
                     self.capture.flush_pipe()?;
-                    tokio::time::timeout(QUIET, repl.recv()).await
+                    self.next(QUIET)?
                 }
             };
-            let event = match next {
-                Err(_quiet) => {
-                    self.sync(repl)?;
-                    if self.caught_up()? {
+            let Some(message) = message else {
+                self.sync()?;
+                if let Some(until) = self.until {
+                    if !self.open && self.received >= until {
                         return Ok(());
                     }
-                    continue;
+                    // The server says how far it has read when asked.
+                    if asked.elapsed() >= QUIET {
+                        self.status(true)?;
+                        asked = Instant::now();
+                    }
                 }
-                Ok(Ok(Some(event))) => event,
-                Ok(Ok(None)) => {
+                continue;
+            };
+            match message {
+                CopyBoth::XLogData { start, data } => {
+                    if self.message(start, &data)? {
+                        return Ok(());
+                    }
+                }
+                CopyBoth::Keepalive { end, reply } => {
+                    self.received = self.received.max(end);
+                    if reply {
+                        self.sync()?;
+                    }
+                }
+                CopyBoth::End => {
                     return Err(CliError::Server {
                         what: "source".to_owned(),
                         message: format!(
@@ -191,124 +149,88 @@ impl Session {
                         ),
                     })
                 }
-                Ok(Err(e)) => return Err(wire_error("replication stream", &e)),
-            };
-            match event {
-                ReplicationEvent::Begin {
-                    final_lsn,
-                    xid,
-                    commit_time_micros,
-                } => {
-                    if self.until.is_some_and(|until| final_lsn.as_u64() > until) {
-                        return Ok(());
-                    }
-                    self.begin = Some(Begin {
-                        final_lsn: final_lsn.as_u64(),
-                        commit_time: commit_time_micros,
-                        xid,
-                    });
-                    self.open = true;
-                }
-                ReplicationEvent::XLogData {
-                    wal_start, data, ..
-                } => self.message(wal_start.as_u64(), &data)?,
-                ReplicationEvent::Message {
-                    transactional,
-                    lsn,
-                    prefix,
-                    content,
-                } => {
-                    let bytes = LogicalMessage {
-                        xid: None,
-                        transactional,
-                        lsn: lsn.as_u64(),
-                        prefix: &prefix,
-                        content: &content,
-                    }
-                    .to_bytes();
-                    self.message(lsn.as_u64(), &bytes)?;
-                }
-                ReplicationEvent::Commit {
-                    lsn,
-                    end_lsn,
-                    commit_time_micros,
-                } => {
-                    let bytes = Commit {
-                        commit_lsn: lsn.as_u64(),
-                        end_lsn: end_lsn.as_u64(),
-                        commit_time: commit_time_micros,
-                    }
-                    .to_bytes();
-                    self.message(end_lsn.as_u64(), &bytes)?;
-                    self.open = false;
-                    if self.last_sync.elapsed() >= SYNC_EVERY {
-                        self.sync(repl)?;
-                    }
-                }
-                ReplicationEvent::KeepAlive {
-                    wal_end,
-                    reply_requested,
-                    ..
-                } => {
-                    // With nothing open, everything the server sent before `wal_end` is
-                    // written: once it is durable (and, on a pipe, committed by the reader),
-                    // the slot may be confirmed that far. A server shutting down asks for
-                    // replies until it is.
-                    if reply_requested && !self.open && self.begin.is_none() {
-                        self.sync(repl)?;
-                        let end = wal_end.as_u64();
-                        if end > self.acked && self.capture.settled() {
-                            repl.update_applied_lsn(wal_end);
-                            self.acked = end;
-                        }
-                    }
-                }
-                ReplicationEvent::StoppedAt { .. } => return Ok(()),
+            }
+            if self.last_status.elapsed() >= STATUS_EVERY {
+                self.status(false)?;
             }
         }
     }
 
-    /// Decodes a message, after the Begin it follows. The walsender gives Relation and Type
-    /// messages no position (0): the Begin waits for the first message that has one.
-    fn message(&mut self, lsn: u64, bytes: &[u8]) -> Result<(), CliError> {
-        if lsn != 0 {
-            if let Some(b) = self.begin.take() {
-                self.capture
-                    .decode(lsn, &Bytes::from(b.to_bytes()), &self.slot)?;
-            }
-        }
-        self.capture
-            .decode(lsn, &Bytes::copy_from_slice(bytes), &self.slot)
+    fn next(&mut self, wait: Duration) -> Result<Option<CopyBoth>, CliError> {
+        self.repl
+            .copy_both(wait)
+            .map_err(|e| wire_error("replication stream", &e))
     }
 
-    /// Makes the output durable and acknowledges its last Commit.
-    fn sync(&mut self, repl: &ReplicationClient) -> Result<(), CliError> {
+    /// Decodes one message; true when `--until` is met (a transaction that commits after
+    /// it begins).
+    fn message(&mut self, lsn: u64, data: &Bytes) -> Result<bool, CliError> {
+        self.received = self.received.max(lsn);
+        match data.first() {
+            Some(b'B') => {
+                let final_lsn = data
+                    .get(1..9)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes);
+                if let (Some(until), Some(end)) = (self.until, final_lsn) {
+                    if end > until {
+                        return Ok(true);
+                    }
+                }
+                self.open = true;
+            }
+            Some(b'C') => self.open = false,
+            _ => {}
+        }
+        self.capture.decode(lsn, data, &self.slot)?;
+        if !self.open && data.first() == Some(&b'C') && self.last_sync.elapsed() >= SYNC_EVERY {
+            self.sync()?;
+        }
+        Ok(false)
+    }
+
+    /// Makes the output durable and confirms its last Commit; with nothing open and
+    /// everything durable (and, on a pipe, committed by the reader), what the server has
+    /// sent.
+    fn sync(&mut self) -> Result<(), CliError> {
         self.last_sync = Instant::now();
         if let Some(position) = self.capture.durable()? {
-            repl.update_applied_lsn(pgwire_replication::Lsn(position));
             self.acked = self.acked.max(position);
+        }
+        if !self.open && self.capture.settled() {
+            self.acked = self.acked.max(self.received);
+        }
+        self.status(false)
+    }
+
+    /// A standby status update: received up to `received`, durable up to `acked`.
+    fn status(&mut self, reply: bool) -> Result<(), CliError> {
+        self.last_status = Instant::now();
+        self.repl
+            .standby_status(self.received.max(self.acked), self.acked, reply)
+            .map_err(|e| wire_error("cannot send a status update", &e))
+    }
+
+    /// Waits (2 s at most) until the slot's confirmed position reaches what was confirmed,
+    /// so that the slot does not hold back WAL the output already has.
+    fn await_confirmed(&mut self) -> Result<(), CliError> {
+        for _ in 0..40 {
+            let confirmed = super::query_lsn(
+                &mut self.client,
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                Some(&self.slot),
+                "cannot read the replication state",
+            )?;
+            if confirmed >= self.acked {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
     }
-
-    /// True when `--until` is met: no transaction open and the walsender past it.
-    fn caught_up(&mut self) -> Result<bool, CliError> {
-        let Some(until) = self.until else {
-            return Ok(false);
-        };
-        if self.open {
-            return Ok(false);
-        }
-        let application = self.application.clone();
-        let sent = self.ask(
-            "SELECT sent_lsn::text FROM pg_stat_replication WHERE application_name = $1",
-            &application,
-        )?;
-        Ok(sent >= until)
-    }
 }
 
-fn wire_error(what: &str, e: &pgwire_replication::PgWireError) -> CliError {
+fn wire_error(what: &str, e: &WireError) -> CliError {
     CliError::Server {
         what: format!("source: {what}"),
         message: e.to_string(),
@@ -323,49 +245,38 @@ pub struct ExportedSlot {
     /// The slot's consistent point: the changes after it are the slot's, those before are
     /// in the snapshot.
     pub consistent_point: u64,
-    // Dropped after the snapshot is read: the connection, then its runtime.
-    _client: ReplicationClient,
-    _runtime: tokio::runtime::Runtime,
+    _conn: Conn,
 }
 
-/// `CREATE_REPLICATION_SLOT slot LOGICAL pgoutput (SNAPSHOT 'export')` over a replication
-/// connection.
+/// `CREATE_REPLICATION_SLOT slot LOGICAL pgoutput EXPORT_SNAPSHOT` over a replication
+/// connection (the spelling every server from PostgreSQL 10 on takes).
 pub fn create_slot_exporting(
     conninfo: &str,
     options: &Options<'_>,
 ) -> Result<ExportedSlot, CliError> {
-    let config = config(conninfo, options)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the replication runtime: {e}")))?;
+    let mut conn = Conn::connect_replication(conninfo)
+        .map_err(|e| wire_error("cannot connect for replication", &e))?;
     let sql = format!(
-        "CREATE_REPLICATION_SLOT {} LOGICAL pgoutput (SNAPSHOT 'export')",
+        "CREATE_REPLICATION_SLOT {} LOGICAL pgoutput EXPORT_SNAPSHOT",
         pg::quote(options.slot)
     );
-    let (client, rows) = runtime
-        .block_on(async {
-            let mut client = ReplicationClient::connect_gated(config).await?;
-            let rows = client.simple_query(&sql).await?;
-            Ok::<_, pgwire_replication::PgWireError>((client, rows))
-        })
-        .map_err(|e| wire_error("cannot create the replication slot", &e))?;
-    let field = |i: usize| {
-        rows.first()
-            .and_then(|r| r.get(i))
-            .and_then(Option::as_ref)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-    };
-    let (Some(point), Some(snapshot)) = (field(1), field(2)) else {
+    let row = conn
+        .simple(&sql)
+        .map_err(|e| wire_error("cannot create the replication slot", &e))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let (Some(point), Some(snapshot)) =
+        (row.get(1).cloned().flatten(), row.get(2).cloned().flatten())
+    else {
         return Err(CliError::Server {
-            what: "CREATE_REPLICATION_SLOT".to_owned(),
+            what: "source: CREATE_REPLICATION_SLOT".to_owned(),
             message: "no consistent point or snapshot name in its answer".to_owned(),
         });
     };
     Ok(ExportedSlot {
         snapshot,
         consistent_point: super::parse_lsn(&point)?,
-        _client: client,
-        _runtime: runtime,
+        _conn: conn,
     })
 }

@@ -7,7 +7,7 @@ mod report;
 use std::io::Read;
 use std::time::Instant;
 
-use postgres::Client;
+use scry_conn::Conn as Client;
 use scry_pg::snapshot::SnapshotLoader;
 use scry_types::{OperationType, RelationMeta};
 
@@ -49,7 +49,7 @@ pub fn run(conninfo: &str, input: &str, create: bool, resync: bool) -> Result<()
     let (reader, total) = open_reader(input)?;
     // What the target loaded from which snapshot is kept there, in the schema scry.
     client
-        .batch_execute(scry_apply::create_sql())
+        .simple(scry_apply::create_sql())
         .map_err(|e| pg::server_error("cannot create scry's state (schema scry)", &e))?;
     let mut cursor = Cursor::new(reader, resync);
     let mut report = Report::new(total);
@@ -184,13 +184,13 @@ impl Table<'_> {
             &self.rel.table,
             self.position,
         );
-        let row = client
-            .query_one(
-                &format!("SELECT EXISTS (SELECT 1 FROM scry.snapshot_tables l WHERE {condition})"),
-                &[],
-            )
-            .map_err(|e| pg::server_error("cannot read scry.snapshot_tables", &e))?;
-        Ok(row.get(0))
+        let row = pg::first_row(
+            client,
+            &format!("SELECT EXISTS (SELECT 1 FROM scry.snapshot_tables l WHERE {condition})"),
+            &[],
+            "cannot read scry.snapshot_tables",
+        )?;
+        Ok(pg::flag(&row, 0))
     }
 }
 
@@ -228,23 +228,49 @@ fn load_table<R: Read>(
     if create {
         match &table.schema {
             Some(sql) => client
-                .batch_execute(sql)
+                .simple(sql)
+                .map(drop)
                 .map_err(|e| pg::server_error(format!("cannot create {name}"), &e))?,
             None => create_table(client, rel)?,
         }
     }
-    let mut tx = client
-        .transaction()
+    client
+        .simple("BEGIN")
         .map_err(|e| pg::server_error(format!("cannot begin the load of {name}"), &e))?;
-    tx.batch_execute(&format!("DELETE FROM ONLY {}", pg::qualified(rel)))
+    match copy_table(client, cursor, table, report) {
+        Ok(Loaded::Whole(rows)) => {
+            client
+                .simple("COMMIT")
+                .map_err(|e| pg::server_error(format!("cannot commit the load of {name}"), &e))?;
+            Ok(Loaded::Whole(rows))
+        }
+        other => {
+            // Nothing of the table is committed.
+            let _ = client.simple("ROLLBACK");
+            other
+        }
+    }
+}
+
+/// Inside the table's transaction: the DELETE, the COPY and the record of the load.
+fn copy_table<R: Read>(
+    client: &mut Client,
+    cursor: &mut Cursor<R>,
+    table: &Table<'_>,
+    report: &mut Report,
+) -> Result<Loaded, CliError> {
+    let rel = table.rel;
+    let name = rel.qualified_name();
+    client
+        .simple(&format!("DELETE FROM ONLY {}", pg::qualified(rel)))
         .map_err(|e| pg::server_error(format!("cannot empty {name} before loading it"), &e))?;
     let sql = format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
         pg::qualified(rel),
         pg::column_list(rel)
     );
-    let writer = tx
-        .copy_in(sql.as_str())
+    let writer = client
+        .copy_in_writer(&sql)
         .map_err(|e| pg::server_error(format!("cannot COPY into {name}"), &e))?;
     let mut loader = SnapshotLoader::new(rel, writer);
     let stop = cursor.each(|event, at| {
@@ -282,16 +308,15 @@ fn load_table<R: Read>(
         .map_err(|e| CliError::Snapshot(Box::new(e)))?
         .finish()
         .map_err(|e| pg::server_error(format!("COPY into {name} failed"), &e))?;
-    tx.batch_execute(&scry_apply::record_loaded_sql(
-        &table.stream,
-        &rel.schema,
-        &rel.table,
-        table.position,
-        rows,
-    ))
-    .map_err(|e| pg::server_error(format!("cannot record the load of {name}"), &e))?;
-    tx.commit()
-        .map_err(|e| pg::server_error(format!("cannot commit the load of {name}"), &e))?;
+    client
+        .simple(&scry_apply::record_loaded_sql(
+            &table.stream,
+            &rel.schema,
+            &rel.table,
+            table.position,
+            rows,
+        ))
+        .map_err(|e| pg::server_error(format!("cannot record the load of {name}"), &e))?;
     Ok(Loaded::Whole(rows))
 }
 
@@ -303,14 +328,16 @@ fn create_table(client: &mut Client, rel: &RelationMeta) -> Result<(), CliError>
     let name = rel.qualified_name();
     let mut columns = Vec::new();
     for c in &rel.columns {
-        let ty: Option<String> = client
-            .query_one(
-                "SELECT format_type($1, $2)",
-                &[&c.type_oid, &c.type_modifier],
-            )
-            .map_err(|e| pg::server_error(format!("cannot name the types of {name}"), &e))?
-            .get(0);
-        let ty = ty.ok_or_else(|| {
+        let row = pg::first_row(
+            client,
+            "SELECT format_type($1::oid, $2::int4)",
+            &[
+                Some(&c.type_oid.to_string()),
+                Some(&c.type_modifier.to_string()),
+            ],
+            &format!("cannot name the types of {name}"),
+        )?;
+        let ty = row.first().cloned().flatten().ok_or_else(|| {
             CliError::Load(format!(
                 "{name}.{}: no type {} on the server",
                 c.name, c.type_oid
@@ -326,6 +353,7 @@ fn create_table(client: &mut Client, rel: &RelationMeta) -> Result<(), CliError>
         columns.join(", ")
     );
     client
-        .batch_execute(&sql)
+        .simple(&sql)
+        .map(drop)
         .map_err(|e| pg::server_error(format!("cannot create {name}"), &e))
 }

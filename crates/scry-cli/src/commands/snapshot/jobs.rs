@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postgres::Client;
 use scry_codec::Encoding;
+use scry_conn::Conn as Client;
 use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder, TableSummary};
 
 use super::report::Report;
@@ -124,7 +124,7 @@ impl Plan<'_> {
         let mut client = pg::connect(self.conninfo)?;
         let quoted = scry_pg::text::quote_literal(self.snapshot);
         client
-            .batch_execute(&format!(
+            .simple(&format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
                  SET TRANSACTION SNAPSHOT {quoted}"
             ))
@@ -212,7 +212,8 @@ impl Worker {
             }
         }
         client
-            .batch_execute("COMMIT")
+            .simple("COMMIT")
+            .map(drop)
             .map_err(|e| pg::server_error("cannot end a worker's transaction", &e))
     }
 
@@ -231,7 +232,7 @@ impl Worker {
         let started = Instant::now();
         let schema = crate::schema::schema_frame(client, table, self.lsn, encoder, &self.stream)?;
         let source = client
-            .copy_out(table.copy_out_sql().as_str())
+            .copy_out(&table.copy_out_sql())
             .map_err(|e| pg::server_error(format!("cannot COPY {name}"), &e))?;
         let rows = Cell::new(0);
         let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);

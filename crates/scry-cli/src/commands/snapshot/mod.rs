@@ -7,8 +7,8 @@ mod report;
 
 use std::io::Write;
 
-use postgres::Transaction;
 use scry_codec::Encoding;
+use scry_conn::Conn;
 use scry_pg::snapshot::{SnapshotAdapter, SnapshotEncoder};
 
 use super::{CliError, Output};
@@ -53,16 +53,12 @@ pub struct Imported<'a> {
 /// loader needs one COPY at a time. Shows progress on a terminal, prints a line per table
 /// and a summary on standard error.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
-    let mut client = pg::connect(conninfo)?;
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
+    let mut tx = pg::connect(conninfo)?;
+    tx.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .map_err(|e| pg::server_error("cannot start the snapshot transaction", &e))?;
     let lsn = match options.imported {
         Some(imported) => {
-            tx.batch_execute(&format!(
+            tx.simple(&format!(
                 "SET TRANSACTION SNAPSHOT {}",
                 scry_pg::text::quote_literal(imported.name)
             ))
@@ -70,10 +66,13 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             imported.lsn
         }
         None => {
-            let head = tx
-                .query_one("SELECT (pg_current_wal_lsn() - '0/0')::int8", &[])
-                .map_err(|e| pg::server_error("cannot read the snapshot's LSN", &e))?;
-            u64::try_from(head.get::<_, i64>(0)).unwrap_or(0)
+            let head = pg::first_row(
+                &mut tx,
+                "SELECT (pg_current_wal_lsn() - '0/0')::int8",
+                &[],
+                "cannot read the snapshot's LSN",
+            )?;
+            u64::try_from(pg::number(&head, 0)).unwrap_or(0)
         }
     };
     let stream = match options.stream {
@@ -99,10 +98,13 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             &mut report,
         )
     } else {
-        let exported = tx
-            .query_one("SELECT pg_export_snapshot()", &[])
-            .map_err(|e| pg::server_error("cannot export the snapshot", &e))?;
-        let snapshot: String = exported.get(0);
+        let exported = pg::first_row(
+            &mut tx,
+            "SELECT pg_export_snapshot()",
+            &[],
+            "cannot export the snapshot",
+        )?;
+        let snapshot = pg::text(&exported, 0);
         let plan = jobs::Plan {
             conninfo,
             snapshot: &snapshot,
@@ -120,7 +122,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         return Err(e);
     }
     output.finish()?;
-    tx.commit()
+    tx.simple("COMMIT")
         .map_err(|e| pg::server_error("cannot end the snapshot transaction", &e))?;
     report.summary(lsn, jobs);
     Ok(())
@@ -128,7 +130,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
 
 /// Every table over the snapshot transaction's own connection, one after the other.
 fn one_connection(
-    tx: &mut Transaction<'_>,
+    tx: &mut Conn,
     list: &[pg::Table],
     lsn: u64,
     mut encoder: SnapshotEncoder,
@@ -145,7 +147,7 @@ fn one_connection(
             .write_all(&schema)
             .map_err(|e| output.error(e))?;
         let source = tx
-            .copy_out(table.copy_out_sql().as_str())
+            .copy_out(&table.copy_out_sql())
             .map_err(|e| pg::server_error(format!("cannot COPY {name}"), &e))?;
         let started = std::time::Instant::now();
         let mut sink = StopAtFrame(output.writer());

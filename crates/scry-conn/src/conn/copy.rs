@@ -1,0 +1,161 @@
+//! COPY as `std::io`: [`CopyOut`] reads `COPY ... TO STDOUT`'s data as it arrives,
+//! [`CopyIn`] writes `COPY ... FROM STDIN`'s in pieces of [`PIECE`] bytes.
+
+use std::io::{self, Read, Write};
+
+use bytes::Bytes;
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+
+use super::{unexpected, Conn, DbError, WireError};
+
+/// How much a [`CopyIn`] gathers before it sends.
+pub const PIECE: usize = 256 * 1024;
+
+/// `COPY ... TO STDOUT`'s data, read as it arrives (a message at a time); the end of the
+/// data is the end of the reader. A server error ends it with an `io::Error` that carries
+/// the [`WireError`].
+pub struct CopyOut<'c> {
+    conn: &'c mut Conn,
+    chunk: Bytes,
+    done: bool,
+}
+
+/// `COPY ... FROM STDIN`'s data, written in pieces; [`finish`](Self::finish) ends it, and a
+/// writer dropped unfinished stops the COPY (the server refuses it and the transaction it
+/// is in).
+pub struct CopyIn<'c> {
+    conn: Option<&'c mut Conn>,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    /// Starts `sql` (`COPY ... TO STDOUT ...`) and returns its data as a reader.
+    ///
+    /// # Errors
+    /// [`WireError::Server`] when the server refuses the statement.
+    pub fn copy_out(&mut self, sql: &str) -> Result<CopyOut<'_>, WireError> {
+        frontend::query(sql, &mut self.output)?;
+        self.send()?;
+        match self.next()? {
+            Message::CopyOutResponse(_) => Ok(CopyOut {
+                conn: self,
+                chunk: Bytes::new(),
+                done: false,
+            }),
+            Message::ErrorResponse(body) => {
+                let e = DbError::parse(&body);
+                self.until_ready()?;
+                Err(WireError::Server(e))
+            }
+            other => Err(unexpected(&other, "answering a COPY TO STDOUT")),
+        }
+    }
+
+    /// Starts `sql` (`COPY ... FROM STDIN ...`) and returns a writer of its data.
+    ///
+    /// # Errors
+    /// [`WireError::Server`] when the server refuses the statement.
+    pub fn copy_in_writer(&mut self, sql: &str) -> Result<CopyIn<'_>, WireError> {
+        self.copy_in(sql)?;
+        Ok(CopyIn {
+            conn: Some(self),
+            buf: Vec::with_capacity(PIECE + 1024),
+        })
+    }
+}
+
+fn io_error(e: WireError) -> io::Error {
+    match e {
+        WireError::Io(e) => e,
+        other => io::Error::other(other),
+    }
+}
+
+impl Read for CopyOut<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.conn.next().map_err(io_error)? {
+                Message::CopyData(body) => self.chunk = body.into_bytes(),
+                Message::CopyDone | Message::CommandComplete(_) => {}
+                Message::ReadyForQuery(_) => self.done = true,
+                Message::ErrorResponse(body) => {
+                    let e = DbError::parse(&body);
+                    self.conn.until_ready().map_err(io_error)?;
+                    self.done = true;
+                    return Err(io_error(WireError::Server(e)));
+                }
+                other => return Err(io_error(unexpected(&other, "in a COPY TO STDOUT"))),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(self.chunk.get(..n).unwrap_or_default());
+        self.chunk = self.chunk.slice(n..);
+        Ok(n)
+    }
+}
+
+impl CopyOut<'_> {
+    /// Reads the rest of the data, discarding it, up to the server's ReadyForQuery: the
+    /// connection is free again.
+    ///
+    /// # Errors
+    /// The server's error, if the COPY failed.
+    pub fn finish(mut self) -> io::Result<()> {
+        io::copy(&mut self, &mut io::sink()).map(drop)
+    }
+}
+
+impl Write for CopyIn<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= PIECE {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        };
+        conn.copy_data(&self.buf).map_err(io_error)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl CopyIn<'_> {
+    /// Sends what is gathered and ends the COPY; the rows the server copied.
+    ///
+    /// # Errors
+    /// The server's error (a row it refused), or the connection's.
+    pub fn finish(mut self) -> Result<u64, WireError> {
+        if let Some(conn) = self.conn.as_mut() {
+            if !self.buf.is_empty() {
+                conn.copy_data(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        match self.conn.take() {
+            Some(conn) => conn.copy_done(),
+            None => Err(WireError::Protocol("the COPY has ended".into())),
+        }
+    }
+}
+
+impl Drop for CopyIn<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.copy_fail("the copy was abandoned");
+        }
+    }
+}
