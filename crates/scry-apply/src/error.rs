@@ -3,6 +3,24 @@
 
 use scry_types::Lsn;
 
+/// Which server an error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The source (the replication stream).
+    Source,
+    /// The target.
+    Target,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Source => "source",
+            Self::Target => "target",
+        })
+    }
+}
+
 /// Applying an event failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -10,6 +28,16 @@ pub enum ApplyError {
     /// The target could not be connected to or set up (the replication origin, the session).
     #[error("{0}")]
     Setup(String),
+    /// The connection to a server broke or was refused for a reason that passes (a restart,
+    /// a failover, a shutdown, a cut connection; see `scry_conn::WireError::is_transient`):
+    /// connecting again later goes on from what the target holds.
+    #[error("{message}")]
+    Connection {
+        /// The server.
+        side: Side,
+        /// What happened (as the error it would otherwise be).
+        message: String,
+    },
     /// The replication origin already records another stream's progress: applying this
     /// stream under it would skip this stream's changes as if they were the other's.
     #[error(
@@ -77,5 +105,27 @@ fn place(table: &str, key: &[(String, String)]) -> String {
         String::new()
     } else {
         format!(", {table}{}", crate::sql::key_display(key))
+    }
+}
+
+impl ApplyError {
+    /// `error`, or a [`Connection`](Self::Connection) error of `side` when the failure `e`
+    /// behind it passes by itself.
+    #[must_use]
+    pub(crate) fn or_lost(self, side: Side, e: &scry_conn::WireError) -> Self {
+        if e.is_transient() {
+            Self::Connection {
+                side,
+                message: self.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+
+    /// True when connecting again later may go on: a [`Connection`](Self::Connection) error.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Connection { .. })
     }
 }

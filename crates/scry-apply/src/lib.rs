@@ -74,7 +74,7 @@ use std::time::Duration;
 
 use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue};
 
-pub use error::ApplyError;
+pub use error::{ApplyError, Side};
 use pipeline::{Item, Work};
 use plan::{Plan, Shape};
 pub use replicate::{Replication, Stopped, STATUS_EVERY};
@@ -237,7 +237,7 @@ impl std::fmt::Debug for Applier {
 }
 
 fn setup_error(what: &str, e: &WireError) -> ApplyError {
-    ApplyError::Setup(format!("{what}: {e}"))
+    ApplyError::Setup(format!("{what}: {e}")).or_lost(Side::Target, e)
 }
 
 /// The names `BEGIN`, `COMMIT` and `COMMIT AND CHAIN` are prepared under.
@@ -362,13 +362,15 @@ impl Applier {
         if self.load.is_some() || self.open.as_ref().is_some_and(|o| o.started) {
             return Ok(self.durable);
         }
-        let durable =
-            durable_progress(&mut self.conn, &self.origin).map_err(|e| ApplyError::Server {
+        let durable = durable_progress(&mut self.conn, &self.origin).map_err(|e| {
+            ApplyError::Server {
                 lsn: self.progress,
                 table: String::new(),
                 key: Vec::new(),
                 message: format!("cannot read the origin's progress: {e}"),
-            })?;
+            }
+            .or_lost(Side::Target, &e)
+        })?;
         self.durable = self.durable.max(durable);
         Ok(self.durable)
     }
@@ -473,6 +475,7 @@ impl Applier {
             key: Vec::new(),
             message: e.to_string(),
         }
+        .or_lost(Side::Target, e)
     }
 
     /// Counts the transactions of a group that committed, up to the first that failed.
@@ -1106,11 +1109,14 @@ impl Applier {
             };
             queue.insert(0, item);
         }
-        let answers = pipeline::run(&mut self.conn, &queue).map_err(|e| ApplyError::Server {
-            lsn,
-            table: String::new(),
-            key: Vec::new(),
-            message: e.to_string(),
+        let answers = pipeline::run(&mut self.conn, &queue).map_err(|e| {
+            ApplyError::Server {
+                lsn,
+                table: String::new(),
+                key: Vec::new(),
+                message: e.to_string(),
+            }
+            .or_lost(Side::Target, &e)
         })?;
         pipeline::check_results(
             &queue,
@@ -1199,6 +1205,7 @@ fn server(event: &DatabaseEvent, key: Vec<(String, String)>, e: &WireError) -> A
         key,
         message: e.to_string(),
     }
+    .or_lost(Side::Target, e)
 }
 
 /// `BEGIN` or `COMMIT` (`statement`, prepared at connection) for `event`'s transaction.

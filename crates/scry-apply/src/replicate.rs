@@ -87,16 +87,20 @@ impl Replication {
     /// [`IN_USE_WAIT`](crate::IN_USE_WAIT)).
     pub fn connect(conninfo: &str, slot: &str) -> Result<Self, ApplyError> {
         let slot = slot.to_owned();
-        let mut conn = Conn::connect_replication(conninfo).map_err(|e| ApplyError::Source {
-            slot: slot.clone(),
-            message: format!("cannot connect: {e}"),
+        let mut conn = Conn::connect_replication(conninfo).map_err(|e| {
+            ApplyError::Source {
+                slot: slot.clone(),
+                message: format!("cannot connect: {e}"),
+            }
+            .or_lost(crate::Side::Source, &e)
         })?;
-        let facts =
-            conn.simple(crate::preflight::SOURCE_FACTS)
-                .map_err(|e| ApplyError::Source {
-                    slot: slot.clone(),
-                    message: format!("cannot read the server's settings: {e}"),
-                })?;
+        let facts = conn.simple(crate::preflight::SOURCE_FACTS).map_err(|e| {
+            ApplyError::Source {
+                slot: slot.clone(),
+                message: format!("cannot read the server's settings: {e}"),
+            }
+            .or_lost(crate::Side::Source, &e)
+        })?;
         let needs = crate::preflight::SourceNeeds {
             new_slot: false,
             new_sender: false,
@@ -112,9 +116,12 @@ impl Replication {
         // IDENTIFY_SYSTEM: the system identifier (1st column) and the database (4th).
         let identity = conn
             .simple("IDENTIFY_SYSTEM")
-            .map_err(|e| ApplyError::Source {
-                slot: slot.clone(),
-                message: format!("IDENTIFY_SYSTEM failed: {e}"),
+            .map_err(|e| {
+                ApplyError::Source {
+                    slot: slot.clone(),
+                    message: format!("IDENTIFY_SYSTEM failed: {e}"),
+                }
+                .or_lost(crate::Side::Source, &e)
             })?
             .into_iter()
             .next()
@@ -509,5 +516,6 @@ impl Replication {
             slot: self.slot.clone(),
             message: format!("{what}: {e}"),
         }
+        .or_lost(crate::Side::Source, e)
     }
 }

@@ -209,7 +209,7 @@ pub(crate) fn in_use(origin: &str, e: &WireError) -> ApplyError {
 }
 
 fn setup(what: &str, e: &WireError) -> ApplyError {
-    ApplyError::Setup(format!("{what}: {e}"))
+    ApplyError::Setup(format!("{what}: {e}")).or_lost(crate::Side::Target, e)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod json;
 mod pg;
 mod progress;
 mod render;
+mod retry;
 mod schema;
 mod stats;
 mod value;
@@ -173,6 +174,12 @@ enum Command {
         /// that target database).
         #[arg(long, requires = "confirm_from")]
         origin: Option<String>,
+        /// How long to keep trying again when a server restarts, fails over or the
+        /// connection drops (30s, 10m, 2h, 1d, or forever); 0 ends at the first such
+        /// failure. Errors that cannot heal (authentication, a missing slot, permissions)
+        /// end the command at once.
+        #[arg(long, value_name = "DURATION", default_value = "forever", value_parser = retry::parse)]
+        retry_for: retry::Retry,
     },
     /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
     /// transaction once: progress is kept in a replication origin, in the same target
@@ -197,6 +204,12 @@ enum Command {
         /// At the end of the file, wait for more (as `scry capture` appends it) until Ctrl-C.
         #[arg(long)]
         follow: bool,
+        /// With a file, how long to keep trying again when a server restarts, fails over or the
+        /// connection drops (30s, 10m, 2h, 1d, or forever); 0 ends at the first such
+        /// failure. Errors that cannot heal (authentication, a missing slot, permissions)
+        /// end the command at once.
+        #[arg(long, value_name = "DURATION", default_value = "forever", value_parser = retry::parse)]
+        retry_for: retry::Retry,
     },
     /// Apply a source's logical replication slot (pgoutput) to a target as it streams, in
     /// one process: each source transaction once, progress kept in a replication origin on
@@ -235,6 +248,12 @@ enum Command {
         /// decoding does not carry them).
         #[arg(long, requires = "until")]
         sequences: bool,
+        /// How long to keep trying again when a server restarts, fails over or the
+        /// connection drops (30s, 10m, 2h, 1d, or forever); 0 ends at the first such
+        /// failure. Errors that cannot heal (authentication, a missing slot, permissions)
+        /// end the command at once.
+        #[arg(long, value_name = "DURATION", default_value = "forever", value_parser = retry::parse)]
+        retry_for: retry::Retry,
     },
     /// Remove what scry created for a stream: on the source the slot (and, when asked, the
     /// publication and the DDL event trigger), on the target the stream's replication origin
@@ -459,6 +478,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             sequences,
             confirm_from,
             origin,
+            retry_for,
         } => {
             let until = until_arg(until.as_deref())?;
             let options = commands::capture::Options {
@@ -490,6 +510,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 sequences,
                 confirm_from: confirm_from.as_deref(),
                 origin: origin.as_deref(),
+                retry: retry_for,
             };
             commands::capture::run(&conninfo, options)
                 .map_err(|e| CliError::on("source", e))
@@ -505,6 +526,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             until,
             ddl,
             sequences,
+            retry_for,
         } => {
             let until = until_arg(until.as_deref())?;
             let options = commands::replicate::Options {
@@ -515,6 +537,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 until,
                 ddl,
                 sequences,
+                retry: retry_for,
             };
             commands::replicate::run(&source, &target, options).map(|()| EXIT_OK)
         }
@@ -524,12 +547,14 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             origin,
             on_conflict,
             follow,
+            retry_for,
         } => {
             let options = commands::apply::Options {
                 input: &input,
                 origin: origin.as_deref(),
                 on_conflict: on_conflict.into(),
                 follow,
+                retry: retry_for,
             };
             commands::apply::run(&conninfo, options).map(|()| EXIT_OK)
         }

@@ -56,11 +56,13 @@ pub fn number(row: &[Option<String>], i: usize) -> i64 {
     text(row, i).parse().unwrap_or(0)
 }
 
-/// The error for a failed request.
+/// The error for a failed request: [`CliError::Lost`] when the failure passes by itself.
 pub fn server_error(what: impl Into<String>, e: &WireError) -> CliError {
-    CliError::Server {
-        what: what.into(),
-        message: e.to_string(),
+    let (what, message) = (what.into(), e.to_string());
+    if e.is_transient() {
+        CliError::Lost { what, message }
+    } else {
+        CliError::Server { what, message }
     }
 }
 

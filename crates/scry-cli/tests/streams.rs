@@ -234,7 +234,8 @@ fn a_snapshot_stream_loads_whole_into_a_fresh_target() {
     }
 }
 
-/// `scry replicate` of `slot` without `--until`, in the background.
+/// `scry replicate` of `slot` without `--until`, in the background, ending at the first
+/// lost connection (`--retry-for 0`).
 fn follow(source: &str, target: &str, slot: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_scry"))
         .args([
@@ -245,6 +246,8 @@ fn follow(source: &str, target: &str, slot: &str) -> Child {
             slot,
             "--publication",
             "p",
+            "--retry-for",
+            "0",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -384,7 +387,7 @@ fn a_fast_shutdown_of_the_source_is_not_held_by_replicate_or_capture() {
             "--publication",
             "p",
         ])
-        .args(["--source", "stream", "--out", out])
+        .args(["--source", "stream", "--out", out, "--retry-for", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

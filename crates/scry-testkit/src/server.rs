@@ -106,7 +106,8 @@ pub fn restart_server(what: &str) -> Option<(String, String)> {
     }
 }
 
-/// Runs `.ci/postgres-ctl.sh DIR ACTION` (`stop`: a fast shutdown; `start`) on the server of
+/// Runs `.ci/postgres-ctl.sh DIR ACTION` (`stop`: a fast shutdown; `crash`: an immediate
+/// one; `start`) on the server of
 /// data directory `dir`; returns how long it took, or what it printed when it failed.
 ///
 /// # Errors

@@ -24,6 +24,9 @@ pub struct Options<'a> {
     pub on_conflict: OnConflict,
     /// At the end of a file, wait for more (as `tail -f`) until Ctrl-C.
     pub follow: bool,
+    /// With a file, how long to keep trying again after a target restart or a dropped
+    /// connection (standard input cannot be read again).
+    pub retry: crate::retry::Retry,
 }
 
 /// How long the input may pause before the last transaction's `COMMIT` is sent without
@@ -34,6 +37,18 @@ const IDLE: Duration = Duration::from_millis(2);
 /// origin; see [`Options`]. Frames are read on a thread of their own, so that a pause in the
 /// input (a pipe from `scry capture`, a followed file) commits what was applied.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
+    crate::interrupt::install();
+    let retry = if options.input == "-" {
+        crate::retry::Retry(Some(Duration::ZERO))
+    } else {
+        options.retry
+    };
+    // A run again reads the file from its start: the target's origin skips what it has.
+    retry.run(|| run_once(conninfo, options))
+}
+
+/// One run over the whole input.
+fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let input = options.input;
     let reader: Box<dyn Read + Send> = if input == "-" {
         Box::new(io::stdin())
@@ -249,6 +264,10 @@ pub(super) fn summary(applier: &Applier, start: u64, started: Instant) -> String
 pub(super) fn apply_error(e: ApplyError) -> CliError {
     match e {
         ApplyError::Invalid { .. } => CliError::Load(e.to_string()),
+        ApplyError::Connection { side, message } => CliError::Lost {
+            what: side.to_string(),
+            message,
+        },
         ApplyError::Source { .. } => CliError::Server {
             what: "source".to_owned(),
             message: e.to_string(),

@@ -68,6 +68,15 @@ pub enum CliError {
         /// The server's (or the client library's) message.
         message: String,
     },
+    /// A connection broke or was refused for a reason that passes (a restart, a failover,
+    /// a shutdown): the long-running commands try again (see `crate::retry`).
+    #[error("{what}: {message}")]
+    Lost {
+        /// The side and what was being done.
+        what: String,
+        /// What happened.
+        message: String,
+    },
     /// A table's COPY stream or snapshot rows are malformed, or writing them failed.
     #[error(transparent)]
     Snapshot(Box<scry_pg::snapshot::SnapshotError>),
@@ -85,7 +94,7 @@ impl CliError {
         match self {
             Self::Input(e) if e.is_io() => EXIT_USAGE,
             Self::Json(JsonError::Io { .. }) | Self::Write { .. } | Self::Usage(_) => EXIT_USAGE,
-            Self::Server { .. } => EXIT_USAGE,
+            Self::Server { .. } | Self::Lost { .. } => EXIT_USAGE,
             Self::Interrupted(_) => crate::interrupt::EXIT_INTERRUPTED,
             Self::Input(_)
             | Self::Json(_)
@@ -98,15 +107,16 @@ impl CliError {
     /// A server's error with the side it happened on (`source`, `target`) in front of what
     /// failed, unless it already names a side; other errors as they are.
     pub fn on(side: &str, e: Self) -> Self {
+        let named = |what: &str| what.starts_with("source") || what.starts_with("target");
         match e {
-            Self::Server { what, message }
-                if !what.starts_with("source") && !what.starts_with("target") =>
-            {
-                Self::Server {
-                    what: format!("{side}: {what}"),
-                    message,
-                }
-            }
+            Self::Server { what, message } if !named(&what) => Self::Server {
+                what: format!("{side}: {what}"),
+                message,
+            },
+            Self::Lost { what, message } if !named(&what) => Self::Lost {
+                what: format!("{side}: {what}"),
+                message,
+            },
             other => other,
         }
     }

@@ -31,12 +31,34 @@ pub struct Options<'a> {
     /// Once `until` is met, set the target's sequences to the source's (logical decoding
     /// does not carry them).
     pub sequences: bool,
+    /// How long to keep trying again after a server restart or a dropped connection.
+    pub retry: crate::retry::Retry,
 }
 
-/// Streams the slot on the server at `source` into the server at `target`.
+/// Streams the slot on the server at `source` into the server at `target`, connecting
+/// again (see `crate::retry`) when a server restarts or the connection drops: each run
+/// starts from what the target's origin holds, so nothing is lost or applied twice.
 pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliError> {
     // Ctrl-C from the start: during the set-up it stops the run at its first turn.
     crate::interrupt::install();
+    // `--until now` is the source's position when the command starts, whatever the retries.
+    let mut until = match options.until {
+        None => Some(None),
+        Some(Until::Lsn(lsn)) => Some(Some(lsn)),
+        Some(Until::Now) => None,
+    };
+    options
+        .retry
+        .run(|| run_once(source, target, &options, &mut until))
+}
+
+/// One run, up to its end or its failure; `until` is set the first time it is known.
+fn run_once(
+    source: &str,
+    target: &str,
+    options: &Options<'_>,
+    until: &mut Option<Option<u64>>,
+) -> Result<(), CliError> {
     let mut replication = Replication::connect(source, options.slot).map_err(apply_error)?;
     let mut applier = Applier::connect(target, replication.stream(), options.origin)
         .map_err(apply_error)?
@@ -45,10 +67,13 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
     if options.ddl {
         replication = replication.ddl_prefix(scry_pg::capture::DDL_PREFIX);
     }
-    let until = match options.until {
-        None => None,
-        Some(Until::Lsn(lsn)) => Some(lsn),
-        Some(Until::Now) => Some(replication.current_position().map_err(apply_error)?),
+    let until = match *until {
+        Some(known) => known,
+        None => {
+            let now = Some(replication.current_position().map_err(apply_error)?);
+            *until = Some(now);
+            now
+        }
     };
     replication
         .start(options.publication, start)
@@ -82,11 +107,11 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
     );
     match stopped {
         Stopped::Asked => Err(CliError::Interrupted(done)),
-        Stopped::Ended => Err(CliError::Server {
+        Stopped::Ended => Err(CliError::Lost {
             what: "source".to_owned(),
             message: format!(
                 "the server ended the replication stream (shutting down, or its walsender \
-                 was stopped); run the same command again to go on: {done}"
+                 was stopped): {done}"
             ),
         }),
         Stopped::Until => {

@@ -32,6 +32,23 @@ impl WireError {
         }
     }
 
+    /// True for a failure that passes by itself: the connection broke or was refused (a
+    /// restart, a failover, a network cut), the server is shutting down or starting
+    /// (`57P01`, `57P02`, `57P03`), out of connections (`53300`), or a connection exception
+    /// (class `08`). Authentication, permissions, missing objects and refused statements
+    /// are not.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Io(_) => true,
+            Self::Server(e) => {
+                e.code.starts_with("08")
+                    || matches!(e.code.as_str(), "57P01" | "57P02" | "57P03" | "53300")
+            }
+            Self::Protocol(_) => false,
+        }
+    }
+
     /// The SQLSTATE code, for a server error.
     pub fn code(&self) -> Option<&str> {
         match self {

@@ -101,6 +101,8 @@ pub struct Options<'a> {
     /// The replication origin the reader advances on `confirm_from` (by default the one
     /// `scry apply` derives for this stream and that target).
     pub origin: Option<&'a str>,
+    /// How long to keep trying again after a server restart or a dropped connection.
+    pub retry: crate::retry::Retry,
 }
 
 /// What a capture did.
@@ -259,12 +261,30 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     } else if options.create {
         create_slot(&mut client, options.slot)?;
     }
-    let confirmed = check_slot(&mut client, options.slot)?;
     let until = match options.until {
         None => None,
         Some(Until::Lsn(lsn)) => Some(lsn),
         Some(Until::Now) => Some(current_lsn(&mut client)?),
     };
+    drop(client);
+    // From here on a run again goes on from the file and the slot: the retries start here.
+    crate::interrupt::install();
+    options.retry.run(|| {
+        let client = pg::connect(conninfo)?;
+        capture_once(conninfo, client, &options, &stream, until)
+    })
+}
+
+/// One run of the capture proper, from the slot's confirmed position and what the output
+/// holds, up to `until`, Ctrl-C or a failure.
+fn capture_once(
+    conninfo: &str,
+    mut client: Conn,
+    options: &Options<'_>,
+    stream: &str,
+    until: Option<u64>,
+) -> Result<(), CliError> {
+    let confirmed = check_slot(&mut client, options.slot)?;
     let sink = Sink::open(options.out)?;
     if sink.is_stdout() && options.source == Source::Sql {
         return Err(CliError::Usage(
@@ -279,12 +299,12 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
                 "--confirm-from is for --out - (a file confirms what is on disk)".to_owned(),
             ))
         }
-        Some(target) => Some(reader::Reader::connect(target, options.origin, &stream)?),
+        Some(target) => Some(reader::Reader::connect(target, options.origin, stream)?),
         None => None,
     };
     let mut batcher = ChangeBatcher::new(options.encoding)
         .max_events(options.batch_events)
-        .source_id(stream.as_str())
+        .source_id(stream)
         .batch_seq(sink.next_batch_seq)
         .messages(options.messages.clone());
     if options.ddl {
@@ -308,8 +328,8 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         progress: Progress::new(),
     };
     match options.source {
-        Source::Sql => sql::run(client, capture, &options, until),
-        Source::Stream => stream::run(conninfo, client, capture, &options, until, confirmed),
+        Source::Sql => sql::run(client, capture, options, until),
+        Source::Stream => stream::run(conninfo, client, capture, options, until, confirmed),
     }
 }
 

@@ -139,12 +139,11 @@ impl Session {
                     }
                 }
                 CopyBoth::End => {
-                    return Err(CliError::Server {
+                    return Err(CliError::Lost {
                         what: "source".to_owned(),
                         message: format!(
                             "the server ended the replication stream of slot {} (shutting \
-                             down, or its walsender was stopped); run the same command again \
-                             to go on",
+                             down, or its walsender was stopped)",
                             self.slot
                         ),
                     })
@@ -231,10 +230,7 @@ impl Session {
 }
 
 fn wire_error(what: &str, e: &WireError) -> CliError {
-    CliError::Server {
-        what: format!("source: {what}"),
-        message: e.to_string(),
-    }
+    pg::server_error(format!("source: {what}"), e)
 }
 
 /// A slot just created over a replication connection with its snapshot exported; the
