@@ -2,7 +2,8 @@
 //! [`Applier`], in one process and on one thread: no file, no pipe, no second process.
 //!
 //! The stream is `START_REPLICATION SLOT ... LOGICAL` over a replication connection
-//! (pgoutput, protocol version 1, binary values, logical messages), decoded by
+//! (pgoutput in the newest protocol the server speaks, in-progress transactions streamed,
+//! binary values, logical messages; see `scry_pg::pgoutput::start_replication`), decoded by
 //! [`ChangeDecoder`] into the protocol's events and applied as they come. It starts at the
 //! target's progress, so a transaction the target has is not sent again (and one sent anyway
 //! is skipped by the applier).
@@ -185,14 +186,16 @@ impl Replication {
     /// no such publication).
     pub fn start(&mut self, publication: &str, from: u64) -> Result<(), ApplyError> {
         self.check_publication(publication)?;
-        let publications = scry_pg::text::quote_ident(publication);
-        let sql = format!(
-            "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, \
-             binary 'true', messages 'true')",
-            scry_pg::text::quote_ident(&self.slot),
-            Lsn(from),
-            scry_pg::text::quote_literal(&publications),
-        );
+        let version = self
+            .conn
+            .simple("SHOW server_version_num")
+            .map_err(|e| self.error("cannot read the server's version", &e))?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let sql = scry_pg::pgoutput::start_replication(&self.slot, from, publication, version);
         let conn = &mut self.conn;
         conn::while_in_use(crate::IN_USE_WAIT, || conn.start_copy_both(&sql)).map_err(|e| {
             if e.code() == Some("55006") {
@@ -461,7 +464,10 @@ impl Replication {
     /// (which waits until the slot is confirmed as far as it sent) is not held up.
     fn confirm(&mut self, applier: &mut Applier, reply: bool) -> Result<(), ApplyError> {
         let durable = applier.durable_progress()?;
-        self.confirmed = self.confirmed.max(durable);
+        // Never past the first message of a transaction still held (streamed, not yet
+        // committed): the server must send it again after a restart.
+        let held = self.decoder.oldest_held_lsn().unwrap_or(u64::MAX);
+        self.confirmed = self.confirmed.max(durable.min(held));
         let settled = !applier.in_transaction()
             && applier.queued() == 0
             && self.decoder.oldest_held_lsn().is_none()

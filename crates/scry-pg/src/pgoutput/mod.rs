@@ -48,6 +48,7 @@ mod decoder;
 mod error;
 mod message;
 mod spool;
+mod start;
 
 pub use decoder::{is_text_format, Change, ChangeDecoder, ChangeError};
 pub use error::{PgOutputError, PgOutputProblem};
@@ -56,3 +57,4 @@ pub use message::{
     Parser, Prepared, Relation, RelationColumn, RollbackPrepared, StreamAbort, StreamCommit,
     StreamStart, Truncate, Tuple, TupleColumn, TupleColumns, Type, Update,
 };
+pub use start::{protocol_for, start_replication};

@@ -1,6 +1,7 @@
 //! The streaming source of `scry capture`: `START_REPLICATION SLOT ... LOGICAL` over a
-//! replication connection of `scry_conn` (proto_version 1, binary values, messages); each
-//! XLogData message goes to the decoder as it comes.
+//! replication connection of `scry_conn` (the newest pgoutput protocol the server speaks,
+//! in-progress transactions streamed, binary values, messages); each XLogData message goes
+//! to the decoder as it comes, which holds a streamed transaction until it commits.
 //!
 //! The position confirmed to the server is raised only to the last Commit whose frames are
 //! on disk: after each transaction once 100 ms have passed since the last `fsync`, and
@@ -18,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use scry_conn::{Conn, CopyBoth, WireError};
-use scry_types::Lsn;
 
 use super::{Capture, Options};
 use crate::commands::CliError;
@@ -43,13 +43,16 @@ pub fn run(
     let start = start.max(capture.resume_after.unwrap_or(0));
     let mut repl = Conn::connect_replication(conninfo)
         .map_err(|e| wire_error("cannot connect for replication", &e))?;
-    let sql = format!(
-        "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, \
-         binary 'true', messages 'true')",
-        pg::quote(options.slot),
-        Lsn(start),
-        scry_pg::text::quote_literal(&pg::quote(options.publication)),
-    );
+    let version = repl
+        .simple("SHOW server_version_num")
+        .map_err(|e| wire_error("cannot read the server's version", &e))?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let sql =
+        scry_pg::pgoutput::start_replication(options.slot, start, options.publication, version);
     scry_conn::while_in_use(scry_apply::IN_USE_WAIT, || repl.start_copy_both(&sql))
         .map_err(|e| wire_error("cannot start replication", &e))?;
     let mut session = Session {
@@ -182,7 +185,9 @@ impl Session {
             _ => {}
         }
         self.capture.decode(lsn, data, &self.slot)?;
-        if !self.open && data.first() == Some(&b'C') && self.last_sync.elapsed() >= SYNC_EVERY {
+        // After a Commit (or a streamed transaction's Stream Commit) the output may be synced.
+        let committed = matches!(data.first(), Some(b'C' | b'c'));
+        if !self.open && committed && self.last_sync.elapsed() >= SYNC_EVERY {
             self.sync()?;
         }
         Ok(false)
@@ -194,7 +199,10 @@ impl Session {
     fn sync(&mut self) -> Result<(), CliError> {
         self.last_sync = Instant::now();
         if let Some(position) = self.capture.durable()? {
-            self.acked = self.acked.max(position);
+            // Never past the first message of a transaction still held (streamed, not yet
+            // committed): the server must send it again after a restart.
+            let held = self.capture.decoder.oldest_held_lsn().unwrap_or(u64::MAX);
+            self.acked = self.acked.max(position.min(held));
         }
         if !self.open && self.capture.settled() {
             self.acked = self.acked.max(self.received);
