@@ -11,6 +11,8 @@
 # Stop:   bash .ci/postgres-stop.sh
 # Environment: SCRY_PG_PORT (default 54329; the next free port is taken when it is busy), SCRY_PG_DIR (default /tmp/scry-pg-data),
 #              SCRY_PG_USER (default postgres when it exists, else scrypg), SCRY_PG_DB (scry),
+#              SCRY_PG_BINDIR (another server build's bin directory: initdb, pg_ctl and
+#              postgres; see .ci/postgres-versions.sh),
 #              SCRY_PG_VAR (default SCRY_PG_URL: the variable it prints; VAR_DIR is the data
 #              directory, for .ci/postgres-ctl.sh), SCRY_PG_TLS=1 (a TLS-only server, see
 #              below; VAR_CA, VAR_OTHER_CA, VAR_PASSWORD and VAR_SOCKET are printed too).
@@ -38,6 +40,10 @@ if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
         bindir=/usr/lib/postgresql/15/bin
     fi
 fi
+# The client programs (createdb, psql) are Debian's 15 ones, which talk to every version;
+# the server may be another build (SCRY_PG_BINDIR: initdb, pg_ctl and postgres only).
+client_bindir="$bindir"
+bindir="${SCRY_PG_BINDIR:-$bindir}"
 
 if [ -n "${SCRY_PG_USER:-}" ]; then
     PGUSER_NAME="$SCRY_PG_USER"
@@ -102,7 +108,7 @@ max_wal_senders = 40
 max_prepared_transactions = 20
 CONF
 as_pg "$bindir/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >&2
-as_pg "$bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
+as_pg "$client_bindir/createdb" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" "$DB" >&2
 
 URL="host=127.0.0.1 port=$PORT user=$PGUSER_NAME dbname=$DB"
 
@@ -136,7 +142,7 @@ if [ "${SCRY_PG_TLS:-}" = 1 ]; then
     chmod 600 "$DATA/server.key"
     printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n" \
         >>"$DATA/postgresql.conf"
-    as_pg "$bindir/psql" -h /tmp -p "$PORT" -U "$PGUSER_NAME" -d "$DB" -qc \
+    as_pg "$client_bindir/psql" -h /tmp -p "$PORT" -U "$PGUSER_NAME" -d "$DB" -qc \
         "CREATE ROLE scry_tls LOGIN SUPERUSER REPLICATION PASSWORD 'tls pass word'" >&2
     printf 'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n' \
         >"$DATA/pg_hba.conf"
