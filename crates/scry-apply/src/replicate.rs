@@ -64,6 +64,8 @@ pub struct Replication {
     changes: Vec<Change>,
     /// The source's identity, `SYSTEM/DATABASE/SLOT` (see [`crate::stream_identity`]).
     stream: String,
+    /// The pgoutput protocol asked for, when not the newest the server speaks.
+    protocol: Option<u32>,
 }
 
 impl std::fmt::Debug for Replication {
@@ -139,9 +141,18 @@ impl Replication {
             last_status: Instant::now(),
             changes: Vec::new(),
             stream,
+            protocol: None,
         };
         replication.check_slot()?;
         Ok(replication)
+    }
+
+    /// Asks for pgoutput `protocol` instead of the newest the server speaks (1: no
+    /// in-progress transactions streamed; to compare, or for a server that misbehaves).
+    #[must_use]
+    pub fn protocol(mut self, protocol: u32) -> Self {
+        self.protocol = Some(protocol);
+        self
     }
 
     /// The stream's identity, `SYSTEM/DATABASE/SLOT`: what [`Applier::connect`] binds the
@@ -195,7 +206,11 @@ impl Replication {
             .and_then(|r| r.into_iter().next().flatten())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let sql = scry_pg::pgoutput::start_replication(&self.slot, from, publication, version);
+        let protocol = self
+            .protocol
+            .unwrap_or_else(|| scry_pg::pgoutput::protocol_for(version));
+        let sql =
+            scry_pg::pgoutput::start_replication(&self.slot, from, publication, version, protocol);
         let conn = &mut self.conn;
         conn::while_in_use(crate::IN_USE_WAIT, || conn.start_copy_both(&sql)).map_err(|e| {
             if e.code() == Some("55006") {

@@ -16,17 +16,18 @@ pub fn protocol_for(server_version_num: u32) -> u32 {
     }
 }
 
-/// `START_REPLICATION SLOT slot LOGICAL from (...)` for the tables of `publication`: the
-/// protocol [`protocol_for`] the server, in-progress transactions streamed where it has
-/// them (`streaming 'on'`), values in binary (PostgreSQL 14 on) and logical messages.
+/// `START_REPLICATION SLOT slot LOGICAL from (...)` for the tables of `publication` in
+/// pgoutput `protocol` (most often [`protocol_for`] the server): in-progress transactions
+/// streamed from protocol 2 on (`streaming 'on'`), values in binary (PostgreSQL 14 on) and
+/// logical messages.
 #[must_use]
 pub fn start_replication(
     slot: &str,
     from: u64,
     publication: &str,
     server_version_num: u32,
+    protocol: u32,
 ) -> String {
-    let protocol = protocol_for(server_version_num);
     let mut options = format!(
         "proto_version '{protocol}', publication_names {}, messages 'true'",
         quote_literal(&quote_ident(publication))
@@ -55,14 +56,20 @@ mod tests {
         assert_eq!(protocol_for(150_018), 3);
         assert_eq!(protocol_for(180_004), 3);
         assert_eq!(
-            start_replication("s", 0x16_B374_D848, "p", 170_010),
+            start_replication("s", 0x16_B374_D848, "p", 170_010, protocol_for(170_010)),
             "START_REPLICATION SLOT \"s\" LOGICAL 16/B374D848 (proto_version '3', \
              publication_names '\"p\"', messages 'true', binary 'true', streaming 'on')"
         );
         assert_eq!(
-            start_replication("s", 0, "p", 140_023),
+            start_replication("s", 0, "p", 140_023, protocol_for(140_023)),
             "START_REPLICATION SLOT \"s\" LOGICAL 0/0 (proto_version '2', publication_names \
              '\"p\"', messages 'true', binary 'true', streaming 'on')"
+        );
+        // Protocol 1 asked of a new server: no streaming.
+        assert_eq!(
+            start_replication("s", 0, "p", 170_010, 1),
+            "START_REPLICATION SLOT \"s\" LOGICAL 0/0 (proto_version '1', publication_names \
+             '\"p\"', messages 'true', binary 'true')"
         );
     }
 }

@@ -51,8 +51,13 @@ pub fn run(
         .and_then(|r| r.into_iter().next().flatten())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let sql =
-        scry_pg::pgoutput::start_replication(options.slot, start, options.publication, version);
+    let sql = scry_pg::pgoutput::start_replication(
+        options.slot,
+        start,
+        options.publication,
+        version,
+        scry_pg::pgoutput::protocol_for(version),
+    );
     scry_conn::while_in_use(scry_apply::IN_USE_WAIT, || repl.start_copy_both(&sql))
         .map_err(|e| wire_error("cannot start replication", &e))?;
     let mut session = Session {
