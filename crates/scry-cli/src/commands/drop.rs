@@ -6,7 +6,7 @@
 //! Each thing is reported as removed or as not there; a slot or origin in use by another
 //! process is refused (naming the process), never taken from it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use scry_conn::Conn;
 
@@ -35,7 +35,7 @@ const SLOT_WAIT: Duration = Duration::from_secs(3);
 pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut client = pg::connect(source).map_err(|e| CliError::on("source", e))?;
     let client = &mut client;
-    let (system, database) = pg::identity(client).map_err(|e| CliError::on("source", e))?;
+    let (system, database) = pg::identity(client).map_err(|e| CliError::on("source", e.into()))?;
     let stream = scry_apply::stream_identity(&system, &database, options.slot);
     report(
         "source",
@@ -87,31 +87,7 @@ pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
 /// Drops the slot `name` unless another process holds it (one held by the walsender of a
 /// process that died is waited for, a few seconds at most); true when it existed.
 pub fn slot(conn: &mut Conn, name: &str) -> Result<bool, CliError> {
-    let deadline = Instant::now() + SLOT_WAIT;
-    loop {
-        let rows = conn
-            .query(
-                "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
-                &[Some(name)],
-            )
-            .map_err(|e| pg::server_error("cannot read pg_replication_slots", &e))?;
-        match rows.first().map(|r| r.first().cloned().flatten()) {
-            None => return Ok(false),
-            Some(Some(pid)) if Instant::now() >= deadline => {
-                return Err(CliError::Usage(format!(
-                    "slot {name} is in use by the walsender of PID {pid}: stop the scry \
-                     replicate or capture reading it first"
-                )))
-            }
-            Some(Some(_)) => std::thread::sleep(Duration::from_millis(50)),
-            Some(None) => match conn.query("SELECT pg_drop_replication_slot($1)", &[Some(name)]) {
-                Ok(_) => return Ok(true),
-                // Taken between the look and the drop: look again.
-                Err(e) if e.code() == Some("55006") && Instant::now() < deadline => {}
-                Err(e) => return Err(pg::server_error("cannot drop the slot", &e)),
-            },
-        }
-    }
+    Ok(scry_source::setup::drop_slot(conn, name, SLOT_WAIT)?)
 }
 
 /// Drops the stream's origin and its rows of scry's state on the target, and the schema

@@ -88,6 +88,17 @@ pub enum CliError {
     Interrupted(String),
 }
 
+impl From<scry_source::SourceError> for CliError {
+    fn from(e: scry_source::SourceError) -> Self {
+        match e {
+            scry_source::SourceError::Server { what, error } => {
+                crate::pg::server_error(what, &error)
+            }
+            other => Self::Usage(other.to_string()),
+        }
+    }
+}
+
 impl CliError {
     /// The process exit code for this error.
     pub const fn exit_code(&self) -> u8 {

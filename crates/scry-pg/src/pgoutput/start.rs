@@ -4,12 +4,16 @@ use scry_types::Lsn;
 
 use crate::text::{quote_ident, quote_literal};
 
-/// The pgoutput protocol version to ask a server of `server_version_num` for: 3 from
-/// PostgreSQL 15, 2 on 14 (both stream transactions in progress: a large one comes as it is
-/// written instead of spilling to disk on the server first), 1 before.
+/// The pgoutput protocol version to ask a server of `server_version_num` for: 4 from
+/// PostgreSQL 16, 3 on 15, 2 on 14 (all stream transactions in progress: a large one comes
+/// as it is written instead of spilling to disk on the server first), 1 before. Protocol 4
+/// is asked with `streaming 'on'`, not `'parallel'`: parallel streaming lets a subscriber
+/// apply several transactions in progress at once, and scry applies each at its commit, so
+/// its messages are those of protocol 3.
 #[must_use]
 pub fn protocol_for(server_version_num: u32) -> u32 {
     match server_version_num {
+        160_000.. => 4,
         150_000.. => 3,
         140_000.. => 2,
         _ => 1,
@@ -54,10 +58,11 @@ mod tests {
         assert_eq!(protocol_for(130_012), 1);
         assert_eq!(protocol_for(140_023), 2);
         assert_eq!(protocol_for(150_018), 3);
-        assert_eq!(protocol_for(180_004), 3);
+        assert_eq!(protocol_for(160_014), 4);
+        assert_eq!(protocol_for(180_004), 4);
         assert_eq!(
             start_replication("s", 0x16_B374_D848, "p", 170_010, protocol_for(170_010)),
-            "START_REPLICATION SLOT \"s\" LOGICAL 16/B374D848 (proto_version '3', \
+            "START_REPLICATION SLOT \"s\" LOGICAL 16/B374D848 (proto_version '4', \
              publication_names '\"p\"', messages 'true', binary 'true', streaming 'on')"
         );
         assert_eq!(

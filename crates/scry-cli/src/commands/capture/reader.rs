@@ -41,12 +41,12 @@ impl Reader {
     /// The Commit position of the last transaction the reader has committed and flushed
     /// (`pg_replication_origin_progress(origin, true)`); 0 while the origin does not exist.
     pub fn applied(&mut self) -> Result<u64, CliError> {
-        super::query_lsn(
+        Ok(super::query_lsn(
             &mut self.client,
             "SELECT pg_replication_origin_progress(roname, true)::text \
              FROM pg_replication_origin WHERE roname = $1",
             Some(&self.origin),
             &format!("target: cannot read origin {}", self.origin),
-        )
+        )?)
     }
 }

@@ -1,0 +1,19 @@
+//! What scry reads from and makes on a source server, over [`scry_conn::Conn`]: the same
+//! operations `scry snapshot`, `scry capture` and `scry drop` run, for a program that embeds
+//! scry.
+//!
+//! - [`catalog`]: the server's identity, its user tables' relation metadata, and the
+//!   statements that make a table (and the types it needs) on a target.
+//! - [`setup`]: the preflight of what a capture needs, the publication of the tables that can
+//!   be replicated as they are, slots, the DDL event trigger, positions and sequences.
+//!
+//! Every error is a [`SourceError`]: the server's refusal with what was being done (and
+//! whether it passes by itself, [`SourceError::is_transient`]), or a request that cannot be
+//! met.
+
+pub mod catalog;
+mod error;
+pub mod rows;
+pub mod setup;
+
+pub use error::SourceError;
