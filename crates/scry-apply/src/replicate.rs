@@ -61,7 +61,6 @@ pub struct Replication {
     /// How far the slot is confirmed.
     confirmed: u64,
     last_status: Instant,
-    changes: Vec<Change>,
     /// The source's identity, `SYSTEM/DATABASE/SLOT` (see [`crate::stream_identity`]).
     stream: String,
     /// The pgoutput protocol asked for, when not the newest the server speaks.
@@ -139,7 +138,6 @@ impl Replication {
             received: 0,
             confirmed: 0,
             last_status: Instant::now(),
-            changes: Vec::new(),
             stream,
             protocol: None,
         };
@@ -426,48 +424,40 @@ impl Replication {
     }
 
     /// Decodes one message and applies its events; true when a transaction committed.
+    ///
+    /// Each event goes to the applier as the decoder hands it over: a streamed transaction
+    /// replayed at its commit is applied as it is read back, never held whole as events.
     fn decode(
         &mut self,
         lsn: u64,
         data: &Bytes,
         applier: &mut Applier,
     ) -> Result<bool, ApplyError> {
-        let changes = &mut self.changes;
-        self.decoder
-            .decode(lsn, data, &mut |change| changes.push(change))
-            .map_err(|e| ApplyError::Source {
-                slot: self.slot.clone(),
-                message: e.to_string(),
-            })?;
-        let mut committed = false;
-        for change in std::mem::take(&mut self.changes) {
-            let Some(event) = self.event(change) else {
-                continue;
+        let ddl_prefix = self.ddl_prefix.as_deref();
+        let (mut committed, mut failed) = (false, None);
+        let decoded = self.decoder.decode(lsn, data, &mut |change| {
+            if failed.is_some() {
+                return;
+            }
+            let Some(event) = event_of(ddl_prefix, change) else {
+                return;
             };
             committed |= matches!(
                 event.operation,
                 OperationType::Commit | OperationType::Rollback
             );
-            applier.apply(&event)?;
+            if let Err(e) = applier.apply(&event) {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
+        decoded.map_err(|e| ApplyError::Source {
+            slot: self.slot.clone(),
+            message: e.to_string(),
+        })?;
         Ok(committed)
-    }
-
-    /// The event a change comes to: logical messages are for the application, not the
-    /// database, except DDL statements under the DDL prefix.
-    fn event(&self, change: Change) -> Option<DatabaseEvent> {
-        match change {
-            Change::Event(e) => Some(e),
-            Change::Message {
-                lsn,
-                transaction_id,
-                timestamp_us,
-                prefix,
-                content,
-                ..
-            } => (self.ddl_prefix.as_deref() == Some(prefix.as_str()))
-                .then(|| scry_pg::capture::ddl_event(lsn, transaction_id, timestamp_us, &content)),
-        }
     }
 
     /// Confirms the slot as far as the target has flushed, and tells the source.
@@ -538,5 +528,22 @@ impl Replication {
             message: format!("{what}: {e}"),
         }
         .or_lost(crate::Side::Source, e)
+    }
+}
+
+/// The event a change comes to: logical messages are for the application, not the database,
+/// except DDL statements under `ddl_prefix`.
+fn event_of(ddl_prefix: Option<&str>, change: Change) -> Option<DatabaseEvent> {
+    match change {
+        Change::Event(e) => Some(e),
+        Change::Message {
+            lsn,
+            transaction_id,
+            timestamp_us,
+            prefix,
+            content,
+            ..
+        } => (ddl_prefix == Some(prefix.as_str()))
+            .then(|| scry_pg::capture::ddl_event(lsn, transaction_id, timestamp_us, &content)),
     }
 }
