@@ -196,3 +196,30 @@ fn a_pipeline_and_a_large_copy_cross_tls_whole() {
         vec![vec![Some("8000".to_owned()), Some("8000000".to_owned())]]
     );
 }
+
+#[test]
+fn direct_tls_from_the_first_byte_on_postgresql_17() {
+    let Some(t) = tls() else { return };
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(url), Some(ca)) = (var("SCRY_PG_TLS17_URL"), var("SCRY_PG_TLS17_URL_CA")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "SCRY_PG_TLS17_URL is not set but CI is: .ci/test starts that server"
+        );
+        eprintln!("SKIPPED: SCRY_PG_TLS17_URL is not set (see .ci/test)");
+        return;
+    };
+    let direct = format!("{url} sslmode=verify-full sslrootcert={ca} sslnegotiation=direct");
+    let mut c = connect(&direct, &[("PGPASSWORD", &t.password)], None)
+        .expect("TLS from the first byte, without an SSLRequest");
+    assert_eq!(ssl_state(&mut c)[0].as_deref(), Some("true"));
+    // PostgreSQL 15 does not take it: the error says what failed.
+    let old = format!(
+        "{} sslmode=verify-full sslrootcert={} sslnegotiation=direct",
+        t.url, t.ca
+    );
+    match connect(&old, &[("PGPASSWORD", &t.password)], None) {
+        Err(e) => assert!(e.to_string().contains("TLS handshake failed"), "{e}"),
+        Ok(_) => panic!("PostgreSQL 15 took TLS without an SSLRequest"),
+    }
+}
