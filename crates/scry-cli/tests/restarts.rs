@@ -204,3 +204,63 @@ fn replicate_keeps_running_through_source_crashes_and_a_killed_walsender() {
 fn replicate_keeps_running_through_target_crashes_and_a_killed_applier() {
     restarts(false);
 }
+
+#[test]
+fn capture_keeps_running_through_source_crashes_each_source() {
+    let _alone = SERVER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(main) = scry_testkit::server::pg_url("capture through restarts") else {
+        return;
+    };
+    let Some((restart_url, dir)) = restart_server("capture through restarts") else {
+        return;
+    };
+    for source_kind in ["stream", "sql"] {
+        let name = format!("restart_capture_{source_kind}");
+        let slot = format!("{name}_slot");
+        let (source, target) = databases(&restart_url, &main, &name, &slot);
+        let file = common::scratch(&name).join("cdc.scry");
+        let file = file.to_str().expect("path").to_owned();
+        let stop_flag = Arc::new(AtomicBool::new(false));
+        let load = workload(source.clone(), Arc::clone(&stop_flag));
+        let child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["capture", &source, "--slot", &slot, "--publication", "p"])
+            .args(["--source", source_kind, "--out", &file])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn scry capture");
+        std::thread::sleep(Duration::from_millis(800));
+        for _ in 0..2 {
+            pg_ctl(&dir, "crash").expect("crash");
+            std::thread::sleep(Duration::from_millis(300));
+            pg_ctl(&dir, "start").expect("start");
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        stop_flag.store(true, Ordering::Relaxed);
+        load.join().expect("the workload");
+        // Everything committed is in the file once the capture has caught up.
+        std::thread::sleep(Duration::from_millis(2500));
+        let said = stop(child);
+        assert!(said.contains("trying again in"), "{source_kind}: {said}");
+        let out = common::scry(&["apply", &target, &file], None);
+        assert!(
+            out.status.success(),
+            "{source_kind}: {}",
+            common::stderr(&out)
+        );
+        let mut s = Client::connect(&source, NoTls).expect("connect");
+        let mut t = Client::connect(&target, NoTls).expect("connect");
+        assert_eq!(
+            digest(&mut t, "log"),
+            digest(&mut s, "log"),
+            "{source_kind}"
+        );
+        assert_eq!(
+            digest(&mut t, "counter"),
+            digest(&mut s, "counter"),
+            "{source_kind}"
+        );
+    }
+}
