@@ -13,36 +13,10 @@ use common::scratch;
 use postgres::{Client, NoTls};
 use scry_testkit::server::fresh_database;
 
-struct Tls {
-    url: String,
-    ca: String,
-    password: String,
-    socket: String,
-}
+use scry_testkit::server::TlsServer as Tls;
 
 fn tls() -> Option<Tls> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("SCRY_PG_TLS_URL"),
-        var("SCRY_PG_TLS_URL_CA"),
-        var("SCRY_PG_TLS_URL_PASSWORD"),
-        var("SCRY_PG_TLS_URL_SOCKET"),
-    ) {
-        (Some(url), Some(ca), Some(password), Some(socket)) => Some(Tls {
-            url,
-            ca,
-            password,
-            socket,
-        }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "SCRY_PG_TLS_URL is not set but CI is: .ci/test starts the TLS server"
-            );
-            eprintln!("SKIPPED: SCRY_PG_TLS_URL is not set (see .ci/test)");
-            None
-        }
-    }
+    scry_testkit::server::tls_server("every command over TLS")
 }
 
 /// `scry ARGS` with `PGPASSWORD` set and no password anywhere else.

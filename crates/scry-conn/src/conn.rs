@@ -341,11 +341,23 @@ impl Conn {
         params: impl IntoIterator<Item = Option<&'a [u8]>>,
     ) -> Result<(), WireError> {
         let values: Vec<Option<&[u8]>> = params.into_iter().collect();
+        self.bind_execute(name, values, 1, 1)
+    }
+
+    /// Queues Bind (of the prepared statement `name`, its `params` in `param_format`, the
+    /// results in `result_format`: 0 text, 1 binary) and Execute of the unnamed portal.
+    fn bind_execute(
+        &mut self,
+        name: &str,
+        params: Vec<Option<&[u8]>>,
+        param_format: i16,
+        result_format: i16,
+    ) -> Result<(), WireError> {
         frontend::bind(
             "",
             name,
-            std::iter::once(1),
-            values,
+            std::iter::once(param_format),
+            params,
             |v, buf| match v {
                 Some(bytes) => {
                     buf.put_slice(bytes);
@@ -353,7 +365,7 @@ impl Conn {
                 }
                 None => Ok(IsNull::Yes),
             },
-            std::iter::once(1),
+            std::iter::once(result_format),
             &mut self.output,
         )
         .map_err(|e| match e {

@@ -9,36 +9,10 @@ use std::path::PathBuf;
 use scry_conn::config::{ChannelBinding, Sources};
 use scry_conn::{Conn, ConnConfig, WireError};
 
-struct Tls {
-    url: String,
-    ca: String,
-    other_ca: String,
-    password: String,
-}
+use scry_testkit::server::TlsServer as Tls;
 
 fn tls() -> Option<Tls> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("SCRY_PG_TLS_URL"),
-        var("SCRY_PG_TLS_URL_CA"),
-        var("SCRY_PG_TLS_URL_OTHER_CA"),
-        var("SCRY_PG_TLS_URL_PASSWORD"),
-    ) {
-        (Some(url), Some(ca), Some(other_ca), Some(password)) => Some(Tls {
-            url,
-            ca,
-            other_ca,
-            password,
-        }),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "SCRY_PG_TLS_URL is not set but CI is: .ci/test starts the TLS server"
-            );
-            eprintln!("SKIPPED: SCRY_PG_TLS_URL is not set (see .ci/test)");
-            None
-        }
-    }
+    scry_testkit::server::tls_server("TLS connections")
 }
 
 /// Connects to `conninfo` resolved with the environment `env` and the home `home` only.

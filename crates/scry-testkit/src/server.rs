@@ -130,3 +130,52 @@ pub fn pg_ctl(dir: &str, action: &str) -> Result<std::time::Duration, String> {
         ))
     }
 }
+
+/// The TLS-only test server `.ci/test` starts (`SCRY_PG_TLS_URL` and its `_CA`, `_OTHER_CA`,
+/// `_PASSWORD` and `_SOCKET`, as `.ci/postgres.sh` prints them with `SCRY_PG_TLS=1`).
+#[derive(Debug, Clone)]
+pub struct TlsServer {
+    /// Its connection string without TLS settings or password (`host=localhost ...`).
+    pub url: String,
+    /// The test CA's certificate (PEM), which signed the server's.
+    pub ca: String,
+    /// Another CA's certificate, which signed nothing of the server's.
+    pub other_ca: String,
+    /// The password of the string's role.
+    pub password: String,
+    /// A connection string over the server's Unix socket, trusted, for set-up.
+    pub socket: String,
+}
+
+/// The TLS-only test server, or `None` after a notice that `what` is skipped. Under `CI` a
+/// missing server is a failure.
+///
+/// # Panics
+/// When `CI` is set and the variables are not.
+#[must_use]
+pub fn tls_server(what: &str) -> Option<TlsServer> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (
+        var("SCRY_PG_TLS_URL"),
+        var("SCRY_PG_TLS_URL_CA"),
+        var("SCRY_PG_TLS_URL_OTHER_CA"),
+        var("SCRY_PG_TLS_URL_PASSWORD"),
+        var("SCRY_PG_TLS_URL_SOCKET"),
+    ) {
+        (Some(url), Some(ca), Some(other_ca), Some(password), Some(socket)) => Some(TlsServer {
+            url,
+            ca,
+            other_ca,
+            password,
+            socket,
+        }),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "SCRY_PG_TLS_URL is not set but CI is: .ci/test starts the TLS server"
+            );
+            eprintln!("\nSKIPPED: {what} — SCRY_PG_TLS_URL is not set (see .ci/test).\n");
+            None
+        }
+    }
+}

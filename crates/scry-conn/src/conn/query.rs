@@ -1,10 +1,8 @@
 //! One statement with text parameters (`$1`, `$2`, ...), its rows as text: the extended
 //! protocol's Parse, Bind, Execute and Sync, so that values never need quoting.
 
-use bytes::BufMut;
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
-use postgres_protocol::IsNull;
 
 use super::{unexpected, Conn, DbError, WireError};
 
@@ -70,26 +68,8 @@ impl Conn {
         format: i16,
     ) -> Result<Vec<Vec<Option<Vec<u8>>>>, WireError> {
         frontend::parse("", sql, std::iter::empty(), &mut self.output)?;
-        frontend::bind(
-            "",
-            "",
-            std::iter::empty(),
-            params.iter(),
-            |p, buf| match p {
-                Some(text) => {
-                    buf.put_slice(text.as_bytes());
-                    Ok(IsNull::No)
-                }
-                None => Ok(IsNull::Yes),
-            },
-            std::iter::once(format),
-            &mut self.output,
-        )
-        .map_err(|e| match e {
-            frontend::BindError::Conversion(e) => WireError::Protocol(e.to_string()),
-            frontend::BindError::Serialization(e) => WireError::Io(e),
-        })?;
-        frontend::execute("", 0, &mut self.output)?;
+        let values: Vec<Option<&[u8]>> = params.iter().map(|p| p.map(str::as_bytes)).collect();
+        self.bind_execute("", values, 0, format)?;
         frontend::sync(&mut self.output);
         self.send()?;
         let (mut rows, mut error) = (Vec::new(), None);
