@@ -28,6 +28,10 @@ use scry_conn::{self as conn, Conn, CopyBoth, WireError};
 /// the stream is busy or quiet.
 pub const STATUS_EVERY: Duration = Duration::from_secs(1);
 
+/// How often a quiet stream asks the server how far it has read (its keepalive's answer),
+/// so that an idle slot is confirmed past the WAL of other tables and databases.
+const ASK_EVERY: Duration = Duration::from_secs(5);
+
 /// How long the stream may pause before the queued transactions are sent and answered
 /// (see [`Applier::flush`]).
 const PAUSE: Duration = Duration::from_millis(2);
@@ -343,9 +347,12 @@ impl Replication {
                     }
                     if self.last_status.elapsed() >= STATUS_EVERY {
                         self.confirm(applier, false)?;
-                    } else if pending.is_some() && asked.elapsed() >= QUIET {
+                    } else if (pending.is_some() && asked.elapsed() >= QUIET)
+                        || asked.elapsed() >= ASK_EVERY
+                    {
                         // The server says how far it has read when asked: a source with
-                        // nothing to send still shows it has passed `until`.
+                        // nothing to send still shows it has passed `until`, and a slot whose
+                        // tables are idle is confirmed past the rest of the server's WAL.
                         self.status(true)?;
                         asked = Instant::now();
                     }

@@ -1,10 +1,11 @@
-//! Ctrl-C for `snapshot` and `load`: the first one asks the command to stop at the next frame
-//! boundary (nothing half-written), a second one ends the process at once.
+//! Ctrl-C (SIGINT), SIGTERM (how systemd and Kubernetes stop a service) and SIGHUP: the first
+//! one asks the command to stop at its next clean point (a frame boundary, between
+//! transactions), which then prints its summary; a second one ends the process at once.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The exit code after a stop on Ctrl-C (128 + SIGINT, as shells report it).
+/// The exit code after a stop on a signal (128 + SIGINT, as shells report Ctrl-C).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -18,7 +19,7 @@ pub fn install() {
     });
 }
 
-/// True once Ctrl-C was pressed.
+/// True once Ctrl-C was pressed (or SIGTERM or SIGHUP came).
 pub fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }

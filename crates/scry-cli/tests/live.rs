@@ -183,7 +183,7 @@ fn a_database_of_a_dozen_tables_goes_through_snapshot_and_load() {
     let report = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{report}");
     assert!(
-        report.contains("scry: stopped on Ctrl-C: 0 tables (0 rows) written whole, then the first batches of public.narrow"),
+        report.contains("scry: stopped (Ctrl-C or SIGTERM): 0 tables (0 rows) written whole, then the first batches of public.narrow"),
         "{report}"
     );
     let partial = stopped.to_str().expect("path");

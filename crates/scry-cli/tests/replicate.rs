@@ -370,7 +370,10 @@ fn a_slot_replicated_in_one_process_killed_ten_times_ends_as_natively_and_once()
     let out = child.wait_with_output().expect("wait");
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{said}");
-    assert!(said.contains("scry: stopped on Ctrl-C: applied "), "{said}");
+    assert!(
+        said.contains("scry: stopped (Ctrl-C or SIGTERM): applied "),
+        "{said}"
+    );
     assert!(said.contains("; slot scry_rdir confirmed to "), "{said}");
     let last = scry(&args, None);
     assert!(last.status.success(), "{}", stderr(&last));

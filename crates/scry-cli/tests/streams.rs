@@ -336,7 +336,7 @@ fn a_busy_slot_is_named_at_once_and_ctrl_c_stops_replicate_within_a_second() {
     );
     assert_eq!(code, Some(130), "{err}");
     assert!(
-        err.contains("stopped on Ctrl-C: applied 1 transaction"),
+        err.contains("stopped (Ctrl-C or SIGTERM): applied 1 transaction"),
         "{err}"
     );
 
@@ -585,4 +585,87 @@ fn a_capture_snapshot_stopped_part_way_leaves_no_slot_and_runs_again() {
         "{}",
         stderr(&again)
     );
+}
+
+#[test]
+fn sigterm_stops_replicate_with_its_summary_and_the_next_run_applies_nothing_twice() {
+    let Some(url) = conninfo() else { return };
+    let (src, mut s) = source(&url, "streams_term_src");
+    let dst = target(&url, "streams_term_dst");
+    let child = follow(&src, &dst, "streams_term_src_slot");
+    s.batch_execute("INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 50) g")
+        .expect("insert");
+    wait_for_rows(&dst, 50);
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let (code, err, _) = exited(child, Duration::from_secs(10));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        err.contains("stopped (Ctrl-C or SIGTERM): applied 1 transaction (50 changes)"),
+        "{err}"
+    );
+    let again = replicate_until_now(&src, &dst, "streams_term_src_slot", &[]);
+    assert!(again.starts_with("applied 0 transactions"), "{again}");
+    assert_eq!(t_digest(&dst), t_digest(&src));
+}
+
+#[test]
+fn an_idle_slot_does_not_hold_the_wal_of_other_databases() {
+    let Some(url) = conninfo() else { return };
+    let (src, _s) = source(&url, "streams_idle_src");
+    let dst = target(&url, "streams_idle_dst");
+    let busy = fresh_database(&url, "streams_idle_busy");
+    let child = follow(&src, &dst, "streams_idle_src_slot");
+    let mut admin = Client::connect(&url, NoTls).expect("connect");
+    let retained = |admin: &mut Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM pg_replication_slots \
+                 WHERE slot_name = 'streams_idle_src_slot'",
+                &[],
+            )
+            .expect("retained WAL")
+            .get(0)
+    };
+    // 150 MB of WAL in another database, none of it this slot's.
+    let mut b = Client::connect(&busy, NoTls).expect("connect");
+    for _ in 0..3 {
+        b.batch_execute(
+            "DROP TABLE IF EXISTS filler;
+             CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 16) AS t
+               FROM generate_series(1, 100000) g;",
+        )
+        .expect("WAL elsewhere");
+    }
+    let written = retained(&mut admin);
+    assert!(written > 150 << 20, "only {written} bytes of WAL written");
+    // The slot moves past it once replicate confirms what the server has read; a checkpoint
+    // logs the snapshot the server needs to move the slot's restart point.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        admin.batch_execute("CHECKPOINT").expect("checkpoint");
+        let now = retained(&mut admin);
+        if now < 64 << 20 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the idle slot still retains {now} bytes of WAL"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-INT", &pid]).status();
+    let (code, err, _) = exited(child, Duration::from_secs(10));
+    assert_eq!(code, Some(130), "{err}");
 }

@@ -84,7 +84,7 @@ pub enum CliError {
     #[error("{0}")]
     Load(String),
     /// Stopped on Ctrl-C, between frames: what was done.
-    #[error("stopped on Ctrl-C: {0}")]
+    #[error("stopped (Ctrl-C or SIGTERM): {0}")]
     Interrupted(String),
 }
 

@@ -28,6 +28,8 @@ use crate::pg;
 const QUIET: Duration = Duration::from_millis(150);
 /// The longest a written transaction waits for its `fsync` while the stream is busy.
 const SYNC_EVERY: Duration = Duration::from_millis(100);
+/// How often a quiet stream asks the server how far it has read.
+const ASK_EVERY: Duration = Duration::from_secs(5);
 /// The longest the server waits for a status update.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
@@ -126,11 +128,18 @@ impl Session {
                     if !self.open && self.received >= until {
                         return Ok(());
                     }
-                    // The server says how far it has read when asked.
-                    if asked.elapsed() >= QUIET {
-                        self.status(true)?;
-                        asked = Instant::now();
-                    }
+                }
+                // The server says how far it has read when asked: soon when `--until` waits
+                // for it, every few seconds otherwise, so that an idle slot is confirmed
+                // past the WAL of other tables and databases.
+                let every = if self.until.is_some() {
+                    QUIET
+                } else {
+                    ASK_EVERY
+                };
+                if asked.elapsed() >= every {
+                    self.status(true)?;
+                    asked = Instant::now();
                 }
                 continue;
             };
