@@ -278,6 +278,18 @@ enum Command {
         #[arg(long, requires = "target")]
         origin: Option<String>,
     },
+    /// Show the replication state: the source's logical slots (active, confirmed position,
+    /// lag and retained WAL, wal_status) and publications, and with TARGET the origins scry
+    /// keeps there (the stream each follows, its durable progress).
+    Status {
+        /// The source server: a libpq connection string or URL.
+        source: String,
+        /// The target server.
+        target: Option<String>,
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
         /// The server: a libpq connection string or URL.
@@ -576,6 +588,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             },
         )
         .map(|()| EXIT_OK),
+        Command::Status {
+            source,
+            target,
+            json,
+        } => commands::status::run(&source, target.as_deref(), json).map(|()| EXIT_OK),
         Command::Load {
             conninfo,
             input,

@@ -669,3 +669,60 @@ fn an_idle_slot_does_not_hold_the_wal_of_other_databases() {
     let (code, err, _) = exited(child, Duration::from_secs(10));
     assert_eq!(code, Some(130), "{err}");
 }
+
+#[test]
+fn status_names_the_slot_its_lag_and_the_origin_that_follows_it() {
+    let Some(url) = conninfo() else { return };
+    let (src, mut s) = source(&url, "streams_status_src");
+    let dst = target(&url, "streams_status_dst");
+    s.batch_execute("INSERT INTO t VALUES (1, 1, 'a')")
+        .expect("insert");
+    replicate_until_now(&src, &dst, "streams_status_src_slot", &[]);
+    let out = scry(&["status", &src, &dst, "--json"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: serde_json::Value =
+        serde_json::from_str(&common::stdout(&out)).expect("one JSON object");
+    let slot = &status["slots"][0];
+    assert_eq!(slot["name"], "streams_status_src_slot");
+    assert_eq!(slot["plugin"], "pgoutput");
+    assert!(slot["active_pid"].is_null(), "{slot}");
+    assert!(slot["lag_bytes"].as_i64().is_some_and(|b| b >= 0), "{slot}");
+    assert!(
+        slot["retained_bytes"].as_i64().is_some_and(|b| b > 0),
+        "{slot}"
+    );
+    assert_eq!(status["publications"][0]["name"], "p");
+    assert_eq!(status["publications"][0]["tables"][0], "public.t");
+    let origin = &status["origins"][0];
+    assert!(
+        origin["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("scry_")),
+        "{origin}"
+    );
+    assert!(
+        origin["stream"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("/streams_status_src/streams_status_src_slot")),
+        "{origin}"
+    );
+    // The slot is confirmed at or past what the target durably has.
+    let lsn = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|t| t.parse::<scry_types::Lsn>().ok())
+            .map(|l| l.0)
+    };
+    assert!(
+        lsn(&origin["progress"]).is_some_and(|p| lsn(&slot["confirmed"]).is_some_and(|c| p <= c)),
+        "{status}"
+    );
+    // The table for people says the same.
+    let out = scry(&["status", &src, &dst], None);
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("  streams_status_src_slot (pgoutput): inactive, confirmed "),
+        "{text}"
+    );
+    assert!(text.contains("  p: public.t"), "{text}");
+    assert!(text.contains(": follows "), "{text}");
+}

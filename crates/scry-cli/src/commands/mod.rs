@@ -15,6 +15,7 @@ pub mod load;
 pub mod replicate;
 pub mod snapshot;
 pub mod stats;
+pub mod status;
 pub mod validate;
 
 use std::fs::File;
