@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
                     .start("bench_pub", applier.progress())
                     .expect("start");
                 let stopped = replication
-                    .run(&mut applier, Some(until), |_| true)
+                    .run(&mut applier, Some(until), |_, _| true)
                     .expect("apply");
                 assert_eq!(stopped, scry_apply::Stopped::Until);
                 total += started.elapsed();

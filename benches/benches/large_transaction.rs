@@ -65,7 +65,7 @@ fn sample(source_url: &str, target_url: &str, protocol: u32, sample: u64) -> Dur
                 .start("bench_pub", applier.progress())
                 .expect("start");
             replication
-                .run(&mut applier, None, |_| !stop.load(Ordering::Relaxed))
+                .run(&mut applier, None, |_, _| !stop.load(Ordering::Relaxed))
                 .expect("apply");
         })
     };

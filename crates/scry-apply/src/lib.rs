@@ -186,6 +186,8 @@ struct InFlight {
 struct Member {
     /// Its source Commit position.
     position: u64,
+    /// Its source commit time (Unix microseconds).
+    commit_time_us: u64,
     /// Where its items end in the group's.
     end: usize,
     changes: u64,
@@ -200,6 +202,8 @@ pub struct Applier {
     commit: Arc<str>,
     chain: Arc<str>,
     origin: String,
+    /// The source commit time of the last transaction committed (Unix microseconds).
+    last_commit_us: u64,
     /// The identity of the stream applied.
     stream: String,
     progress: u64,
@@ -310,6 +314,7 @@ impl Applier {
             commit: Arc::from(COMMIT),
             chain: Arc::from(CHAIN),
             origin,
+            last_commit_us: 0,
             stream: stream.to_owned(),
             progress,
             durable: progress,
@@ -492,15 +497,16 @@ impl Applier {
                 tolerate,
                 &mut conflicts,
             )?;
-            self.committed(m.position, m.changes, conflicts);
+            self.committed(m.position, m.commit_time_us, m.changes, conflicts);
             start = m.end;
         }
         Ok(())
     }
 
     /// Counts a transaction that committed.
-    fn committed(&mut self, position: u64, changes: u64, conflicts: Vec<String>) {
+    fn committed(&mut self, position: u64, time_us: u64, changes: u64, conflicts: Vec<String>) {
         self.progress = position;
+        self.last_commit_us = self.last_commit_us.max(time_us);
         let n = conflicts.len() as u64;
         self.totals.committed += 1;
         self.totals.changes += changes.saturating_sub(n);
@@ -508,6 +514,13 @@ impl Applier {
         if self.on_conflict == OnConflict::Log {
             self.conflicts.extend(conflicts);
         }
+    }
+
+    /// The source commit time of the last transaction the target committed (Unix
+    /// microseconds; 0 before the first): how far behind the target is in time.
+    #[must_use]
+    pub fn last_commit_time_us(&self) -> u64 {
+        self.last_commit_us
     }
 
     /// What was applied and skipped so far.
@@ -755,6 +768,7 @@ impl Applier {
         ];
         self.group.members.push(Member {
             position: event.position,
+            commit_time_us: event.timestamp_us,
             end: 3,
             changes: 0,
         });
@@ -809,7 +823,12 @@ impl Applier {
                 return Err(e);
             }
             self.simple("COMMIT", event)?;
-            self.committed(event.position, open.changes, open.conflicts);
+            self.committed(
+                event.position,
+                event.timestamp_us,
+                open.changes,
+                open.conflicts,
+            );
             return Ok(Applied::Committed);
         }
         // Whole: it joins the group, ending with its own COMMIT. The group goes out with one
@@ -826,6 +845,7 @@ impl Applier {
         group.items.push(control(&self.commit, event));
         group.members.push(Member {
             position: event.position,
+            commit_time_us: event.timestamp_us,
             end: group.items.len(),
             changes: open.changes,
         });

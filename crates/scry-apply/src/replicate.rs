@@ -313,7 +313,8 @@ impl Replication {
 
     /// Receives and applies the stream until it has passed `until` (every transaction that
     /// committed before it applied), the source ends it, or `idle` returns false. `idle` is
-    /// the place for progress reports and interruption checks: it is called whenever the
+    /// the place for progress reports and interruption checks (it gets the applier and how
+    /// far the source has sent, for the lag): it is called whenever the
     /// stream pauses and every 100 ms while it is quiet (after the queued transactions went
     /// out and were answered), and while it is busy after a transaction's Commit at least
     /// every 100 ms. Before returning, the queued transactions are applied and the slot is
@@ -328,7 +329,7 @@ impl Replication {
         &mut self,
         applier: &mut Applier,
         until: Option<u64>,
-        mut idle: impl FnMut(&mut Applier) -> bool,
+        mut idle: impl FnMut(&mut Applier, u64) -> bool,
     ) -> Result<Stopped, ApplyError> {
         let (mut asked, mut turn) = (Instant::now(), Instant::now());
         loop {
@@ -338,7 +339,7 @@ impl Replication {
                     // Nothing more: the queued transactions go out, then the caller's turn.
                     applier.flush()?;
                     turn = Instant::now();
-                    if !idle(applier) {
+                    if !idle(applier, self.received) {
                         return self.stop(applier, Stopped::Asked);
                     }
                     let pending = until.filter(|&u| self.received < u || applier.in_transaction());
@@ -371,7 +372,7 @@ impl Replication {
                     // Between transactions of a busy stream: the caller's turn, the status.
                     if turn.elapsed() >= QUIET {
                         turn = Instant::now();
-                        if !idle(applier) {
+                        if !idle(applier, self.received) {
                             return self.stop(applier, Stopped::Asked);
                         }
                     }
@@ -388,7 +389,7 @@ impl Replication {
                     }
                     if turn.elapsed() >= QUIET {
                         turn = Instant::now();
-                        if !idle(applier) {
+                        if !idle(applier, self.received) {
                             return self.stop(applier, Stopped::Asked);
                         }
                     }

@@ -81,9 +81,15 @@ fn run_once(
     let started = Instant::now();
     let mut progress = Progress::new();
     let stopped = replication
-        .run(&mut applier, until, |applier| {
+        .run(&mut applier, until, |applier, received| {
             print_conflicts(applier, &mut progress);
-            progress.show(|| progress_line(applier, started));
+            progress.show(|| {
+                format!(
+                    "{}; {}",
+                    progress_line(applier, started),
+                    lag(received, applier)
+                )
+            });
             !crate::interrupt::requested()
         })
         .map_err(apply_error)?;
@@ -119,4 +125,21 @@ fn run_once(
             Ok(())
         }
     }
+}
+
+/// How far the target is behind: the WAL the source has sent past what the target has
+/// committed, and the time since the last committed transaction's source commit.
+fn lag(received: u64, applier: &Applier) -> String {
+    let bytes = received.saturating_sub(applier.progress());
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    let seconds = match applier.last_commit_time_us() {
+        0 => String::new(),
+        t => format!(
+            ", last commit {:.1} s ago",
+            now_us.saturating_sub(t) as f64 / 1e6
+        ),
+    };
+    format!("lag {bytes} bytes{seconds}")
 }
