@@ -14,67 +14,18 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::pg::digest;
+use common::replica::{
+    exited, follow, replicate_until_now, signal, source, t_digest, target, wait_for_rows, SCHEMA,
+};
 use common::{scratch, scry, stderr};
 use postgres::{Client, NoTls};
 use scry_testkit::server::{fresh_database, pg_ctl, restart_server};
 
 fn conninfo() -> Option<String> {
     scry_testkit::server::pg_url("scry's streams against a server")
-}
-
-const SCHEMA: &str = "CREATE TABLE t (id int4 PRIMARY KEY, n int4 NOT NULL, note text);";
-
-/// A fresh source database `name` on the server of `url` with [`SCHEMA`], its publication `p`
-/// and the slot `{name}_slot`; returns its connection string and a client of it.
-fn source(url: &str, name: &str) -> (String, Client) {
-    let source = fresh_database(url, name);
-    let mut c = Client::connect(&source, NoTls).expect("connect to the source");
-    c.batch_execute(SCHEMA).expect("source schema");
-    c.batch_execute("CREATE PUBLICATION p FOR TABLE t")
-        .expect("publication");
-    c.execute(
-        "SELECT pg_create_logical_replication_slot($1, 'pgoutput')",
-        &[&format!("{name}_slot")],
-    )
-    .expect("create slot");
-    (source, c)
-}
-
-/// A fresh target database `name` with [`SCHEMA`].
-fn target(url: &str, name: &str) -> String {
-    let target = fresh_database(url, name);
-    Client::connect(&target, NoTls)
-        .expect("connect to the target")
-        .batch_execute(SCHEMA)
-        .expect("target schema");
-    target
-}
-
-/// `scry replicate SOURCE TARGET --slot SLOT --publication p --until now [more]`, which must
-/// succeed; its standard error.
-fn replicate_until_now(source: &str, target: &str, slot: &str, more: &[&str]) -> String {
-    let args = [
-        "replicate",
-        source,
-        target,
-        "--slot",
-        slot,
-        "--publication",
-        "p",
-        "--until",
-        "now",
-    ];
-    let out = scry(&[&args[..], more].concat(), None);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stderr(&out)
-}
-
-fn t_digest(url: &str) -> (i64, String) {
-    digest(&mut Client::connect(url, NoTls).expect("connect"), "t")
 }
 
 #[test]
@@ -236,56 +187,6 @@ fn a_snapshot_stream_loads_whole_into_a_fresh_target() {
 
 /// `scry replicate` of `slot` without `--until`, in the background, ending at the first
 /// lost connection (`--retry-for 0`).
-fn follow(source: &str, target: &str, slot: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args([
-            "replicate",
-            source,
-            target,
-            "--slot",
-            slot,
-            "--publication",
-            "p",
-            "--retry-for",
-            "0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn scry replicate")
-}
-
-/// Waits (10 s at most) until `target`'s table t has `rows` rows.
-fn wait_for_rows(target: &str, rows: i64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while t_digest(target).0 != rows {
-        assert!(
-            Instant::now() < deadline,
-            "the target never got {rows} rows"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits for `child` to exit, `limit` at most; its exit code, standard error and how long.
-fn exited(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut err = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut pipe, &mut err);
-            }
-            return (status.code(), err, started.elapsed());
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_busy_slot_is_named_at_once_and_ctrl_c_stops_replicate_within_a_second() {
     let Some(url) = conninfo() else { return };
@@ -321,19 +222,8 @@ fn a_busy_slot_is_named_at_once_and_ctrl_c_stops_replicate_within_a_second() {
     );
 
     // One SIGINT: the first stops within a second, with its summary.
-    let pid = first.id().to_string();
-    let sent = Instant::now();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    let (code, err, _) = exited(first, Duration::from_secs(5));
-    assert!(
-        sent.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        sent.elapsed()
-    );
+    let (code, err, took) = signal(first, "INT");
+    assert!(took < Duration::from_secs(1), "{took:?}");
     assert_eq!(code, Some(130), "{err}");
     assert!(
         err.contains("stopped (Ctrl-C or SIGTERM): applied 1 transaction"),
@@ -585,144 +475,4 @@ fn a_capture_snapshot_stopped_part_way_leaves_no_slot_and_runs_again() {
         "{}",
         stderr(&again)
     );
-}
-
-#[test]
-fn sigterm_stops_replicate_with_its_summary_and_the_next_run_applies_nothing_twice() {
-    let Some(url) = conninfo() else { return };
-    let (src, mut s) = source(&url, "streams_term_src");
-    let dst = target(&url, "streams_term_dst");
-    let child = follow(&src, &dst, "streams_term_src_slot");
-    s.batch_execute("INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 50) g")
-        .expect("insert");
-    wait_for_rows(&dst, 50);
-    let pid = child.id().to_string();
-    let sent = Instant::now();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    let (code, err, _) = exited(child, Duration::from_secs(10));
-    assert!(
-        sent.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        sent.elapsed()
-    );
-    assert_eq!(code, Some(130), "{err}");
-    assert!(
-        err.contains("stopped (Ctrl-C or SIGTERM): applied 1 transaction (50 changes)"),
-        "{err}"
-    );
-    let again = replicate_until_now(&src, &dst, "streams_term_src_slot", &[]);
-    assert!(again.starts_with("applied 0 transactions"), "{again}");
-    assert_eq!(t_digest(&dst), t_digest(&src));
-}
-
-#[test]
-fn an_idle_slot_does_not_hold_the_wal_of_other_databases() {
-    let Some(url) = conninfo() else { return };
-    let (src, _s) = source(&url, "streams_idle_src");
-    let dst = target(&url, "streams_idle_dst");
-    let busy = fresh_database(&url, "streams_idle_busy");
-    let child = follow(&src, &dst, "streams_idle_src_slot");
-    let mut admin = Client::connect(&url, NoTls).expect("connect");
-    let retained = |admin: &mut Client| -> i64 {
-        admin
-            .query_one(
-                "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM pg_replication_slots \
-                 WHERE slot_name = 'streams_idle_src_slot'",
-                &[],
-            )
-            .expect("retained WAL")
-            .get(0)
-    };
-    // 150 MB of WAL in another database, none of it this slot's.
-    let mut b = Client::connect(&busy, NoTls).expect("connect");
-    for _ in 0..3 {
-        b.batch_execute(
-            "DROP TABLE IF EXISTS filler;
-             CREATE TABLE filler AS SELECT g, repeat(md5(g::text), 16) AS t
-               FROM generate_series(1, 100000) g;",
-        )
-        .expect("WAL elsewhere");
-    }
-    let written = retained(&mut admin);
-    assert!(written > 150 << 20, "only {written} bytes of WAL written");
-    // The slot moves past it once replicate confirms what the server has read; a checkpoint
-    // logs the snapshot the server needs to move the slot's restart point.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        admin.batch_execute("CHECKPOINT").expect("checkpoint");
-        let now = retained(&mut admin);
-        if now < 64 << 20 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the idle slot still retains {now} bytes of WAL"
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    }
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-INT", &pid]).status();
-    let (code, err, _) = exited(child, Duration::from_secs(10));
-    assert_eq!(code, Some(130), "{err}");
-}
-
-#[test]
-fn status_names_the_slot_its_lag_and_the_origin_that_follows_it() {
-    let Some(url) = conninfo() else { return };
-    let (src, mut s) = source(&url, "streams_status_src");
-    let dst = target(&url, "streams_status_dst");
-    s.batch_execute("INSERT INTO t VALUES (1, 1, 'a')")
-        .expect("insert");
-    replicate_until_now(&src, &dst, "streams_status_src_slot", &[]);
-    let out = scry(&["status", &src, &dst, "--json"], None);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let status: serde_json::Value =
-        serde_json::from_str(&common::stdout(&out)).expect("one JSON object");
-    let slot = &status["slots"][0];
-    assert_eq!(slot["name"], "streams_status_src_slot");
-    assert_eq!(slot["plugin"], "pgoutput");
-    assert!(slot["active_pid"].is_null(), "{slot}");
-    assert!(slot["lag_bytes"].as_i64().is_some_and(|b| b >= 0), "{slot}");
-    assert!(
-        slot["retained_bytes"].as_i64().is_some_and(|b| b > 0),
-        "{slot}"
-    );
-    assert_eq!(status["publications"][0]["name"], "p");
-    assert_eq!(status["publications"][0]["tables"][0], "public.t");
-    let origin = &status["origins"][0];
-    assert!(
-        origin["name"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("scry_")),
-        "{origin}"
-    );
-    assert!(
-        origin["stream"]
-            .as_str()
-            .is_some_and(|s| s.ends_with("/streams_status_src/streams_status_src_slot")),
-        "{origin}"
-    );
-    // The slot is confirmed at or past what the target durably has.
-    let lsn = |v: &serde_json::Value| {
-        v.as_str()
-            .and_then(|t| t.parse::<scry_types::Lsn>().ok())
-            .map(|l| l.0)
-    };
-    assert!(
-        lsn(&origin["progress"]).is_some_and(|p| lsn(&slot["confirmed"]).is_some_and(|c| p <= c)),
-        "{status}"
-    );
-    // The table for people says the same.
-    let out = scry(&["status", &src, &dst], None);
-    let text = common::stdout(&out);
-    assert!(
-        text.contains("  streams_status_src_slot (pgoutput): inactive, confirmed "),
-        "{text}"
-    );
-    assert!(text.contains("  p: public.t"), "{text}");
-    assert!(text.contains(": follows "), "{text}");
 }

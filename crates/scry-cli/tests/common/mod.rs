@@ -3,6 +3,7 @@
 
 pub mod dozen;
 pub mod pg;
+pub mod replica;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
