@@ -380,6 +380,12 @@ impl Applier {
         Ok(self.durable)
     }
 
+    /// The last answer of [`durable_progress`](Self::durable_progress), without asking.
+    #[must_use]
+    pub fn last_durable(&self) -> u64 {
+        self.durable
+    }
+
     /// How many whole transactions wait to go out or for their answers.
     #[must_use]
     pub fn queued(&self) -> usize {
@@ -413,6 +419,17 @@ impl Applier {
             self.launch()?;
         }
         Ok(self.in_flight.is_some())
+    }
+
+    /// Waits (`timeout` at most) for the target's answers to the group in flight, if any.
+    pub(crate) fn wait_answers(&mut self, timeout: Duration) -> Result<(), ApplyError> {
+        if self.in_flight.is_none() {
+            return Ok(());
+        }
+        self.conn
+            .wait_readable(timeout)
+            .map(drop)
+            .map_err(|e| setup_error("waiting for the target's answers", &e))
     }
 
     /// The connection to the target.

@@ -336,8 +336,21 @@ impl Replication {
             let message = match self.pause(applier)? {
                 Some(message) => message,
                 None => {
-                    // Nothing more: the queued transactions go out, then the caller's turn.
-                    applier.flush()?;
+                    // Nothing more for now: the queued transactions go out. While the target
+                    // works on them (or waits on a lock) the caller still gets its turn.
+                    loop {
+                        applier.step()?;
+                        if applier.queued() == 0 {
+                            break;
+                        }
+                        if turn.elapsed() >= QUIET {
+                            turn = Instant::now();
+                            if !idle(applier, self.received) {
+                                return self.stop(applier, Stopped::Asked);
+                            }
+                        }
+                        applier.wait_answers(QUIET)?;
+                    }
                     turn = Instant::now();
                     if !idle(applier, self.received) {
                         return self.stop(applier, Stopped::Asked);
@@ -476,7 +489,14 @@ impl Replication {
     /// are idle does not hold the WAL of the rest of the server, and a source shutting down
     /// (which waits until the slot is confirmed as far as it sent) is not held up.
     fn confirm(&mut self, applier: &mut Applier, reply: bool) -> Result<(), ApplyError> {
-        let durable = applier.durable_progress()?;
+        // A target still working on a group (or waiting on a lock) is not waited for here:
+        // the last durable position it said stands until it answers.
+        applier.step()?;
+        let durable = if applier.queued() > 0 {
+            applier.last_durable()
+        } else {
+            applier.durable_progress()?
+        };
         // Never past the first message of a transaction still held (streamed, not yet
         // committed): the server must send it again after a restart.
         let held = self.decoder.oldest_held_lsn().unwrap_or(u64::MAX);
@@ -520,7 +540,23 @@ impl Replication {
 
     /// Ends a run: what is queued is applied, and the slot confirmed as far as the target
     /// has flushed.
+    ///
+    /// Asked to stop while the target has not answered (a lock it waits on), it stops
+    /// within a second without waiting for it: the transactions it has not committed are
+    /// applied by the next run, those it commits later carry their origin progress with
+    /// them, and the slot stays where it was confirmed.
     fn stop(&mut self, applier: &mut Applier, why: Stopped) -> Result<Stopped, ApplyError> {
+        if why == Stopped::Asked {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while applier.queued() > 0 && Instant::now() < deadline {
+                applier.step()?;
+                applier.wait_answers(Duration::from_millis(50))?;
+            }
+            if applier.queued() > 0 {
+                let _ = self.status(false);
+                return Ok(why);
+            }
+        }
         // `confirm` sends the queued transactions first (`Applier::durable_progress`).
         match self.confirm(applier, false) {
             // A stream the source ended takes no more status updates.

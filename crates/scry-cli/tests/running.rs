@@ -143,3 +143,28 @@ fn status_names_the_slot_its_lag_and_the_origin_that_follows_it() {
     assert!(text.contains("  p: public.t"), "{text}");
     assert!(text.contains(": follows "), "{text}");
 }
+
+#[test]
+fn ctrl_c_is_heard_while_the_target_waits_on_a_lock() {
+    let Some(url) = conninfo() else { return };
+    let (src, mut s) = source(&url, "running_locked_src");
+    let dst = target(&url, "running_locked_dst");
+    let child = follow(&src, &dst, "running_locked_src_slot");
+    s.batch_execute("INSERT INTO t VALUES (1, 1, 'a')")
+        .expect("insert");
+    wait_for_rows(&dst, 1);
+    // The target's table locked by someone else: the next transaction waits on it.
+    let mut lock = Client::connect(&dst, NoTls).expect("connect");
+    lock.batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        .expect("lock");
+    s.batch_execute("INSERT INTO t VALUES (2, 2, 'b')")
+        .expect("insert");
+    std::thread::sleep(Duration::from_millis(700));
+    let (code, err, took) = signal(child, "INT");
+    assert!(took < Duration::from_secs(3), "{took:?}: {err}");
+    assert_eq!(code, Some(130), "{err}");
+    lock.batch_execute("COMMIT").expect("unlock");
+    // What the target had not committed comes with the next run; nothing twice.
+    replicate_until_now(&src, &dst, "running_locked_src_slot", &[]);
+    assert_eq!(t_digest(&dst), t_digest(&src));
+}

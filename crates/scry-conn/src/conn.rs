@@ -383,6 +383,16 @@ impl Conn {
             .map_err(|e| self.fail(e))
     }
 
+    /// Waits until the server has sent something, `timeout` at most; true when it has.
+    ///
+    /// # Errors
+    /// [`WireError::Io`] when the socket fails.
+    pub fn wait_readable(&mut self, timeout: Duration) -> Result<bool, WireError> {
+        self.stream
+            .wait(false, Some(timeout))
+            .map_err(|e| self.fail(e))
+    }
+
     /// Queues the Sync that closes a pipeline.
     pub fn sync(&mut self) {
         frontend::sync(&mut self.output);

@@ -100,7 +100,8 @@ fn run_once(
         applier.sync_sequences(&values).map_err(apply_error)?;
     }
     // The slot is confirmed up to the last transactions once the target has them durably.
-    if stopped != Stopped::Ended {
+    // (A target that has not answered is not waited for: see `Replication::run`.)
+    if stopped != Stopped::Ended && applier.queued() == 0 {
         replication
             .settle(&mut applier, Duration::from_secs(2))
             .map_err(apply_error)?;
