@@ -201,13 +201,8 @@ impl Replication {
         self.check_publication(publication)?;
         let version = self
             .conn
-            .simple("SHOW server_version_num")
-            .map_err(|e| self.error("cannot read the server's version", &e))?
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next().flatten())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+            .server_version_num()
+            .map_err(|e| self.error("cannot read the server's version", &e))?;
         let protocol = self
             .protocol
             .unwrap_or_else(|| scry_pg::pgoutput::protocol_for(version));
@@ -499,11 +494,11 @@ impl Replication {
         };
         // Never past the first message of a transaction still held (streamed, not yet
         // committed): the server must send it again after a restart.
-        let held = self.decoder.oldest_held_lsn().unwrap_or(u64::MAX);
-        self.confirmed = self.confirmed.max(durable.min(held));
+        let held = self.decoder.oldest_held_lsn();
+        self.confirmed = self.confirmed.max(durable.min(held.unwrap_or(u64::MAX)));
         let settled = !applier.in_transaction()
             && applier.queued() == 0
-            && self.decoder.oldest_held_lsn().is_none()
+            && held.is_none()
             && durable >= applier.progress();
         if settled {
             self.confirmed = self.confirmed.max(self.received);

@@ -102,4 +102,20 @@ impl Conn {
             .map(|row| row.into_iter().next().flatten())
             .ok_or_else(|| WireError::Protocol(format!("no row from: {sql}")))
     }
+
+    /// The server's version as `server_version_num` gives it (150018 for 15.18).
+    ///
+    /// # Errors
+    /// As [`query`](Self::query); [`WireError::Protocol`] when the answer is not a number.
+    pub fn server_version_num(&mut self) -> Result<u32, WireError> {
+        let text = self
+            .simple("SHOW server_version_num")?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+            .unwrap_or_default();
+        text.parse().map_err(|_| {
+            WireError::Protocol(format!("server_version_num is {text:?}, not a number"))
+        })
+    }
 }

@@ -46,13 +46,8 @@ pub fn run(
     let mut repl = Conn::connect_replication(conninfo)
         .map_err(|e| wire_error("cannot connect for replication", &e))?;
     let version = repl
-        .simple("SHOW server_version_num")
-        .map_err(|e| wire_error("cannot read the server's version", &e))?
-        .into_iter()
-        .next()
-        .and_then(|r| r.into_iter().next().flatten())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+        .server_version_num()
+        .map_err(|e| wire_error("cannot read the server's version", &e))?;
     let sql = scry_pg::pgoutput::start_replication(
         options.slot,
         start,
