@@ -81,7 +81,8 @@ pub use replicate::{Replication, Stopped, STATUS_EVERY};
 use scry_conn::{self as conn, Conn, WireError};
 use sql::{literal, RowTarget};
 pub use state::{
-    create_sql, loaded_condition, origin_name, record_loaded_sql, stream_identity, SCHEMA,
+    create_sql, forget, loaded_condition, origin_name, record_loaded_sql, stream_identity,
+    Forgotten, SCHEMA,
 };
 
 /// How many statements a transaction holds before they are sent without waiting for its

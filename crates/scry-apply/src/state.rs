@@ -186,6 +186,109 @@ pub fn record_loaded_sql(
     )
 }
 
+/// What [`forget`] removed from a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    /// The origin (the one named, or the stream's default).
+    pub origin: String,
+    /// The origin existed and was dropped.
+    pub origin_dropped: bool,
+    /// Records of `scry.origins` deleted.
+    pub origin_records: u64,
+    /// Records of `scry.snapshot_tables` deleted.
+    pub table_records: u64,
+    /// The target had scry's state at all.
+    pub had_state: bool,
+    /// The schema `scry` was dropped, nothing else being in it.
+    pub schema_dropped: bool,
+}
+
+/// Removes from a target what scry keeps there for `stream`: its origin (`origin`, or the
+/// default for the stream and the target database), the stream's records in
+/// `scry.origins` and `scry.snapshot_tables`, and the schema `scry` once nothing else is in
+/// it. An origin another session holds is refused.
+///
+/// # Errors
+/// [`ApplyError::Setup`] naming what could not be removed (the records are removed in one
+/// transaction, or not at all).
+pub fn forget(
+    conn: &mut Conn,
+    stream: &str,
+    origin: Option<&str>,
+) -> Result<Forgotten, ApplyError> {
+    let head = conn
+        .simple(
+            "SELECT to_regclass('scry.origins') IS NOT NULL \
+                AND to_regclass('scry.snapshot_tables') IS NOT NULL, current_database()",
+        )
+        .map_err(|e| setup("cannot look for schema scry", &e))?;
+    let field = |i: usize| head.first().and_then(|r| r.get(i).cloned().flatten());
+    let had_state = field(0).as_deref() == Some("t");
+    let database = field(1).unwrap_or_default();
+    let origin = origin.map_or_else(|| origin_name(stream, &database), str::to_owned);
+    let origin_dropped = single(
+        conn,
+        &format!(
+            "SELECT count(pg_replication_origin_drop(roname)) FROM pg_replication_origin \
+             WHERE roname = {}",
+            literal(&origin)
+        ),
+    )
+    .map_err(|e| in_use(&origin, &e))?
+    .is_some_and(|n| n != "0");
+    let mut forgotten = Forgotten {
+        origin,
+        origin_dropped,
+        origin_records: 0,
+        table_records: 0,
+        had_state,
+        schema_dropped: false,
+    };
+    if !had_state {
+        return Ok(forgotten);
+    }
+    let count = |conn: &mut Conn, sql: String| -> Result<u64, WireError> {
+        Ok(single(conn, &sql)?
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    };
+    let removed = (|| {
+        conn.simple("BEGIN")?;
+        forgotten.origin_records = count(
+            conn,
+            format!(
+                "WITH d AS (DELETE FROM scry.origins WHERE origin = {} RETURNING 1) \
+                 SELECT count(*) FROM d",
+                literal(&forgotten.origin)
+            ),
+        )?;
+        forgotten.table_records = count(
+            conn,
+            format!(
+                "WITH d AS (DELETE FROM scry.snapshot_tables WHERE stream = {} RETURNING 1) \
+                 SELECT count(*) FROM d",
+                literal(stream)
+            ),
+        )?;
+        forgotten.schema_dropped = single(
+            conn,
+            "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
+                AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables)",
+        )?
+        .as_deref()
+            == Some("t");
+        if forgotten.schema_dropped {
+            conn.simple("DROP SCHEMA scry CASCADE")?;
+        }
+        conn.simple("COMMIT").map(drop)
+    })();
+    if let Err(e) = removed {
+        let _ = conn.simple("ROLLBACK");
+        return Err(setup("cannot remove the stream's state", &e));
+    }
+    Ok(forgotten)
+}
+
 /// The first column of the first row, if any.
 fn single(conn: &mut Conn, sql: &str) -> Result<Option<String>, WireError> {
     Ok(conn

@@ -93,71 +93,25 @@ pub fn slot(conn: &mut Conn, name: &str) -> Result<bool, CliError> {
 /// Drops the stream's origin and its rows of scry's state on the target, and the schema
 /// `scry` once it holds nothing more.
 fn target_state(conn: &mut Conn, stream: &str, origin: Option<&str>) -> Result<(), CliError> {
-    let fail =
-        |what: &str, e: &scry_conn::WireError| CliError::on("target", pg::server_error(what, e));
-    let head = conn
-        .query(
-            "SELECT to_regclass('scry.origins') IS NOT NULL \
-                AND to_regclass('scry.snapshot_tables') IS NOT NULL, current_database()::text",
-            &[],
-        )
-        .map_err(|e| fail("cannot look for schema scry", &e))?
-        .remove(0);
-    let (has_state, database) = (pg::flag(&head, 0), pg::text(&head, 1));
-    let origin = origin.map_or_else(|| scry_apply::origin_name(stream, &database), str::to_owned);
-    let gone = conn
-        .query(
-            "SELECT count(pg_replication_origin_drop(roname)) FROM pg_replication_origin \
-             WHERE roname = $1",
-            &[Some(&origin)],
-        )
-        .map(|rows| rows.first().is_some_and(|r| pg::number(r, 0) > 0))
-        .map_err(|e| pg::server_error("cannot drop the replication origin", &e));
-    report("target", &format!("replication origin {origin}"), gone)?;
-    if !has_state {
-        return Ok(());
+    let f = scry_apply::forget(conn, stream, origin).map_err(super::apply::apply_error)?;
+    report(
+        "target",
+        &format!("replication origin {}", f.origin),
+        Ok(f.origin_dropped),
+    )?;
+    if f.had_state {
+        println!(
+            "target: removed the stream's state ({} origin record, {} snapshot table \
+             records){}",
+            f.origin_records,
+            f.table_records,
+            if f.schema_dropped {
+                "; schema scry dropped, nothing else was in it"
+            } else {
+                ""
+            }
+        );
     }
-    let changed = (|| {
-        conn.simple("BEGIN")?;
-        let origins = conn.query(
-            "WITH d AS (DELETE FROM scry.origins WHERE origin = $1 RETURNING 1) \
-             SELECT count(*) FROM d",
-            &[Some(&origin)],
-        )?;
-        let tables = conn.query(
-            "WITH d AS (DELETE FROM scry.snapshot_tables WHERE stream = $1 RETURNING 1) \
-             SELECT count(*) FROM d",
-            &[Some(stream)],
-        )?;
-        let empty = conn.query(
-            "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
-                AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables)",
-            &[],
-        )?;
-        let empty = empty.first().is_some_and(|r| pg::flag(r, 0));
-        if empty {
-            conn.simple("DROP SCHEMA scry CASCADE")?;
-        }
-        conn.simple("COMMIT")?;
-        let count = |rows: &scry_conn::Rows| rows.first().map_or(0, |r| pg::number(r, 0));
-        Ok::<_, scry_conn::WireError>((count(&origins), count(&tables), empty))
-    })();
-    let (origins, tables, empty) = match changed {
-        Ok(done) => done,
-        Err(e) => {
-            let _ = conn.simple("ROLLBACK");
-            return Err(fail("cannot remove the stream's state", &e));
-        }
-    };
-    println!(
-        "target: removed the stream's state ({origins} origin record, {tables} snapshot table \
-         records){}",
-        if empty {
-            "; schema scry dropped, nothing else was in it"
-        } else {
-            ""
-        }
-    );
     Ok(())
 }
 
