@@ -8,6 +8,10 @@ use scry_types::{DatabaseEvent, RelationMeta};
 use crate::sql::quote;
 use scry_conn::{Conn, WireError};
 
+use crate::{
+    control, invalid, server, state, Applied, Applier, ApplyError, Member, RECORD_PROGRESS,
+};
+
 /// COPY BINARY's signature, flags and header extension length.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
@@ -110,5 +114,152 @@ impl Load {
     /// Stops the COPY (the server refuses it, and the caller rolls back).
     pub(crate) fn abort(self, conn: &mut Conn, why: &str) -> Result<(), WireError> {
         conn.copy_fail(why)
+    }
+}
+
+/// The snapshot events of a stream, as the applier takes them.
+impl Applier {
+    /// A table's snapshot begins: unless the target records that this stream's same
+    /// snapshot of the table was loaded (`scry.snapshot_tables`), a transaction deletes the
+    /// table's rows and starts a COPY of the snapshot's.
+    pub(crate) fn snapshot_begin(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if self.open.is_some() {
+            return Err(invalid(
+                event,
+                "a SnapshotBegin inside a source transaction",
+            ));
+        }
+        if self.load.is_some() || self.skipping_table {
+            return Err(invalid(
+                event,
+                "a SnapshotBegin before the last table's SnapshotEnd",
+            ));
+        }
+        self.flush()?;
+        let loaded = state::loaded(
+            &mut self.conn,
+            &self.stream,
+            &event.schema,
+            &event.table,
+            event.position,
+        )
+        .map_err(|e| server(event, Vec::new(), &e))?;
+        if loaded {
+            self.skipping_table = true;
+            self.totals.tables_skipped += 1;
+            return Ok(Applied::Skipped);
+        }
+        let meta = self.table(event)?;
+        let conn = &mut self.conn;
+        let started = conn
+            .simple("BEGIN")
+            .and_then(|_| Load::start(conn, event, &meta));
+        match started {
+            Ok(load) => {
+                self.load = Some(load);
+                Ok(Applied::Done)
+            }
+            Err(e) => {
+                let _ = self.simple("ROLLBACK", event);
+                Err(server(event, Vec::new(), &e))
+            }
+        }
+    }
+
+    pub(crate) fn snapshot_row(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if self.skipping_table {
+            return Ok(Applied::Ignored);
+        }
+        let Some(load) = self.load.as_mut() else {
+            return Err(invalid(event, "a SnapshotRow outside a table's snapshot"));
+        };
+        let full = match load.row(event) {
+            Ok(full) => full,
+            Err(why) => {
+                self.abandon_load(event, &why);
+                return Err(invalid(event, &why));
+            }
+        };
+        if full {
+            if let Err(e) = load.send(&mut self.conn) {
+                // The server ended the COPY with its error.
+                self.load = None;
+                let _ = self.simple("ROLLBACK", event);
+                return Err(server(event, Vec::new(), &e));
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    pub(crate) fn snapshot_end(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
+        if std::mem::take(&mut self.skipping_table) {
+            return Ok(Applied::Skipped);
+        }
+        let Some(load) = self.load.take() else {
+            return Err(invalid(event, "a SnapshotEnd without its SnapshotBegin"));
+        };
+        let conn = &mut self.conn;
+        let stream = &self.stream;
+        let done = load.finish(conn).and_then(|rows| {
+            let record =
+                state::record_loaded_sql(stream, &event.schema, &event.table, event.position, rows);
+            conn.simple(&record)?;
+            conn.simple("COMMIT").map(|_| rows)
+        });
+        match done {
+            Ok(rows) => {
+                self.totals.tables_loaded += 1;
+                self.totals.rows_loaded += rows;
+                Ok(Applied::Committed)
+            }
+            Err(e) => {
+                let _ = self.simple("ROLLBACK", event);
+                Err(server(event, Vec::new(), &e))
+            }
+        }
+    }
+
+    /// Drops the table being loaded: the COPY fails (with `why`) and its transaction rolls
+    /// back.
+    fn abandon_load(&mut self, event: &DatabaseEvent, why: &str) {
+        if let Some(load) = self.load.take() {
+            let _ = load.abort(&mut self.conn, why);
+            let _ = self.simple("ROLLBACK", event);
+        }
+    }
+
+    /// The backfill (a snapshot) is complete: its position becomes the target's progress, so
+    /// it is not applied again.
+    pub(crate) fn backfill_complete(
+        &mut self,
+        event: &DatabaseEvent,
+    ) -> Result<Applied, ApplyError> {
+        if self.open.is_some() || self.load.is_some() {
+            return Err(invalid(
+                event,
+                "a BackfillComplete inside a transaction or a table",
+            ));
+        }
+        self.flush()?;
+        if event.position <= self.progress {
+            return Ok(Applied::Skipped);
+        }
+        let statement = self.prepared(RECORD_PROGRESS, event)?;
+        let record = self.record_item(statement, event);
+        self.group.items = vec![
+            control(&self.begin, event),
+            record,
+            control(&self.commit, event),
+        ];
+        self.group.members.push(Member {
+            position: event.position,
+            commit_time_us: event.timestamp_us,
+            end: 3,
+            changes: 0,
+        });
+        self.flush()?;
+        // Not a source transaction: counted as progress only.
+        self.totals.committed -= 1;
+        Ok(Applied::Committed)
     }
 }
