@@ -249,7 +249,12 @@ impl Replication {
                 message,
             };
             let Some(row) = rows.into_iter().next() else {
-                return Err(fail("no such replication slot on the source".to_owned()));
+                return Err(fail(format!(
+                    "no such replication slot on the source: make it with `scry capture \
+                     SOURCE --slot {slot} --publication P --create --snapshot FILE` (or \
+                     pg_create_logical_replication_slot('{slot}', 'pgoutput'))",
+                    slot = self.slot
+                )));
             };
             let field = |i: usize| row.get(i).cloned().flatten();
             match field(0).as_deref() {
