@@ -64,6 +64,8 @@ pub struct Replication {
     received: u64,
     /// How far the slot is confirmed.
     confirmed: u64,
+    /// The bytes of pgoutput messages received.
+    bytes: u64,
     last_status: Instant,
     /// The source's identity, `SYSTEM/DATABASE/SLOT` (see [`crate::stream_identity`]).
     stream: String,
@@ -141,6 +143,7 @@ impl Replication {
             ddl_prefix: None,
             received: 0,
             confirmed: 0,
+            bytes: 0,
             last_status: Instant::now(),
             stream,
             protocol: None,
@@ -239,7 +242,7 @@ impl Replication {
             let rows = self
                 .conn
                 .simple(&format!(
-                    "SELECT plugin, database = current_database(), active_pid \
+                    "SELECT plugin, database = current_database(), active_pid, wal_status \
                      FROM pg_replication_slots WHERE slot_name = {}",
                     scry_pg::text::quote_literal(&self.slot)
                 ))
@@ -266,6 +269,9 @@ impl Replication {
             }
             if field(1).as_deref() != Some("t") {
                 return Err(fail("the slot belongs to another database".to_owned()));
+            }
+            if field(3).as_deref() == Some("lost") {
+                return Err(fail(scry_source::slots::lost_slot_advice(&self.slot)));
             }
             match field(2) {
                 None => return Ok(()),
@@ -311,10 +317,36 @@ impl Replication {
         self.received
     }
 
+    /// The bytes of pgoutput messages received from the source so far.
+    #[must_use]
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes
+    }
+
+    /// How far the target is behind, in bytes of the source's WAL: what the source has sent
+    /// past what the target has committed; 0 when nothing is open, queued or held and the
+    /// target has everything (whatever WAL of other tables the source has read past).
+    #[must_use]
+    pub fn lag_bytes(&self, applier: &Applier) -> u64 {
+        if self.settled(applier) {
+            0
+        } else {
+            self.received.saturating_sub(applier.progress())
+        }
+    }
+
+    /// True when every transaction received is committed on the target, none is open or
+    /// held, and nothing waits to be sent.
+    fn settled(&self, applier: &Applier) -> bool {
+        !applier.in_transaction()
+            && applier.queued() == 0
+            && self.decoder.oldest_held_lsn().is_none()
+    }
+
     /// Receives and applies the stream until it has passed `until` (every transaction that
     /// committed before it applied), the source ends it, or `idle` returns false. `idle` is
-    /// the place for progress reports and interruption checks (it gets the applier and how
-    /// far the source has sent, for the lag): it is called whenever the
+    /// the place for progress reports and interruption checks (it gets the applier and the
+    /// stream, for the lag): it is called whenever the
     /// stream pauses and every 100 ms while it is quiet (after the queued transactions went
     /// out and were answered), and while it is busy after a transaction's Commit at least
     /// every 100 ms. Before returning, the queued transactions are applied and the slot is
@@ -329,7 +361,7 @@ impl Replication {
         &mut self,
         applier: &mut Applier,
         until: Option<u64>,
-        mut idle: impl FnMut(&mut Applier, u64) -> bool,
+        mut idle: impl FnMut(&mut Applier, &Self) -> bool,
     ) -> Result<Stopped, ApplyError> {
         let (mut asked, mut turn) = (Instant::now(), Instant::now());
         loop {
@@ -345,14 +377,14 @@ impl Replication {
                         }
                         if turn.elapsed() >= QUIET {
                             turn = Instant::now();
-                            if !idle(applier, self.received) {
+                            if !idle(applier, self) {
                                 return self.stop(applier, Stopped::Asked);
                             }
                         }
                         applier.wait_answers(QUIET)?;
                     }
                     turn = Instant::now();
-                    if !idle(applier, self.received) {
+                    if !idle(applier, self) {
                         return self.stop(applier, Stopped::Asked);
                     }
                     let pending = until.filter(|&u| self.received < u || applier.in_transaction());
@@ -379,13 +411,14 @@ impl Replication {
             match message {
                 CopyBoth::XLogData { start, data } => {
                     self.received = self.received.max(start);
+                    self.bytes += data.len() as u64;
                     if !self.decode(start, &data, applier)? {
                         continue;
                     }
                     // Between transactions of a busy stream: the caller's turn, the status.
                     if turn.elapsed() >= QUIET {
                         turn = Instant::now();
-                        if !idle(applier, self.received) {
+                        if !idle(applier, self) {
                             return self.stop(applier, Stopped::Asked);
                         }
                     }
@@ -402,7 +435,7 @@ impl Replication {
                     }
                     if turn.elapsed() >= QUIET {
                         turn = Instant::now();
-                        if !idle(applier, self.received) {
+                        if !idle(applier, self) {
                             return self.stop(applier, Stopped::Asked);
                         }
                     }
@@ -501,11 +534,7 @@ impl Replication {
         // committed): the server must send it again after a restart.
         let held = self.decoder.oldest_held_lsn();
         self.confirmed = self.confirmed.max(durable.min(held.unwrap_or(u64::MAX)));
-        let settled = !applier.in_transaction()
-            && applier.queued() == 0
-            && held.is_none()
-            && durable >= applier.progress();
-        if settled {
+        if self.settled(applier) && durable >= applier.progress() {
             self.confirmed = self.confirmed.max(self.received);
         }
         self.status(reply)

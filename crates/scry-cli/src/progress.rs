@@ -1,5 +1,5 @@
 //! Progress on standard error, only when standard error is a terminal (so that redirected
-//! or piped stderr never sees it): of reading a long framed stream, and of the tables of
+//! or piped stderr never sees it; the events between are `crate::log`'s): of reading a long framed stream, and of the tables of
 //! `snapshot` and `load` (rows, bytes, rate, the table at work).
 
 use std::io::{IsTerminal, Write};
@@ -19,10 +19,11 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A display, inactive unless standard error is a terminal.
+    /// A display, inactive unless standard error is a terminal (and the events are not
+    /// written as JSON).
     pub fn new() -> Self {
         Self {
-            enabled: std::io::stderr().is_terminal(),
+            enabled: std::io::stderr().is_terminal() && !crate::log::is_json(),
             started: Instant::now(),
             last: None,
         }
@@ -48,10 +49,10 @@ impl Progress {
         let _ = err.flush();
     }
 
-    /// Prints `text` as a line of its own on standard error, above the display.
-    pub fn println(&mut self, text: &str) {
+    /// Writes `event` on standard error (see `crate::log`), above the display.
+    pub fn emit(&mut self, event: crate::log::Event) {
         self.finish();
-        eprintln!("{text}");
+        event.emit();
     }
 
     /// Clears the line, if anything was shown.

@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use crate::commands::CliError;
+use crate::log::{Event, Level};
 
 /// The first pause, and the longest.
 const FIRST: Duration = Duration::from_millis(500);
@@ -46,14 +47,29 @@ impl Retry {
                 return Err(e);
             }
             tries += 1;
-            eprintln!(
-                "scry: {e}; trying again in {:.1} s (retry {tries}{})",
-                pause.as_secs_f64(),
-                self.0.map_or_else(String::new, |l| format!(
-                    ", for {} s more at most",
-                    l.saturating_sub(since.elapsed()).as_secs()
-                ))
-            );
+            let side = match &e {
+                CliError::Lost { what, .. } if what.starts_with("target") => "target",
+                _ => "source",
+            };
+            if let Some(metrics) = crate::metrics::get() {
+                metrics.retry(side);
+            }
+            let left = self.0.map(|l| l.saturating_sub(since.elapsed()).as_secs());
+            Event::new(
+                Level::Warn,
+                "retry",
+                format!(
+                    "{e}; trying again in {:.1} s (retry {tries}{})",
+                    pause.as_secs_f64(),
+                    left.map_or_else(String::new, |l| format!(", for {l} s more at most"))
+                ),
+            )
+            .field("side", side)
+            .field("error", e.to_string())
+            .field("retry", tries)
+            .field("pause_seconds", pause.as_secs_f64())
+            .field("retry_for_left_seconds", left)
+            .emit();
             let until = Instant::now() + pause;
             while Instant::now() < until {
                 if crate::interrupt::requested() {

@@ -6,6 +6,8 @@
 //!   statements that make a table (and the types it needs) on a target.
 //! - [`setup`]: the preflight of what a capture needs, the publication of the tables that can
 //!   be replicated as they are, slots, the DDL event trigger, positions and sequences.
+//! - [`slots`]: the slots' health (retained WAL, `wal_status`) and the heartbeat that keeps
+//!   an idle slot moving.
 //!
 //! Every error is a [`SourceError`]: the server's refusal with what was being done (and
 //! whether it passes by itself, [`SourceError::is_transient`]), or a request that cannot be
@@ -15,5 +17,6 @@ pub mod catalog;
 mod error;
 pub mod rows;
 pub mod setup;
+pub mod slots;
 
 pub use error::SourceError;

@@ -10,6 +10,7 @@ use scry_codec::frame::FrameReader;
 use scry_types::Lsn;
 
 use super::CliError;
+use crate::log::{Event, Level};
 use crate::progress::Progress;
 
 /// What `scry apply` reads and how.
@@ -81,7 +82,12 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                eprintln!("{input} holds no frames: nothing to apply");
+                Event::new(
+                    Level::Info,
+                    "summary",
+                    format!("{input} holds no frames: nothing to apply"),
+                )
+                .emit();
                 return Ok(());
             }
         }
@@ -163,7 +169,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         )));
     }
     progress.finish();
-    eprintln!("{}", summary(&applier, start, started));
+    Event::new(Level::Info, "summary", summary(&applier, start, started)).emit();
     Ok(())
 }
 
@@ -205,7 +211,7 @@ fn stream_of(
 /// log`).
 pub(super) fn print_conflicts(applier: &mut Applier, progress: &mut Progress) {
     for conflict in applier.take_conflicts() {
-        progress.println(&conflict);
+        progress.emit(Event::new(Level::Info, "conflict", conflict));
     }
 }
 

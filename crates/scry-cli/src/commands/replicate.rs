@@ -10,6 +10,8 @@ use scry_types::Lsn;
 use super::apply::{apply_error, print_conflicts, progress_line, summary};
 use super::capture::Until;
 use super::CliError;
+use crate::log::{Event, Level};
+use crate::metrics::{Position, RunCounts};
 use crate::progress::Progress;
 
 /// What `scry replicate` streams and how it applies it.
@@ -33,6 +35,8 @@ pub struct Options<'a> {
     pub sequences: bool,
     /// How long to keep trying again after a server restart or a dropped connection.
     pub retry: crate::retry::Retry,
+    /// The heartbeat and the slot's health checks (see `crate::watch`).
+    pub rails: crate::watch::Rails,
 }
 
 /// Streams the slot on the server at `source` into the server at `target`, connecting
@@ -80,19 +84,33 @@ fn run_once(
         .map_err(apply_error)?;
     let started = Instant::now();
     let mut progress = Progress::new();
+    let mut watch = crate::watch::Watch::new(source, options.slot, options.rails);
+    let (mut counted, mut failed) = (RunCounts::default(), None);
     let stopped = replication
-        .run(&mut applier, until, |applier, received| {
+        .run(&mut applier, until, |applier, replication| {
             print_conflicts(applier, &mut progress);
-            progress.show(|| {
-                format!(
-                    "{}; {}",
-                    progress_line(applier, started),
-                    lag(received, applier)
-                )
-            });
+            let lag = Lag::of(replication, applier);
+            if let Some(metrics) = crate::metrics::get() {
+                metrics.count(&mut counted, counts(applier, replication));
+                metrics.position(Position {
+                    lag_bytes: lag.bytes,
+                    lag_seconds: lag.seconds,
+                    applied: applier.progress(),
+                    confirmed: replication.confirmed(),
+                });
+            }
+            progress.show(|| format!("{}; {lag}", progress_line(applier, started)));
+            if let Err(e) = watch.turn() {
+                failed = Some(e);
+                return false;
+            }
             !crate::interrupt::requested()
         })
         .map_err(apply_error)?;
+    if let Some(e) = failed {
+        progress.finish();
+        return Err(e);
+    }
     print_conflicts(&mut applier, &mut progress);
     progress.finish();
     if options.sequences && stopped == Stopped::Until {
@@ -122,25 +140,50 @@ fn run_once(
             ),
         }),
         Stopped::Until => {
-            eprintln!("{done}");
+            Event::new(Level::Info, "summary", done).emit();
             Ok(())
         }
     }
 }
 
-/// How far the target is behind: the WAL the source has sent past what the target has
-/// committed, and the time since the last committed transaction's source commit.
-fn lag(received: u64, applier: &Applier) -> String {
-    let bytes = received.saturating_sub(applier.progress());
-    let now_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-    let seconds = match applier.last_commit_time_us() {
-        0 => String::new(),
-        t => format!(
-            ", last commit {:.1} s ago",
-            now_us.saturating_sub(t) as f64 / 1e6
-        ),
-    };
-    format!("lag {bytes} bytes{seconds}")
+/// What a run has counted, for the metrics.
+fn counts(applier: &Applier, replication: &Replication) -> RunCounts {
+    let t = applier.totals();
+    RunCounts {
+        transactions: t.committed,
+        changes: t.changes,
+        received_bytes: replication.bytes_received(),
+        conflicts: t.conflicts,
+    }
+}
+
+/// How far the target is behind: the WAL the source has sent that the target has not
+/// committed ([`Replication::lag_bytes`]), and, while that is not nothing, the time since
+/// the source committed the last transaction the target has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Lag {
+    bytes: u64,
+    seconds: f64,
+}
+
+impl Lag {
+    fn of(replication: &Replication, applier: &Applier) -> Self {
+        let bytes = replication.lag_bytes(applier);
+        let seconds = match (bytes, applier.last_commit_time_us()) {
+            (0, _) | (_, 0) => 0.0,
+            (_, t) => {
+                let now_us = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+                now_us.saturating_sub(t) as f64 / 1e6
+            }
+        };
+        Self { bytes, seconds }
+    }
+}
+
+impl std::fmt::Display for Lag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "lag {} bytes, {:.1} s", self.bytes, self.seconds)
+    }
 }

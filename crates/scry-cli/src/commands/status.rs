@@ -59,10 +59,6 @@ fn opt(row: &[Option<String>], i: usize) -> Option<String> {
     row.get(i).cloned().flatten()
 }
 
-fn opt_number(row: &[Option<String>], i: usize) -> Option<i64> {
-    opt(row, i).and_then(|v| v.parse().ok())
-}
-
 /// The source's slots and publications.
 fn source(conn: &mut Conn) -> Result<(String, Vec<Slot>, Vec<Publication>), CliError> {
     let fail =
@@ -73,25 +69,18 @@ fn source(conn: &mut Conn) -> Result<(String, Vec<Slot>, Vec<Publication>), CliE
         .first()
         .map(|r| pg::text(r, 0))
         .unwrap_or_default();
-    let slots = conn
-        .simple(
-            "SELECT slot_name::text, plugin::text, active_pid, confirmed_flush_lsn::text, \
-                    (pg_current_wal_lsn() - confirmed_flush_lsn)::int8, \
-                    (pg_current_wal_lsn() - restart_lsn)::int8, wal_status, safe_wal_size \
-             FROM pg_replication_slots \
-             WHERE slot_type = 'logical' AND database = current_database() ORDER BY 1",
-        )
-        .map_err(|e| fail("cannot read pg_replication_slots", &e))?
-        .iter()
-        .map(|r| Slot {
-            name: pg::text(r, 0),
-            plugin: pg::text(r, 1),
-            active_pid: opt_number(r, 2),
-            confirmed: opt(r, 3),
-            lag_bytes: opt_number(r, 4),
-            retained_bytes: opt_number(r, 5),
-            wal_status: opt(r, 6),
-            safe_wal_size: opt_number(r, 7),
+    let slots = scry_source::slots::slots(conn, None)
+        .map_err(|e| CliError::on("source", e.into()))?
+        .into_iter()
+        .map(|s| Slot {
+            name: s.name,
+            plugin: s.plugin,
+            active_pid: s.active_pid,
+            confirmed: s.confirmed.map(|l| scry_types::Lsn(l).to_string()),
+            lag_bytes: s.lag_bytes,
+            retained_bytes: s.retained_bytes,
+            wal_status: s.wal_status,
+            safe_wal_size: s.safe_wal_size,
         })
         .collect();
     let publications = conn

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dozen;
+pub mod metrics;
 pub mod pg;
 pub mod replica;
 

@@ -61,6 +61,11 @@ pub fn t_digest(url: &str) -> (i64, String) {
 }
 
 pub fn follow(source: &str, target: &str, slot: &str) -> Child {
+    follow_with(source, target, slot, &[])
+}
+
+/// `scry replicate SOURCE TARGET --slot SLOT --publication p --retry-for 0 [more]`, running.
+pub fn follow_with(source: &str, target: &str, slot: &str, more: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_scry"))
         .args([
             "replicate",
@@ -73,6 +78,7 @@ pub fn follow(source: &str, target: &str, slot: &str) -> Child {
             "--retry-for",
             "0",
         ])
+        .args(more)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -36,6 +36,7 @@ use scry_pg::pgoutput::ChangeDecoder;
 use scry_types::Lsn;
 
 use super::CliError;
+use crate::log::{Event, Level};
 use crate::pg;
 use crate::progress::Progress;
 use setup::{
@@ -220,7 +221,7 @@ impl Capture {
                 "; {n} logical messages not carried (see --messages)"
             )),
         }
-        eprintln!("{line}");
+        Event::new(Level::Info, "summary", line).emit();
         Ok(())
     }
 
@@ -445,16 +446,28 @@ fn initial_snapshot(
         // Its exported snapshot is gone with its connection: the slot could only give the
         // changes after a snapshot that was not written whole, while holding WAL.
         match super::drop::slot(client, options.slot) {
-            Ok(_) => eprintln!(
-                "dropped slot {}: the snapshot was not written whole, and the slot's snapshot \
-                 cannot be read again; run the same command again to start over",
-                options.slot
-            ),
-            Err(e) => eprintln!(
-                "the snapshot was not written whole; slot {} could not be dropped ({e}): \
-                 remove it with `scry drop SOURCE --slot {}`",
-                options.slot, options.slot
-            ),
+            Ok(_) => Event::new(
+                Level::Warn,
+                "slot",
+                format!(
+                    "dropped slot {}: the snapshot was not written whole, and the slot's \
+                     snapshot cannot be read again; run the same command again to start over",
+                    options.slot
+                ),
+            )
+            .field("slot", options.slot)
+            .emit(),
+            Err(e) => Event::new(
+                Level::Warn,
+                "slot",
+                format!(
+                    "the snapshot was not written whole; slot {} could not be dropped ({e}): \
+                     remove it with `scry drop SOURCE --slot {}`",
+                    options.slot, options.slot
+                ),
+            )
+            .field("slot", options.slot)
+            .emit(),
         }
     }
     written

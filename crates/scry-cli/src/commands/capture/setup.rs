@@ -9,6 +9,7 @@ pub use scry_source::setup::{
 
 use super::{Options, Source};
 use crate::commands::CliError;
+use crate::log::{Event, Level};
 use crate::pg;
 
 /// Checks, before anything is created, that the source allows what this capture needs
@@ -48,26 +49,47 @@ pub fn create_publication(
         .map_err(|e| CliError::on("source", e.into()))?
     {
         Published::Existed => {}
-        Published::AllTables => eprintln!(
-            "created publication {publication} FOR ALL TABLES (tables created later join it; \
-             UPDATE and DELETE fail on a table without a primary key or replica identity)"
-        ),
+        Published::AllTables => Event::new(
+            Level::Info,
+            "publication",
+            format!(
+                "created publication {publication} FOR ALL TABLES (tables created later join \
+                 it; UPDATE and DELETE fail on a table without a primary key or replica \
+                 identity)"
+            ),
+        )
+        .field("publication", publication)
+        .emit(),
         Published::Tables { tables, left_out } => {
-            eprintln!(
-                "created publication {publication} for {} table{}: {}",
-                tables.len(),
-                if tables.len() == 1 { "" } else { "s" },
-                tables.join(", ")
-            );
+            Event::new(
+                Level::Info,
+                "publication",
+                format!(
+                    "created publication {publication} for {} table{}: {}",
+                    tables.len(),
+                    if tables.len() == 1 { "" } else { "s" },
+                    tables.join(", ")
+                ),
+            )
+            .field("publication", publication)
+            .field("tables", tables.clone())
+            .emit();
             if !left_out.is_empty() {
-                eprintln!(
-                    "left out of it, having no primary key or replica identity (published, \
-                     their UPDATE and DELETE would fail on the source): {}; to replicate one, \
-                     give it a key or ALTER TABLE ... REPLICA IDENTITY FULL, then ALTER \
-                     PUBLICATION {} ADD TABLE ...",
-                    left_out.join(", "),
-                    pg::quote(publication)
-                );
+                Event::new(
+                    Level::Info,
+                    "publication",
+                    format!(
+                        "left out of it, having no primary key or replica identity (published, \
+                         their UPDATE and DELETE would fail on the source): {}; to replicate \
+                         one, give it a key or ALTER TABLE ... REPLICA IDENTITY FULL, then \
+                         ALTER PUBLICATION {} ADD TABLE ...",
+                        left_out.join(", "),
+                        pg::quote(publication)
+                    ),
+                )
+                .field("publication", publication)
+                .field("left_out", left_out.clone())
+                .emit();
             }
         }
     }

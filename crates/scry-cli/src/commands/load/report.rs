@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::log::{Event, Level};
 use crate::pg;
 use crate::progress::{Progress, Tables};
 
@@ -73,19 +74,33 @@ impl Report {
     pub fn table_done(&mut self, name: &str, rows: u64, took: Duration) {
         self.done += 1;
         self.rows += rows;
-        self.display.println(&format!(
-            "{name}: {rows} rows in {:.2} s",
-            took.as_secs_f64()
-        ));
+        self.display.emit(
+            Event::new(
+                Level::Info,
+                "table",
+                format!("{name}: {rows} rows in {:.2} s", took.as_secs_f64()),
+            )
+            .field("table", name)
+            .field("rows", rows)
+            .field("seconds", took.as_secs_f64()),
+        );
     }
 
     /// `name` is passed over: the target records its load from the snapshot at `position`.
     pub fn table_skipped(&mut self, name: &str, position: u64) {
         self.skipped += 1;
-        self.display.println(&format!(
-            "{name}: already loaded from this snapshot (at {}), skipped",
-            scry_types::Lsn(position)
-        ));
+        self.display.emit(
+            Event::new(
+                Level::Info,
+                "table",
+                format!(
+                    "{name}: already loaded from this snapshot (at {}), skipped",
+                    scry_types::Lsn(position)
+                ),
+            )
+            .field("table", name)
+            .field("skipped", true),
+        );
     }
 
     /// A damaged frame was skipped, inside the snapshot of `table` (rolled back) or
@@ -98,7 +113,11 @@ impl Report {
             }
             None => format!("skipping to the next good frame: {what}"),
         };
-        self.display.println(&line);
+        self.display.emit(
+            Event::new(Level::Warn, "damaged", line)
+                .field("table", table)
+                .field("error", what),
+        );
         self.damaged.push(what.to_owned());
     }
 
@@ -132,6 +151,10 @@ impl Report {
             ));
         }
         line.push_str(&pg::peak_rss_note());
-        self.display.println(&line);
+        self.display.emit(
+            Event::new(Level::Info, "summary", line)
+                .field("tables", self.done)
+                .field("rows", self.rows),
+        );
     }
 }

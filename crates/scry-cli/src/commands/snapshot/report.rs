@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use scry_pg::snapshot::TableSummary;
 
 use crate::commands::CliError;
+use crate::log::{Event, Level};
 use crate::pg;
 use crate::progress::{Progress, Tables};
 
@@ -52,14 +53,21 @@ impl Report {
         self.done += 1;
         self.rows += summary.rows;
         self.bytes += summary.encoded_bytes;
-        self.display.println(&format!(
+        let line = format!(
             "{name}: {} rows, {} batches, {} bytes of COPY → {} bytes written in {:.2} s",
             summary.rows,
             summary.batches,
             summary.copy_bytes,
             summary.encoded_bytes,
             took.as_secs_f64()
-        ));
+        );
+        self.display.emit(
+            Event::new(Level::Info, "table", line)
+                .field("table", name)
+                .field("rows", summary.rows)
+                .field("bytes", summary.encoded_bytes)
+                .field("seconds", took.as_secs_f64()),
+        );
     }
 
     /// The error after a stop on Ctrl-C while `name` was being written.
@@ -79,7 +87,7 @@ impl Report {
         } else {
             String::new()
         };
-        self.display.println(&format!(
+        let line = format!(
             "snapshot at LSN {}: {} tables, {} rows, {} bytes in {secs:.2} s ({:.1} MB/s){over}{}",
             scry_types::Lsn(lsn),
             self.done,
@@ -87,6 +95,13 @@ impl Report {
             self.bytes,
             self.bytes as f64 / 1e6 / secs.max(1e-9),
             pg::peak_rss_note()
-        ));
+        );
+        self.display.emit(
+            Event::new(Level::Info, "summary", line)
+                .field("tables", self.done)
+                .field("rows", self.rows)
+                .field("bytes", self.bytes)
+                .field("seconds", secs),
+        );
     }
 }
