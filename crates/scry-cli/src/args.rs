@@ -163,6 +163,15 @@ pub enum Command {
         /// end the command at once.
         #[arg(long, value_name = "DURATION", default_value = "forever", value_parser = retry::parse)]
         retry_for: retry::Retry,
+        /// With --source stream: write a logical message (prefix `scry.heartbeat`, empty)
+        /// on the source at this interval (30s, 5m), so that the slot moves on even when
+        /// every change of the server is in other databases. Off by default.
+        #[arg(long, value_name = "INTERVAL", default_value = "off", value_parser = parse_interval)]
+        heartbeat: Interval,
+        /// With --source stream: warn when the slot retains more WAL than this on the
+        /// source (1GB, 512MB).
+        #[arg(long, value_name = "SIZE", default_value = "1GB", value_parser = crate::watch::parse_size)]
+        warn_retained: u64,
     },
     /// Apply a framed CDC stream (as `capture` writes it) to a live server, each source
     /// transaction once: progress is kept in a replication origin, in the same target

@@ -117,8 +117,16 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             confirm_from,
             origin,
             retry_for,
+            heartbeat,
+            warn_retained,
         } => {
             let until = args::until_arg(until.as_deref())?;
+            if heartbeat.0.is_some() && source != CaptureSource::Stream {
+                return Err(CliError::Usage(
+                    "--heartbeat needs --source stream (the SQL source reads the slot in pulls)"
+                        .into(),
+                ));
+            }
             let options = commands::capture::Options {
                 slot: &slot,
                 publication: &publication,
@@ -149,6 +157,10 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 confirm_from: confirm_from.as_deref(),
                 origin: origin.as_deref(),
                 retry: retry_for,
+                rails: watch::Rails {
+                    heartbeat: heartbeat.0,
+                    warn_retained,
+                },
             };
             commands::capture::run(&conninfo, options)
                 .map_err(|e| CliError::on("source", e))

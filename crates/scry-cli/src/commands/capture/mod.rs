@@ -104,6 +104,9 @@ pub struct Options<'a> {
     pub origin: Option<&'a str>,
     /// How long to keep trying again after a server restart or a dropped connection.
     pub retry: crate::retry::Retry,
+    /// The heartbeat and the slot's health checks of the stream source (see
+    /// `crate::watch`).
+    pub rails: crate::watch::Rails,
 }
 
 /// What a capture did.

@@ -68,6 +68,7 @@ pub fn run(
         acked: start,
         last_sync: Instant::now(),
         last_status: Instant::now(),
+        watch: crate::watch::Watch::new(conninfo, options.slot, options.rails),
     };
     let result = session.receive();
     // What is written is durable and confirmed before the connection closes.
@@ -98,6 +99,8 @@ struct Session {
     acked: u64,
     last_sync: Instant,
     last_status: Instant,
+    /// The heartbeat and the slot's health.
+    watch: crate::watch::Watch,
 }
 
 impl Session {
@@ -136,6 +139,7 @@ impl Session {
                     self.status(true)?;
                     asked = Instant::now();
                 }
+                self.watch.turn()?;
                 continue;
             };
             match message {
@@ -163,6 +167,7 @@ impl Session {
             }
             if self.last_status.elapsed() >= STATUS_EVERY {
                 self.status(false)?;
+                self.watch.turn()?;
             }
         }
     }
