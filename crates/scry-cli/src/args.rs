@@ -203,20 +203,36 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "forever", value_parser = retry::parse)]
         retry_for: retry::Retry,
     },
-    /// Apply a source's logical replication slot (pgoutput) to a target as it streams, in
-    /// one process: each source transaction once, progress kept in a replication origin on
-    /// the target, and the slot confirmed only as far as the target holds it durably.
+    /// Replicate a source database into a target and keep following it. With nothing
+    /// prepared, it makes the publication and slot on the source (named after the target),
+    /// the tables on the target, copies them in the slot's snapshot, then streams; run
+    /// again, it goes on from where it stopped. With --slot and --publication (made by
+    /// you), it streams that slot. Each source transaction is applied once, progress kept
+    /// in a replication origin on the target, and the slot confirmed only as far as the
+    /// target holds it durably.
     Replicate {
         /// The source server: a libpq connection string or URL.
         source: String,
         /// The target server: a libpq connection string or URL.
         target: String,
-        /// The logical replication slot on the source (plugin pgoutput); it must exist.
-        #[arg(long)]
-        slot: String,
-        /// The publication whose tables are replicated.
-        #[arg(long)]
-        publication: String,
+        /// Stream this logical replication slot (plugin pgoutput), which must exist,
+        /// instead of making one and copying the tables first.
+        #[arg(long, requires = "publication")]
+        slot: Option<String>,
+        /// With --slot: the publication whose tables are replicated.
+        #[arg(long, requires = "slot")]
+        publication: Option<String>,
+        /// Without --slot: replicate this table (`schema.table` or `table`); repeatable;
+        /// all tables that have a key or replica identity when no table or schema is named.
+        #[arg(long, value_name = "NAME", conflicts_with = "slot")]
+        table: Vec<String>,
+        /// Without --slot: replicate the tables of this schema; repeatable.
+        #[arg(long, value_name = "NAME", conflicts_with = "slot")]
+        schema: Vec<String>,
+        /// Without --slot: copy N tables at once (and make N indexes at once) over N
+        /// connections to each server.
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
         /// The replication origin that records what the target has of this stream; by
         /// default `scry_` and a hash of the stream's identity and the target database, so
         /// that each stream into each database has its own. An origin follows one stream:

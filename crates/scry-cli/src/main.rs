@@ -171,6 +171,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             target,
             slot,
             publication,
+            table,
+            schema,
+            jobs,
             origin,
             on_conflict,
             until,
@@ -185,9 +188,16 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             if let Some(addr) = &metrics {
                 metrics::serve(addr)?;
             }
+            let plan = commands::replicate::clone::Plan {
+                selection: scry_source::setup::Selection {
+                    tables: table,
+                    schemas: schema,
+                },
+                jobs: usize::from(jobs),
+            };
             let options = commands::replicate::Options {
-                slot: &slot,
-                publication: &publication,
+                given: slot.as_deref().zip(publication.as_deref()),
+                plan: &plan,
                 origin: origin.as_deref(),
                 on_conflict: on_conflict.into(),
                 until,

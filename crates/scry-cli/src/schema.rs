@@ -1,9 +1,10 @@
 //! A table's schema in a snapshot stream: the statements that make it on a target
-//! (`scry_source::catalog::table_ddl`) as a framed Ddl event of object type
+//! (`scry_source::schema::TableSchema::load_sql`) as a framed Ddl event of object type
 //! `snapshot table schema`, written before the table's rows; `scry load --create` runs them.
 
 use scry_conn::Conn;
-use scry_source::catalog::{schema_event, table_ddl};
+use scry_source::catalog::schema_event;
+use scry_source::schema::table_schema;
 
 use crate::commands::CliError;
 use crate::pg;
@@ -18,7 +19,7 @@ pub fn schema_frame(
     stream: &str,
 ) -> Result<Vec<u8>, CliError> {
     use scry_codec::frame::{FrameEncoding, FrameWriter, PayloadKind};
-    let event = schema_event(table, table_ddl(conn, table)?, position);
+    let event = schema_event(table, table_schema(conn, table)?.load_sql(), position);
     let seq = encoder.next_batch_seq();
     encoder.set_next_batch_seq(seq + 1);
     let batch = scry_types::DatabaseEventBatch::with_events(vec![event])

@@ -1,5 +1,6 @@
 //! The catalog of a source server: its identity, its user tables' relation metadata, and
-//! the statements that make a table (and the user-defined types it needs) on a target.
+//! the Ddl event that carries a table's schema in a snapshot stream (the statements
+//! themselves are [`crate::schema`]'s).
 
 use scry_conn::Conn;
 use scry_types::{ColumnMeta, DatabaseEvent, OperationType, RelationMeta, ReplicaIdentity};
@@ -155,115 +156,6 @@ fn table(conn: &mut Conn, oid: u32) -> Result<Table, SourceError> {
         relation: RelationMeta::new(oid, schema, name, columns).with_replica_identity(identity),
         partitioned: text(&head, 2) == "p",
     })
-}
-
-/// The user-defined types the columns of the table `oid` need, dependencies first: each
-/// as (kind `e`/`d`/`c`, qualified name, its statement's body after the name).
-const TYPES: &str = "
-WITH RECURSIVE needed(oid, depth) AS (
-    SELECT a.atttypid, 0 FROM pg_attribute a
-     WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
-    UNION
-    SELECT d.dep, n.depth + 1
-      FROM needed n JOIN pg_type t ON t.oid = n.oid
-      CROSS JOIN LATERAL (
-          SELECT t.typelem WHERE t.typelem <> 0
-          UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
-          UNION ALL SELECT a.atttypid FROM pg_attribute a
-           WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0
-             AND NOT a.attisdropped
-      ) d(dep)
-     WHERE n.depth < 20
-)
-SELECT t.typtype::text, format('%I.%I', s.nspname, t.typname), s.nspname::text,
-       CASE t.typtype
-         WHEN 'e' THEN 'AS ENUM (' || (SELECT string_agg(quote_literal(e.enumlabel), ', '
-                                        ORDER BY e.enumsortorder)
-                                       FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
-         WHEN 'd' THEN 'AS ' || format_type(t.typbasetype, t.typtypmod)
-              || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
-              || coalesce(' DEFAULT ' || t.typdefault, '')
-              || coalesce((SELECT string_agg(' CONSTRAINT ' || quote_ident(c.conname) || ' '
-                                             || pg_get_constraintdef(c.oid), '' ORDER BY c.conname)
-                             FROM pg_constraint c WHERE c.contypid = t.oid), '')
-         WHEN 'c' THEN 'AS (' || (SELECT string_agg(quote_ident(a.attname) || ' '
-                                        || format_type(a.atttypid, a.atttypmod), ', '
-                                        ORDER BY a.attnum)
-                                   FROM pg_attribute a
-                                  WHERE a.attrelid = t.typrelid AND a.attnum > 0
-                                    AND NOT a.attisdropped) || ')'
-       END
-  FROM (SELECT oid, max(depth) AS depth FROM needed GROUP BY oid) n
-  JOIN pg_type t ON t.oid = n.oid
-  JOIN pg_namespace s ON s.oid = t.typnamespace
- WHERE t.oid >= 16384
-   AND (t.typtype IN ('e', 'd')
-        OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
-   AND NOT EXISTS (SELECT 1 FROM pg_depend x
-                    WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid AND x.deptype = 'e')
- ORDER BY n.depth DESC, 2";
-
-/// The table's columns: name, type, NOT NULL, generation expression.
-const COLUMNS: &str = "
-SELECT quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END
-  FROM pg_attribute a
-  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
- ORDER BY a.attnum";
-
-/// The statements that make `table` (and the types it needs) on a target.
-pub fn table_ddl(conn: &mut Conn, table: &Table) -> Result<String, SourceError> {
-    let rel = &table.relation;
-    let name = rel.qualified_name();
-    let fail = |e: scry_conn::WireError| {
-        SourceError::server(format!("cannot read the schema of {name}"), e)
-    };
-    let oid = rel.rel_id.to_string();
-    let mut sql = String::new();
-    let mut schemas = vec![rel.schema.clone()];
-    for row in conn.query(TYPES, &[Some(&oid)]).map_err(fail)? {
-        let (kind, qualified, schema) = (text(&row, 0), text(&row, 1), text(&row, 2));
-        let body = row.get(3).cloned().flatten();
-        if !schemas.contains(&schema) {
-            sql.push_str(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {};\n",
-                quote(&schema)
-            ));
-            schemas.push(schema);
-        }
-        let create = if kind == "d" {
-            "CREATE DOMAIN"
-        } else {
-            "CREATE TYPE"
-        };
-        // A type that exists is left as it is (CREATE TYPE has no IF NOT EXISTS).
-        sql.push_str(&format!(
-            "DO $scry$ BEGIN {create} {qualified} {}; \
-             EXCEPTION WHEN duplicate_object THEN NULL; END $scry$;\n",
-            body.unwrap_or_default()
-        ));
-    }
-    let mut columns = Vec::new();
-    for row in conn.query(COLUMNS, &[Some(&oid)]).map_err(fail)? {
-        let (column, ty, not_null) = (text(&row, 0), text(&row, 1), flag(&row, 2));
-        let generated = row.get(3).cloned().flatten();
-        let mut line = format!("{column} {ty}");
-        if let Some(expression) = generated {
-            line.push_str(&format!(" GENERATED ALWAYS AS ({expression}) STORED"));
-        }
-        if not_null {
-            line.push_str(" NOT NULL");
-        }
-        columns.push(line);
-    }
-    columns.extend(primary_key(rel));
-    Ok(format!(
-        "CREATE SCHEMA IF NOT EXISTS {};\n{sql}CREATE TABLE IF NOT EXISTS {} ({});",
-        quote(&rel.schema),
-        qualified(rel),
-        columns.join(", ")
-    ))
 }
 
 /// The Ddl event that carries `table`'s schema (`sql`) in a snapshot stream, at `position`.

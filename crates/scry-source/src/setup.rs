@@ -42,7 +42,12 @@ pub fn sequences(conn: &mut Conn) -> Result<Vec<scry_types::SequenceValue>, Sour
 /// UPDATE or DELETE can be replicated by as it is: a primary key (under the default replica
 /// identity), a replica identity index, or REPLICA IDENTITY FULL. Those left out, with why:
 /// published, a table without any would refuse the application's UPDATE and DELETE.
-pub fn publishable(conn: &mut Conn) -> Result<(Vec<String>, Vec<String>), SourceError> {
+/// Only the tables `selection` chooses are listed.
+pub fn publishable(
+    conn: &mut Conn,
+    selection: &Selection,
+) -> Result<(Vec<String>, Vec<String>), SourceError> {
+    let (tables, schemas) = (selection.tables_param(), selection.schemas_param());
     let rows = conn
         .query(
             "SELECT format('%I.%I', n.nspname, c.relname), \
@@ -54,8 +59,11 @@ pub fn publishable(conn: &mut Conn) -> Result<(Vec<String>, Vec<String>), Source
              WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
                AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'scry') \
                AND n.nspname NOT LIKE 'pg\\_%' \
+               AND ($1::text[] IS NULL OR c.relname = ANY($1::text[]) \
+                    OR n.nspname || '.' || c.relname = ANY($1::text[])) \
+               AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[])) \
              ORDER BY n.nspname, c.relname",
-            &[],
+            &[tables.as_deref(), schemas.as_deref()],
         )
         .map_err(|e| SourceError::server("source: cannot list the tables to publish", e))?;
     let (mut published, mut left_out) = (Vec::new(), Vec::new());
@@ -85,8 +93,37 @@ pub enum Published {
     },
 }
 
-/// The publication `publication`, when missing: for the tables that can be replicated as
-/// they are ([`publishable`]), or for all tables with `all_tables`.
+/// Which tables a command works on: those named (`schema.table`, or `table` in any schema)
+/// and those of the schemas named; every user table when both are empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Tables, as `schema.table` or `table` (unquoted).
+    pub tables: Vec<String>,
+    /// Schemas, unquoted.
+    pub schemas: Vec<String>,
+}
+
+impl Selection {
+    fn tables_param(&self) -> Option<String> {
+        (!self.tables.is_empty()).then(|| text_array(&self.tables))
+    }
+
+    fn schemas_param(&self) -> Option<String> {
+        (!self.schemas.is_empty()).then(|| text_array(&self.schemas))
+    }
+}
+
+/// `items` as a PostgreSQL text array literal (`{"a","b"}`).
+fn text_array(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+/// The publication `publication`, when missing: for the tables `selection` chooses that can
+/// be replicated as they are ([`publishable`]), or for all tables with `all_tables`.
 ///
 /// # Errors
 /// [`SourceError::Refused`] when no table can be published; the server's errors.
@@ -94,6 +131,7 @@ pub fn create_publication(
     conn: &mut Conn,
     publication: &str,
     all_tables: bool,
+    selection: &Selection,
 ) -> Result<Published, SourceError> {
     let exists = !conn
         .query(
@@ -111,7 +149,7 @@ pub fn create_publication(
             .map_err(|e| SourceError::server("cannot create the publication", e))?;
         return Ok(Published::AllTables);
     }
-    let (tables, left_out) = publishable(conn)?;
+    let (tables, left_out) = publishable(conn, selection)?;
     if tables.is_empty() {
         let note = if left_out.is_empty() {
             String::new()
@@ -271,4 +309,88 @@ pub fn drop_slot(conn: &mut Conn, name: &str, wait: Duration) -> Result<bool, So
             },
         }
     }
+}
+
+/// The tables the publication `publication` names itself (its own members, partitioned
+/// tables as themselves), qualified and quoted; for `FOR ALL TABLES`, every table that can
+/// be published ([`publishable`]).
+///
+/// # Errors
+/// [`SourceError::Refused`] when there is no such publication; the server's errors.
+pub fn published_tables(conn: &mut Conn, publication: &str) -> Result<Vec<String>, SourceError> {
+    let rows = conn
+        .query(
+            "SELECT p.puballtables, format('%I.%I', n.nspname, c.relname) \
+             FROM pg_publication p \
+             LEFT JOIN pg_publication_rel r ON r.prpubid = p.oid \
+             LEFT JOIN pg_class c ON c.oid = r.prrelid \
+             LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE p.pubname = $1 ORDER BY 2",
+            &[Some(publication)],
+        )
+        .map_err(|e| SourceError::server("cannot read the publication's tables", e))?;
+    let Some(first) = rows.first() else {
+        return Err(SourceError::Refused(format!(
+            "no publication {publication} on the source"
+        )));
+    };
+    if flag(first, 0) {
+        return Ok(publishable(conn, &Selection::default())?.0);
+    }
+    Ok(rows
+        .iter()
+        .filter(|r| r.get(1).cloned().flatten().is_some())
+        .map(|r| text(r, 1))
+        .collect())
+}
+
+/// A slot just created over a replication connection with its snapshot exported; the
+/// snapshot stays usable as long as this value (its connection) lives.
+pub struct ExportedSlot {
+    /// The exported snapshot's name, for `SET TRANSACTION SNAPSHOT`.
+    pub snapshot: String,
+    /// The slot's consistent point: the changes after it are the slot's, those before are
+    /// in the snapshot.
+    pub consistent_point: u64,
+    _conn: Conn,
+}
+
+impl std::fmt::Debug for ExportedSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportedSlot")
+            .field("snapshot", &self.snapshot)
+            .field("consistent_point", &Lsn(self.consistent_point))
+            .finish_non_exhaustive()
+    }
+}
+
+/// `CREATE_REPLICATION_SLOT slot LOGICAL pgoutput EXPORT_SNAPSHOT` over a replication
+/// connection to `conninfo` (the spelling every server from PostgreSQL 10 on takes).
+///
+/// # Errors
+/// [`SourceError::Server`] when the server refuses (the slot exists, no free slot).
+pub fn create_slot_exporting(conninfo: &str, slot: &str) -> Result<ExportedSlot, SourceError> {
+    let mut conn = Conn::connect_replication(conninfo)
+        .map_err(|e| SourceError::server("cannot connect for replication", e))?;
+    let row = conn
+        .simple(&format!(
+            "CREATE_REPLICATION_SLOT {} LOGICAL pgoutput EXPORT_SNAPSHOT",
+            quote(slot)
+        ))
+        .map_err(|e| SourceError::server("cannot create the replication slot", e))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let (Some(point), Some(snapshot)) =
+        (row.get(1).cloned().flatten(), row.get(2).cloned().flatten())
+    else {
+        return Err(SourceError::Refused(
+            "CREATE_REPLICATION_SLOT gave no consistent point or snapshot name".to_owned(),
+        ));
+    };
+    Ok(ExportedSlot {
+        snapshot,
+        consistent_point: parse_lsn(&point)?,
+        _conn: conn,
+    })
 }

@@ -42,7 +42,7 @@ use crate::progress::Progress;
 use setup::{
     check_slot, create_ddl_trigger, create_publication, create_slot, current_lsn, slot_exists,
 };
-pub use setup::{parse_lsn, query_lsn, sequences};
+pub use setup::{query_lsn, sequences};
 use sink::Sink;
 
 /// Where `scry capture` and `scry replicate` stop.
@@ -429,7 +429,8 @@ fn initial_snapshot(
             options.publication
         )));
     }
-    let slot = stream::create_slot_exporting(conninfo, options)?;
+    let slot = scry_source::setup::create_slot_exporting(conninfo, options.slot)
+        .map_err(|e| CliError::on("source", e.into()))?;
     let written = super::snapshot::run(
         conninfo,
         super::snapshot::Options {

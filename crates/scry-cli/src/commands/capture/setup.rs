@@ -3,8 +3,8 @@
 
 use scry_conn::Conn;
 pub use scry_source::setup::{
-    check_slot, create_ddl_trigger, create_slot, current_lsn, parse_lsn, query_lsn, sequences,
-    slot_exists, Published,
+    check_slot, create_ddl_trigger, create_slot, current_lsn, query_lsn, sequences, slot_exists,
+    Published,
 };
 
 use super::{Options, Source};
@@ -17,10 +17,21 @@ use crate::pg;
 pub fn preflight(conn: &mut Conn, options: &Options<'_>) -> Result<(), CliError> {
     let new_slot =
         (options.create || options.snapshot.is_some()) && !slot_exists(conn, options.slot)?;
-    let needs = scry_apply::preflight::SourceNeeds {
-        new_slot,
-        new_sender: options.source == Source::Stream || options.snapshot.is_some(),
-    };
+    preflight_source(
+        conn,
+        scry_apply::preflight::SourceNeeds {
+            new_slot,
+            new_sender: options.source == Source::Stream || options.snapshot.is_some(),
+        },
+    )
+}
+
+/// Checks that the source allows `needs` (see `scry_apply::preflight`), naming every
+/// missing setting or right with its fix.
+pub fn preflight_source(
+    conn: &mut Conn,
+    needs: scry_apply::preflight::SourceNeeds,
+) -> Result<(), CliError> {
     let row = conn
         .simple(scry_apply::preflight::SOURCE_FACTS)
         .map_err(|e| pg::server_error("source: cannot read the server's settings", &e))?
@@ -45,8 +56,13 @@ pub fn create_publication(
     publication: &str,
     all_tables: bool,
 ) -> Result<(), CliError> {
-    match scry_source::setup::create_publication(conn, publication, all_tables)
-        .map_err(|e| CliError::on("source", e.into()))?
+    match scry_source::setup::create_publication(
+        conn,
+        publication,
+        all_tables,
+        &scry_source::setup::Selection::default(),
+    )
+    .map_err(|e| CliError::on("source", e.into()))?
     {
         Published::Existed => {}
         Published::AllTables => Event::new(

@@ -1,6 +1,10 @@
 //! `scry replicate`: a source's logical replication slot applied to a target as it streams,
 //! in this one process (see `scry_apply::Replication`): what `scry capture --out - | scry
-//! apply -` does, without the pipe, the framing and the second process.
+//! apply -` does, without the pipe, the framing and the second process. Without `--slot`,
+//! it first makes what it needs on both servers and copies the tables ([`clone`]).
+
+pub mod clone;
+mod copy;
 
 use std::time::{Duration, Instant};
 
@@ -17,10 +21,12 @@ use crate::progress::Progress;
 /// What `scry replicate` streams and how it applies it.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
-    /// The logical replication slot on the source (plugin pgoutput).
-    pub slot: &'a str,
-    /// The publication whose tables are replicated.
-    pub publication: &'a str,
+    /// The logical replication slot on the source (plugin pgoutput) and the publication
+    /// whose tables are replicated, both made by the user; `None`: made by [`clone`], with
+    /// the tables copied first.
+    pub given: Option<(&'a str, &'a str)>,
+    /// Without `given`: which tables, and how many connections copy them.
+    pub plan: &'a clone::Plan,
     /// The replication origin that records the target's progress (by default, the one
     /// derived from the stream and the target database).
     pub origin: Option<&'a str>,
@@ -51,19 +57,29 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
         Some(Until::Lsn(lsn)) => Some(Some(lsn)),
         Some(Until::Now) => None,
     };
-    options
-        .retry
-        .run(|| run_once(source, target, &options, &mut until))
+    options.retry.run(|| {
+        let prepared;
+        let (slot, publication) = match options.given {
+            Some(given) => given,
+            None => {
+                prepared = clone::prepare(source, target, options.plan)?;
+                (prepared.slot.as_str(), prepared.publication.as_str())
+            }
+        };
+        run_once(source, target, slot, publication, &options, &mut until)
+    })
 }
 
 /// One run, up to its end or its failure; `until` is set the first time it is known.
 fn run_once(
     source: &str,
     target: &str,
+    slot: &str,
+    publication: &str,
     options: &Options<'_>,
     until: &mut Option<Option<u64>>,
 ) -> Result<(), CliError> {
-    let mut replication = Replication::connect(source, options.slot).map_err(apply_error)?;
+    let mut replication = Replication::connect(source, slot).map_err(apply_error)?;
     let mut applier = Applier::connect(target, replication.stream(), options.origin)
         .map_err(apply_error)?
         .on_conflict(options.on_conflict);
@@ -79,12 +95,10 @@ fn run_once(
             now
         }
     };
-    replication
-        .start(options.publication, start)
-        .map_err(apply_error)?;
+    replication.start(publication, start).map_err(apply_error)?;
     let started = Instant::now();
     let mut progress = Progress::new();
-    let mut watch = crate::watch::Watch::new(source, options.slot, options.rails);
+    let mut watch = crate::watch::Watch::new(source, slot, options.rails);
     let (mut counted, mut failed) = (RunCounts::default(), None);
     let stopped = replication
         .run(&mut applier, until, |applier, replication| {
@@ -127,7 +141,7 @@ fn run_once(
     let done = format!(
         "{}; slot {} confirmed to {}",
         summary(&applier, start, started),
-        options.slot,
+        slot,
         Lsn(replication.confirmed())
     );
     match stopped {

@@ -1,0 +1,341 @@
+//! `scry replicate SOURCE TARGET` with nothing prepared: everything up to the stream.
+//!
+//! 1. **Names.** The slot and the publication are named after the target
+//!    (`scry_` and a hash of its system identifier and database), so that each target has
+//!    its own and a run again finds them; both are shown.
+//! 2. **Source.** The publication, for the chosen tables (`--table`, `--schema`; all by
+//!    default) that can be replicated as they are; then the slot, created with an exported
+//!    snapshot.
+//! 3. **Target.** scry's state, then each table as it is on the source
+//!    (`scry_source::schema`): types, sequences, columns with their defaults, identity and
+//!    generation, partitions.
+//! 4. **Copy** of every table in the slot's snapshot ([`super::copy`]), recorded per table.
+//! 5. **After the data:** keys and checks, then the other indexes (each over `--jobs`
+//!    connections), then foreign keys and replica identities.
+//!
+//! Run again, it goes on from where it stopped: a copy that finished (every table recorded
+//! as loaded from the slot's one snapshot) goes straight to step 5, whose statements pass
+//! over what exists, and then to the stream. A copy that did not finish cannot be resumed
+//! (its snapshot ended with the connection that exported it): the slot is dropped and the
+//! copy starts over, each table's rows replaced in one transaction, so nothing is left
+//! twice.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use scry_conn::Conn;
+use scry_source::catalog::Table;
+use scry_source::schema::{table_schema, TableSchema};
+use scry_source::setup::{self, Selection};
+
+use super::copy::{copy_tables, Snapshot};
+use crate::commands::CliError;
+use crate::log::{Event, Level};
+use crate::pg;
+
+/// What to replicate and how fast to copy it.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The tables and schemas chosen (all when empty).
+    pub selection: Selection,
+    /// Connections per server for the copy and the indexes.
+    pub jobs: usize,
+}
+
+/// The slot and publication a prepared replication streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The slot's name.
+    pub slot: String,
+    /// The publication's name.
+    pub publication: String,
+}
+
+fn on_source(e: scry_source::SourceError) -> CliError {
+    CliError::on("source", e.into())
+}
+
+fn info(event: &'static str, message: String) {
+    Event::new(Level::Info, event, message).emit();
+}
+
+/// Prepares the replication of `source` into `target` (see the module's documentation).
+///
+/// # Errors
+/// What either server refuses; [`CliError::Interrupted`] on Ctrl-C or SIGTERM.
+pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliError> {
+    let mut src = pg::connect(source).map_err(|e| CliError::on("source", e))?;
+    let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
+    let (target_system, target_db) =
+        scry_source::catalog::identity(&mut tgt).map_err(|e| CliError::on("target", e.into()))?;
+    let name = scry_apply::origin_name(&format!("replicate to {target_system}"), &target_db);
+    let prepared = Prepared {
+        slot: name.clone(),
+        publication: name,
+    };
+    let (system, database) = scry_source::catalog::identity(&mut src).map_err(on_source)?;
+    let stream = scry_apply::stream_identity(&system, &database, &prepared.slot);
+    let new_slot = !setup::slot_exists(&mut src, &prepared.slot).map_err(on_source)?;
+    crate::commands::capture::setup::preflight_source(
+        &mut src,
+        scry_apply::preflight::SourceNeeds {
+            new_slot,
+            new_sender: true,
+        },
+    )?;
+    let created =
+        setup::create_publication(&mut src, &prepared.publication, false, &plan.selection)
+            .map_err(on_source)?;
+    if let setup::Published::Tables { tables, left_out } = &created {
+        info(
+            "publication",
+            format!(
+                "source: created publication {} for {} table{}: {}",
+                prepared.publication,
+                tables.len(),
+                if tables.len() == 1 { "" } else { "s" },
+                tables.join(", ")
+            ),
+        );
+        if !left_out.is_empty() {
+            Event::new(
+                Level::Warn,
+                "publication",
+                format!(
+                    "source: not replicated, having no primary key or replica identity: {}; \
+                     give one a key (or REPLICA IDENTITY FULL) and run `scry drop` and this \
+                     command again to include it",
+                    left_out.join(", ")
+                ),
+            )
+            .field("left_out", left_out.clone())
+            .emit();
+        }
+    }
+    let names = setup::published_tables(&mut src, &prepared.publication).map_err(on_source)?;
+    let mut tables = pg::tables(&mut src, &names).map_err(on_source)?;
+    largest_first(&mut src, &mut tables)?;
+    let schemas = tables
+        .iter()
+        .map(|t| table_schema(&mut src, t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(on_source)?;
+    tgt.simple(scry_apply::create_sql())
+        .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
+    if setup::slot_exists(&mut src, &prepared.slot).map_err(on_source)? {
+        if copied(&mut tgt, &stream, &tables)? {
+            info(
+                "resume",
+                format!(
+                    "slot {} exists and its copy is complete: going on after the data",
+                    prepared.slot
+                ),
+            );
+            after_data(target, &schemas, plan.jobs)?;
+            return Ok(prepared);
+        }
+        Event::new(
+            Level::Warn,
+            "resume",
+            format!(
+                "slot {} exists but its copy did not finish, and the snapshot it was read in \
+                 is gone: dropping the slot and copying anew",
+                prepared.slot
+            ),
+        )
+        .emit();
+        setup::drop_slot(&mut src, &prepared.slot, scry_apply::IN_USE_WAIT).map_err(on_source)?;
+    }
+    for schema in &schemas {
+        run_all(&mut tgt, &schema.create, &schema.table)?;
+    }
+    let exported = setup::create_slot_exporting(source, &prepared.slot).map_err(on_source)?;
+    info(
+        "slot",
+        format!(
+            "source: created slot {} at {}; copying {} table{} in its snapshot over {} \
+             connection{}",
+            prepared.slot,
+            scry_types::Lsn(exported.consistent_point),
+            tables.len(),
+            if tables.len() == 1 { "" } else { "s" },
+            plan.jobs,
+            if plan.jobs == 1 { "" } else { "s" }
+        ),
+    );
+    let started = Instant::now();
+    let snapshot = Snapshot {
+        stream: &stream,
+        name: &exported.snapshot,
+        position: exported.consistent_point,
+    };
+    let rows = copy_tables(source, target, &tables, snapshot, plan.jobs)?;
+    drop(exported);
+    info(
+        "copy",
+        format!(
+            "copied {} table{}, {rows} rows in {:.2} s{}",
+            tables.len(),
+            if tables.len() == 1 { "" } else { "s" },
+            started.elapsed().as_secs_f64(),
+            pg::peak_rss_note()
+        ),
+    );
+    after_data(target, &schemas, plan.jobs)?;
+    Ok(prepared)
+}
+
+/// Orders `tables` largest first (by the source's size of each), so that the jobs end
+/// together.
+fn largest_first(src: &mut Conn, tables: &mut [Table]) -> Result<(), CliError> {
+    let mut sizes = Vec::with_capacity(tables.len());
+    for t in tables.iter() {
+        let size = src
+            .query(
+                "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 \
+                 FROM pg_partition_tree($1::oid)",
+                &[Some(&t.relation.rel_id.to_string())],
+            )
+            .map_err(|e| CliError::on("source", pg::server_error("cannot read table sizes", &e)))?
+            .first()
+            .map_or(0, |r| pg::number(r, 0));
+        sizes.push((t.relation.rel_id, size));
+    }
+    tables.sort_by_key(|t| {
+        let size = sizes
+            .iter()
+            .find(|(oid, _)| *oid == t.relation.rel_id)
+            .map_or(0, |(_, s)| *s);
+        std::cmp::Reverse(size)
+    });
+    Ok(())
+}
+
+/// True when the target records every table as loaded from one snapshot of `stream`, into
+/// the table as it is now.
+fn copied(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<bool, CliError> {
+    let rows = tgt
+        .query(
+            "SELECT schema_name, table_name, snapshot_lsn::text \
+             FROM scry.snapshot_tables \
+             WHERE stream = $1 \
+               AND table_oid = coalesce(to_regclass(format('%I.%I', schema_name, table_name)), 0)",
+            &[Some(stream)],
+        )
+        .map_err(|e| {
+            CliError::on(
+                "target",
+                pg::server_error("cannot read scry.snapshot_tables", &e),
+            )
+        })?;
+    let mut positions: Vec<String> = rows.iter().map(|r| pg::text(r, 2)).collect();
+    positions.sort();
+    positions.dedup();
+    let all = tables.iter().all(|t| {
+        let rel = &t.relation;
+        rows.iter()
+            .any(|r| pg::text(r, 0) == rel.schema && pg::text(r, 1) == rel.table)
+    });
+    Ok(all && positions.len() == 1)
+}
+
+/// Runs `statements` on the target, one after the other.
+fn run_all(tgt: &mut Conn, statements: &[String], table: &str) -> Result<(), CliError> {
+    for statement in statements {
+        tgt.simple(statement).map_err(|e| {
+            CliError::on(
+                "target",
+                pg::server_error(format!("cannot make {table} (`{statement}`)"), &e),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// After the data: keys and checks, the other indexes, then foreign keys (to the tables
+/// replicated) and replica identities. Keys and indexes are made over `jobs` connections.
+fn after_data(target: &str, schemas: &[TableSchema], jobs: usize) -> Result<(), CliError> {
+    let started = Instant::now();
+    let keys: Vec<(&str, &String)> = schemas
+        .iter()
+        .flat_map(|s| s.keys.iter().map(move |k| (s.table.as_str(), k)))
+        .collect();
+    in_parallel(target, &keys, jobs)?;
+    let indexes: Vec<(&str, &String)> = schemas
+        .iter()
+        .flat_map(|s| s.indexes.iter().map(move |k| (s.table.as_str(), k)))
+        .collect();
+    in_parallel(target, &indexes, jobs)?;
+    let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
+    let mut skipped = Vec::new();
+    for schema in schemas {
+        for (references, statement) in &schema.foreign_keys {
+            let replicated = schemas.iter().any(|s| s.table_oid == *references);
+            if replicated {
+                run_all(&mut tgt, std::slice::from_ref(statement), &schema.table)?;
+            } else {
+                skipped.push(schema.table.clone());
+            }
+        }
+        run_all(&mut tgt, schema.replica_identity.as_slice(), &schema.table)?;
+    }
+    if !skipped.is_empty() {
+        Event::new(
+            Level::Warn,
+            "schema",
+            format!(
+                "target: foreign keys of {} not made: they reference tables not replicated",
+                skipped.join(", ")
+            ),
+        )
+        .emit();
+    }
+    info(
+        "schema",
+        format!(
+            "target: {} key{} and check{}, {} ind{} made in {:.2} s",
+            keys.len(),
+            if keys.len() == 1 { "" } else { "s" },
+            if keys.len() == 1 { "" } else { "s" },
+            indexes.len(),
+            if indexes.len() == 1 { "ex" } else { "exes" },
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(())
+}
+
+/// Runs `statements` on the target over `jobs` connections.
+fn in_parallel(target: &str, statements: &[(&str, &String)], jobs: usize) -> Result<(), CliError> {
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.clamp(1, statements.len()))
+            .map(|_| {
+                let next = &next;
+                scope.spawn(move || -> Result<(), CliError> {
+                    let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
+                    while let Some((table, statement)) =
+                        statements.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        if crate::interrupt::requested() {
+                            return Err(CliError::Interrupted(
+                                "while making keys and indexes; run the same command again to \
+                                 go on"
+                                    .into(),
+                            ));
+                        }
+                        run_all(&mut tgt, std::slice::from_ref(*statement), table)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(CliError::Usage("a job stopped unexpectedly".into())))
+        })
+    })
+}
