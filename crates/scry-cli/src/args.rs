@@ -310,6 +310,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare the target's tables with the source's, on the servers (per table, hashes of
+    /// key buckets; the rows of buckets that differ), and name the keys that differ. Exit
+    /// code 0 when every table is equal, 1 when one differs.
+    Verify {
+        /// The source server: a libpq connection string or URL.
+        source: String,
+        /// The target server.
+        target: String,
+        /// Compare this table (`schema.table` or `table`); repeatable. By default the tables
+        /// of the publication `scry replicate SOURCE TARGET` made for this target.
+        #[arg(long, value_name = "NAME")]
+        table: Vec<String>,
+        /// Compare the tables of this schema; repeatable.
+        #[arg(long, value_name = "NAME")]
+        schema: Vec<String>,
+        /// Compare the tables of this publication.
+        #[arg(long, conflicts_with_all = ["table", "schema"])]
+        publication: Option<String>,
+        /// Compare what differs this many times in all, 2 s apart, before reporting it (a
+        /// replication that runs catches up meanwhile).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        rounds: u32,
+    },
     /// Load a framed snapshot stream (as `snapshot` writes it) into a live server with COPY.
     Load {
         /// The server: a libpq connection string or URL.

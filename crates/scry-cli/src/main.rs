@@ -251,6 +251,30 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             target,
             json,
         } => commands::status::run(&source, target.as_deref(), json).map(|()| EXIT_OK),
+        Command::Verify {
+            source,
+            target,
+            table,
+            schema,
+            publication,
+            rounds,
+        } => {
+            let options = commands::verify::Options {
+                selection: scry_source::setup::Selection {
+                    tables: table,
+                    schemas: schema,
+                },
+                publication,
+                rounds,
+            };
+            commands::verify::run(&source, &target, &options).map(|equal| {
+                if equal {
+                    EXIT_OK
+                } else {
+                    EXIT_INVALID
+                }
+            })
+        }
         Command::Load {
             conninfo,
             input,

@@ -179,4 +179,35 @@ fn one_command_replicates_an_awkward_database_through_five_kills() {
             .get(0)
     };
     assert_eq!(next(&mut t), next(&mut s));
+    // scry verify agrees, and names a row changed on the target afterwards.
+    let verify = |rounds: &str| {
+        Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["verify", &source, &target, "--rounds", rounds])
+            .output()
+            .expect("scry verify")
+    };
+    let out = verify("1");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("all {} tables equal", tables.len() - 2)),
+        "{err}"
+    );
+    t.batch_execute(
+        "UPDATE people SET name = 'changed' WHERE id = 17;
+         DELETE FROM sales.lines WHERE order_id = 5 AND n = 1;",
+    )
+    .expect("change the target");
+    let out = verify("2");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("\"public\".\"people\": 500 rows on the source, 500 on the target; 1 key differs: (id)=(17) differs"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(order_id, n)=(5,1) missing on the target"),
+        "{err}"
+    );
+    assert!(err.contains("2 of "), "{err}");
 }

@@ -17,6 +17,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod status;
 pub mod validate;
+pub mod verify;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

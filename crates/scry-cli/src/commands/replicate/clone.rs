@@ -66,9 +66,7 @@ fn info(event: &'static str, message: String) {
 pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliError> {
     let mut src = pg::connect(source).map_err(|e| CliError::on("source", e))?;
     let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
-    let (target_system, target_db) =
-        scry_source::catalog::identity(&mut tgt).map_err(|e| CliError::on("target", e.into()))?;
-    let name = scry_apply::origin_name(&format!("replicate to {target_system}"), &target_db);
+    let name = derived_name(&mut tgt)?;
     let prepared = Prepared {
         slot: name.clone(),
         publication: name,
@@ -183,6 +181,17 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
     );
     after_data(target, &schemas, plan.jobs)?;
     Ok(prepared)
+}
+
+/// The name of the slot and publication `replicate` makes for the target of `tgt`: `scry_`
+/// and a hash of the target's system identifier and database.
+pub fn derived_name(tgt: &mut Conn) -> Result<String, CliError> {
+    let (system, database) =
+        scry_source::catalog::identity(tgt).map_err(|e| CliError::on("target", e.into()))?;
+    Ok(scry_apply::origin_name(
+        &format!("replicate to {system}"),
+        &database,
+    ))
 }
 
 /// Orders `tables` largest first (by the source's size of each), so that the jobs end
