@@ -363,7 +363,12 @@ impl Replication {
         until: Option<u64>,
         mut idle: impl FnMut(&mut Applier, &Self) -> bool,
     ) -> Result<Stopped, ApplyError> {
-        let (mut asked, mut turn) = (Instant::now(), Instant::now());
+        // The first quiet moment asks the server at once how far it has read: a stream with
+        // nothing to send then ends at `until` without waiting.
+        let mut asked = Instant::now()
+            .checked_sub(ASK_EVERY)
+            .unwrap_or_else(Instant::now);
+        let mut turn = Instant::now();
         loop {
             let message = match self.pause(applier)? {
                 Some(message) => message,

@@ -233,6 +233,10 @@ pub enum Command {
         /// connections to each server.
         #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         jobs: u16,
+        /// Without --slot: copy a table whose rows take more than SIZE (1GB, 256MB) in
+        /// ranges of its pages, side by side over the --jobs connections.
+        #[arg(long, value_name = "SIZE", default_value = "1GB", value_parser = crate::watch::parse_size, conflicts_with = "slot")]
+        split_larger_than: u64,
         /// The replication origin that records what the target has of this stream; by
         /// default `scry_` and a hash of the stream's identity and the target database, so
         /// that each stream into each database has its own. An origin follows one stream:

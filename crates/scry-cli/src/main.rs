@@ -174,6 +174,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             table,
             schema,
             jobs,
+            split_larger_than,
             origin,
             on_conflict,
             until,
@@ -194,6 +195,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     schemas: schema,
                 },
                 jobs: usize::from(jobs),
+                split: split_larger_than,
             };
             let options = commands::replicate::Options {
                 given: slot.as_deref().zip(publication.as_deref()),

@@ -178,7 +178,7 @@ fn size(bytes: u64) -> String {
     }
 }
 
-/// A `--warn-retained` value: bytes, or a number with `kB`, `MB`, `GB` or `TB` (powers of
+/// A size (`--warn-retained`, `--split-larger-than`): bytes, or a number with `kB`, `MB`, `GB` or `TB` (powers of
 /// 1024, as PostgreSQL's settings count them).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();

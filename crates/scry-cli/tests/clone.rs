@@ -111,7 +111,15 @@ fn schema_dump(db: &str) -> String {
 
 fn replicate(source: &str, target: &str, more: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["replicate", source, target, "--jobs", "2"])
+        .args([
+            "replicate",
+            source,
+            target,
+            "--jobs",
+            "2",
+            "--split-larger-than",
+            "1MB",
+        ])
         .args(more)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

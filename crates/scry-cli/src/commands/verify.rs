@@ -145,7 +145,8 @@ fn question(src: &mut Conn, table: &Table) -> Result<Question, CliError> {
                   WHERE a.attrelid = i.indrelid), \
                 greatest((SELECT coalesce(sum(c.reltuples), 0) \
                             FROM pg_partition_tree($1::oid) p \
-                            JOIN pg_class c ON c.oid = p.relid), 0)::int8",
+                            JOIN pg_class c ON c.oid = p.relid), \
+                         (SELECT reltuples FROM pg_class WHERE oid = $1::oid), 0)::int8",
         &[Some(&oid)],
         &format!("cannot read the columns of {name}"),
     )?;

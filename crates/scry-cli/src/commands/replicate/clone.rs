@@ -28,7 +28,7 @@ use scry_source::catalog::Table;
 use scry_source::schema::{table_schema, TableSchema};
 use scry_source::setup::{self, Selection};
 
-use super::copy::{copy_tables, Snapshot};
+use super::copy::{copy_tables, Sized, Snapshot};
 use crate::commands::CliError;
 use crate::log::{Event, Level};
 use crate::pg;
@@ -40,6 +40,8 @@ pub struct Plan {
     pub selection: Selection,
     /// Connections per server for the copy and the indexes.
     pub jobs: usize,
+    /// Tables whose rows take more bytes than this are copied in ranges side by side.
+    pub split: u64,
 }
 
 /// The slot and publication a prepared replication streams.
@@ -111,8 +113,7 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         }
     }
     let names = setup::published_tables(&mut src, &prepared.publication).map_err(on_source)?;
-    let mut tables = pg::tables(&mut src, &names).map_err(on_source)?;
-    largest_first(&mut src, &mut tables)?;
+    let tables = pg::tables(&mut src, &names).map_err(on_source)?;
     let schemas = tables
         .iter()
         .map(|t| table_schema(&mut src, t))
@@ -129,7 +130,7 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
                     prepared.slot
                 ),
             );
-            after_data(target, &schemas, plan.jobs)?;
+            after_data(target, &schemas, plan.jobs, true)?;
             return Ok(prepared);
         }
         Event::new(
@@ -162,24 +163,27 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         ),
     );
     let started = Instant::now();
+    let (name, position) = (exported.snapshot.clone(), exported.consistent_point);
     let snapshot = Snapshot {
         stream: &stream,
-        name: &exported.snapshot,
-        position: exported.consistent_point,
+        name: &name,
+        position,
     };
-    let rows = copy_tables(source, target, &tables, snapshot, plan.jobs)?;
-    drop(exported);
+    let sized = sized(&mut src, tables, &schemas)?;
+    let rows = copy_tables(
+        source, target, &sized, snapshot, exported, plan.jobs, plan.split,
+    )?;
     info(
         "copy",
         format!(
             "copied {} table{}, {rows} rows in {:.2} s{}",
-            tables.len(),
-            if tables.len() == 1 { "" } else { "s" },
+            sized.len(),
+            if sized.len() == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
             pg::peak_rss_note()
         ),
     );
-    after_data(target, &schemas, plan.jobs)?;
+    after_data(target, &schemas, plan.jobs, false)?;
     Ok(prepared)
 }
 
@@ -194,30 +198,39 @@ pub fn derived_name(tgt: &mut Conn) -> Result<String, CliError> {
     ))
 }
 
-/// Orders `tables` largest first (by the source's size of each), so that the jobs end
-/// together.
-fn largest_first(src: &mut Conn, tables: &mut [Table]) -> Result<(), CliError> {
-    let mut sizes = Vec::with_capacity(tables.len());
-    for t in tables.iter() {
-        let size = src
-            .query(
-                "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 \
-                 FROM pg_partition_tree($1::oid)",
-                &[Some(&t.relation.rel_id.to_string())],
-            )
-            .map_err(|e| CliError::on("source", pg::server_error("cannot read table sizes", &e)))?
-            .first()
-            .map_or(0, |r| pg::number(r, 0));
-        sizes.push((t.relation.rel_id, size));
-    }
-    tables.sort_by_key(|t| {
-        let size = sizes
-            .iter()
-            .find(|(oid, _)| *oid == t.relation.rel_id)
-            .map_or(0, |(_, s)| *s);
-        std::cmp::Reverse(size)
-    });
-    Ok(())
+/// Each table with the size of its rows on the source (its heap, all partitions') and its
+/// keys and indexes, to make once its rows are in.
+fn sized(
+    src: &mut Conn,
+    tables: Vec<Table>,
+    schemas: &[TableSchema],
+) -> Result<Vec<Sized>, CliError> {
+    tables
+        .into_iter()
+        .zip(schemas)
+        .map(|(table, schema)| {
+            let size = src
+                .query(
+                    // A table outside any partition tree has none: its own size.
+                    "SELECT coalesce((SELECT sum(pg_relation_size(relid)) \
+                                        FROM pg_partition_tree($1::oid)), 0)::int8 \
+                            + CASE WHEN c.relkind = 'p' THEN 0 \
+                                   ELSE pg_relation_size(c.oid) END \
+                     FROM pg_class c WHERE c.oid = $1::oid",
+                    &[Some(&table.relation.rel_id.to_string())],
+                )
+                .map_err(|e| {
+                    CliError::on("source", pg::server_error("cannot read table sizes", &e))
+                })?
+                .first()
+                .map_or(0, |r| pg::number(r, 0));
+            Ok(Sized {
+                table,
+                bytes: u64::try_from(size).unwrap_or(0),
+                after: schema.keys.iter().chain(&schema.indexes).cloned().collect(),
+            })
+        })
+        .collect()
 }
 
 /// True when the target records every table as loaded from one snapshot of `stream`, into
@@ -261,20 +274,30 @@ fn run_all(tgt: &mut Conn, statements: &[String], table: &str) -> Result<(), Cli
     Ok(())
 }
 
-/// After the data: keys and checks, the other indexes, then foreign keys (to the tables
-/// replicated) and replica identities. Keys and indexes are made over `jobs` connections.
-fn after_data(target: &str, schemas: &[TableSchema], jobs: usize) -> Result<(), CliError> {
+/// After the data: with `keys` (a copy made by an earlier run), keys and checks and the
+/// other indexes over `jobs` connections (the copy makes them itself as each table is
+/// done); then foreign keys (to the tables replicated) and replica identities.
+fn after_data(
+    target: &str,
+    schemas: &[TableSchema],
+    jobs: usize,
+    keys: bool,
+) -> Result<(), CliError> {
     let started = Instant::now();
-    let keys: Vec<(&str, &String)> = schemas
-        .iter()
-        .flat_map(|s| s.keys.iter().map(move |k| (s.table.as_str(), k)))
-        .collect();
-    in_parallel(target, &keys, jobs)?;
-    let indexes: Vec<(&str, &String)> = schemas
-        .iter()
-        .flat_map(|s| s.indexes.iter().map(move |k| (s.table.as_str(), k)))
-        .collect();
-    in_parallel(target, &indexes, jobs)?;
+    let keys_and_indexes: Vec<(&str, &String)> = if keys {
+        schemas
+            .iter()
+            .flat_map(|s| {
+                s.keys
+                    .iter()
+                    .chain(&s.indexes)
+                    .map(move |k| (s.table.as_str(), k))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    in_parallel(target, &keys_and_indexes, jobs)?;
     let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
     let mut skipped = Vec::new();
     for schema in schemas {
@@ -299,15 +322,12 @@ fn after_data(target: &str, schemas: &[TableSchema], jobs: usize) -> Result<(), 
         )
         .emit();
     }
+    let foreign_keys: usize = schemas.iter().map(|s| s.foreign_keys.len()).sum();
     info(
         "schema",
         format!(
-            "target: {} key{} and check{}, {} ind{} made in {:.2} s",
-            keys.len(),
-            if keys.len() == 1 { "" } else { "s" },
-            if keys.len() == 1 { "" } else { "s" },
-            indexes.len(),
-            if indexes.len() == 1 { "ex" } else { "exes" },
+            "target: {foreign_keys} foreign key{} made in {:.2} s",
+            if foreign_keys == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64()
         ),
     );
@@ -326,6 +346,16 @@ fn in_parallel(target: &str, statements: &[(&str, &String)], jobs: usize) -> Res
                 let next = &next;
                 scope.spawn(move || -> Result<(), CliError> {
                     let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
+                    tgt.simple(&format!(
+                        "SET maintenance_work_mem = '{}'",
+                        super::copy::MAINTENANCE_WORK_MEM
+                    ))
+                    .map_err(|e| {
+                        CliError::on(
+                            "target",
+                            pg::server_error("cannot SET maintenance_work_mem", &e),
+                        )
+                    })?;
                     while let Some((table, statement)) =
                         statements.get(next.fetch_add(1, Ordering::Relaxed))
                     {

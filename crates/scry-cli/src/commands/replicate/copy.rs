@@ -1,25 +1,35 @@
 //! The initial copy of `scry replicate SOURCE TARGET`: every table read in the slot's
 //! exported snapshot and written into the target with COPY in PostgreSQL's binary format
 //! (no value is decoded or re-encoded on the way), by `--jobs` pairs of connections working
-//! through the tables largest first.
+//! through a queue, largest first. A table larger than `--split-larger-than` is split into
+//! ranges of its pages (`ctid` ranges, which PostgreSQL 14 and later scan directly), copied
+//! side by side, so that one large table does not leave the other connections idle.
 //!
-//! Each table is one transaction on the target: its rows deleted (a copy cut short and run
-//! again leaves no row twice), the COPY, and the record in `scry.snapshot_tables` that the
-//! stream's snapshot of it is loaded. Memory stays bounded: a COPY goes through in pieces
-//! of 256 KiB.
+//! A whole table is one transaction on the target: emptied (TRUNCATE, so the COPY can write
+//! frozen rows, or DELETE when a foreign key refers to it), the COPY, and the record in
+//! `scry.snapshot_tables` that the stream's snapshot of it is loaded. A split table is
+//! emptied first, each range is a transaction of its own, and the last range to finish
+//! records the table. A copy cut short leaves tables unrecorded, and the next run copies
+//! them anew. Once a table's rows are in, the job that finished them makes its keys and
+//! indexes (with a larger `maintenance_work_mem`) while the others go on copying. Memory
+//! stays bounded: a COPY goes through in pieces of 256 KiB.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use scry_conn::Conn;
 use scry_source::catalog::{column_list, qualified, Table};
+use scry_source::setup::ExportedSlot;
 
 use crate::commands::CliError;
 use crate::log::{Event, Level};
 use crate::pg;
 use crate::progress::{Progress, Tables};
+
+/// The memory each job's index builds may take on the target.
+pub const MAINTENANCE_WORK_MEM: &str = "256MB";
 
 /// What the copy works in: the stream and the snapshot its tables are read in.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +42,37 @@ pub struct Snapshot<'a> {
     pub position: u64,
 }
 
-/// A table copied: its name, rows, bytes of COPY data, and how long it took.
+/// A table to copy, the size of its rows on the source (its heap, all partitions'), and
+/// the statements to run once its rows are in (its keys and indexes).
+#[derive(Debug, Clone)]
+pub struct Sized {
+    /// The table.
+    pub table: Table,
+    /// Its heap's size in bytes.
+    pub bytes: u64,
+    /// Run on the target once the table's rows are there, by the job that finished them,
+    /// while the other jobs go on copying.
+    pub after: Vec<String>,
+}
+
+/// A piece of work: a whole table, or a range of its pages.
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    table: usize,
+    /// Pages `from..to` (`to` open for the last range); `None` for the whole table.
+    pages: Option<(u64, Option<u64>)>,
+}
+
+/// How far each table is: ranges left, rows and bytes so far, when it started.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    left: usize,
+    rows: u64,
+    bytes: u64,
+    started: Option<Instant>,
+}
+
+/// A table copied whole: its name, rows, bytes of COPY data, and how long it took.
 struct Done {
     name: String,
     rows: u64,
@@ -40,118 +80,239 @@ struct Done {
     took: Duration,
 }
 
-/// Copies `tables` (largest first, as given) from `source` to `target` over `jobs`
-/// connection pairs; returns the rows copied.
+/// The work: whole tables, and the ranges of those larger than `split` bytes (not
+/// partitioned ones, whose pages belong to their partitions), largest table first.
+fn plan(tables: &[Sized], split: u64, page: u64) -> Vec<Work> {
+    let mut work = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        let pages = t.bytes / page.max(1);
+        if t.table.partitioned || t.bytes <= split || pages < 2 {
+            work.push(Work {
+                table: i,
+                pages: None,
+            });
+            continue;
+        }
+        let n = t.bytes.div_ceil(split).clamp(2, pages);
+        let step = pages.div_ceil(n);
+        let mut from = 0;
+        while from < pages {
+            let to = (from + step < pages).then_some(from + step);
+            work.push(Work {
+                table: i,
+                pages: Some((from, to)),
+            });
+            from += step;
+        }
+    }
+    // The largest table first, its ranges together: it is done soonest, and its keys and
+    // indexes are made while the next tables are copied.
+    work.sort_by_key(|w| std::cmp::Reverse(tables.get(w.table).map_or(0, |t| t.bytes)));
+    work
+}
+
+/// Copies `tables` from `source` to `target` over `jobs` connection pairs, splitting those
+/// larger than `split` bytes; returns the rows copied.
 ///
 /// # Errors
-/// The first failure of any job (the others stop at their next table); an interruption
+/// The first failure of any job (the others stop at their next piece); an interruption
 /// (Ctrl-C, SIGTERM) as [`CliError::Interrupted`].
 pub fn copy_tables(
     source: &str,
     target: &str,
-    tables: &[Table],
+    tables: &[Sized],
     snapshot: Snapshot<'_>,
+    exported: ExportedSlot,
     jobs: usize,
+    split: u64,
 ) -> Result<u64, CliError> {
-    let next = AtomicUsize::new(0);
-    let bytes = AtomicU64::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
+    let mut tgt = target_conn(target)?;
+    let page = page_size(&mut tgt)?;
+    let work = plan(tables, split, page);
+    let mut tallies = vec![
+        Tally {
+            left: 0,
+            rows: 0,
+            bytes: 0,
+            started: None,
+        };
+        tables.len()
+    ];
+    for w in &work {
+        tallies[w.table].left += 1;
+    }
+    // A split table is emptied once, before its ranges.
+    for (i, t) in tables.iter().enumerate() {
+        if tallies[i].left > 1 {
+            let name = qualified(&t.table.relation);
+            let empty = empty_sql(&mut tgt, &name)?.0;
+            tgt.simple(&empty).map_err(|e| {
+                CliError::on(
+                    "target",
+                    pg::server_error(format!("cannot empty {name}"), &e),
+                )
+            })?;
+        }
+    }
+    drop(tgt);
+    let jobs = jobs.clamp(1, work.len().max(1));
+    let shared = Shared {
+        tables,
+        work: &work,
+        next: AtomicUsize::new(0),
+        bytes: AtomicU64::new(0),
+        tallies: Mutex::new(tallies),
+        snapshot,
+        exported: Mutex::new(Some(exported)),
+        importing: AtomicUsize::new(jobs),
+    };
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let started = Instant::now();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs.clamp(1, tables.len().max(1)))
+        let workers: Vec<_> = (0..jobs)
             .map(|_| {
                 let done_tx = done_tx.clone();
-                let (next, bytes, failed) = (&next, &bytes, &failed);
-                scope.spawn(move || {
-                    let result = worker(source, target, tables, snapshot, next, bytes, &done_tx);
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    result
-                })
+                let shared = &shared;
+                scope.spawn(move || worker(source, target, shared, &done_tx))
             })
             .collect();
         drop(done_tx);
-        let mut progress = Progress::new();
-        let (mut count, mut rows) = (0u64, 0u64);
-        loop {
-            match done_rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(done) => {
-                    count += 1;
-                    rows += done.rows;
-                    progress.emit(
-                        Event::new(
-                            Level::Info,
-                            "table",
-                            format!(
-                                "{}: {} rows, {} bytes copied in {:.2} s",
-                                done.name,
-                                done.rows,
-                                done.bytes,
-                                done.took.as_secs_f64()
-                            ),
-                        )
-                        .field("table", done.name)
-                        .field("rows", done.rows)
-                        .field("bytes", done.bytes)
-                        .field("seconds", done.took.as_secs_f64()),
-                    );
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            let at = Tables {
-                done: count,
-                total: Some(tables.len() as u64),
-                rows,
-                bytes: bytes.load(Ordering::Relaxed),
-                total_bytes: None,
-                current: None,
-            };
-            progress.show(|| at.line(started.elapsed()));
-        }
-        progress.finish();
+        let rows = report(&done_rx, &shared, started);
         let mut first_error = None;
         for worker in workers {
             let outcome = worker
                 .join()
                 .unwrap_or_else(|_| Err(CliError::Usage("a copy job stopped unexpectedly".into())));
             if let Err(e) = outcome {
-                // An interruption or a job stopped by another's failure says less than the
-                // failure itself.
-                let better = match (&first_error, &e) {
-                    (None, _) => true,
-                    (Some(CliError::Interrupted(_)), e) => !matches!(e, CliError::Interrupted(_)),
-                    _ => false,
+                // An interruption says less than a failure.
+                let better = match &first_error {
+                    None => true,
+                    Some(CliError::Interrupted(_)) => !matches!(e, CliError::Interrupted(_)),
+                    Some(_) => false,
                 };
                 if better {
                     first_error = Some(e);
                 }
             }
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(rows),
-        }
+        first_error.map_or(Ok(rows), Err)
     })
 }
 
-/// One job: a source connection in the snapshot, a target connection, and the tables it
+/// What the jobs share.
+struct Shared<'a> {
+    tables: &'a [Sized],
+    work: &'a [Work],
+    next: AtomicUsize,
+    bytes: AtomicU64,
+    tallies: Mutex<Vec<Tally>>,
+    snapshot: Snapshot<'a>,
+    /// The slot's exporting connection, closed once every job has imported its snapshot
+    /// (its walsender then lets the slot go while the copy goes on).
+    exported: Mutex<Option<ExportedSlot>>,
+    /// Jobs yet to import the snapshot.
+    importing: AtomicUsize,
+}
+
+/// Tells each table as it is done and shows the progress until the jobs end; the rows.
+fn report(done: &mpsc::Receiver<Done>, shared: &Shared<'_>, started: Instant) -> u64 {
+    let mut progress = Progress::new();
+    let (mut count, mut rows) = (0u64, 0u64);
+    loop {
+        match done.recv_timeout(Duration::from_millis(200)) {
+            Ok(d) => {
+                count += 1;
+                rows += d.rows;
+                let line = format!(
+                    "{}: {} rows, {} bytes copied in {:.2} s",
+                    d.name,
+                    d.rows,
+                    d.bytes,
+                    d.took.as_secs_f64()
+                );
+                progress.emit(
+                    Event::new(Level::Info, "table", line)
+                        .field("table", d.name)
+                        .field("rows", d.rows)
+                        .field("bytes", d.bytes)
+                        .field("seconds", d.took.as_secs_f64()),
+                );
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let at = Tables {
+            done: count,
+            total: Some(shared.tables.len() as u64),
+            rows,
+            bytes: shared.bytes.load(Ordering::Relaxed),
+            total_bytes: None,
+            current: None,
+        };
+        progress.show(|| at.line(started.elapsed()));
+    }
+    progress.finish();
+    rows
+}
+
+fn target_conn(target: &str) -> Result<Conn, CliError> {
+    let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
+    // As the applier does: the target's triggers, foreign keys among them, stay quiet for
+    // rows that come from the source. A table's commit need not wait for the disk: one
+    // lost in a crash of the target is unrecorded, and copied again.
+    tgt.simple(&format!(
+        "SET session_replication_role = replica; SET synchronous_commit = off; \
+         SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
+    ))
+    .map_err(|e| {
+        CliError::on(
+            "target",
+            pg::server_error("cannot SET session_replication_role = replica", &e),
+        )
+    })?;
+    Ok(tgt)
+}
+
+fn page_size(tgt: &mut Conn) -> Result<u64, CliError> {
+    let row = pg::first_row(
+        tgt,
+        "SELECT current_setting('block_size')::int8",
+        &[],
+        "cannot read the block size",
+    )?;
+    Ok(u64::try_from(pg::number(&row, 0)).unwrap_or(8192))
+}
+
+/// How to empty `name` on the target, and whether its COPY may then write frozen rows:
+/// TRUNCATE, unless a foreign key refers to it (DELETE then).
+fn empty_sql(tgt: &mut Conn, name: &str) -> Result<(String, bool), CliError> {
+    let row = pg::first_row(
+        tgt,
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' \
+                        AND confrelid = $1::regclass), \
+                (SELECT relkind = 'p' FROM pg_class WHERE oid = $1::regclass)",
+        &[Some(name)],
+        &format!("target: cannot read what refers to {name}"),
+    )?;
+    Ok(if pg::flag(&row, 0) {
+        (format!("DELETE FROM {name}"), false)
+    } else {
+        (format!("TRUNCATE {name}"), !pg::flag(&row, 1))
+    })
+}
+
+/// One job: a source connection in the snapshot, a target connection, and the pieces it
 /// takes from the shared queue until none is left.
 fn worker(
     source: &str,
     target: &str,
-    tables: &[Table],
-    snapshot: Snapshot<'_>,
-    next: &AtomicUsize,
-    bytes: &AtomicU64,
+    shared: &Shared<'_>,
     done: &mpsc::Sender<Done>,
 ) -> Result<(), CliError> {
     let mut src = pg::connect(source).map_err(|e| CliError::on("source", e))?;
     src.simple(&format!(
         "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT {}",
-        scry_pg::text::quote_literal(snapshot.name)
+        scry_pg::text::quote_literal(shared.snapshot.name)
     ))
     .map_err(|e| {
         CliError::on(
@@ -159,58 +320,124 @@ fn worker(
             pg::server_error("cannot read in the slot's exported snapshot", &e),
         )
     })?;
-    let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
-    // As the applier does: the target's triggers, foreign keys among them, stay quiet for
-    // rows that come from the source (a copy made again replaces referenced rows).
-    tgt.simple("SET session_replication_role = replica")
-        .map_err(|e| {
-            CliError::on(
-                "target",
-                pg::server_error("cannot SET session_replication_role = replica", &e),
-            )
-        })?;
+    if shared.importing.fetch_sub(1, Ordering::AcqRel) == 1 {
+        drop(
+            shared
+                .exported
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+    }
+    let mut tgt = target_conn(target)?;
     loop {
         if crate::interrupt::requested() {
             return Err(CliError::Interrupted(
                 "the copy was stopped; run the same command again to copy anew".into(),
             ));
         }
-        let Some(table) = tables.get(next.fetch_add(1, Ordering::Relaxed)) else {
+        let Some(&work) = shared.work.get(shared.next.fetch_add(1, Ordering::Relaxed)) else {
             return Ok(());
         };
+        let table = &shared.tables[work.table].table;
         let started = Instant::now();
-        let (rows, copied) = copy_table(&mut src, &mut tgt, table, snapshot, bytes)?;
-        // The receiver is gone only when the copy is over anyway.
-        let _ = done.send(Done {
-            name: qualified(&table.relation),
-            rows,
-            bytes: copied,
-            took: started.elapsed(),
-        });
+        {
+            let mut tallies = shared.tallies.lock().unwrap_or_else(|p| p.into_inner());
+            tallies[work.table].started.get_or_insert(started);
+        }
+        let (rows, bytes) = copy_piece(&mut src, &mut tgt, table, work, shared)?;
+        let finished = {
+            let mut tallies = shared.tallies.lock().unwrap_or_else(|p| p.into_inner());
+            let tally = &mut tallies[work.table];
+            tally.left -= 1;
+            tally.rows += rows;
+            tally.bytes += bytes;
+            (tally.left == 0).then_some(*tally)
+        };
+        if let Some(tally) = finished {
+            if work.pages.is_some() {
+                // The last range of a split table records it.
+                let rel = &table.relation;
+                let record = scry_apply::record_loaded_sql(
+                    shared.snapshot.stream,
+                    &rel.schema,
+                    &rel.table,
+                    shared.snapshot.position,
+                    tally.rows,
+                );
+                tgt.simple(&record).map_err(|e| {
+                    CliError::on(
+                        "target",
+                        pg::server_error(
+                            format!("cannot record the copy of {}", qualified(rel)),
+                            &e,
+                        ),
+                    )
+                })?;
+            }
+            // The receiver is gone only when the copy is over anyway.
+            let _ = done.send(Done {
+                name: qualified(&table.relation),
+                rows: tally.rows,
+                bytes: tally.bytes,
+                took: tally.started.map_or(Duration::ZERO, |s| s.elapsed()),
+            });
+            for statement in &shared.tables[work.table].after {
+                tgt.simple(statement).map_err(|e| {
+                    CliError::on(
+                        "target",
+                        pg::server_error(
+                            format!(
+                                "cannot make `{statement}` on {}",
+                                qualified(&table.relation)
+                            ),
+                            &e,
+                        ),
+                    )
+                })?;
+            }
+        }
     }
 }
 
-/// One table in one target transaction; its rows and bytes.
-fn copy_table(
+/// One piece in one target transaction; its rows and bytes.
+fn copy_piece(
     src: &mut Conn,
     tgt: &mut Conn,
     table: &Table,
-    snapshot: Snapshot<'_>,
-    bytes: &AtomicU64,
+    work: Work,
+    shared: &Shared<'_>,
 ) -> Result<(u64, u64), CliError> {
     let rel = &table.relation;
     let name = qualified(rel);
     let on_target =
         |what: String, e: &scry_conn::WireError| CliError::on("target", pg::server_error(what, e));
-    tgt.simple(&format!("BEGIN; DELETE FROM {name}"))
+    let (begin, freeze) = match work.pages {
+        Some(_) => ("BEGIN".to_owned(), false),
+        None => {
+            let (empty, freeze) = empty_sql(tgt, &name)?;
+            (format!("BEGIN; {empty}"), freeze)
+        }
+    };
+    tgt.simple(&begin)
         .map_err(|e| on_target(format!("cannot empty {name}"), &e))?;
     let mut writer = tgt
         .copy_in_writer(&format!(
-            "COPY {name} ({}) FROM STDIN (FORMAT binary)",
-            column_list(rel)
+            "COPY {name} ({}) FROM STDIN (FORMAT binary{})",
+            column_list(rel),
+            if freeze { ", FREEZE" } else { "" }
         ))
         .map_err(|e| on_target(format!("cannot COPY into {name}"), &e))?;
-    let mut reader = src.copy_out(&table.copy_out_sql()).map_err(|e| {
+    let read = match work.pages {
+        None => table.copy_out_sql(),
+        Some((from, to)) => format!(
+            "COPY (SELECT {} FROM ONLY {name} WHERE ctid >= '({from},0)'::tid{}) TO STDOUT \
+             (FORMAT binary)",
+            column_list(rel),
+            to.map_or_else(String::new, |to| format!(" AND ctid < '({to},0)'::tid"))
+        ),
+    };
+    let mut reader = src.copy_out(&read).map_err(|e| {
         CliError::on(
             "source",
             pg::server_error(format!("cannot COPY {name}"), &e),
@@ -218,25 +445,25 @@ fn copy_table(
     })?;
     let mut counted = Counted {
         inner: &mut writer,
-        bytes,
+        bytes: &shared.bytes,
         total: 0,
     };
     let copied = io::copy(&mut reader, &mut counted);
     let total = counted.total;
-    let copied = copied.map_err(|e| match crate::interrupt::requested() {
-        true => CliError::Interrupted(format!(
-            "while copying {name}; run the same command again to copy anew"
-        )),
-        false => CliError::Server {
-            what: format!("copying {name}"),
-            message: e.to_string(),
-        },
-    });
     if let Err(e) = copied {
         drop(writer);
         let _ = reader.finish();
         let _ = tgt.simple("ROLLBACK");
-        return Err(e);
+        return Err(if crate::interrupt::requested() {
+            CliError::Interrupted(format!(
+                "while copying {name}; run the same command again to copy anew"
+            ))
+        } else {
+            CliError::Server {
+                what: format!("copying {name}"),
+                message: e.to_string(),
+            }
+        });
     }
     reader.finish().map_err(|e| CliError::Server {
         what: format!("source: COPY of {name}"),
@@ -245,14 +472,20 @@ fn copy_table(
     let rows = writer
         .finish()
         .map_err(|e| on_target(format!("COPY into {name} failed"), &e))?;
-    let record = scry_apply::record_loaded_sql(
-        snapshot.stream,
-        &rel.schema,
-        &rel.table,
-        snapshot.position,
-        rows,
-    );
-    tgt.simple(&format!("{record}; COMMIT"))
+    let commit = match work.pages {
+        Some(_) => "COMMIT".to_owned(),
+        None => format!(
+            "{}; COMMIT",
+            scry_apply::record_loaded_sql(
+                shared.snapshot.stream,
+                &rel.schema,
+                &rel.table,
+                shared.snapshot.position,
+                rows,
+            )
+        ),
+    };
+    tgt.simple(&commit)
         .map_err(|e| on_target(format!("cannot commit the copy of {name}"), &e))?;
     Ok((rows, total))
 }
@@ -278,5 +511,54 @@ impl<W: Write> Write for Counted<'_, W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_types::RelationMeta;
+
+    fn sized(bytes: u64, partitioned: bool) -> Sized {
+        Sized {
+            table: Table {
+                relation: RelationMeta::new(1, "public", "t", Vec::new()),
+                partitioned,
+            },
+            bytes,
+            after: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn large_tables_split_into_page_ranges_that_cover_every_page() {
+        let page = 8192;
+        let tables = [
+            sized(10 * page, false),
+            sized(100 * page, false),
+            sized(100 * page, true),
+        ];
+        let work = plan(&tables, 30 * page, page);
+        // The small table and the partitioned one whole; the large one in 4 ranges.
+        let ranges: Vec<_> = work
+            .iter()
+            .filter(|w| w.table == 1)
+            .map(|w| w.pages)
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                Some((0, Some(25))),
+                Some((25, Some(50))),
+                Some((50, Some(75))),
+                Some((75, None))
+            ]
+        );
+        assert!(work.iter().any(|w| w.table == 0 && w.pages.is_none()));
+        assert!(work.iter().any(|w| w.table == 2 && w.pages.is_none()));
+        assert_eq!(work.len(), 6);
+        // Largest table first (the ranges in order), the small table last.
+        assert_eq!(work.first().map(|w| w.table), Some(1));
+        assert_eq!(work.last().map(|w| w.table), Some(0));
     }
 }

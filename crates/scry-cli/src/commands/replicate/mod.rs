@@ -58,6 +58,17 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
         Some(Until::Now) => None,
     };
     options.retry.run(|| {
+        // Before anything is made or copied: `now` is when the command started.
+        let until = match until {
+            Some(known) => known,
+            None => {
+                let mut conn = crate::pg::connect(source).map_err(|e| CliError::on("source", e))?;
+                let now = scry_source::setup::current_lsn(&mut conn)
+                    .map_err(|e| CliError::on("source", e.into()))?;
+                until = Some(Some(now));
+                Some(now)
+            }
+        };
         let prepared;
         let (slot, publication) = match options.given {
             Some(given) => given,
@@ -66,18 +77,18 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
                 (prepared.slot.as_str(), prepared.publication.as_str())
             }
         };
-        run_once(source, target, slot, publication, &options, &mut until)
+        run_once(source, target, slot, publication, &options, until)
     })
 }
 
-/// One run, up to its end or its failure; `until` is set the first time it is known.
+/// One run, up to its end or its failure.
 fn run_once(
     source: &str,
     target: &str,
     slot: &str,
     publication: &str,
     options: &Options<'_>,
-    until: &mut Option<Option<u64>>,
+    until: Option<u64>,
 ) -> Result<(), CliError> {
     let mut replication = Replication::connect(source, slot).map_err(apply_error)?;
     let mut applier = Applier::connect(target, replication.stream(), options.origin)
@@ -87,14 +98,7 @@ fn run_once(
     if options.ddl {
         replication = replication.ddl_prefix(scry_pg::capture::DDL_PREFIX);
     }
-    let until = match *until {
-        Some(known) => known,
-        None => {
-            let now = Some(replication.current_position().map_err(apply_error)?);
-            *until = Some(now);
-            now
-        }
-    };
+
     replication.start(publication, start).map_err(apply_error)?;
     let started = Instant::now();
     let mut progress = Progress::new();
