@@ -34,7 +34,7 @@ mod query;
 mod replication;
 mod stream;
 
-pub use copy::{CopyIn, CopyOut, PIECE};
+pub use copy::{pipe, CopyIn, CopyOut, PIECE};
 pub use error::{Answer, DbError, WireError};
 pub use query::Rows;
 pub use replication::CopyBoth;

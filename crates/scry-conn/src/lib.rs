@@ -25,5 +25,5 @@ mod tls;
 
 pub use config::{ConfigError, ConnConfig, SslMode};
 pub use conn::{
-    while_in_use, Answer, Conn, CopyBoth, CopyIn, CopyOut, DbError, Rows, WireError, PIECE,
+    pipe, while_in_use, Answer, Conn, CopyBoth, CopyIn, CopyOut, DbError, Rows, WireError, PIECE,
 };

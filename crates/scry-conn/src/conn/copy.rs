@@ -1,9 +1,10 @@
 //! COPY as `std::io`: [`CopyOut`] reads `COPY ... TO STDOUT`'s data as it arrives,
-//! [`CopyIn`] writes `COPY ... FROM STDIN`'s in pieces of [`PIECE`] bytes.
+//! [`CopyIn`] writes `COPY ... FROM STDIN`'s in pieces of [`PIECE`] bytes, and [`pipe`]
+//! moves one server's COPY data into another's COPY without looking at it.
 
 use std::io::{self, Read, Write};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
@@ -101,6 +102,48 @@ impl Read for CopyOut<'_> {
 }
 
 impl CopyOut<'_> {
+    /// Appends the data of the messages that have arrived to `out` until it holds `limit`
+    /// bytes or none is there yet (waiting for one when nothing came); false once the COPY
+    /// has ended. A row's CopyData message is copied straight from the connection's
+    /// buffer: no message is built for it.
+    fn take_data(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<bool> {
+        let mut took = false;
+        while out.len() < limit {
+            if !self.chunk.is_empty() {
+                out.extend_from_slice(&self.chunk);
+                self.chunk = Bytes::new();
+                took = true;
+                continue;
+            }
+            if self.done {
+                return Ok(false);
+            }
+            let input = &mut self.conn.input;
+            if let (Some(&b'd'), Some(len)) = (input.first(), input.get(1..5)) {
+                let len = usize::try_from(i32::from_be_bytes(len.try_into().unwrap_or_default()))
+                    .unwrap_or(0);
+                if len >= 4 && input.len() > len {
+                    out.extend_from_slice(input.get(5..=len).unwrap_or_default());
+                    input.advance(len + 1);
+                    took = true;
+                    continue;
+                }
+            } else if input.len() >= 5 {
+                // Anything else (a notice, the end, an error), the reader's own way.
+                let mut piece = [0u8; 8192];
+                let n = self.read(&mut piece)?;
+                out.extend_from_slice(piece.get(..n).unwrap_or_default());
+                took |= n > 0;
+                continue;
+            }
+            if took {
+                return Ok(true);
+            }
+            self.conn.fill(true).map_err(io_error)?;
+        }
+        Ok(true)
+    }
+
     /// Reads the rest of the data, discarding it, up to the server's ReadyForQuery: the
     /// connection is free again.
     ///
@@ -148,6 +191,33 @@ impl CopyIn<'_> {
         match self.conn.take() {
             Some(conn) => conn.copy_done(),
             None => Err(WireError::Protocol("the COPY has ended".into())),
+        }
+    }
+}
+
+/// Moves `from`'s data into `to` as it arrives, in pieces of up to [`PIECE`] bytes, without
+/// looking at it (both COPYs in the same format); `each` hears of every piece sent (and
+/// may stop the copy with an error). Returns the bytes moved; [`CopyIn::finish`] and
+/// [`CopyOut::finish`] end the two.
+///
+/// # Errors
+/// Either server's error, the connections', or `each`'s.
+pub fn pipe(
+    from: &mut CopyOut<'_>,
+    to: &mut CopyIn<'_>,
+    mut each: impl FnMut(usize) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let more = from.take_data(&mut to.buf, PIECE)?;
+        if to.buf.len() >= PIECE || !more {
+            let n = to.buf.len();
+            each(n)?;
+            to.flush()?;
+            total += n as u64;
+        }
+        if !more {
+            return Ok(total);
         }
     }
 }

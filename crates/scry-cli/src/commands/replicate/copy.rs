@@ -12,9 +12,10 @@
 //! records the table. A copy cut short leaves tables unrecorded, and the next run copies
 //! them anew. Once a table's rows are in, the job that finished them makes its keys and
 //! indexes (with a larger `maintenance_work_mem`) while the others go on copying. Memory
-//! stays bounded: a COPY goes through in pieces of 256 KiB.
+//! stays bounded: a COPY goes through in pieces of 256 KiB, its rows' messages copied
+//! straight from one connection's buffer to the other's (`scry_conn::pipe`).
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
@@ -443,13 +444,14 @@ fn copy_piece(
             pg::server_error(format!("cannot COPY {name}"), &e),
         )
     })?;
-    let mut counted = Counted {
-        inner: &mut writer,
-        bytes: &shared.bytes,
-        total: 0,
-    };
-    let copied = io::copy(&mut reader, &mut counted);
-    let total = counted.total;
+    let copied = scry_conn::pipe(&mut reader, &mut writer, |n| {
+        if crate::interrupt::requested() {
+            return Err(io::Error::other("stopped (Ctrl-C or SIGTERM)"));
+        }
+        shared.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(())
+    });
+    let total = *copied.as_ref().unwrap_or(&0);
     if let Err(e) = copied {
         drop(writer);
         let _ = reader.finish();
@@ -488,30 +490,6 @@ fn copy_piece(
     tgt.simple(&commit)
         .map_err(|e| on_target(format!("cannot commit the copy of {name}"), &e))?;
     Ok((rows, total))
-}
-
-/// A writer that counts what goes through it, and refuses more once the command is asked
-/// to stop.
-struct Counted<'a, W> {
-    inner: &'a mut W,
-    bytes: &'a AtomicU64,
-    total: u64,
-}
-
-impl<W: Write> Write for Counted<'_, W> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if crate::interrupt::requested() {
-            return Err(io::Error::other("stopped (Ctrl-C or SIGTERM)"));
-        }
-        let n = self.inner.write(data)?;
-        self.total += n as u64;
-        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]
