@@ -213,6 +213,8 @@ pub struct Applier {
     tables: HashMap<(String, String), Arc<RelationMeta>>,
     /// The table of the last row change: the next one is most often of the same.
     last_table: Option<Arc<RelationMeta>>,
+    /// Each table's GENERATED ALWAYS identity columns on the target.
+    always: HashMap<(String, String), Arc<[String]>>,
     /// Prepared statements by their SQL: their names.
     statements: HashMap<String, Arc<str>>,
     /// The statements of row changes by shape.
@@ -321,6 +323,7 @@ impl Applier {
             durable: progress,
             tables: HashMap::new(),
             last_table: None,
+            always: HashMap::new(),
             statements: HashMap::new(),
             plans: plan::Plans::default(),
             runs: HashMap::new(),
@@ -621,6 +624,8 @@ impl Applier {
         if let Some(meta) = &event.relation_meta {
             // The table's key may have changed: its statements are built again.
             self.plans.clear();
+            self.always
+                .remove(&(meta.schema.clone(), meta.table.clone()));
             let meta = Arc::new(meta.clone());
             self.tables
                 .insert((meta.schema.clone(), meta.table.clone()), Arc::clone(&meta));
@@ -863,7 +868,10 @@ impl Applier {
                 }
                 (sql, sources)
             }),
-            OperationType::Update => target.update(),
+            OperationType::Update => {
+                let always = self.identity_always(event)?;
+                target.update(&always)
+            }
             _ => target.delete(),
         }
         .map_err(|why| invalid(event, &why))?;
@@ -1021,6 +1029,21 @@ impl Applier {
             self.on_conflict != OnConflict::Stop,
             &mut open.conflicts,
         )
+    }
+
+    /// The target's GENERATED ALWAYS identity columns of the event's table (read once).
+    fn identity_always(&mut self, event: &DatabaseEvent) -> Result<Arc<[String]>, ApplyError> {
+        let name = (event.schema.clone(), event.table.clone());
+        if let Some(always) = self.always.get(&name) {
+            return Ok(Arc::clone(always));
+        }
+        self.flush()?;
+        let always: Arc<[String]> =
+            sql::identity_always(&mut self.conn, &event.schema, &event.table)
+                .map_err(|e| server(event, Vec::new(), &e))?
+                .into();
+        self.always.insert(name, Arc::clone(&always));
+        Ok(always)
     }
 
     /// The event's table: from its relation metadata, or the target's catalog.

@@ -83,7 +83,13 @@ impl<'e> RowTarget<'e> {
             return Err("an INSERT with an unchanged-TOAST marker".to_owned());
         }
         let names: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
-        let head = format!("INSERT INTO {} ({})", self.table, names.join(", "));
+        // The source's value of a GENERATED ALWAYS identity column is the row's: kept, as
+        // PostgreSQL's own subscriber keeps it (a table without one takes this as well).
+        let head = format!(
+            "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE",
+            self.table,
+            names.join(", ")
+        );
         let mut sql = insert_rows(&head, values.len(), 1);
         if tolerate {
             sql.push_str(" ON CONFLICT DO NOTHING");
@@ -91,11 +97,28 @@ impl<'e> RowTarget<'e> {
         Ok((sql, head, (0..values.len()).map(Source::New).collect()))
     }
 
-    pub(crate) fn update(&self) -> Result<(String, Vec<Source>), String> {
+    /// The UPDATE. The target's GENERATED ALWAYS identity columns (`always`) take no value
+    /// (PostgreSQL refuses any but DEFAULT): left as they are, which they are unless the
+    /// source changed one, which it can only do by setting it to DEFAULT; a change the old
+    /// row shows is refused with an error rather than lost.
+    pub(crate) fn update(&self, always: &[String]) -> Result<(String, Vec<Source>), String> {
         let values = self.row(false)?;
+        let old = self.event.old_row.as_ref().map(|r| r.values.as_slice());
         let mut sources = Vec::new();
         let mut sets = Vec::new();
         for (i, v) in values.iter().enumerate() {
+            if always.iter().any(|a| a == self.columns[i]) {
+                if let Some(before) = old.and_then(|o| o.get(i)) {
+                    if !before.is_unchanged() && before != v {
+                        return Err(format!(
+                            "an UPDATE that changes {}, a GENERATED ALWAYS identity column on \
+                             the target, which takes no value",
+                            self.columns[i]
+                        ));
+                    }
+                }
+                continue;
+            }
             if !v.is_unchanged() {
                 sources.push(Source::New(i));
                 sets.push(format!("{} = ${}", quote(self.columns[i]), sources.len()));
@@ -341,6 +364,27 @@ pub(crate) fn catalog_relation(
         });
     }
     Ok(Some(RelationMeta::new(rel_id, schema, table, columns)))
+}
+
+/// The target's GENERATED ALWAYS identity columns of `schema.table`.
+pub(crate) fn identity_always(
+    conn: &mut Conn,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>, WireError> {
+    Ok(conn
+        .simple(&format!(
+            "SELECT a.attname FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = {} AND c.relname = {} AND a.attnum > 0 \
+               AND NOT a.attisdropped AND a.attidentity = 'a'",
+            literal(schema),
+            literal(table)
+        ))?
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect())
 }
 
 /// A key as ` (column = value, ...)`, or nothing.

@@ -45,7 +45,10 @@ pub struct Options {
 
 /// One table's question: its name, the key expression and the row expression.
 struct Question {
+    /// The table as SQL names it.
     name: String,
+    /// The table as people read it (`schema.table`).
+    label: String,
     key: String,
     /// The key's columns, as keys are shown: `(id)`.
     key_columns: String,
@@ -158,6 +161,7 @@ fn question(src: &mut Conn, table: &Table) -> Result<Question, CliError> {
         .unwrap_or_else(|| columns.clone());
     Ok(Question {
         name,
+        label: table.relation.qualified_name(),
         key_columns: format!("({key})"),
         key: format!("ROW({key})::text"),
         row: format!("ROW({columns})::text"),
@@ -228,7 +232,7 @@ fn buckets(rows: &[Vec<Option<String>>]) -> std::collections::BTreeMap<i64, Buck
 
 /// Compares one table; true when equal. Says what it found.
 fn compare(src: &mut Conn, tgt: &mut Conn, q: &Question, rounds: u32) -> Result<bool, CliError> {
-    let what = format!("cannot compare {}", q.name);
+    let what = format!("cannot compare {}", q.label);
     let mut differing: Option<Vec<i64>> = None;
     let mut counts = (0, 0);
     for round in 0..rounds.max(1) {
@@ -253,9 +257,9 @@ fn compare(src: &mut Conn, tgt: &mut Conn, q: &Question, rounds: u32) -> Result<
             Event::new(
                 Level::Info,
                 "table",
-                format!("{}: {} rows, equal", q.name, counts.0),
+                format!("{}: {} rows, equal", q.label, counts.0),
             )
-            .field("table", q.name.clone())
+            .field("table", q.label.clone())
             .field("rows", counts.0)
             .field("equal", true)
             .emit();
@@ -293,7 +297,7 @@ fn compare(src: &mut Conn, tgt: &mut Conn, q: &Question, rounds: u32) -> Result<
         "table",
         format!(
             "{}: {} rows on the source, {} on the target; {}: {}{}",
-            q.name,
+            q.label,
             counts.0,
             counts.1,
             if keys.len() == 1 {
@@ -313,7 +317,7 @@ fn compare(src: &mut Conn, tgt: &mut Conn, q: &Question, rounds: u32) -> Result<
             }
         ),
     )
-    .field("table", q.name.clone())
+    .field("table", q.label.clone())
     .field("equal", false)
     .field("keys", keys.clone())
     .emit();

@@ -378,7 +378,7 @@ fn worker(
             }
             // The receiver is gone only when the copy is over anyway.
             let _ = done.send(Done {
-                name: qualified(&table.relation),
+                name: table.relation.qualified_name(),
                 rows: tally.rows,
                 bytes: tally.bytes,
                 took: tally.started.map_or(Duration::ZERO, |s| s.elapsed()),
