@@ -282,15 +282,17 @@ pub enum Command {
     /// Remove what scry created for a stream: on the source the slot (and, when asked, the
     /// publication and the DDL event trigger), on the target the stream's replication origin
     /// and its records in the schema `scry` (dropped once empty). A slot or origin in use by
-    /// another process is refused.
+    /// another process is refused. `scry drop SOURCE TARGET` alone removes the slot and
+    /// publication `scry replicate SOURCE TARGET` made (the tables stay).
     Drop {
         /// The source server: a libpq connection string or URL.
         source: String,
         /// The target server, whose origin and state for this stream go too.
         target: Option<String>,
-        /// The logical replication slot on the source.
-        #[arg(long)]
-        slot: String,
+        /// The logical replication slot on the source. Without it (and with TARGET): the
+        /// slot and the publication `scry replicate SOURCE TARGET` made for that target.
+        #[arg(long, required_unless_present = "target")]
+        slot: Option<String>,
         /// Drop this publication on the source too.
         #[arg(long)]
         publication: Option<String>,

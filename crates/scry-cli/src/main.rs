@@ -237,17 +237,31 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             publication,
             ddl_trigger,
             origin,
-        } => commands::drop::run(
-            &source,
-            commands::drop::Options {
-                slot: &slot,
-                publication: publication.as_deref(),
-                ddl_trigger,
-                target: target.as_deref(),
-                origin: origin.as_deref(),
-            },
-        )
-        .map(|()| EXIT_OK),
+        } => {
+            // Without --slot, what `replicate SOURCE TARGET` made for this target.
+            let (slot, publication) = match (slot, &target) {
+                (Some(slot), _) => (slot, publication),
+                (None, Some(t)) => {
+                    let mut conn = pg::connect(t).map_err(|e| CliError::on("target", e))?;
+                    let name = commands::replicate::clone::derived_name(&mut conn)?;
+                    (name.clone(), Some(publication.unwrap_or(name)))
+                }
+                (None, None) => {
+                    return Err(CliError::Usage("--slot, or a TARGET, is needed".into()))
+                }
+            };
+            commands::drop::run(
+                &source,
+                commands::drop::Options {
+                    slot: &slot,
+                    publication: publication.as_deref(),
+                    ddl_trigger,
+                    target: target.as_deref(),
+                    origin: origin.as_deref(),
+                },
+            )
+            .map(|()| EXIT_OK)
+        }
         Command::Status {
             source,
             target,

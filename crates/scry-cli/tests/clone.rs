@@ -227,3 +227,76 @@ fn one_command_replicates_an_awkward_database_through_five_kills() {
     );
     assert!(err.contains("2 of "), "{err}");
 }
+
+#[test]
+fn a_target_table_with_rows_of_its_own_is_refused_and_drop_needs_no_names() {
+    let Some(url) = scry_testkit::server::pg_url("one-command replication") else {
+        return;
+    };
+    let source = fresh_database(&url, "clone_mine_src");
+    let target = fresh_database(&url, "clone_mine_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect");
+    s.batch_execute(
+        "CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a VALUES (1, 'source');
+         CREATE TABLE b (id int PRIMARY KEY); INSERT INTO b VALUES (1);",
+    )
+    .expect("source");
+    let mut t = Client::connect(&target, NoTls).expect("connect");
+    t.batch_execute(
+        "CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a VALUES (7, 'mine');",
+    )
+    .expect("target's own table");
+    let publications = |s: &mut Client| -> i64 {
+        s.query_one("SELECT count(*) FROM pg_publication", &[])
+            .expect("publications")
+            .get(0)
+    };
+    let out = replicate(&source, &target, &["--until", "now"])
+        .wait_with_output()
+        .expect("scry replicate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("target: public.a already has rows that this replication did not copy there"),
+        "{err}"
+    );
+    assert_eq!(publications(&mut s), 0, "nothing is made on the source");
+    let mine: String = t
+        .query_one("SELECT v FROM a", &[])
+        .expect("the target's row")
+        .get(0);
+    assert_eq!(mine, "mine");
+    // Left out, the table is not touched and the rest replicates.
+    let out = replicate(&source, &target, &["--until", "now", "--table", "b"])
+        .wait_with_output()
+        .expect("scry replicate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b: i64 = t
+        .query_one("SELECT count(*) FROM b", &[])
+        .expect("b")
+        .get(0);
+    assert_eq!(b, 1);
+    // What replicate made goes without naming it.
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["drop", &source, &target])
+        .output()
+        .expect("scry drop");
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("source: removed slot scry_"), "{said}");
+    assert!(said.contains("source: removed publication scry_"), "{said}");
+    assert_eq!(publications(&mut s), 0);
+    let slots: i64 = s
+        .query_one(
+            "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()",
+            &[],
+        )
+        .expect("slots")
+        .get(0);
+    assert_eq!(slots, 0);
+}

@@ -83,6 +83,28 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
             new_sender: true,
         },
     )?;
+    // Nothing is made on the source before the target is known to take the copy.
+    tgt.simple(scry_apply::create_sql())
+        .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
+    let exists = !src
+        .query(
+            "SELECT 1 FROM pg_publication WHERE pubname = $1",
+            &[Some(&prepared.publication)],
+        )
+        .map_err(|e| CliError::on("source", pg::server_error("cannot read pg_publication", &e)))?
+        .is_empty();
+    let names = if exists {
+        setup::published_tables(&mut src, &prepared.publication).map_err(on_source)?
+    } else {
+        setup::publishable(&mut src, &plan.selection)
+            .map_err(on_source)?
+            .0
+    };
+    refuse_others_rows(
+        &mut tgt,
+        &stream,
+        &pg::tables(&mut src, &names).map_err(on_source)?,
+    )?;
     let created =
         setup::create_publication(&mut src, &prepared.publication, false, &plan.selection)
             .map_err(on_source)?;
@@ -119,8 +141,6 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         .map(|t| table_schema(&mut src, t))
         .collect::<Result<Vec<_>, _>>()
         .map_err(on_source)?;
-    tgt.simple(scry_apply::create_sql())
-        .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
     if setup::slot_exists(&mut src, &prepared.slot).map_err(on_source)? {
         if copied(&mut tgt, &stream, &tables)? {
             info(
@@ -253,12 +273,64 @@ fn copied(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<bool, CliErr
     let mut positions: Vec<String> = rows.iter().map(|r| pg::text(r, 2)).collect();
     positions.sort();
     positions.dedup();
+    // `0/0`: a split table still being copied (see `super::copy`).
+    positions.retain(|p| p != "0/0");
+    if rows.iter().any(|r| pg::text(r, 2) == "0/0") {
+        return Ok(false);
+    }
     let all = tables.iter().all(|t| {
         let rel = &t.relation;
         rows.iter()
             .any(|r| pg::text(r, 0) == rel.schema && pg::text(r, 1) == rel.table)
     });
     Ok(all && positions.len() == 1)
+}
+
+/// Refuses to copy into a table of the target that has rows this stream did not copy there:
+/// the copy empties each table first, and a table of the user's own is not scry's to empty.
+fn refuse_others_rows(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<(), CliError> {
+    let mut theirs = Vec::new();
+    for t in tables {
+        let rel = &t.relation;
+        let name = scry_source::catalog::qualified(rel);
+        let row = pg::first_row(
+            tgt,
+            "SELECT to_regclass($1) IS NOT NULL, \
+                    EXISTS (SELECT 1 FROM scry.snapshot_tables \
+                             WHERE stream = $2 AND schema_name = $3 AND table_name = $4)",
+            &[
+                Some(&name),
+                Some(stream),
+                Some(&rel.schema),
+                Some(&rel.table),
+            ],
+            "target: cannot look for the tables",
+        )?;
+        if !pg::flag(&row, 0) || pg::flag(&row, 1) {
+            continue;
+        }
+        let has_rows = pg::first_row(
+            tgt,
+            &format!("SELECT EXISTS (SELECT 1 FROM {name})"),
+            &[],
+            &format!("target: cannot read {name}"),
+        )?;
+        if pg::flag(&has_rows, 0) {
+            theirs.push(rel.qualified_name());
+        }
+    }
+    if theirs.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "target: {} already {} rows that this replication did not copy there, and the copy \
+         would replace them: replicate into an empty database, empty or drop {}, or leave {} \
+         out with --table or --schema",
+        theirs.join(", "),
+        if theirs.len() == 1 { "has" } else { "have" },
+        if theirs.len() == 1 { "it" } else { "them" },
+        if theirs.len() == 1 { "it" } else { "them" },
+    )))
 }
 
 /// Runs `statements` on the target, one after the other.

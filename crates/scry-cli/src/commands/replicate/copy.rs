@@ -142,17 +142,22 @@ pub fn copy_tables(
     for w in &work {
         tallies[w.table].left += 1;
     }
-    // A split table is emptied once, before its ranges.
+    // A split table is emptied once, before its ranges, and recorded as being copied (at
+    // `0/0`), so that a run after an interruption knows the rows there are its own.
     for (i, t) in tables.iter().enumerate() {
         if tallies[i].left > 1 {
-            let name = qualified(&t.table.relation);
+            let rel = &t.table.relation;
+            let name = qualified(rel);
             let empty = empty_sql(&mut tgt, &name)?.0;
-            tgt.simple(&empty).map_err(|e| {
-                CliError::on(
-                    "target",
-                    pg::server_error(format!("cannot empty {name}"), &e),
-                )
-            })?;
+            let record =
+                scry_apply::record_loaded_sql(snapshot.stream, &rel.schema, &rel.table, 0, 0);
+            tgt.simple(&format!("BEGIN; {empty}; {record}; COMMIT"))
+                .map_err(|e| {
+                    CliError::on(
+                        "target",
+                        pg::server_error(format!("cannot empty {name}"), &e),
+                    )
+                })?;
         }
     }
     drop(tgt);
