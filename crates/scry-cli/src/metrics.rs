@@ -43,6 +43,9 @@ pub struct Metrics {
     /// `scry_retries_total{side}` (counter): runs started again after the connection to
     /// `side` (`source`, `target`) was lost.
     retries: Family<Labels, Counter>,
+    /// `scry_copied_rows_total{table}` (counter): rows of each table copied (`replicate
+    /// SOURCE TARGET`), counted when the table's copy commits.
+    copied_rows: Family<Labels, Counter>,
     /// `scry_applied_lsn` (gauge): the source position the target has committed up to.
     applied_lsn: Gauge,
     /// `scry_slot_confirmed_lsn` (gauge): how far the slot is confirmed.
@@ -199,6 +202,11 @@ impl Metrics {
             self.retries.clone(),
         );
         r.register(
+            "copied_rows",
+            "Rows of each table copied, counted when its copy commits",
+            self.copied_rows.clone(),
+        );
+        r.register(
             "applied_lsn",
             "The source position the target has committed up to",
             self.applied_lsn.clone(),
@@ -267,6 +275,13 @@ impl Metrics {
         }
     }
 
+    /// Counts the `rows` of `table` copied.
+    pub fn copied(&self, table: &str, rows: u64) {
+        self.copied_rows
+            .get_or_create(&vec![("table".to_owned(), table.to_owned())])
+            .inc_by(rows);
+    }
+
     /// Counts a retry after `side` was lost.
     pub fn retry(&self, side: &str) {
         self.retries
@@ -296,6 +311,7 @@ mod tests {
         seen = RunCounts::default();
         m.count(&mut seen, counts(2, 20));
         m.retry("target");
+        m.copied("public.t", 42);
         m.position(Position {
             lag_bytes: 4096,
             lag_seconds: 1.5,
@@ -321,6 +337,7 @@ mod tests {
             "scry_received_bytes_total 700",
             "scry_conflicts_total 0",
             "scry_retries_total{side=\"target\"} 1",
+            "scry_copied_rows_total{table=\"public.t\"} 42",
             "scry_lag_bytes 4096",
             "scry_lag_seconds 1.5",
             "scry_applied_lsn 4294967296",

@@ -149,3 +149,73 @@ fn snapshot_load_and_replicate_end_equal_on_14_16_17_and_18() {
         one_version(version, url);
     }
 }
+
+/// The schema of the one-command test: identity and serial columns, a partitioned table, a
+/// check, a unique key, a foreign key and an expression index.
+const AWKWARD: &str = "
+    CREATE TABLE people (
+        id int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        code serial UNIQUE,
+        name text NOT NULL DEFAULT 'nobody',
+        age int4 CHECK (age > 0));
+    CREATE INDEX people_name ON people (lower(name));
+    CREATE TABLE visits (id int4, person int8 REFERENCES people, at date, PRIMARY KEY (id, at))
+        PARTITION BY RANGE (at);
+    CREATE TABLE visits_old PARTITION OF visits FOR VALUES FROM ('2000-01-01') TO ('2024-01-01');
+    CREATE TABLE visits_new PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2100-01-01');
+    INSERT INTO people (name, age) SELECT 'p' || g, 20 + g % 50 FROM generate_series(1, 1000) g;
+    INSERT INTO visits SELECT g, 1 + g % 1000, date '2023-06-01' + g FROM generate_series(1, 2000) g;";
+
+/// What the target's catalog says of its tables, to compare with the source's.
+fn shape(c: &mut Client) -> Vec<String> {
+    c.query(
+        "SELECT format('%s %s %s', conrelid::regclass, contype, pg_get_constraintdef(oid)) \
+         FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype <> 'n' \
+         UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' \
+         UNION ALL SELECT format('%s.%s %s %s %s', table_name, column_name, column_default, \
+                                 is_identity, identity_generation) \
+           FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1",
+        &[],
+    )
+    .expect("the catalog")
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+fn one_command(version: &str, url: &str) {
+    let src = fresh_database(url, "versions_one_src");
+    let dst = fresh_database(url, "versions_one_dst");
+    let mut s = Client::connect(&src, NoTls).expect("connect");
+    s.batch_execute(AWKWARD).expect("schema");
+    let out = scry(&["replicate", &src, &dst, "--until", "now"], None);
+    assert!(out.status.success(), "{version}: {}", stderr(&out));
+    s.batch_execute(
+        "INSERT INTO people (name, age) VALUES ('late', 30);
+         UPDATE people SET name = 'renamed' WHERE id = 3;
+         INSERT INTO visits VALUES (5000, 3, '2024-05-05');
+         DELETE FROM visits WHERE id = 10;",
+    )
+    .expect("changes");
+    let out = scry(&["replicate", &src, &dst, "--until", "now"], None);
+    assert!(out.status.success(), "{version}: {}", stderr(&out));
+    let out = scry(&["verify", &src, &dst, "--rounds", "1"], None);
+    assert!(out.status.success(), "{version}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("all 2 tables equal"),
+        "{version}: {}",
+        stderr(&out)
+    );
+    let mut d = Client::connect(&dst, NoTls).expect("connect");
+    assert_eq!(shape(&mut d), shape(&mut s), "PostgreSQL {version}");
+    let out = scry(&["drop", &src, &dst], None);
+    assert!(out.status.success(), "{version}: {}", stderr(&out));
+}
+
+#[test]
+fn one_command_replicates_and_verifies_on_14_16_17_and_18() {
+    for (version, url) in &versions() {
+        eprintln!("PostgreSQL {version}");
+        one_command(version, url);
+    }
+}

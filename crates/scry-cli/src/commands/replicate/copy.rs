@@ -229,6 +229,9 @@ fn report(done: &mpsc::Receiver<Done>, shared: &Shared<'_>, started: Instant) ->
             Ok(d) => {
                 count += 1;
                 rows += d.rows;
+                if let Some(metrics) = crate::metrics::get() {
+                    metrics.copied(&d.name, d.rows);
+                }
                 let line = format!(
                     "{}: {} rows, {} bytes copied in {:.2} s",
                     d.name,
