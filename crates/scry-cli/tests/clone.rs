@@ -261,6 +261,11 @@ fn a_target_table_with_rows_of_its_own_is_refused_and_drop_needs_no_names() {
         "{err}"
     );
     assert_eq!(publications(&mut s), 0, "nothing is made on the source");
+    let scry_schema: bool = t
+        .query_one("SELECT to_regnamespace('scry') IS NOT NULL", &[])
+        .expect("schema scry")
+        .get(0);
+    assert!(!scry_schema, "nor on the target");
     let mine: String = t
         .query_one("SELECT v FROM a", &[])
         .expect("the target's row")

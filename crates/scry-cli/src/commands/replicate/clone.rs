@@ -83,9 +83,7 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
             new_sender: true,
         },
     )?;
-    // Nothing is made on the source before the target is known to take the copy.
-    tgt.simple(scry_apply::create_sql())
-        .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
+    // Nothing is made on either server before the target is known to take the copy.
     let exists = !src
         .query(
             "SELECT 1 FROM pg_publication WHERE pubname = $1",
@@ -105,6 +103,8 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         &stream,
         &pg::tables(&mut src, &names).map_err(on_source)?,
     )?;
+    tgt.simple(scry_apply::create_sql())
+        .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
     let created =
         setup::create_publication(&mut src, &prepared.publication, false, &plan.selection)
             .map_err(on_source)?;
@@ -289,25 +289,37 @@ fn copied(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<bool, CliErr
 /// Refuses to copy into a table of the target that has rows this stream did not copy there:
 /// the copy empties each table first, and a table of the user's own is not scry's to empty.
 fn refuse_others_rows(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<(), CliError> {
+    let has_state = pg::first_row(
+        tgt,
+        "SELECT to_regclass('scry.snapshot_tables') IS NOT NULL",
+        &[],
+        "target: cannot look for schema scry",
+    )?;
+    let has_state = pg::flag(&has_state, 0);
     let mut theirs = Vec::new();
     for t in tables {
         let rel = &t.relation;
         let name = scry_source::catalog::qualified(rel);
-        let row = pg::first_row(
+        let exists = pg::first_row(
             tgt,
-            "SELECT to_regclass($1) IS NOT NULL, \
-                    EXISTS (SELECT 1 FROM scry.snapshot_tables \
-                             WHERE stream = $2 AND schema_name = $3 AND table_name = $4)",
-            &[
-                Some(&name),
-                Some(stream),
-                Some(&rel.schema),
-                Some(&rel.table),
-            ],
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[Some(&name)],
             "target: cannot look for the tables",
         )?;
-        if !pg::flag(&row, 0) || pg::flag(&row, 1) {
+        if !pg::flag(&exists, 0) {
             continue;
+        }
+        if has_state {
+            let ours = pg::first_row(
+                tgt,
+                "SELECT EXISTS (SELECT 1 FROM scry.snapshot_tables \
+                                 WHERE stream = $1 AND schema_name = $2 AND table_name = $3)",
+                &[Some(stream), Some(&rel.schema), Some(&rel.table)],
+                "target: cannot read scry.snapshot_tables",
+            )?;
+            if pg::flag(&ours, 0) {
+                continue;
+            }
         }
         let has_rows = pg::first_row(
             tgt,
