@@ -224,6 +224,8 @@ pub enum Command {
         publication: Option<String>,
         /// Without --slot: replicate this table (`schema.table` or `table`); repeatable;
         /// all tables that have a key or replica identity when no table or schema is named.
+        /// The choice is made when the publication is made (the first run); later runs
+        /// follow the publication.
         #[arg(long, value_name = "NAME", conflicts_with = "slot")]
         table: Vec<String>,
         /// Without --slot: replicate the tables of this schema; repeatable.

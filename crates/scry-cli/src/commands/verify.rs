@@ -125,6 +125,13 @@ fn chosen(src: &mut Conn, tgt: &mut Conn, options: &Options) -> Result<Vec<Table
             None => Vec::new(),
         }
     };
+    if names.is_empty() {
+        return Err(CliError::Usage(
+            "source: no table to compare: none matches --table or --schema, or the source has \
+             no publication of `scry replicate` for this target (name one with --publication)"
+                .into(),
+        ));
+    }
     let mut tables = pg::tables(src, &names).map_err(on_source)?;
     tables.sort_by_key(|t| qualified(&t.relation));
     Ok(tables)

@@ -98,6 +98,18 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
             .map_err(on_source)?
             .0
     };
+    if names.is_empty() && !exists {
+        return Err(CliError::Usage(
+            if plan.selection.tables.is_empty() && plan.selection.schemas.is_empty() {
+                "source: no table that can be replicated (with a primary key, a replica \
+                 identity index or REPLICA IDENTITY FULL)"
+            } else {
+                "source: no table that can be replicated matches --table or --schema (a table \
+                 needs a primary key, a replica identity index or REPLICA IDENTITY FULL)"
+            }
+            .into(),
+        ));
+    }
     refuse_others_rows(
         &mut tgt,
         &stream,
