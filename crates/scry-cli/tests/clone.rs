@@ -58,17 +58,8 @@ const AWKWARD: &str = "
                (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 3200) i)
         FROM generate_series(1, 20) g;";
 
-/// A program of PostgreSQL's (beside `pg_config`).
-fn pg_program(name: &str) -> std::path::PathBuf {
-    let out = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .expect("pg_config (PostgreSQL's, which .ci/test installs)");
-    std::path::Path::new(String::from_utf8_lossy(&out.stdout).trim()).join(name)
-}
-
 fn pgbench(db: &str, args: &[&str]) -> Child {
-    Command::new(pg_program("pgbench"))
+    Command::new(common::pg::program("pgbench"))
         .args(args)
         .arg(db)
         .stdout(Stdio::null())
@@ -79,7 +70,7 @@ fn pgbench(db: &str, args: &[&str]) -> Child {
 
 /// `pg_dump --schema-only` of `db`, without owners, grants, publications and scry's state.
 fn schema_dump(db: &str) -> String {
-    let out = Command::new(pg_program("pg_dump"))
+    let out = Command::new(common::pg::program("pg_dump"))
         .args([
             "--schema-only",
             "--no-owner",

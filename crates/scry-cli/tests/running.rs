@@ -92,12 +92,7 @@ fn an_idle_slot_does_not_hold_the_wal_of_other_databases() {
 
 /// Runs PostgreSQL's `pgbench` (beside `pg_config`'s other programs) against `db`.
 fn pgbench(db: &str, args: &[&str]) {
-    let bindir = std::process::Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .expect("pg_config (PostgreSQL's, which .ci/test installs)");
-    let bindir = String::from_utf8_lossy(&bindir.stdout).trim().to_owned();
-    let out = std::process::Command::new(std::path::Path::new(&bindir).join("pgbench"))
+    let out = std::process::Command::new(common::pg::program("pgbench"))
         .args(args)
         .arg(db)
         .output()

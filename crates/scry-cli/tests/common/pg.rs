@@ -46,3 +46,12 @@ pub fn apply_with_kills(target: &str, file: &str, origin: &str, delays_ms: &[u64
     assert!(last.status.success(), "{}", super::stderr(&last));
     super::stderr(&last)
 }
+
+/// A program of PostgreSQL's, beside `pg_config`'s (`pgbench`, `pg_dump`).
+pub fn program(name: &str) -> std::path::PathBuf {
+    let out = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .expect("pg_config (PostgreSQL's, which .ci/test installs)");
+    std::path::Path::new(String::from_utf8_lossy(&out.stdout).trim()).join(name)
+}
