@@ -414,3 +414,67 @@ pub(crate) fn insert_rows(head: &str, width: usize, rows: usize) -> String {
     }
     sql
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+    use scry_types::{OperationType, Row, TypeTag};
+
+    fn int8(v: i64) -> ColumnValue {
+        ColumnValue::from_pg_binary(TypeTag::Int64, 20, v.to_be_bytes().to_vec())
+    }
+
+    fn update(old: Option<i64>) -> (DatabaseEvent, RelationMeta) {
+        let meta = RelationMeta::new(
+            1,
+            "public",
+            "t",
+            vec![ColumnMeta::new("id", 20).key(), ColumnMeta::new("code", 20)],
+        );
+        let mut event = DatabaseEvent::new(OperationType::Update, "public", "t");
+        event.new_row = Some(Row {
+            values: vec![int8(1), int8(7)],
+        });
+        event.old_row = old.map(|code| Row {
+            values: vec![int8(1), int8(code)],
+        });
+        (event, meta)
+    }
+
+    #[test]
+    fn identity_always_columns_take_no_value_and_a_change_to_one_is_refused() {
+        let always = ["id".to_owned(), "code".to_owned()];
+        let (event, meta) = update(None);
+        let target = RowTarget::new(&event, &meta).expect("target");
+        let (sql, _) = target.update(&always[..1]).expect("update");
+        assert_eq!(
+            sql,
+            "UPDATE \"public\".\"t\" SET \"code\" = $1 WHERE \"id\" = $2"
+        );
+        // Every column an identity column: nothing to set.
+        assert!(target.update(&always).is_err());
+        // The old row shows the identity value unchanged: left out; changed: refused.
+        let (event, meta) = update(Some(7));
+        let target = RowTarget::new(&event, &meta).expect("target");
+        let (sql, _) = target.update(&always[1..]).expect("update");
+        assert!(
+            sql.starts_with("UPDATE \"public\".\"t\" SET \"id\" = $1 WHERE"),
+            "{sql}"
+        );
+        let (event, meta) = update(Some(6));
+        let target = RowTarget::new(&event, &meta).expect("target");
+        let refused = target
+            .update(&always[1..])
+            .expect_err("a changed identity value");
+        assert!(
+            refused.contains("GENERATED ALWAYS identity column"),
+            "{refused}"
+        );
+        let (sql, _, _) = target.insert(false).expect("insert");
+        assert!(
+            sql.contains(" OVERRIDING SYSTEM VALUE VALUES ($1, $2)"),
+            "{sql}"
+        );
+    }
+}
