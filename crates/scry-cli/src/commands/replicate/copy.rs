@@ -73,12 +73,21 @@ struct Tally {
     started: Option<Instant>,
 }
 
-/// A table copied whole: its name, rows, bytes of COPY data, and how long it took.
-struct Done {
-    name: String,
-    rows: u64,
-    bytes: u64,
-    took: Duration,
+/// What a job tells as it goes.
+enum Done {
+    /// A table copied whole: its name, rows, bytes of COPY data, and how long it took.
+    Copied {
+        name: String,
+        rows: u64,
+        bytes: u64,
+        took: Duration,
+    },
+    /// A table's keys and indexes made: how many statements, and how long they took.
+    Indexed {
+        name: String,
+        statements: usize,
+        took: Duration,
+    },
 }
 
 /// The work: whole tables, and the ranges of those larger than `split` bytes (not
@@ -226,25 +235,45 @@ fn report(done: &mpsc::Receiver<Done>, shared: &Shared<'_>, started: Instant) ->
     let (mut count, mut rows) = (0u64, 0u64);
     loop {
         match done.recv_timeout(Duration::from_millis(200)) {
-            Ok(d) => {
+            Ok(Done::Copied {
+                name,
+                rows: copied,
+                bytes,
+                took,
+            }) => {
                 count += 1;
-                rows += d.rows;
+                rows += copied;
                 if let Some(metrics) = crate::metrics::get() {
-                    metrics.copied(&d.name, d.rows);
+                    metrics.copied(&name, copied);
                 }
                 let line = format!(
-                    "{}: {} rows, {} bytes copied in {:.2} s",
-                    d.name,
-                    d.rows,
-                    d.bytes,
-                    d.took.as_secs_f64()
+                    "{name}: {copied} rows, {bytes} bytes copied in {:.2} s",
+                    took.as_secs_f64()
                 );
                 progress.emit(
                     Event::new(Level::Info, "table", line)
-                        .field("table", d.name)
-                        .field("rows", d.rows)
-                        .field("bytes", d.bytes)
-                        .field("seconds", d.took.as_secs_f64()),
+                        .field("table", name)
+                        .field("rows", copied)
+                        .field("bytes", bytes)
+                        .field("seconds", took.as_secs_f64()),
+                );
+            }
+            Ok(Done::Indexed {
+                name,
+                statements,
+                took,
+            }) => {
+                let line = format!(
+                    "{name}: {statements} constraint{} and index{} made in {:.2} s",
+                    if statements == 1 { "" } else { "s" },
+                    if statements == 1 { "" } else { "es" },
+                    took.as_secs_f64()
+                );
+                progress.emit(
+                    Event::new(Level::Info, "indexes", line)
+                        .field("table", name)
+                        .field("statements", statements)
+                        .field("seconds", took.as_secs_f64()),
                 );
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -385,13 +414,15 @@ fn worker(
                 })?;
             }
             // The receiver is gone only when the copy is over anyway.
-            let _ = done.send(Done {
+            let _ = done.send(Done::Copied {
                 name: table.relation.qualified_name(),
                 rows: tally.rows,
                 bytes: tally.bytes,
                 took: tally.started.map_or(Duration::ZERO, |s| s.elapsed()),
             });
-            for statement in &shared.tables[work.table].after {
+            let after = &shared.tables[work.table].after;
+            let indexing = Instant::now();
+            for statement in after {
                 tgt.simple(statement).map_err(|e| {
                     CliError::on(
                         "target",
@@ -404,6 +435,13 @@ fn worker(
                         ),
                     )
                 })?;
+            }
+            if !after.is_empty() {
+                let _ = done.send(Done::Indexed {
+                    name: table.relation.qualified_name(),
+                    statements: after.len(),
+                    took: indexing.elapsed(),
+                });
             }
         }
     }
