@@ -133,14 +133,7 @@ pub fn create_publication(
     all_tables: bool,
     selection: &Selection,
 ) -> Result<Published, SourceError> {
-    let exists = !conn
-        .query(
-            "SELECT 1 FROM pg_publication WHERE pubname = $1",
-            &[Some(publication)],
-        )
-        .map_err(|e| SourceError::server("cannot read pg_publication", e))?
-        .is_empty();
-    if exists {
+    if publication_exists(conn, publication)? {
         return Ok(Published::Existed);
     }
     let name = quote(publication);
@@ -309,6 +302,20 @@ pub fn drop_slot(conn: &mut Conn, name: &str, wait: Duration) -> Result<bool, So
             },
         }
     }
+}
+
+/// True when the source has the publication `publication`.
+///
+/// # Errors
+/// [`SourceError::Server`] when `pg_publication` cannot be read.
+pub fn publication_exists(conn: &mut Conn, publication: &str) -> Result<bool, SourceError> {
+    Ok(!conn
+        .query(
+            "SELECT 1 FROM pg_publication WHERE pubname = $1",
+            &[Some(publication)],
+        )
+        .map_err(|e| SourceError::server("cannot read pg_publication", e))?
+        .is_empty())
 }
 
 /// The tables the publication `publication` names itself (its own members, partitioned

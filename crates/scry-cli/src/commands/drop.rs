@@ -43,13 +43,8 @@ pub fn run(source: &str, options: Options<'_>) -> Result<(), CliError> {
         slot(client, options.slot),
     )?;
     if let Some(publication) = options.publication {
-        let exists = !client
-            .query(
-                "SELECT 1 FROM pg_publication WHERE pubname = $1",
-                &[Some(publication)],
-            )
-            .map_err(|e| pg::server_error("source: cannot read pg_publication", &e))?
-            .is_empty();
+        let exists = scry_source::setup::publication_exists(client, publication)
+            .map_err(|e| CliError::on("source", e.into()))?;
         let gone = client
             .simple(&format!(
                 "DROP PUBLICATION IF EXISTS {}",

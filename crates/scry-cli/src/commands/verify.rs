@@ -108,16 +108,9 @@ fn chosen(src: &mut Conn, tgt: &mut Conn, options: &Options) -> Result<Vec<Table
             Some(p) => Some(p.clone()),
             None => {
                 let derived = super::replicate::clone::derived_name(tgt)?;
-                let exists = !src
-                    .query(
-                        "SELECT 1 FROM pg_publication WHERE pubname = $1",
-                        &[Some(&derived)],
-                    )
-                    .map_err(|e| {
-                        CliError::on("source", pg::server_error("cannot read pg_publication", &e))
-                    })?
-                    .is_empty();
-                exists.then_some(derived)
+                scry_source::setup::publication_exists(src, &derived)
+                    .map_err(on_source)?
+                    .then_some(derived)
             }
         };
         match publication {

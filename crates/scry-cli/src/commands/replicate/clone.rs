@@ -84,13 +84,8 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         },
     )?;
     // Nothing is made on either server before the target is known to take the copy.
-    let exists = !src
-        .query(
-            "SELECT 1 FROM pg_publication WHERE pubname = $1",
-            &[Some(&prepared.publication)],
-        )
-        .map_err(|e| CliError::on("source", pg::server_error("cannot read pg_publication", &e)))?
-        .is_empty();
+    let exists = setup::publication_exists(&mut src, &prepared.publication).map_err(on_source)?;
+    // The tables: the publication's when it exists, else those it will be made for.
     let names = if exists {
         setup::published_tables(&mut src, &prepared.publication).map_err(on_source)?
     } else {
@@ -98,23 +93,25 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
             .map_err(on_source)?
             .0
     };
-    if names.is_empty() && !exists {
-        return Err(CliError::Usage(
-            if plan.selection.tables.is_empty() && plan.selection.schemas.is_empty() {
-                "source: no table that can be replicated (with a primary key, a replica \
-                 identity index or REPLICA IDENTITY FULL)"
-            } else {
-                "source: no table that can be replicated matches --table or --schema (a table \
-                 needs a primary key, a replica identity index or REPLICA IDENTITY FULL)"
-            }
-            .into(),
-        ));
+    if names.is_empty() {
+        return Err(CliError::Usage(if exists {
+            format!(
+                "source: publication {} has no table (drop it with `scry drop SOURCE TARGET` to \
+                 start over)",
+                prepared.publication
+            )
+        } else if plan.selection.tables.is_empty() && plan.selection.schemas.is_empty() {
+            "source: no table that can be replicated (with a primary key, a replica identity \
+             index or REPLICA IDENTITY FULL)"
+                .to_owned()
+        } else {
+            "source: no table that can be replicated matches --table or --schema (a table needs \
+             a primary key, a replica identity index or REPLICA IDENTITY FULL)"
+                .to_owned()
+        }));
     }
-    refuse_others_rows(
-        &mut tgt,
-        &stream,
-        &pg::tables(&mut src, &names).map_err(on_source)?,
-    )?;
+    let tables = pg::tables(&mut src, &names).map_err(on_source)?;
+    refuse_others_rows(&mut tgt, &stream, &tables)?;
     tgt.simple(scry_apply::create_sql())
         .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
     let created =
@@ -146,14 +143,12 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
             .emit();
         }
     }
-    let names = setup::published_tables(&mut src, &prepared.publication).map_err(on_source)?;
-    let tables = pg::tables(&mut src, &names).map_err(on_source)?;
     let schemas = tables
         .iter()
         .map(|t| table_schema(&mut src, t))
         .collect::<Result<Vec<_>, _>>()
         .map_err(on_source)?;
-    if setup::slot_exists(&mut src, &prepared.slot).map_err(on_source)? {
+    if !new_slot {
         if copied(&mut tgt, &stream, &tables)? {
             info(
                 "resume",
@@ -358,7 +353,7 @@ fn refuse_others_rows(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<
 }
 
 /// Runs `statements` on the target, one after the other.
-fn run_all(tgt: &mut Conn, statements: &[String], table: &str) -> Result<(), CliError> {
+pub(super) fn run_all(tgt: &mut Conn, statements: &[String], table: &str) -> Result<(), CliError> {
     for statement in statements {
         tgt.simple(statement).map_err(|e| {
             CliError::on(
@@ -441,17 +436,7 @@ fn in_parallel(target: &str, statements: &[(&str, &String)], jobs: usize) -> Res
             .map(|_| {
                 let next = &next;
                 scope.spawn(move || -> Result<(), CliError> {
-                    let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
-                    tgt.simple(&format!(
-                        "SET maintenance_work_mem = '{}'",
-                        super::copy::MAINTENANCE_WORK_MEM
-                    ))
-                    .map_err(|e| {
-                        CliError::on(
-                            "target",
-                            pg::server_error("cannot SET maintenance_work_mem", &e),
-                        )
-                    })?;
+                    let mut tgt = super::copy::target_conn(target)?;
                     while let Some((table, statement)) =
                         statements.get(next.fetch_add(1, Ordering::Relaxed))
                     {

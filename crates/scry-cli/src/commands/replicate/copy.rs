@@ -30,7 +30,7 @@ use crate::pg;
 use crate::progress::{Progress, Tables};
 
 /// The memory each job's index builds may take on the target.
-pub const MAINTENANCE_WORK_MEM: &str = "256MB";
+const MAINTENANCE_WORK_MEM: &str = "256MB";
 
 /// What the copy works in: the stream and the snapshot its tables are read in.
 #[derive(Debug, Clone, Copy)]
@@ -293,7 +293,8 @@ fn report(done: &mpsc::Receiver<Done>, shared: &Shared<'_>, started: Instant) ->
     rows
 }
 
-fn target_conn(target: &str) -> Result<Conn, CliError> {
+/// A connection to the target as the copy's jobs (and the index builds) use it.
+pub(super) fn target_conn(target: &str) -> Result<Conn, CliError> {
     let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
     // As the applier does: the target's triggers, foreign keys among them, stay quiet for
     // rows that come from the source. A table's commit need not wait for the disk: one
@@ -305,7 +306,7 @@ fn target_conn(target: &str) -> Result<Conn, CliError> {
     .map_err(|e| {
         CliError::on(
             "target",
-            pg::server_error("cannot SET session_replication_role = replica", &e),
+            pg::server_error("cannot set the session up for the copy", &e),
         )
     })?;
     Ok(tgt)
@@ -422,20 +423,7 @@ fn worker(
             });
             let after = &shared.tables[work.table].after;
             let indexing = Instant::now();
-            for statement in after {
-                tgt.simple(statement).map_err(|e| {
-                    CliError::on(
-                        "target",
-                        pg::server_error(
-                            format!(
-                                "cannot make `{statement}` on {}",
-                                qualified(&table.relation)
-                            ),
-                            &e,
-                        ),
-                    )
-                })?;
-            }
+            super::clone::run_all(&mut tgt, after, &qualified(&table.relation))?;
             if !after.is_empty() {
                 let _ = done.send(Done::Indexed {
                     name: table.relation.qualified_name(),
