@@ -620,16 +620,23 @@ impl Applier {
         applied
     }
 
+    /// Learns a table's columns and key as a change carrying `meta` would teach them: what
+    /// a consumer that passes over such a change (see `Replication::skip_copied`) calls
+    /// instead, so that the table's next changes are understood.
+    pub fn relation(&mut self, meta: &RelationMeta) {
+        // The table's key may have changed: its statements are built again.
+        self.plans.clear();
+        self.always
+            .remove(&(meta.schema.clone(), meta.table.clone()));
+        let meta = Arc::new(meta.clone());
+        self.tables
+            .insert((meta.schema.clone(), meta.table.clone()), Arc::clone(&meta));
+        self.last_table = Some(meta);
+    }
+
     fn apply_event(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {
         if let Some(meta) = &event.relation_meta {
-            // The table's key may have changed: its statements are built again.
-            self.plans.clear();
-            self.always
-                .remove(&(meta.schema.clone(), meta.table.clone()));
-            let meta = Arc::new(meta.clone());
-            self.tables
-                .insert((meta.schema.clone(), meta.table.clone()), Arc::clone(&meta));
-            self.last_table = Some(meta);
+            self.relation(meta);
         }
         match event.operation {
             OperationType::Begin => self.begin(event),

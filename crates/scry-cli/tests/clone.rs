@@ -296,3 +296,157 @@ fn a_target_table_with_rows_of_its_own_is_refused_and_drop_needs_no_names() {
         .get(0);
     assert_eq!(slots, 0);
 }
+
+#[test]
+fn a_copy_cut_short_keeps_its_tables_and_the_rest_join_the_stream_exactly() {
+    let Some(url) = scry_testkit::server::pg_url("one-command replication") else {
+        return;
+    };
+    let source = fresh_database(&url, "clone_resume_src");
+    let target = fresh_database(&url, "clone_resume_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect");
+    s.batch_execute(&dozen::schema(50)).expect("the dozen");
+    s.batch_execute(&dozen::data(2_000)).expect("their rows");
+    let init = pgbench(&source, &["-i", "-s", "1", "-q"]).wait_with_output();
+    assert!(init.expect("pgbench -i").status.success());
+    // Keyless: a change the copy has and the stream applied again would show as a row more.
+    s.batch_execute(
+        "ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
+         ALTER TABLE parted ADD PRIMARY KEY (id);
+         ALTER TABLE no_key REPLICA IDENTITY FULL;",
+    )
+    .expect("every table replicable");
+    // The target's session holds the history table so that the copy cannot empty it: every
+    // other table is copied, then the command is killed.
+    let mut t = Client::connect(&target, NoTls).expect("connect");
+    t.batch_execute(
+        "CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, \
+                                       mtime timestamp, filler char(22))",
+    )
+    .expect("the history table");
+    let mut holder = Client::connect(&target, NoTls).expect("connect");
+    holder
+        .batch_execute("BEGIN; SELECT count(*) FROM pgbench_history")
+        .expect("hold the history table");
+    let mut load = pgbench(&source, &["-n", "-c", "2", "-R", "100", "-T", "600"]);
+    let mut first = replicate(&source, &target, &[]);
+    let recorded = |t: &mut Client| -> Vec<(String, String, String)> {
+        t.query(
+            "SELECT table_name, snapshot_lsn::text, loaded_at::text FROM scry.snapshot_tables \
+             WHERE snapshot_lsn <> '0/0' ORDER BY 1",
+            &[],
+        )
+        .map(|rows| {
+            rows.iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let published = |s: &mut Client| -> i64 {
+        s.query_one(
+            "SELECT count(*) FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid \
+             WHERE p.pubname LIKE 'scry\\_%'",
+            &[],
+        )
+        .expect("the publication's tables")
+        .get(0)
+    };
+    while published(&mut s) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no publication");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let tables = usize::try_from(published(&mut s)).expect("a count");
+    assert!(tables >= 12, "{tables} tables published");
+    while recorded(&mut t).len() < tables - 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            recorded(&mut t)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The application goes on writing, history among it, before the command is killed.
+    std::thread::sleep(Duration::from_secs(1));
+    first.kill().expect("SIGKILL");
+    first.wait().expect("wait");
+    let before = recorded(&mut t);
+    assert!(before
+        .iter()
+        .all(|(table, _, _)| table != "pgbench_history"));
+    let position = &before[0].1;
+    assert!(before.iter().all(|(_, p, _)| p == position), "{before:?}");
+    holder.batch_execute("COMMIT").expect("let the table go");
+    std::thread::sleep(Duration::from_secs(1));
+    load.kill().expect("stop pgbench");
+    load.wait().expect("pgbench");
+    let out = replicate(&source, &target, &["--until", "now"])
+        .wait_with_output()
+        .expect("scry replicate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} of {tables} tables are copied (kept); copying the 1 left in a new snapshot",
+            tables - 1
+        )),
+        "{err}"
+    );
+    // The history rows written before the new snapshot were in the stream too.
+    assert!(
+        err.contains("changes passed over, their tables' copies having them"),
+        "{err}"
+    );
+    // The tables copied first were not copied again; the history table was, later.
+    let after = recorded(&mut t);
+    assert_eq!(after.len(), tables, "{after:?}");
+    for row in &before {
+        assert!(after.contains(row), "{row:?} kept in {after:?}");
+    }
+    let history = after
+        .iter()
+        .find(|(table, _, _)| table == "pgbench_history")
+        .expect("history recorded");
+    let lsn = |text: &str| text.parse::<scry_types::Lsn>().expect("an LSN").0;
+    assert!(
+        lsn(&history.1) > lsn(position),
+        "{history:?} after {position}"
+    );
+    let names: Vec<String> = s
+        .query(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+             WHERE schemaname IN ('public', 'sales') ORDER BY 1",
+            &[],
+        )
+        .expect("tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for table in &names {
+        assert_eq!(digest(&mut t, table), digest(&mut s, table), "{table}");
+    }
+    let history_rows: i64 = s
+        .query_one("SELECT count(*) FROM pgbench_history", &[])
+        .expect("history")
+        .get(0);
+    assert!(history_rows > 50, "the load wrote history: {history_rows}");
+    // The snapshot's temporary slot went with its connection; replicate's own is removed.
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["drop", &source, &target])
+        .output()
+        .expect("scry drop");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let slots: i64 = s
+        .query_one(
+            "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()",
+            &[],
+        )
+        .expect("slots")
+        .get(0);
+    assert_eq!(slots, 0);
+}

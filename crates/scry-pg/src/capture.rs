@@ -215,6 +215,9 @@ impl ChangeBatcher {
     pub fn push(&mut self, change: Change) -> Result<Option<Frame<'_>>, CaptureError> {
         let event = match change {
             Change::Event(e) => e,
+            // The stream carries each transaction's Commit; its commit LSN is for consumers
+            // applying as they decode.
+            Change::Commits { .. } => return Ok(None),
             Change::Message {
                 lsn,
                 transaction_id,

@@ -35,7 +35,9 @@ fn a_text_format_value_is_tagged_text_with_its_own_oid() {
     ins.extend(5u32.to_be_bytes());
     ins.extend(b"happy");
     let out = run(&[begin(0x90, 0, 5), rel(), ins, commit(0x90, 0xa0, 0)]).unwrap();
-    let Change::Event(e) = &out[1] else { panic!() };
+    // The commit LSN Begin gave, then Begin, then the Insert.
+    assert_eq!(out[0], Change::Commits { commit_lsn: 0x90 });
+    let Change::Event(e) = &out[2] else { panic!() };
     let values = &e.new_row.as_ref().unwrap().values;
     assert_eq!(
         (values[1].type_tag, values[1].type_oid),

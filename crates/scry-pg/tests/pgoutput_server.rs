@@ -70,9 +70,36 @@ fn events(changes: &[Change]) -> Vec<&DatabaseEvent> {
         .iter()
         .filter_map(|c| match c {
             Change::Event(e) => Some(e),
-            Change::Message { .. } => None,
+            Change::Message { .. } | Change::Commits { .. } => None,
         })
         .collect()
+}
+
+/// Each transaction's commit LSN as its Commit (or Stream Commit, or Commit Prepared)
+/// message gives it, in order; and as the decoder announced it before each Begin, which
+/// must come next.
+fn commit_lsns(messages: &[(u64, Bytes)], changes: &[Change]) -> (Vec<u64>, Vec<u64>) {
+    let given = messages
+        .iter()
+        .filter_map(|(_, m)| match parse(m, false) {
+            Ok(Message::Commit(c)) => Some(c.commit_lsn),
+            Ok(Message::StreamCommit(c)) => Some(c.commit.commit_lsn),
+            Ok(Message::CommitPrepared(p)) => Some(p.lsn),
+            _ => None,
+        })
+        .collect();
+    let mut announced = Vec::new();
+    for (i, change) in changes.iter().enumerate() {
+        if let Change::Commits { commit_lsn } = change {
+            assert!(
+                matches!(changes.get(i + 1), Some(Change::Event(e)) if e.operation == OperationType::Begin),
+                "a Begin after the commit LSN, not {:?}",
+                changes.get(i + 1)
+            );
+            announced.push(*commit_lsn);
+        }
+    }
+    (given, announced)
 }
 
 fn shape(events: &[&DatabaseEvent]) -> Vec<(OperationType, String)> {
@@ -178,6 +205,9 @@ fn a_cdc_workload_decodes_to_exactly_its_committed_changes() {
         ],
     );
     let changes = decode(&messages, &mut ChangeDecoder::new());
+    let (given, announced) = commit_lsns(&messages, &changes);
+    assert!(!given.is_empty());
+    assert_eq!(announced, given);
     let events = events(&changes);
     use OperationType::{
         Begin as B, Commit as C, Delete as D, Insert as I, Truncate as T, Update as U,
@@ -359,7 +389,7 @@ fn a_cdc_workload_decodes_to_exactly_its_committed_changes() {
                 *transactional,
                 *transaction_id,
             )),
-            Change::Event(_) => None,
+            Change::Event(_) | Change::Commits { .. } => None,
         })
         .expect("the logical message");
     assert_eq!(
@@ -451,6 +481,9 @@ fn streamed_transactions_arrive_whole_and_aborted_ones_never() {
         }
         assert_eq!(spilled, limit == 4096);
         assert_eq!(decoder.oldest_held_lsn(), None);
+        let (given, announced) = commit_lsns(&messages, &out);
+        assert_eq!(given.len(), 1, "one Stream Commit");
+        assert_eq!(announced, given);
         let events = events(&out);
         assert_eq!(
             events.first().map(|e| e.operation),
@@ -539,6 +572,9 @@ fn prepared_transactions_arrive_at_commit_prepared_and_rolled_back_ones_never() 
         }
     }
     assert!(held_while_prepared);
+    let (given, announced) = commit_lsns(&messages, &out);
+    assert!(!given.is_empty());
+    assert_eq!(announced, given);
     let events = events(&out);
     let ids: Vec<(OperationType, Option<i32>)> = events
         .iter()
@@ -597,6 +633,9 @@ fn every_type_of_the_all_types_table_arrives_with_copy_binarys_bytes() {
         ],
     );
     let changes = decode(&messages, &mut ChangeDecoder::new());
+    let (given, announced) = commit_lsns(&messages, &changes);
+    assert!(!given.is_empty());
+    assert_eq!(announced, given);
     let mut rows: Vec<_> = events(&changes)
         .into_iter()
         .filter(|e| e.operation == OperationType::Insert)

@@ -377,11 +377,26 @@ impl std::fmt::Debug for ExportedSlot {
 /// # Errors
 /// [`SourceError::Server`] when the server refuses (the slot exists, no free slot).
 pub fn create_slot_exporting(conninfo: &str, slot: &str) -> Result<ExportedSlot, SourceError> {
+    exporting(conninfo, slot, "")
+}
+
+/// As [`create_slot_exporting`], a `TEMPORARY` slot: one that holds nothing once the
+/// returned value (its connection) is gone, and never outlives the process. What a snapshot
+/// at a known position is taken with, when only the snapshot is wanted (its position: the
+/// consistent point; see `scry_apply::Replication::skip_copied`).
+///
+/// # Errors
+/// As [`create_slot_exporting`].
+pub fn snapshot_at_position(conninfo: &str, slot: &str) -> Result<ExportedSlot, SourceError> {
+    exporting(conninfo, slot, " TEMPORARY")
+}
+
+fn exporting(conninfo: &str, slot: &str, temporary: &str) -> Result<ExportedSlot, SourceError> {
     let mut conn = Conn::connect_replication(conninfo)
         .map_err(|e| SourceError::server("cannot connect for replication", e))?;
     let row = conn
         .simple(&format!(
-            "CREATE_REPLICATION_SLOT {} LOGICAL pgoutput EXPORT_SNAPSHOT",
+            "CREATE_REPLICATION_SLOT {}{temporary} LOGICAL pgoutput EXPORT_SNAPSHOT",
             quote(slot)
         ))
         .map_err(|e| SourceError::server("cannot create the replication slot", e))?

@@ -15,6 +15,7 @@
 //! decides what is applied again. A status update goes to the source at least every
 //! [`STATUS_EVERY`], and at once when the source asks for one.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,6 +26,7 @@ use crate::{Applier, ApplyError};
 use scry_conn::{self as conn, Conn, CopyBoth, WireError};
 
 mod checks;
+mod copied;
 
 /// The longest the source waits for a status update (what the target has durably), while
 /// the stream is busy or quiet.
@@ -73,6 +75,8 @@ pub struct Replication {
     stream: String,
     /// The pgoutput protocol asked for, when not the newest the server speaks.
     protocol: Option<u32>,
+    /// Tables copied at later snapshots than the stream starts from.
+    copied: copied::Copied,
 }
 
 impl std::fmt::Debug for Replication {
@@ -149,6 +153,7 @@ impl Replication {
             last_status: Instant::now(),
             stream,
             protocol: None,
+            copied: copied::Copied::default(),
         };
         replication.check_slot()?;
         Ok(replication)
@@ -175,6 +180,26 @@ impl Replication {
     pub fn ddl_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.ddl_prefix = Some(prefix.into());
         self
+    }
+
+    /// Passes over the changes that tables copied later than the stream starts already have:
+    /// `copied` gives each such table (`schema`, `table`; a partition under its own name) and
+    /// the position of the snapshot its copy was read in (the consistent point of the slot
+    /// that exported it). A change to one of them is applied only when its transaction
+    /// committed at or after that position, the rule of PostgreSQL's own table
+    /// synchronisation; so tables copied in several snapshots (a copy resumed after its
+    /// first snapshot was gone) join one stream without a change lost or applied twice.
+    #[must_use]
+    pub fn skip_copied(mut self, copied: HashMap<(String, String), u64>) -> Self {
+        self.copied = copied::Copied::new(copied);
+        self
+    }
+
+    /// The changes passed over so far because their tables' copies have them (see
+    /// [`skip_copied`](Self::skip_copied)).
+    #[must_use]
+    pub fn skipped_copied(&self) -> u64 {
+        self.copied.skipped
     }
 
     /// The source's current WAL position (`pg_current_wal_lsn()`), for an `until` of "what
@@ -422,8 +447,19 @@ impl Replication {
     ) -> Result<bool, ApplyError> {
         let ddl_prefix = self.ddl_prefix.as_deref();
         let (mut committed, mut failed) = (false, None);
+        let copied = &mut self.copied;
         let decoded = self.decoder.decode(lsn, data, &mut |change| {
             if failed.is_some() {
+                return;
+            }
+            if !copied.admits(&change) {
+                if let Change::Event(DatabaseEvent {
+                    relation_meta: Some(meta),
+                    ..
+                }) = &change
+                {
+                    applier.relation(meta);
+                }
                 return;
             }
             let Some(event) = event_of(ddl_prefix, change) else {
@@ -542,6 +578,7 @@ impl Replication {
 fn event_of(ddl_prefix: Option<&str>, change: Change) -> Option<DatabaseEvent> {
     match change {
         Change::Event(e) => Some(e),
+        Change::Commits { .. } => None,
         Change::Message {
             lsn,
             transaction_id,

@@ -26,6 +26,14 @@ const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
 pub enum Change {
     /// A protocol event: Begin, Insert, Update, Delete, Truncate or Commit.
     Event(DatabaseEvent),
+    /// Comes just before each transaction's Begin: where its commit record is in the WAL
+    /// (pgoutput's final LSN), known before any of its changes. A consumer that holds some
+    /// tables as they were at a snapshot's position uses it to pass over the changes that
+    /// snapshot already has (those of transactions committed before it).
+    Commits {
+        /// The LSN of the transaction's commit record.
+        commit_lsn: u64,
+    },
     /// A logical decoding message (`pg_logical_emit_message`): a transactional one inside its
     /// transaction's Begin and Commit, a non-transactional one where it was decoded.
     Message {
@@ -383,6 +391,7 @@ impl ChangeDecoder {
             });
         }
         let first = spool.first_lsn().unwrap_or(commit_lsn);
+        out(Change::Commits { commit_lsn });
         out(Change::Event(self.boundary(
             OperationType::Begin,
             first,
@@ -439,6 +448,9 @@ impl ChangeDecoder {
                     timestamp_us: unix_us(b.commit_time),
                 };
                 self.open = Some(open);
+                out(Change::Commits {
+                    commit_lsn: b.final_lsn,
+                });
                 out(Change::Event(self.boundary(
                     OperationType::Begin,
                     lsn,

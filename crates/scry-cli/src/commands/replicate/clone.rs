@@ -13,13 +13,19 @@
 //! 5. **After the data:** keys and checks, then the other indexes (each over `--jobs`
 //!    connections), then foreign keys and replica identities.
 //!
-//! Run again, it goes on from where it stopped: a copy that finished (every table recorded
-//! as loaded from the slot's one snapshot) goes straight to step 5, whose statements pass
-//! over what exists, and then to the stream. A copy that did not finish cannot be resumed
-//! (its snapshot ended with the connection that exported it): the slot is dropped and the
-//! copy starts over, each table's rows replaced in one transaction, so nothing is left
-//! twice.
+//! Run again, it goes on from where it stopped. A copy that finished (every table recorded)
+//! goes straight to step 5, whose statements pass over what exists, and then to the stream.
+//! A copy that did not finish keeps every table it completed: its snapshot ended with the
+//! process that took it, so the tables left are read in a new snapshot, taken with a
+//! temporary slot whose consistent point says which transactions it holds. Each table is
+//! recorded with the position of its own snapshot, and the stream, which starts at the
+//! slot's, passes over a table's changes committed before that position
+//! (`scry_apply::Replication::skip_copied`): tables copied in several snapshots join one
+//! stream exactly, as PostgreSQL's own table synchronisation does. A split table is
+//! copied whole again when its ranges did not all finish in one snapshot (ranges of pages
+//! read in two snapshots would miss or repeat the rows an update moved between them).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -29,6 +35,7 @@ use scry_source::schema::{table_schema, TableSchema};
 use scry_source::setup::{self, Selection};
 
 use super::copy::{copy_tables, Sized, Snapshot};
+use super::state;
 use crate::commands::CliError;
 use crate::log::{Event, Level};
 use crate::pg;
@@ -51,6 +58,16 @@ pub struct Prepared {
     pub slot: String,
     /// The publication's name.
     pub publication: String,
+    /// Each table copied (a partition under its own name) and the position of the snapshot
+    /// it was read in: what the stream passes over (`scry_apply::Replication::skip_copied`).
+    pub copied: HashMap<(String, String), u64>,
+}
+
+impl Prepared {
+    fn copied(mut self, copied: HashMap<(String, String), u64>) -> Self {
+        self.copied = copied;
+        self
+    }
 }
 
 fn on_source(e: scry_source::SourceError) -> CliError {
@@ -72,6 +89,7 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
     let prepared = Prepared {
         slot: name.clone(),
         publication: name,
+        copied: HashMap::new(),
     };
     let (system, database) = scry_source::catalog::identity(&mut src).map_err(on_source)?;
     let stream = scry_apply::stream_identity(&system, &database, &prepared.slot);
@@ -111,7 +129,7 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         }));
     }
     let tables = pg::tables(&mut src, &names).map_err(on_source)?;
-    refuse_others_rows(&mut tgt, &stream, &tables)?;
+    state::refuse_others_rows(&mut tgt, &stream, &tables)?;
     tgt.simple(scry_apply::create_sql())
         .map_err(|e| CliError::on("target", pg::server_error("cannot create schema scry", &e)))?;
     let created =
@@ -148,8 +166,26 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         .map(|t| table_schema(&mut src, t))
         .collect::<Result<Vec<_>, _>>()
         .map_err(on_source)?;
-    if !new_slot {
-        if copied(&mut tgt, &stream, &tables)? {
+    let (copy, exported, done) = if new_slot {
+        for schema in &schemas {
+            run_all(&mut tgt, &schema.create, &schema.table)?;
+        }
+        let exported = setup::create_slot_exporting(source, &prepared.slot).map_err(on_source)?;
+        info(
+            "slot",
+            format!(
+                "source: created slot {} at {}",
+                prepared.slot,
+                scry_types::Lsn(exported.consistent_point),
+            ),
+        );
+        (tables, exported, Vec::new())
+    } else {
+        let recorded = state::recorded(&mut tgt, &stream)?;
+        let (done, left): (Vec<Table>, Vec<Table>) = tables
+            .into_iter()
+            .partition(|t| recorded.contains_key(&state::name_of(t)));
+        if left.is_empty() {
             info(
                 "resume",
                 format!(
@@ -157,34 +193,40 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
                     prepared.slot
                 ),
             );
-            after_data(target, &schemas, plan.jobs, true)?;
-            return Ok(prepared);
+            after_data(target, &schemas, plan.jobs, &schemas)?;
+            return Ok(prepared.copied(state::positions(&mut tgt, &stream)?));
         }
-        Event::new(
-            Level::Warn,
+        // The first snapshot ended with the process that took it. The tables left are read
+        // in a new one, whose position says which of the stream's changes they have.
+        for schema in &schemas {
+            run_all(&mut tgt, &schema.create, &schema.table)?;
+        }
+        let exported = setup::snapshot_at_position(
+            source,
+            &format!("{}_copy_{}", prepared.slot, std::process::id()),
+        )
+        .map_err(on_source)?;
+        info(
             "resume",
             format!(
-                "slot {} exists but its copy did not finish, and the snapshot it was read in \
-                 is gone: dropping the slot and copying anew",
-                prepared.slot
+                "slot {} exists and {} of {} tables are copied (kept); copying the {} left in \
+                 a new snapshot at {}, the stream passing over what it holds",
+                prepared.slot,
+                done.len(),
+                done.len() + left.len(),
+                left.len(),
+                scry_types::Lsn(exported.consistent_point),
             ),
-        )
-        .emit();
-        setup::drop_slot(&mut src, &prepared.slot, scry_apply::IN_USE_WAIT).map_err(on_source)?;
-    }
-    for schema in &schemas {
-        run_all(&mut tgt, &schema.create, &schema.table)?;
-    }
-    let exported = setup::create_slot_exporting(source, &prepared.slot).map_err(on_source)?;
+        );
+        let done: Vec<u32> = done.iter().map(|t| t.relation.rel_id).collect();
+        (left, exported, done)
+    };
     info(
-        "slot",
+        "copy",
         format!(
-            "source: created slot {} at {}; copying {} table{} in its snapshot over {} \
-             connection{}",
-            prepared.slot,
-            scry_types::Lsn(exported.consistent_point),
-            tables.len(),
-            if tables.len() == 1 { "" } else { "s" },
+            "copying {} table{} over {} connection{}",
+            copy.len(),
+            if copy.len() == 1 { "" } else { "s" },
             plan.jobs,
             if plan.jobs == 1 { "" } else { "s" }
         ),
@@ -196,7 +238,12 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         name: &name,
         position,
     };
-    let sized = sized(&mut src, tables, &schemas)?;
+    let copy_schemas: Vec<TableSchema> = schemas
+        .iter()
+        .filter(|s| copy.iter().any(|t| t.relation.rel_id == s.table_oid))
+        .cloned()
+        .collect();
+    let sized = sized(&mut src, copy, &copy_schemas)?;
     let rows = copy_tables(
         source, target, &sized, snapshot, exported, plan.jobs, plan.split,
     )?;
@@ -210,8 +257,15 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
             pg::peak_rss_note()
         ),
     );
-    after_data(target, &schemas, plan.jobs, false)?;
-    Ok(prepared)
+    // The tables an earlier run copied may lack their keys and indexes (made after the
+    // rows): their statements pass over what exists.
+    let earlier: Vec<TableSchema> = schemas
+        .iter()
+        .filter(|s| done.contains(&s.table_oid))
+        .cloned()
+        .collect();
+    after_data(target, &schemas, plan.jobs, &earlier)?;
+    Ok(prepared.copied(state::positions(&mut tgt, &stream)?))
 }
 
 /// The name of the slot and publication `replicate` makes for the target of `tgt`: `scry_`
@@ -260,98 +314,6 @@ fn sized(
         .collect()
 }
 
-/// True when the target records every table as loaded from one snapshot of `stream`, into
-/// the table as it is now.
-fn copied(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<bool, CliError> {
-    let rows = tgt
-        .query(
-            "SELECT schema_name, table_name, snapshot_lsn::text \
-             FROM scry.snapshot_tables \
-             WHERE stream = $1 \
-               AND table_oid = coalesce(to_regclass(format('%I.%I', schema_name, table_name)), 0)",
-            &[Some(stream)],
-        )
-        .map_err(|e| {
-            CliError::on(
-                "target",
-                pg::server_error("cannot read scry.snapshot_tables", &e),
-            )
-        })?;
-    let mut positions: Vec<String> = rows.iter().map(|r| pg::text(r, 2)).collect();
-    positions.sort();
-    positions.dedup();
-    // `0/0`: a split table still being copied (see `super::copy`).
-    positions.retain(|p| p != "0/0");
-    if rows.iter().any(|r| pg::text(r, 2) == "0/0") {
-        return Ok(false);
-    }
-    let all = tables.iter().all(|t| {
-        let rel = &t.relation;
-        rows.iter()
-            .any(|r| pg::text(r, 0) == rel.schema && pg::text(r, 1) == rel.table)
-    });
-    Ok(all && positions.len() == 1)
-}
-
-/// Refuses to copy into a table of the target that has rows this stream did not copy there:
-/// the copy empties each table first, and a table of the user's own is not scry's to empty.
-fn refuse_others_rows(tgt: &mut Conn, stream: &str, tables: &[Table]) -> Result<(), CliError> {
-    let has_state = pg::first_row(
-        tgt,
-        "SELECT to_regclass('scry.snapshot_tables') IS NOT NULL",
-        &[],
-        "target: cannot look for schema scry",
-    )?;
-    let has_state = pg::flag(&has_state, 0);
-    let mut theirs = Vec::new();
-    for t in tables {
-        let rel = &t.relation;
-        let name = scry_source::catalog::qualified(rel);
-        let exists = pg::first_row(
-            tgt,
-            "SELECT to_regclass($1) IS NOT NULL",
-            &[Some(&name)],
-            "target: cannot look for the tables",
-        )?;
-        if !pg::flag(&exists, 0) {
-            continue;
-        }
-        if has_state {
-            let ours = pg::first_row(
-                tgt,
-                "SELECT EXISTS (SELECT 1 FROM scry.snapshot_tables \
-                                 WHERE stream = $1 AND schema_name = $2 AND table_name = $3)",
-                &[Some(stream), Some(&rel.schema), Some(&rel.table)],
-                "target: cannot read scry.snapshot_tables",
-            )?;
-            if pg::flag(&ours, 0) {
-                continue;
-            }
-        }
-        let has_rows = pg::first_row(
-            tgt,
-            &format!("SELECT EXISTS (SELECT 1 FROM {name})"),
-            &[],
-            &format!("target: cannot read {name}"),
-        )?;
-        if pg::flag(&has_rows, 0) {
-            theirs.push(rel.qualified_name());
-        }
-    }
-    if theirs.is_empty() {
-        return Ok(());
-    }
-    Err(CliError::Usage(format!(
-        "target: {} already {} rows that this replication did not copy there, and the copy \
-         would replace them: replicate into an empty database, empty or drop {}, or leave {} \
-         out with --table or --schema",
-        theirs.join(", "),
-        if theirs.len() == 1 { "has" } else { "have" },
-        if theirs.len() == 1 { "it" } else { "them" },
-        if theirs.len() == 1 { "it" } else { "them" },
-    )))
-}
-
 /// Runs `statements` on the target, one after the other.
 pub(super) fn run_all(tgt: &mut Conn, statements: &[String], table: &str) -> Result<(), CliError> {
     for statement in statements {
@@ -365,29 +327,26 @@ pub(super) fn run_all(tgt: &mut Conn, statements: &[String], table: &str) -> Res
     Ok(())
 }
 
-/// After the data: with `keys` (a copy made by an earlier run), keys and checks and the
-/// other indexes over `jobs` connections (the copy makes them itself as each table is
-/// done); then foreign keys (to the tables replicated) and replica identities.
+/// After the data: the keys and checks and other indexes of `earlier` (tables an earlier
+/// run copied; the copy makes the others' as each is done) over `jobs` connections, passing
+/// over those that exist; then foreign keys (to the tables replicated) and replica
+/// identities.
 fn after_data(
     target: &str,
     schemas: &[TableSchema],
     jobs: usize,
-    keys: bool,
+    earlier: &[TableSchema],
 ) -> Result<(), CliError> {
     let started = Instant::now();
-    let keys_and_indexes: Vec<(&str, &String)> = if keys {
-        schemas
-            .iter()
-            .flat_map(|s| {
-                s.keys
-                    .iter()
-                    .chain(&s.indexes)
-                    .map(move |k| (s.table.as_str(), k))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let keys_and_indexes: Vec<(&str, &String)> = earlier
+        .iter()
+        .flat_map(|s| {
+            s.keys
+                .iter()
+                .chain(&s.indexes)
+                .map(move |k| (s.table.as_str(), k))
+        })
+        .collect();
     in_parallel(target, &keys_and_indexes, jobs)?;
     let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
     let mut skipped = Vec::new();

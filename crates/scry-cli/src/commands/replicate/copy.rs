@@ -10,7 +10,7 @@
 //! `scry.snapshot_tables` that the stream's snapshot of it is loaded. A split table is
 //! emptied first, each range is a transaction of its own, and the last range to finish
 //! records the table. A copy cut short leaves tables unrecorded, and the next run copies
-//! them anew. Once a table's rows are in, the job that finished them makes its keys and
+//! them anew (in a snapshot of its own: see `super::clone`), keeping those recorded. Once a table's rows are in, the job that finished them makes its keys and
 //! indexes (with a larger `maintenance_work_mem`) while the others go on copying. Memory
 //! stays bounded: a COPY goes through in pieces of 256 KiB, its rows' messages copied
 //! straight from one connection's buffer to the other's (`scry_conn::pipe`).
@@ -372,7 +372,7 @@ fn worker(
     loop {
         if crate::interrupt::requested() {
             return Err(CliError::Interrupted(
-                "the copy was stopped; run the same command again to copy anew".into(),
+                "the copy was stopped; run the same command again to go on (the tables copied are kept)".into(),
             ));
         }
         let Some(&work) = shared.work.get(shared.next.fetch_add(1, Ordering::Relaxed)) else {
@@ -492,7 +492,7 @@ fn copy_piece(
         let _ = tgt.simple("ROLLBACK");
         return Err(if crate::interrupt::requested() {
             CliError::Interrupted(format!(
-                "while copying {name}; run the same command again to copy anew"
+                "while copying {name}; run the same command again to go on (the tables copied are kept)"
             ))
         } else {
             CliError::Server {

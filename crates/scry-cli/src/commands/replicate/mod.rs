@@ -5,7 +5,9 @@
 
 pub mod clone;
 mod copy;
+mod state;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use scry_apply::{Applier, OnConflict, Replication, Stopped};
@@ -70,27 +72,37 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
             }
         };
         let prepared;
-        let (slot, publication) = match options.given {
-            Some(given) => given,
+        let (slot, publication, copied) = match options.given {
+            Some((slot, publication)) => (slot, publication, None),
             None => {
                 prepared = clone::prepare(source, target, options.plan)?;
-                (prepared.slot.as_str(), prepared.publication.as_str())
+                (
+                    prepared.slot.as_str(),
+                    prepared.publication.as_str(),
+                    Some(&prepared.copied),
+                )
             }
         };
-        run_once(source, target, slot, publication, &options, until)
+        run_once(source, target, (slot, publication, copied), &options, until)
     })
 }
+
+/// The slot, the publication, and (when `replicate` copied the tables) each table's copy
+/// position.
+type Streamed<'a> = (&'a str, &'a str, Option<&'a HashMap<(String, String), u64>>);
 
 /// One run, up to its end or its failure.
 fn run_once(
     source: &str,
     target: &str,
-    slot: &str,
-    publication: &str,
+    (slot, publication, copied): Streamed<'_>,
     options: &Options<'_>,
     until: Option<u64>,
 ) -> Result<(), CliError> {
     let mut replication = Replication::connect(source, slot).map_err(apply_error)?;
+    if let Some(copied) = copied {
+        replication = replication.skip_copied(copied.clone());
+    }
     let mut applier = Applier::connect(target, replication.stream(), options.origin)
         .map_err(apply_error)?
         .on_conflict(options.on_conflict);
@@ -142,8 +154,12 @@ fn run_once(
             .settle(&mut applier, Duration::from_secs(2))
             .map_err(apply_error)?;
     }
+    let passed_over = match replication.skipped_copied() {
+        0 => String::new(),
+        n => format!("; {n} changes passed over, their tables' copies having them"),
+    };
     let done = format!(
-        "{}; slot {} confirmed to {}",
+        "{}{passed_over}; slot {} confirmed to {}",
         summary(&applier, start, started),
         slot,
         Lsn(replication.confirmed())
