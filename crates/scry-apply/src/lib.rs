@@ -77,7 +77,9 @@ use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue}
 pub use error::{ApplyError, Side};
 use pipeline::{Item, Work};
 use plan::{Plan, Shape};
-pub use replicate::{Replication, Stopped, STATUS_EVERY};
+pub use replicate::{
+    CopyPositions, KeyRange, KeyRanges, Recopy, Replication, Stopped, STATUS_EVERY,
+};
 use scry_conn::{self as conn, Conn, WireError};
 use sql::{literal, RowTarget};
 pub use state::{
@@ -765,7 +767,7 @@ impl Applier {
     }
 
     /// Drops the transaction being received (a source Rollback, or an error path).
-    fn abandon(&mut self) {
+    pub(crate) fn abandon(&mut self) {
         if let Some(open) = self.open.take() {
             if open.started {
                 let _ = self.conn.simple("ROLLBACK");

@@ -1,6 +1,9 @@
 //! What scry keeps on a target, all of it in the schema `scry`: which stream each replication
-//! origin follows (`scry.origins`), and which snapshot tables this target loaded from which
-//! stream (`scry.snapshot_tables`).
+//! origin follows (`scry.origins`), which snapshot tables this target loaded from which
+//! stream (`scry.snapshot_tables`), and, for the tables `scry replicate` copies in ranges of
+//! their key, each range and the snapshot it was read in (`scry.snapshot_ranges`: `low`
+//! included, `high` excluded, NULL unbounded; `0/0` not copied yet; `recopy` when rows of
+//! an earlier copy may be there).
 //!
 //! A stream is named by its *identity*: for scry's own producers `SYSTEM/DATABASE/SLOT` (the
 //! source cluster's system identifier, its database and the slot), as `scry capture` writes
@@ -33,9 +36,21 @@ CREATE TABLE IF NOT EXISTS scry.snapshot_tables (
     rows bigint NOT NULL,
     table_oid oid NOT NULL,
     loaded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (stream, schema_name, table_name))";
+    PRIMARY KEY (stream, schema_name, table_name));
+CREATE TABLE IF NOT EXISTS scry.snapshot_ranges (
+    stream text NOT NULL,
+    schema_name text NOT NULL,
+    table_name text NOT NULL,
+    n int4 NOT NULL,
+    key_column text NOT NULL,
+    low int8,
+    high int8,
+    snapshot_lsn pg_lsn NOT NULL DEFAULT '0/0',
+    rows bigint NOT NULL DEFAULT 0,
+    recopy boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (stream, schema_name, table_name, n))";
 
-/// The SQL that creates scry's state on a target (schema `scry`, its two tables) when it is
+/// The SQL that creates scry's state on a target (schema `scry`, its tables) when it is
 /// missing; for programs that load through another client (`scry load`).
 #[must_use]
 pub fn create_sql() -> &'static str {
@@ -205,7 +220,7 @@ pub struct Forgotten {
 
 /// Removes from a target what scry keeps there for `stream`: its origin (`origin`, or the
 /// default for the stream and the target database), the stream's records in
-/// `scry.origins` and `scry.snapshot_tables`, and the schema `scry` once nothing else is in
+/// `scry.origins`, `scry.snapshot_tables` and `scry.snapshot_ranges`, and the schema `scry` once nothing else is in
 /// it. An origin another session holds is refused.
 ///
 /// # Errors
@@ -270,10 +285,30 @@ pub fn forget(
                 literal(stream)
             ),
         )?;
+        // A state made before key ranges were has no table of them.
+        let ranges = single(
+            conn,
+            "SELECT to_regclass('scry.snapshot_ranges') IS NOT NULL",
+        )?
+        .as_deref()
+            == Some("t");
+        if ranges {
+            conn.simple(&format!(
+                "DELETE FROM scry.snapshot_ranges WHERE stream = {}",
+                literal(stream)
+            ))?;
+        }
         forgotten.schema_dropped = single(
             conn,
-            "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
-                AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables)",
+            &format!(
+                "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
+                    AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables){}",
+                if ranges {
+                    " AND NOT EXISTS (SELECT 1 FROM scry.snapshot_ranges)"
+                } else {
+                    ""
+                }
+            ),
         )?
         .as_deref()
             == Some("t");

@@ -450,3 +450,143 @@ fn a_copy_cut_short_keeps_its_tables_and_the_rest_join_the_stream_exactly() {
         .get(0);
     assert_eq!(slots, 0);
 }
+
+#[test]
+fn a_copy_cut_short_resumes_at_the_key_range_and_a_row_moved_back_is_copied_again() {
+    let Some(url) = scry_testkit::server::pg_url("one-command replication") else {
+        return;
+    };
+    let source = fresh_database(&url, "clone_range_src");
+    let target = fresh_database(&url, "clone_range_dst");
+    let mut s = Client::connect(&source, NoTls).expect("connect");
+    // About 6 MB: copied in ranges of its key past 1 MB.
+    let table = "CREATE TABLE big (id int8 PRIMARY KEY, v text NOT NULL)";
+    s.batch_execute(&format!(
+        "{table}; INSERT INTO big SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 20000) g;
+         CREATE TABLE small (id int4 PRIMARY KEY); INSERT INTO small VALUES (1);"
+    ))
+    .expect("source");
+    // On the target, the row with key 15000 waits for a lock the test holds: its range
+    // cannot finish while the others do. (An ALWAYS trigger fires for the copy's rows too.)
+    let mut t = Client::connect(&target, NoTls).expect("connect");
+    t.batch_execute(&format!(
+        "{table};
+         CREATE FUNCTION wait_at_15000() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.id = 15000 THEN
+                 PERFORM pg_advisory_lock(15000);
+                 PERFORM pg_advisory_unlock(15000);
+             END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER wait BEFORE INSERT ON big FOR EACH ROW EXECUTE FUNCTION wait_at_15000();
+         ALTER TABLE big ENABLE ALWAYS TRIGGER wait;"
+    ))
+    .expect("the target's table");
+    let mut holder = Client::connect(&target, NoTls).expect("connect");
+    holder
+        .batch_execute("SELECT pg_advisory_lock(15000)")
+        .expect("hold the lock");
+    let mut first = replicate(&source, &target, &[]);
+    let ranges = |t: &mut Client| -> Vec<(i32, Option<i64>, Option<i64>, String)> {
+        t.query(
+            "SELECT n, low, high, snapshot_lsn::text FROM scry.snapshot_ranges ORDER BY n",
+            &[],
+        )
+        .map(|rows| {
+            rows.iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let holds = |r: &(i32, Option<i64>, Option<i64>, String), key: i64| {
+        r.1.is_none_or(|low| key >= low) && r.2.is_none_or(|high| key < high)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let now = ranges(&mut t);
+        let copied = now.iter().filter(|r| r.3 != "0/0").count();
+        if now.len() >= 3 && copied == now.len() - 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{now:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Meanwhile, on the source: changes to ranges copied and to the one waiting, and a row
+    // moved from the waiting range into the first, which is copied.
+    s.batch_execute(
+        "UPDATE big SET v = 'changed' WHERE id IN (100, 5000, 15100);
+         DELETE FROM big WHERE id = 6000;
+         DELETE FROM big WHERE id IN (500, 15300);
+         INSERT INTO big VALUES (-5, 'below'), (30000, 'above');
+         DELETE FROM big WHERE id = 200;
+         UPDATE big SET id = 200, v = 'moved' WHERE id = 15000;",
+    )
+    .expect("changes");
+    first.kill().expect("SIGKILL");
+    first.wait().expect("wait");
+    let before = ranges(&mut t);
+    let waiting = before
+        .iter()
+        .find(|r| holds(r, 15000))
+        .expect("a range of 15000")
+        .clone();
+    assert_eq!(waiting.3, "0/0", "{before:?}");
+    let first_range = before.iter().find(|r| holds(r, 200)).expect("range of 200");
+    assert_ne!(first_range.0, waiting.0);
+    holder
+        .batch_execute("SELECT pg_advisory_unlock(15000)")
+        .expect("let go");
+    t.batch_execute("DROP TRIGGER wait ON big")
+        .expect("drop the trigger");
+    let out = replicate(&source, &target, &["--until", "now"])
+        .wait_with_output()
+        .expect("scry replicate");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "public.big: {} of {} key ranges copied (kept); copying range {}",
+            before.len() - 1,
+            before.len(),
+            waiting.0
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "copying range {} again in a new snapshot",
+            first_range.0
+        )),
+        "{err}"
+    );
+    // The changes to the ranges copied first are applied, the others' passed over.
+    assert!(err.contains("changes passed over"), "{err}");
+    // Every range copied once but the one that waited (later) and the one a moved row
+    // came into (later still).
+    let after = ranges(&mut t);
+    let lsn = |text: &str| text.parse::<scry_types::Lsn>().expect("an LSN").0;
+    let first_copy = before.iter().map(|r| lsn(&r.3)).max().expect("ranges");
+    for (b, a) in before.iter().zip(&after) {
+        if b.0 == waiting.0 || b.0 == first_range.0 {
+            assert!(lsn(&a.3) > first_copy, "{a:?} after {b:?}");
+        } else {
+            assert_eq!(a, b);
+        }
+    }
+    let moved = after.iter().find(|r| r.0 == first_range.0).expect("range");
+    let resumed = after.iter().find(|r| r.0 == waiting.0).expect("range");
+    assert!(lsn(&moved.3) > lsn(&resumed.3), "{after:?}");
+    assert_eq!(digest(&mut t, "big"), digest(&mut s, "big"));
+    assert_eq!(digest(&mut t, "small"), digest(&mut s, "small"));
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["drop", &source, &target])
+        .output()
+        .expect("scry drop");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -15,11 +15,12 @@
 //! decides what is applied again. A status update goes to the source at least every
 //! [`STATUS_EVERY`], and at once when the source asks for one.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use scry_pg::pgoutput::{Change, ChangeDecoder};
+
+use copied::Admit;
 use scry_types::{DatabaseEvent, Lsn, OperationType};
 
 use crate::{Applier, ApplyError};
@@ -27,6 +28,8 @@ use scry_conn::{self as conn, Conn, CopyBoth, WireError};
 
 mod checks;
 mod copied;
+
+pub use copied::{CopyPositions, KeyRange, KeyRanges, Recopy};
 
 /// The longest the source waits for a status update (what the target has durably), while
 /// the stream is busy or quiet.
@@ -54,6 +57,10 @@ pub enum Stopped {
     Asked,
     /// The source ended the stream.
     Ended,
+    /// Ranges of a table copied in ranges of its key must be copied again before a change
+    /// can be applied ([`Replication::recopy`] says which); the change's transaction is not
+    /// applied, and streams again next time.
+    Recopy,
 }
 
 /// A logical replication slot on the source, applied as it streams; see the module's
@@ -77,6 +84,8 @@ pub struct Replication {
     protocol: Option<u32>,
     /// Tables copied at later snapshots than the stream starts from.
     copied: copied::Copied,
+    /// Ranges to copy again before the stream can go on.
+    recopy: Option<Recopy>,
 }
 
 impl std::fmt::Debug for Replication {
@@ -154,6 +163,7 @@ impl Replication {
             stream,
             protocol: None,
             copied: copied::Copied::default(),
+            recopy: None,
         };
         replication.check_slot()?;
         Ok(replication)
@@ -183,16 +193,25 @@ impl Replication {
     }
 
     /// Passes over the changes that tables copied later than the stream starts already have:
-    /// `copied` gives each such table (`schema`, `table`; a partition under its own name) and
-    /// the position of the snapshot its copy was read in (the consistent point of the slot
-    /// that exported it). A change to one of them is applied only when its transaction
-    /// committed at or after that position, the rule of PostgreSQL's own table
-    /// synchronisation; so tables copied in several snapshots (a copy resumed after its
-    /// first snapshot was gone) join one stream without a change lost or applied twice.
+    /// `copied` gives each table (a partition under its own name) and the position of the
+    /// snapshot its copy was read in (the consistent point of the slot that exported it),
+    /// or, for a table copied in ranges of its key, each range's. A change is applied only
+    /// when its transaction committed at or after that position, the rule of PostgreSQL's
+    /// own table synchronisation; so tables copied in several snapshots (a copy resumed
+    /// after its first snapshot was gone) join one stream without a change lost or applied
+    /// twice. When a change cannot be followed that way (see [`Stopped::Recopy`]), the run
+    /// stops before its transaction.
     #[must_use]
-    pub fn skip_copied(mut self, copied: HashMap<(String, String), u64>) -> Self {
+    pub fn skip_copied(mut self, copied: CopyPositions) -> Self {
         self.copied = copied::Copied::new(copied);
         self
+    }
+
+    /// After [`Stopped::Recopy`]: the ranges to copy again, in a snapshot taken after the
+    /// change that needs them, before streaming again.
+    #[must_use]
+    pub fn recopy(&self) -> Option<&Recopy> {
+        self.recopy.as_ref()
     }
 
     /// The changes passed over so far because their tables' copies have them (see
@@ -370,7 +389,11 @@ impl Replication {
                 CopyBoth::XLogData { start, data } => {
                     self.received = self.received.max(start);
                     self.bytes += data.len() as u64;
-                    if !self.decode(start, &data, applier)? {
+                    let committed = self.decode(start, &data, applier)?;
+                    if self.recopy.is_some() {
+                        return self.stop(applier, Stopped::Recopy);
+                    }
+                    if !committed {
                         continue;
                     }
                     // Between transactions of a busy stream: the caller's turn, the status.
@@ -447,21 +470,38 @@ impl Replication {
     ) -> Result<bool, ApplyError> {
         let ddl_prefix = self.ddl_prefix.as_deref();
         let (mut committed, mut failed) = (false, None);
-        let copied = &mut self.copied;
+        let (copied, recopy) = (&mut self.copied, &mut self.recopy);
         let decoded = self.decoder.decode(lsn, data, &mut |change| {
-            if failed.is_some() {
+            if failed.is_some() || recopy.is_some() {
                 return;
             }
-            if !copied.admits(&change) {
-                if let Change::Event(DatabaseEvent {
-                    relation_meta: Some(meta),
-                    ..
-                }) = &change
-                {
-                    applier.relation(meta);
+            let change = match copied.admit(&change) {
+                Admit::Apply => change,
+                Admit::Skip => {
+                    if let Change::Event(DatabaseEvent {
+                        relation_meta: Some(meta),
+                        ..
+                    }) = &change
+                    {
+                        applier.relation(meta);
+                    }
+                    return;
                 }
-                return;
-            }
+                Admit::OldRowOnly => match change {
+                    Change::Event(mut e) => {
+                        e.operation = OperationType::Delete;
+                        e.new_row = None;
+                        Change::Event(e)
+                    }
+                    other => other,
+                },
+                Admit::Recopy(ranges) => {
+                    // Nothing of this transaction is applied: it streams again after the copy.
+                    applier.abandon();
+                    *recopy = Some(ranges);
+                    return;
+                }
+            };
             let Some(event) = event_of(ddl_prefix, change) else {
                 return;
             };

@@ -25,17 +25,17 @@
 //! copied whole again when its ranges did not all finish in one snapshot (ranges of pages
 //! read in two snapshots would miss or repeat the rows an update moved between them).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use scry_apply::CopyPositions;
 use scry_conn::Conn;
 use scry_source::catalog::Table;
 use scry_source::schema::{table_schema, TableSchema};
 use scry_source::setup::{self, Selection};
 
 use super::copy::{copy_tables, Sized, Snapshot};
-use super::state;
+use super::{ranges, state};
 use crate::commands::CliError;
 use crate::log::{Event, Level};
 use crate::pg;
@@ -60,11 +60,11 @@ pub struct Prepared {
     pub publication: String,
     /// Each table copied (a partition under its own name) and the position of the snapshot
     /// it was read in: what the stream passes over (`scry_apply::Replication::skip_copied`).
-    pub copied: HashMap<(String, String), u64>,
+    pub copied: CopyPositions,
 }
 
 impl Prepared {
-    fn copied(mut self, copied: HashMap<(String, String), u64>) -> Self {
+    fn copied(mut self, copied: CopyPositions) -> Self {
         self.copied = copied;
         self
     }
@@ -89,7 +89,7 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
     let prepared = Prepared {
         slot: name.clone(),
         publication: name,
-        copied: HashMap::new(),
+        copied: CopyPositions::default(),
     };
     let (system, database) = scry_source::catalog::identity(&mut src).map_err(on_source)?;
     let stream = scry_apply::stream_identity(&system, &database, &prepared.slot);
@@ -243,7 +243,14 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         .filter(|s| copy.iter().any(|t| t.relation.rel_id == s.table_oid))
         .cloned()
         .collect();
-    let sized = sized(&mut src, copy, &copy_schemas)?;
+    let mut sized = sized(&mut src, copy, &copy_schemas)?;
+    let mut done = done;
+    done.extend(plan_keys(
+        (&mut src, &mut tgt),
+        snapshot,
+        &mut sized,
+        plan.split,
+    )?);
     let rows = copy_tables(
         source, target, &sized, snapshot, exported, plan.jobs, plan.split,
     )?;
@@ -279,6 +286,70 @@ pub fn derived_name(tgt: &mut Conn) -> Result<String, CliError> {
     ))
 }
 
+/// Decides which tables are copied in ranges of their key (see [`super::ranges`]): those
+/// with ranges recorded by an earlier run, which go on with the ranges left, and those
+/// larger than `split` bytes with an integer key, whose ranges are made and recorded now.
+/// A table whose ranges were all copied is recorded as copied and taken out of `sized`; the
+/// OIDs of those.
+fn plan_keys(
+    (src, tgt): (&mut Conn, &mut Conn),
+    snapshot: Snapshot<'_>,
+    sized: &mut Vec<Sized>,
+    split: u64,
+) -> Result<Vec<u32>, CliError> {
+    let stream = snapshot.stream;
+    let mut finished = Vec::new();
+    for s in sized.iter_mut() {
+        let recorded = ranges::recorded(tgt, stream, &s.table)?;
+        if !recorded.is_empty() {
+            let total = recorded.len();
+            let left: Vec<ranges::Range> = recorded
+                .into_iter()
+                .filter(|(_, copied)| !copied)
+                .map(|(r, _)| r)
+                .collect();
+            info(
+                "resume",
+                format!(
+                    "{}: {} of {total} key ranges copied (kept); copying {}",
+                    s.table.relation.qualified_name(),
+                    total - left.len(),
+                    left.iter()
+                        .map(|r| format!("range {}", r.n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            if left.is_empty() {
+                // Cut short between its last range and its record.
+                let rel = &s.table.relation;
+                let sql = scry_apply::record_loaded_sql(
+                    stream,
+                    &rel.schema,
+                    &rel.table,
+                    snapshot.position,
+                    0,
+                );
+                tgt.simple(&sql).map_err(|e| {
+                    CliError::on("target", pg::server_error("cannot record a copy", &e))
+                })?;
+                finished.push(rel.rel_id);
+            }
+            s.ranges = Some(left);
+            continue;
+        }
+        if s.table.partitioned || s.bytes <= split {
+            continue;
+        }
+        if let Some(column) = ranges::key_column(src, &s.table)? {
+            let count = u32::try_from(s.bytes.div_ceil(split.max(1)).max(2)).unwrap_or(u32::MAX);
+            s.ranges = Some(ranges::plan(src, tgt, stream, &s.table, &column, count)?);
+        }
+    }
+    sized.retain(|s| !finished.contains(&s.table.relation.rel_id));
+    Ok(finished)
+}
+
 /// Each table with the size of its rows on the source (its heap, all partitions') and its
 /// keys and indexes, to make once its rows are in.
 fn sized(
@@ -309,6 +380,7 @@ fn sized(
                 table,
                 bytes: u64::try_from(size).unwrap_or(0),
                 after: schema.keys.iter().chain(&schema.indexes).cloned().collect(),
+                ranges: None,
             })
         })
         .collect()

@@ -24,6 +24,7 @@ use scry_conn::Conn;
 use scry_source::catalog::{column_list, qualified, Table};
 use scry_source::setup::ExportedSlot;
 
+use super::ranges::Range;
 use crate::commands::CliError;
 use crate::log::{Event, Level};
 use crate::pg;
@@ -54,14 +55,26 @@ pub struct Sized {
     /// Run on the target once the table's rows are there, by the job that finished them,
     /// while the other jobs go on copying.
     pub after: Vec<String>,
+    /// The ranges of its key left to copy, when it is copied in ranges of its key.
+    pub ranges: Option<Vec<Range>>,
 }
 
-/// A piece of work: a whole table, or a range of its pages.
-#[derive(Debug, Clone, Copy)]
+/// A piece of work: a whole table, or a range of its pages or of its key.
+#[derive(Debug, Clone)]
 struct Work {
     table: usize,
-    /// Pages `from..to` (`to` open for the last range); `None` for the whole table.
-    pages: Option<(u64, Option<u64>)>,
+    piece: Piece,
+}
+
+/// What of a table a piece of work copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    /// All of it.
+    Whole,
+    /// Pages `from..to` (`to` open for the last range).
+    Pages(u64, Option<u64>),
+    /// A range of its key.
+    Keys(Range),
 }
 
 /// How far each table is: ranges left, rows and bytes so far, when it started.
@@ -90,16 +103,24 @@ enum Done {
     },
 }
 
-/// The work: whole tables, and the ranges of those larger than `split` bytes (not
-/// partitioned ones, whose pages belong to their partitions), largest table first.
+/// The work: whole tables, the ranges of the key of those that have them, and the ranges
+/// of pages of the others larger than `split` bytes (not partitioned ones, whose pages
+/// belong to their partitions), largest table first.
 fn plan(tables: &[Sized], split: u64, page: u64) -> Vec<Work> {
     let mut work = Vec::new();
     for (i, t) in tables.iter().enumerate() {
+        if let Some(ranges) = &t.ranges {
+            work.extend(ranges.iter().map(|r| Work {
+                table: i,
+                piece: Piece::Keys(r.clone()),
+            }));
+            continue;
+        }
         let pages = t.bytes / page.max(1);
         if t.table.partitioned || t.bytes <= split || pages < 2 {
             work.push(Work {
                 table: i,
-                pages: None,
+                piece: Piece::Whole,
             });
             continue;
         }
@@ -110,7 +131,7 @@ fn plan(tables: &[Sized], split: u64, page: u64) -> Vec<Work> {
             let to = (from + step < pages).then_some(from + step);
             work.push(Work {
                 table: i,
-                pages: Some((from, to)),
+                piece: Piece::Pages(from, to),
             });
             from += step;
         }
@@ -151,10 +172,14 @@ pub fn copy_tables(
     for w in &work {
         tallies[w.table].left += 1;
     }
-    // A split table is emptied once, before its ranges, and recorded as being copied (at
-    // `0/0`), so that a run after an interruption knows the rows there are its own.
+    // A table split in pages is emptied once, before its ranges, and recorded as being
+    // copied (at `0/0`), so that a run after an interruption knows the rows there are its
+    // own. (One split by key was recorded so when its ranges were.)
     for (i, t) in tables.iter().enumerate() {
-        if tallies[i].left > 1 {
+        if work
+            .iter()
+            .any(|w| w.table == i && matches!(w.piece, Piece::Pages(..)))
+        {
             let rel = &t.table.relation;
             let name = qualified(rel);
             let empty = empty_sql(&mut tgt, &name)?.0;
@@ -375,7 +400,7 @@ fn worker(
                 "the copy was stopped; run the same command again to go on (the tables copied are kept)".into(),
             ));
         }
-        let Some(&work) = shared.work.get(shared.next.fetch_add(1, Ordering::Relaxed)) else {
+        let Some(work) = shared.work.get(shared.next.fetch_add(1, Ordering::Relaxed)) else {
             return Ok(());
         };
         let table = &shared.tables[work.table].table;
@@ -384,7 +409,7 @@ fn worker(
             let mut tallies = shared.tallies.lock().unwrap_or_else(|p| p.into_inner());
             tallies[work.table].started.get_or_insert(started);
         }
-        let (rows, bytes) = copy_piece(&mut src, &mut tgt, table, work, shared)?;
+        let (rows, bytes) = copy_piece(&mut src, &mut tgt, table, &work.piece, shared)?;
         let finished = {
             let mut tallies = shared.tallies.lock().unwrap_or_else(|p| p.into_inner());
             let tally = &mut tallies[work.table];
@@ -394,7 +419,7 @@ fn worker(
             (tally.left == 0).then_some(*tally)
         };
         if let Some(tally) = finished {
-            if work.pages.is_some() {
+            if work.piece != Piece::Whole {
                 // The last range of a split table records it.
                 let rel = &table.relation;
                 let record = scry_apply::record_loaded_sql(
@@ -440,16 +465,21 @@ fn copy_piece(
     src: &mut Conn,
     tgt: &mut Conn,
     table: &Table,
-    work: Work,
+    piece: &Piece,
     shared: &Shared<'_>,
 ) -> Result<(u64, u64), CliError> {
     let rel = &table.relation;
     let name = qualified(rel);
     let on_target =
         |what: String, e: &scry_conn::WireError| CliError::on("target", pg::server_error(what, e));
-    let (begin, freeze) = match work.pages {
-        Some(_) => ("BEGIN".to_owned(), false),
-        None => {
+    let (begin, freeze) = match piece {
+        Piece::Pages(..) => ("BEGIN".to_owned(), false),
+        Piece::Keys(range) if range.recopy => (
+            format!("BEGIN; DELETE FROM ONLY {name} WHERE {}", range.condition()),
+            false,
+        ),
+        Piece::Keys(_) => ("BEGIN".to_owned(), false),
+        Piece::Whole => {
             let (empty, freeze) = empty_sql(tgt, &name)?;
             (format!("BEGIN; {empty}"), freeze)
         }
@@ -463,13 +493,18 @@ fn copy_piece(
             if freeze { ", FREEZE" } else { "" }
         ))
         .map_err(|e| on_target(format!("cannot COPY into {name}"), &e))?;
-    let read = match work.pages {
-        None => table.copy_out_sql(),
-        Some((from, to)) => format!(
+    let read = match piece {
+        Piece::Whole => table.copy_out_sql(),
+        Piece::Pages(from, to) => format!(
             "COPY (SELECT {} FROM ONLY {name} WHERE ctid >= '({from},0)'::tid{}) TO STDOUT \
              (FORMAT binary)",
             column_list(rel),
             to.map_or_else(String::new, |to| format!(" AND ctid < '({to},0)'::tid"))
+        ),
+        Piece::Keys(range) => format!(
+            "COPY (SELECT {} FROM ONLY {name} WHERE {}) TO STDOUT (FORMAT binary)",
+            column_list(rel),
+            range.condition()
         ),
     };
     let mut reader = src.copy_out(&read).map_err(|e| {
@@ -508,9 +543,19 @@ fn copy_piece(
     let rows = writer
         .finish()
         .map_err(|e| on_target(format!("COPY into {name} failed"), &e))?;
-    let commit = match work.pages {
-        Some(_) => "COMMIT".to_owned(),
-        None => format!(
+    let commit = match piece {
+        Piece::Pages(..) => "COMMIT".to_owned(),
+        Piece::Keys(range) => format!(
+            "{}; COMMIT",
+            super::ranges::record_sql(
+                shared.snapshot.stream,
+                table,
+                range.n,
+                shared.snapshot.position,
+                rows
+            )
+        ),
+        Piece::Whole => format!(
             "{}; COMMIT",
             scry_apply::record_loaded_sql(
                 shared.snapshot.stream,
@@ -539,6 +584,7 @@ mod tests {
             },
             bytes,
             after: Vec::new(),
+            ranges: None,
         }
     }
 
@@ -555,19 +601,19 @@ mod tests {
         let ranges: Vec<_> = work
             .iter()
             .filter(|w| w.table == 1)
-            .map(|w| w.pages)
+            .map(|w| w.piece.clone())
             .collect();
         assert_eq!(
             ranges,
             [
-                Some((0, Some(25))),
-                Some((25, Some(50))),
-                Some((50, Some(75))),
-                Some((75, None))
+                Piece::Pages(0, Some(25)),
+                Piece::Pages(25, Some(50)),
+                Piece::Pages(50, Some(75)),
+                Piece::Pages(75, None)
             ]
         );
-        assert!(work.iter().any(|w| w.table == 0 && w.pages.is_none()));
-        assert!(work.iter().any(|w| w.table == 2 && w.pages.is_none()));
+        assert!(work.iter().any(|w| w.table == 0 && w.piece == Piece::Whole));
+        assert!(work.iter().any(|w| w.table == 2 && w.piece == Piece::Whole));
         assert_eq!(work.len(), 6);
         // Largest table first (the ranges in order), the small table last.
         assert_eq!(work.first().map(|w| w.table), Some(1));

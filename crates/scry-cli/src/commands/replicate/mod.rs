@@ -5,9 +5,9 @@
 
 pub mod clone;
 mod copy;
+mod ranges;
 mod state;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use scry_apply::{Applier, OnConflict, Replication, Stopped};
@@ -71,34 +71,41 @@ pub fn run(source: &str, target: &str, options: Options<'_>) -> Result<(), CliEr
                 Some(now)
             }
         };
-        let prepared;
-        let (slot, publication, copied) = match options.given {
-            Some((slot, publication)) => (slot, publication, None),
-            None => {
-                prepared = clone::prepare(source, target, options.plan)?;
-                (
-                    prepared.slot.as_str(),
-                    prepared.publication.as_str(),
-                    Some(&prepared.copied),
-                )
+        loop {
+            let prepared;
+            let (slot, publication, copied) = match options.given {
+                Some((slot, publication)) => (slot, publication, None),
+                None => {
+                    prepared = clone::prepare(source, target, options.plan)?;
+                    (
+                        prepared.slot.as_str(),
+                        prepared.publication.as_str(),
+                        Some(&prepared.copied),
+                    )
+                }
+            };
+            // Ranges to copy again are copied by the next turn's `prepare`.
+            if run_once(source, target, (slot, publication, copied), &options, until)? {
+                return Ok(());
             }
-        };
-        run_once(source, target, (slot, publication, copied), &options, until)
+        }
     })
 }
 
 /// The slot, the publication, and (when `replicate` copied the tables) each table's copy
 /// position.
-type Streamed<'a> = (&'a str, &'a str, Option<&'a HashMap<(String, String), u64>>);
+type Streamed<'a> = (&'a str, &'a str, Option<&'a scry_apply::CopyPositions>);
 
-/// One run, up to its end or its failure.
+/// One run, up to its end or its failure; false when ranges of a table copied in ranges of
+/// its key are to be copied again before the stream goes on (they are marked so on the
+/// target).
 fn run_once(
     source: &str,
     target: &str,
     (slot, publication, copied): Streamed<'_>,
     options: &Options<'_>,
     until: Option<u64>,
-) -> Result<(), CliError> {
+) -> Result<bool, CliError> {
     let mut replication = Replication::connect(source, slot).map_err(apply_error)?;
     if let Some(copied) = copied {
         replication = replication.skip_copied(copied.clone());
@@ -143,6 +150,31 @@ fn run_once(
     }
     print_conflicts(&mut applier, &mut progress);
     progress.finish();
+    if let (Stopped::Recopy, Some(recopy)) = (stopped, replication.recopy()) {
+        let mut tgt = crate::pg::connect(target).map_err(|e| CliError::on("target", e))?;
+        ranges::mark_recopy(&mut tgt, replication.stream(), recopy)?;
+        Event::new(
+            Level::Warn,
+            "recopy",
+            format!(
+                "{}.{}: an UPDATE moved a row into a key range copied before it, from one \
+                 copied after it, so the new row's unchanged values are not on the target \
+                 (or a TRUNCATE came between the copies of its ranges): copying range{} {} \
+                 again in a new snapshot, then going on",
+                recopy.schema,
+                recopy.table,
+                if recopy.ranges.len() == 1 { "" } else { "s" },
+                recopy
+                    .ranges
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .emit();
+        return Ok(false);
+    }
     if options.sequences && stopped == Stopped::Until {
         let values = super::capture::sequences(&mut crate::pg::connect(source)?)?;
         applier.sync_sequences(&values).map_err(apply_error)?;
@@ -173,9 +205,9 @@ fn run_once(
                  was stopped): {done}"
             ),
         }),
-        Stopped::Until => {
+        Stopped::Until | Stopped::Recopy => {
             Event::new(Level::Info, "summary", done).emit();
-            Ok(())
+            Ok(true)
         }
     }
 }

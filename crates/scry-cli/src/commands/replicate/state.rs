@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use scry_apply::CopyPositions;
 use scry_conn::Conn;
 use scry_source::catalog::Table;
 
@@ -52,13 +53,11 @@ pub(super) fn recorded(
     )
 }
 
-/// As [`recorded`], with each partition of a partitioned table under its own name (the
-/// name the stream gives its changes): what `scry_apply::Replication::skip_copied` takes.
-pub(super) fn positions(
-    tgt: &mut Conn,
-    stream: &str,
-) -> Result<HashMap<(String, String), u64>, CliError> {
-    read(
+/// Where each table was copied, for `scry_apply::Replication::skip_copied`: the tables as
+/// [`recorded`], with each partition of a partitioned table under its own name (the name
+/// the stream gives its changes), and the ranges of those copied in ranges of their key.
+pub(super) fn positions(tgt: &mut Conn, stream: &str) -> Result<CopyPositions, CliError> {
+    let tables = read(
         tgt,
         "WITH copied AS ( \
              SELECT to_regclass(format('%I.%I', schema_name, table_name)) AS rel, \
@@ -72,7 +71,11 @@ pub(super) fn positions(
          JOIN pg_class c ON c.oid = part.relid \
          JOIN pg_namespace n ON n.oid = c.relnamespace",
         stream,
-    )
+    )?;
+    Ok(CopyPositions {
+        tables,
+        ranges: super::ranges::positions(tgt, stream)?,
+    })
 }
 
 /// Refuses to copy into a table of the target that has rows this stream did not copy there:
