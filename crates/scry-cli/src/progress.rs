@@ -158,9 +158,52 @@ impl Tables<'_> {
     }
 }
 
+/// How far work of about `expected` units is with `done` of them done after `elapsed`, and
+/// how long the rest takes at the pace so far: `None` until a hundredth is done (a pace
+/// from less says little).
+pub fn forecast(done: f64, expected: f64, elapsed: Duration) -> Option<(f64, Duration)> {
+    if expected <= 0.0 {
+        return None;
+    }
+    let fraction = (done / expected).clamp(0.0, 1.0);
+    if fraction < 0.01 {
+        return None;
+    }
+    let left = elapsed.as_secs_f64() * (1.0 - fraction) / fraction;
+    Some((fraction, Duration::from_secs_f64(left.min(1e9))))
+}
+
+/// A duration as a person reads it: `42 s`, `3 min 05 s`, `2 h 07 min`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forecast_takes_the_pace_so_far() {
+        // A quarter in 10 s: three quarters more take 30 s.
+        assert_eq!(
+            forecast(25.0, 100.0, Duration::from_secs(10)),
+            Some((0.25, Duration::from_secs(30)))
+        );
+        assert_eq!(forecast(0.5, 100.0, Duration::from_secs(10)), None);
+        assert_eq!(forecast(1.0, 0.0, Duration::from_secs(10)), None);
+        assert_eq!(
+            forecast(120.0, 100.0, Duration::from_secs(10)),
+            Some((1.0, Duration::ZERO))
+        );
+        assert_eq!(clock(Duration::from_secs(42)), "42 s");
+        assert_eq!(clock(Duration::from_secs(185)), "3 min 05 s");
+        assert_eq!(clock(Duration::from_secs(7620)), "2 h 07 min");
+    }
 
     #[test]
     fn reading_lines_show_bytes_share_and_frames() {

@@ -1,19 +1,24 @@
-//! The initial copy of `scry replicate SOURCE TARGET`: every table read in the slot's
-//! exported snapshot and written into the target with COPY in PostgreSQL's binary format
-//! (no value is decoded or re-encoded on the way), by `--jobs` pairs of connections working
-//! through a queue, largest first. A table larger than `--split-larger-than` is split into
-//! ranges of its pages (`ctid` ranges, which PostgreSQL 14 and later scan directly), copied
-//! side by side, so that one large table does not leave the other connections idle.
+//! The initial copy of `scry replicate SOURCE TARGET`: every table read in a snapshot the
+//! slot (or, resuming, a temporary slot) exported and written into the target with COPY in
+//! PostgreSQL's binary format (no value is decoded or re-encoded on the way), by `--jobs`
+//! pairs of connections working through a queue, largest first. A table larger than
+//! `--split-larger-than` is split (see [`plan()`]) into ranges of its integer key when it has one
+//! (see `super::ranges`), else of its pages (`ctid` ranges, which PostgreSQL 14 and later
+//! scan directly), copied side by side so that one large table does not leave the other
+//! connections idle.
 //!
 //! A whole table is one transaction on the target: emptied (TRUNCATE, so the COPY can write
 //! frozen rows, or DELETE when a foreign key refers to it), the COPY, and the record in
-//! `scry.snapshot_tables` that the stream's snapshot of it is loaded. A split table is
-//! emptied first, each range is a transaction of its own, and the last range to finish
-//! records the table. A copy cut short leaves tables unrecorded, and the next run copies
-//! them anew (in a snapshot of its own: see `super::clone`), keeping those recorded. Once a table's rows are in, the job that finished them makes its keys and
+//! `scry.snapshot_tables` that the stream's snapshot of it is loaded. A range of a key is
+//! one transaction too, recorded in `scry.snapshot_ranges`. A table split in pages is
+//! emptied first and each range is a transaction of its own. The last range to finish
+//! records the table. A copy cut short leaves tables (and key ranges) unrecorded, and the
+//! next run copies them in a snapshot of its own (see `super::clone`), keeping those
+//! recorded. Once a table's rows are in, the job that finished them makes its keys and
 //! indexes (with a larger `maintenance_work_mem`) while the others go on copying. Memory
 //! stays bounded: a COPY goes through in pieces of 256 KiB, its rows' messages copied
-//! straight from one connection's buffer to the other's (`scry_conn::pipe`).
+//! straight from one connection's buffer to the other's (`scry_conn::pipe`). The progress
+//! line ([`report()`]) says how far the copy is and when it should end.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -24,11 +29,15 @@ use scry_conn::Conn;
 use scry_source::catalog::{column_list, qualified, Table};
 use scry_source::setup::ExportedSlot;
 
+mod plan;
+mod report;
+
+use plan::{plan, Piece, Work};
+use report::{report, Done};
+
 use super::ranges::Range;
 use crate::commands::CliError;
-use crate::log::{Event, Level};
 use crate::pg;
-use crate::progress::{Progress, Tables};
 
 /// The memory each job's index builds may take on the target.
 const MAINTENANCE_WORK_MEM: &str = "256MB";
@@ -58,25 +67,6 @@ pub struct Sized {
     /// The ranges of its key left to copy, when it is copied in ranges of its key.
     pub ranges: Option<Vec<Range>>,
 }
-
-/// A piece of work: a whole table, or a range of its pages or of its key.
-#[derive(Debug, Clone)]
-struct Work {
-    table: usize,
-    piece: Piece,
-}
-
-/// What of a table a piece of work copies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    /// All of it.
-    Whole,
-    /// Pages `from..to` (`to` open for the last range).
-    Pages(u64, Option<u64>),
-    /// A range of its key.
-    Keys(Range),
-}
-
 /// How far each table is: ranges left, rows and bytes so far, when it started.
 #[derive(Debug, Clone, Copy)]
 struct Tally {
@@ -85,63 +75,22 @@ struct Tally {
     bytes: u64,
     started: Option<Instant>,
 }
-
-/// What a job tells as it goes.
-enum Done {
-    /// A table copied whole: its name, rows, bytes of COPY data, and how long it took.
-    Copied {
-        name: String,
-        rows: u64,
-        bytes: u64,
-        took: Duration,
-    },
-    /// A table's keys and indexes made: how many statements, and how long they took.
-    Indexed {
-        name: String,
-        statements: usize,
-        took: Duration,
-    },
+/// What the jobs share.
+struct Shared<'a> {
+    tables: &'a [Sized],
+    work: &'a [Work],
+    next: AtomicUsize,
+    bytes: AtomicU64,
+    /// The COPY bytes of each table so far.
+    streamed: Vec<AtomicU64>,
+    tallies: Mutex<Vec<Tally>>,
+    snapshot: Snapshot<'a>,
+    /// The slot's exporting connection, closed once every job has imported its snapshot
+    /// (its walsender then lets the slot go while the copy goes on).
+    exported: Mutex<Option<ExportedSlot>>,
+    /// Jobs yet to import the snapshot.
+    importing: AtomicUsize,
 }
-
-/// The work: whole tables, the ranges of the key of those that have them, and the ranges
-/// of pages of the others larger than `split` bytes (not partitioned ones, whose pages
-/// belong to their partitions), largest table first.
-fn plan(tables: &[Sized], split: u64, page: u64) -> Vec<Work> {
-    let mut work = Vec::new();
-    for (i, t) in tables.iter().enumerate() {
-        if let Some(ranges) = &t.ranges {
-            work.extend(ranges.iter().map(|r| Work {
-                table: i,
-                piece: Piece::Keys(r.clone()),
-            }));
-            continue;
-        }
-        let pages = t.bytes / page.max(1);
-        if t.table.partitioned || t.bytes <= split || pages < 2 {
-            work.push(Work {
-                table: i,
-                piece: Piece::Whole,
-            });
-            continue;
-        }
-        let n = t.bytes.div_ceil(split).clamp(2, pages);
-        let step = pages.div_ceil(n);
-        let mut from = 0;
-        while from < pages {
-            let to = (from + step < pages).then_some(from + step);
-            work.push(Work {
-                table: i,
-                piece: Piece::Pages(from, to),
-            });
-            from += step;
-        }
-    }
-    // The largest table first, its ranges together: it is done soonest, and its keys and
-    // indexes are made while the next tables are copied.
-    work.sort_by_key(|w| std::cmp::Reverse(tables.get(w.table).map_or(0, |t| t.bytes)));
-    work
-}
-
 /// Copies `tables` from `source` to `target` over `jobs` connection pairs, splitting those
 /// larger than `split` bytes; returns the rows copied.
 ///
@@ -201,6 +150,7 @@ pub fn copy_tables(
         work: &work,
         next: AtomicUsize::new(0),
         bytes: AtomicU64::new(0),
+        streamed: tables.iter().map(|_| AtomicU64::new(0)).collect(),
         tallies: Mutex::new(tallies),
         snapshot,
         exported: Mutex::new(Some(exported)),
@@ -238,86 +188,6 @@ pub fn copy_tables(
         first_error.map_or(Ok(rows), Err)
     })
 }
-
-/// What the jobs share.
-struct Shared<'a> {
-    tables: &'a [Sized],
-    work: &'a [Work],
-    next: AtomicUsize,
-    bytes: AtomicU64,
-    tallies: Mutex<Vec<Tally>>,
-    snapshot: Snapshot<'a>,
-    /// The slot's exporting connection, closed once every job has imported its snapshot
-    /// (its walsender then lets the slot go while the copy goes on).
-    exported: Mutex<Option<ExportedSlot>>,
-    /// Jobs yet to import the snapshot.
-    importing: AtomicUsize,
-}
-
-/// Tells each table as it is done and shows the progress until the jobs end; the rows.
-fn report(done: &mpsc::Receiver<Done>, shared: &Shared<'_>, started: Instant) -> u64 {
-    let mut progress = Progress::new();
-    let (mut count, mut rows) = (0u64, 0u64);
-    loop {
-        match done.recv_timeout(Duration::from_millis(200)) {
-            Ok(Done::Copied {
-                name,
-                rows: copied,
-                bytes,
-                took,
-            }) => {
-                count += 1;
-                rows += copied;
-                if let Some(metrics) = crate::metrics::get() {
-                    metrics.copied(&name, copied);
-                }
-                let line = format!(
-                    "{name}: {copied} rows, {bytes} bytes copied in {:.2} s",
-                    took.as_secs_f64()
-                );
-                progress.emit(
-                    Event::new(Level::Info, "table", line)
-                        .field("table", name)
-                        .field("rows", copied)
-                        .field("bytes", bytes)
-                        .field("seconds", took.as_secs_f64()),
-                );
-            }
-            Ok(Done::Indexed {
-                name,
-                statements,
-                took,
-            }) => {
-                let line = format!(
-                    "{name}: {statements} constraint{} and index{} made in {:.2} s",
-                    if statements == 1 { "" } else { "s" },
-                    if statements == 1 { "" } else { "es" },
-                    took.as_secs_f64()
-                );
-                progress.emit(
-                    Event::new(Level::Info, "indexes", line)
-                        .field("table", name)
-                        .field("statements", statements)
-                        .field("seconds", took.as_secs_f64()),
-                );
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        let at = Tables {
-            done: count,
-            total: Some(shared.tables.len() as u64),
-            rows,
-            bytes: shared.bytes.load(Ordering::Relaxed),
-            total_bytes: None,
-            current: None,
-        };
-        progress.show(|| at.line(started.elapsed()));
-    }
-    progress.finish();
-    rows
-}
-
 /// A connection to the target as the copy's jobs (and the index builds) use it.
 pub(super) fn target_conn(target: &str) -> Result<Conn, CliError> {
     let mut tgt = pg::connect(target).map_err(|e| CliError::on("target", e))?;
@@ -409,7 +279,7 @@ fn worker(
             let mut tallies = shared.tallies.lock().unwrap_or_else(|p| p.into_inner());
             tallies[work.table].started.get_or_insert(started);
         }
-        let (rows, bytes) = copy_piece(&mut src, &mut tgt, table, &work.piece, shared)?;
+        let (rows, bytes) = copy_piece(&mut src, &mut tgt, work, shared)?;
         let finished = {
             let mut tallies = shared.tallies.lock().unwrap_or_else(|p| p.into_inner());
             let tally = &mut tallies[work.table];
@@ -464,10 +334,10 @@ fn worker(
 fn copy_piece(
     src: &mut Conn,
     tgt: &mut Conn,
-    table: &Table,
-    piece: &Piece,
+    work: &Work,
     shared: &Shared<'_>,
 ) -> Result<(u64, u64), CliError> {
+    let (table, piece) = (&shared.tables[work.table].table, &work.piece);
     let rel = &table.relation;
     let name = qualified(rel);
     let on_target =
@@ -518,6 +388,9 @@ fn copy_piece(
             return Err(io::Error::other("stopped (Ctrl-C or SIGTERM)"));
         }
         shared.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(streamed) = shared.streamed.get(work.table) {
+            streamed.fetch_add(n as u64, Ordering::Relaxed);
+        }
         Ok(())
     });
     let total = *copied.as_ref().unwrap_or(&0);
@@ -569,54 +442,4 @@ fn copy_piece(
     tgt.simple(&commit)
         .map_err(|e| on_target(format!("cannot commit the copy of {name}"), &e))?;
     Ok((rows, total))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use scry_types::RelationMeta;
-
-    fn sized(bytes: u64, partitioned: bool) -> Sized {
-        Sized {
-            table: Table {
-                relation: RelationMeta::new(1, "public", "t", Vec::new()),
-                partitioned,
-            },
-            bytes,
-            after: Vec::new(),
-            ranges: None,
-        }
-    }
-
-    #[test]
-    fn large_tables_split_into_page_ranges_that_cover_every_page() {
-        let page = 8192;
-        let tables = [
-            sized(10 * page, false),
-            sized(100 * page, false),
-            sized(100 * page, true),
-        ];
-        let work = plan(&tables, 30 * page, page);
-        // The small table and the partitioned one whole; the large one in 4 ranges.
-        let ranges: Vec<_> = work
-            .iter()
-            .filter(|w| w.table == 1)
-            .map(|w| w.piece.clone())
-            .collect();
-        assert_eq!(
-            ranges,
-            [
-                Piece::Pages(0, Some(25)),
-                Piece::Pages(25, Some(50)),
-                Piece::Pages(50, Some(75)),
-                Piece::Pages(75, None)
-            ]
-        );
-        assert!(work.iter().any(|w| w.table == 0 && w.piece == Piece::Whole));
-        assert!(work.iter().any(|w| w.table == 2 && w.piece == Piece::Whole));
-        assert_eq!(work.len(), 6);
-        // Largest table first (the ranges in order), the small table last.
-        assert_eq!(work.first().map(|w| w.table), Some(1));
-        assert_eq!(work.last().map(|w| w.table), Some(0));
-    }
 }
