@@ -4,7 +4,7 @@
 //! The root is still a FlexBuffers map, so any FlexBuffers reader can walk it and see the
 //! batch's fields; the events themselves, which are nearly all of a batch's bytes, are one
 //! blob in a layout of their own, and the names and column types they refer to are stated
-//! once per batch in a second blob. The README's "Wire format" section has a worked example;
+//! once per batch in a second blob. `docs/wire-format.md` has a worked example;
 //! the insta snapshots (`*__compact.snap`) pin the bytes of every canonical case.
 //!
 //! # The root map

@@ -10,6 +10,6 @@ pub enum Encoding {
     /// The compact encoding (layout version 3): a FlexBuffers root map whose events are one
     /// blob of their own layout (rows as COPY BINARY fields, names and column types stated
     /// once per batch, integers as varints and deltas). Not readable by 0.1.1, which
-    /// refuses it with an error. The README's "Wire format" section describes its bytes.
+    /// refuses it with an error. `docs/wire-format.md` describes its bytes.
     Compact,
 }

@@ -29,3 +29,8 @@ pub use scry_pg as pg;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of `docs/wire-format.md`, as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/wire-format.md")]
+pub struct WireFormatDoctests;
