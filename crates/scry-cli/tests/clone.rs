@@ -580,6 +580,24 @@ fn a_copy_cut_short_resumes_at_the_key_range_and_a_row_moved_back_is_copied_agai
     assert!(lsn(&moved.3) > lsn(&resumed.3), "{after:?}");
     assert_eq!(digest(&mut t, "big"), digest(&mut s, "big"));
     assert_eq!(digest(&mut t, "small"), digest(&mut s, "small"));
+    // The slot dropped by hand (the target's records left behind) and the source changed:
+    // a run again makes a new slot and copies every range anew over the old rows.
+    s.batch_execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+         WHERE database = current_database();
+         UPDATE big SET v = 'while no slot' WHERE id % 1000 = 0;
+         DELETE FROM big WHERE id BETWEEN 7000 AND 7100;",
+    )
+    .expect("drop the slot, change the source");
+    let out = replicate(&source, &target, &["--until", "now"])
+        .wait_with_output()
+        .expect("scry replicate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(digest(&mut t, "big"), digest(&mut s, "big"));
     let out = Command::new(env!("CARGO_BIN_EXE_scry"))
         .args(["drop", &source, &target])
         .output()

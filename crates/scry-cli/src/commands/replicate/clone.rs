@@ -167,6 +167,8 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         .collect::<Result<Vec<_>, _>>()
         .map_err(on_source)?;
     let (copy, exported, done) = if new_slot {
+        // Ranges an earlier slot of this name was copied in say nothing of the new one.
+        ranges::forget(&mut tgt, &stream)?;
         for schema in &schemas {
             run_all(&mut tgt, &schema.create, &schema.table)?;
         }

@@ -123,8 +123,20 @@ pub fn recorded(
         .collect())
 }
 
+/// Forgets the ranges of `stream` (those of a slot of the same name, dropped since).
+pub fn forget(tgt: &mut Conn, stream: &str) -> Result<(), CliError> {
+    tgt.query(
+        "DELETE FROM scry.snapshot_ranges WHERE stream = $1",
+        &[Some(stream)],
+    )
+    .map_err(|e| on_target("cannot clear scry.snapshot_ranges", &e))?;
+    Ok(())
+}
+
 /// Splits `table` into about `count` ranges of `column` and records them on the target,
-/// none copied yet, with the table recorded as being copied (at `0/0`). The ranges to copy.
+/// none copied yet, with the table recorded as being copied (at `0/0`). The ranges to copy;
+/// each deletes its rows first when the table has rows (of an earlier copy by this stream:
+/// others' are refused before anything is copied).
 pub fn plan(
     src: &mut Conn,
     tgt: &mut Conn,
@@ -145,6 +157,13 @@ pub fn plan(
         &format!("source: cannot read the key bounds of {name}"),
     )?;
     let (min, max) = (pg::number(&bounds, 0), pg::number(&bounds, 1));
+    let has_rows = pg::first_row(
+        tgt,
+        &format!("SELECT EXISTS (SELECT 1 FROM ONLY {name})"),
+        &[],
+        &format!("target: cannot read {name}"),
+    )?;
+    let recopy = pg::flag(&has_rows, 0);
     let ranges: Vec<Range> = split(min, max, count)
         .into_iter()
         .zip(0..)
@@ -153,7 +172,7 @@ pub fn plan(
             column: column.to_owned(),
             low,
             high,
-            recopy: false,
+            recopy,
         })
         .collect();
     let lit = |s: &str| scry_pg::text::quote_literal(s);
@@ -169,8 +188,8 @@ pub fn plan(
         let bound = |b: Option<i64>| b.map_or_else(|| "NULL".to_owned(), |b| b.to_string());
         sql.push_str(&format!(
             "INSERT INTO scry.snapshot_ranges \
-             (stream, schema_name, table_name, n, key_column, low, high) \
-             VALUES ({}, {}, {}, {}, {}, {}, {}); ",
+             (stream, schema_name, table_name, n, key_column, low, high, recopy) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {recopy}); ",
             lit(stream),
             lit(&rel.schema),
             lit(&rel.table),
