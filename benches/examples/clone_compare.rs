@@ -2,17 +2,17 @@
 //! scale 60 and a million wide rows, with their keys and an index), three ways, one after
 //! the other on this server, and the ratios:
 //!
-//! - `scry replicate SOURCE TARGET --until now --jobs J` (schema, copy, keys and indexes,
-//!   the stream up to now);
-//! - `pgcopydb clone --table-jobs J --index-jobs J --split-tables-larger-than 256MB`;
+//! - `scry replicate SOURCE TARGET --until now --jobs J --split-larger-than SPLIT` (schema,
+//!   copy, keys and indexes, the stream up to now);
+//! - `pgcopydb clone --table-jobs J --index-jobs J --split-tables-larger-than SPLIT`;
 //! - PostgreSQL's `CREATE SUBSCRIPTION ... WITH (copy_data = true)` into a target given the
 //!   schema by `pg_dump --schema-only` (timed from the subscription until every table is
 //!   ready; the schema is not counted).
 //!
 //! Each target's row counts are checked against the source's.
 //!
-//! `SCRY_PG_URL=... cargo run --release -p scry-benches --example clone_compare -- [SCALE] [JOBS]`
-//! (pgbench scale 60 and 4 jobs by default; needs pgbench, pg_dump and psql beside
+//! `SCRY_PG_URL=... cargo run --release -p scry-benches --example clone_compare -- [SCALE] [JOBS] [SPLIT]`
+//! (pgbench scale 60, 4 jobs and tables split past 256MB by default; needs pgbench, pg_dump and psql beside
 //! `pg_config`, and `pgcopydb` on the PATH; the source is generated once and kept as
 //! `clone_bench_src`).
 
@@ -33,6 +33,9 @@ fn main() {
     let jobs: u32 = args
         .next()
         .map_or(4, |s| s.parse().expect("JOBS: a number"));
+    // Both split the tables larger than this into ranges copied side by side.
+    let split = args.next().unwrap_or_else(|| "256MB".to_owned());
+    let split = split.as_str();
     let Some(url) = scry_testkit::server::pg_url("the clone comparison") else {
         return;
     };
@@ -54,6 +57,7 @@ fn main() {
     let out = Command::new(&scry)
         .args(["replicate", &source, &target, "--until", "now", "--jobs"])
         .arg(jobs.to_string())
+        .args(["--split-larger-than", split])
         .stdout(Stdio::null())
         .output()
         .expect("scry replicate");
@@ -86,7 +90,7 @@ fn main() {
         ])
         .args([
             "--split-tables-larger-than",
-            "256MB",
+            split,
             "--no-owner",
             "--no-acl",
         ])
@@ -115,7 +119,7 @@ fn main() {
     clean_source(&mut s);
 
     println!(
-        "{size} ({scale} pgbench scale, 1M wide rows), {jobs} jobs: scry {:.1} s (peak RSS {rss}), \
+        "{size} ({scale} pgbench scale, 1M wide rows), {jobs} jobs, split past {split}: scry {:.1} s (peak RSS {rss}), \
          pgcopydb {:.1} s, native {:.1} s; scry is {:.2}x pgcopydb and {:.2}x native",
         ours.as_secs_f64(),
         theirs.as_secs_f64(),
@@ -154,10 +158,9 @@ fn source(url: &str, scale: u32) -> String {
         .status()
         .expect("pgbench");
     assert!(status.success(), "pgbench -i");
-    Client::connect(&source, NoTls)
-        .expect("connect")
-        .batch_execute(
-            "CREATE TABLE wide (id int8 PRIMARY KEY, a text, b text, c numeric, d timestamptz,
+    let mut s = Client::connect(&source, NoTls).expect("connect");
+    s.batch_execute(
+        "CREATE TABLE wide (id int8 PRIMARY KEY, a text, b text, c numeric, d timestamptz,
                  e int4, f float8, g jsonb, h uuid, i text);
              INSERT INTO wide SELECT g, md5(g::text), repeat(md5((g * 3)::text), 2), g / 7.0,
                  timestamptz '2020-01-01' + g * interval '1 minute', g % 1000, g * 1.5,
@@ -165,14 +168,15 @@ fn source(url: &str, scale: u32) -> String {
                  'note ' || g
              FROM generate_series(1, 1000000) g;
              CREATE INDEX wide_e ON wide (e);
-             ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
-             VACUUM ANALYZE;",
-        )
-        .expect("the wide table");
+             ALTER TABLE pgbench_history REPLICA IDENTITY FULL;",
+    )
+    .expect("the wide table");
+    // VACUUM runs outside any transaction: a statement of its own.
+    s.batch_execute("VACUUM ANALYZE").expect("vacuum");
     source
 }
 
-/// Removes every slot and publication of the source database.
+/// Removes every slot and publication of the source database, then checkpoints.
 fn clean_source(s: &mut Client) {
     s.batch_execute(
         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
@@ -183,6 +187,9 @@ fn clean_source(s: &mut Client) {
            END LOOP; END $$;",
     )
     .expect("clean the source");
+    // Each contender starts with the server's dirty pages written: the WAL of the one
+    // before (a copy writes more than max_wal_size) is not checkpointed during its run.
+    s.batch_execute("CHECKPOINT").expect("checkpoint");
 }
 
 /// Every table of the source has as many rows on the target.
