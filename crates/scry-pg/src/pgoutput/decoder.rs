@@ -9,7 +9,8 @@ use scry_types::{
     ColumnMeta, ColumnValue, DatabaseEvent, OperationType, RelationMeta, ReplicaIdentity, Row,
 };
 
-use super::message::{Message, Parser, Relation, Tuple, TupleColumn};
+use super::message::{Message, Relation, Tuple, TupleColumn};
+use super::parse::Parser;
 use super::spool::Spool;
 use super::PgOutputError;
 use crate::oid::type_tag_from_oid;

@@ -47,14 +47,16 @@
 mod decoder;
 mod error;
 mod message;
+mod parse;
 mod spool;
 mod start;
 
 pub use decoder::{is_text_format, Change, ChangeDecoder, ChangeError};
 pub use error::{PgOutputError, PgOutputProblem};
 pub use message::{
-    parse, Begin, Commit, Delete, Insert, LogicalMessage, Message, MessageKind, OldRow, Origin,
-    Parser, Prepared, Relation, RelationColumn, RollbackPrepared, StreamAbort, StreamCommit,
-    StreamStart, Truncate, Tuple, TupleColumn, TupleColumns, Type, Update,
+    Begin, Commit, Delete, Insert, LogicalMessage, Message, MessageKind, OldRow, Origin, Prepared,
+    Relation, RelationColumn, RollbackPrepared, StreamAbort, StreamCommit, StreamStart, Truncate,
+    Tuple, TupleColumn, TupleColumns, Type, Update,
 };
+pub use parse::{parse, Parser};
 pub use start::{protocol_for, start_replication};
