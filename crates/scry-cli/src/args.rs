@@ -237,7 +237,8 @@ pub enum Command {
         jobs: u16,
         /// Without --slot: copy a table whose rows take more than SIZE (1GB, 256MB) in
         /// ranges side by side over the --jobs connections: of its key when that is one
-        /// integer column (a copy cut short then resumes at the range), else of its pages.
+        /// integer column and the table has no other unique index (a copy cut short then
+        /// resumes at the range), else of its pages.
         #[arg(long, value_name = "SIZE", default_value = "1GB", value_parser = crate::watch::parse_size, conflicts_with = "slot")]
         split_larger_than: u64,
         /// The replication origin that records what the target has of this stream; by

@@ -463,7 +463,9 @@ fn a_copy_cut_short_resumes_at_the_key_range_and_a_row_moved_back_is_copied_agai
     let table = "CREATE TABLE big (id int8 PRIMARY KEY, v text NOT NULL)";
     s.batch_execute(&format!(
         "{table}; INSERT INTO big SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 20000) g;
-         CREATE TABLE small (id int4 PRIMARY KEY); INSERT INTO small VALUES (1);"
+         CREATE TABLE small (id int4 PRIMARY KEY); INSERT INTO small VALUES (1);
+         CREATE TABLE tagged (id int8 PRIMARY KEY, tag text UNIQUE, pad text);
+         INSERT INTO tagged SELECT g, 't' || g, repeat('p', 200) FROM generate_series(1, 8000) g;"
     ))
     .expect("source");
     // On the target, the row with key 15000 waits for a lock the test holds: its range
@@ -490,7 +492,8 @@ fn a_copy_cut_short_resumes_at_the_key_range_and_a_row_moved_back_is_copied_agai
     let mut first = replicate(&source, &target, &[]);
     let ranges = |t: &mut Client| -> Vec<(i32, Option<i64>, Option<i64>, String)> {
         t.query(
-            "SELECT n, low, high, snapshot_lsn::text FROM scry.snapshot_ranges ORDER BY n",
+            "SELECT n, low, high, snapshot_lsn::text FROM scry.snapshot_ranges \
+             WHERE table_name = 'big' ORDER BY n",
             &[],
         )
         .map(|rows| {
@@ -580,6 +583,16 @@ fn a_copy_cut_short_resumes_at_the_key_range_and_a_row_moved_back_is_copied_agai
     assert!(lsn(&moved.3) > lsn(&resumed.3), "{after:?}");
     assert_eq!(digest(&mut t, "big"), digest(&mut s, "big"));
     assert_eq!(digest(&mut t, "small"), digest(&mut s, "small"));
+    // A table with another unique index is split in pages, never in ranges of its key.
+    assert_eq!(digest(&mut t, "tagged"), digest(&mut s, "tagged"));
+    let tagged_ranges: i64 = t
+        .query_one(
+            "SELECT count(*) FROM scry.snapshot_ranges WHERE table_name = 'tagged'",
+            &[],
+        )
+        .expect("ranges")
+        .get(0);
+    assert_eq!(tagged_ranges, 0);
     // The slot dropped by hand (the target's records left behind) and the source changed:
     // a run again makes a new slot and copies every range anew over the old rows.
     s.batch_execute(

@@ -1,6 +1,6 @@
 //! Tables copied in ranges of their key: a table larger than `--split-larger-than` whose
-//! replica identity is one `int2`, `int4` or `int8` column is split into ranges of that
-//! key, fixed once and kept on the target (`scry.snapshot_ranges`), each copied in one
+//! replica identity is one `int2`, `int4` or `int8` column, and that has no other unique
+//! index (see [`key_column`]), is split into ranges of that key, fixed once and kept on the target (`scry.snapshot_ranges`), each copied in one
 //! target transaction that also records it with the position of its snapshot. A copy cut
 //! short thus resumes at the range: the ranges done stay, the others are read in a new
 //! snapshot, and the stream follows each range's position
@@ -53,7 +53,11 @@ fn on_target(what: &str, e: &scry_conn::WireError) -> CliError {
 }
 
 /// The table's key column when its rows can be copied in ranges of it: its replica
-/// identity (the primary key, or the index chosen) is one column of an integer type.
+/// identity (the primary key, or the index chosen) is one column of an integer type, and
+/// no other unique index or exclusion constraint holds it. (Ranges read at different
+/// positions hold the rows of different moments until the stream has passed them all: two
+/// rows of two ranges may then share a value another unique index would refuse. Keys never
+/// do, each key lying in one range.)
 pub fn key_column(src: &mut Conn, table: &Table) -> Result<Option<String>, CliError> {
     let rows = src
         .query(
@@ -63,7 +67,10 @@ pub fn key_column(src: &mut Conn, table: &Table) -> Result<Option<String>, CliEr
              WHERE i.indrelid = $1::oid AND i.indnkeyatts = 1 \
                AND ((c.relreplident = 'd' AND i.indisprimary) \
                     OR (c.relreplident = 'i' AND i.indisreplident)) \
-               AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)",
+               AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) \
+               AND NOT EXISTS (SELECT 1 FROM pg_index o \
+                               WHERE o.indrelid = i.indrelid AND o.indexrelid <> i.indexrelid \
+                                 AND (o.indisunique OR o.indisexclusion))",
             &[Some(&table.relation.rel_id.to_string())],
         )
         .map_err(|e| CliError::on("source", pg::server_error("cannot read table keys", &e)))?;
