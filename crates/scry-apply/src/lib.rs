@@ -82,7 +82,7 @@ use scry_types::{DatabaseEvent, Lsn, OperationType, RelationMeta, SequenceValue}
 pub use error::{ApplyError, Side};
 use pipeline::Item;
 pub use replicate::{
-    CopyPositions, KeyRange, KeyRanges, Recopy, Replication, Stopped, STATUS_EVERY,
+    CopyPositions, KeyRange, KeyRanges, Pause, Recopy, Replication, Stopped, STATUS_EVERY,
 };
 use scry_conn::{self as conn, Conn, WireError};
 use sql::literal;

@@ -3,7 +3,9 @@
 //! stream (`scry.snapshot_tables`), and, for the tables `scry replicate` copies in ranges of
 //! their key, each range and the snapshot it was read in (`scry.snapshot_ranges`: `low`
 //! included, `high` excluded, NULL unbounded; `0/0` not copied yet; `recopy` when rows of
-//! an earlier copy may be there).
+//! an earlier copy may be there). `scry.pauses` holds `scry verify`'s requests that a
+//! running replication stop before the first transaction committed at or after `at`, and
+//! its answer (`paused_at`: the target then holds exactly the transactions before `at`).
 //!
 //! A stream is named by its *identity*: for scry's own producers `SYSTEM/DATABASE/SLOT` (the
 //! source cluster's system identifier, its database and the slot), as `scry capture` writes
@@ -48,7 +50,12 @@ CREATE TABLE IF NOT EXISTS scry.snapshot_ranges (
     snapshot_lsn pg_lsn NOT NULL DEFAULT '0/0',
     rows bigint NOT NULL DEFAULT 0,
     recopy boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (stream, schema_name, table_name, n))";
+    PRIMARY KEY (stream, schema_name, table_name, n));
+CREATE TABLE IF NOT EXISTS scry.pauses (
+    stream text PRIMARY KEY,
+    at pg_lsn NOT NULL,
+    paused_at pg_lsn,
+    requested_at timestamptz NOT NULL DEFAULT now())";
 
 /// The SQL that creates scry's state on a target (schema `scry`, its tables) when it is
 /// missing; for programs that load through another client (`scry load`).
@@ -298,15 +305,26 @@ pub fn forget(
                 literal(stream)
             ))?;
         }
+        let pauses =
+            single(conn, "SELECT to_regclass('scry.pauses') IS NOT NULL")?.as_deref() == Some("t");
+        if pauses {
+            conn.simple(&format!(
+                "DELETE FROM scry.pauses WHERE stream = {}",
+                literal(stream)
+            ))?;
+        }
         forgotten.schema_dropped = single(
             conn,
             &format!(
                 "SELECT NOT EXISTS (SELECT 1 FROM scry.origins) \
                     AND NOT EXISTS (SELECT 1 FROM scry.snapshot_tables){}",
-                if ranges {
-                    " AND NOT EXISTS (SELECT 1 FROM scry.snapshot_ranges)"
-                } else {
-                    ""
+                match (ranges, pauses) {
+                    (false, _) => "",
+                    (true, false) => " AND NOT EXISTS (SELECT 1 FROM scry.snapshot_ranges)",
+                    (true, true) => {
+                        " AND NOT EXISTS (SELECT 1 FROM scry.snapshot_ranges) \
+                         AND NOT EXISTS (SELECT 1 FROM scry.pauses)"
+                    }
                 }
             ),
         )?

@@ -321,8 +321,10 @@ pub enum Command {
         json: bool,
     },
     /// Compare the target's tables with the source's, on the servers (per table, hashes of
-    /// key buckets; the rows of buckets that differ), and name the keys that differ. Exit
-    /// code 0 when every table is equal, 1 when one differs.
+    /// key buckets; the rows of buckets that differ), and name the keys that differ. While
+    /// `scry replicate SOURCE TARGET` runs, both are compared at one position (the
+    /// replication pauses there a moment). Exit code 0 when every table is equal, 1 when one
+    /// differs.
     Verify {
         /// The source server: a libpq connection string or URL.
         source: String,
@@ -338,8 +340,8 @@ pub enum Command {
         /// Compare the tables of this publication.
         #[arg(long, conflicts_with_all = ["table", "schema"])]
         publication: Option<String>,
-        /// Compare what differs this many times in all, 2 s apart, before reporting it (a
-        /// replication that runs catches up meanwhile).
+        /// Without a running `scry replicate SOURCE TARGET`: compare what differs this many
+        /// times in all, 2 s apart, before reporting it (a replication catches up meanwhile).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
         rounds: u32,
     },

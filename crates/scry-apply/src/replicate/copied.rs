@@ -237,6 +237,37 @@ fn key_of(row: &Row, columns: &[String], column: &str) -> Option<i64> {
     })
 }
 
+impl super::Replication {
+    /// Passes over the changes that tables copied later than the stream starts already have:
+    /// `copied` gives each table (a partition under its own name) and the position of the
+    /// snapshot its copy was read in (the consistent point of the slot that exported it),
+    /// or, for a table copied in ranges of its key, each range's. A change is applied only
+    /// when its transaction committed at or after that position, the rule of PostgreSQL's
+    /// own table synchronisation; so tables copied in several snapshots (a copy resumed
+    /// after its first snapshot was gone) join one stream without a change lost or applied
+    /// twice. When a change cannot be followed that way (see [`Stopped::Recopy`](super::Stopped::Recopy)), the run
+    /// stops before its transaction.
+    #[must_use]
+    pub fn skip_copied(mut self, copied: CopyPositions) -> Self {
+        self.copied = Copied::new(copied);
+        self
+    }
+
+    /// After [`Stopped::Recopy`](super::Stopped::Recopy): the ranges to copy again, in a snapshot taken after the
+    /// change that needs them, before streaming again.
+    #[must_use]
+    pub fn recopy(&self) -> Option<&Recopy> {
+        self.recopy.as_ref()
+    }
+
+    /// The changes passed over so far because their tables' copies have them (see
+    /// [`skip_copied`](Self::skip_copied)).
+    #[must_use]
+    pub fn skipped_copied(&self) -> u64 {
+        self.copied.skipped
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,9 +27,12 @@ use crate::{Applier, ApplyError};
 use scry_conn::{self as conn, Conn, CopyBoth, WireError};
 
 mod checks;
+mod confirm;
 mod copied;
+mod pause;
 
 pub use copied::{CopyPositions, KeyRange, KeyRanges, Recopy};
+pub use pause::Pause;
 
 /// The longest the source waits for a status update (what the target has durably), while
 /// the stream is busy or quiet.
@@ -61,6 +64,9 @@ pub enum Stopped {
     /// can be applied ([`Replication::recopy`] says which); the change's transaction is not
     /// applied, and streams again next time.
     Recopy,
+    /// The stream reached the position [`Replication::pause_handle`] asked for: everything
+    /// before it is applied, nothing after it. `run` again goes on.
+    Paused,
 }
 
 /// A logical replication slot on the source, applied as it streams; see the module's
@@ -86,6 +92,10 @@ pub struct Replication {
     copied: copied::Copied,
     /// Ranges to copy again before the stream can go on.
     recopy: Option<Recopy>,
+    /// Where to pause (see [`Replication::pause_handle`]).
+    pause: Pause,
+    /// The message a pause stopped before, applied first by the next run.
+    held: Option<(u64, Bytes)>,
 }
 
 impl std::fmt::Debug for Replication {
@@ -164,6 +174,8 @@ impl Replication {
             protocol: None,
             copied: copied::Copied::default(),
             recopy: None,
+            pause: Pause::default(),
+            held: None,
         };
         replication.check_slot()?;
         Ok(replication)
@@ -190,35 +202,6 @@ impl Replication {
     pub fn ddl_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.ddl_prefix = Some(prefix.into());
         self
-    }
-
-    /// Passes over the changes that tables copied later than the stream starts already have:
-    /// `copied` gives each table (a partition under its own name) and the position of the
-    /// snapshot its copy was read in (the consistent point of the slot that exported it),
-    /// or, for a table copied in ranges of its key, each range's. A change is applied only
-    /// when its transaction committed at or after that position, the rule of PostgreSQL's
-    /// own table synchronisation; so tables copied in several snapshots (a copy resumed
-    /// after its first snapshot was gone) join one stream without a change lost or applied
-    /// twice. When a change cannot be followed that way (see [`Stopped::Recopy`]), the run
-    /// stops before its transaction.
-    #[must_use]
-    pub fn skip_copied(mut self, copied: CopyPositions) -> Self {
-        self.copied = copied::Copied::new(copied);
-        self
-    }
-
-    /// After [`Stopped::Recopy`]: the ranges to copy again, in a snapshot taken after the
-    /// change that needs them, before streaming again.
-    #[must_use]
-    pub fn recopy(&self) -> Option<&Recopy> {
-        self.recopy.as_ref()
-    }
-
-    /// The changes passed over so far because their tables' copies have them (see
-    /// [`skip_copied`](Self::skip_copied)).
-    #[must_use]
-    pub fn skipped_copied(&self) -> u64 {
-        self.copied.skipped
     }
 
     /// The source's current WAL position (`pg_current_wal_lsn()`), for an `until` of "what
@@ -341,6 +324,9 @@ impl Replication {
             .checked_sub(ASK_EVERY)
             .unwrap_or_else(Instant::now);
         let mut turn = Instant::now();
+        if let Some(stopped) = self.resume(applier)? {
+            return self.stop(applier, stopped);
+        }
         loop {
             let message = match self.pause(applier)? {
                 Some(message) => message,
@@ -368,6 +354,10 @@ impl Replication {
                     if until.is_some() && pending.is_none() {
                         return self.stop(applier, Stopped::Until);
                     }
+                    if self.reached_pause(applier) {
+                        return self.stop(applier, Stopped::Paused);
+                    }
+                    let pending = pending.or(self.pause.get());
                     if self.last_status.elapsed() >= STATUS_EVERY {
                         self.confirm(applier, false)?;
                     } else if (pending.is_some() && asked.elapsed() >= QUIET)
@@ -389,6 +379,9 @@ impl Replication {
                 CopyBoth::XLogData { start, data } => {
                     self.received = self.received.max(start);
                     self.bytes += data.len() as u64;
+                    if self.holds(start, &data) {
+                        return self.stop(applier, Stopped::Paused);
+                    }
                     let committed = self.decode(start, &data, applier)?;
                     if self.recopy.is_some() {
                         return self.stop(applier, Stopped::Recopy);
@@ -521,87 +514,6 @@ impl Replication {
             message: e.to_string(),
         })?;
         Ok(committed)
-    }
-
-    /// Confirms the slot as far as the target has flushed, and tells the source.
-    ///
-    /// With no transaction open or held, and every committed one durable, everything the
-    /// source has sent is accounted for: the slot is confirmed up to what was received (the
-    /// last keepalive's end), not only to the last Commit applied. So a slot whose tables
-    /// are idle does not hold the WAL of the rest of the server, and a source shutting down
-    /// (which waits until the slot is confirmed as far as it sent) is not held up.
-    fn confirm(&mut self, applier: &mut Applier, reply: bool) -> Result<(), ApplyError> {
-        // A target still working on a group (or waiting on a lock) is not waited for here:
-        // the last durable position it said stands until it answers.
-        applier.step()?;
-        let durable = if applier.queued() > 0 {
-            applier.last_durable()
-        } else {
-            applier.durable_progress()?
-        };
-        // Never past the first message of a transaction still held (streamed, not yet
-        // committed): the server must send it again after a restart.
-        let held = self.decoder.oldest_held_lsn();
-        self.confirmed = self.confirmed.max(durable.min(held.unwrap_or(u64::MAX)));
-        if self.settled(applier) && durable >= applier.progress() {
-            self.confirmed = self.confirmed.max(self.received);
-        }
-        self.status(reply)
-    }
-
-    /// A standby status update with what is received and confirmed.
-    fn status(&mut self, reply: bool) -> Result<(), ApplyError> {
-        self.last_status = Instant::now();
-        let (received, confirmed) = (self.received, self.confirmed);
-        self.conn
-            .standby_status(received, confirmed, reply)
-            .map_err(|e| self.error("cannot send a status update", &e))
-    }
-
-    /// Waits (`wait` at most) until the target has flushed every transaction it committed,
-    /// then confirms the slot that far: what to call after [`run`](Self::run), before the
-    /// connection closes, so that the source does not keep (and send again) what the target
-    /// has. Under `synchronous_commit = off` the target's WAL writer flushes within its
-    /// `wal_writer_delay` (200 ms by default). Returns the confirmed position.
-    ///
-    /// # Errors
-    /// As [`Applier::durable_progress`]; [`ApplyError::Source`] when the status update
-    /// cannot be sent.
-    pub fn settle(&mut self, applier: &mut Applier, wait: Duration) -> Result<u64, ApplyError> {
-        let deadline = Instant::now() + wait;
-        while applier.durable_progress()? < applier.progress() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.confirm(applier, false)?;
-        Ok(self.confirmed)
-    }
-
-    /// Ends a run: what is queued is applied, and the slot confirmed as far as the target
-    /// has flushed.
-    ///
-    /// Asked to stop while the target has not answered (a lock it waits on), it stops
-    /// within a second without waiting for it: the transactions it has not committed are
-    /// applied by the next run, those it commits later carry their origin progress with
-    /// them, and the slot stays where it was confirmed.
-    fn stop(&mut self, applier: &mut Applier, why: Stopped) -> Result<Stopped, ApplyError> {
-        if why == Stopped::Asked {
-            let deadline = Instant::now() + Duration::from_secs(1);
-            while applier.queued() > 0 && Instant::now() < deadline {
-                applier.step()?;
-                applier.wait_answers(Duration::from_millis(50))?;
-            }
-            if applier.queued() > 0 {
-                let _ = self.status(false);
-                return Ok(why);
-            }
-        }
-        // `confirm` sends the queued transactions first (`Applier::durable_progress`).
-        match self.confirm(applier, false) {
-            // A stream the source ended takes no more status updates.
-            Err(ApplyError::Source { .. }) if why == Stopped::Ended => Ok(why),
-            Err(e) => Err(e),
-            Ok(()) => Ok(why),
-        }
     }
 
     fn error(&self, what: &str, e: &WireError) -> ApplyError {

@@ -267,7 +267,7 @@ pub(super) fn summary(applier: &Applier, start: u64, started: Instant) -> String
 
 /// A failed apply as the command's error, saying which side failed: a stream that does not
 /// fit, the source's replication stream, or the target.
-pub(super) fn apply_error(e: ApplyError) -> CliError {
+pub(crate) fn apply_error(e: ApplyError) -> CliError {
     match e {
         ApplyError::Invalid { .. } => CliError::Load(e.to_string()),
         ApplyError::Connection { side, message } => CliError::Lost {

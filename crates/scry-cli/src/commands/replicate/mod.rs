@@ -5,6 +5,7 @@
 
 pub mod clone;
 mod copy;
+mod pauses;
 mod ranges;
 mod state;
 
@@ -123,27 +124,34 @@ fn run_once(
     let mut progress = Progress::new();
     let mut watch = crate::watch::Watch::new(source, slot, options.rails);
     let (mut counted, mut failed) = (RunCounts::default(), None);
-    let stopped = replication
-        .run(&mut applier, until, |applier, replication| {
-            print_conflicts(applier, &mut progress);
-            let lag = Lag::of(replication, applier);
-            if let Some(metrics) = crate::metrics::get() {
-                metrics.count(&mut counted, counts(applier, replication));
-                metrics.position(Position {
-                    lag_bytes: lag.bytes,
-                    lag_seconds: lag.seconds,
-                    applied: applier.progress(),
-                    confirmed: replication.confirmed(),
-                });
-            }
-            progress.show(|| format!("{}; {lag}", progress_line(applier, started)));
-            if let Err(e) = watch.turn() {
-                failed = Some(e);
-                return false;
-            }
-            !crate::interrupt::requested()
-        })
-        .map_err(apply_error)?;
+    let mut pauses = pauses::Pauses::new(target, replication.stream(), replication.pause_handle())?;
+    let stopped = loop {
+        let stopped = replication
+            .run(&mut applier, until, |applier, replication| {
+                print_conflicts(applier, &mut progress);
+                let lag = Lag::of(replication, applier);
+                if let Some(metrics) = crate::metrics::get() {
+                    metrics.count(&mut counted, counts(applier, replication));
+                    metrics.position(Position {
+                        lag_bytes: lag.bytes,
+                        lag_seconds: lag.seconds,
+                        applied: applier.progress(),
+                        confirmed: replication.confirmed(),
+                    });
+                }
+                progress.show(|| format!("{}; {lag}", progress_line(applier, started)));
+                if let Err(e) = watch.turn().and_then(|()| pauses.turn()) {
+                    failed = Some(e);
+                    return false;
+                }
+                !crate::interrupt::requested()
+            })
+            .map_err(apply_error)?;
+        if stopped != Stopped::Paused || failed.is_some() {
+            break stopped;
+        }
+        pauses.hold(&mut replication, &applier)?;
+    };
     if let Some(e) = failed {
         progress.finish();
         return Err(e);
@@ -205,7 +213,7 @@ fn run_once(
                  was stopped): {done}"
             ),
         }),
-        Stopped::Until | Stopped::Recopy => {
+        Stopped::Until | Stopped::Recopy | Stopped::Paused => {
             Event::new(Level::Info, "summary", done).emit();
             Ok(true)
         }

@@ -8,12 +8,15 @@
 //! multisets of rows but for a hash collision; only the rows of buckets that differ are read,
 //! as (key, MD5) pairs, to name the keys: missing on the target, extra there, or different.
 //!
-//! While a replication runs, a bucket may differ only because the target has not applied
-//! the latest changes yet: the buckets that differ are asked again after a pause (`--rounds`
-//! times in all), and only what differs every time is reported. For a verdict at one
-//! instant, stop the writes or run `scry replicate ... --until now` first.
+//! While `scry replicate SOURCE TARGET` runs, both are compared at one position: the
+//! replication pauses there while the target's snapshot is taken ([`at`]). Otherwise a
+//! bucket may differ only because the target has not applied the latest changes yet: the
+//! buckets that differ are asked again after a pause (`--rounds` times in all), and only
+//! what differs every time is reported.
 //!
 //! Exit code 0 when every table is equal, 1 when one differs.
+
+mod at;
 
 use std::time::Duration;
 
@@ -67,10 +70,18 @@ pub fn run(source: &str, target: &str, options: &Options) -> Result<bool, CliErr
     let mut src = connect(source, "source")?;
     let mut tgt = connect(target, "target")?;
     let tables = chosen(&mut src, &mut tgt, options)?;
+    let questions = tables
+        .iter()
+        .map(|t| question(&mut src, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    // At one position both hold, the first round is the verdict.
+    let rounds = match at::freeze(source, target, &mut src, &mut tgt)? {
+        Some(_) => 1,
+        None => options.rounds,
+    };
     let mut differing = 0;
-    for table in &tables {
-        let question = question(&mut src, table)?;
-        if !compare(&mut src, &mut tgt, &question, options.rounds)? {
+    for question in &questions {
+        if !compare(&mut src, &mut tgt, question, rounds)? {
             differing += 1;
         }
     }
@@ -290,6 +301,23 @@ fn compare(src: &mut Conn, tgt: &mut Conn, q: &Question, rounds: u32) -> Result<
             .filter(|k| !theirs.contains_key(*k))
             .map(|k| format!("{}={k} only on the target", q.key_columns)),
     );
+    if keys.is_empty() {
+        // The buckets that differed were equal by the time their rows were read: the
+        // target caught up in between.
+        Event::new(
+            Level::Info,
+            "table",
+            format!(
+                "{}: {} rows, equal (some rows only once the target had caught up)",
+                q.label, counts.0
+            ),
+        )
+        .field("table", q.label.clone())
+        .field("rows", counts.0)
+        .field("equal", true)
+        .emit();
+        return Ok(true);
+    }
     let shown: Vec<&String> = keys.iter().take(KEYS_SHOWN).collect();
     let more = keys.len().saturating_sub(KEYS_SHOWN);
     Event::new(
