@@ -5,16 +5,13 @@ use std::collections::HashMap;
 use std::io;
 
 use bytes::Bytes;
-use scry_types::{
-    ColumnMeta, ColumnValue, DatabaseEvent, OperationType, RelationMeta, ReplicaIdentity, Row,
-};
+use scry_types::{DatabaseEvent, OperationType, RelationMeta};
 
-use super::message::{Message, Relation, Tuple, TupleColumn};
+use super::message::Message;
 use super::parse::Parser;
+use super::rows::{known, truncate_sql};
 use super::spool::Spool;
 use super::PgOutputError;
-use crate::oid::type_tag_from_oid;
-use crate::text::quote_ident;
 
 /// Microseconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch).
 const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
@@ -107,9 +104,9 @@ pub enum ChangeError {
 
 /// The transaction whose changes are being handed on.
 #[derive(Debug, Clone, Copy)]
-struct Open {
-    xid: u32,
-    timestamp_us: u64,
+pub(super) struct Open {
+    pub(super) xid: u32,
+    pub(super) timestamp_us: u64,
 }
 
 /// Turns pgoutput messages (protocol versions 1 to 3, `binary 'true'` or not) into the
@@ -128,12 +125,13 @@ struct Open {
 /// - Insert → `new_row`; Update → `new_row`, and `old_row` when the replica identity sends
 ///   one (the key columns, others NULL, for a changed key under DEFAULT/INDEX; the whole row
 ///   under FULL); Delete → `old_row`. An unchanged TOASTed value becomes
-///   [`ColumnValue::unchanged`]; NULL [`ColumnValue::null`].
+///   [`ColumnValue::unchanged`](scry_types::ColumnValue::unchanged); NULL
+///   [`ColumnValue::null`](scry_types::ColumnValue::null).
 /// - A binary (`b`) value keeps its bytes, sliced from the message without a copy, tagged by
 ///   its column's OID. A text (`t`) value — a type with no binary send function, or a slot
 ///   without `binary 'true'` — keeps PostgreSQL's text output with tag
 ///   [`TypeTag::Text`](scry_types::TypeTag::Text) and its column's own OID:
-///   [`is_text_format`] tells such a value from a binary one.
+///   [`is_text_format`](super::is_text_format) tells such a value from a binary one.
 /// - Truncate becomes one [`OperationType::Truncate`] event per relation, whose `ddl_sql`
 ///   holds the equivalent statement with the options the source used (`RESTART IDENTITY`,
 ///   `CASCADE`).
@@ -148,7 +146,7 @@ struct Open {
 #[derive(Debug)]
 pub struct ChangeDecoder {
     parser: Parser,
-    relations: HashMap<u32, Known>,
+    pub(super) relations: HashMap<u32, Known>,
     open: Option<Open>,
     /// Streamed transactions by top-level xid.
     streams: HashMap<u32, Spool>,
@@ -163,11 +161,11 @@ pub struct ChangeDecoder {
 
 /// A relation as its last Relation message described it.
 #[derive(Debug, Clone)]
-struct Known {
-    meta: RelationMeta,
-    names: Vec<String>,
+pub(super) struct Known {
+    pub(super) meta: RelationMeta,
+    pub(super) names: Vec<String>,
     /// True until a change has carried `meta`.
-    announce: bool,
+    pub(super) announce: bool,
 }
 
 impl Default for ChangeDecoder {
@@ -532,114 +530,6 @@ impl ChangeDecoder {
         }
         Ok(())
     }
-
-    /// A change event of relation `rel_id` without its rows.
-    fn change(
-        &mut self,
-        op: OperationType,
-        lsn: u64,
-        open: Open,
-        rel_id: u32,
-        message: &'static str,
-    ) -> Result<DatabaseEvent, ChangeError> {
-        let known = self
-            .relations
-            .get_mut(&rel_id)
-            .ok_or(ChangeError::UnknownRelation {
-                lsn,
-                message,
-                rel_id,
-            })?;
-        let mut e = DatabaseEvent::new(op, known.meta.schema.clone(), known.meta.table.clone());
-        e.position = lsn;
-        e.transaction_id = u64::from(open.xid);
-        e.timestamp_us = open.timestamp_us;
-        e.columns.clone_from(&known.names);
-        if known.announce {
-            known.announce = false;
-            e.relation_meta = Some(known.meta.clone());
-        }
-        Ok(e)
-    }
-
-    fn row(
-        &self,
-        bytes: &Bytes,
-        rel_id: u32,
-        tuple: &Tuple<'_>,
-        lsn: u64,
-        message: &'static str,
-    ) -> Result<Row, ChangeError> {
-        let meta = &self
-            .relations
-            .get(&rel_id)
-            .ok_or(ChangeError::UnknownRelation {
-                lsn,
-                message,
-                rel_id,
-            })?
-            .meta;
-        if tuple.len() != meta.columns.len() {
-            return Err(ChangeError::ColumnCount {
-                lsn,
-                message,
-                table: meta.qualified_name(),
-                expected: meta.columns.len(),
-                actual: tuple.len(),
-            });
-        }
-        let values = tuple
-            .columns()
-            .zip(&meta.columns)
-            .map(|(column, c)| match column {
-                TupleColumn::Null => ColumnValue::null(),
-                TupleColumn::Unchanged => ColumnValue::unchanged(c.type_oid),
-                TupleColumn::Binary(data) => ColumnValue::from_pg_binary(
-                    type_tag_from_oid(c.type_oid),
-                    c.type_oid,
-                    bytes.slice_ref(data),
-                ),
-                TupleColumn::Text(data) => ColumnValue::from_pg_binary(
-                    scry_types::TypeTag::Text,
-                    c.type_oid,
-                    bytes.slice_ref(data),
-                ),
-            })
-            .collect();
-        Ok(Row::new(values))
-    }
-}
-
-/// True when `value` holds PostgreSQL's text output rather than its binary form: a value
-/// [`ChangeDecoder`] made from a text-format (`t`) column, tagged
-/// [`TypeTag::Text`](scry_types::TypeTag::Text) while its OID's own tag is another.
-#[must_use]
-pub fn is_text_format(value: &ColumnValue) -> bool {
-    value.type_tag == scry_types::TypeTag::Text
-        && value.data.is_some()
-        && type_tag_from_oid(value.type_oid) != scry_types::TypeTag::Text
-}
-
-fn known(r: &Relation<'_>) -> Known {
-    let columns: Vec<ColumnMeta> = r
-        .columns
-        .iter()
-        .map(|c| {
-            let m = ColumnMeta::new(c.name, c.type_oid).type_modifier(c.type_modifier);
-            if c.is_key {
-                m.key()
-            } else {
-                m
-            }
-        })
-        .collect();
-    let names = columns.iter().map(|c| c.name.clone()).collect();
-    Known {
-        meta: RelationMeta::new(r.rel_id, r.schema, r.name, columns)
-            .with_replica_identity(ReplicaIdentity::from_pg_char(r.replica_identity)),
-        names,
-        announce: true,
-    }
 }
 
 /// The subtransaction ID a message inside a streamed chunk carries.
@@ -658,16 +548,4 @@ fn message_xid(message: &Message<'_>) -> Option<u32> {
 
 fn unix_us(pg_time: i64) -> u64 {
     u64::try_from(pg_time.saturating_add(PG_EPOCH_UNIX_US)).unwrap_or(0)
-}
-
-/// `TRUNCATE "schema"."table"` with the options the source used.
-fn truncate_sql(schema: &str, table: &str, restart_identity: bool, cascade: bool) -> String {
-    let mut sql = format!("TRUNCATE {}.{}", quote_ident(schema), quote_ident(table));
-    if restart_identity {
-        sql.push_str(" RESTART IDENTITY");
-    }
-    if cascade {
-        sql.push_str(" CASCADE");
-    }
-    sql
 }

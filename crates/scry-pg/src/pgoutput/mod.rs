@@ -48,10 +48,11 @@ mod decoder;
 mod error;
 mod message;
 mod parse;
+mod rows;
 mod spool;
 mod start;
 
-pub use decoder::{is_text_format, Change, ChangeDecoder, ChangeError};
+pub use decoder::{Change, ChangeDecoder, ChangeError};
 pub use error::{PgOutputError, PgOutputProblem};
 pub use message::{
     Begin, Commit, Delete, Insert, LogicalMessage, Message, MessageKind, OldRow, Origin, Prepared,
@@ -59,4 +60,5 @@ pub use message::{
     Tuple, TupleColumn, TupleColumns, Type, Update,
 };
 pub use parse::{parse, Parser};
+pub use rows::is_text_format;
 pub use start::{protocol_for, start_replication};
