@@ -9,24 +9,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use scry_pg::pgoutput::Message;
 
 use super::{Replication, Stopped, STATUS_EVERY};
 use crate::{Applier, ApplyError};
 
 /// The commit LSN a pgoutput message gives, when it is one that starts handing on a
-/// committed transaction: Begin (its final LSN), Stream Commit, Commit Prepared.
+/// committed transaction: Begin (its final LSN), Stream Commit, Commit Prepared. Other
+/// messages are told by their first byte, without being parsed.
 pub(super) fn commit_lsn(data: &[u8]) -> Option<u64> {
-    let at = |from: usize| {
-        data.get(from..from + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
-    };
-    match data.first()? {
-        b'B' => at(1),
-        // Stream Commit: the transaction ID and flags first.
-        b'c' => at(6),
-        // Commit Prepared: its flags first.
-        b'K' => at(2),
+    if !matches!(data.first(), Some(b'B' | b'c' | b'K')) {
+        return None;
+    }
+    match scry_pg::pgoutput::parse(data, false).ok()? {
+        Message::Begin(b) => Some(b.final_lsn),
+        Message::StreamCommit(c) => Some(c.commit.commit_lsn),
+        Message::CommitPrepared(p) => Some(p.lsn),
         _ => None,
     }
 }
@@ -120,9 +118,28 @@ mod tests {
     fn the_commit_lsn_of_the_messages_that_start_a_transaction() {
         let begin = [&b"B"[..], &0x1234u64.to_be_bytes(), &[0; 12]].concat();
         assert_eq!(commit_lsn(&begin), Some(0x1234));
-        let stream_commit = [&b"c"[..], &7u32.to_be_bytes(), &[0], &0x99u64.to_be_bytes()].concat();
+        // Stream Commit: xid, flags, commit LSN, end LSN, time.
+        let stream_commit = [
+            &b"c"[..],
+            &7u32.to_be_bytes(),
+            &[0],
+            &0x99u64.to_be_bytes(),
+            &0xA0u64.to_be_bytes(),
+            &[0; 8],
+        ]
+        .concat();
         assert_eq!(commit_lsn(&stream_commit), Some(0x99));
-        let commit_prepared = [&b"K"[..], &[0], &0x55u64.to_be_bytes(), &[0; 8]].concat();
+        // Commit Prepared: flags, commit LSN, end LSN, time, xid, GID.
+        let commit_prepared = [
+            &b"K"[..],
+            &[0],
+            &0x55u64.to_be_bytes(),
+            &0x60u64.to_be_bytes(),
+            &[0; 8],
+            &7u32.to_be_bytes(),
+            b"gid\0",
+        ]
+        .concat();
         assert_eq!(commit_lsn(&commit_prepared), Some(0x55));
         assert_eq!(commit_lsn(b"I\0\0\0\x01"), None);
         assert_eq!(commit_lsn(b"B\0\0"), None);
