@@ -61,6 +61,7 @@
 
 mod error;
 mod group;
+pub mod pauses;
 mod pipeline;
 mod plan;
 pub mod preflight;

@@ -124,7 +124,16 @@ fn run_once(
     let mut progress = Progress::new();
     let mut watch = crate::watch::Watch::new(source, slot, options.rails);
     let (mut counted, mut failed) = (RunCounts::default(), None);
-    let mut pauses = pauses::Pauses::new(target, replication.stream(), replication.pause_handle())?;
+    // `scry verify` finds and pauses only the replication whose slot `replicate SOURCE
+    // TARGET` made (see `clone::derived_name`): a slot of the user's is not asked about.
+    let mut pauses = match copied {
+        Some(_) => Some(pauses::Pauses::new(
+            target,
+            replication.stream(),
+            replication.pause_handle(),
+        )?),
+        None => None,
+    };
     let stopped = loop {
         let stopped = replication
             .run(&mut applier, until, |applier, replication| {
@@ -140,7 +149,10 @@ fn run_once(
                     });
                 }
                 progress.show(|| format!("{}; {lag}", progress_line(applier, started)));
-                if let Err(e) = watch.turn().and_then(|()| pauses.turn()) {
+                let turned = watch
+                    .turn()
+                    .and_then(|()| pauses.as_mut().map_or(Ok(()), pauses::Pauses::turn));
+                if let Err(e) = turned {
                     failed = Some(e);
                     return false;
                 }
@@ -150,7 +162,9 @@ fn run_once(
         if stopped != Stopped::Paused || failed.is_some() {
             break stopped;
         }
-        pauses.hold(&mut replication, &applier)?;
+        if let Some(pauses) = pauses.as_mut() {
+            pauses.hold(&mut replication, &applier)?;
+        }
     };
     if let Some(e) = failed {
         progress.finish();

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use scry_apply::{Applier, Pause, Replication};
+use scry_apply::{pauses, Applier, Pause, Replication};
 use scry_conn::Conn;
 use scry_types::Lsn;
 
@@ -27,11 +27,6 @@ pub(super) struct Pauses {
     stream: String,
     handle: Pause,
     asked: Instant,
-}
-
-/// The position in a row's first column (`pg_lsn` as text).
-fn lsn(row: &[Option<String>]) -> Option<u64> {
-    pg::text(row, 0).parse::<Lsn>().ok().map(|l| l.0)
 }
 
 fn on_target(what: &str, e: &scry_conn::WireError) -> CliError {
@@ -55,15 +50,10 @@ impl Pauses {
             return Ok(());
         }
         self.asked = Instant::now();
-        let rows = self
-            .conn
-            .query(
-                "SELECT at::text FROM scry.pauses WHERE stream = $1 AND paused_at IS NULL",
-                &[Some(&self.stream)],
-            )
+        let asked = pauses::unanswered(&mut self.conn, &self.stream)
             .map_err(|e| on_target("cannot read scry.pauses", &e))?;
-        if let Some(row) = rows.first() {
-            self.handle.at(lsn(row));
+        if asked.is_some() {
+            self.handle.at(asked);
         }
         Ok(())
     }
@@ -79,12 +69,7 @@ impl Pauses {
         let at = self.handle.get().unwrap_or(0);
         let progress = Lsn(applier.progress()).to_string();
         let at_text = Lsn(at).to_string();
-        self.conn
-            .query(
-                "UPDATE scry.pauses SET paused_at = $3::pg_lsn \
-                 WHERE stream = $1 AND at = $2::pg_lsn",
-                &[Some(&self.stream), Some(&at_text), Some(&progress)],
-            )
+        pauses::answer(&mut self.conn, &self.stream, at, applier.progress())
             .map_err(|e| on_target("cannot answer in scry.pauses", &e))?;
         let before = if at == Pause::NEXT {
             "the next transaction".to_owned()
@@ -101,14 +86,8 @@ impl Pauses {
         let next = loop {
             std::thread::sleep(Duration::from_millis(20));
             replication.keep_alive().map_err(apply_error)?;
-            let rows = self
-                .conn
-                .query(
-                    "SELECT at::text FROM scry.pauses WHERE stream = $1",
-                    &[Some(&self.stream)],
-                )
+            let now = pauses::requested(&mut self.conn, &self.stream)
                 .map_err(|e| on_target("cannot read scry.pauses", &e))?;
-            let now = rows.first().and_then(|r| lsn(r));
             if now != Some(at) || crate::interrupt::requested() {
                 break now.filter(|_| !crate::interrupt::requested());
             }
@@ -122,10 +101,7 @@ impl Pauses {
                     ),
                 )
                 .emit();
-                let _ = self.conn.query(
-                    "DELETE FROM scry.pauses WHERE stream = $1",
-                    &[Some(&self.stream)],
-                );
+                let _ = pauses::withdraw(&mut self.conn, &self.stream);
                 break None;
             }
         };

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use scry_apply::{pauses, Pause};
 use scry_conn::Conn;
 use scry_types::Lsn;
 
@@ -18,9 +19,6 @@ use crate::pg;
 
 /// How long the replication is waited for to pause, each time.
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The position that pauses the stream before its next transaction (`scry_apply::Pause::NEXT`).
-const NEXT: &str = "FFFFFFFF/FFFFFFFF";
 
 fn on<'a>(side: &'static str, what: &'a str) -> impl Fn(scry_conn::WireError) -> CliError + 'a {
     move |e| CliError::on(side, pg::server_error(what, &e))
@@ -62,8 +60,8 @@ pub fn freeze(
     };
     // First the stream stops before its next transaction, so that it cannot pass the
     // snapshot's position while the snapshot is taken; then it goes on up to that position.
-    asker.ask(NEXT)?;
-    let paused = match asker.paused(NEXT)? {
+    asker.ask(Pause::NEXT)?;
+    let paused = match asker.paused(Pause::NEXT)? {
         Some(_) => {
             let exported = scry_source::setup::snapshot_at_position(
                 source,
@@ -77,8 +75,8 @@ pub fn freeze(
             .map_err(on("source", "cannot read in the exported snapshot"))?;
             let at = exported.consistent_point;
             drop(exported);
-            asker.ask(&Lsn(at).to_string())?;
-            asker.paused(&Lsn(at).to_string())?.map(|held| (at, held))
+            asker.ask(at)?;
+            asker.paused(at)?.map(|held| (at, held))
         }
         None => None,
     };
@@ -131,36 +129,20 @@ struct Asker {
 }
 
 impl Asker {
-    /// Asks for a pause at `at` (a position, or [`NEXT`]).
-    fn ask(&mut self, at: &str) -> Result<(), CliError> {
-        self.conn
-            .query(
-                "INSERT INTO scry.pauses (stream, at) VALUES ($1, $2::pg_lsn) \
-                 ON CONFLICT (stream) DO UPDATE SET at = EXCLUDED.at, paused_at = NULL, \
-                                                   requested_at = now()",
-                &[Some(&self.stream), Some(at)],
-            )
-            .map_err(on("target", "cannot ask for a pause in scry.pauses"))?;
-        Ok(())
+    /// Asks for a pause at `at` (a position, or [`Pause::NEXT`]).
+    fn ask(&mut self, at: u64) -> Result<(), CliError> {
+        pauses::request(&mut self.conn, &self.stream, at)
+            .map_err(on("target", "cannot ask for a pause in scry.pauses"))
     }
 
     /// Waits ([`WAIT`] at most) for the pause at `at`; the target's progress then.
-    fn paused(&mut self, at: &str) -> Result<Option<u64>, CliError> {
+    fn paused(&mut self, at: u64) -> Result<Option<u64>, CliError> {
         let started = Instant::now();
         loop {
-            let rows = self
-                .conn
-                .query(
-                    "SELECT paused_at::text FROM scry.pauses \
-                     WHERE stream = $1 AND at = $2::pg_lsn AND paused_at IS NOT NULL",
-                    &[Some(&self.stream), Some(at)],
-                )
+            let answer = pauses::answered(&mut self.conn, &self.stream, at)
                 .map_err(on("target", "cannot read scry.pauses"))?;
-            if let Some(row) = rows.first() {
-                return Ok(pg::text(row, 0).parse::<Lsn>().ok().map(|l| l.0));
-            }
-            if started.elapsed() >= WAIT || crate::interrupt::requested() {
-                return Ok(None);
+            if answer.is_some() || started.elapsed() >= WAIT || crate::interrupt::requested() {
+                return Ok(answer);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -168,12 +150,7 @@ impl Asker {
 
     /// Withdraws the request: the stream goes on.
     fn withdraw(&mut self) -> Result<(), CliError> {
-        self.conn
-            .query(
-                "DELETE FROM scry.pauses WHERE stream = $1",
-                &[Some(&self.stream)],
-            )
-            .map_err(on("target", "cannot withdraw the pause from scry.pauses"))?;
-        Ok(())
+        pauses::withdraw(&mut self.conn, &self.stream)
+            .map_err(on("target", "cannot withdraw the pause from scry.pauses"))
     }
 }
