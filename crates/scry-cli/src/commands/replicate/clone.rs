@@ -25,6 +25,7 @@
 //! copied whole again when its ranges did not all finish in one snapshot (ranges of pages
 //! read in two snapshots would miss or repeat the rows an update moved between them).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -166,12 +167,32 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
         .map(|t| table_schema(&mut src, t))
         .collect::<Result<Vec<_>, _>>()
         .map_err(on_source)?;
-    let (copy, exported, done) = if new_slot {
+    let recorded = if new_slot {
         // Ranges an earlier slot of this name was copied in say nothing of the new one.
         ranges::forget(&mut tgt, &stream)?;
-        for schema in &schemas {
-            run_all(&mut tgt, &schema.create, &schema.table)?;
-        }
+        HashMap::new()
+    } else {
+        state::recorded(&mut tgt, &stream)?
+    };
+    let (done, copy): (Vec<Table>, Vec<Table>) = tables
+        .into_iter()
+        .partition(|t| recorded.contains_key(&state::name_of(t)));
+    if !new_slot && copy.is_empty() {
+        info(
+            "resume",
+            format!(
+                "slot {} exists and its copy is complete: going on after the data",
+                prepared.slot
+            ),
+        );
+        after_data(target, &schemas, plan.jobs, &schemas)?;
+        return Ok(prepared.copied(state::positions(&mut tgt, &stream)?));
+    }
+    // Made before the slot: a table the target refuses leaves nothing on the source.
+    for schema in &schemas {
+        run_all(&mut tgt, &schema.create, &schema.table)?;
+    }
+    let exported = if new_slot {
         let exported = setup::create_slot_exporting(source, &prepared.slot).map_err(on_source)?;
         info(
             "slot",
@@ -181,28 +202,10 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
                 scry_types::Lsn(exported.consistent_point),
             ),
         );
-        (tables, exported, Vec::new())
+        exported
     } else {
-        let recorded = state::recorded(&mut tgt, &stream)?;
-        let (done, left): (Vec<Table>, Vec<Table>) = tables
-            .into_iter()
-            .partition(|t| recorded.contains_key(&state::name_of(t)));
-        if left.is_empty() {
-            info(
-                "resume",
-                format!(
-                    "slot {} exists and its copy is complete: going on after the data",
-                    prepared.slot
-                ),
-            );
-            after_data(target, &schemas, plan.jobs, &schemas)?;
-            return Ok(prepared.copied(state::positions(&mut tgt, &stream)?));
-        }
         // The first snapshot ended with the process that took it. The tables left are read
         // in a new one, whose position says which of the stream's changes they have.
-        for schema in &schemas {
-            run_all(&mut tgt, &schema.create, &schema.table)?;
-        }
         let exported = setup::snapshot_at_position(
             source,
             &format!("{}_copy_{}", prepared.slot, std::process::id()),
@@ -215,14 +218,14 @@ pub fn prepare(source: &str, target: &str, plan: &Plan) -> Result<Prepared, CliE
                  a new snapshot at {}, the stream passing over what it holds",
                 prepared.slot,
                 done.len(),
-                done.len() + left.len(),
-                left.len(),
+                done.len() + copy.len(),
+                copy.len(),
                 scry_types::Lsn(exported.consistent_point),
             ),
         );
-        let done: Vec<u32> = done.iter().map(|t| t.relation.rel_id).collect();
-        (left, exported, done)
+        exported
     };
+    let done: Vec<u32> = done.iter().map(|t| t.relation.rel_id).collect();
     info(
         "copy",
         format!(
