@@ -100,6 +100,47 @@ fn schema_dump(db: &str) -> String {
         .join("\n")
 }
 
+/// `pgbench -i -s 1` into `db`.
+fn pgbench_init(db: &str) {
+    let init = pgbench(db, &["-i", "-s", "1", "-q"]).wait_with_output();
+    assert!(init.expect("pgbench -i").status.success());
+}
+
+/// `scry drop SOURCE TARGET`, which must succeed; what it said.
+fn drop_what_replicate_made(source: &str, target: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["drop", source, target])
+        .output()
+        .expect("scry drop");
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    said
+}
+
+/// The replication slots of the database `c` is connected to.
+fn slots(c: &mut Client) -> i64 {
+    c.query_one(
+        "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()",
+        &[],
+    )
+    .expect("slots")
+    .get(0)
+}
+
+/// The tables of the schemas `public` and `sales`, as `schema.table`.
+fn user_tables(c: &mut Client) -> Vec<String> {
+    c.query(
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
+         WHERE schemaname IN ('public', 'sales') ORDER BY 1",
+        &[],
+    )
+    .expect("tables")
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
 fn replicate(source: &str, target: &str, more: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_scry"))
         .args([
@@ -129,8 +170,7 @@ fn one_command_replicates_an_awkward_database_through_five_kills() {
     s.batch_execute(&dozen::schema(50)).expect("the dozen");
     s.batch_execute(&dozen::data(20_000)).expect("their rows");
     s.batch_execute(AWKWARD).expect("the awkward tables");
-    let init = pgbench(&source, &["-i", "-s", "1", "-q"]).wait_with_output();
-    assert!(init.expect("pgbench -i").status.success());
+    pgbench_init(&source);
     s.batch_execute("ALTER TABLE pgbench_history REPLICA IDENTITY FULL")
         .expect("history's identity");
     // The application writes all along.
@@ -158,16 +198,7 @@ fn one_command_replicates_an_awkward_database_through_five_kills() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("applied "), "{err}");
     let mut t = Client::connect(&target, NoTls).expect("connect");
-    let tables: Vec<String> = s
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname IN ('public', 'sales') ORDER BY 1",
-            &[],
-        )
-        .expect("tables")
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables = user_tables(&mut s);
     assert!(tables.len() >= 20, "{tables:?}");
     for table in &tables {
         assert_eq!(digest(&mut t, table), digest(&mut s, table), "{table}");
@@ -277,24 +308,11 @@ fn a_target_table_with_rows_of_its_own_is_refused_and_drop_needs_no_names() {
         .get(0);
     assert_eq!(b, 1);
     // What replicate made goes without naming it.
-    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["drop", &source, &target])
-        .output()
-        .expect("scry drop");
-    let said =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{said}");
+    let said = drop_what_replicate_made(&source, &target);
     assert!(said.contains("source: removed slot scry_"), "{said}");
     assert!(said.contains("source: removed publication scry_"), "{said}");
     assert_eq!(publications(&mut s), 0);
-    let slots: i64 = s
-        .query_one(
-            "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()",
-            &[],
-        )
-        .expect("slots")
-        .get(0);
-    assert_eq!(slots, 0);
+    assert_eq!(slots(&mut s), 0);
 }
 
 #[test]
@@ -307,8 +325,7 @@ fn a_copy_cut_short_keeps_its_tables_and_the_rest_join_the_stream_exactly() {
     let mut s = Client::connect(&source, NoTls).expect("connect");
     s.batch_execute(&dozen::schema(50)).expect("the dozen");
     s.batch_execute(&dozen::data(2_000)).expect("their rows");
-    let init = pgbench(&source, &["-i", "-s", "1", "-q"]).wait_with_output();
-    assert!(init.expect("pgbench -i").status.success());
+    pgbench_init(&source);
     // Keyless: a change the copy has and the stream applied again would show as a row more.
     s.batch_execute(
         "ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
@@ -413,16 +430,7 @@ fn a_copy_cut_short_keeps_its_tables_and_the_rest_join_the_stream_exactly() {
         lsn(&history.1) > lsn(position),
         "{history:?} after {position}"
     );
-    let names: Vec<String> = s
-        .query(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables \
-             WHERE schemaname IN ('public', 'sales') ORDER BY 1",
-            &[],
-        )
-        .expect("tables")
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let names = user_tables(&mut s);
     for table in &names {
         assert_eq!(digest(&mut t, table), digest(&mut s, table), "{table}");
     }
@@ -432,23 +440,8 @@ fn a_copy_cut_short_keeps_its_tables_and_the_rest_join_the_stream_exactly() {
         .get(0);
     assert!(history_rows > 50, "the load wrote history: {history_rows}");
     // The snapshot's temporary slot went with its connection; replicate's own is removed.
-    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["drop", &source, &target])
-        .output()
-        .expect("scry drop");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let slots: i64 = s
-        .query_one(
-            "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()",
-            &[],
-        )
-        .expect("slots")
-        .get(0);
-    assert_eq!(slots, 0);
+    drop_what_replicate_made(&source, &target);
+    assert_eq!(slots(&mut s), 0);
 }
 
 #[test]
@@ -611,15 +604,7 @@ fn a_copy_cut_short_resumes_at_the_key_range_and_a_row_moved_back_is_copied_agai
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(digest(&mut t, "big"), digest(&mut s, "big"));
-    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["drop", &source, &target])
-        .output()
-        .expect("scry drop");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    drop_what_replicate_made(&source, &target);
 }
 
 #[test]
@@ -630,8 +615,7 @@ fn verify_compares_both_servers_at_one_position_while_replicate_runs_under_load(
     let source = fresh_database(&url, "clone_verify_src");
     let target = fresh_database(&url, "clone_verify_dst");
     let mut s = Client::connect(&source, NoTls).expect("connect");
-    let init = pgbench(&source, &["-i", "-s", "1", "-q"]).wait_with_output();
-    assert!(init.expect("pgbench -i").status.success());
+    pgbench_init(&source);
     s.batch_execute("ALTER TABLE pgbench_history REPLICA IDENTITY FULL")
         .expect("history's identity");
     let mut following = replicate(&source, &target, &[]);
@@ -684,13 +668,5 @@ fn verify_compares_both_servers_at_one_position_while_replicate_runs_under_load(
     load.wait().expect("pgbench");
     following.kill().expect("SIGKILL");
     following.wait().expect("wait");
-    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["drop", &source, &target])
-        .output()
-        .expect("scry drop");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    drop_what_replicate_made(&source, &target);
 }
