@@ -4,14 +4,88 @@
 
 use std::io::{self, Read, Write};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
-use super::{unexpected, Conn, DbError, WireError};
+use super::{count, unexpected, Conn, DbError, WireError};
 
 /// How much a [`CopyIn`] gathers before it sends.
 pub const PIECE: usize = 256 * 1024;
+
+/// The COPY FROM STDIN sub-protocol, message by message ([`CopyIn`] is the `io::Write`
+/// over it).
+impl Conn {
+    /// Starts `COPY ... FROM STDIN` (`sql`): the server is ready for the data.
+    pub fn copy_in(&mut self, sql: &str) -> Result<(), WireError> {
+        frontend::query(sql, &mut self.output)?;
+        self.send()?;
+        match self.next()? {
+            Message::CopyInResponse(_) => Ok(()),
+            Message::ErrorResponse(body) => {
+                let e = DbError::parse(&body);
+                self.until_ready()?;
+                Err(WireError::Server(e))
+            }
+            other => Err(unexpected(&other, "answering a COPY")),
+        }
+    }
+
+    /// Sends COPY data. A server that has stopped the COPY (a row it refused) says so here,
+    /// when its error has arrived, or at [`copy_done`](Self::copy_done).
+    pub fn copy_data(&mut self, data: &[u8]) -> Result<(), WireError> {
+        // The server sends nothing during a COPY but notices, unless it stopped it.
+        self.take_arrived()?;
+        loop {
+            match Message::parse(&mut self.input)? {
+                None => break,
+                Some(Message::NoticeResponse(_) | Message::ParameterStatus(_)) => {}
+                Some(Message::NotificationResponse(_)) => {}
+                Some(Message::ErrorResponse(body)) => {
+                    let e = DbError::parse(&body);
+                    self.until_ready()?;
+                    return Err(WireError::Server(e));
+                }
+                Some(other) => return Err(unexpected(&other, "during a COPY")),
+            }
+        }
+        let len = i32::try_from(data.len() + 4)
+            .map_err(|_| WireError::Protocol("a COPY piece over 2 GiB".into()))?;
+        self.output.put_u8(b'd');
+        self.output.put_i32(len);
+        self.send()?;
+        self.write_bytes(data)
+    }
+
+    /// Stops the COPY with `why`: the server refuses it, and the transaction it is in.
+    pub fn copy_fail(&mut self, why: &str) -> Result<(), WireError> {
+        frontend::copy_fail(why, &mut self.output)?;
+        self.send()?;
+        match self.copy_end() {
+            Err(WireError::Server(_)) => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Err(WireError::Protocol("the server took a failed COPY".into())),
+        }
+    }
+
+    /// Ends the COPY; the rows it copied.
+    pub fn copy_done(&mut self) -> Result<u64, WireError> {
+        frontend::copy_done(&mut self.output);
+        self.send()?;
+        self.copy_end()
+    }
+
+    /// The COPY's end: its count, or its error; then the ReadyForQuery.
+    fn copy_end(&mut self) -> Result<u64, WireError> {
+        let result = match self.next()? {
+            Message::CommandComplete(body) => Ok(count(&body)?),
+            Message::ErrorResponse(body) => Err(WireError::Server(DbError::parse(&body))),
+            other => return Err(unexpected(&other, "ending a COPY")),
+        };
+        self.until_ready()?;
+        result
+    }
+}
 
 /// `COPY ... TO STDOUT`'s data, read as it arrives (a message at a time); the end of the
 /// data is the end of the reader. A server error ends it with an `io::Error` that carries
