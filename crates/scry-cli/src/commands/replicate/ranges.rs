@@ -48,6 +48,11 @@ impl Range {
     }
 }
 
+/// A range's bound in column `i` of a row of `scry.snapshot_ranges` (NULL: unbounded).
+fn bound(row: &[Option<String>], i: usize) -> Option<i64> {
+    row.get(i)?.as_deref()?.parse().ok()
+}
+
 fn on_target(what: &str, e: &scry_conn::WireError) -> CliError {
     CliError::on("target", pg::server_error(what, e))
 }
@@ -117,12 +122,11 @@ pub fn recorded(
     Ok(rows
         .iter()
         .map(|r| {
-            let bound = |i: usize| r.get(i).cloned().flatten().and_then(|v| v.parse().ok());
             let range = Range {
                 n: i32::try_from(pg::number(r, 0)).unwrap_or(0),
                 column: pg::text(r, 1),
-                low: bound(2),
-                high: bound(3),
+                low: bound(r, 2),
+                high: bound(r, 3),
                 recopy: pg::flag(r, 4),
             };
             (range, pg::flag(r, 5))
@@ -257,7 +261,6 @@ pub fn positions(
         .map_err(|e| on_target("cannot read scry.snapshot_ranges", &e))?;
     let mut tables: HashMap<(String, String), KeyRanges> = HashMap::new();
     for r in &rows {
-        let bound = |i: usize| r.get(i).cloned().flatten().and_then(|v| v.parse().ok());
         tables
             .entry((pg::text(r, 0), pg::text(r, 1)))
             .or_insert_with(|| KeyRanges {
@@ -267,8 +270,8 @@ pub fn positions(
             .ranges
             .push(KeyRange {
                 n: i32::try_from(pg::number(r, 3)).unwrap_or(0),
-                low: bound(4),
-                high: bound(5),
+                low: bound(r, 4),
+                high: bound(r, 5),
                 position: u64::try_from(pg::number(r, 6)).unwrap_or(0),
             });
     }
