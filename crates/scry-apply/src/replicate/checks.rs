@@ -30,8 +30,10 @@ impl Replication {
             };
             let Some(row) = rows.into_iter().next() else {
                 return Err(fail(format!(
-                    "no such replication slot on the source: make it with `scry capture \
-                     SOURCE --slot {slot} --publication P --create --snapshot FILE` (or \
+                    "no such replication slot on the source: leave out --slot and \
+                     --publication (`scry replicate SOURCE TARGET` makes its own and copies \
+                     the tables), or make it with `scry capture SOURCE --slot {slot} \
+                     --publication P --create --snapshot FILE` (or \
                      pg_create_logical_replication_slot('{slot}', 'pgoutput'))",
                     slot = self.slot
                 )));
