@@ -9,7 +9,9 @@
 //!   schema by `pg_dump --schema-only` (timed from the subscription until every table is
 //!   ready; the schema is not counted).
 //!
-//! Each target's row counts are checked against the source's.
+//! Each target's row counts are checked against the source's. Beside each time it prints the
+//! CPU time the whole machine was busy meanwhile (both servers, the tool, every core): where
+//! every core is in use, elapsed time follows that work, whichever tool asks for it.
 //!
 //! `SCRY_PG_URL=... cargo run --release -p scry-benches --example clone_compare -- [SCALE] [JOBS] [SPLIT]`
 //! (pgbench scale 60, 4 jobs and tables split past 256MB by default; needs pgbench, pg_dump and psql beside
@@ -54,6 +56,7 @@ fn main() {
     clean_source(&mut s);
     let target = scry_testkit::server::fresh_database(&url, TARGET);
     let started = Instant::now();
+    let busy = busy_cpu();
     let out = Command::new(&scry)
         .args(["replicate", &source, &target, "--until", "now", "--jobs"])
         .arg(jobs.to_string())
@@ -62,6 +65,7 @@ fn main() {
         .output()
         .expect("scry replicate");
     let ours = started.elapsed();
+    let ours_cpu = busy_since(busy);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let rss = err
@@ -71,7 +75,7 @@ fn main() {
         .to_owned();
     check(&mut s, &target, "scry");
     eprintln!(
-        "scry replicate --until now: {:.1} s (peak RSS {rss})",
+        "scry replicate --until now: {:.1} s ({ours_cpu} CPU-s busy, peak RSS {rss})",
         ours.as_secs_f64()
     );
 
@@ -80,6 +84,7 @@ fn main() {
     let work = std::env::temp_dir().join("scry-clone-bench-pgcopydb");
     let _ = std::fs::remove_dir_all(&work);
     let started = Instant::now();
+    let busy = busy_cpu();
     let out = Command::new("pgcopydb")
         .args(["clone", "--source", &source, "--target", &target])
         .args([
@@ -100,33 +105,65 @@ fn main() {
         .output()
         .expect("pgcopydb (Debian's package)");
     let theirs = started.elapsed();
+    let theirs_cpu = busy_since(busy);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     check(&mut s, &target, "pgcopydb");
-    eprintln!("pgcopydb clone: {:.1} s", theirs.as_secs_f64());
+    eprintln!(
+        "pgcopydb clone: {:.1} s ({theirs_cpu} CPU-s busy)",
+        theirs.as_secs_f64()
+    );
 
     clean_source(&mut s);
     let target = scry_testkit::server::fresh_database(&url, TARGET);
+    let busy = busy_cpu();
     let native = native(&mut s, &source, &target);
+    let native_cpu = busy_since(busy);
     check(&mut s, &target, "native");
     eprintln!(
-        "CREATE SUBSCRIPTION (copy_data): {:.1} s",
+        "CREATE SUBSCRIPTION (copy_data): {:.1} s ({native_cpu} CPU-s busy)",
         native.as_secs_f64()
     );
     clean_source(&mut s);
 
     println!(
-        "{size} ({scale} pgbench scale, 1M wide rows), {jobs} jobs, split past {split}: scry {:.1} s (peak RSS {rss}), \
-         pgcopydb {:.1} s, native {:.1} s; scry is {:.2}x pgcopydb and {:.2}x native",
+        "{size} ({scale} pgbench scale, 1M wide rows), {jobs} jobs, split past {split}: scry {:.1} s ({ours_cpu} CPU-s, peak RSS {rss}), \
+         pgcopydb {:.1} s ({theirs_cpu} CPU-s), native {:.1} s ({native_cpu} CPU-s); \
+         scry is {:.2}x pgcopydb and {:.2}x native",
         ours.as_secs_f64(),
         theirs.as_secs_f64(),
         native.as_secs_f64(),
         theirs.as_secs_f64() / ours.as_secs_f64(),
         native.as_secs_f64() / ours.as_secs_f64()
     );
+}
+
+/// The CPU time the machine has spent busy so far, every core added up, from the first line
+/// of `/proc/stat` (user, nice, system, irq, softirq and steal; idle and iowait left out),
+/// or `None` where there is no such file.
+fn busy_cpu() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let busy = [0, 1, 2, 5, 6, 7].iter().map(|&i| ticks.get(i).copied());
+    busy.sum()
+}
+
+/// The busy CPU seconds since `before` (from [`busy_cpu`]), printable; "?" where unknown.
+fn busy_since(before: Option<u64>) -> String {
+    // /proc/stat counts in USER_HZ, which Linux fixes at 100 a second for user space.
+    match (before, busy_cpu()) {
+        (Some(b), Some(a)) => format!("{:.1}", a.saturating_sub(b) as f64 / 100.0),
+        _ => "?".to_owned(),
+    }
 }
 
 /// A program beside `pg_config`.
