@@ -7,9 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use scry_codec::{
-    reference, serialize_batch, serialize_batch_into, serialize_batch_with, Encoding,
-};
+use scry_codec::{serialize_batch, serialize_batch_into, serialize_batch_with, Encoding};
+use scry_testkit::reference;
 use scry_testkit::workloads;
 use scry_types::DatabaseEventBatch;
 

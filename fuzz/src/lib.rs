@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bytes::Bytes;
+use scry_testkit::reference;
 use scry_codec::{
-    read_batch, read_batch_bytes, read_batch_with, read_event, read_event_bytes, reference,
+    read_batch, read_batch_bytes, read_batch_with, read_event, read_event_bytes,
     serialize_batch_with, serialize_event_with, BatchView, DecodeErrorKind, Encoding, EventView,
     ReadOptions, RelationView, RowView,
 };

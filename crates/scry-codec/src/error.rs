@@ -17,12 +17,4 @@ pub enum CodecError {
     /// The bytes are not a valid encoding of the expected value (this crate's reader).
     #[error("cannot decode: {0}")]
     Decode(#[from] DecodeError),
-    /// The serde reference path (the flexbuffers crate's reader, as 0.1.1 reads) failed.
-    #[error("cannot decode {what} through serde: {reason}")]
-    Serde {
-        /// What was being decoded (`"batch"`, `"event"`).
-        what: &'static str,
-        /// The flexbuffers crate's message.
-        reason: String,
-    },
 }

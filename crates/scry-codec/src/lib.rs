@@ -42,8 +42,6 @@ mod flex;
 pub mod frame;
 mod options;
 mod query;
-pub mod reference;
-mod serde_path;
 mod view;
 
 pub use batch_encoder::{BatchEncoder, CopyRows};

@@ -594,9 +594,9 @@ fn each_wrong_byte_of_the_layout_is_its_own_error() {
 fn scry_protocol_0_1_1_refuses_compact_bytes() {
     // 0.1.1 reads `events` as a sequence: the blob is an error, never a misread batch.
     // (Checked against 0.1.1 itself in the facade's interop tests; here, against the
-    // serde path this crate keeps as the byte-exact reference of 0.1.1's reader.)
+    // serde path scry-testkit keeps as the byte-exact reference of 0.1.1's reader.)
     for batch in [DatabaseEventBatch::new(), example()] {
         let bytes = compact(&batch);
-        assert!(scry_codec::reference::read_batch(&bytes).is_err());
+        assert!(scry_testkit::reference::read_batch(&bytes).is_err());
     }
 }

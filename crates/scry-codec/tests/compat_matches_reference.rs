@@ -2,9 +2,9 @@
 //! scry-protocol 0.1.1's bytes.
 
 use scry_codec::{
-    reference, serialize_batch, serialize_batch_with, serialize_event, serialize_event_with,
-    Encoding,
+    serialize_batch, serialize_batch_with, serialize_event, serialize_event_with, Encoding,
 };
+use scry_testkit::reference;
 use scry_testkit::{workloads, Gen};
 use scry_types::{
     BackfillMetadata, ColumnMeta, ColumnValue, ControlDirective, DatabaseEvent, DatabaseEventBatch,

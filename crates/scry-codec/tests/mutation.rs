@@ -13,9 +13,10 @@
 
 use bytes::Bytes;
 use scry_codec::{
-    read_batch, read_batch_bytes, read_event, read_event_bytes, reference, serialize_batch,
+    read_batch, read_batch_bytes, read_event, read_event_bytes, serialize_batch,
     serialize_batch_with, serialize_event, serialize_event_with, BatchView, Encoding, EventView,
 };
+use scry_testkit::reference;
 use scry_testkit::Gen;
 
 fn inputs() -> u64 {

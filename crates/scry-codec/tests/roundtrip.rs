@@ -6,15 +6,15 @@ use scry_codec::{
     read_batch, read_batch_bytes, read_event, read_event_bytes, serialize_batch, serialize_event,
     BatchView, Encoding, EventView,
 };
-use scry_testkit::Gen;
+use scry_testkit::{reference, Gen};
 use scry_types::{DatabaseEvent, DatabaseEventBatch};
 
 fn reference_batch(bytes: &[u8]) -> DatabaseEventBatch {
-    flexbuffers::from_slice(bytes).expect("reference path reads its own output")
+    reference::read_batch(bytes).expect("reference path reads its own output")
 }
 
 fn reference_event(bytes: &[u8]) -> DatabaseEvent {
-    flexbuffers::from_slice(bytes).expect("reference path reads its own output")
+    reference::read_event(bytes).expect("reference path reads its own output")
 }
 
 #[test]

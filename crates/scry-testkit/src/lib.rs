@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod dump;
 pub mod pgoutput;
 pub mod query;
+pub mod reference;
 mod rng;
 pub mod server;
 #[cfg(feature = "upstream")]
