@@ -19,9 +19,9 @@ pub(crate) use types::FlexType;
 // Writing.
 pub(crate) mod compact;
 mod compat;
+mod cursor;
 pub(crate) mod estimate;
 mod fields;
-mod frame;
 mod hash;
 pub(crate) mod keys;
 pub(crate) mod query;

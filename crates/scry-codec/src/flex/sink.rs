@@ -3,9 +3,9 @@
 //!
 //! Addresses are relative to where this FlexBuffer starts in the buffer, so a FlexBuffer
 //! appended after other content is the same bytes as one written alone (alignment padding
-//! included). Each item is written through one [`Frame`]: reserved once, then filled.
+//! included). Each item is written through one [`WriteCursor`]: reserved once, then filled.
 
-use super::frame::Frame;
+use super::cursor::WriteCursor;
 use super::shared::KeyShape;
 use super::value::{align_up, lwidth, ty, Val};
 
@@ -59,7 +59,7 @@ impl<'a> Sink<'a> {
     /// Appends `bytes` as they are.
     #[inline]
     pub(crate) fn raw(&mut self, bytes: &[u8]) {
-        Frame::new(self.buf, bytes.len()).bytes(bytes);
+        WriteCursor::new(self.buf, bytes.len()).bytes(bytes);
     }
 
     /// Appends a copy of the `len` bytes written at `start`; false (and nothing written) if
@@ -86,7 +86,7 @@ impl<'a> Sink<'a> {
     #[inline]
     pub(crate) fn key(&mut self, name: &str) -> usize {
         let addr = self.pos();
-        let mut f = Frame::new(self.buf, name.len() + 1);
+        let mut f = WriteCursor::new(self.buf, name.len() + 1);
         f.bytes(name.as_bytes());
         f.byte(0);
         addr
@@ -99,7 +99,7 @@ impl<'a> Sink<'a> {
         let w = lwidth(bytes.len());
         let pad = self.pad(w);
         let addr = self.pos() + pad + (1 << w);
-        Frame::new(self.buf, pad + (1 << w) + bytes.len() + usize::from(nul))
+        WriteCursor::new(self.buf, pad + (1 << w) + bytes.len() + usize::from(nul))
             .sized(pad, w, bytes, nul);
         (addr, w)
     }
@@ -119,7 +119,7 @@ impl<'a> Sink<'a> {
             return self.string(s);
         }
         let addr = self.pos() + 1;
-        Frame::new(self.buf, s.len() + 2).sized(0, 0, s.as_bytes(), true);
+        WriteCursor::new(self.buf, s.len() + 2).sized(0, 0, s.as_bytes(), true);
         Val::reference(ty::STRING, addr, 0)
     }
 
@@ -159,7 +159,7 @@ impl<'a> Sink<'a> {
     pub(crate) fn byte_vector(&mut self, data: &[u8]) -> Val {
         let fixed = match data.len() {
             0 => {
-                Frame::new(self.buf, 1).byte(0);
+                WriteCursor::new(self.buf, 1).byte(0);
                 return Val::reference(ty::VECTOR, self.pos(), 0);
             }
             2 => ty::VECTOR_UINT2,
@@ -169,12 +169,12 @@ impl<'a> Sink<'a> {
         };
         let addr = self.pos();
         if fixed != ty::VECTOR_UINT {
-            Frame::new(self.buf, data.len()).bytes(data);
+            WriteCursor::new(self.buf, data.len()).bytes(data);
             return Val::reference(fixed, addr, 0);
         }
         let w = lwidth(data.len());
         let pad = self.pad(w);
-        let mut f = Frame::new(self.buf, pad + ((data.len() + 1) << w));
+        let mut f = WriteCursor::new(self.buf, pad + ((data.len() + 1) << w));
         f.zeros(pad);
         by_width!(w, widened(&mut f, data));
         Val::reference(ty::VECTOR_UINT, addr + pad + (1 << w), w)
@@ -218,7 +218,7 @@ impl<'a> Sink<'a> {
             vals.len() as u64,
         ];
         let first = at + (3 << w);
-        let mut f = Frame::new(
+        let mut f = WriteCursor::new(
             self.buf,
             (mstart - start) + mpad + ((vals.len() + 3) << w) + vals.len(),
         );
@@ -251,7 +251,7 @@ impl<'a> Sink<'a> {
             vals.len() as u64,
         ];
         let first = at + (3 << w);
-        let mut f = Frame::new(self.buf, pad + ((vals.len() + 3) << w) + vals.len());
+        let mut f = WriteCursor::new(self.buf, pad + ((vals.len() + 3) << w) + vals.len());
         f.zeros(pad);
         by_width!(w, value_slots(&mut f, &prefix, first, vals, w));
         Val::reference(ty::MAP, first, w)
@@ -264,7 +264,7 @@ impl<'a> Sink<'a> {
         let w = slots_width(vals, start, 1, lwidth(vals.len()));
         let pad = self.pad(w);
         let first = start + pad + (1 << w);
-        let mut f = Frame::new(self.buf, pad + ((vals.len() + 1) << w) + vals.len());
+        let mut f = WriteCursor::new(self.buf, pad + ((vals.len() + 1) << w) + vals.len());
         f.zeros(pad);
         by_width!(w, value_slots(&mut f, &[vals.len() as u64], first, vals, w));
         Val::reference(ty::VECTOR, first, w)
@@ -275,7 +275,7 @@ impl<'a> Sink<'a> {
         let w = root.width_at(self.pos(), 0);
         let pad = self.pad(w);
         let at = self.pos() + pad;
-        let mut f = Frame::new(self.buf, pad + (1 << w) + 2);
+        let mut f = WriteCursor::new(self.buf, pad + (1 << w) + 2);
         f.zeros(pad);
         put(&mut f, root.slot_bits(at), w);
         f.byte(root.packed_type(w));
@@ -324,7 +324,7 @@ fn slots_width(vals: &[Val], start: usize, first_idx: usize, floor: u8) -> u8 {
 
 /// Writes the low `1 << w` bytes of `x`.
 #[inline(always)]
-fn put(f: &mut Frame<'_>, x: u64, w: u8) {
+fn put(f: &mut WriteCursor<'_>, x: u64, w: u8) {
     match w {
         0 => f.put::<1>(x),
         1 => f.put::<2>(x),
@@ -336,7 +336,7 @@ fn put(f: &mut Frame<'_>, x: u64, w: u8) {
 /// Writes a keys vector's length and the offsets from each slot (the first at `first`) to
 /// its key, in `N`-byte slots.
 #[inline(always)]
-fn key_slots<const N: usize>(f: &mut Frame<'_>, first: usize, keys: &[usize]) {
+fn key_slots<const N: usize>(f: &mut WriteCursor<'_>, first: usize, keys: &[usize]) {
     f.key_run::<N>(keys, first);
 }
 
@@ -344,7 +344,7 @@ fn key_slots<const N: usize>(f: &mut Frame<'_>, first: usize, keys: &[usize]) {
 /// bytes inside a parent of width `w` (`N == 1 << w`).
 #[inline(always)]
 fn value_slots<const N: usize>(
-    f: &mut Frame<'_>,
+    f: &mut WriteCursor<'_>,
     prefix: &[u64],
     first: usize,
     vals: &[Val],
@@ -355,7 +355,7 @@ fn value_slots<const N: usize>(
 
 /// Writes the length of `data` and then every byte zero-extended to `N` bytes.
 #[inline(always)]
-fn widened<const N: usize>(f: &mut Frame<'_>, data: &[u8]) {
+fn widened<const N: usize>(f: &mut WriteCursor<'_>, data: &[u8]) {
     f.put::<N>(data.len() as u64);
     match N {
         1 => f.bytes(data),

@@ -1,14 +1,14 @@
-//! [`Frame`]: appends a run of bytes to a `Vec<u8>` through a local cursor.
+//! [`WriteCursor`]: appends a run of bytes to a `Vec<u8>` through a local cursor.
 //!
 //! Every item the writer stores (a string, a vector, a map) is a short run of small writes.
 //! Going through `Vec::push`/`extend_from_slice` reloads and stores the vector's length and
-//! checks its capacity on every write; a frame reserves the whole run once, writes through a
+//! checks its capacity on every write; a cursor reserves the whole run once, writes through a
 //! cursor held in registers, and sets the length once at the end.
 //!
 //! This module holds the crate's `unsafe` code but two: one `from_utf8_unchecked` of strings
 //! the parse validated (`view::ctx::Ctx::str_ref`), and the call of the template compare
 //! compiled for AVX2 once the processor is known to have it (`view::parse::template`).
-//! Soundness: the frame owns
+//! Soundness: the cursor owns
 //! `&mut Vec<u8>` for its lifetime (so the vector is never reallocated meanwhile), writes only
 //! below `start + limit` where `limit` bytes were reserved (every write, or run of writes,
 //! first checks that all of it fits, and is skipped whole otherwise), and on drop sets the
@@ -20,12 +20,12 @@ use std::ptr;
 
 use super::value::Val;
 
-/// The body of `Frame::widened_*`: every byte of `$data` as a little-endian `$t`, 16 at a
+/// The body of `WriteCursor::widened_*`: every byte of `$data` as a little-endian `$t`, 16 at a
 /// time through fixed-size arrays (which the compiler turns into vector instructions).
 macro_rules! widen {
-    ($frame:expr, $data:expr, $t:ty) => {{
+    ($cursor:expr, $data:expr, $t:ty) => {{
         const N: usize = std::mem::size_of::<$t>();
-        let f: &mut Frame<'_> = $frame;
+        let f: &mut WriteCursor<'_> = $cursor;
         let data: &[u8] = $data;
         if let Some(total) = data.len().checked_mul(N) {
             if f.fits(total) {
@@ -55,13 +55,13 @@ macro_rules! widen {
 }
 
 /// A run of bytes being appended to a vector.
-pub(crate) struct Frame<'a> {
+pub(crate) struct WriteCursor<'a> {
     buf: &'a mut Vec<u8>,
-    /// The vector's length when the frame started.
+    /// The vector's length when the cursor started.
     start: usize,
     /// `buf`'s data pointer plus `start`. Held here, not reloaded: byte stores may alias
     /// anything, so the compiler would otherwise reload the vector's pointer after each.
-    /// Valid for `limit` bytes while the frame lives, since the frame holds the vector
+    /// Valid for `limit` bytes while the cursor lives, since the cursor holds the vector
     /// exclusively and never reallocates it.
     dst: *mut u8,
     /// Bytes written so far, all initialized, from `start` on.
@@ -70,8 +70,8 @@ pub(crate) struct Frame<'a> {
     limit: usize,
 }
 
-impl<'a> Frame<'a> {
-    /// Starts a frame of up to `limit` bytes at the end of `buf`.
+impl<'a> WriteCursor<'a> {
+    /// Starts a cursor of up to `limit` bytes at the end of `buf`.
     #[inline(always)]
     pub(crate) fn new(buf: &'a mut Vec<u8>, limit: usize) -> Self {
         buf.reserve(limit);
@@ -79,7 +79,7 @@ impl<'a> Frame<'a> {
         // SAFETY: `start <= capacity`, so the pointer stays within (or one past) the
         // allocation.
         let dst = unsafe { buf.as_mut_ptr().add(start) };
-        Frame {
+        WriteCursor {
             buf,
             start,
             dst,
@@ -199,7 +199,7 @@ unsafe fn copy_short(src: &[u8], dst: *mut u8) {
     }
 }
 
-impl Frame<'_> {
+impl WriteCursor<'_> {
     /// Writes `prefix` and then `vals` (the first at address `first`) in `N`-byte slots,
     /// then the values' type bytes inside a parent of width `w`: the body of a map or an
     /// untyped vector. Checks once that the whole run fits (or writes nothing).
@@ -265,7 +265,7 @@ impl Frame<'_> {
     }
 }
 
-impl Frame<'_> {
+impl WriteCursor<'_> {
     /// Writes every byte of `data` zero-extended to 2 bytes (little-endian), checking once
     /// that it all fits (or writing nothing).
     #[inline(always)]
@@ -288,7 +288,7 @@ impl Frame<'_> {
     }
 }
 
-impl Drop for Frame<'_> {
+impl Drop for WriteCursor<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: the `written` bytes from `start` were all initialized by the writes above,
@@ -305,7 +305,7 @@ mod tests {
     fn appends_what_was_written_and_skips_what_does_not_fit() {
         let mut v = vec![9u8];
         {
-            let mut f = Frame::new(&mut v, 8);
+            let mut f = WriteCursor::new(&mut v, 8);
             f.put::<2>(0x0102);
             f.byte(3);
             f.zeros(2);
@@ -322,7 +322,7 @@ mod tests {
     fn writes_value_and_key_runs() {
         let mut v = Vec::new();
         {
-            let mut f = Frame::new(&mut v, 12);
+            let mut f = WriteCursor::new(&mut v, 12);
             let vals = [Val::uint(0x0102), Val::reference(5, 0, 0)];
             // Slots at 2 and 4: the reference's offset is 4 - 0.
             f.value_run::<2>(&[9], &vals, 2, 1);
@@ -340,15 +340,15 @@ mod tests {
         let src: Vec<u8> = (1..=40).collect();
         for n in 0..=40 {
             let mut v = Vec::new();
-            Frame::new(&mut v, 2 * n).widened_u16(&src[..n]);
+            WriteCursor::new(&mut v, 2 * n).widened_u16(&src[..n]);
             let want: Vec<u8> = src[..n].iter().flat_map(|&b| [b, 0]).collect();
             assert_eq!(v, want, "length {n}");
             let mut v = Vec::new();
-            Frame::new(&mut v, 4 * n).widened_u32(&src[..n]);
+            WriteCursor::new(&mut v, 4 * n).widened_u32(&src[..n]);
             let want: Vec<u8> = src[..n].iter().flat_map(|&b| [b, 0, 0, 0]).collect();
             assert_eq!(v, want, "length {n}");
             let mut v = Vec::new();
-            Frame::new(&mut v, 8 * n).widened_u64(&src[..n]);
+            WriteCursor::new(&mut v, 8 * n).widened_u64(&src[..n]);
             let want: Vec<u8> = src[..n]
                 .iter()
                 .flat_map(|&b| [b, 0, 0, 0, 0, 0, 0, 0])
@@ -361,7 +361,7 @@ mod tests {
     fn writes_padded_length_prefixed_runs() {
         let mut v = Vec::new();
         {
-            let mut f = Frame::new(&mut v, 12);
+            let mut f = WriteCursor::new(&mut v, 12);
             f.sized(1, 1, b"abc", true);
             f.sized(0, 0, b"xy", false);
             f.sized(0, 0, b"too long", false); // 9 bytes, 2 left: skipped
@@ -374,7 +374,7 @@ mod tests {
         let src: Vec<u8> = (1..=40).collect();
         for n in 0..=40 {
             let mut v = Vec::new();
-            Frame::new(&mut v, n).bytes(&src[..n]);
+            WriteCursor::new(&mut v, n).bytes(&src[..n]);
             assert_eq!(v, &src[..n], "length {n}");
         }
     }
