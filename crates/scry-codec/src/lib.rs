@@ -42,6 +42,7 @@ mod flex;
 pub mod frame;
 mod options;
 mod query;
+mod schema;
 mod view;
 
 pub use batch_encoder::{BatchEncoder, CopyRows};

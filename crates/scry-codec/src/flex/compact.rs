@@ -8,7 +8,6 @@ use scry_types::{ColumnValue, DatabaseEvent, DatabaseEventBatch, RelationMeta, R
 
 use super::compat::Compat;
 use super::hash::{FastHasher, FastMap};
-use super::keys::Field;
 use super::shared::KeyShape;
 use super::sink::Sink;
 use super::value::Val;
@@ -16,6 +15,7 @@ use crate::compact::{
     field_len, flag, put_delta, put_varint, METAS_KEY, TABLES_KEY, VERSION, VERSION_KEY,
 };
 use crate::copy_tuple::CopyTuple;
+use crate::schema::Field;
 use crate::{CodecError, CopyRows};
 
 /// Not yet chosen.

@@ -14,12 +14,12 @@ use scry_types::{
 };
 
 use super::fields::Fields;
-use super::keys::{kind, slot, Field, KEY_COUNT};
 use super::runs::{all_short, strings_end, Run};
 use super::shared::{KeySets, KeyShape};
 use super::sink::Sink;
 use super::template::{Layout, Shape, Templates};
 use super::value::{ty, Val};
+use crate::schema::{kind, slot, Field, KEY_COUNT};
 
 /// Not yet written.
 const NO_KEY: usize = usize::MAX;
@@ -347,7 +347,7 @@ impl<'a> Compat<'a> {
             None => Val::NULL,
         };
         if e.ddl_sql.is_none() && e.ddl_object_type.is_none() {
-            // In the order of `keys::EVENT_WITHOUT_DDL`.
+            // In the order of `schema::EVENT_WITHOUT_DDL`.
             let keys = [
                 k_cols, k_id, k_new, k_old, k_op, k_pos, k_rel, k_schema, k_table, k_ts, k_tx,
             ];
@@ -435,7 +435,7 @@ impl<'a> Compat<'a> {
             None => Val::NULL,
         };
         let keys_start = self.sink.pos();
-        // In the order of `keys::COLUMN_VALUE`.
+        // In the order of `schema::COLUMN_VALUE`.
         let (keys, map) = self.full_map_parts(
             FULL_COLUMN_VALUE,
             &[k_data, k_oid, k_tag],
@@ -535,7 +535,7 @@ impl<'a> Compat<'a> {
         let k_oid = self.key(Field::TypeOid);
         let k_modifier = self.key(Field::TypeModifier);
         let k_key = self.key(Field::IsKey);
-        // In the order of `keys::COLUMN_META`.
+        // In the order of `schema::COLUMN_META`.
         self.full_map(
             FULL_COLUMN_META,
             &[k_key, k_name, k_modifier, k_oid],

@@ -23,7 +23,6 @@ mod cursor;
 pub(crate) mod estimate;
 mod fields;
 mod hash;
-pub(crate) mod keys;
 pub(crate) mod query;
 mod runs;
 mod shared;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use crate::flex::{fast, FlexType, Reader, Slot, Vector};
+use crate::schema::Field;
 use crate::view::fields::{find_field, NameIndex};
 use crate::view::parse::{Canon, StrRef};
 
@@ -103,7 +104,7 @@ impl<'a> Ctx<'a> {
         &self,
         m: &Vector,
         canonical: bool,
-        names: &[&str],
+        names: &[Field],
         id: usize,
     ) -> Option<Slot> {
         if canonical {
@@ -111,7 +112,7 @@ impl<'a> Ctx<'a> {
             let i = id.checked_sub(first)?;
             self.r.element(m, i).ok()
         } else {
-            find_field(&self.r, m, names.get(id)?)
+            find_field(&self.r, m, names.get(id)?.name())
         }
     }
 

@@ -1,60 +1,14 @@
-//! The field names of every protocol struct, and fast lookups of keys and enum names.
+//! Fast lookups of map keys (against the tables of [`crate::schema`]) and of enum names.
 
 use crate::flex::{key_name, Map, Reader, Res, Slot, Vector};
+use crate::schema::Field;
 use scry_types::{ControlDirective, OperationType, ReplicaIdentity, TypeTag};
-
-/// Fields of `DatabaseEventBatch`, sorted as FlexBuffers sorts map keys.
-pub(crate) const BATCH: &[&str] = &[
-    "backfill_metadata",
-    "batch_seq",
-    "control_directive",
-    "events",
-    "relations",
-    "sequence_values",
-    "source_id",
-];
-/// Fields of `DatabaseEvent`, sorted.
-pub(crate) const EVENT: &[&str] = &[
-    "columns",
-    "ddl_object_type",
-    "ddl_sql",
-    "event_id",
-    "new_row",
-    "old_row",
-    "operation",
-    "position",
-    "relation_meta",
-    "schema",
-    "table",
-    "timestamp_us",
-    "transaction_id",
-];
-/// Fields of `Row`.
-pub(crate) const ROW: &[&str] = &["values"];
-/// Fields of `ColumnValue`, sorted.
-pub(crate) const VALUE: &[&str] = &["data", "type_oid", "type_tag"];
-/// Fields of `RelationMeta`, sorted.
-pub(crate) const RELATION: &[&str] = &["columns", "rel_id", "replica_identity", "schema", "table"];
-/// Fields of `ColumnMeta`, sorted.
-pub(crate) const COLUMN: &[&str] = &["is_key", "name", "type_modifier", "type_oid"];
-/// Fields of `SequenceValue`, sorted.
-pub(crate) const SEQUENCE: &[&str] = &[
-    "increment_by",
-    "is_called",
-    "last_value",
-    "max_value",
-    "min_value",
-    "name",
-    "schema",
-];
-/// Fields of `BackfillMetadata`, sorted.
-pub(crate) const BACKFILL: &[&str] = &["estimated_total_rows", "table_count"];
 
 /// The index in `names` of the field named by this key prefix, if any.
 #[inline]
-pub(crate) fn field_index(names: &[&str], prefix: &[u8]) -> Option<usize> {
+pub(crate) fn field_index(names: &[Field], prefix: &[u8]) -> Option<usize> {
     let name = key_name(prefix)?;
-    names.iter().position(|n| n.as_bytes() == name)
+    names.iter().position(|n| n.name().as_bytes() == name)
 }
 
 /// How many leading keys of a map a [`KeyCache`] remembers.
@@ -108,7 +62,7 @@ impl KeyCache {
         r: &Reader<'_>,
         m: &Map,
         i: usize,
-        names: &[&str],
+        names: &[Field],
     ) -> Res<Option<usize>> {
         let kw = m.keys_width;
         let slot = (m.keys_pos as usize).saturating_add(i.saturating_mul(usize::from(kw)));
@@ -319,12 +273,22 @@ mod tests {
     }
 
     #[test]
-    fn field_lists_are_sorted_like_flexbuffers_keys() {
-        for list in [
-            BATCH, EVENT, ROW, VALUE, RELATION, COLUMN, SEQUENCE, BACKFILL,
-        ] {
-            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
-            assert!(list.iter().all(|n| n.len() < crate::flex::KEY_PREFIX));
+    fn every_field_name_fits_the_key_prefix_the_reader_looks_at() {
+        use crate::schema::{
+            BACKFILL, BATCH, COLUMN_META, COLUMN_VALUE, EVENT, RELATION, ROW, SEQUENCE,
+        };
+        let tables: [&[Field]; 8] = [
+            &BATCH,
+            &EVENT,
+            &ROW,
+            &COLUMN_VALUE,
+            &RELATION,
+            &COLUMN_META,
+            &SEQUENCE,
+            &BACKFILL,
+        ];
+        for field in tables.into_iter().flatten() {
+            assert!(field.name().len() < crate::flex::KEY_PREFIX, "{field:?}");
         }
     }
 }

@@ -3,7 +3,8 @@
 use scry_types::{ColumnMeta, RelationMeta, ReplicaIdentity, SequenceValue};
 
 use crate::flex::{Slot, Vector};
-use crate::view::fields::{COLUMN, RELATION, REPLICA_IDENTITIES, SEQUENCE};
+use crate::schema::{COLUMN_META, RELATION, SEQUENCE};
+use crate::view::fields::REPLICA_IDENTITIES;
 use crate::view::{Ctx, ViewIter};
 
 /// Relations, in order.
@@ -35,7 +36,7 @@ impl<'a> RelationView<'a> {
 
     fn field(&self, id: usize) -> Option<Slot> {
         self.ctx
-            .field(&self.map, self.ctx.canon.relations, RELATION, id)
+            .field(&self.map, self.ctx.canon.relations, &RELATION, id)
     }
 
     /// Relation OID.
@@ -101,7 +102,7 @@ pub struct ColumnMetaView<'a> {
 impl<'a> ColumnMetaView<'a> {
     fn field(&self, id: usize) -> Option<Slot> {
         self.ctx
-            .field(&self.map, self.ctx.canon.columns, COLUMN, id)
+            .field(&self.map, self.ctx.canon.columns, &COLUMN_META, id)
     }
 
     /// Column name.
@@ -157,7 +158,7 @@ impl<'a> SequenceValueView<'a> {
 
     fn field(&self, id: usize) -> Option<Slot> {
         self.ctx
-            .field(&self.map, self.ctx.canon.sequences, SEQUENCE, id)
+            .field(&self.map, self.ctx.canon.sequences, &SEQUENCE, id)
     }
 
     fn i64_field(&self, id: usize) -> i64 {

@@ -6,8 +6,9 @@ use scry_types::{ColumnValue, Row, TypeTag};
 
 use crate::compact::{LEN_NULL, LEN_UNCHANGED};
 use crate::flex::{fast, FlexType, Slot, Vector};
+use crate::schema::COLUMN_VALUE;
 use crate::view::ctx::{CopySink, DataRef, Sink};
-use crate::view::fields::{TYPE_TAGS, VALUE};
+use crate::view::fields::TYPE_TAGS;
 use crate::view::parse::{field_len, slot, slot_at, Known, PackedRow, ValueAt};
 use crate::view::Ctx;
 
@@ -348,7 +349,7 @@ impl<'a> ValueView<'a> {
     #[inline]
     fn field(&self, id: usize) -> Option<Slot> {
         self.ctx
-            .field(&self.map(), self.ctx.canon.values, VALUE, id)
+            .field(&self.map(), self.ctx.canon.values, &COLUMN_VALUE, id)
     }
 
     /// Position and packed type of field `id`: by index when the batch's value maps are
@@ -358,7 +359,7 @@ impl<'a> ValueView<'a> {
         if self.ctx.canon.values {
             let m = &self.map();
             let (len, w) = (m.len as usize, usize::from(m.width));
-            let i = id.checked_sub(VALUE.len().checked_sub(len)?)?;
+            let i = id.checked_sub(COLUMN_VALUE.len().checked_sub(len)?)?;
             if i >= len {
                 return None;
             }

@@ -29,10 +29,13 @@ mod order;
 use order::{Fresh, Order};
 
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
+use crate::schema::Field;
+use crate::schema::{
+    kind, BACKFILL, BATCH, COLUMN_META, COLUMN_VALUE, EVENT, RELATION, ROW, SEQUENCE,
+};
 use crate::view::ctx::{Ctx, DataRef};
 use crate::view::fields::{
-    find_field, KeyCache, NameIndex, BACKFILL, BATCH, COLUMN, CONTROL_DIRECTIVES, EVENT,
-    OPERATIONS, RELATION, REPLICA_IDENTITIES, ROW, SEQUENCE, TYPE_TAGS, VALUE,
+    find_field, KeyCache, NameIndex, CONTROL_DIRECTIVES, OPERATIONS, REPLICA_IDENTITIES, TYPE_TAGS,
 };
 use crate::{DecodeError, DecodeErrorKind, Limit, ReadOptions};
 
@@ -180,14 +183,10 @@ impl Default for Canon {
     }
 }
 
-const K_BATCH: usize = 0;
-const K_EVENT: usize = 1;
-const K_ROW: usize = 2;
-const K_VALUE: usize = 3;
-const K_RELATION: usize = 4;
-const K_COLUMN: usize = 5;
-const K_SEQUENCE: usize = 6;
-const K_BACKFILL: usize = 7;
+/// The key caches the fast path reads, by struct.
+const K_EVENT: usize = kind::EVENT as usize;
+const K_ROW: usize = kind::ROW as usize;
+const K_VALUE: usize = kind::COLUMN_VALUE as usize;
 
 /// One validating pass over `data`: `root` reads the root (the pass recording every event's
 /// column names and values when `record`, for the owned readers), and the views get the
@@ -216,7 +215,7 @@ pub(crate) struct Parser<'a, 'o> {
     o: &'o ReadOptions,
     work: u64,
     budget: u64,
-    keys: [KeyCache; 8],
+    keys: [KeyCache; kind::COUNT],
     pub canon: Canon,
     /// Whether events may take the fast path (tests turn it off to compare).
     use_fast: bool,
@@ -349,13 +348,7 @@ impl<'a, 'o> Parser<'a, 'o> {
 
     /// Visits every known field of `m` once, rejecting duplicates.
     #[inline]
-    fn fields<F>(
-        &mut self,
-        m: &Map,
-        kind: usize,
-        names: &'static [&'static str],
-        mut f: F,
-    ) -> Res<Seen>
+    fn fields<F>(&mut self, m: &Map, kind: u8, names: &'static [Field], mut f: F) -> Res<Seen>
     where
         F: FnMut(&mut Self, usize, Slot) -> Res<()>,
     {
@@ -366,7 +359,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut mask = 0u32;
         for i in 0..len {
             let r = self.r;
-            let id = match self.keys.get_mut(kind) {
+            let id = match self.keys.get_mut(usize::from(kind)) {
                 Some(cache) => cache.field(&r, m, i, names)?,
                 None => None,
             };
@@ -374,7 +367,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 canonical = false;
                 continue;
             };
-            let name = names.get(id).copied().unwrap_or("?");
+            let name = names.get(id).map_or("?", |f| f.name());
             if Some(id) != first.map(|f| f + i) {
                 canonical = false;
             }
@@ -509,7 +502,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut control_directive = None;
         let mut sequence_values = None;
         let mut backfill_metadata = None;
-        self.fields(&m, K_BATCH, BATCH, |p, id, v| {
+        self.fields(&m, kind::BATCH, &BATCH, |p, id, v| {
             match id {
                 0 => backfill_metadata = p.opt(v, Self::backfill)?,
                 1 => batch_seq = Some(p.u64(v)?),
@@ -744,7 +737,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut timestamp_us = None;
         let mut transaction_id = None;
         let mut firsts = Firsts::default();
-        self.fields(&m, K_EVENT, EVENT, |p, id, v| {
+        self.fields(&m, kind::EVENT, &EVENT, |p, id, v| {
             let (columns_len, values_len) = p.record_lens();
             match id {
                 0 => {
@@ -832,7 +825,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let m = self.r.map(s, "a row map")?;
         self.fresh_map(Fresh::Row, &m)?;
         let mut values = None;
-        self.fields(&m, K_ROW, ROW, |p, _, v| {
+        self.fields(&m, kind::ROW, &ROW, |p, _, v| {
             let max = p.o.max_columns;
             values = Some(p.each(
                 v,
@@ -852,7 +845,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut type_oid = None;
         let mut type_tag = None;
         let mut data = DataRef::Absent;
-        let seen = self.fields(&m, K_VALUE, VALUE, |p, id, v| {
+        let seen = self.fields(&m, kind::COLUMN_VALUE, &COLUMN_VALUE, |p, id, v| {
             match id {
                 0 => {
                     p.data(v)?;
@@ -930,7 +923,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn relation(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a relation map")?;
         self.fresh_map(Fresh::Relation, &m)?;
-        let seen = self.fields(&m, K_RELATION, RELATION, |p, id, v| {
+        let seen = self.fields(&m, kind::RELATION, &RELATION, |p, id, v| {
             match id {
                 0 => {
                     let max = p.o.max_columns;
@@ -960,7 +953,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             }
             Ok(())
         })?;
-        all_present(seen.mask, RELATION, s.pos)?;
+        all_present(seen.mask, &RELATION, s.pos)?;
         self.canon.relations &= seen.canonical;
         Ok(m.values)
     }
@@ -968,7 +961,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn column(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column map")?;
         self.fresh_map(Fresh::Column, &m)?;
-        let seen = self.fields(&m, K_COLUMN, COLUMN, |p, id, v| {
+        let seen = self.fields(&m, kind::COLUMN_META, &COLUMN_META, |p, id, v| {
             match id {
                 0 => {
                     p.r.boolean(v)?;
@@ -986,7 +979,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             }
             Ok(())
         })?;
-        all_present(seen.mask, COLUMN, s.pos)?;
+        all_present(seen.mask, &COLUMN_META, s.pos)?;
         self.canon.columns &= seen.canonical;
         Ok(())
     }
@@ -1005,7 +998,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn sequence(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a sequence value map")?;
         self.fresh_map(Fresh::Sequence, &m)?;
-        let seen = self.fields(&m, K_SEQUENCE, SEQUENCE, |p, id, v| {
+        let seen = self.fields(&m, kind::SEQUENCE, &SEQUENCE, |p, id, v| {
             match id {
                 0 | 2 | 3 | 4 => {
                     p.i64(v)?;
@@ -1020,7 +1013,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             }
             Ok(())
         })?;
-        all_present(seen.mask, SEQUENCE, s.pos)?;
+        all_present(seen.mask, &SEQUENCE, s.pos)?;
         self.canon.sequences &= seen.canonical;
         Ok(())
     }
@@ -1029,7 +1022,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let m = self.r.map(s, "a backfill metadata map")?;
         let mut rows = None;
         let mut tables = None;
-        self.fields(&m, K_BACKFILL, BACKFILL, |p, id, v| {
+        self.fields(&m, kind::BACKFILL, &BACKFILL, |p, id, v| {
             match id {
                 0 => rows = Some(p.u64(v)?),
                 1 => tables = Some(p.u32(v)?),
@@ -1045,9 +1038,9 @@ impl<'a, 'o> Parser<'a, 'o> {
 }
 
 /// Fails with the first of `names` whose bit is not in `mask`.
-fn all_present(mask: u32, names: &'static [&'static str], at: usize) -> Res<()> {
+fn all_present(mask: u32, names: &'static [Field], at: usize) -> Res<()> {
     match names.iter().enumerate().find(|(i, _)| mask & (1 << i) == 0) {
-        Some((_, name)) => Err(missing(name, at)),
+        Some((_, field)) => Err(missing(field.name(), at)),
         None => Ok(()),
     }
 }

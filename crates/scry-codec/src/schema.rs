@@ -1,8 +1,10 @@
-//! The map keys of the protocol's structs: every distinct field name, and each struct's
-//! fields in the order FlexBuffers stores them (sorted by key bytes).
+//! The protocol's schema, once for the writers and the reader: every distinct field name,
+//! the structs, and each struct's fields in the order FlexBuffers stores them (sorted by key
+//! bytes).
 //!
 //! The sorted tables are written out by hand and checked at compile time, so the writers
-//! place each field in its slot without sorting anything at run time.
+//! place each field in its slot without sorting anything at run time, and the reader knows a
+//! field by its index in the same table.
 
 /// Every distinct field name used as a map key. The discriminant indexes the writers' table
 /// of key addresses (a key is written once per FlexBuffer and shared by every map using it).
@@ -94,13 +96,27 @@ impl Field {
     }
 }
 
-/// The structs, to tell their key sets apart.
+/// The protocol's structs, numbered: the writers tell their key sets apart by it, and the
+/// reader keeps a key cache for each.
 pub(crate) mod kind {
+    /// `DatabaseEventBatch`.
     pub(crate) const BATCH: u8 = 0;
+    /// `DatabaseEvent`.
     pub(crate) const EVENT: u8 = 1;
+    /// `Row`.
+    pub(crate) const ROW: u8 = 2;
+    /// `ColumnValue`.
+    pub(crate) const COLUMN_VALUE: u8 = 3;
+    /// `RelationMeta`.
     pub(crate) const RELATION: u8 = 4;
+    /// `ColumnMeta`.
+    pub(crate) const COLUMN_META: u8 = 5;
+    /// `SequenceValue`.
     pub(crate) const SEQUENCE: u8 = 6;
+    /// `BackfillMetadata`.
     pub(crate) const BACKFILL: u8 = 7;
+    /// How many there are.
+    pub(crate) const COUNT: usize = 8;
 }
 
 /// `DatabaseEventBatch`'s fields, sorted.
@@ -200,10 +216,8 @@ pub(crate) const fn slot_of(table: &[Field], key: Field) -> usize {
 macro_rules! slot {
     ($table:ident, $key:ident) => {{
         const SLOT: usize = {
-            let slot = $crate::flex::keys::slot_of(
-                &$crate::flex::keys::$table,
-                $crate::flex::keys::Field::$key,
-            );
+            let slot =
+                $crate::schema::slot_of(&$crate::schema::$table, $crate::schema::Field::$key);
             assert!(
                 slot != usize::MAX,
                 "field missing from its struct's key table"
@@ -273,6 +287,121 @@ const _: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use flexbuffers::Reader;
+    use scry_types::{
+        BackfillMetadata, ColumnMeta, ColumnValue, ControlDirective, DatabaseEvent,
+        DatabaseEventBatch, OperationType, RelationMeta, ReplicaIdentity, Row, SequenceValue,
+        TypeTag,
+    };
+
+    /// A batch with every optional field of every struct present.
+    fn everything() -> DatabaseEventBatch {
+        let relation = RelationMeta {
+            rel_id: 16384,
+            schema: "public".to_owned(),
+            table: "t".to_owned(),
+            columns: vec![ColumnMeta {
+                name: "id".to_owned(),
+                type_oid: 23,
+                type_modifier: -1,
+                is_key: true,
+            }],
+            replica_identity: ReplicaIdentity::Full,
+        };
+        let row = Row::new(vec![ColumnValue::from_pg_binary(
+            TypeTag::Int32,
+            23,
+            7i32.to_be_bytes().to_vec(),
+        )]);
+        DatabaseEventBatch {
+            events: vec![DatabaseEvent {
+                event_id: Some("e".to_owned()),
+                timestamp_us: 1,
+                operation: OperationType::Update,
+                schema: "public".to_owned(),
+                table: "t".to_owned(),
+                position: 2,
+                transaction_id: 3,
+                new_row: Some(row.clone()),
+                old_row: Some(row),
+                columns: vec!["id".to_owned()],
+                relation_meta: Some(relation.clone()),
+                ddl_sql: Some("ALTER TABLE t ADD c int".to_owned()),
+                ddl_object_type: Some("table".to_owned()),
+            }],
+            source_id: Some("src".to_owned()),
+            batch_seq: 4,
+            relations: vec![relation],
+            control_directive: Some(ControlDirective::SyncSequences),
+            sequence_values: Some(vec![SequenceValue {
+                schema: "public".to_owned(),
+                name: "s".to_owned(),
+                last_value: 5,
+                is_called: true,
+                increment_by: 1,
+                min_value: 1,
+                max_value: 9,
+            }]),
+            backfill_metadata: Some(BackfillMetadata {
+                table_count: 1,
+                estimated_total_rows: 10,
+            }),
+        }
+    }
+
+    /// The keys of a map, as the flexbuffers crate reads them.
+    fn keys(map: &Reader<&[u8]>) -> Vec<String> {
+        let map = map.as_map();
+        map.iter_keys().map(str::to_owned).collect()
+    }
+
+    fn names(table: &[Field]) -> Vec<String> {
+        table.iter().map(|f| f.name().to_owned()).collect()
+    }
+
+    /// The tables the writers and the reader share are the keys the types' own serde derive
+    /// writes (scry-protocol 0.1.1's path), struct by struct.
+    #[test]
+    fn tables_are_the_keys_serde_writes() {
+        let bytes = scry_testkit::reference::serialize_batch(&everything()).expect("serializes");
+        let root = Reader::get_root(bytes.as_slice()).expect("a FlexBuffer");
+        let batch = root.as_map();
+        let event = batch.idx("events").as_vector().idx(0);
+        let row = event.as_map().idx("new_row");
+        let value = row.as_map().idx("values").as_vector().idx(0);
+        let relation = batch.idx("relations").as_vector().idx(0);
+        let column = relation.as_map().idx("columns").as_vector().idx(0);
+        let sequence = batch.idx("sequence_values").as_vector().idx(0);
+        let backfill = batch.idx("backfill_metadata");
+        assert_eq!(keys(&root), names(&BATCH));
+        assert_eq!(keys(&event), names(&EVENT));
+        assert_eq!(keys(&event.as_map().idx("relation_meta")), names(&RELATION));
+        assert_eq!(keys(&row), names(&ROW));
+        assert_eq!(keys(&value), names(&COLUMN_VALUE));
+        assert_eq!(keys(&relation), names(&RELATION));
+        assert_eq!(keys(&column), names(&COLUMN_META));
+        assert_eq!(keys(&sequence), names(&SEQUENCE));
+        assert_eq!(keys(&backfill), names(&BACKFILL));
+        let every: Vec<Field> = [
+            &BATCH[..],
+            &EVENT,
+            &ROW,
+            &COLUMN_VALUE,
+            &RELATION,
+            &COLUMN_META,
+            &SEQUENCE,
+            &BACKFILL,
+        ]
+        .concat();
+        // Every distinct key is some struct's field.
+        for id in 0..KEY_COUNT {
+            assert!(
+                every.iter().any(|f| *f as usize == id),
+                "key {id} is no field"
+            );
+        }
+    }
 
     #[test]
     fn slots_follow_byte_order() {
