@@ -8,18 +8,37 @@
 /// When `CI` is set and `SCRY_PG_URL` is not.
 #[must_use]
 pub fn pg_url(what: &str) -> Option<String> {
-    match std::env::var("SCRY_PG_URL") {
+    env_url("SCRY_PG_URL", what, "eval \"$(bash .ci/postgres.sh)\"")
+}
+
+/// The NATS servers the tests use (`SCRY_NATS_URL`, printed by `.ci/nats.sh`), or `None`,
+/// after saying loudly that `what` is skipped. Under CI (`CI` set) a missing server is a
+/// failure, not a skip.
+pub fn nats_url(what: &str) -> Option<String> {
+    env_url("SCRY_NATS_URL", what, "eval \"$(bash .ci/nats.sh)\"")
+}
+
+/// The three-node NATS cluster of `.ci/nats.sh` (`SCRY_NATS_CLUSTER_URL`), as [`nats_url`].
+pub fn nats_cluster_url(what: &str) -> Option<String> {
+    env_url(
+        "SCRY_NATS_CLUSTER_URL",
+        what,
+        "eval \"$(SCRY_NATS_NODES=3 SCRY_NATS_VAR=SCRY_NATS_CLUSTER_URL SCRY_NATS_PORT=54432 bash .ci/nats.sh)\"",
+    )
+}
+
+fn env_url(var: &str, what: &str, start: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "SCRY_PG_URL is not set but CI is: start a server with \
-                 `eval \"$(bash .ci/postgres.sh)\"` before the tests"
+                "{var} is not set but CI is: start the servers with `{start}` before the tests"
             );
             eprintln!(
                 "\n\n************************************************************\n\
-                 SKIPPED: {what} — SCRY_PG_URL is not set.\n\
-                 Run `eval \"$(bash .ci/postgres.sh)\"` to start a server.\n\
+                 SKIPPED: {what} — {var} is not set.\n\
+                 Run `{start}` to start the servers.\n\
                  ************************************************************\n"
             );
             None

@@ -1,0 +1,331 @@
+//! [`Publisher`]: framed batches into a JetStream stream, one message each, stored before
+//! anyone relies on them.
+//!
+//! Every message goes to `STREAM.<source>.<slot>` and carries, besides the frame, headers
+//! that let a restarted capture find where it stopped without reading any payload:
+//!
+//! | header | value |
+//! | --- | --- |
+//! | `Nats-Msg-Id` | `<source>.<slot>.<first>`: JetStream drops a repeat within its duplicate window |
+//! | `Scry-Batch-Seq` | the batch's `batch_seq` |
+//! | `Scry-Encoding` | `compat` or `compact` |
+//! | `Scry-First`, `Scry-Last` | the first and last change it holds, as `COMMIT_LSN:INDEX` (the commit position of the change's transaction and the change's index in it, which orders changes across transactions as the stream does) |
+//! | `Scry-Commit` | the commit position of the last transaction it ends, when it ends one |
+//!
+//! A publish returns once the message is sent; [`Publisher::stored`] waits for JetStream's
+//! acknowledgements of everything sent, after which the messages are durable on the
+//! stream's replicas.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+
+use async_nats::header::HeaderMap;
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::stream::{Config, LastRawMessageErrorKind, StorageType, Stream};
+use bytes::Bytes;
+
+use crate::runtime::Connection;
+use crate::{Address, NatsError};
+
+/// The header names, in one place for the publisher and the readers.
+pub(crate) mod header {
+    pub const BATCH_SEQ: &str = "Scry-Batch-Seq";
+    pub const ENCODING: &str = "Scry-Encoding";
+    pub const FIRST: &str = "Scry-First";
+    pub const LAST: &str = "Scry-Last";
+    pub const COMMIT: &str = "Scry-Commit";
+}
+
+/// What a message says of the batch it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// The batch's `batch_seq`.
+    pub batch_seq: u64,
+    /// `"compat"` or `"compact"`.
+    pub encoding: &'static str,
+    /// Its first change: the commit position of the change's transaction, and the change's
+    /// index in that transaction.
+    pub first: (u64, u32),
+    /// Its last change, as `first`.
+    pub last: (u64, u32),
+    /// The commit position of the last transaction it ends, if it ends one.
+    pub commit: Option<u64>,
+}
+
+/// The last message of a capture's subject, read back when the capture starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Last {
+    /// Its sequence number in the stream.
+    pub sequence: u64,
+    /// What its headers say.
+    pub stored: Stored,
+}
+
+/// Publishes one capture's batches (one source, one slot) to a stream.
+pub struct Publisher {
+    conn: Connection,
+    stream: Stream,
+    name: String,
+    subject: String,
+    id_prefix: String,
+    /// Sent, not yet acknowledged.
+    pending: VecDeque<PublishAckFuture>,
+}
+
+impl Publisher {
+    /// Connects, creates the stream when it is missing (file storage, the address's
+    /// replicas, subjects `STREAM.>`), and publishes to `STREAM.<source>.<slot>`. `source`
+    /// and `slot` are made subject tokens: characters other than letters, digits, `_` and
+    /// `-` become `_`.
+    pub fn open(
+        address: &Address,
+        creds: Option<&std::path::Path>,
+        source: &str,
+        slot: &str,
+    ) -> Result<Self, NatsError> {
+        let conn = Connection::open(address, creds)?;
+        let name = address.stream.clone();
+        let config = Config {
+            name: name.clone(),
+            subjects: vec![format!("{name}.>")],
+            num_replicas: address.replicas,
+            storage: StorageType::File,
+            allow_direct: true,
+            ..Default::default()
+        };
+        let stream = conn
+            .rt
+            .block_on(conn.js.get_or_create_stream(config))
+            .map_err(|e| NatsError::Stream {
+                stream: name.clone(),
+                reason: e.to_string(),
+            })?;
+        let (source, slot) = (token(source), token(slot));
+        Ok(Self {
+            subject: format!("{name}.{source}.{slot}"),
+            id_prefix: format!("{source}.{slot}."),
+            conn,
+            stream,
+            name,
+            pending: VecDeque::new(),
+        })
+    }
+
+    /// The subject this publisher writes to.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The last message of this publisher's subject, or `None` when it has none.
+    pub fn last(&self) -> Result<Option<Last>, NatsError> {
+        let found = self
+            .conn
+            .rt
+            .block_on(self.stream.get_last_raw_message_by_subject(&self.subject));
+        let message = match found {
+            Ok(m) => m,
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
+            Err(e) => {
+                return Err(NatsError::Stream {
+                    stream: self.name.clone(),
+                    reason: format!("reading the last message of {}: {e}", self.subject),
+                })
+            }
+        };
+        let stored = read_headers(&message.headers).map_err(|reason| NatsError::Message {
+            stream: self.name.clone(),
+            sequence: message.sequence,
+            reason,
+        })?;
+        Ok(Some(Last {
+            sequence: message.sequence,
+            stored,
+        }))
+    }
+
+    /// Sends one framed batch; JetStream's acknowledgement is awaited by
+    /// [`stored`](Self::stored).
+    pub fn publish(&mut self, frame: Bytes, stored: &Stored) -> Result<(), NatsError> {
+        let mut headers = HeaderMap::new();
+        let mut id = self.id_prefix.clone();
+        push_key(&mut id, stored.first);
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+        write_headers(&mut headers, stored);
+        let sent = self.conn.rt.block_on(self.conn.js.publish_with_headers(
+            self.subject.clone(),
+            headers,
+            frame,
+        ));
+        let ack = sent.map_err(|e| self.publish_error(e.to_string()))?;
+        self.pending.push_back(ack);
+        Ok(())
+    }
+
+    /// Waits until JetStream has stored every message sent so far; returns how many were
+    /// dropped as repeats of messages the stream already held (by `Nats-Msg-Id`).
+    pub fn stored(&mut self) -> Result<u64, NatsError> {
+        let mut repeats = 0;
+        while let Some(ack) = self.pending.pop_front() {
+            let ack = self
+                .conn
+                .rt
+                .block_on(std::future::IntoFuture::into_future(ack))
+                .map_err(|e| self.publish_error(format!("not stored: {e}")))?;
+            repeats += u64::from(ack.duplicate);
+        }
+        Ok(repeats)
+    }
+
+    fn publish_error(&self, reason: String) -> NatsError {
+        NatsError::Publish {
+            subject: self.subject.clone(),
+            reason,
+        }
+    }
+}
+
+/// `s` as one subject token: letters, digits, `_` and `-` kept, anything else `_`.
+fn token(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if t.is_empty() {
+        "_".to_owned()
+    } else {
+        t
+    }
+}
+
+/// Appends a change's key as `COMMIT_LSN:INDEX`, the LSN as PostgreSQL writes it.
+fn push_key(out: &mut String, (commit, index): (u64, u32)) {
+    let _ = write!(out, "{:X}/{:X}:{index}", commit >> 32, commit & 0xFFFF_FFFF);
+}
+
+fn key_text(key: (u64, u32)) -> String {
+    let mut s = String::new();
+    push_key(&mut s, key);
+    s
+}
+
+fn write_headers(h: &mut HeaderMap, s: &Stored) {
+    h.insert(header::BATCH_SEQ, s.batch_seq.to_string().as_str());
+    h.insert(header::ENCODING, s.encoding);
+    h.insert(header::FIRST, key_text(s.first).as_str());
+    h.insert(header::LAST, key_text(s.last).as_str());
+    if let Some(c) = s.commit {
+        h.insert(header::COMMIT, lsn_text(c).as_str());
+    }
+}
+
+fn lsn_text(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
+}
+
+/// Reads what [`write_headers`] wrote; the error says which header is missing or bad.
+pub(crate) fn read_headers(h: &HeaderMap) -> Result<Stored, String> {
+    let get = |name: &str| {
+        h.get(name)
+            .map(|v| v.as_str().to_owned())
+            .ok_or_else(|| format!("no {name} header (not published by scry?)"))
+    };
+    let bad = |name: &str, v: &str| format!("header {name}: {v:?} does not read");
+    let batch_seq = get(header::BATCH_SEQ)?;
+    let batch_seq = batch_seq
+        .parse()
+        .map_err(|_| bad(header::BATCH_SEQ, &batch_seq))?;
+    let encoding = match get(header::ENCODING)?.as_str() {
+        "compat" => "compat",
+        "compact" => "compact",
+        other => return Err(bad(header::ENCODING, other)),
+    };
+    let key = |name: &str| -> Result<(u64, u32), String> {
+        let v = get(name)?;
+        let (lsn, index) = v.rsplit_once(':').ok_or_else(|| bad(name, &v))?;
+        Ok((
+            parse_lsn(lsn).ok_or_else(|| bad(name, &v))?,
+            index.parse().map_err(|_| bad(name, &v))?,
+        ))
+    };
+    let commit = match h.get(header::COMMIT) {
+        Some(v) => Some(parse_lsn(v.as_str()).ok_or_else(|| bad(header::COMMIT, v.as_str()))?),
+        None => None,
+    };
+    Ok(Stored {
+        batch_seq,
+        encoding,
+        first: key(header::FIRST)?,
+        last: key(header::LAST)?,
+        commit,
+    })
+}
+
+/// An LSN as PostgreSQL writes it (`16/B374D848`).
+fn parse_lsn(s: &str) -> Option<u64> {
+    let (hi, lo) = s.split_once('/')?;
+    let hi = u32::from_str_radix(hi, 16).ok()?;
+    let lo = u32::from_str_radix(lo, 16).ok()?;
+    Some(u64::from(hi) << 32 | u64::from(lo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_read_back_what_was_written() {
+        let s = Stored {
+            batch_seq: 41,
+            encoding: "compact",
+            first: (0x16_B374_D848, 0),
+            last: (0x17_0000_0010, 12),
+            commit: Some(0x17_0000_0010),
+        };
+        let mut h = HeaderMap::new();
+        write_headers(&mut h, &s);
+        assert_eq!(h.get(header::FIRST).unwrap().as_str(), "16/B374D848:0");
+        assert_eq!(h.get(header::COMMIT).unwrap().as_str(), "17/10");
+        assert_eq!(read_headers(&h), Ok(s));
+        let open = Stored { commit: None, ..s };
+        let mut h = HeaderMap::new();
+        write_headers(&mut h, &open);
+        assert_eq!(read_headers(&h), Ok(open));
+    }
+
+    #[test]
+    fn a_bad_or_missing_header_is_named() {
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            read_headers(&h),
+            Err("no Scry-Batch-Seq header (not published by scry?)".to_owned())
+        );
+        write_headers(
+            &mut h,
+            &Stored {
+                batch_seq: 1,
+                encoding: "compat",
+                first: (1, 0),
+                last: (1, 0),
+                commit: None,
+            },
+        );
+        h.insert(header::LAST, "1/2");
+        assert_eq!(
+            read_headers(&h),
+            Err("header Scry-Last: \"1/2\" does not read".to_owned())
+        );
+    }
+
+    #[test]
+    fn tokens_keep_only_what_a_subject_token_may_hold() {
+        assert_eq!(token("scry_3b6bf233"), "scry_3b6bf233");
+        assert_eq!(token("db.prod>*x y"), "db_prod__x_y");
+        assert_eq!(token(""), "_");
+    }
+}

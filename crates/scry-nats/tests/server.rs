@@ -1,0 +1,138 @@
+//! Publishing and consuming against a real nats-server (`.ci/nats.sh`): what a restarted
+//! capture reads back, what JetStream drops as a repeat, and what a restarted consumer is
+//! handed again.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use scry_nats::{Address, Consumer, Publisher, Stored};
+
+/// A stream of its own for each test, so that tests do not see each other's messages.
+fn address(what: &str, stream: &str) -> Option<Address> {
+    let url = scry_testkit::server::nats_url(what)?;
+    let unique = format!(
+        "{stream}_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    Some(Address::parse(&format!("{url}/{unique}")).expect("a NATS address"))
+}
+
+/// The batch of `n` changes of the transaction committed at `commit`, starting at `first`.
+fn stored(batch_seq: u64, commit: u64, first: u32, n: u32, ends: bool) -> Stored {
+    Stored {
+        batch_seq,
+        encoding: "compact",
+        first: (commit, first),
+        last: (commit, first + n - 1),
+        commit: ends.then_some(commit),
+    }
+}
+
+#[test]
+fn a_restarted_publisher_reads_back_the_last_batch_and_repeats_are_dropped() {
+    let Some(address) = address("NATS publisher", "PUB") else {
+        return;
+    };
+    let mut p = Publisher::open(&address, None, "db.one", "scry_slot").expect("open");
+    assert_eq!(p.subject(), format!("{}.db_one.scry_slot", address.stream));
+    assert_eq!(p.last().expect("last"), None);
+    let batches = [
+        stored(0, 0x100, 0, 3, false),
+        stored(1, 0x100, 3, 2, true),
+        stored(2, 0x200, 0, 1, true),
+    ];
+    for (i, s) in batches.iter().enumerate() {
+        p.publish(Bytes::from(vec![i as u8; 10]), s)
+            .expect("publish");
+    }
+    assert_eq!(p.stored().expect("stored"), 0);
+    drop(p);
+
+    let mut p = Publisher::open(&address, None, "db.one", "scry_slot").expect("reopen");
+    let last = p.last().expect("last").expect("a last message");
+    assert_eq!(last.sequence, 3);
+    assert_eq!(last.stored, batches[2]);
+    // The same batch again (a capture that did not see its acknowledgement): dropped.
+    p.publish(Bytes::from(vec![2u8; 10]), &batches[2])
+        .expect("publish");
+    assert_eq!(p.stored().expect("stored"), 1);
+    assert_eq!(p.last().expect("last").expect("last").sequence, 3);
+    // Another slot of the same stream has a subject, and a last message, of its own.
+    let other = Publisher::open(&address, None, "db.one", "other").expect("open");
+    assert_eq!(other.last().expect("last"), None);
+}
+
+#[test]
+fn consumers_get_every_message_once_and_resume_after_what_they_acknowledged() {
+    let Some(address) = address("NATS consumer", "CON") else {
+        return;
+    };
+    let mut p = Publisher::open(&address, None, "src", "slot").expect("open");
+    for i in 0..5u8 {
+        let s = stored(u64::from(i), 0x1000 + u64::from(i), 0, 1, true);
+        p.publish(Bytes::from(vec![i; 4]), &s).expect("publish");
+    }
+    p.stored().expect("stored");
+
+    let wait = Duration::from_secs(2);
+    let mut a = Consumer::open(&address, None, "target_a").expect("consumer a");
+    let got = a.next(3, wait).expect("next");
+    let seqs: Vec<u64> = got.iter().map(|d| d.sequence).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(got[1].payload.as_ref(), [1u8; 4]);
+    assert_eq!(got[1].stored, stored(1, 0x1001, 0, 1, true));
+    assert_eq!(got[0].subject, format!("{}.src.slot", address.stream));
+    a.ack(&got[0]).expect("ack");
+    a.ack(&got[1]).expect("ack");
+    drop(a);
+
+    // Reopened, it starts at the first message it had not acknowledged.
+    let mut a = Consumer::open(&address, None, "target_a").expect("consumer a again");
+    let got = a.next(10, wait).expect("next");
+    let seqs: Vec<u64> = got.iter().map(|d| d.sequence).collect();
+    assert_eq!(seqs, [3, 4, 5]);
+    for d in &got {
+        a.ack(d).expect("ack");
+    }
+    assert_eq!(a.remaining().expect("remaining"), 0);
+    assert!(a
+        .next(10, Duration::from_millis(200))
+        .expect("next")
+        .is_empty());
+
+    // Another target reads the same stream from its start, on its own.
+    let mut b = Consumer::open(&address, None, "target_b").expect("consumer b");
+    assert_eq!(b.remaining().expect("remaining"), 5);
+    assert_eq!(b.next(10, wait).expect("next").len(), 5);
+}
+
+#[test]
+fn a_consumer_of_a_missing_stream_says_which_and_how_to_make_it() {
+    let Some(address) = address("NATS missing stream", "MISSING") else {
+        return;
+    };
+    let e = Consumer::open(&address, None, "t")
+        .err()
+        .expect("no stream");
+    let text = e.to_string();
+    assert!(
+        text.starts_with(&format!("NATS stream {}:", address.stream)),
+        "{text}"
+    );
+    assert!(text.contains("scry capture --out nats://"), "{text}");
+}
+
+#[test]
+fn no_server_at_the_address_is_a_connect_error_naming_it() {
+    let address = Address::parse("nats://127.0.0.1:1/S").expect("address");
+    let e = Publisher::open(&address, None, "s", "t")
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string()
+            .starts_with("cannot connect to NATS at 127.0.0.1:1:"),
+        "{e}"
+    );
+}
