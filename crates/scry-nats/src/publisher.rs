@@ -11,6 +11,7 @@
 //! | `Scry-Encoding` | `compat` or `compact` |
 //! | `Scry-First`, `Scry-Last` | the first and last change it holds, as `COMMIT_LSN:INDEX` (the commit position of the change's transaction and the change's index in it, which orders changes across transactions as the stream does) |
 //! | `Scry-Commit` | the commit position of the last transaction it ends, when it ends one |
+//! | `Scry-Resume` | the commit position of the last transaction it or an earlier message of its subject ends: where a capture starting again reads the slot from |
 //!
 //! A publish returns once the message is sent; [`Publisher::stored`] waits for JetStream's
 //! acknowledgements of everything sent, after which the messages are durable on the
@@ -34,6 +35,7 @@ pub(crate) mod header {
     pub const FIRST: &str = "Scry-First";
     pub const LAST: &str = "Scry-Last";
     pub const COMMIT: &str = "Scry-Commit";
+    pub const RESUME: &str = "Scry-Resume";
 }
 
 /// What a message says of the batch it carries.
@@ -50,6 +52,9 @@ pub struct Stored {
     pub last: (u64, u32),
     /// The commit position of the last transaction it ends, if it ends one.
     pub commit: Option<u64>,
+    /// The commit position of the last transaction it or an earlier message of its subject
+    /// ends, if any.
+    pub resume: Option<u64>,
 }
 
 /// The last message of a capture's subject, read back when the capture starts.
@@ -222,6 +227,9 @@ fn write_headers(h: &mut HeaderMap, s: &Stored) {
     if let Some(c) = s.commit {
         h.insert(header::COMMIT, lsn_text(c).as_str());
     }
+    if let Some(c) = s.resume {
+        h.insert(header::RESUME, lsn_text(c).as_str());
+    }
 }
 
 fn lsn_text(lsn: u64) -> String {
@@ -253,16 +261,21 @@ pub(crate) fn read_headers(h: &HeaderMap) -> Result<Stored, String> {
             index.parse().map_err(|_| bad(name, &v))?,
         ))
     };
-    let commit = match h.get(header::COMMIT) {
-        Some(v) => Some(parse_lsn(v.as_str()).ok_or_else(|| bad(header::COMMIT, v.as_str()))?),
-        None => None,
+    let lsn = |name: &str| match h.get(name) {
+        Some(v) => parse_lsn(v.as_str())
+            .map(Some)
+            .ok_or_else(|| bad(name, v.as_str())),
+        None => Ok(None),
     };
+    let commit = lsn(header::COMMIT)?;
+    let resume = lsn(header::RESUME)?;
     Ok(Stored {
         batch_seq,
         encoding,
         first: key(header::FIRST)?,
         last: key(header::LAST)?,
         commit,
+        resume,
     })
 }
 
@@ -286,13 +299,18 @@ mod tests {
             first: (0x16_B374_D848, 0),
             last: (0x17_0000_0010, 12),
             commit: Some(0x17_0000_0010),
+            resume: Some(0x17_0000_0010),
         };
         let mut h = HeaderMap::new();
         write_headers(&mut h, &s);
         assert_eq!(h.get(header::FIRST).unwrap().as_str(), "16/B374D848:0");
         assert_eq!(h.get(header::COMMIT).unwrap().as_str(), "17/10");
         assert_eq!(read_headers(&h), Ok(s));
-        let open = Stored { commit: None, ..s };
+        let open = Stored {
+            commit: None,
+            resume: None,
+            ..s
+        };
         let mut h = HeaderMap::new();
         write_headers(&mut h, &open);
         assert_eq!(read_headers(&h), Ok(open));
@@ -313,6 +331,7 @@ mod tests {
                 first: (1, 0),
                 last: (1, 0),
                 commit: None,
+                resume: None,
             },
         );
         h.insert(header::LAST, "1/2");

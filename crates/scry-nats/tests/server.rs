@@ -27,6 +27,7 @@ fn stored(batch_seq: u64, commit: u64, first: u32, n: u32, ends: bool) -> Stored
         first: (commit, first),
         last: (commit, first + n - 1),
         commit: ends.then_some(commit),
+        resume: ends.then_some(commit),
     }
 }
 

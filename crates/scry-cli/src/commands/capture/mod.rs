@@ -23,7 +23,8 @@
 
 pub mod reader;
 pub mod setup;
-pub mod sink;
+mod nats;
+mod sink;
 pub mod sql;
 pub mod stream;
 
@@ -212,7 +213,7 @@ impl Capture {
     /// Ends the capture: the last partial batch, if any, then durable; prints the summary.
     fn finish(mut self) -> Result<(), CliError> {
         if let Some(frame) = self.batcher.finish().map_err(capture_error)? {
-            self.sink.write(frame.bytes)?;
+            self.sink.write(&frame)?;
         }
         self.sink.durable()?;
         self.progress.finish();
@@ -234,7 +235,7 @@ impl Capture {
         let values = sequences(conn)?;
         let frame = self.batcher.sequence_sync(values).map_err(capture_error)?;
         let bytes = frame.bytes.len() as u64;
-        self.sink.write(frame.bytes)?;
+        self.sink.write(&frame)?;
         self.totals.bytes += bytes;
         Ok(())
     }
@@ -289,7 +290,7 @@ fn capture_once(
     until: Option<u64>,
 ) -> Result<(), CliError> {
     let confirmed = check_slot(&mut client, options.slot)?;
-    let sink = Sink::open(options.out)?;
+    let sink = Sink::open(options.out, stream, options.encoding)?;
     if sink.is_stdout() && options.source == Source::Sql {
         return Err(CliError::Usage(
             "--source sql reads past a transaction only once the slot is confirmed past it, \

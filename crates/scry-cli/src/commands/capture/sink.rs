@@ -1,4 +1,5 @@
-//! The output of `scry capture`: a file resumed where its last whole transaction ends, or
+//! The output of `scry capture`: a file resumed where its last whole transaction ends, a
+//! NATS JetStream stream resumed where its last message ends (see [`super::nats`]), or
 //! standard output.
 
 use std::fs::{File, OpenOptions};
@@ -6,10 +7,11 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 use scry_codec::frame::FrameReader;
 use scry_codec::BatchView;
-use scry_pg::capture::ChangeBatcher;
+use scry_pg::capture::{ChangeBatcher, Frame};
 use scry_pg::pgoutput::Change;
 use scry_types::OperationType;
 
+use super::nats::NatsOut;
 use super::{capture_error, Totals};
 use crate::commands::CliError;
 
@@ -18,6 +20,7 @@ pub struct Sink {
     name: String,
     out: BufWriter<Box<dyn Write>>,
     file: Option<File>,
+    nats: Option<NatsOut>,
     /// The Commit position of the last transaction the file holds.
     pub last_commit: Option<u64>,
     /// The number of the next batch (one past the output's last).
@@ -27,8 +30,25 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Opens `name` (`-`: standard output), cut back to its last whole transaction.
-    pub fn open(name: &str) -> Result<Self, CliError> {
+    /// Opens `name` (`-`: standard output; `nats://...`: a stream, for the capture
+    /// `stream` identifies), cut back to its last whole transaction.
+    pub fn open(
+        name: &str,
+        stream: &str,
+        encoding: scry_codec::Encoding,
+    ) -> Result<Self, CliError> {
+        if scry_nats::Address::is_nats(name) {
+            let nats = NatsOut::open(name, stream, encoding)?;
+            return Ok(Self {
+                name: name.to_owned(),
+                out: BufWriter::new(Box::new(io::sink())),
+                file: None,
+                last_commit: nats.last_commit,
+                next_batch_seq: nats.next_batch_seq,
+                nats: Some(nats),
+                unflushed: false,
+            });
+        }
         let write_error = |source| CliError::Write {
             name: name.to_owned(),
             source,
@@ -38,6 +58,7 @@ impl Sink {
                 name: name.to_owned(),
                 out: BufWriter::with_capacity(256 * 1024, Box::new(io::stdout())),
                 file: None,
+                nats: None,
                 last_commit: None,
                 next_batch_seq: 0,
                 unflushed: false,
@@ -59,6 +80,7 @@ impl Sink {
             name: name.to_owned(),
             out: BufWriter::with_capacity(256 * 1024, Box::new(writer)),
             file: Some(file),
+            nats: None,
             last_commit: resume.last_commit,
             next_batch_seq: resume.next_batch_seq,
             unflushed: false,
@@ -67,7 +89,7 @@ impl Sink {
 
     /// Whether the output is standard output.
     pub fn is_stdout(&self) -> bool {
-        self.file.is_none()
+        self.file.is_none() && self.nats.is_none()
     }
 
     fn error(&self, source: io::Error) -> CliError {
@@ -77,9 +99,12 @@ impl Sink {
         }
     }
 
-    /// Writes bytes as they are.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), CliError> {
-        self.out.write_all(bytes).map_err(|e| self.error(e))
+    /// Writes a frame the batcher made (a stream gets it as one message).
+    pub fn write(&mut self, frame: &Frame<'_>) -> Result<(), CliError> {
+        match &mut self.nats {
+            Some(nats) => nats.publish(frame),
+            None => self.out.write_all(frame.bytes).map_err(|e| self.error(e)),
+        }
     }
 
     /// Adds a change to the batcher and writes the frame it completes, noting its Commit.
@@ -100,10 +125,18 @@ impl Sink {
         if let Change::Event(_) = change {
             totals.events += 1;
         }
+        if let Some(nats) = &mut self.nats {
+            if !nats.take(&change) {
+                return Ok(());
+            }
+        }
         if let Some(frame) = batcher.push(change).map_err(capture_error)? {
             totals.bytes += frame.bytes.len() as u64;
             let commit = frame.commit_position;
-            self.out.write_all(frame.bytes).map_err(|e| self.error(e))?;
+            match &mut self.nats {
+                Some(nats) => nats.publish(&frame)?,
+                None => self.out.write_all(frame.bytes).map_err(|e| self.error(e))?,
+            }
             if commit.is_some() {
                 *written_commit = commit;
                 // A pipe's reader (`scry apply -`) gets each transaction as soon as the
@@ -125,9 +158,13 @@ impl Sink {
         Ok(())
     }
 
-    /// Flushes what is written and, for a file, waits until it is on disk.
+    /// Flushes what is written and, for a file, waits until it is on disk; for a stream,
+    /// until JetStream has stored it.
     pub fn durable(&mut self) -> Result<(), CliError> {
         self.unflushed = false;
+        if let Some(nats) = &mut self.nats {
+            return nats.stored();
+        }
         self.out.flush().map_err(|e| self.error(e))?;
         if let Some(file) = &self.file {
             file.sync_data().map_err(|e| self.error(e))?;

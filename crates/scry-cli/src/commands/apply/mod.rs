@@ -11,12 +11,17 @@ use scry_types::Lsn;
 
 use super::CliError;
 use crate::log::{Event, Level};
+use crate::pg;
 use crate::progress::Progress;
+
+mod nats;
+
+use nats::Item;
 
 /// What `scry apply` reads and how.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
-    /// The stream, `-` for standard input.
+    /// The stream: a file, `-` for standard input, or `nats://...` (a JetStream stream).
     pub input: &'a str,
     /// The replication origin that records the target's progress (by default, the one
     /// derived from the stream's identity and the target database).
@@ -51,32 +56,37 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
 /// One run over the whole input.
 fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let input = options.input;
-    let reader: Box<dyn Read + Send> = if input == "-" {
-        Box::new(io::stdin())
-    } else {
-        let file = std::fs::File::open(input).map_err(|source| crate::input::InputError::Io {
-            name: input.to_owned(),
-            source,
-        })?;
-        if options.follow {
-            Box::new(Follow(file))
-        } else {
-            Box::new(file)
-        }
-    };
     crate::interrupt::install();
-    let (frames, received) = mpsc::sync_channel(64);
-    std::thread::spawn(move || {
-        for frame in FrameReader::new(io::BufReader::with_capacity(256 * 1024, reader)) {
-            if frames.send(frame).is_err() {
-                break;
-            }
-        }
-    });
+    let (items, received) = mpsc::sync_channel(64);
+    // With a stream: the target's durable progress, for the consumer to acknowledge by.
+    let (durable, consumer) = if scry_nats::Address::is_nats(input) {
+        let (durable, progress) = mpsc::channel();
+        let name = consumer_name(conninfo, options.origin)?;
+        let thread = nats::spawn(input, &name, options.follow, items, progress)?;
+        (Some(durable), Some(thread))
+    } else {
+        spawn_reader(input, options.follow, items)?;
+        (None, None)
+    };
+    let mut acks = Acks {
+        durable,
+        consumer,
+        last: Instant::now(),
+    };
     // The first frame names the stream, whose origin the target is then set up with.
     let first = loop {
         match received.recv_timeout(Duration::from_millis(100)) {
-            Ok(frame) => break frame,
+            Ok(Item::Frame(frame)) => break frame,
+            Ok(Item::Failed(e)) => return Err(e),
+            Ok(Item::End) => {
+                Event::new(
+                    Level::Info,
+                    "summary",
+                    format!("{input} holds no messages for this target: nothing to apply"),
+                )
+                .emit();
+                return acks.finish(None);
+            }
             Err(mpsc::RecvTimeoutError::Timeout) if crate::interrupt::requested() => {
                 return Err(CliError::Interrupted("nothing applied".to_owned()));
             }
@@ -114,16 +124,18 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             continue;
         }
         let frame = match received.recv_timeout(IDLE) {
-            Ok(frame) => frame,
+            Ok(Item::Frame(frame)) => frame,
+            Ok(Item::Failed(e)) => return Err(e),
+            Ok(Item::End) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 applier.flush().map_err(apply_error)?;
+                acks.progress(&mut applier, false)?;
                 print_conflicts(&mut applier, &mut progress);
                 if crate::interrupt::requested() && !applier.in_transaction() {
                     return Err(CliError::Interrupted(summary(&applier, start, started)));
                 }
                 continue;
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         if crate::interrupt::requested() && !applier.in_transaction() {
             applier.flush().map_err(apply_error)?;
@@ -152,6 +164,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             )));
         }
         apply_batch(&mut applier, &batch, &mut events)?;
+        acks.progress(&mut applier, false)?;
         print_conflicts(&mut applier, &mut progress);
         progress.show(|| format!("{}, {events} events", progress_line(&applier, started)));
     }
@@ -169,8 +182,101 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         )));
     }
     progress.finish();
+    let durable = acks
+        .durable
+        .is_some()
+        .then(|| applier.durable_progress())
+        .transpose()
+        .map_err(apply_error)?;
+    acks.finish(durable)?;
     Event::new(Level::Info, "summary", summary(&applier, start, started)).emit();
     Ok(())
+}
+
+/// Reads the frames of a file or standard input on a thread of its own; the channel closes
+/// at the end of the input.
+fn spawn_reader(
+    input: &str,
+    follow: bool,
+    items: mpsc::SyncSender<Item>,
+) -> Result<(), CliError> {
+    let reader: Box<dyn Read + Send> = if input == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = std::fs::File::open(input).map_err(|source| crate::input::InputError::Io {
+            name: input.to_owned(),
+            source,
+        })?;
+        if follow {
+            Box::new(Follow(file))
+        } else {
+            Box::new(file)
+        }
+    };
+    std::thread::spawn(move || {
+        for frame in FrameReader::new(io::BufReader::with_capacity(256 * 1024, reader)) {
+            if items.send(Item::Frame(frame)).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The durable consumer's name for the target at `conninfo`: the origin's, when named, else
+/// `scry_` and a hash of the target's identity (its cluster and database), so that each
+/// target keeps its own place in a stream.
+fn consumer_name(conninfo: &str, origin: Option<&str>) -> Result<String, CliError> {
+    if let Some(origin) = origin {
+        return Ok(origin.to_owned());
+    }
+    let mut client = pg::connect(conninfo)?;
+    let (system, database) = pg::identity(&mut client)?;
+    Ok(scry_apply::origin_name("nats consumer", &format!("{system}/{database}")))
+}
+
+/// How far the target's durable progress was passed to the consumer's thread, which
+/// acknowledges the messages it covers (reading a stream; nothing to do reading a file).
+struct Acks {
+    durable: Option<mpsc::Sender<u64>>,
+    consumer: Option<std::thread::JoinHandle<()>>,
+    last: Instant,
+}
+
+/// How often the durable progress is read while a stream keeps coming.
+const ACK_EVERY: Duration = Duration::from_secs(1);
+
+impl Acks {
+    /// Sends the target's durable progress to the consumer, at most every [`ACK_EVERY`]
+    /// unless `now`, and only between transactions.
+    fn progress(&mut self, applier: &mut Applier, now: bool) -> Result<(), CliError> {
+        let Some(durable) = &self.durable else {
+            return Ok(());
+        };
+        if applier.in_transaction() || (!now && self.last.elapsed() < ACK_EVERY) {
+            return Ok(());
+        }
+        self.last = Instant::now();
+        let progress = applier.durable_progress().map_err(apply_error)?;
+        // A consumer that stopped has sent its error on the items channel.
+        let _ = durable.send(progress);
+        Ok(())
+    }
+
+    /// Sends the last durable progress, if any, and waits until the consumer has
+    /// acknowledged what it covers.
+    fn finish(mut self, last: Option<u64>) -> Result<(), CliError> {
+        if let (Some(durable), Some(progress)) = (&self.durable, last) {
+            let _ = durable.send(progress);
+        }
+        self.durable = None;
+        if let Some(thread) = self.consumer.take() {
+            thread
+                .join()
+                .map_err(|_| CliError::Load("the NATS consumer's thread failed".to_owned()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Applies one batch's events, then its sequence values.
