@@ -11,7 +11,8 @@ use crate::{log, retry};
 /// Read, check and convert scry database_event batches, events and framed streams.
 ///
 /// FILE is a framed stream, a bare batch or a bare event (detected automatically); `-` is
-/// standard input. Exit codes: 0 success (validate: valid), 1 invalid or undecodable input,
+/// standard input; `nats://HOST[:PORT][,...]/STREAM` is a NATS JetStream stream that
+/// `scry capture` wrote, read from its first message to its last. Exit codes: 0 success (validate: valid), 1 invalid or undecodable input,
 /// 2 usage or I/O error.
 #[derive(Debug, Parser)]
 #[command(name = "scry", version)]
@@ -22,6 +23,11 @@ pub struct Cli {
     /// lines for people, or one JSON object per event (JSON Lines) for log collectors.
     #[arg(long, value_enum, global = true, default_value_t = log::LogFormat::Text)]
     pub log_format: log::LogFormat,
+    /// A NATS credentials file (a user's JWT and NKey seed) for every `nats://` stream the
+    /// command reads or writes; a user and password or a token can also be given in the
+    /// address itself (`nats://USER:PASSWORD@HOST/STREAM`, `nats://TOKEN@HOST/STREAM`).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub nats_creds: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +118,10 @@ pub enum Command {
         /// DELETE fail on the source for a table without a key or replica identity).
         #[arg(long, requires = "create")]
         all_tables: bool,
-        /// The output: a file (appended to and resumed) or `-` for standard output.
+        /// The output: a file (appended to and resumed), `-` for standard output, or a NATS
+        /// JetStream stream, `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT][,HOST[:PORT]...]/STREAM[?replicas=N]`
+        /// (`tls://` for TLS), created when missing, each batch one message on
+        /// `STREAM.<source>.<slot>`, resumed from the last message there.
         #[arg(long, default_value = "-")]
         out: String,
         /// Stop once everything committed up to this LSN (`now`: the server's WAL position
@@ -180,7 +189,10 @@ pub enum Command {
     Apply {
         /// The target server: a libpq connection string or URL.
         conninfo: String,
-        /// The CDC stream (`-` for standard input).
+        /// The CDC stream: a file, `-` for standard input, or a NATS JetStream stream
+        /// (`nats://HOST[:PORT][,...]/STREAM`, as `capture --out` takes it), read through a
+        /// durable consumer of this target's own, each message acknowledged once the target
+        /// holds it durably.
         input: String,
         /// The replication origin that records what the target has of this stream; by
         /// default `scry_` and a hash of the stream's identity and the target database, so
@@ -193,7 +205,8 @@ pub enum Command {
         /// skip the change, or skip it and print it.
         #[arg(long, value_enum, default_value_t = ConflictMode::Stop)]
         on_conflict: ConflictMode,
-        /// At the end of the file, wait for more (as `scry capture` appends it) until Ctrl-C.
+        /// At the end of the file or stream, wait for more (as `scry capture` adds it) until
+        /// Ctrl-C.
         #[arg(long)]
         follow: bool,
         /// With a file, how long to keep trying again when a server restarts, fails over or the

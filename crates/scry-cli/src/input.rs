@@ -1,5 +1,6 @@
 //! Reading the input: a bare batch, a bare event or a framed stream, detected automatically,
-//! from a file or from standard input (`-`).
+//! from a file, from standard input (`-`) or from a NATS JetStream stream (`nats://...`,
+//! its messages first to last, not consumed).
 //!
 //! Detection: input that starts with the frame magic `SCRY` is a framed stream (any number of
 //! frames, read as a stream); anything else is read whole and decoded as a batch, and when
@@ -139,6 +140,12 @@ impl Input {
         };
         let (mut reader, total): (Box<dyn Read>, Option<u64>) = if name == "-" {
             (Box::new(io::stdin().lock()), None)
+        } else if scry_nats::Address::is_nats(name) {
+            let address = scry_nats::Address::parse(name)
+                .map_err(|e| io_err(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+            let stream = scry_nats::StreamReader::open(&address, crate::nats::creds())
+                .map_err(|e| io_err(io::Error::other(e)))?;
+            (Box::new(stream), None)
         } else {
             let file = File::open(name).map_err(io_err)?;
             let len = file.metadata().map(|m| m.len()).ok();

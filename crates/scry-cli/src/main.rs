@@ -14,6 +14,7 @@ mod interrupt;
 mod json;
 mod log;
 mod metrics;
+mod nats;
 mod pg;
 mod progress;
 mod render;
@@ -305,6 +306,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     log::set_format(cli.log_format);
+    nats::set_creds(cli.nats_creds.clone());
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_OK),

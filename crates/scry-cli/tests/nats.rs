@@ -142,7 +142,11 @@ fn killed_captures_and_applies_through_nats_apply_each_transaction_once() {
     }
     // Run again, a target has nothing left to apply.
     let out = scry(&["apply", &target_a, &stream], None);
-    assert!(stderr(&out).contains("nothing to apply"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing to apply"),
+        "{}",
+        stderr(&out)
+    );
 
     // The stream holds every batch once: numbers one after another, changes in order.
     let address = Address::parse(&stream).expect("address");
@@ -160,4 +164,12 @@ fn killed_captures_and_applies_through_nats_apply_each_transaction_once() {
         assert_eq!(pair[1].batch_seq, pair[0].batch_seq + 1, "message {i}");
         assert!(pair[0].last < pair[1].first, "message {i}: {pair:?}");
     }
+    // The reading commands take the stream as they take a file: every message a frame.
+    let out = scry(&["validate", &stream], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = common::stdout(&out);
+    assert!(
+        said.contains(&format!("valid: {} payloads", all.len())),
+        "{said}"
+    );
 }

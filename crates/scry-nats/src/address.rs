@@ -1,6 +1,6 @@
 //! [`Address`]: where a change stream lives in NATS JetStream, as users write it where a file
-//! name goes: `nats://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/STREAM[?replicas=N]`, or
-//! `tls://...` for a cluster that requires TLS.
+//! name goes: `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT][,HOST[:PORT]...]/STREAM[?replicas=N]`,
+//! or `tls://...` for a cluster that requires TLS.
 
 use std::fmt;
 
@@ -23,6 +23,8 @@ pub struct Address {
     pub tls: bool,
     /// The user and password given in the address, if any.
     pub user: Option<(String, String)>,
+    /// The token given in the address (`nats://TOKEN@HOST/STREAM`), if any.
+    pub token: Option<String>,
 }
 
 /// Why a NATS address does not parse. Each names the part at fault.
@@ -50,8 +52,11 @@ pub enum AddressError {
     /// A query parameter this address does not know.
     #[error("unknown parameter {0:?} (known: replicas)")]
     Parameter(String),
-    /// A user without a password, or the other way round.
-    #[error("give both user and password (nats://USER:PASSWORD@HOST/STREAM), or neither")]
+    /// A user without a password, or the other way round, or an empty token.
+    #[error(
+        "give a user and password (nats://USER:PASSWORD@HOST/STREAM) or a token \
+         (nats://TOKEN@HOST/STREAM), none of them empty"
+    )]
     Credentials,
 }
 
@@ -72,15 +77,19 @@ impl Address {
             return Err(AddressError::Scheme(s.to_owned()));
         };
         let (authority, path) = rest.split_once('/').ok_or(AddressError::NoStream)?;
-        let (user, hosts) = match authority.rsplit_once('@') {
+        let (mut user, mut token) = (None, None);
+        let hosts = match authority.rsplit_once('@') {
             Some((credentials, hosts)) => {
-                let (user, password) = credentials
-                    .split_once(':')
-                    .filter(|(u, p)| !u.is_empty() && !p.is_empty())
-                    .ok_or(AddressError::Credentials)?;
-                (Some((user.to_owned(), password.to_owned())), hosts)
+                match credentials.split_once(':') {
+                    Some((u, p)) if !u.is_empty() && !p.is_empty() => {
+                        user = Some((u.to_owned(), p.to_owned()));
+                    }
+                    None if !credentials.is_empty() => token = Some(credentials.to_owned()),
+                    _ => return Err(AddressError::Credentials),
+                }
+                hosts
             }
-            None => (None, authority),
+            None => authority,
         };
         let servers = hosts
             .split(',')
@@ -115,6 +124,7 @@ impl Address {
             replicas,
             tls,
             user,
+            token,
         })
     }
 
@@ -135,6 +145,9 @@ impl fmt::Display for Address {
         write!(f, "{scheme}://")?;
         if let Some((user, _)) = &self.user {
             write!(f, "{user}:***@")?;
+        }
+        if self.token.is_some() {
+            write!(f, "***@")?;
         }
         write!(f, "{}/{}", self.servers.join(","), self.stream)?;
         if self.replicas != 1 {
@@ -207,6 +220,10 @@ mod tests {
         assert_eq!(a.servers, ["[::1]:7422"]);
         assert_eq!(a.to_string(), "tls://scry:***@[::1]:7422/CDC");
         assert!(!format!("{a:?}").contains("s3cr"));
+        let t = Address::parse("nats://s3cr3t@h/CDC").unwrap();
+        assert_eq!(t.token.as_deref(), Some("s3cr3t"));
+        assert_eq!(t.user, None);
+        assert_eq!(t.to_string(), "nats://***@h:4222/CDC");
         assert_eq!(
             Address::parse("nats://[::1]/S").unwrap().servers,
             ["[::1]:4222"]
@@ -245,8 +262,9 @@ mod tests {
             e("nats://h/S?max=1"),
             AddressError::Parameter("max=1".to_owned())
         );
-        assert_eq!(e("nats://u@h/S"), AddressError::Credentials);
+        assert_eq!(e("nats://:p@h/S"), AddressError::Credentials);
         assert_eq!(e("nats://u:@h/S"), AddressError::Credentials);
+        assert_eq!(e("nats://@h/S"), AddressError::Credentials);
     }
 
     #[test]

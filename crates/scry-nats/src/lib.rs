@@ -6,14 +6,18 @@
 //!   with headers giving its positions, and tells when JetStream has stored what was sent.
 //! - [`Consumer`]: a durable consumer per target, whose messages are acknowledged only once
 //!   the target committed them.
+//! - [`StreamReader`]: a stream's messages, first to last, as one framed byte stream, for
+//!   reading a stream without consuming it.
 
 mod address;
 mod consumer;
 mod error;
 mod publisher;
+mod reader;
 mod runtime;
 
 pub use address::{Address, AddressError, DEFAULT_PORT, MAX_REPLICAS};
 pub use consumer::{Consumer, Delivered};
 pub use error::NatsError;
 pub use publisher::{Last, Publisher, Stored};
+pub use reader::StreamReader;

@@ -16,8 +16,8 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Connects to the servers of `address` (user and password from the address, else the
-    /// credentials file `creds`, if given).
+    /// Connects to the servers of `address` (with the user and password or the token the
+    /// address gives, else the credentials file `creds`, if given).
     pub fn open(address: &Address, creds: Option<&std::path::Path>) -> Result<Self, NatsError> {
         let connect_error = |reason: String| NatsError::Connect {
             servers: address.servers.join(","),
@@ -36,6 +36,8 @@ impl Connection {
                 .require_tls(address.tls);
             if let Some((user, password)) = &address.user {
                 options = options.user_and_password(user.clone(), password.clone());
+            } else if let Some(token) = &address.token {
+                options = options.token(token.clone());
             } else if let Some(path) = creds {
                 options = options
                     .credentials_file(path)

@@ -195,11 +195,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
 
 /// Reads the frames of a file or standard input on a thread of its own; the channel closes
 /// at the end of the input.
-fn spawn_reader(
-    input: &str,
-    follow: bool,
-    items: mpsc::SyncSender<Item>,
-) -> Result<(), CliError> {
+fn spawn_reader(input: &str, follow: bool, items: mpsc::SyncSender<Item>) -> Result<(), CliError> {
     let reader: Box<dyn Read + Send> = if input == "-" {
         Box::new(io::stdin())
     } else {
@@ -232,7 +228,10 @@ fn consumer_name(conninfo: &str, origin: Option<&str>) -> Result<String, CliErro
     }
     let mut client = pg::connect(conninfo)?;
     let (system, database) = pg::identity(&mut client)?;
-    Ok(scry_apply::origin_name("nats consumer", &format!("{system}/{database}")))
+    Ok(scry_apply::origin_name(
+        "nats consumer",
+        &format!("{system}/{database}"),
+    ))
 }
 
 /// How far the target's durable progress was passed to the consumer's thread, which

@@ -41,7 +41,7 @@ pub fn spawn(
     durable: mpsc::Receiver<u64>,
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
     let address = Address::parse(input).map_err(|e| CliError::Usage(e.to_string()))?;
-    let mut consumer = Consumer::open(&address, None, consumer_name)
+    let mut consumer = Consumer::open(&address, crate::nats::creds(), consumer_name)
         .map_err(|e| CliError::Load(e.to_string()))?;
     Ok(std::thread::spawn(move || {
         let mut held: VecDeque<Delivered> = VecDeque::new();
@@ -131,9 +131,7 @@ fn ack_through(
         if d.stored.last.0 >= progress {
             break;
         }
-        consumer
-            .ack(d)
-            .map_err(|e| CliError::Load(e.to_string()))?;
+        consumer.ack(d).map_err(|e| CliError::Load(e.to_string()))?;
         held.pop_front();
     }
     Ok(())

@@ -21,9 +21,9 @@
 //! transaction cut at the event limit) is cut off ([`sink`]); a transaction the server sends
 //! again whose Commit position is not past that frame's is skipped.
 
+mod nats;
 pub mod reader;
 pub mod setup;
-mod nats;
 mod sink;
 pub mod sql;
 pub mod stream;
@@ -76,7 +76,7 @@ pub struct Options<'a> {
     pub create: bool,
     /// With `create`: a `FOR ALL TABLES` publication instead.
     pub all_tables: bool,
-    /// The output file (appended to, resumed), `-` for standard output.
+    /// The output file (appended to, resumed), `-` for standard output, or a NATS stream.
     pub out: &'a str,
     /// Stop once everything committed up to this position is written.
     pub until: Option<Until>,
