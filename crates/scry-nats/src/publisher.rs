@@ -13,15 +13,16 @@
 //! | `Scry-Commit` | the commit position of the last transaction it ends, when it ends one |
 //! | `Scry-Resume` | the commit position of the last transaction it or an earlier message of its subject ends: where a capture starting again reads the slot from |
 //!
-//! A publish returns once the message is sent; [`Publisher::stored`] waits for JetStream's
-//! acknowledgements of everything sent, after which the messages are durable on the
-//! stream's replicas.
+//! A publish returns once JetStream has stored the message on a quorum of the stream's
+//! replicas. Each message also says which message must be its subject's last one
+//! (`Nats-Expected-Last-Subject-Sequence`): JetStream refuses it otherwise. So the subject
+//! never has a gap (a message lost with a leader that went away while the next one landed
+//! on the new leader), and two captures of one slot at once cannot interleave: the second
+//! to publish fails, and a capture run again goes on from the subject's last message.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use async_nats::header::HeaderMap;
-use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::stream::{Config, LastRawMessageErrorKind, StorageType, Stream};
 use bytes::Bytes;
 
@@ -73,8 +74,11 @@ pub struct Publisher {
     name: String,
     subject: String,
     id_prefix: String,
-    /// Sent, not yet acknowledged.
-    pending: VecDeque<PublishAckFuture>,
+    /// The stream sequence of the subject's last message (0: none), once known.
+    expected: Option<u64>,
+    /// Messages JetStream dropped as repeats (by `Nats-Msg-Id`) since the last
+    /// [`stored`](Publisher::stored).
+    repeats: u64,
 }
 
 impl Publisher {
@@ -95,7 +99,6 @@ impl Publisher {
             subjects: vec![format!("{name}.>")],
             num_replicas: address.replicas,
             storage: StorageType::File,
-            allow_direct: true,
             ..Default::default()
         };
         let stream = conn
@@ -112,7 +115,8 @@ impl Publisher {
             conn,
             stream,
             name,
-            pending: VecDeque::new(),
+            expected: None,
+            repeats: 0,
         })
     }
 
@@ -121,15 +125,19 @@ impl Publisher {
         &self.subject
     }
 
-    /// The last message of this publisher's subject, or `None` when it has none.
-    pub fn last(&self) -> Result<Option<Last>, NatsError> {
+    /// The last message of this publisher's subject, or `None` when it has none (read from
+    /// the stream's leader, so it is never behind what was acknowledged).
+    pub fn last(&mut self) -> Result<Option<Last>, NatsError> {
         let found = self
             .conn
             .rt
             .block_on(self.stream.get_last_raw_message_by_subject(&self.subject));
         let message = match found {
             Ok(m) => m,
-            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => {
+                self.expected = Some(0);
+                return Ok(None);
+            }
             Err(e) => {
                 return Err(NatsError::Stream {
                     stream: self.name.clone(),
@@ -142,43 +150,55 @@ impl Publisher {
             sequence: message.sequence,
             reason,
         })?;
+        self.expected = Some(message.sequence);
         Ok(Some(Last {
             sequence: message.sequence,
             stored,
         }))
     }
 
-    /// Sends one framed batch; JetStream's acknowledgement is awaited by
-    /// [`stored`](Self::stored).
+    /// Publishes one framed batch and waits until JetStream has stored it, after the
+    /// subject's last message (see the module's documentation).
     pub fn publish(&mut self, frame: Bytes, stored: &Stored) -> Result<(), NatsError> {
+        let expected = match self.expected {
+            Some(s) => s,
+            None => {
+                self.last()?;
+                self.expected.unwrap_or(0)
+            }
+        };
         let mut headers = HeaderMap::new();
         let mut id = self.id_prefix.clone();
         push_key(&mut id, stored.first);
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+        headers.insert(
+            async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+            expected.to_string().as_str(),
+        );
         write_headers(&mut headers, stored);
-        let sent = self.conn.rt.block_on(self.conn.js.publish_with_headers(
-            self.subject.clone(),
-            headers,
-            frame,
-        ));
-        let ack = sent.map_err(|e| self.publish_error(e.to_string()))?;
-        self.pending.push_back(ack);
+        let (js, subject) = (&self.conn.js, self.subject.clone());
+        let acked = self.conn.rt.block_on(async {
+            let ack = js
+                .publish_with_headers(subject, headers, frame)
+                .await
+                .map_err(|e| e.to_string())?;
+            ack.await.map_err(|e| format!("not stored: {e}"))
+        });
+        let ack = acked.map_err(|reason| self.publish_error(reason))?;
+        if ack.duplicate {
+            // A repeat of a message the stream holds: the subject's last is unchanged.
+            self.repeats += 1;
+        } else {
+            self.expected = Some(ack.sequence);
+        }
         Ok(())
     }
 
-    /// Waits until JetStream has stored every message sent so far; returns how many were
-    /// dropped as repeats of messages the stream already held (by `Nats-Msg-Id`).
+    /// How many messages JetStream dropped as repeats of messages it held (by
+    /// `Nats-Msg-Id`) since the last call. Every message published is already stored when
+    /// [`publish`](Self::publish) returns.
     pub fn stored(&mut self) -> Result<u64, NatsError> {
-        let mut repeats = 0;
-        while let Some(ack) = self.pending.pop_front() {
-            let ack = self
-                .conn
-                .rt
-                .block_on(std::future::IntoFuture::into_future(ack))
-                .map_err(|e| self.publish_error(format!("not stored: {e}")))?;
-            repeats += u64::from(ack.duplicate);
-        }
-        Ok(repeats)
+        Ok(std::mem::take(&mut self.repeats))
     }
 
     fn publish_error(&self, reason: String) -> NatsError {

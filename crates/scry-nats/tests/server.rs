@@ -61,8 +61,39 @@ fn a_restarted_publisher_reads_back_the_last_batch_and_repeats_are_dropped() {
     assert_eq!(p.stored().expect("stored"), 1);
     assert_eq!(p.last().expect("last").expect("last").sequence, 3);
     // Another slot of the same stream has a subject, and a last message, of its own.
-    let other = Publisher::open(&address, None, "db.one", "other").expect("open");
+    let mut other = Publisher::open(&address, None, "db.one", "other").expect("open");
     assert_eq!(other.last().expect("last"), None);
+}
+
+#[test]
+fn a_second_publisher_of_one_subject_is_refused_rather_than_interleaved() {
+    let Some(address) = address("NATS publishers of one subject", "TWO") else {
+        return;
+    };
+    let mut first = Publisher::open(&address, None, "src", "slot").expect("open");
+    let mut second = Publisher::open(&address, None, "src", "slot").expect("open");
+    assert_eq!(first.last().expect("last"), None);
+    assert_eq!(second.last().expect("last"), None);
+    first
+        .publish(Bytes::from_static(b"a"), &stored(0, 0x10, 0, 1, true))
+        .expect("the first publishes");
+    // The second still takes the subject for empty: JetStream refuses its message.
+    let e = second
+        .publish(Bytes::from_static(b"b"), &stored(0, 0x20, 0, 1, true))
+        .expect_err("refused");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("publishing to {}:", second.subject())),
+        "{e}"
+    );
+    // Started again, it reads the subject's last message and goes on after it.
+    let mut again = Publisher::open(&address, None, "src", "slot").expect("open");
+    let last = again.last().expect("last").expect("a message");
+    assert_eq!(last.stored, stored(0, 0x10, 0, 1, true));
+    again
+        .publish(Bytes::from_static(b"b"), &stored(1, 0x20, 0, 1, true))
+        .expect("after the last");
+    assert_eq!(again.last().expect("last").expect("a message").sequence, 2);
 }
 
 #[test]

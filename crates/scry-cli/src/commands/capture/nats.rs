@@ -53,7 +53,7 @@ impl NatsOut {
     pub fn open(address: &str, stream: &str, encoding: Encoding) -> Result<Self, CliError> {
         let address = Address::parse(address).map_err(|e| CliError::Usage(e.to_string()))?;
         let (source, slot) = stream.rsplit_once('/').unwrap_or(("", stream));
-        let publisher =
+        let mut publisher =
             Publisher::open(&address, crate::nats::creds(), source, slot).map_err(nats_error)?;
         let last = publisher.last().map_err(nats_error)?;
         let encoding = match encoding {

@@ -35,6 +35,7 @@ pub fn run(
             continue;
         }
         let mut skip = false;
+        let mut skipped = false;
         for (lsn, message) in &rows {
             // A transaction already in the output (sent again after a crash) is skipped; its
             // Relation messages still describe the tables to what follows.
@@ -45,6 +46,7 @@ pub fn run(
                     });
                     if skip {
                         capture.totals.skipped += 1;
+                        skipped = true;
                         continue;
                     }
                 }
@@ -57,6 +59,16 @@ pub fn run(
                 _ => {}
             }
             capture.decode(*lsn, message, options.slot)?;
+        }
+        // What was passed over is in the output already, durably (it was read back from
+        // there): the slot moves past it even when the round wrote nothing, or the same
+        // round would come back forever.
+        let passed = capture
+            .resume_after
+            .filter(|after| *after > capture.totals.confirmed);
+        if let (true, Some(after)) = (skipped, passed) {
+            advance(&mut client, options.slot, after)?;
+            capture.totals.confirmed = after;
         }
         if let Some(position) = capture.durable()? {
             advance(&mut client, options.slot, position)?;
