@@ -215,6 +215,31 @@ fn killed_captures_and_applies_through_nats_apply_each_transaction_once() {
         said.contains(&format!("valid: {} payloads", all.len())),
         "{said}"
     );
+    // A target made anew under the same name finds its consumer ahead of it: it reads the
+    // stream again from its start instead of skipping what it lacks.
+    let expected = expected_of(&source);
+    let again = scry_testkit::server::fresh_database(&url, "nats_dst_b");
+    assert_eq!(again, target_b);
+    Client::connect(&target_b, NoTls)
+        .expect("connect target")
+        .batch_execute(&format!(
+            "CREATE TABLE {TABLE} (id int4 PRIMARY KEY, n int4 NOT NULL, note text)"
+        ))
+        .expect("target table");
+    let out = scry(&["apply", &target_b, &stream], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reading the stream again from its first message"),
+        "{}",
+        stderr(&out)
+    );
+    let mut t = Client::connect(&target_b, NoTls).expect("target");
+    assert_eq!(digest(&mut t, TABLE), expected);
+}
+
+fn expected_of(source: &str) -> (i64, String) {
+    let mut s = Client::connect(source, NoTls).expect("source");
+    digest(&mut s, TABLE)
 }
 
 /// nats-server, where Debian puts it.

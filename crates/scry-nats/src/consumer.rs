@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::Config;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::Message;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -27,6 +28,20 @@ pub const ACK_WAIT: Duration = Duration::from_secs(300);
 
 /// How many messages may be handed out and not yet acknowledged.
 const MAX_ACK_PENDING: i64 = 100_000;
+
+/// The durable consumer `name`, delivering from `deliver_policy` on.
+fn config(name: &str, deliver_policy: DeliverPolicy) -> Config {
+    Config {
+        durable_name: Some(name.to_owned()),
+        deliver_policy,
+        // Acknowledging a message acknowledges every one before it: one acknowledgement per
+        // commit the target makes durable, not one per message.
+        ack_policy: AckPolicy::All,
+        ack_wait: ACK_WAIT,
+        max_ack_pending: MAX_ACK_PENDING,
+        ..Default::default()
+    }
+}
 
 /// One message as the consumer hands it out.
 pub struct Delivered {
@@ -44,6 +59,7 @@ pub struct Delivered {
 /// A durable pull consumer of a stream.
 pub struct Consumer {
     conn: Connection,
+    stream_handle: Stream,
     consumer: PullConsumer,
     stream: String,
     name: String,
@@ -74,47 +90,82 @@ impl Consumer {
                 stream: stream_name.clone(),
                 reason: format!("{e} (a capture creates it: scry capture --out {address})"),
             })?;
-        let config = |deliver_policy| Config {
-            durable_name: Some(name.to_owned()),
-            deliver_policy,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: ACK_WAIT,
-            max_ack_pending: MAX_ACK_PENDING,
-            ..Default::default()
-        };
-        let consumer = conn.rt.block_on(async {
-            let mut consumer: PullConsumer = stream
-                .get_or_create_consumer(name, config(DeliverPolicy::All))
-                .await
-                .map_err(|e| e.to_string())?;
-            // Messages an earlier run was handed and never acknowledged would come again
-            // only after ACK_WAIT: start the consumer again just past its acknowledged floor,
-            // so that they come now.
-            let info = consumer.info().await.map_err(|e| e.to_string())?;
-            if info.num_ack_pending > 0 {
-                let start_sequence = info.ack_floor.stream_sequence + 1;
-                stream
-                    .delete_consumer(name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                consumer = stream
-                    .get_or_create_consumer(
-                        name,
-                        config(DeliverPolicy::ByStartSequence { start_sequence }),
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>(consumer)
-        });
-        let consumer = consumer.map_err(consumer_error)?;
-        Ok(Self {
+        let consumer = conn
+            .rt
+            .block_on(stream.get_or_create_consumer(name, config(name, DeliverPolicy::All)))
+            .map_err(|e| consumer_error(e.to_string()))?;
+        let mut this = Self {
             conn,
+            stream_handle: stream,
             consumer,
             stream: stream_name,
             name: name.to_owned(),
             handed_out: 0,
-        })
+        };
+        // Messages an earlier run was handed and never acknowledged would come again only
+        // after ACK_WAIT: start the consumer again just past its acknowledged floor, so that
+        // they come now.
+        let info = this.info()?;
+        if info.num_ack_pending > 0 {
+            let start_sequence = info.ack_floor.stream_sequence + 1;
+            this.start_at(DeliverPolicy::ByStartSequence { start_sequence })?;
+        }
+        Ok(this)
+    }
+
+    fn info(&mut self) -> Result<async_nats::jetstream::consumer::Info, NatsError> {
+        let info = self.conn.rt.block_on(self.consumer.info());
+        match info {
+            Ok(i) => Ok(i.clone()),
+            Err(e) => Err(self.error(e.to_string())),
+        }
+    }
+
+    /// Makes the consumer anew, delivering from `policy` on.
+    fn start_at(&mut self, policy: DeliverPolicy) -> Result<(), NatsError> {
+        let (stream, name) = (&self.stream_handle, self.name.as_str());
+        let made = self.conn.rt.block_on(async {
+            stream
+                .delete_consumer(name)
+                .await
+                .map_err(|e| e.to_string())?;
+            stream
+                .get_or_create_consumer(name, config(name, policy))
+                .await
+                .map_err(|e| e.to_string())
+        });
+        self.consumer = made.map_err(|e| self.error(e))?;
+        self.handed_out = 0;
+        Ok(())
+    }
+
+    /// The last message this consumer has acknowledged (its floor: it and every one before
+    /// it are acknowledged): what its headers say and its payload; `None` before the first
+    /// acknowledgement, or when the stream no longer holds it.
+    pub fn acknowledged_floor(&mut self) -> Result<Option<(Stored, Bytes)>, NatsError> {
+        let floor = self.info()?.ack_floor.stream_sequence;
+        if floor == 0 {
+            return Ok(None);
+        }
+        let found = self
+            .conn
+            .rt
+            .block_on(self.stream_handle.get_raw_message(floor));
+        let Ok(message) = found else {
+            return Ok(None);
+        };
+        let stored = read_headers(&message.headers).map_err(|reason| NatsError::Message {
+            stream: self.stream.clone(),
+            sequence: floor,
+            reason,
+        })?;
+        Ok(Some((stored, message.payload)))
+    }
+
+    /// Starts the consumer again at the stream's first message, forgetting what it had
+    /// acknowledged (for a target that does not have what the consumer acknowledged).
+    pub fn restart(&mut self) -> Result<(), NatsError> {
+        self.start_at(DeliverPolicy::All)
     }
 
     fn error(&self, reason: String) -> NatsError {
@@ -169,8 +220,8 @@ impl Consumer {
         Ok(out)
     }
 
-    /// Acknowledges `d` and waits until JetStream has recorded it: the consumer will not
-    /// hand it out again.
+    /// Acknowledges `d`, and with it every message handed out before it, and waits until
+    /// JetStream has recorded it: the consumer will not hand them out again.
     pub fn ack(&self, d: &Delivered) -> Result<(), NatsError> {
         self.conn
             .rt
@@ -181,10 +232,6 @@ impl Consumer {
     /// How many of the stream's messages this consumer has not been handed yet (0: it is at
     /// the stream's end).
     pub fn remaining(&mut self) -> Result<u64, NatsError> {
-        let info = self.conn.rt.block_on(self.consumer.info());
-        match info {
-            Ok(i) => Ok(i.num_pending),
-            Err(e) => Err(self.error(e.to_string())),
-        }
+        Ok(self.info()?.num_pending)
     }
 }

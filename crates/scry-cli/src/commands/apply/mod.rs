@@ -62,7 +62,15 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let (durable, consumer) = if scry_nats::Address::is_nats(input) {
         let (durable, progress) = mpsc::channel();
         let name = consumer_name(conninfo, options.origin)?;
-        let thread = nats::spawn(input, &name, options.follow, items, progress)?;
+        let thread = nats::spawn(
+            conninfo,
+            options.origin,
+            input,
+            &name,
+            options.follow,
+            items,
+            progress,
+        )?;
         (Some(durable), Some(thread))
     } else {
         spawn_reader(input, options.follow, items)?;

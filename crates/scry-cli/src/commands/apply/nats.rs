@@ -1,11 +1,11 @@
 //! `scry apply nats://...`: the frames of a JetStream stream, read through a durable consumer
 //! of this target's own, acknowledged once the target has made them durable.
 //!
-//! The consumer is named after the target's replication origin, so each target keeps its own
-//! place in the stream and any number of targets read one stream. A message is acknowledged
-//! once the target's durable progress has passed its transaction's commit (the commit
-//! position in its last key); a message that ends no transaction waits for the one that
-//! does. Whatever comes again after a crash (messages handed out and not yet acknowledged)
+//! The consumer is named after the target, so each target keeps its own place in the stream
+//! and any number of targets read one stream. A message is acknowledged once the target's
+//! durable progress has passed its transaction's commit (the commit position in its last
+//! key); a message that ends no transaction waits for the one that does. One
+//! acknowledgement covers every message before it. Whatever comes again after a crash (messages handed out and not yet acknowledged)
 //! is passed over by the origin, as for a file read again.
 
 use std::collections::VecDeque;
@@ -34,6 +34,8 @@ const FETCH_WAIT: Duration = Duration::from_millis(200);
 /// durable progress received on `durable` has passed its transaction's commit. Returns when
 /// the applying thread drops `durable` (after its last progress).
 pub fn spawn(
+    conninfo: &str,
+    origin: Option<&str>,
     input: &str,
     consumer_name: &str,
     follow: bool,
@@ -43,6 +45,7 @@ pub fn spawn(
     let address = Address::parse(input).map_err(|e| CliError::Usage(e.to_string()))?;
     let mut consumer = Consumer::open(&address, crate::nats::creds(), consumer_name)
         .map_err(|e| CliError::Load(e.to_string()))?;
+    ahead_of_target(&mut consumer, conninfo, origin, input)?;
     Ok(std::thread::spawn(move || {
         let mut held: VecDeque<Delivered> = VecDeque::new();
         let mut ended = false;
@@ -105,6 +108,47 @@ pub fn spawn(
     }))
 }
 
+/// Starts the consumer again at the stream's first message when it has acknowledged a
+/// transaction the target does not hold (a target database made anew, or restored from an
+/// older backup, under the same name): reading on from there would skip what the target
+/// lacks. The origin passes over what it does hold.
+fn ahead_of_target(
+    consumer: &mut Consumer,
+    conninfo: &str,
+    origin: Option<&str>,
+    input: &str,
+) -> Result<(), CliError> {
+    let nats = |e: scry_nats::NatsError| CliError::Load(e.to_string());
+    let Some((stored, payload)) = consumer.acknowledged_floor().map_err(nats)? else {
+        return Ok(());
+    };
+    let frame = FrameReader::new(&payload[..])
+        .next()
+        .and_then(Result::ok)
+        .ok_or_else(|| CliError::Load(format!("{input}: a message holds no frame")))?;
+    let batch = scry_codec::read_batch_bytes(&frame.payload)
+        .map_err(|e| CliError::Load(format!("{input}: {e}")))?;
+    let stream = super::stream_of(&batch, input, origin)?;
+    let applier =
+        scry_apply::Applier::connect(conninfo, &stream, origin).map_err(super::apply_error)?;
+    if stored.last.0 < applier.progress() {
+        return Ok(());
+    }
+    crate::log::Event::new(
+        crate::log::Level::Warn,
+        "consumer",
+        format!(
+            "{input}: this target's consumer had acknowledged changes up to {} that the \
+             target does not hold (its origin is at {}): reading the stream again from its \
+             first message",
+            scry_types::Lsn(stored.last.0),
+            scry_types::Lsn(applier.progress())
+        ),
+    )
+    .emit();
+    consumer.restart().map_err(nats)
+}
+
 /// The one frame a message carries, numbered by the message's place in the stream.
 fn frame_of(d: &Delivered) -> Result<Frame, FrameError> {
     let mut frames = FrameReader::new(&d.payload[..]);
@@ -120,19 +164,22 @@ fn frame_of(d: &Delivered) -> Result<Frame, FrameError> {
     })
 }
 
-/// Acknowledges, in order, every held message whose transaction committed before
-/// `progress` (the target's durable progress: a Commit's end, past its commit record).
+/// Acknowledges every held message whose transaction committed before `progress` (the
+/// target's durable progress: a Commit's end, past its commit record), with one
+/// acknowledgement of the last of them (the consumer acknowledges all before it).
 fn ack_through(
     consumer: &Consumer,
     held: &mut VecDeque<Delivered>,
     progress: u64,
 ) -> Result<(), CliError> {
-    while let Some(d) = held.front() {
-        if d.stored.last.0 >= progress {
-            break;
-        }
-        consumer.ack(d).map_err(|e| CliError::Load(e.to_string()))?;
-        held.pop_front();
+    let done = held
+        .iter()
+        .take_while(|d| d.stored.last.0 < progress)
+        .count();
+    if let Some(last) = held.drain(..done).next_back() {
+        consumer
+            .ack(&last)
+            .map_err(|e| CliError::Load(e.to_string()))?;
     }
     Ok(())
 }
