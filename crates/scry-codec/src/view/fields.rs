@@ -274,20 +274,7 @@ mod tests {
 
     #[test]
     fn every_field_name_fits_the_key_prefix_the_reader_looks_at() {
-        use crate::schema::{
-            BACKFILL, BATCH, COLUMN_META, COLUMN_VALUE, EVENT, RELATION, ROW, SEQUENCE,
-        };
-        let tables: [&[Field]; 8] = [
-            &BATCH,
-            &EVENT,
-            &ROW,
-            &COLUMN_VALUE,
-            &RELATION,
-            &COLUMN_META,
-            &SEQUENCE,
-            &BACKFILL,
-        ];
-        for field in tables.into_iter().flatten() {
+        for field in crate::schema::TABLES.into_iter().flatten() {
             assert!(field.name().len() < crate::flex::KEY_PREFIX, "{field:?}");
         }
     }

@@ -30,9 +30,7 @@ use order::{Fresh, Order};
 
 use crate::flex::{wrong_type, FlexType, Map, Reader, Res, Slot, Vector};
 use crate::schema::Field;
-use crate::schema::{
-    kind, BACKFILL, BATCH, COLUMN_META, COLUMN_VALUE, EVENT, RELATION, ROW, SEQUENCE,
-};
+use crate::schema::{kind, COLUMN_META, RELATION, SEQUENCE, TABLES};
 use crate::view::ctx::{Ctx, DataRef};
 use crate::view::fields::{
     find_field, KeyCache, NameIndex, CONTROL_DIRECTIVES, OPERATIONS, REPLICA_IDENTITIES, TYPE_TAGS,
@@ -346,12 +344,14 @@ impl<'a, 'o> Parser<'a, 'o> {
         Ok(())
     }
 
-    /// Visits every known field of `m` once, rejecting duplicates.
+    /// Visits every known field of `m`, a map of the struct numbered `kind`, once,
+    /// rejecting duplicates.
     #[inline]
-    fn fields<F>(&mut self, m: &Map, kind: u8, names: &'static [Field], mut f: F) -> Res<Seen>
+    fn fields<F>(&mut self, m: &Map, kind: u8, mut f: F) -> Res<Seen>
     where
         F: FnMut(&mut Self, usize, Slot) -> Res<()>,
     {
+        let names: &'static [Field] = TABLES.get(usize::from(kind)).copied().unwrap_or(&[]);
         let len = m.len();
         self.charge(len, m.values.pos as usize)?;
         let first = names.len().checked_sub(len);
@@ -502,7 +502,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut control_directive = None;
         let mut sequence_values = None;
         let mut backfill_metadata = None;
-        self.fields(&m, kind::BATCH, &BATCH, |p, id, v| {
+        self.fields(&m, kind::BATCH, |p, id, v| {
             match id {
                 0 => backfill_metadata = p.opt(v, Self::backfill)?,
                 1 => batch_seq = Some(p.u64(v)?),
@@ -737,7 +737,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut timestamp_us = None;
         let mut transaction_id = None;
         let mut firsts = Firsts::default();
-        self.fields(&m, kind::EVENT, &EVENT, |p, id, v| {
+        self.fields(&m, kind::EVENT, |p, id, v| {
             let (columns_len, values_len) = p.record_lens();
             match id {
                 0 => {
@@ -825,7 +825,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let m = self.r.map(s, "a row map")?;
         self.fresh_map(Fresh::Row, &m)?;
         let mut values = None;
-        self.fields(&m, kind::ROW, &ROW, |p, _, v| {
+        self.fields(&m, kind::ROW, |p, _, v| {
             let max = p.o.max_columns;
             values = Some(p.each(
                 v,
@@ -845,7 +845,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut type_oid = None;
         let mut type_tag = None;
         let mut data = DataRef::Absent;
-        let seen = self.fields(&m, kind::COLUMN_VALUE, &COLUMN_VALUE, |p, id, v| {
+        let seen = self.fields(&m, kind::COLUMN_VALUE, |p, id, v| {
             match id {
                 0 => {
                     p.data(v)?;
@@ -923,7 +923,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn relation(&mut self, s: Slot) -> Res<Vector> {
         let m = self.r.map(s, "a relation map")?;
         self.fresh_map(Fresh::Relation, &m)?;
-        let seen = self.fields(&m, kind::RELATION, &RELATION, |p, id, v| {
+        let seen = self.fields(&m, kind::RELATION, |p, id, v| {
             match id {
                 0 => {
                     let max = p.o.max_columns;
@@ -961,7 +961,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn column(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a column map")?;
         self.fresh_map(Fresh::Column, &m)?;
-        let seen = self.fields(&m, kind::COLUMN_META, &COLUMN_META, |p, id, v| {
+        let seen = self.fields(&m, kind::COLUMN_META, |p, id, v| {
             match id {
                 0 => {
                     p.r.boolean(v)?;
@@ -998,7 +998,7 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn sequence(&mut self, s: Slot) -> Res<()> {
         let m = self.r.map(s, "a sequence value map")?;
         self.fresh_map(Fresh::Sequence, &m)?;
-        let seen = self.fields(&m, kind::SEQUENCE, &SEQUENCE, |p, id, v| {
+        let seen = self.fields(&m, kind::SEQUENCE, |p, id, v| {
             match id {
                 0 | 2 | 3 | 4 => {
                     p.i64(v)?;
@@ -1022,7 +1022,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         let m = self.r.map(s, "a backfill metadata map")?;
         let mut rows = None;
         let mut tables = None;
-        self.fields(&m, kind::BACKFILL, &BACKFILL, |p, id, v| {
+        self.fields(&m, kind::BACKFILL, |p, id, v| {
             match id {
                 0 => rows = Some(p.u64(v)?),
                 1 => tables = Some(p.u32(v)?),
