@@ -77,7 +77,7 @@ pub struct Publisher {
     /// The stream sequence of the subject's last message (0: none), once known.
     expected: Option<u64>,
     /// Messages JetStream dropped as repeats (by `Nats-Msg-Id`) since the last
-    /// [`stored`](Publisher::stored).
+    /// [`take_repeats`](Publisher::take_repeats).
     repeats: u64,
 }
 
@@ -195,10 +195,10 @@ impl Publisher {
     }
 
     /// How many messages JetStream dropped as repeats of messages it held (by
-    /// `Nats-Msg-Id`) since the last call. Every message published is already stored when
-    /// [`publish`](Self::publish) returns.
-    pub fn stored(&mut self) -> Result<u64, NatsError> {
-        Ok(std::mem::take(&mut self.repeats))
+    /// `Nats-Msg-Id`) since the last call. (Every message published is stored when
+    /// [`publish`](Self::publish) returns: there is nothing left to wait for.)
+    pub fn take_repeats(&mut self) -> u64 {
+        std::mem::take(&mut self.repeats)
     }
 
     fn publish_error(&self, reason: String) -> NatsError {

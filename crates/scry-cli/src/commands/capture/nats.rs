@@ -35,12 +35,11 @@ pub struct NatsOut {
     last: Key,
     /// Changes up to this key are in the stream already.
     skip_through: Option<Key>,
-    /// The last Commit the stream holds (this run's or an earlier one's).
+    /// The Commit position of the last whole transaction the stream holds (this run's or
+    /// an earlier one's).
     resume: Option<u64>,
-    /// The next batch's number, and the Commit the stream held at start.
+    /// The number of the next batch: one past the last the stream held at start.
     pub next_batch_seq: u64,
-    /// The Commit position of the last whole transaction the stream held at start.
-    pub last_commit: Option<u64>,
 }
 
 fn nats_error(e: scry_nats::NatsError) -> CliError {
@@ -78,8 +77,12 @@ impl NatsOut {
             skip_through,
             resume,
             next_batch_seq,
-            last_commit: resume,
         })
+    }
+
+    /// The Commit position of the last whole transaction the stream holds.
+    pub fn last_commit(&self) -> Option<u64> {
+        self.resume
     }
 
     /// Notes `change` (before the batcher gets it); false when the stream already holds it,
@@ -117,10 +120,5 @@ impl NatsOut {
         self.publisher
             .publish(bytes::Bytes::copy_from_slice(frame.bytes), &stored)
             .map_err(nats_error)
-    }
-
-    /// Waits until JetStream has stored everything published.
-    pub fn stored(&mut self) -> Result<(), CliError> {
-        self.publisher.stored().map(drop).map_err(nats_error)
     }
 }

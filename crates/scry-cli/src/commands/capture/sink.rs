@@ -43,7 +43,7 @@ impl Sink {
                 name: name.to_owned(),
                 out: BufWriter::new(Box::new(io::sink())),
                 file: None,
-                last_commit: nats.last_commit,
+                last_commit: nats.last_commit(),
                 next_batch_seq: nats.next_batch_seq,
                 nats: Some(nats),
                 unflushed: false,
@@ -158,12 +158,12 @@ impl Sink {
         Ok(())
     }
 
-    /// Flushes what is written and, for a file, waits until it is on disk; for a stream,
-    /// until JetStream has stored it.
+    /// Flushes what is written and, for a file, waits until it is on disk. (A stream's
+    /// messages are stored as each is published.)
     pub fn durable(&mut self) -> Result<(), CliError> {
         self.unflushed = false;
-        if let Some(nats) = &mut self.nats {
-            return nats.stored();
+        if self.nats.is_some() {
+            return Ok(());
         }
         self.out.flush().map_err(|e| self.error(e))?;
         if let Some(file) = &self.file {
