@@ -12,8 +12,8 @@ use crate::{log, retry};
 ///
 /// FILE is a framed stream, a bare batch or a bare event (detected automatically); `-` is
 /// standard input; `nats://HOST[:PORT][,...]/STREAM` is a NATS JetStream stream that
-/// `scry capture` wrote, read from its first message to its last. Exit codes: 0 success (validate: valid), 1 invalid or undecodable input,
-/// 2 usage or I/O error.
+/// `scry capture` wrote, read from its first message to its last. Exit codes: 0 success
+/// (validate: valid), 1 invalid or undecodable input, 2 usage or I/O error.
 #[derive(Debug, Parser)]
 #[command(name = "scry", version)]
 pub struct Cli {

@@ -137,7 +137,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             Ok(Item::End) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 applier.flush().map_err(apply_error)?;
-                acks.progress(&mut applier, false)?;
+                acks.progress(&mut applier)?;
                 print_conflicts(&mut applier, &mut progress);
                 if crate::interrupt::requested() && !applier.in_transaction() {
                     return Err(CliError::Interrupted(summary(&applier, start, started)));
@@ -172,7 +172,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             )));
         }
         apply_batch(&mut applier, &batch, &mut events)?;
-        acks.progress(&mut applier, false)?;
+        acks.progress(&mut applier)?;
         print_conflicts(&mut applier, &mut progress);
         progress.show(|| format!("{}, {events} events", progress_line(&applier, started)));
     }
@@ -254,13 +254,13 @@ struct Acks {
 const ACK_EVERY: Duration = Duration::from_secs(1);
 
 impl Acks {
-    /// Sends the target's durable progress to the consumer, at most every [`ACK_EVERY`]
-    /// unless `now`, and only between transactions.
-    fn progress(&mut self, applier: &mut Applier, now: bool) -> Result<(), CliError> {
+    /// Sends the target's durable progress to the consumer, at most every [`ACK_EVERY`],
+    /// and only between transactions.
+    fn progress(&mut self, applier: &mut Applier) -> Result<(), CliError> {
         let Some(durable) = &self.durable else {
             return Ok(());
         };
-        if applier.in_transaction() || (!now && self.last.elapsed() < ACK_EVERY) {
+        if applier.in_transaction() || self.last.elapsed() < ACK_EVERY {
             return Ok(());
         }
         self.last = Instant::now();

@@ -5,8 +5,9 @@
 //! and any number of targets read one stream. A message is acknowledged once the target's
 //! durable progress has passed its transaction's commit (the commit position in its last
 //! key); a message that ends no transaction waits for the one that does. One
-//! acknowledgement covers every message before it. Whatever comes again after a crash (messages handed out and not yet acknowledged)
-//! is passed over by the origin, as for a file read again.
+//! acknowledgement covers every message before it. Whatever comes again after a crash
+//! (messages handed out and not yet acknowledged) is passed over by the origin, as for a
+//! file read again.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -50,10 +51,15 @@ pub fn spawn(
         let mut held: VecDeque<Delivered> = VecDeque::new();
         let mut ended = false;
         loop {
-            // Acknowledge what the target made durable.
-            let mut done = false;
+            // Acknowledge what the target made durable; once the stream has ended, only
+            // that, until the applying thread is done.
             loop {
-                match durable.try_recv() {
+                let progress = if ended {
+                    durable.recv().map_err(|_| mpsc::TryRecvError::Disconnected)
+                } else {
+                    durable.try_recv()
+                };
+                match progress {
                     Ok(progress) => {
                         if let Err(e) = ack_through(&consumer, &mut held, progress) {
                             let _ = items.send(Item::Failed(e));
@@ -61,18 +67,8 @@ pub fn spawn(
                         }
                     }
                     Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => {
-                        done = true;
-                        break;
-                    }
+                    Err(mpsc::TryRecvError::Disconnected) => return,
                 }
-            }
-            if done {
-                return;
-            }
-            if ended {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
             }
             let fetched = match consumer.next(256, FETCH_WAIT) {
                 Ok(f) => f,
@@ -98,7 +94,7 @@ pub fn spawn(
                 continue;
             }
             for d in fetched {
-                let frame = frame_of(&d);
+                let frame = frame_of(&d.payload, d.sequence);
                 held.push_back(d);
                 if items.send(Item::Frame(frame)).is_err() {
                     return;
@@ -122,10 +118,7 @@ fn ahead_of_target(
     let Some((stored, payload)) = consumer.acknowledged_floor().map_err(nats)? else {
         return Ok(());
     };
-    let frame = FrameReader::new(&payload[..])
-        .next()
-        .and_then(Result::ok)
-        .ok_or_else(|| CliError::Load(format!("{input}: a message holds no frame")))?;
+    let frame = frame_of(&payload, 0).map_err(|e| CliError::Load(format!("{input}: {e}")))?;
     let batch = scry_codec::read_batch_bytes(&frame.payload)
         .map_err(|e| CliError::Load(format!("{input}: {e}")))?;
     let stream = super::stream_of(&batch, input, origin)?;
@@ -149,17 +142,18 @@ fn ahead_of_target(
     consumer.restart().map_err(nats)
 }
 
-/// The one frame a message carries, numbered by the message's place in the stream.
-fn frame_of(d: &Delivered) -> Result<Frame, FrameError> {
-    let mut frames = FrameReader::new(&d.payload[..]);
+/// The one frame a message's payload carries, numbered `sequence` (the message's place in
+/// the stream).
+fn frame_of(payload: &[u8], sequence: u64) -> Result<Frame, FrameError> {
+    let mut frames = FrameReader::new(payload);
     let frame = frames.next().unwrap_or(Err(FrameError::Truncated {
-        index: d.sequence,
+        index: sequence,
         offset: 0,
         available: 0,
         needed: 1,
     }))?;
     Ok(Frame {
-        index: d.sequence,
+        index: sequence,
         ..frame
     })
 }
