@@ -51,6 +51,10 @@ impl Load {
         relation: &RelationMeta,
     ) -> Result<Self, WireError> {
         let (table, sql, width) = statement(event, relation);
+        // The load's commit is waited for even though the session commits asynchronously: a
+        // reader that moves on once a table is recorded as loaded (a JetStream consumer
+        // acknowledging its messages) must find it still there after a target crash.
+        conn.simple("SET LOCAL synchronous_commit = on")?;
         // DELETE, not TRUNCATE: TRUNCATE refuses a table other tables refer to, and under
         // session_replication_role = replica no foreign-key trigger fires for the DELETE.
         conn.simple(&format!("DELETE FROM ONLY {table}"))?;
@@ -164,6 +168,29 @@ impl Applier {
                 Err(server(event, Vec::new(), &e))
             }
         }
+    }
+
+    /// Whether the target records that this stream's snapshot of `schema.table` at
+    /// `position` was loaded into the table as it is now. A load is recorded in its own
+    /// transaction, committed synchronously: once recorded, it survives a target crash.
+    ///
+    /// # Errors
+    /// [`ApplyError::Server`] (or `Connection`) when the target cannot say.
+    pub fn snapshot_loaded(
+        &mut self,
+        schema: &str,
+        table: &str,
+        position: u64,
+    ) -> Result<bool, ApplyError> {
+        state::loaded(&mut self.conn, &self.stream, schema, table, position).map_err(|e| {
+            ApplyError::Server {
+                lsn: position,
+                table: format!("{schema}.{table}"),
+                key: Vec::new(),
+                message: format!("cannot read which snapshot tables are loaded: {e}"),
+            }
+            .or_lost(crate::Side::Target, &e)
+        })
     }
 
     pub(crate) fn snapshot_row(&mut self, event: &DatabaseEvent) -> Result<Applied, ApplyError> {

@@ -18,18 +18,26 @@ pub fn schema_frame(
     encoder: &mut scry_pg::snapshot::SnapshotEncoder,
     stream: &str,
 ) -> Result<Vec<u8>, CliError> {
-    use scry_codec::frame::{FrameEncoding, FrameWriter, PayloadKind};
     let event = schema_event(table, table_schema(conn, table)?.load_sql(), position);
     let seq = encoder.next_batch_seq();
     encoder.set_next_batch_seq(seq + 1);
     let batch = scry_types::DatabaseEventBatch::with_events(vec![event])
         .with_source_id(stream)
         .with_batch_seq(seq);
-    let encoding = encoder.encoding();
     let name = table.relation.qualified_name();
+    framed(&batch, encoder.encoding(), &format!("the schema of {name}"))
+}
+
+/// `batch` serialized in `encoding` and framed; `what` names it in an error.
+pub fn framed(
+    batch: &scry_types::DatabaseEventBatch,
+    encoding: scry_codec::Encoding,
+    what: &str,
+) -> Result<Vec<u8>, CliError> {
+    use scry_codec::frame::{FrameEncoding, FrameWriter, PayloadKind};
     let payload =
-        scry_codec::serialize_batch_with(&batch, encoding).map_err(|source| CliError::Encode {
-            what: format!("the schema of {name}"),
+        scry_codec::serialize_batch_with(batch, encoding).map_err(|source| CliError::Encode {
+            what: what.to_owned(),
             source,
         })?;
     let frame_encoding = match encoding {
@@ -39,6 +47,6 @@ pub fn schema_frame(
     let mut writer = FrameWriter::new(Vec::with_capacity(payload.len() + 64));
     writer
         .write_frame(PayloadKind::Batch, frame_encoding, &payload)
-        .map_err(|e| CliError::Load(format!("the schema of {name}: {e}")))?;
+        .map_err(|e| CliError::Load(format!("{what}: {e}")))?;
     Ok(writer.into_inner())
 }

@@ -165,6 +165,11 @@ fn stream_holds_each_batch_once(stream: &str) -> Vec<Stored> {
     assert!(!all.is_empty());
     for (i, pair) in all.windows(2).enumerate() {
         assert_eq!(pair[1].batch_seq, pair[0].batch_seq + 1, "message {i}");
+        // A snapshot's messages come first, all keyed below every change.
+        if pair[1].snapshot.is_some() {
+            assert!(pair[0].inside_snapshot(), "message {i}: {pair:?}");
+            continue;
+        }
         assert!(pair[0].last < pair[1].first, "message {i}: {pair:?}");
     }
     all
@@ -325,4 +330,143 @@ fn a_three_node_cluster_losing_a_node_loses_and_repeats_nothing() {
         i64::from(transactions * rows),
     );
     stream_holds_each_batch_once(&stream);
+}
+
+/// The second table of the snapshot test, beside [`TABLE`].
+const OTHER: &str = "nats_snap_other";
+
+#[test]
+fn a_snapshot_through_the_stream_builds_targets_from_the_stream_alone() {
+    let what = "capture --snapshot into NATS";
+    let Some(url) = scry_testkit::server::pg_url(what) else {
+        return;
+    };
+    let Some(nats) = scry_testkit::server::nats_url(what) else {
+        return;
+    };
+    let source = scry_testkit::server::fresh_database(&url, "nats_s_src");
+    let schema = format!(
+        "CREATE TABLE {TABLE} (id int4 PRIMARY KEY, n int4 NOT NULL, note text);
+         CREATE TABLE {OTHER} (id int8 PRIMARY KEY, v text);"
+    );
+    let mut c = Client::connect(&source, NoTls).expect("connect source");
+    c.batch_execute(&format!(
+        "{schema}
+         INSERT INTO {TABLE} SELECT g, g % 7, repeat(md5(g::text), 4)
+           FROM generate_series(1000000, 1040000) g;
+         INSERT INTO {OTHER} SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
+         CREATE PUBLICATION nats_pub FOR TABLE {TABLE}, {OTHER};"
+    ))
+    .expect("source");
+    // Slots belong to the cluster: one of an earlier run goes first.
+    let slot = "nats_s_slot";
+    let _ = c.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+         WHERE slot_name = $1",
+        &[&slot],
+    );
+    let targets = ["a", "b"].map(|name| {
+        let t = scry_testkit::server::fresh_database(&url, &format!("nats_s_dst_{name}"));
+        Client::connect(&t, NoTls)
+            .expect("connect target")
+            .batch_execute(&schema)
+            .expect("target tables");
+        t
+    });
+    // Rows the target had before: the load replaces them.
+    Client::connect(&targets[1], NoTls)
+        .expect("connect target")
+        .batch_execute(&format!("INSERT INTO {TABLE} VALUES (1, 1, 'stale')"))
+        .expect("stale row");
+    let stream = stream_name(&nats, "SNAP", "");
+    // Transactions commit while the slot and its snapshot are made: each lands in the
+    // snapshot or in the changes, never both, never neither.
+    let workload = workload(&source, 40, 50);
+    let mut capture = capture_args(&source, slot, &stream);
+    capture.extend(["--snapshot", &stream, "--until", "now"]);
+    let out = scry(&capture, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Apply A is killed while it loads the snapshot, and follows after.
+    killed_after(&["apply", &targets[0], &stream, "--follow"], 400);
+    workload.join().expect("workload");
+    let changes = capture_args(&source, slot, &stream);
+    let mut last = changes.clone();
+    last.extend(["--until", "now"]);
+    let out = scry(&last, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = stream_holds_each_batch_once(&stream);
+    let snapshot = all.iter().take_while(|m| m.snapshot.is_some()).count();
+    assert!(snapshot > 4, "the tables span messages: {all:?}");
+    assert_eq!(
+        all[snapshot - 1].commit,
+        all[0].snapshot,
+        "the snapshot's end"
+    );
+    assert!(all[snapshot..].iter().all(|m| m.snapshot.is_none()));
+    let expected = [TABLE, OTHER].map(|t| digest(&mut c, t));
+    let equal = |target: &str| {
+        let mut t = Client::connect(target, NoTls).expect("target");
+        for (table, expected) in [TABLE, OTHER].iter().zip(&expected) {
+            assert_eq!(&digest(&mut t, table), expected, "{target} {table}");
+        }
+    };
+    for target in &targets {
+        let out = scry(&["apply", target, &stream], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        equal(target);
+    }
+    let out = scry(&["apply", &targets[1], &stream], None);
+    assert!(
+        stderr(&out).contains("nothing to apply"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A subject that ends inside a snapshot (its capture stopped mid-way) is refused: no
+    // target could be built from what follows it.
+    let address = Address::parse(&stream).expect("address");
+    let mut reader = Consumer::open(&address, None, "test_subject").expect("reader");
+    let subject = reader.next(1, Duration::from_secs(1)).expect("next")[0]
+        .subject
+        .clone();
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let mut torn = scry_nats::Publisher::open(&address, None, tokens[1], tokens[2]).expect("open");
+    torn.last().expect("last");
+    let inside = Stored {
+        batch_seq: all.len() as u64,
+        commit: None,
+        ..all[0]
+    };
+    torn.publish(bytes::Bytes::from_static(b"cut"), &inside)
+        .expect("publish");
+    let out = scry(&last, None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("ends inside a snapshot"),
+        "{}",
+        stderr(&out)
+    );
+    // Starting over: a new slot, a new snapshot that replaces what the subject held.
+    let out = scry(&["drop", &source, "--slot", slot], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    c.batch_execute(&format!("UPDATE {OTHER} SET v = 'after' WHERE id <= 10"))
+        .expect("update");
+    let out = scry(&capture, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("removed the {} messages", all.len() + 1)),
+        "{}",
+        stderr(&out)
+    );
+    let expected_other = digest(&mut c, OTHER);
+    let out = scry(&["apply", &targets[0], &stream], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 snapshot tables loaded"),
+        "{}",
+        stderr(&out)
+    );
+    let mut t = Client::connect(&targets[0], NoTls).expect("target");
+    assert_eq!(digest(&mut t, OTHER), expected_other);
+    assert_eq!(digest(&mut t, TABLE), expected[0]);
 }

@@ -12,6 +12,10 @@
 //! | `Scry-First`, `Scry-Last` | the first and last change it holds, as `COMMIT_LSN:INDEX` (the commit position of the change's transaction and the change's index in it, which orders changes across transactions as the stream does) |
 //! | `Scry-Commit` | the commit position of the last transaction it ends, when it ends one |
 //! | `Scry-Resume` | the commit position of the last transaction it or an earlier message of its subject ends: where a capture starting again reads the slot from |
+//! | `Scry-Snapshot` | on the messages of an initial snapshot (`capture --snapshot`), which come before any change: the snapshot's position, the slot's consistent point. Their keys are `0/0:0`; the last of them, which ends the snapshot, has `Scry-Commit` set to that position too |
+//!
+//! A snapshot message's `Nats-Msg-Id` is `<source>.<slot>.S<position>.<batch_seq>`, so that
+//! the messages of a snapshot taken again are never dropped as repeats of an earlier one's.
 //!
 //! A publish returns once JetStream has stored the message on a quorum of the stream's
 //! replicas. Each message also says which message must be its subject's last one
@@ -37,6 +41,7 @@ pub(crate) mod header {
     pub const LAST: &str = "Scry-Last";
     pub const COMMIT: &str = "Scry-Commit";
     pub const RESUME: &str = "Scry-Resume";
+    pub const SNAPSHOT: &str = "Scry-Snapshot";
 }
 
 /// What a message says of the batch it carries.
@@ -56,6 +61,32 @@ pub struct Stored {
     /// The commit position of the last transaction it or an earlier message of its subject
     /// ends, if any.
     pub resume: Option<u64>,
+    /// On the messages of an initial snapshot: the snapshot's position (the slot's
+    /// consistent point). The one that ends the snapshot has `commit` set to it too.
+    pub snapshot: Option<u64>,
+}
+
+impl Stored {
+    /// Whether a target whose durable progress (the end of the last source Commit it
+    /// holds) is `progress` holds everything this message carries. A message of a
+    /// snapshot's tables is never covered by a position: it is held once its table's load
+    /// is (see `scry_apply`); the message that ends a snapshot is held once the target's
+    /// progress reaches the snapshot's position, which its load records.
+    #[must_use]
+    pub fn covered_by(&self, progress: u64) -> bool {
+        match (self.snapshot, self.commit) {
+            (Some(_), Some(end)) => end <= progress,
+            (Some(_), None) => false,
+            (None, _) => self.last.0 < progress,
+        }
+    }
+
+    /// Whether this message is inside a snapshot that it does not end: a subject whose last
+    /// message this is holds a snapshot cut short.
+    #[must_use]
+    pub fn inside_snapshot(&self) -> bool {
+        self.snapshot.is_some() && self.commit.is_none()
+    }
 }
 
 /// The last message of a capture's subject, read back when the capture starts.
@@ -169,7 +200,12 @@ impl Publisher {
         };
         let mut headers = HeaderMap::new();
         let mut id = self.id_prefix.clone();
-        push_key(&mut id, stored.first);
+        match stored.snapshot {
+            Some(at) => {
+                let _ = write!(id, "S{}.{}", lsn_text(at), stored.batch_seq);
+            }
+            None => push_key(&mut id, stored.first),
+        }
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
         headers.insert(
             async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
@@ -192,6 +228,24 @@ impl Publisher {
             self.expected = Some(ack.sequence);
         }
         Ok(())
+    }
+
+    /// Removes every message of this publisher's subject from the stream; returns how many
+    /// there were. For a capture that starts a snapshot with a new slot: what an earlier
+    /// slot of the same name published is of no use to a target that will load the new
+    /// snapshot, and a snapshot cut short would stop any target reading past it.
+    pub fn purge_subject(&mut self) -> Result<u64, NatsError> {
+        let (stream, subject) = (&self.stream, self.subject.clone());
+        let purged = self
+            .conn
+            .rt
+            .block_on(async { stream.purge().filter(subject).await });
+        let purged = purged.map_err(|e| NatsError::Stream {
+            stream: self.name.clone(),
+            reason: format!("purging {}: {e}", self.subject),
+        })?;
+        self.expected = Some(0);
+        Ok(purged.purged)
     }
 
     /// How many messages JetStream dropped as repeats of messages it held (by
@@ -250,6 +304,9 @@ fn write_headers(h: &mut HeaderMap, s: &Stored) {
     if let Some(c) = s.resume {
         h.insert(header::RESUME, lsn_text(c).as_str());
     }
+    if let Some(c) = s.snapshot {
+        h.insert(header::SNAPSHOT, lsn_text(c).as_str());
+    }
 }
 
 fn lsn_text(lsn: u64) -> String {
@@ -289,6 +346,7 @@ pub(crate) fn read_headers(h: &HeaderMap) -> Result<Stored, String> {
     };
     let commit = lsn(header::COMMIT)?;
     let resume = lsn(header::RESUME)?;
+    let snapshot = lsn(header::SNAPSHOT)?;
     Ok(Stored {
         batch_seq,
         encoding,
@@ -296,6 +354,7 @@ pub(crate) fn read_headers(h: &HeaderMap) -> Result<Stored, String> {
         last: key(header::LAST)?,
         commit,
         resume,
+        snapshot,
     })
 }
 
@@ -320,6 +379,7 @@ mod tests {
             last: (0x17_0000_0010, 12),
             commit: Some(0x17_0000_0010),
             resume: Some(0x17_0000_0010),
+            snapshot: None,
         };
         let mut h = HeaderMap::new();
         write_headers(&mut h, &s);
@@ -334,6 +394,50 @@ mod tests {
         let mut h = HeaderMap::new();
         write_headers(&mut h, &open);
         assert_eq!(read_headers(&h), Ok(open));
+        let snapshot = Stored {
+            first: (0, 0),
+            last: (0, 0),
+            snapshot: Some(0x16_B374_D848),
+            ..open
+        };
+        let mut h = HeaderMap::new();
+        write_headers(&mut h, &snapshot);
+        assert_eq!(h.get(header::SNAPSHOT).unwrap().as_str(), "16/B374D848");
+        assert_eq!(read_headers(&h), Ok(snapshot));
+    }
+
+    #[test]
+    fn a_target_holds_a_message_by_its_kind() {
+        let change = Stored {
+            batch_seq: 3,
+            encoding: "compact",
+            first: (0x100, 0),
+            last: (0x200, 4),
+            commit: Some(0x200),
+            resume: Some(0x200),
+            snapshot: None,
+        };
+        // A change is held once the progress (a Commit's end) is past its commit's start.
+        assert!(!change.covered_by(0x200));
+        assert!(change.covered_by(0x201));
+        let table = Stored {
+            first: (0, 0),
+            last: (0, 0),
+            commit: None,
+            resume: None,
+            snapshot: Some(0x80),
+            ..change
+        };
+        assert!(table.inside_snapshot());
+        assert!(!table.covered_by(u64::MAX));
+        let end = Stored {
+            commit: Some(0x80),
+            ..table
+        };
+        assert!(!end.inside_snapshot());
+        assert!(!end.covered_by(0x7F));
+        assert!(end.covered_by(0x80));
+        assert!(!change.inside_snapshot());
     }
 
     #[test]
@@ -352,6 +456,7 @@ mod tests {
                 last: (1, 0),
                 commit: None,
                 resume: None,
+                snapshot: None,
             },
         );
         h.insert(header::LAST, "1/2");

@@ -28,6 +28,7 @@ fn stored(batch_seq: u64, commit: u64, first: u32, n: u32, ends: bool) -> Stored
         last: (commit, first + n - 1),
         commit: ends.then_some(commit),
         resume: ends.then_some(commit),
+        snapshot: None,
     }
 }
 
@@ -63,6 +64,38 @@ fn a_restarted_publisher_reads_back_the_last_batch_and_repeats_are_dropped() {
     // Another slot of the same stream has a subject, and a last message, of its own.
     let mut other = Publisher::open(&address, None, "db.one", "other").expect("open");
     assert_eq!(other.last().expect("last"), None);
+    other
+        .publish(Bytes::from_static(b"o"), &stored(0, 0x50, 0, 1, true))
+        .expect("publish to the other subject");
+
+    // A snapshot taken again starts its subject anew, leaving other subjects alone; its
+    // messages are not repeats of the changes that had the same keys.
+    assert_eq!(p.purge_subject().expect("purge"), 3);
+    assert_eq!(p.last().expect("last"), None);
+    let table = Stored {
+        first: (0, 0),
+        last: (0, 0),
+        commit: None,
+        resume: None,
+        snapshot: Some(0x300),
+        ..stored(0, 0, 0, 1, false)
+    };
+    p.publish(Bytes::from_static(b"t"), &table)
+        .expect("a snapshot message");
+    let end = Stored {
+        batch_seq: 1,
+        commit: Some(0x300),
+        ..table
+    };
+    p.publish(Bytes::from_static(b"e"), &end)
+        .expect("the snapshot's end");
+    assert_eq!(p.take_repeats(), 0);
+    let last = p.last().expect("last").expect("the snapshot's end");
+    assert_eq!((last.sequence, last.stored), (6, end));
+    assert_eq!(
+        other.last().expect("last").expect("kept").stored.first,
+        (0x50, 0)
+    );
 }
 
 #[test]

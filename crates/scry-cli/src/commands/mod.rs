@@ -177,6 +177,14 @@ impl Output {
         })
     }
 
+    /// An output named `name` that writes into `writer`.
+    pub fn from_writer(name: String, writer: Box<dyn Write>) -> Self {
+        Self {
+            name,
+            inner: BufWriter::with_capacity(64 * 1024, writer),
+        }
+    }
+
     /// The writer.
     pub fn writer(&mut self) -> &mut impl Write {
         &mut self.inner

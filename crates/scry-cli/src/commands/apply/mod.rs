@@ -16,7 +16,7 @@ use crate::progress::Progress;
 
 mod nats;
 
-use nats::Item;
+use nats::{Done, Item};
 
 /// What `scry apply` reads and how.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +111,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         }
     }
     .map_err(|e| CliError::Load(format!("{input}: {e}")))?;
+    let first_index = first.index;
     let first = scry_codec::read_batch_bytes(&first.payload).map_err(|e| {
         CliError::Load(format!(
             "{input}: frame {} at byte {}: {e}",
@@ -129,6 +130,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     loop {
         if let Some(batch) = pending.take() {
             apply_batch(&mut applier, &batch, &mut events)?;
+            acks.loaded(&batch, first_index);
             continue;
         }
         let frame = match received.recv_timeout(IDLE) {
@@ -172,6 +174,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             )));
         }
         apply_batch(&mut applier, &batch, &mut events)?;
+        acks.loaded(&batch, frame.index);
         acks.progress(&mut applier)?;
         print_conflicts(&mut applier, &mut progress);
         progress.show(|| format!("{}, {events} events", progress_line(&applier, started)));
@@ -245,7 +248,7 @@ fn consumer_name(conninfo: &str, origin: Option<&str>) -> Result<String, CliErro
 /// How far the target's durable progress was passed to the consumer's thread, which
 /// acknowledges the messages it covers (reading a stream; nothing to do reading a file).
 struct Acks {
-    durable: Option<mpsc::Sender<u64>>,
+    durable: Option<mpsc::Sender<Done>>,
     consumer: Option<std::thread::JoinHandle<()>>,
     last: Instant,
 }
@@ -266,15 +269,31 @@ impl Acks {
         self.last = Instant::now();
         let progress = applier.durable_progress().map_err(apply_error)?;
         // A consumer that stopped has sent its error on the items channel.
-        let _ = durable.send(progress);
+        let _ = durable.send(Done::Progress(progress));
         Ok(())
+    }
+
+    /// After `batch`, the message at stream sequence `sequence`, was applied: when it ends
+    /// a snapshot table, the table's load is committed (or was before), and the messages
+    /// up to it can be acknowledged.
+    fn loaded(&self, batch: &scry_types::DatabaseEventBatch, sequence: u64) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let ends_table = batch
+            .events
+            .iter()
+            .any(|e| e.operation == scry_types::OperationType::SnapshotEnd);
+        if ends_table {
+            let _ = durable.send(Done::Loaded(sequence));
+        }
     }
 
     /// Sends the last durable progress, if any, and waits until the consumer has
     /// acknowledged what it covers.
     fn finish(mut self, last: Option<u64>) -> Result<(), CliError> {
         if let (Some(durable), Some(progress)) = (&self.durable, last) {
-            let _ = durable.send(progress);
+            let _ = durable.send(Done::Progress(progress));
         }
         self.durable = None;
         if let Some(thread) = self.consumer.take() {

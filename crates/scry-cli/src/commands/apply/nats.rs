@@ -4,8 +4,11 @@
 //! The consumer is named after the target, so each target keeps its own place in the stream
 //! and any number of targets read one stream. A message is acknowledged once the target's
 //! durable progress has passed its transaction's commit (the commit position in its last
-//! key); a message that ends no transaction waits for the one that does. One
-//! acknowledgement covers every message before it. Whatever comes again after a crash
+//! key); a message that ends no transaction waits for the one that does. The messages of a
+//! snapshot's table are acknowledged once the target has committed the table's load (it
+//! commits synchronously, and records the load); the message ending the snapshot once the
+//! target's progress reaches the snapshot's position. One acknowledgement covers every
+//! message before it. Whatever comes again after a crash
 //! (messages handed out and not yet acknowledged) is passed over by the origin, as for a
 //! file read again.
 
@@ -28,6 +31,16 @@ pub enum Item {
     Failed(CliError),
 }
 
+/// What the target holds durably, as the applying thread tells the consumer's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// The target's durable progress: the end of the last source Commit it holds.
+    Progress(u64),
+    /// The message of this stream sequence ends a snapshot table whose load the target
+    /// committed, or had committed before.
+    Loaded(u64),
+}
+
 /// How long one fetch waits for messages.
 const FETCH_WAIT: Duration = Duration::from_millis(200);
 
@@ -41,7 +54,7 @@ pub fn spawn(
     consumer_name: &str,
     follow: bool,
     items: mpsc::SyncSender<Item>,
-    durable: mpsc::Receiver<u64>,
+    durable: mpsc::Receiver<Done>,
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
     let address = Address::parse(input).map_err(|e| CliError::Usage(e.to_string()))?;
     let mut consumer = Consumer::open(&address, crate::nats::creds(), consumer_name)
@@ -60,8 +73,8 @@ pub fn spawn(
                     durable.try_recv()
                 };
                 match progress {
-                    Ok(progress) => {
-                        if let Err(e) = ack_through(&consumer, &mut held, progress) {
+                    Ok(done) => {
+                        if let Err(e) = ack_through(&consumer, &mut held, done) {
                             let _ = items.send(Item::Failed(e));
                             return;
                         }
@@ -122,9 +135,25 @@ fn ahead_of_target(
     let batch = scry_codec::read_batch_bytes(&frame.payload)
         .map_err(|e| CliError::Load(format!("{input}: {e}")))?;
     let stream = super::stream_of(&batch, input, origin)?;
-    let applier =
+    let mut applier =
         scry_apply::Applier::connect(conninfo, &stream, origin).map_err(super::apply_error)?;
-    if stored.last.0 < applier.progress() {
+    let held = if stored.inside_snapshot() {
+        // A snapshot table's messages were acknowledged with its load: the target holds
+        // them if it records that load.
+        let end = batch
+            .events
+            .iter()
+            .rfind(|e| e.operation == scry_types::OperationType::SnapshotEnd);
+        match end {
+            Some(e) => applier
+                .snapshot_loaded(&e.schema, &e.table, e.position)
+                .map_err(super::apply_error)?,
+            None => false,
+        }
+    } else {
+        stored.covered_by(applier.progress())
+    };
+    if held {
         return Ok(());
     }
     crate::log::Event::new(
@@ -158,18 +187,21 @@ fn frame_of(payload: &[u8], sequence: u64) -> Result<Frame, FrameError> {
     })
 }
 
-/// Acknowledges every held message whose transaction committed before `progress` (the
-/// target's durable progress: a Commit's end, past its commit record), with one
-/// acknowledgement of the last of them (the consumer acknowledges all before it).
+/// Acknowledges every held message the target now holds (see [`Done`] and
+/// `Stored::covered_by`), with one acknowledgement of the last of them (the consumer
+/// acknowledges all before it).
 fn ack_through(
     consumer: &Consumer,
     held: &mut VecDeque<Delivered>,
-    progress: u64,
+    done: Done,
 ) -> Result<(), CliError> {
-    let done = held
-        .iter()
-        .take_while(|d| d.stored.last.0 < progress)
-        .count();
+    let done = match done {
+        Done::Progress(progress) => held
+            .iter()
+            .take_while(|d| d.stored.covered_by(progress))
+            .count(),
+        Done::Loaded(sequence) => held.iter().take_while(|d| d.sequence <= sequence).count(),
+    };
     if let Some(last) = held.drain(..done).next_back() {
         consumer
             .ack(&last)

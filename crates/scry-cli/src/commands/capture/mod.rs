@@ -250,6 +250,7 @@ impl Capture {
 
 /// Runs the capture; see the module's documentation.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
+    check_snapshot_output(&options)?;
     let mut client = pg::connect(conninfo)?;
     // The stream's identity, every batch's source_id: what a target's origin is bound to.
     let (system, database) = pg::identity(&mut client)?;
@@ -432,20 +433,31 @@ fn initial_snapshot(
     }
     let slot = scry_source::setup::create_slot_exporting(conninfo, options.slot)
         .map_err(|e| CliError::on("source", e.into()))?;
-    let written = super::snapshot::run(
-        conninfo,
-        super::snapshot::Options {
-            tables: &tables,
-            out,
-            encoding: options.encoding,
-            jobs: 1,
-            imported: Some(super::snapshot::Imported {
-                name: &slot.snapshot,
-                lsn: slot.consistent_point,
-            }),
-            stream: Some(stream),
-        },
-    );
+    let snapshot = super::snapshot::Options {
+        tables: &tables,
+        out,
+        encoding: options.encoding,
+        jobs: 1,
+        imported: Some(super::snapshot::Imported {
+            name: &slot.snapshot,
+            lsn: slot.consistent_point,
+        }),
+        stream: Some(stream),
+    };
+    let (position, encoding) = (slot.consistent_point, options.encoding);
+    let written = if scry_nats::Address::is_nats(out) {
+        // Into the stream the changes go to, ahead of them, then the message ending it.
+        super::snapshot::run_into(conninfo, snapshot, || {
+            let messages = nats::SnapshotOut::open(out, stream, position, encoding)?;
+            Ok(super::Output::from_writer(
+                nats_name(out),
+                Box::new(messages),
+            ))
+        })
+        .and_then(|()| nats::end_snapshot(out, stream, position, encoding))
+    } else {
+        super::snapshot::run(conninfo, snapshot)
+    };
     drop(slot);
     if written.is_err() {
         // Its exported snapshot is gone with its connection: the slot could only give the
@@ -476,4 +488,27 @@ fn initial_snapshot(
         }
     }
     written
+}
+
+/// A snapshot into a NATS stream goes into the stream the changes go to, ahead of them: a
+/// target is built from that one subject.
+fn check_snapshot_output(options: &Options<'_>) -> Result<(), CliError> {
+    let Some(snapshot) = options.snapshot.filter(|s| scry_nats::Address::is_nats(s)) else {
+        return Ok(());
+    };
+    let parse = |s: &str| scry_nats::Address::parse(s).map_err(|e| CliError::Usage(e.to_string()));
+    let into = parse(snapshot)?;
+    let same = scry_nats::Address::is_nats(options.out) && parse(options.out)? == into;
+    if same {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "--snapshot {into} publishes the snapshot ahead of the changes, into the stream \
+         --out names: give --out {into} too (or --snapshot FILE to write it to a file)"
+    )))
+}
+
+/// A NATS address as messages name it (its password, if any, hidden).
+fn nats_name(address: &str) -> String {
+    scry_nats::Address::parse(address).map_or_else(|_| address.to_owned(), |a| a.to_string())
 }

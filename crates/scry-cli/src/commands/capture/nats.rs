@@ -12,8 +12,18 @@
 //! next transaction up to the message's last key are passed over, so a transaction cut
 //! short mid-way is continued, not published twice. Batches are cut at the same events as
 //! long as `--batch-events` stays the same, and the batch numbers go on from the last one.
+//!
+//! `capture --snapshot nats://...` ([`SnapshotOut`]) first empties the subject (its slot is
+//! new: what an older slot of the name published is superseded), then publishes the
+//! snapshot's frames, a message each, and a last message holding a BackfillComplete event
+//! at the snapshot's position ([`end_snapshot`]); the changes follow. A subject whose last
+//! message is inside a snapshot holds one cut short: a capture refuses to go on after it.
 
-use scry_codec::Encoding;
+use std::io;
+
+use bytes::BytesMut;
+use scry_codec::frame::{FRAME_OVERHEAD, HEADER_LEN};
+use scry_codec::{BatchView, Encoding};
 use scry_nats::{Address, Publisher, Stored};
 use scry_pg::capture::Frame;
 use scry_pg::pgoutput::Change;
@@ -46,19 +56,171 @@ fn nats_error(e: scry_nats::NatsError) -> CliError {
     CliError::Load(e.to_string())
 }
 
+/// The `Scry-Encoding` header's value for `encoding`.
+fn encoding_name(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Compat => "compat",
+        _ => "compact",
+    }
+}
+
+/// The publisher of the capture `stream` (`SOURCE/SLOT`, the source's identity and the
+/// slot) on the stream of `address`.
+fn publisher(address: &Address, stream: &str) -> Result<Publisher, CliError> {
+    let (source, slot) = stream.rsplit_once('/').unwrap_or(("", stream));
+    Publisher::open(address, crate::nats::creds(), source, slot).map_err(nats_error)
+}
+
+fn parse(address: &str) -> Result<Address, CliError> {
+    Address::parse(address).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The keys of a snapshot's messages: below every change's.
+const SNAPSHOT_KEY: Key = (0, 0);
+
+/// The snapshot of `capture --snapshot nats://...` as messages: written to as a file is,
+/// it publishes each frame once it has it whole.
+pub struct SnapshotOut {
+    publisher: Publisher,
+    encoding: &'static str,
+    /// The snapshot's position.
+    position: u64,
+    /// Bytes written and not published yet (the start of the next frame).
+    pending: BytesMut,
+}
+
+impl SnapshotOut {
+    /// Connects to the stream of `address` and empties the subject of the capture
+    /// `stream`, whose slot was just made, for the snapshot at `position`.
+    pub fn open(
+        address: &str,
+        stream: &str,
+        position: u64,
+        encoding: Encoding,
+    ) -> Result<Self, CliError> {
+        let address = parse(address)?;
+        let mut publisher = publisher(&address, stream)?;
+        let purged = publisher.purge_subject().map_err(nats_error)?;
+        if purged > 0 {
+            crate::log::Event::new(
+                crate::log::Level::Info,
+                "snapshot",
+                format!(
+                    "{address}: removed the {purged} messages an earlier slot of this name \
+                     published on {}: the new snapshot replaces them",
+                    publisher.subject()
+                ),
+            )
+            .emit();
+        }
+        Ok(Self {
+            publisher,
+            encoding: encoding_name(encoding),
+            position,
+            pending: BytesMut::new(),
+        })
+    }
+
+    /// Publishes every whole frame pending.
+    fn publish_whole(&mut self) -> io::Result<()> {
+        while self.pending.len() >= HEADER_LEN {
+            let len = u32::from_le_bytes([
+                self.pending[8],
+                self.pending[9],
+                self.pending[10],
+                self.pending[11],
+            ]) as usize;
+            let whole = len + FRAME_OVERHEAD;
+            if self.pending.len() < whole {
+                break;
+            }
+            let frame = self.pending.split_to(whole).freeze();
+            let batch_seq = BatchView::parse(&frame[HEADER_LEN..HEADER_LEN + len])
+                .map_err(|e| io::Error::other(format!("a snapshot batch does not read: {e}")))?
+                .batch_seq();
+            let stored = Stored {
+                batch_seq,
+                encoding: self.encoding,
+                first: SNAPSHOT_KEY,
+                last: SNAPSHOT_KEY,
+                commit: None,
+                resume: None,
+                snapshot: Some(self.position),
+            };
+            self.publisher
+                .publish(frame, &stored)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+impl io::Write for SnapshotOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        self.publish_whole()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.publish_whole()
+    }
+}
+
+/// Publishes the message that ends the snapshot at `position` of the capture `stream`: a
+/// BackfillComplete event at that position, which a target records as its progress.
+pub fn end_snapshot(
+    address: &str,
+    stream: &str,
+    position: u64,
+    encoding: Encoding,
+) -> Result<(), CliError> {
+    let address = parse(address)?;
+    let mut publisher = publisher(&address, stream)?;
+    let last = publisher.last().map_err(nats_error)?;
+    let batch_seq = last.map_or(0, |l| l.stored.batch_seq.wrapping_add(1));
+    let mut event =
+        scry_types::DatabaseEvent::new(scry_types::OperationType::BackfillComplete, "", "");
+    event.position = position;
+    event.timestamp_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let batch = scry_types::DatabaseEventBatch::with_events(vec![event])
+        .with_source_id(stream)
+        .with_batch_seq(batch_seq);
+    let frame = crate::schema::framed(&batch, encoding, "the snapshot's end")?;
+    let stored = Stored {
+        batch_seq,
+        encoding: encoding_name(encoding),
+        first: SNAPSHOT_KEY,
+        last: SNAPSHOT_KEY,
+        commit: Some(position),
+        resume: None,
+        snapshot: Some(position),
+    };
+    publisher.publish(frame.into(), &stored).map_err(nats_error)
+}
+
 impl NatsOut {
     /// Connects to the stream of `address` and reads where this capture (`stream`, the
     /// source's identity and slot) left off.
     pub fn open(address: &str, stream: &str, encoding: Encoding) -> Result<Self, CliError> {
-        let address = Address::parse(address).map_err(|e| CliError::Usage(e.to_string()))?;
-        let (source, slot) = stream.rsplit_once('/').unwrap_or(("", stream));
-        let mut publisher =
-            Publisher::open(&address, crate::nats::creds(), source, slot).map_err(nats_error)?;
+        let address = parse(address)?;
+        let mut publisher = publisher(&address, stream)?;
         let last = publisher.last().map_err(nats_error)?;
-        let encoding = match encoding {
-            Encoding::Compat => "compat",
-            _ => "compact",
-        };
+        let encoding = encoding_name(encoding);
+        if let Some(l) = last.filter(|l| l.stored.inside_snapshot()) {
+            let slot = stream.rsplit_once('/').map_or(stream, |(_, slot)| slot);
+            return Err(CliError::Usage(format!(
+                "{address}: subject {} ends inside a snapshot (message {}, batch {}): the \
+                 capture that published it stopped before its end, and no target can be \
+                 built from it. Start again: remove the slot with `scry drop SOURCE --slot \
+                 {slot}`, then run capture with --snapshot {address}",
+                publisher.subject(),
+                l.sequence,
+                l.stored.batch_seq
+            )));
+        }
         let (skip_through, resume, next_batch_seq) = match last {
             Some(l) => (
                 Some(l.stored.last),
@@ -116,6 +278,7 @@ impl NatsOut {
             last: self.last,
             commit: frame.commit_position,
             resume: self.resume,
+            snapshot: None,
         };
         self.publisher
             .publish(bytes::Bytes::copy_from_slice(frame.bytes), &stored)

@@ -53,6 +53,16 @@ pub struct Imported<'a> {
 /// loader needs one COPY at a time. Shows progress on a terminal, prints a line per table
 /// and a summary on standard error.
 pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
+    run_into(conninfo, options, || Output::create(options.out))
+}
+
+/// As [`run`], into the output `open` makes once the snapshot is taken and its tables
+/// are known (for `capture --snapshot` into a NATS stream, see `capture::nats`).
+pub fn run_into(
+    conninfo: &str,
+    options: Options<'_>,
+    open: impl FnOnce() -> Result<Output, CliError>,
+) -> Result<(), CliError> {
     let mut tx = pg::connect(conninfo)?;
     tx.simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .map_err(|e| pg::server_error("cannot start the snapshot transaction", &e))?;
@@ -85,7 +95,7 @@ pub fn run(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let list = pg::tables(&mut tx, options.tables)?;
     let jobs = options.jobs.clamp(1, list.len().max(1));
     crate::interrupt::install();
-    let mut output = Output::create(options.out)?;
+    let mut output = open()?;
     let mut report = Report::new(list.len());
     let written = if jobs == 1 {
         one_connection(
