@@ -8,7 +8,8 @@
 //! that opens a consumer whose earlier run left messages unacknowledged starts it again
 //! just past its acknowledged floor, so those come at once rather than after `ACK_WAIT`.
 //! Across runs a message may thus come again; the target's replication origin skips what it
-//! already committed.
+//! already committed. A frame sent in parts ([`crate::parts`]) is handed out whole, as its
+//! last part: acknowledging it acknowledges its parts.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use async_nats::jetstream::Message;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use crate::parts::{self, Assembler};
 use crate::publisher::{read_headers, Stored};
 use crate::runtime::Connection;
 use crate::{Address, NatsError};
@@ -28,6 +30,44 @@ pub const ACK_WAIT: Duration = Duration::from_secs(300);
 
 /// How many messages may be handed out and not yet acknowledged.
 const MAX_ACK_PENDING: i64 = 100_000;
+
+/// The most bytes one fetch asks for (beside a message the server's `max_payload` allows):
+/// what is fetched and not yet handed out stays bounded whatever the batches' sizes.
+pub(crate) const FETCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// The byte limit of one fetch from a server whose `max_payload` is `max_payload`: at
+/// least one whole message of the largest size.
+pub(crate) fn fetch_bytes(max_payload: usize) -> usize {
+    FETCH_BYTES.max(max_payload + 64 * 1024)
+}
+
+/// Up to `max` messages and about `bytes` bytes of `consumer`, waiting at most `wait`.
+pub(crate) async fn fetch(
+    consumer: &PullConsumer,
+    max: usize,
+    bytes: usize,
+    wait: Duration,
+) -> Result<Vec<Message>, String> {
+    let mut batch = consumer
+        .fetch()
+        .max_messages(max.max(1))
+        .max_bytes(bytes)
+        .expires(wait)
+        .messages()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(m) = batch.next().await {
+        match m {
+            Ok(m) => out.push(m),
+            // The server ends a fetch whose next message would pass its byte limit with
+            // this status (409): the messages so far are the batch.
+            Err(e) if !out.is_empty() && e.to_string().contains("Exceeds MaxBytes") => break,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(out)
+}
 
 /// The durable consumer `name`, delivering from `deliver_policy` on.
 fn config(name: &str, deliver_policy: DeliverPolicy) -> Config {
@@ -63,8 +103,12 @@ pub struct Consumer {
     consumer: PullConsumer,
     stream: String,
     name: String,
-    /// The highest stream sequence handed out in this run.
-    handed_out: u64,
+    /// The highest stream sequence received in this run (a part or a whole frame).
+    seen: u64,
+    /// The parts of a frame received so far.
+    assembler: Assembler,
+    /// The byte limit of one fetch.
+    fetch_bytes: usize,
 }
 
 impl Consumer {
@@ -100,8 +144,11 @@ impl Consumer {
             consumer,
             stream: stream_name,
             name: name.to_owned(),
-            handed_out: 0,
+            seen: 0,
+            assembler: Assembler::default(),
+            fetch_bytes: 0,
         };
+        this.fetch_bytes = fetch_bytes(this.conn.js.client().server_info().max_payload);
         // Messages an earlier run was handed and never acknowledged would come again only
         // after ACK_WAIT: start the consumer again just past its acknowledged floor, so that
         // they come now.
@@ -135,7 +182,8 @@ impl Consumer {
                 .map_err(|e| e.to_string())
         });
         self.consumer = made.map_err(|e| self.error(e))?;
-        self.handed_out = 0;
+        self.seen = 0;
+        self.assembler = Assembler::default();
         Ok(())
     }
 
@@ -147,19 +195,45 @@ impl Consumer {
         if floor == 0 {
             return Ok(None);
         }
-        let found = self
-            .conn
-            .rt
-            .block_on(self.stream_handle.get_raw_message(floor));
-        let Ok(message) = found else {
-            return Ok(None);
-        };
-        let stored = read_headers(&message.headers).map_err(|reason| NatsError::Message {
-            stream: self.stream.clone(),
-            sequence: floor,
-            reason,
-        })?;
-        Ok(Some((stored, message.payload)))
+        // The last part of a frame sent in parts: the parts before it are the subject's
+        // messages before it, first part first.
+        let mut payloads = Vec::new();
+        let mut stored = None;
+        let mut subject = None;
+        let mut sequence = floor;
+        while sequence > 0 {
+            let found = self
+                .conn
+                .rt
+                .block_on(self.stream_handle.get_raw_message(sequence));
+            let Ok(message) = found else {
+                return Ok(None);
+            };
+            sequence -= 1;
+            if subject.as_ref().is_some_and(|s| *s != message.subject) {
+                continue;
+            }
+            let unreadable = |reason| NatsError::Message {
+                stream: self.stream.clone(),
+                sequence: message.sequence,
+                reason,
+            };
+            let part = parts::read(&message.headers).map_err(unreadable)?;
+            if stored.is_none() {
+                stored = Some(read_headers(&message.headers).map_err(unreadable)?);
+            }
+            subject.get_or_insert(message.subject);
+            payloads.push(message.payload);
+            if part.is_none_or(|(i, _)| i == 0) {
+                break;
+            }
+        }
+        let whole: Vec<u8> = payloads
+            .iter()
+            .rev()
+            .flat_map(|p| p.iter().copied())
+            .collect();
+        Ok(stored.map(|s| (s, Bytes::from(whole))))
     }
 
     /// Starts the consumer again at the stream's first message, forgetting what it had
@@ -178,41 +252,37 @@ impl Consumer {
 
     /// Up to `max` messages, waiting at most `wait` for the first; empty when none came.
     pub fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, NatsError> {
-        let fetched = self.conn.rt.block_on(async {
-            let mut batch = self
-                .consumer
-                .fetch()
-                .max_messages(max.max(1))
-                .expires(wait.max(Duration::from_millis(10)))
-                .messages()
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
-            while let Some(m) = batch.next().await {
-                out.push(m.map_err(|e| e.to_string())?);
-            }
-            Ok::<_, String>(out)
-        });
+        let fetched = self.conn.rt.block_on(fetch(
+            &self.consumer,
+            max,
+            self.fetch_bytes,
+            wait.max(Duration::from_millis(10)),
+        ));
         let mut out = Vec::new();
         for message in fetched.map_err(|e| self.error(e))? {
             let sequence = message
                 .info()
                 .map_err(|e| self.error(e.to_string()))?
                 .stream_sequence;
-            if sequence <= self.handed_out {
+            if sequence <= self.seen {
                 continue;
             }
+            self.seen = sequence;
             let headers = message.headers.clone().unwrap_or_default();
-            let stored = read_headers(&headers).map_err(|reason| NatsError::Message {
+            let unreadable = |reason| NatsError::Message {
                 stream: self.stream.clone(),
                 sequence,
                 reason,
-            })?;
-            self.handed_out = sequence;
+            };
+            let stored = read_headers(&headers).map_err(unreadable)?;
+            let part = parts::read(&headers).map_err(unreadable)?;
+            let Some(payload) = self.assembler.push(part, message.payload.clone()) else {
+                continue;
+            };
             out.push(Delivered {
                 sequence,
                 subject: message.subject.to_string(),
-                payload: message.payload.clone(),
+                payload,
                 stored,
                 message,
             });

@@ -12,6 +12,7 @@
 mod address;
 mod consumer;
 mod error;
+mod parts;
 mod publisher;
 mod reader;
 mod runtime;

@@ -31,7 +31,7 @@ use async_nats::jetstream::stream::{Config, LastRawMessageErrorKind, StorageType
 use bytes::Bytes;
 
 use crate::runtime::Connection;
-use crate::{Address, NatsError};
+use crate::{parts, Address, NatsError};
 
 /// The header names, in one place for the publisher and the readers.
 pub(crate) mod header {
@@ -96,6 +96,10 @@ pub struct Last {
     pub sequence: u64,
     /// What its headers say.
     pub stored: Stored,
+    /// False when it is a part of a frame sent in parts other than the last (the capture
+    /// stopped between them): its batch is not whole in the stream, and its headers give
+    /// no Commit and the Resume of the message before the batch.
+    pub whole: bool,
 }
 
 /// Publishes one capture's batches (one source, one slot) to a stream.
@@ -110,6 +114,11 @@ pub struct Publisher {
     /// Messages JetStream dropped as repeats (by `Nats-Msg-Id`) since the last
     /// [`take_repeats`](Publisher::take_repeats).
     repeats: u64,
+    /// The most payload bytes one message carries (see [`crate::parts`]).
+    part_len: usize,
+    /// The Resume of the subject's last whole batch: what the parts before the last of a
+    /// frame sent in parts say.
+    resume: Option<u64>,
 }
 
 impl Publisher {
@@ -140,7 +149,13 @@ impl Publisher {
                 reason: e.to_string(),
             })?;
         let (source, slot) = (token(source), token(slot));
+        let max_payload = match conn.js.client().server_info().max_payload {
+            0 => 1024 * 1024,
+            max => max,
+        };
         Ok(Self {
+            part_len: parts::part_len(max_payload),
+            resume: None,
             subject: format!("{name}.{source}.{slot}"),
             id_prefix: format!("{source}.{slot}."),
             conn,
@@ -176,29 +191,29 @@ impl Publisher {
                 })
             }
         };
-        let stored = read_headers(&message.headers).map_err(|reason| NatsError::Message {
+        let unreadable = |reason| NatsError::Message {
             stream: self.name.clone(),
             sequence: message.sequence,
             reason,
-        })?;
+        };
+        let stored = read_headers(&message.headers).map_err(unreadable)?;
+        let part = parts::read(&message.headers).map_err(unreadable)?;
         self.expected = Some(message.sequence);
+        self.resume = stored.resume;
         Ok(Some(Last {
             sequence: message.sequence,
             stored,
+            whole: parts::is_last(part),
         }))
     }
 
     /// Publishes one framed batch and waits until JetStream has stored it, after the
-    /// subject's last message (see the module's documentation).
+    /// subject's last message (see the module's documentation); a frame larger than the
+    /// server takes in a message goes in parts (see [`crate::parts`]).
     pub fn publish(&mut self, frame: Bytes, stored: &Stored) -> Result<(), NatsError> {
-        let expected = match self.expected {
-            Some(s) => s,
-            None => {
-                self.last()?;
-                self.expected.unwrap_or(0)
-            }
-        };
-        let mut headers = HeaderMap::new();
+        if self.expected.is_none() {
+            self.last()?;
+        }
         let mut id = self.id_prefix.clone();
         match stored.snapshot {
             Some(at) => {
@@ -206,16 +221,48 @@ impl Publisher {
             }
             None => push_key(&mut id, stored.first),
         }
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+        if frame.len() <= self.part_len {
+            return self.send(frame, &id, stored, None);
+        }
+        let pieces = parts::split(&frame, self.part_len);
+        let count = u32::try_from(pieces.len()).map_err(|_| {
+            self.publish_error(format!("a frame of {} bytes is too large", frame.len()))
+        })?;
+        for (i, piece) in (0..count).zip(pieces) {
+            let before_last = Stored {
+                commit: None,
+                resume: self.resume,
+                ..*stored
+            };
+            let says = if i + 1 == count { stored } else { &before_last };
+            self.send(piece, &format!("{id}.p{i}"), says, Some((i, count)))?;
+        }
+        Ok(())
+    }
+
+    /// Sends one message after the subject's last and waits until it is stored.
+    fn send(
+        &mut self,
+        payload: Bytes,
+        id: &str,
+        stored: &Stored,
+        part: Option<(u32, u32)>,
+    ) -> Result<(), NatsError> {
+        let expected = self.expected.unwrap_or(0);
+        let mut headers = HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
         headers.insert(
             async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
             expected.to_string().as_str(),
         );
         write_headers(&mut headers, stored);
+        if let Some((i, n)) = part {
+            headers.insert(parts::PART, format!("{i}/{n}").as_str());
+        }
         let (js, subject) = (&self.conn.js, self.subject.clone());
         let acked = self.conn.rt.block_on(async {
             let ack = js
-                .publish_with_headers(subject, headers, frame)
+                .publish_with_headers(subject, headers, payload)
                 .await
                 .map_err(|e| e.to_string())?;
             ack.await.map_err(|e| format!("not stored: {e}"))
@@ -227,7 +274,17 @@ impl Publisher {
         } else {
             self.expected = Some(ack.sequence);
         }
+        if parts::is_last(part) {
+            self.resume = stored.resume;
+        }
         Ok(())
+    }
+
+    /// How many messages JetStream dropped as repeats of messages it held (by
+    /// `Nats-Msg-Id`) since the last call. (Every message published is stored when
+    /// [`publish`](Self::publish) returns: there is nothing left to wait for.)
+    pub fn take_repeats(&mut self) -> u64 {
+        std::mem::take(&mut self.repeats)
     }
 
     /// Removes every message of this publisher's subject from the stream; returns how many
@@ -246,13 +303,6 @@ impl Publisher {
         })?;
         self.expected = Some(0);
         Ok(purged.purged)
-    }
-
-    /// How many messages JetStream dropped as repeats of messages it held (by
-    /// `Nats-Msg-Id`) since the last call. (Every message published is stored when
-    /// [`publish`](Self::publish) returns: there is nothing left to wait for.)
-    pub fn take_repeats(&mut self) -> u64 {
-        std::mem::take(&mut self.repeats)
     }
 
     fn publish_error(&self, reason: String) -> NatsError {

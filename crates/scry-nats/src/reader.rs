@@ -1,7 +1,7 @@
 //! [`StreamReader`]: a stream's messages, first to last, as one framed byte stream, for the
 //! commands that read a stream without consuming it (`dump`, `stats`, `validate`,
-//! `convert`). Each message is a whole frame, so their payloads one after another are the
-//! same bytes a capture file holds.
+//! `convert`). Each message is a whole frame (or a part of one, put together again), so
+//! the frames one after another are the same bytes a capture file holds.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -10,8 +10,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::pull::Config;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
 use bytes::{Buf, Bytes};
-use futures_util::StreamExt;
 
+use crate::consumer::fetch;
+use crate::parts::{self, Assembler};
 use crate::runtime::Connection;
 use crate::{Address, NatsError};
 
@@ -32,6 +33,10 @@ pub struct StreamReader {
     ready: VecDeque<Bytes>,
     /// The stream's bytes (payloads and headers) at open, for progress.
     pub bytes: u64,
+    /// The parts of a frame read so far.
+    assembler: Assembler,
+    /// The byte limit of one fetch.
+    fetch_bytes: usize,
 }
 
 impl StreamReader {
@@ -67,7 +72,10 @@ impl StreamReader {
             })
             .map_err(stream_error)?;
         let empty = state.messages == 0;
+        let max_payload = conn.js.client().server_info().max_payload;
         Ok(Self {
+            assembler: Assembler::default(),
+            fetch_bytes: crate::consumer::fetch_bytes(max_payload),
             conn,
             consumer: (!empty).then_some(consumer),
             stream: name,
@@ -85,18 +93,15 @@ impl StreamReader {
         };
         let wanted = FETCH.min(usize::try_from(self.last - self.read).unwrap_or(FETCH));
         let fetched = self.conn.rt.block_on(async {
-            let mut batch = consumer
-                .fetch()
-                .max_messages(wanted.max(1))
-                .expires(Duration::from_secs(2))
-                .messages()
-                .await
-                .map_err(|e| e.to_string())?;
+            let batch = fetch(consumer, wanted, self.fetch_bytes, Duration::from_secs(2)).await?;
             let mut out = Vec::new();
-            while let Some(m) = batch.next().await {
-                let m = m.map_err(|e| e.to_string())?;
+            for m in batch {
                 let sequence = m.info().map_err(|e| e.to_string())?.stream_sequence;
-                out.push((sequence, m.payload.clone()));
+                let part = match &m.headers {
+                    Some(h) => parts::read(h).map_err(|e| format!("message {sequence}: {e}"))?,
+                    None => None,
+                };
+                out.push((sequence, part, m.payload.clone()));
             }
             Ok::<_, String>(out)
         });
@@ -109,13 +114,15 @@ impl StreamReader {
             self.consumer = None;
             return Ok(false);
         }
-        for (sequence, payload) in fetched {
+        for (sequence, part, payload) in fetched {
             if sequence > self.last {
                 self.consumer = None;
                 break;
             }
             self.read = sequence;
-            self.ready.push_back(payload);
+            if let Some(frame) = self.assembler.push(part, payload) {
+                self.ready.push_back(frame);
+            }
         }
         if self.read >= self.last {
             self.consumer = None;

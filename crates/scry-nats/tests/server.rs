@@ -130,6 +130,62 @@ fn a_second_publisher_of_one_subject_is_refused_rather_than_interleaved() {
 }
 
 #[test]
+fn a_frame_larger_than_a_message_goes_in_parts_and_comes_back_whole() {
+    let Some(address) = address("NATS frames in parts", "PARTS") else {
+        return;
+    };
+    // Larger than the server's max_payload (1 MiB by default), and not a multiple of a part.
+    let big = Bytes::from(
+        (0..2_600_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let mut p = Publisher::open(&address, None, "src", "slot").expect("open");
+    p.publish(big.clone(), &stored(0, 0x100, 0, 7, true))
+        .expect("publish in parts");
+    let last = p.last().expect("last").expect("the last part");
+    assert!(last.whole);
+    assert_eq!(last.stored, stored(0, 0x100, 0, 7, true));
+    let parts = last.sequence;
+    assert!(parts >= 3, "{parts} messages");
+    p.publish(Bytes::from_static(b"small"), &stored(1, 0x200, 0, 1, true))
+        .expect("publish");
+
+    let mut c = Consumer::open(&address, None, "target").expect("consumer");
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let fetched = c.next(10, Duration::from_secs(2)).expect("next");
+        assert!(
+            !fetched.is_empty(),
+            "the stream ended after {} frames",
+            got.len()
+        );
+        got.extend(
+            fetched
+                .into_iter()
+                .map(|d| (d.sequence, d.payload.clone(), d)),
+        );
+    }
+    assert_eq!(got.len(), 2);
+    assert_eq!((got[0].0, &got[0].1), (parts, &big));
+    assert_eq!((got[1].0, got[1].1.as_ref()), (parts + 1, &b"small"[..]));
+    // Acknowledging the frame acknowledges its parts; read back, it is whole again.
+    c.ack(&got[0].2).expect("ack");
+    let (floor, payload) = c.acknowledged_floor().expect("floor").expect("a floor");
+    assert_eq!(
+        (floor, payload),
+        (stored(0, 0x100, 0, 7, true), big.clone())
+    );
+    assert_eq!(c.remaining().expect("remaining"), 0);
+    // Read without consuming, the frames follow one another as in a file.
+    let mut reader = scry_nats::StreamReader::open(&address, None).expect("reader");
+    let mut all = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut all).expect("read");
+    assert_eq!(all.len(), big.len() + 5);
+    assert!(all.starts_with(&big) && all.ends_with(b"small"));
+}
+
+#[test]
 fn consumers_get_every_message_once_and_resume_after_what_they_acknowledged() {
     let Some(address) = address("NATS consumer", "CON") else {
         return;

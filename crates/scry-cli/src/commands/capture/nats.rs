@@ -75,6 +75,14 @@ fn parse(address: &str) -> Result<Address, CliError> {
     Address::parse(address).map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// The last key before `key`: every change before it has a key up to this one.
+fn before((commit, index): Key) -> Key {
+    match index {
+        0 => (commit.saturating_sub(1), u32::MAX),
+        i => (commit, i - 1),
+    }
+}
+
 /// The keys of a snapshot's messages: below every change's.
 const SNAPSHOT_KEY: Key = (0, 0);
 
@@ -222,10 +230,18 @@ impl NatsOut {
             )));
         }
         let (skip_through, resume, next_batch_seq) = match last {
-            Some(l) => (
+            Some(l) if l.whole => (
                 Some(l.stored.last),
                 l.stored.resume,
                 l.stored.batch_seq.wrapping_add(1),
+            ),
+            // Stopped between the parts of a frame: the batch goes again from its start,
+            // under its number; its parts JetStream holds are dropped as repeats within
+            // the stream's duplicate window, and readers drop them otherwise.
+            Some(l) => (
+                Some(before(l.stored.first)),
+                l.stored.resume,
+                l.stored.batch_seq,
             ),
             None => (None, None, 0),
         };
