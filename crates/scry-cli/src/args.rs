@@ -150,7 +150,9 @@ pub enum Command {
         /// Create the slot with an exported snapshot and first write the publication's
         /// tables, as of that snapshot, to FILE (as `scry snapshot` does): the snapshot and
         /// the captured changes meet with no gap and no overlap. The slot must not exist.
-        #[arg(long, value_name = "FILE")]
+        /// With the NATS stream --out names, the snapshot goes into it ahead of the changes
+        /// (the capture's subject is emptied first), so a target is built from the stream.
+        #[arg(long, value_name = "FILE|nats://...")]
         snapshot: Option<String>,
         /// With --until: end the run with the source's sequences as a SyncSequences batch,
         /// which `scry apply` sets on the target (logical decoding does not carry them).

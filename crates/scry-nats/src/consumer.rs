@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::Config;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::stream::Stream;
 use async_nats::jetstream::Message;
 use bytes::Bytes;
@@ -93,7 +94,9 @@ pub struct Delivered {
     pub payload: Bytes,
     /// What its headers say.
     pub stored: Stored,
-    message: Message,
+    /// Where its acknowledgement goes (held after the payload is let go: no copy of the
+    /// payload stays with it).
+    reply: Option<async_nats::Subject>,
 }
 
 /// A durable pull consumer of a stream.
@@ -130,9 +133,19 @@ impl Consumer {
         let stream = conn
             .rt
             .block_on(conn.js.get_stream(&stream_name))
-            .map_err(|e| NatsError::Stream {
-                stream: stream_name.clone(),
-                reason: format!("{e} (a capture creates it: scry capture --out {address})"),
+            .map_err(|e| match e.kind() {
+                GetStreamErrorKind::JetStream(j)
+                    if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    NatsError::NoStream {
+                        stream: stream_name.clone(),
+                        address: address.to_string(),
+                    }
+                }
+                _ => NatsError::Stream {
+                    stream: stream_name.clone(),
+                    reason: e.to_string(),
+                },
             })?;
         let consumer = conn
             .rt
@@ -284,7 +297,7 @@ impl Consumer {
                 subject: message.subject.to_string(),
                 payload,
                 stored,
-                message,
+                reply: message.message.reply.clone(),
             });
         }
         Ok(out)
@@ -293,10 +306,18 @@ impl Consumer {
     /// Acknowledges `d`, and with it every message handed out before it, and waits until
     /// JetStream has recorded it: the consumer will not hand them out again.
     pub fn ack(&self, d: &Delivered) -> Result<(), NatsError> {
+        let failed = |e: String| self.error(format!("acknowledging message {}: {e}", d.sequence));
+        let reply = d
+            .reply
+            .clone()
+            .ok_or_else(|| failed("it has no reply subject".to_owned()))?;
+        // A request: the server answers once it has recorded the acknowledgement.
+        let client = self.conn.js.client();
         self.conn
             .rt
-            .block_on(d.message.double_ack())
-            .map_err(|e| self.error(format!("acknowledging message {}: {e}", d.sequence)))
+            .block_on(client.request(reply, Bytes::from_static(b"+ACK")))
+            .map(|_| ())
+            .map_err(|e| failed(e.to_string()))
     }
 
     /// How many of the stream's messages this consumer has not been handed yet (0: it is at

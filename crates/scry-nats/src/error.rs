@@ -21,6 +21,14 @@ pub enum NatsError {
         /// Why.
         reason: String,
     },
+    /// The stream does not exist (a capture creates it).
+    #[error("NATS stream {stream}: it does not exist (a capture creates it: scry capture --out {address})")]
+    NoStream {
+        /// The stream's name.
+        stream: String,
+        /// The address, as given (its password hidden).
+        address: String,
+    },
     /// A message was not stored: the publish failed or JetStream did not acknowledge it.
     #[error("publishing to {subject}: {reason}")]
     Publish {

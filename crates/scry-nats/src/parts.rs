@@ -1,9 +1,10 @@
 //! A frame larger than what the server takes in one message (its `max_payload`, 1 MiB by
 //! default) goes as several messages, its parts, one after another on its subject. Each part
-//! has a `Scry-Part: I/N` header (0-based), a `Nats-Msg-Id` of its own (the batch's, then
-//! `.pI`), and the batch's headers; the parts before the last say no Commit and the Resume
-//! of the message before the batch, so that a capture killed between parts goes on from
-//! the batch's start. A frame that fits is one message without the header.
+//! has a `Scry-Part: I/N` header (0-based), a `Nats-Msg-Id` of its own (the message's, then
+//! `.pI.` and a number of this publish's), and the message's headers; the parts before the
+//! last say no Commit and the Resume of the message before, so that a capture killed between
+//! parts goes on from the message's first change. A payload that fits is one message
+//! without the header.
 //!
 //! Readers put the parts together again ([`Assembler`]): a part other than the one expected
 //! (the start of a batch published again after a capture was killed between its parts)

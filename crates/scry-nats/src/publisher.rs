@@ -7,7 +7,8 @@
 //! | header | value |
 //! | --- | --- |
 //! | `Nats-Msg-Id` | `<source>.<slot>.<first>`: JetStream drops a repeat within its duplicate window |
-//! | `Scry-Batch-Seq` | the batch's `batch_seq` |
+//! | `Scry-Batch-Seq` | the `batch_seq` of its (last) batch |
+//! | `Scry-Frames` | how many frames (batches) it holds, when more than one: a capture gathers the frames it makes while the source has more at hand |
 //! | `Scry-Encoding` | `compat` or `compact` |
 //! | `Scry-First`, `Scry-Last` | the first and last change it holds, as `COMMIT_LSN:INDEX` (the commit position of the change's transaction and the change's index in it, which orders changes across transactions as the stream does) |
 //! | `Scry-Commit` | the commit position of the last transaction it ends, when it ends one |
@@ -36,6 +37,7 @@ use crate::{parts, Address, NatsError};
 /// The header names, in one place for the publisher and the readers.
 pub(crate) mod header {
     pub const BATCH_SEQ: &str = "Scry-Batch-Seq";
+    pub const FRAMES: &str = "Scry-Frames";
     pub const ENCODING: &str = "Scry-Encoding";
     pub const FIRST: &str = "Scry-First";
     pub const LAST: &str = "Scry-Last";
@@ -47,8 +49,11 @@ pub(crate) mod header {
 /// What a message says of the batch it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stored {
-    /// The batch's `batch_seq`.
+    /// The `batch_seq` of its last batch.
     pub batch_seq: u64,
+    /// How many frames it holds, one after another (their batches numbered up to
+    /// `batch_seq`).
+    pub frames: u32,
     /// `"compat"` or `"compact"`.
     pub encoding: &'static str,
     /// Its first change: the commit position of the change's transaction, and the change's
@@ -224,6 +229,12 @@ impl Publisher {
         if frame.len() <= self.part_len {
             return self.send(frame, &id, stored, None);
         }
+        // The parts' ids are this publish's own: a message published again after a stop
+        // between its parts may gather other frames, and none of its parts may be taken
+        // for one of the earlier try.
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let pieces = parts::split(&frame, self.part_len);
         let count = u32::try_from(pieces.len()).map_err(|_| {
             self.publish_error(format!("a frame of {} bytes is too large", frame.len()))
@@ -235,7 +246,12 @@ impl Publisher {
                 ..*stored
             };
             let says = if i + 1 == count { stored } else { &before_last };
-            self.send(piece, &format!("{id}.p{i}"), says, Some((i, count)))?;
+            self.send(
+                piece,
+                &format!("{id}.p{i}.{nonce:x}"),
+                says,
+                Some((i, count)),
+            )?;
         }
         Ok(())
     }
@@ -345,6 +361,9 @@ fn key_text(key: (u64, u32)) -> String {
 
 fn write_headers(h: &mut HeaderMap, s: &Stored) {
     h.insert(header::BATCH_SEQ, s.batch_seq.to_string().as_str());
+    if s.frames != 1 {
+        h.insert(header::FRAMES, s.frames.to_string().as_str());
+    }
     h.insert(header::ENCODING, s.encoding);
     h.insert(header::FIRST, key_text(s.first).as_str());
     h.insert(header::LAST, key_text(s.last).as_str());
@@ -397,8 +416,18 @@ pub(crate) fn read_headers(h: &HeaderMap) -> Result<Stored, String> {
     let commit = lsn(header::COMMIT)?;
     let resume = lsn(header::RESUME)?;
     let snapshot = lsn(header::SNAPSHOT)?;
+    let frames = match h.get(header::FRAMES) {
+        Some(v) => v
+            .as_str()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad(header::FRAMES, v.as_str()))?,
+        None => 1,
+    };
     Ok(Stored {
         batch_seq,
+        frames,
         encoding,
         first: key(header::FIRST)?,
         last: key(header::LAST)?,
@@ -424,6 +453,7 @@ mod tests {
     fn headers_read_back_what_was_written() {
         let s = Stored {
             batch_seq: 41,
+            frames: 3,
             encoding: "compact",
             first: (0x16_B374_D848, 0),
             last: (0x17_0000_0010, 12),
@@ -435,6 +465,7 @@ mod tests {
         write_headers(&mut h, &s);
         assert_eq!(h.get(header::FIRST).unwrap().as_str(), "16/B374D848:0");
         assert_eq!(h.get(header::COMMIT).unwrap().as_str(), "17/10");
+        assert_eq!(h.get(header::FRAMES).unwrap().as_str(), "3");
         assert_eq!(read_headers(&h), Ok(s));
         let open = Stored {
             commit: None,
@@ -460,6 +491,7 @@ mod tests {
     fn a_target_holds_a_message_by_its_kind() {
         let change = Stored {
             batch_seq: 3,
+            frames: 1,
             encoding: "compact",
             first: (0x100, 0),
             last: (0x200, 4),
@@ -501,6 +533,7 @@ mod tests {
             &mut h,
             &Stored {
                 batch_seq: 1,
+                frames: 1,
                 encoding: "compat",
                 first: (1, 0),
                 last: (1, 0),

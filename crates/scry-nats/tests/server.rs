@@ -23,6 +23,7 @@ fn address(what: &str, stream: &str) -> Option<Address> {
 fn stored(batch_seq: u64, commit: u64, first: u32, n: u32, ends: bool) -> Stored {
     Stored {
         batch_seq,
+        frames: 1,
         encoding: "compact",
         first: (commit, first),
         last: (commit, first + n - 1),

@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use scry_codec::frame::{Frame, FrameError, FrameReader};
 use scry_nats::{Address, Consumer, Delivered};
 
@@ -57,8 +58,7 @@ pub fn spawn(
     durable: mpsc::Receiver<Done>,
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
     let address = Address::parse(input).map_err(|e| CliError::Usage(e.to_string()))?;
-    let mut consumer = Consumer::open(&address, crate::nats::creds(), consumer_name)
-        .map_err(|e| CliError::Load(e.to_string()))?;
+    let mut consumer = open(&address, consumer_name, follow)?;
     ahead_of_target(&mut consumer, conninfo, origin, input)?;
     Ok(std::thread::spawn(move || {
         let mut held: VecDeque<Delivered> = VecDeque::new();
@@ -106,15 +106,46 @@ pub fn spawn(
                 }
                 continue;
             }
-            for d in fetched {
-                let frame = frame_of(&d.payload, d.sequence);
+            for mut d in fetched {
+                // The payload goes with its frames; what waits for its acknowledgement is
+                // small.
+                let payload = std::mem::take(&mut d.payload);
                 held.push_back(d);
-                if items.send(Item::Frame(frame)).is_err() {
-                    return;
+                let sequence = held.back().map_or(0, |d| d.sequence);
+                for frame in frames_of(&payload, sequence) {
+                    if items.send(Item::Frame(frame)).is_err() {
+                        return;
+                    }
                 }
             }
         }
     }))
+}
+
+/// Opens the target's consumer; with `follow`, a stream no capture has made yet is waited
+/// for (as a file not written yet would be followed), saying so once.
+fn open(address: &Address, name: &str, follow: bool) -> Result<Consumer, CliError> {
+    let mut said = false;
+    loop {
+        match Consumer::open(address, crate::nats::creds(), name) {
+            Err(scry_nats::NatsError::NoStream { .. }) if follow => {
+                if !said {
+                    crate::log::Event::new(
+                        crate::log::Level::Info,
+                        "consumer",
+                        format!("{address}: no capture has made the stream yet; waiting for it"),
+                    )
+                    .emit();
+                    said = true;
+                }
+                if crate::interrupt::requested() {
+                    return Err(CliError::Interrupted("nothing applied".to_owned()));
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            opened => return opened.map_err(|e| CliError::Load(e.to_string())),
+        }
+    }
 }
 
 /// Starts the consumer again at the stream's first message when it has acknowledged a
@@ -171,7 +202,27 @@ fn ahead_of_target(
     consumer.restart().map_err(nats)
 }
 
-/// The one frame a message's payload carries, numbered `sequence` (the message's place in
+/// The frames a message's payload carries, each numbered `sequence` (the message's place
+/// in the stream); one error ends them.
+fn frames_of(payload: &Bytes, sequence: u64) -> Vec<Result<Frame, FrameError>> {
+    let mut out = Vec::new();
+    for frame in FrameReader::new(payload.as_ref()) {
+        let failed = frame.is_err();
+        out.push(frame.map(|f| Frame {
+            index: sequence,
+            ..f
+        }));
+        if failed {
+            break;
+        }
+    }
+    if out.is_empty() {
+        out.push(frame_of(payload, sequence));
+    }
+    out
+}
+
+/// The first frame a message's payload carries, numbered `sequence` (the message's place in
 /// the stream).
 fn frame_of(payload: &[u8], sequence: u64) -> Result<Frame, FrameError> {
     let mut frames = FrameReader::new(payload);

@@ -1,6 +1,10 @@
 //! `scry capture --out nats://...`: each framed batch one message of a JetStream stream,
 //! resumed from what the stream holds.
 //!
+//! A message holds one frame or several ([`MESSAGE_BYTES`]): the frames made while the
+//! source had more at hand, published when the source has nothing more at hand, when the
+//! output is made durable (before the slot is confirmed), or once it holds that many bytes.
+//!
 //! Every change has a key: the commit position of its transaction (which the decoder hands
 //! on before the transaction's first change) and its index in the transaction. The stream
 //! delivers transactions in commit order, so keys only grow, and batches never hold two
@@ -33,8 +37,27 @@ use crate::commands::CliError;
 /// A change's place in the stream: its transaction's commit position and its index there.
 pub type Key = (u64, u32);
 
+/// A message holds the frames made while the source had more at hand, up to about this
+/// many bytes: one message (and one wait for its storage) per transaction would hold a
+/// capture of small transactions to a few thousand a second.
+pub const MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The frames of the message being gathered.
+#[derive(Default)]
+struct Gathered {
+    bytes: BytesMut,
+    frames: u32,
+    first: Key,
+    last: Key,
+    /// The number of its last batch.
+    batch_seq: u64,
+    /// The commit position of the last transaction it ends.
+    commit: Option<u64>,
+}
+
 /// The NATS side of a capture's output.
 pub struct NatsOut {
+    gathered: Gathered,
     publisher: Publisher,
     encoding: &'static str,
     /// The transaction under way: its commit position and the index its next change takes.
@@ -148,6 +171,7 @@ impl SnapshotOut {
                 .batch_seq();
             let stored = Stored {
                 batch_seq,
+                frames: 1,
                 encoding: self.encoding,
                 first: SNAPSHOT_KEY,
                 last: SNAPSHOT_KEY,
@@ -199,6 +223,7 @@ pub fn end_snapshot(
     let frame = crate::schema::framed(&batch, encoding, "the snapshot's end")?;
     let stored = Stored {
         batch_seq,
+        frames: 1,
         encoding: encoding_name(encoding),
         first: SNAPSHOT_KEY,
         last: SNAPSHOT_KEY,
@@ -235,17 +260,19 @@ impl NatsOut {
                 l.stored.resume,
                 l.stored.batch_seq.wrapping_add(1),
             ),
-            // Stopped between the parts of a frame: the batch goes again from its start,
-            // under its number; its parts JetStream holds are dropped as repeats within
-            // the stream's duplicate window, and readers drop them otherwise.
+            // Stopped between the parts of a message: its frames go again from the first,
+            // under their numbers; readers drop the parts the stream holds of it.
             Some(l) => (
                 Some(before(l.stored.first)),
                 l.stored.resume,
-                l.stored.batch_seq,
+                l.stored
+                    .batch_seq
+                    .wrapping_sub(u64::from(l.stored.frames.saturating_sub(1))),
             ),
             None => (None, None, 0),
         };
         Ok(Self {
+            gathered: Gathered::default(),
             publisher,
             encoding,
             commit: 0,
@@ -281,23 +308,46 @@ impl NatsOut {
         true
     }
 
-    /// Publishes a frame the batcher completed.
-    pub fn publish(&mut self, frame: &Frame<'_>) -> Result<(), CliError> {
+    /// Adds a frame the batcher completed to the message being gathered, and publishes
+    /// the message once it holds [`MESSAGE_BYTES`].
+    pub fn add(&mut self, frame: &Frame<'_>) -> Result<(), CliError> {
         if let Some(c) = frame.commit_position {
             self.resume = Some(c);
+            self.gathered.commit = Some(c);
         }
         let first = self.first.take().unwrap_or(self.last);
+        let g = &mut self.gathered;
+        if g.frames == 0 {
+            g.first = first;
+        }
+        g.last = self.last;
+        g.batch_seq = frame.batch_seq;
+        g.frames += 1;
+        g.bytes.extend_from_slice(frame.bytes);
+        if g.bytes.len() >= MESSAGE_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the frames gathered, if any, as one message, and waits until it is stored.
+    pub fn flush(&mut self) -> Result<(), CliError> {
+        let g = &mut self.gathered;
+        if g.frames == 0 {
+            return Ok(());
+        }
         let stored = Stored {
-            batch_seq: frame.batch_seq,
+            batch_seq: g.batch_seq,
+            frames: g.frames,
             encoding: self.encoding,
-            first,
-            last: self.last,
-            commit: frame.commit_position,
+            first: g.first,
+            last: g.last,
+            commit: g.commit.take(),
             resume: self.resume,
             snapshot: None,
         };
-        self.publisher
-            .publish(bytes::Bytes::copy_from_slice(frame.bytes), &stored)
-            .map_err(nats_error)
+        g.frames = 0;
+        let payload = g.bytes.split().freeze();
+        self.publisher.publish(payload, &stored).map_err(nats_error)
     }
 }

@@ -102,7 +102,7 @@ impl Sink {
     /// Writes a frame the batcher made (a stream gets it as one message).
     pub fn write(&mut self, frame: &Frame<'_>) -> Result<(), CliError> {
         match &mut self.nats {
-            Some(nats) => nats.publish(frame),
+            Some(nats) => nats.add(frame),
             None => self.out.write_all(frame.bytes).map_err(|e| self.error(e)),
         }
     }
@@ -134,7 +134,7 @@ impl Sink {
             totals.bytes += frame.bytes.len() as u64;
             let commit = frame.commit_position;
             match &mut self.nats {
-                Some(nats) => nats.publish(&frame)?,
+                Some(nats) => nats.add(&frame)?,
                 None => self.out.write_all(frame.bytes).map_err(|e| self.error(e))?,
             }
             if commit.is_some() {
@@ -148,22 +148,25 @@ impl Sink {
         Ok(())
     }
 
-    /// Sends standard output's whole transactions on to its reader, if some wait: called
-    /// when the source has nothing more at hand, so that a busy stream reaches the pipe in
-    /// few writes and a quiet one without delay.
+    /// Sends standard output's whole transactions on to its reader, if some wait (a
+    /// stream's gathered frames to JetStream): called when the source has nothing more at
+    /// hand, so that a busy stream goes out in few writes and a quiet one without delay.
     pub fn flush_pipe(&mut self) -> Result<(), CliError> {
+        if let Some(nats) = &mut self.nats {
+            return nats.flush();
+        }
         if std::mem::take(&mut self.unflushed) {
             self.out.flush().map_err(|e| self.error(e))?;
         }
         Ok(())
     }
 
-    /// Flushes what is written and, for a file, waits until it is on disk. (A stream's
-    /// messages are stored as each is published.)
+    /// Flushes what is written and, for a file, waits until it is on disk; for a stream,
+    /// publishes the frames gathered and waits until JetStream has stored them.
     pub fn durable(&mut self) -> Result<(), CliError> {
         self.unflushed = false;
-        if self.nats.is_some() {
-            return Ok(());
+        if let Some(nats) = &mut self.nats {
+            return nats.flush();
         }
         self.out.flush().map_err(|e| self.error(e))?;
         if let Some(file) = &self.file {
