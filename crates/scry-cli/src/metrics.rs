@@ -41,7 +41,7 @@ pub struct Metrics {
     /// `scry_conflicts_total` (counter): row changes skipped under `--on-conflict skip|log`.
     conflicts: Counter,
     /// `scry_retries_total{side}` (counter): runs started again after the connection to
-    /// `side` (`source`, `target`) was lost.
+    /// `side` (`source`, `target`, `nats`) was lost.
     retries: Family<Labels, Counter>,
     /// `scry_copied_rows_total{table}` (counter): rows of each table copied (`replicate
     /// SOURCE TARGET`), counted when the table's copy commits.

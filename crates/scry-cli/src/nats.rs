@@ -14,3 +14,21 @@ pub fn set_creds(path: Option<PathBuf>) {
 pub fn creds() -> Option<&'static Path> {
     CREDS.get().and_then(|p| p.as_deref())
 }
+
+/// A NATS failure as the command's error. One that passes by itself (no server reachable,
+/// a stream without a leader for a moment, a request timed out, a publish not stored) is
+/// [`CliError::Lost`], which `capture` and `apply` retry from what is durable (the stream's
+/// last message, the consumer's acknowledged floor and the target's origin); the others (no
+/// such stream, a message scry cannot read) end the command.
+pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {
+    use scry_nats::NatsError as E;
+    match e {
+        E::Connect { .. } | E::Stream { .. } | E::Publish { .. } | E::Consumer { .. } => {
+            crate::commands::CliError::Lost {
+                what: "NATS".to_owned(),
+                message: e.to_string(),
+            }
+        }
+        _ => crate::commands::CliError::Load(e.to_string()),
+    }
+}

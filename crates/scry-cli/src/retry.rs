@@ -49,6 +49,7 @@ impl Retry {
             tries += 1;
             let side = match &e {
                 CliError::Lost { what, .. } if what.starts_with("target") => "target",
+                CliError::Lost { what, .. } if what.starts_with("NATS") => "nats",
                 _ => "source",
             };
             if let Some(metrics) = crate::metrics::get() {

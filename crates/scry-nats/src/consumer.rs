@@ -112,6 +112,8 @@ pub struct Consumer {
     assembler: Assembler,
     /// The byte limit of one fetch.
     fetch_bytes: usize,
+    /// Made in this run, delivering from the stream's first message.
+    new: bool,
 }
 
 impl Consumer {
@@ -160,12 +162,14 @@ impl Consumer {
             seen: 0,
             assembler: Assembler::default(),
             fetch_bytes: 0,
+            new: false,
         };
         this.fetch_bytes = fetch_bytes(this.conn.js.client().server_info().max_payload);
         // Messages an earlier run was handed and never acknowledged would come again only
         // after ACK_WAIT: start the consumer again just past its acknowledged floor, so that
         // they come now.
         let info = this.info()?;
+        this.new = info.ack_floor.stream_sequence == 0;
         if info.num_ack_pending > 0 {
             let start_sequence = info.ack_floor.stream_sequence + 1;
             this.start_at(DeliverPolicy::ByStartSequence { start_sequence })?;
@@ -249,10 +253,19 @@ impl Consumer {
         Ok(stored.map(|s| (s, Bytes::from(whole))))
     }
 
+    /// True when the consumer reads from the stream's first message: it had acknowledged
+    /// nothing when opened (it is new), or was [`restart`](Self::restart)ed.
+    #[must_use]
+    pub fn is_new(&self) -> bool {
+        self.new
+    }
+
     /// Starts the consumer again at the stream's first message, forgetting what it had
     /// acknowledged (for a target that does not have what the consumer acknowledged).
     pub fn restart(&mut self) -> Result<(), NatsError> {
-        self.start_at(DeliverPolicy::All)
+        self.start_at(DeliverPolicy::All)?;
+        self.new = true;
+        Ok(())
     }
 
     fn error(&self, reason: String) -> NatsError {

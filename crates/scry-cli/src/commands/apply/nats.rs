@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use scry_codec::frame::{Frame, FrameError, FrameReader};
-use scry_nats::{Address, Consumer, Delivered};
+use scry_nats::{Address, Consumer, Delivered, Stored};
 
 use crate::commands::CliError;
 
@@ -30,6 +30,9 @@ pub enum Item {
     End,
     /// The consumer failed.
     Failed(CliError),
+    /// What the stream's first message says, when the consumer starts there (a new
+    /// target, or one read again from the start): see [`missing_start`].
+    Start(Stored),
 }
 
 /// What the target holds durably, as the applying thread tells the consumer's thread.
@@ -59,7 +62,7 @@ pub fn spawn(
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
     let address = Address::parse(input).map_err(|e| CliError::Usage(e.to_string()))?;
     let mut consumer = open(&address, consumer_name, follow)?;
-    ahead_of_target(&mut consumer, conninfo, origin, input)?;
+    let mut from_start = ahead_of_target(&mut consumer, conninfo, origin, input)?;
     Ok(std::thread::spawn(move || {
         let mut held: VecDeque<Delivered> = VecDeque::new();
         let mut ended = false;
@@ -86,7 +89,7 @@ pub fn spawn(
             let fetched = match consumer.next(256, FETCH_WAIT) {
                 Ok(f) => f,
                 Err(e) => {
-                    let _ = items.send(Item::Failed(CliError::Load(e.to_string())));
+                    let _ = items.send(Item::Failed(crate::nats::error(e)));
                     return;
                 }
             };
@@ -100,13 +103,16 @@ pub fn spawn(
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        let _ = items.send(Item::Failed(CliError::Load(e.to_string())));
+                        let _ = items.send(Item::Failed(crate::nats::error(e)));
                         return;
                     }
                 }
                 continue;
             }
             for mut d in fetched {
+                if std::mem::take(&mut from_start) && items.send(Item::Start(d.stored)).is_err() {
+                    return;
+                }
                 // The payload goes with its frames; what waits for its acknowledgement is
                 // small.
                 let payload = std::mem::take(&mut d.payload);
@@ -143,7 +149,7 @@ fn open(address: &Address, name: &str, follow: bool) -> Result<Consumer, CliErro
                 }
                 std::thread::sleep(Duration::from_millis(250));
             }
-            opened => return opened.map_err(|e| CliError::Load(e.to_string())),
+            opened => return opened.map_err(crate::nats::error),
         }
     }
 }
@@ -151,16 +157,17 @@ fn open(address: &Address, name: &str, follow: bool) -> Result<Consumer, CliErro
 /// Starts the consumer again at the stream's first message when it has acknowledged a
 /// transaction the target does not hold (a target database made anew, or restored from an
 /// older backup, under the same name): reading on from there would skip what the target
-/// lacks. The origin passes over what it does hold.
+/// lacks. The origin passes over what it does hold. True when the consumer reads from the
+/// stream's first message (it is new, or was started again).
 fn ahead_of_target(
     consumer: &mut Consumer,
     conninfo: &str,
     origin: Option<&str>,
     input: &str,
-) -> Result<(), CliError> {
-    let nats = |e: scry_nats::NatsError| CliError::Load(e.to_string());
+) -> Result<bool, CliError> {
+    let nats = crate::nats::error;
     let Some((stored, payload)) = consumer.acknowledged_floor().map_err(nats)? else {
-        return Ok(());
+        return Ok(consumer.is_new());
     };
     let frame = frame_of(&payload, 0).map_err(|e| CliError::Load(format!("{input}: {e}")))?;
     let batch = scry_codec::read_batch_bytes(&frame.payload)
@@ -185,7 +192,7 @@ fn ahead_of_target(
         stored.covered_by(applier.progress())
     };
     if held {
-        return Ok(());
+        return Ok(false);
     }
     crate::log::Event::new(
         crate::log::Level::Warn,
@@ -199,7 +206,32 @@ fn ahead_of_target(
         ),
     )
     .emit();
-    consumer.restart().map_err(nats)
+    consumer.restart().map_err(nats)?;
+    Ok(true)
+}
+
+/// What a target whose progress is `progress` lacks when its consumer starts at the
+/// stream's first message `first`, if anything: the stream no longer holds the start of the
+/// capture (its limits removed the first messages) and the target is not past where the
+/// stream now starts, so the changes committed between the two are in neither. `None` when
+/// the stream starts with a snapshot (which builds the target) or with the capture's first
+/// batch.
+pub fn missing_start(first: &Stored, progress: u64) -> Option<String> {
+    let first_batch = first
+        .batch_seq
+        .saturating_sub(u64::from(first.frames.saturating_sub(1)));
+    if first.snapshot.is_some() || first_batch == 0 || progress > first.first.0 {
+        return None;
+    }
+    Some(format!(
+        "the stream no longer holds this capture's first {first_batch} batches (its limits \
+         removed them): it starts at a change of the transaction committed at {}, and this \
+         target's origin is at {}, so any change committed in between is missing here. Build \
+         the target from a snapshot (capture --snapshot into the stream), or keep the \
+         stream's messages longer",
+        scry_types::Lsn(first.first.0),
+        scry_types::Lsn(progress)
+    ))
 }
 
 /// The frames a message's payload carries, each numbered `sequence` (the message's place
@@ -254,9 +286,48 @@ fn ack_through(
         Done::Loaded(sequence) => held.iter().take_while(|d| d.sequence <= sequence).count(),
     };
     if let Some(last) = held.drain(..done).next_back() {
-        consumer
-            .ack(&last)
-            .map_err(|e| CliError::Load(e.to_string()))?;
+        consumer.ack(&last).map_err(crate::nats::error)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn change(batch_seq: u64, frames: u32, commit: u64, index: u32) -> Stored {
+        Stored {
+            batch_seq,
+            frames,
+            encoding: "compact",
+            first: (commit, index),
+            last: (commit + 0x10, 0),
+            commit: Some(commit + 0x10),
+            resume: Some(commit + 0x10),
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn a_consumer_starting_after_what_its_target_needs_says_so() {
+        // The capture's first message: the stream holds everything it published.
+        assert_eq!(missing_start(&change(2, 3, 0x100, 0), 0), None);
+        // Its first messages removed: a new target lacks what they held...
+        let said = missing_start(&change(9, 2, 0x100, 0), 0).expect("a warning");
+        assert!(said.contains("first 8 batches"), "{said}");
+        assert!(said.contains("committed at 0/100"), "{said}");
+        // ...and so does one whose progress is not past the first change's transaction.
+        assert!(missing_start(&change(9, 2, 0x100, 3), 0x100).is_some());
+        // A target past it lacks nothing the stream dropped.
+        assert_eq!(missing_start(&change(9, 2, 0x100, 0), 0x101), None);
+        // A stream that starts with a snapshot builds any target.
+        let snapshot = Stored {
+            snapshot: Some(0x80),
+            commit: None,
+            resume: None,
+            ..change(0, 1, 0, 0)
+        };
+        assert_eq!(missing_start(&snapshot, 0), None);
+    }
 }

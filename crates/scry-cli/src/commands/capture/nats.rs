@@ -76,7 +76,7 @@ pub struct NatsOut {
 }
 
 fn nats_error(e: scry_nats::NatsError) -> CliError {
-    CliError::Load(e.to_string())
+    crate::nats::error(e)
 }
 
 /// The `Scry-Encoding` header's value for `encoding`.
