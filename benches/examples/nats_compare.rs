@@ -5,7 +5,9 @@
 //! - `nats`: `scry capture --out nats://...` and `scry apply TARGET nats://... --follow`
 //!   side by side, until the target holds everything (one JetStream node, file storage);
 //! - and, split in its halves: `publish`, the capture into a new stream with no consumer,
-//!   then `consume`, the apply of that whole stream.
+//!   then `consume`, the apply of that whole stream;
+//! - `native`: PostgreSQL's subscriber (`CREATE SUBSCRIPTION` on the same slot, copying
+//!   nothing), for reference (its RSS is the server's, not measured).
 //!
 //! Each run starts from empty tables and a new slot holding the same backlog: `TRANSACTIONS`
 //! transactions (3 inserts, an update and a delete each), committed before the run starts.
@@ -20,11 +22,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use postgres::Client;
-use scry_benches::replication::{digest, fresh, scry_binary, Setup};
+use scry_benches::replication::{digest, fresh, scry_binary, subscribe, unsubscribe, Setup};
 
 const SLOT: &str = "nats_bench_slot";
 const ORIGIN: &str = "nats_bench";
-const WAYS: [&str; 5] = ["replicate", "pipe", "nats", "publish", "consume"];
+const WAYS: [&str; 6] = ["replicate", "pipe", "nats", "publish", "consume", "native"];
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -59,19 +61,19 @@ fn main() {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); WAYS.len()];
     let mut rss = [0u64; WAYS.len()];
     for round in 0..rounds {
-        for step in 0..3 {
-            // The order of the three runs turns round by round.
-            let way = (step + round) % 3;
+        for step in 0..4 {
+            // The order of the runs turns round by round.
+            let way = (step + round) % 4;
             for (i, (secs, kb)) in run(&mut setup, &scry, &nats, way, round) {
                 rates[i].push(changes / secs);
                 rss[i] = rss[i].max(kb);
                 eprintln!(
-                    "round {}: {} {:.2} s ({:.0} changes/s), peak RSS {:.1} MB",
+                    "round {}: {} {:.2} s ({:.0} changes/s), {}",
                     round + 1,
                     WAYS[i],
                     secs,
                     changes / secs,
-                    kb as f64 / 1024.0
+                    rss_text(kb)
                 );
             }
         }
@@ -85,16 +87,16 @@ fn main() {
     println!("{rounds} rounds, a backlog of {transactions} transactions ({changes} changes) each");
     for (i, way) in WAYS.iter().enumerate() {
         println!(
-            "{way:>10}: median {:>9.0} changes/s ({:.2}x replicate's), peak RSS {:.1} MB",
+            "{way:>10}: median {:>9.0} changes/s ({:.2}x replicate's), {}",
             medians[i],
             medians[i] / medians[0],
-            rss[i] as f64 / 1024.0
+            rss_text(rss[i])
         );
     }
 }
 
-/// One run of `way` (0: replicate, 1: pipe, 2: nats, then publish and consume) from a
-/// fresh backlog; the seconds and the peak RSS (kB) of each way measured.
+/// One run of `way` (0: replicate, 1: pipe, 2: nats, then publish and consume, 3: native)
+/// from a fresh backlog; the seconds and the peak RSS (kB) of each way measured.
 fn run(
     setup: &mut Setup,
     scry: &std::path::Path,
@@ -149,6 +151,16 @@ fn run(
                 vec![capture, apply.spawn().expect("apply")]
             }),
         )],
+        3 => {
+            backlog(setup);
+            let started = Instant::now();
+            subscribe(&mut setup.target, &src, SLOT);
+            let expected = digest(&mut setup.source);
+            wait_for_target(&mut setup.target, &expected);
+            let secs = started.elapsed().as_secs_f64();
+            unsubscribe(&mut setup.target);
+            vec![(5, (secs, 0))]
+        }
         _ => {
             let stream = format!("{nats}/NATSBENCH{round}x{}", now_ms());
             let both = timed(setup, &mut || {
@@ -252,6 +264,15 @@ fn finish(children: Vec<Child>, stop: bool) -> u64 {
         peak = peak.max(kb);
     }
     peak
+}
+
+/// A peak RSS for the report: not measured (0) for the server's own subscriber.
+fn rss_text(kb: u64) -> String {
+    if kb == 0 {
+        "peak RSS not measured (a server process)".to_owned()
+    } else {
+        format!("peak RSS {:.1} MB", kb as f64 / 1024.0)
+    }
 }
 
 fn now_ms() -> u128 {

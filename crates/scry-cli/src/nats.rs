@@ -17,7 +17,7 @@ pub fn creds() -> Option<&'static Path> {
 
 /// A NATS failure as the command's error. One that passes by itself (no server reachable,
 /// a stream without a leader for a moment, a request timed out, a publish not stored) is
-/// [`CliError::Lost`], which `capture` and `apply` retry from what is durable (the stream's
+/// [`CliError::Lost`](crate::commands::CliError::Lost), which `capture` and `apply` retry from what is durable (the stream's
 /// last message, the consumer's acknowledged floor and the target's origin); the others (no
 /// such stream, a message scry cannot read) end the command.
 pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {

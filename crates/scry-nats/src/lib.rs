@@ -2,12 +2,16 @@
 //!
 //! - [`Address`]: `nats://HOST:PORT[,HOST:PORT...]/STREAM[?replicas=N]` (or `tls://`),
 //!   accepted wherever a file name goes.
-//! - [`Publisher`]: publishes each framed batch as one message on `STREAM.<source>.<slot>`,
-//!   with headers giving its positions, and tells when JetStream has stored what was sent.
+//! - [`Publisher`]: publishes framed batches (one or several a message, a large one in parts)
+//!   on `STREAM.<source>.<slot>`, with headers giving their positions, each message stored
+//!   before the next is sent.
 //! - [`Consumer`]: a durable consumer per target, whose messages are acknowledged only once
 //!   the target committed them.
 //! - [`StreamReader`]: a stream's messages, first to last, as one framed byte stream, for
 //!   reading a stream without consuming it.
+//!
+//! A frame larger than the server's `max_payload` goes as several messages, its parts,
+//! which every reader here puts together again (see `parts`).
 
 mod address;
 mod consumer;

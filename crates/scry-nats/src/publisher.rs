@@ -1,7 +1,7 @@
-//! [`Publisher`]: framed batches into a JetStream stream, one message each, stored before
-//! anyone relies on them.
+//! [`Publisher`]: framed batches into a JetStream stream, stored before anyone relies on
+//! them.
 //!
-//! Every message goes to `STREAM.<source>.<slot>` and carries, besides the frame, headers
+//! Every message goes to `STREAM.<source>.<slot>` and carries, besides its frames, headers
 //! that let a restarted capture find where it stopped without reading any payload:
 //!
 //! | header | value |
@@ -119,7 +119,7 @@ pub struct Publisher {
     /// Messages JetStream dropped as repeats (by `Nats-Msg-Id`) since the last
     /// [`take_repeats`](Publisher::take_repeats).
     repeats: u64,
-    /// The most payload bytes one message carries (see [`crate::parts`]).
+    /// The most payload bytes one message carries (see `parts`).
     part_len: usize,
     /// The Resume of the subject's last whole batch: what the parts before the last of a
     /// frame sent in parts say.
@@ -214,7 +214,7 @@ impl Publisher {
 
     /// Publishes one framed batch and waits until JetStream has stored it, after the
     /// subject's last message (see the module's documentation); a frame larger than the
-    /// server takes in a message goes in parts (see [`crate::parts`]).
+    /// server takes in a message goes in parts (see `parts`).
     pub fn publish(&mut self, frame: Bytes, stored: &Stored) -> Result<(), NatsError> {
         if self.expected.is_none() {
             self.last()?;

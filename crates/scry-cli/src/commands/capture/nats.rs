@@ -1,4 +1,4 @@
-//! `scry capture --out nats://...`: each framed batch one message of a JetStream stream,
+//! `scry capture --out nats://...`: the framed batches as messages of a JetStream stream,
 //! resumed from what the stream holds.
 //!
 //! A message holds one frame or several ([`MESSAGE_BYTES`]): the frames made while the
