@@ -13,7 +13,10 @@
 #              cluster port PORT+100+K-1), SCRY_NATS_NODES (default 1), SCRY_NATS_DIR (default
 #              /tmp/scry-nats-PORT), SCRY_NATS_VAR (default SCRY_NATS_URL: the variable printed;
 #              VAR_DIR holds the directory prefix, so a test can stop and start node K with
-#              `nats-server -c VAR_DIR-K.conf`).
+#              `nats-server -c VAR_DIR-K.conf`), SCRY_NATS_TLS (1: TLS required, with a
+#              certificate for 127.0.0.1 signed by a test CA, and client certificates
+#              verified; prints a tls:// URL and VAR_CA, VAR_CERT, VAR_KEY: the CA and a
+#              client certificate and key it signed).
 set -euo pipefail
 
 PORT="${SCRY_NATS_PORT:-54422}"
@@ -33,6 +36,30 @@ if [ -z "$bin" ]; then
     bin=/usr/sbin/nats-server
 fi
 
+TLS="${SCRY_NATS_TLS:-}"
+TLS_DIR="$DIR-tls"
+if [ "$TLS" = 1 ]; then
+    if ! command -v openssl >/dev/null 2>&1; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y --no-install-recommends openssl >&2
+    fi
+    rm -rf "$TLS_DIR"
+    mkdir -p "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        openssl req -new -x509 -nodes -days 30 -subj "/CN=scry NATS test CA" \
+            -keyout ca.key -out ca.pem >/dev/null 2>&1
+        printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >server.ext
+        printf 'extendedKeyUsage = clientAuth\n' >client.ext
+        for who in server client; do
+            openssl req -new -nodes -subj "/CN=scry-$who" -keyout "$who.key" -out "$who.csr" \
+                >/dev/null 2>&1
+            openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+                -extfile "$who.ext" -out "$who.pem" >/dev/null 2>&1
+        done
+    )
+fi
+
 routes=""
 urls=""
 for k in $(seq 1 "$NODES"); do
@@ -50,6 +77,9 @@ for k in $(seq 1 "$NODES"); do
         echo "server_name: scry-nats-$PORT-$k"
         echo "listen: 127.0.0.1:$((PORT + k - 1))"
         echo "jetstream { store_dir: \"$store\" }"
+        if [ "$TLS" = 1 ]; then
+            echo "tls { cert_file: \"$TLS_DIR/server.pem\", key_file: \"$TLS_DIR/server.key\", ca_file: \"$TLS_DIR/ca.pem\", verify: true }"
+        fi
         if [ "$NODES" -gt 1 ]; then
             echo "cluster { name: scry-nats-$PORT, listen: 127.0.0.1:$((PORT + 100 + k - 1)), routes: [ $routes ] }"
         fi
@@ -77,6 +107,13 @@ if [ "$NODES" -gt 1 ]; then
         sleep 0.1
     done
 fi
-log "up: nats://$urls ($NODES node(s), logs in $DIR-*.log)"
-echo "export $VAR='nats://$urls'"
+scheme=nats
+[ "$TLS" = 1 ] && scheme=tls
+log "up: $scheme://$urls ($NODES node(s), logs in $DIR-*.log)"
+echo "export $VAR='$scheme://$urls'"
 echo "export ${VAR}_DIR='$DIR'"
+if [ "$TLS" = 1 ]; then
+    echo "export ${VAR}_CA='$TLS_DIR/ca.pem'"
+    echo "export ${VAR}_CERT='$TLS_DIR/client.pem'"
+    echo "export ${VAR}_KEY='$TLS_DIR/client.key'"
+fi

@@ -28,6 +28,17 @@ pub struct Cli {
     /// address itself (`nats://USER:PASSWORD@HOST/STREAM`, `nats://TOKEN@HOST/STREAM`).
     #[arg(long, value_name = "FILE", global = true)]
     pub nats_creds: Option<std::path::PathBuf>,
+    /// PEM certificates of the authorities that sign the NATS servers' certificates
+    /// (trusted beside the system's), for `tls://` streams.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub nats_ca: Option<std::path::PathBuf>,
+    /// A client certificate (PEM) for NATS servers that verify their clients; with
+    /// --nats-key.
+    #[arg(long, value_name = "FILE", global = true, requires = "nats_key")]
+    pub nats_cert: Option<std::path::PathBuf>,
+    /// The key (PEM) of --nats-cert.
+    #[arg(long, value_name = "FILE", global = true, requires = "nats_cert")]
+    pub nats_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

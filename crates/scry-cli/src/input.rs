@@ -143,7 +143,7 @@ impl Input {
         } else if scry_nats::Address::is_nats(name) {
             let address = scry_nats::Address::parse(name)
                 .map_err(|e| io_err(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-            let stream = scry_nats::StreamReader::open(&address, crate::nats::creds())
+            let stream = scry_nats::StreamReader::open(&address, crate::nats::options())
                 .map_err(|e| io_err(io::Error::other(e)))?;
             (Box::new(stream), None)
         } else {

@@ -306,7 +306,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     log::set_format(cli.log_format);
-    nats::set_creds(cli.nats_creds.clone());
+    nats::set_options(scry_nats::ClientOptions {
+        creds: cli.nats_creds.clone(),
+        ca: cli.nats_ca.clone(),
+        client_cert: cli.nats_cert.clone().zip(cli.nats_key.clone()),
+    });
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(EXIT_OK),

@@ -1,25 +1,28 @@
-//! The NATS options every command shares (`--nats-creds`), set once from the command line.
+//! The NATS options every command shares (`--nats-creds`, `--nats-ca`, `--nats-cert`,
+//! `--nats-key`), set once from the command line, and how a NATS failure ends a command.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-static CREDS: OnceLock<Option<PathBuf>> = OnceLock::new();
+use scry_nats::ClientOptions;
 
-/// Records `--nats-creds` (called once, by `main`).
-pub fn set_creds(path: Option<PathBuf>) {
-    let _ = CREDS.set(path);
+static OPTIONS: OnceLock<ClientOptions> = OnceLock::new();
+
+/// Records the NATS options of the command line (called once, by `main`).
+pub fn set_options(options: ClientOptions) {
+    let _ = OPTIONS.set(options);
 }
 
-/// The credentials file for `nats://` streams, if one was given.
-pub fn creds() -> Option<&'static Path> {
-    CREDS.get().and_then(|p| p.as_deref())
+/// The credentials, authorities and client certificate for `nats://` and `tls://` streams.
+pub fn options() -> &'static ClientOptions {
+    OPTIONS.get_or_init(ClientOptions::default)
 }
 
 /// A NATS failure as the command's error. One that passes by itself (no server reachable,
 /// a stream without a leader for a moment, a request timed out, a publish not stored) is
 /// [`CliError::Lost`](crate::commands::CliError::Lost), which `capture` and `apply` retry from what is durable (the stream's
-/// last message, the consumer's acknowledged floor and the target's origin); the others (no
-/// such stream, a message scry cannot read) end the command.
+/// last message, the consumer's acknowledged floor and the target's origin); the others end
+/// the command: credentials or TLS refused (exit 2), no such stream or a message scry
+/// cannot read (exit 1).
 pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {
     use scry_nats::NatsError as E;
     match e {
@@ -29,6 +32,10 @@ pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {
                 message: e.to_string(),
             }
         }
+        E::Refused { .. } => crate::commands::CliError::Server {
+            what: "NATS".to_owned(),
+            message: e.to_string(),
+        },
         _ => crate::commands::CliError::Load(e.to_string()),
     }
 }

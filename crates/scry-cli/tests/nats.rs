@@ -159,7 +159,7 @@ fn targets_equal_source(source: &str, targets: [&str; 2], stream: &str, rows: i6
 /// stream holds every batch once: numbers one after another, changes in order.
 fn stream_holds_each_batch_once(stream: &str) -> Vec<Stored> {
     let address = Address::parse(stream).expect("address");
-    let mut reader = Consumer::open(&address, None, "test_reader").expect("reader");
+    let mut reader = Consumer::open(&address, &Default::default(), "test_reader").expect("reader");
     let mut all = Vec::new();
     loop {
         let got = reader.next(500, Duration::from_millis(500)).expect("next");
@@ -295,7 +295,9 @@ fn a_three_node_cluster_losing_a_node_loses_and_repeats_nothing() {
     killed_after(&apply_a, 300);
     killed_after(&capture, 900);
     killed_after(&apply_a, 500);
-    // A node of the cluster stops while the capture publishes, and comes back.
+    // A node of the cluster stops while the capture publishes and both targets follow,
+    // and comes back.
+    let mut a = spawn(&apply_a);
     let running = spawn(&capture);
     std::thread::sleep(Duration::from_millis(500));
     let stopped = Command::new("pkill")
@@ -317,10 +319,13 @@ fn a_three_node_cluster_losing_a_node_loses_and_repeats_nothing() {
     kill(running);
     // B followed all along: a node going away is a failure that passes, which it rode
     // through (trying again from its acknowledged floor) rather than ending on.
-    assert!(
-        b.try_wait().expect("apply B's state").is_none(),
-        "apply B --follow ended when a node went away"
-    );
+    for (name, apply) in [("A", &mut a), ("B", &mut b)] {
+        assert!(
+            apply.try_wait().expect("apply's state").is_none(),
+            "apply {name} --follow ended when a node went away"
+        );
+    }
+    kill(a);
     kill(b);
     // Once the cluster has the stream's leader again, the capture catches up: a capture
     // started while it elects one fails and is run again, as an operator would.
@@ -442,12 +447,13 @@ fn a_snapshot_through_the_stream_builds_targets_from_the_stream_alone() {
     // A subject that ends inside a snapshot (its capture stopped mid-way) is refused: no
     // target could be built from what follows it.
     let address = Address::parse(&stream).expect("address");
-    let mut reader = Consumer::open(&address, None, "test_subject").expect("reader");
+    let mut reader = Consumer::open(&address, &Default::default(), "test_subject").expect("reader");
     let subject = reader.next(1, Duration::from_secs(1)).expect("next")[0]
         .subject
         .clone();
     let tokens: Vec<&str> = subject.split('.').collect();
-    let mut torn = scry_nats::Publisher::open(&address, None, tokens[1], tokens[2]).expect("open");
+    let mut torn = scry_nats::Publisher::open(&address, &Default::default(), tokens[1], tokens[2])
+        .expect("open");
     torn.last().expect("last");
     let inside = Stored {
         batch_seq: all.len() as u64,
@@ -486,4 +492,44 @@ fn a_snapshot_through_the_stream_builds_targets_from_the_stream_alone() {
     let mut t = Client::connect(&targets[0], NoTls).expect("target");
     assert_eq!(digest(&mut t, OTHER), expected_other);
     assert_eq!(digest(&mut t, TABLE), expected[0]);
+}
+
+#[test]
+fn a_stream_behind_tls_with_client_certificates_carries_the_changes() {
+    let what = "capture and apply through NATS over TLS";
+    let Some(url) = scry_testkit::server::pg_url(what) else {
+        return;
+    };
+    let Some((tls, [ca, cert, key])) = scry_testkit::server::nats_tls_url(what) else {
+        return;
+    };
+    let (source, target, _) = databases(&url, "nats_t");
+    workload(&source, 5, 10).join().expect("workload");
+    let stream = stream_name(&tls, "TLS", "");
+    let (ca, cert, key) = (
+        ca.to_str().expect("path"),
+        cert.to_str().expect("path"),
+        key.to_str().expect("path"),
+    );
+    let with_tls = ["--nats-ca", ca, "--nats-cert", cert, "--nats-key", key];
+    let mut capture = capture_args(&source, "nats_t_slot", &stream);
+    capture.extend(["--until", "now"]);
+    capture.extend(with_tls);
+    let out = scry(&capture, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut apply = vec!["apply", &target, &stream];
+    apply.extend(with_tls);
+    let out = scry(&apply, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut t = Client::connect(&target, NoTls).expect("target");
+    assert_eq!(digest(&mut t, TABLE), expected_of(&source));
+    // Without its client certificate the server refuses: an error at once (exit 2), not a
+    // retry that could never succeed.
+    let out = scry(&["apply", &target, &stream, "--nats-ca", ca], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refused the connection"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 
 use crate::parts::{self, Assembler};
 use crate::publisher::{read_headers, Stored};
-use crate::runtime::Connection;
+use crate::runtime::{ClientOptions, Connection};
 use crate::{Address, NatsError};
 
 /// How long JetStream waits for an acknowledgement before delivering a message again.
@@ -120,12 +120,8 @@ impl Consumer {
     /// Connects and opens the durable consumer `name` of the address's stream (creating it,
     /// from the stream's first message, when it is new). The stream must exist: a consumer
     /// never creates it.
-    pub fn open(
-        address: &Address,
-        creds: Option<&std::path::Path>,
-        name: &str,
-    ) -> Result<Self, NatsError> {
-        let conn = Connection::open(address, creds)?;
+    pub fn open(address: &Address, client: &ClientOptions, name: &str) -> Result<Self, NatsError> {
+        let conn = Connection::open(address, client)?;
         let stream_name = address.stream.clone();
         let consumer_error = |reason: String| NatsError::Consumer {
             stream: stream_name.clone(),

@@ -5,9 +5,19 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NatsError {
-    /// No server of the address took the connection (or refused its credentials).
+    /// No server of the address took the connection (none answered, or it went away).
     #[error("cannot connect to NATS at {servers}: {reason}")]
     Connect {
+        /// The servers tried, as the address gives them.
+        servers: String,
+        /// Why.
+        reason: String,
+    },
+    /// A server refused the connection's credentials or its TLS (a wrong password, token or
+    /// credentials file, a certificate not trusted, a client certificate missing): trying
+    /// again would not help.
+    #[error("NATS at {servers} refused the connection: {reason}")]
+    Refused {
         /// The servers tried, as the address gives them.
         servers: String,
         /// Why.

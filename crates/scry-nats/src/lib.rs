@@ -26,3 +26,4 @@ pub use consumer::{Consumer, Delivered};
 pub use error::NatsError;
 pub use publisher::{Last, Publisher, Stored};
 pub use reader::StreamReader;
+pub use runtime::ClientOptions;

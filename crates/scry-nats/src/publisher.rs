@@ -31,7 +31,7 @@ use async_nats::header::HeaderMap;
 use async_nats::jetstream::stream::{Config, LastRawMessageErrorKind, StorageType, Stream};
 use bytes::Bytes;
 
-use crate::runtime::Connection;
+use crate::runtime::{ClientOptions, Connection};
 use crate::{parts, Address, NatsError};
 
 /// The header names, in one place for the publisher and the readers.
@@ -133,11 +133,11 @@ impl Publisher {
     /// `-` become `_`.
     pub fn open(
         address: &Address,
-        creds: Option<&std::path::Path>,
+        client: &ClientOptions,
         source: &str,
         slot: &str,
     ) -> Result<Self, NatsError> {
-        let conn = Connection::open(address, creds)?;
+        let conn = Connection::open(address, client)?;
         let name = address.stream.clone();
         let config = Config {
             name: name.clone(),

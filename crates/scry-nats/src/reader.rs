@@ -13,7 +13,7 @@ use bytes::{Buf, Bytes};
 
 use crate::consumer::fetch;
 use crate::parts::{self, Assembler};
-use crate::runtime::Connection;
+use crate::runtime::{ClientOptions, Connection};
 use crate::{Address, NatsError};
 
 /// How many messages one fetch asks for.
@@ -42,8 +42,8 @@ pub struct StreamReader {
 impl StreamReader {
     /// Opens the stream of `address` and notes its last message: what is published after
     /// this is not read.
-    pub fn open(address: &Address, creds: Option<&std::path::Path>) -> Result<Self, NatsError> {
-        let conn = Connection::open(address, creds)?;
+    pub fn open(address: &Address, client: &ClientOptions) -> Result<Self, NatsError> {
+        let conn = Connection::open(address, client)?;
         let name = address.stream.clone();
         let stream_error = |reason: String| NatsError::Stream {
             stream: name.clone(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use scry_nats::{Address, Consumer, Publisher, Stored};
+use scry_nats::{Address, ClientOptions, Consumer, Publisher, Stored};
 
 /// A stream of its own for each test, so that tests do not see each other's messages.
 fn address(what: &str, stream: &str) -> Option<Address> {
@@ -38,7 +38,8 @@ fn a_restarted_publisher_reads_back_the_last_batch_and_repeats_are_dropped() {
     let Some(address) = address("NATS publisher", "PUB") else {
         return;
     };
-    let mut p = Publisher::open(&address, None, "db.one", "scry_slot").expect("open");
+    let mut p =
+        Publisher::open(&address, &ClientOptions::default(), "db.one", "scry_slot").expect("open");
     assert_eq!(p.subject(), format!("{}.db_one.scry_slot", address.stream));
     assert_eq!(p.last().expect("last"), None);
     let batches = [
@@ -53,7 +54,8 @@ fn a_restarted_publisher_reads_back_the_last_batch_and_repeats_are_dropped() {
     assert_eq!(p.take_repeats(), 0);
     drop(p);
 
-    let mut p = Publisher::open(&address, None, "db.one", "scry_slot").expect("reopen");
+    let mut p = Publisher::open(&address, &ClientOptions::default(), "db.one", "scry_slot")
+        .expect("reopen");
     let last = p.last().expect("last").expect("a last message");
     assert_eq!(last.sequence, 3);
     assert_eq!(last.stored, batches[2]);
@@ -63,7 +65,8 @@ fn a_restarted_publisher_reads_back_the_last_batch_and_repeats_are_dropped() {
     assert_eq!(p.take_repeats(), 1);
     assert_eq!(p.last().expect("last").expect("last").sequence, 3);
     // Another slot of the same stream has a subject, and a last message, of its own.
-    let mut other = Publisher::open(&address, None, "db.one", "other").expect("open");
+    let mut other =
+        Publisher::open(&address, &ClientOptions::default(), "db.one", "other").expect("open");
     assert_eq!(other.last().expect("last"), None);
     other
         .publish(Bytes::from_static(b"o"), &stored(0, 0x50, 0, 1, true))
@@ -104,8 +107,10 @@ fn a_second_publisher_of_one_subject_is_refused_rather_than_interleaved() {
     let Some(address) = address("NATS publishers of one subject", "TWO") else {
         return;
     };
-    let mut first = Publisher::open(&address, None, "src", "slot").expect("open");
-    let mut second = Publisher::open(&address, None, "src", "slot").expect("open");
+    let mut first =
+        Publisher::open(&address, &ClientOptions::default(), "src", "slot").expect("open");
+    let mut second =
+        Publisher::open(&address, &ClientOptions::default(), "src", "slot").expect("open");
     assert_eq!(first.last().expect("last"), None);
     assert_eq!(second.last().expect("last"), None);
     first
@@ -121,7 +126,8 @@ fn a_second_publisher_of_one_subject_is_refused_rather_than_interleaved() {
         "{e}"
     );
     // Started again, it reads the subject's last message and goes on after it.
-    let mut again = Publisher::open(&address, None, "src", "slot").expect("open");
+    let mut again =
+        Publisher::open(&address, &ClientOptions::default(), "src", "slot").expect("open");
     let last = again.last().expect("last").expect("a message");
     assert_eq!(last.stored, stored(0, 0x10, 0, 1, true));
     again
@@ -141,7 +147,7 @@ fn a_frame_larger_than_a_message_goes_in_parts_and_comes_back_whole() {
             .map(|i| (i % 251) as u8)
             .collect::<Vec<u8>>(),
     );
-    let mut p = Publisher::open(&address, None, "src", "slot").expect("open");
+    let mut p = Publisher::open(&address, &ClientOptions::default(), "src", "slot").expect("open");
     p.publish(big.clone(), &stored(0, 0x100, 0, 7, true))
         .expect("publish in parts");
     let last = p.last().expect("last").expect("the last part");
@@ -152,7 +158,7 @@ fn a_frame_larger_than_a_message_goes_in_parts_and_comes_back_whole() {
     p.publish(Bytes::from_static(b"small"), &stored(1, 0x200, 0, 1, true))
         .expect("publish");
 
-    let mut c = Consumer::open(&address, None, "target").expect("consumer");
+    let mut c = Consumer::open(&address, &ClientOptions::default(), "target").expect("consumer");
     let mut got = Vec::new();
     while got.len() < 2 {
         let fetched = c.next(10, Duration::from_secs(2)).expect("next");
@@ -179,7 +185,8 @@ fn a_frame_larger_than_a_message_goes_in_parts_and_comes_back_whole() {
     );
     assert_eq!(c.remaining().expect("remaining"), 0);
     // Read without consuming, the frames follow one another as in a file.
-    let mut reader = scry_nats::StreamReader::open(&address, None).expect("reader");
+    let mut reader =
+        scry_nats::StreamReader::open(&address, &ClientOptions::default()).expect("reader");
     let mut all = Vec::new();
     std::io::Read::read_to_end(&mut reader, &mut all).expect("read");
     assert_eq!(all.len(), big.len() + 5);
@@ -191,14 +198,15 @@ fn consumers_get_every_message_once_and_resume_after_what_they_acknowledged() {
     let Some(address) = address("NATS consumer", "CON") else {
         return;
     };
-    let mut p = Publisher::open(&address, None, "src", "slot").expect("open");
+    let mut p = Publisher::open(&address, &ClientOptions::default(), "src", "slot").expect("open");
     for i in 0..5u8 {
         let s = stored(u64::from(i), 0x1000 + u64::from(i), 0, 1, true);
         p.publish(Bytes::from(vec![i; 4]), &s).expect("publish");
     }
 
     let wait = Duration::from_secs(2);
-    let mut a = Consumer::open(&address, None, "target_a").expect("consumer a");
+    let mut a =
+        Consumer::open(&address, &ClientOptions::default(), "target_a").expect("consumer a");
     let got = a.next(3, wait).expect("next");
     let seqs: Vec<u64> = got.iter().map(|d| d.sequence).collect();
     assert_eq!(seqs, [1, 2, 3]);
@@ -210,7 +218,8 @@ fn consumers_get_every_message_once_and_resume_after_what_they_acknowledged() {
     drop(a);
 
     // Reopened, it starts at the first message it had not acknowledged.
-    let mut a = Consumer::open(&address, None, "target_a").expect("consumer a again");
+    let mut a =
+        Consumer::open(&address, &ClientOptions::default(), "target_a").expect("consumer a again");
     let got = a.next(10, wait).expect("next");
     let seqs: Vec<u64> = got.iter().map(|d| d.sequence).collect();
     assert_eq!(seqs, [3, 4, 5]);
@@ -224,7 +233,8 @@ fn consumers_get_every_message_once_and_resume_after_what_they_acknowledged() {
         .is_empty());
 
     // Another target reads the same stream from its start, on its own.
-    let mut b = Consumer::open(&address, None, "target_b").expect("consumer b");
+    let mut b =
+        Consumer::open(&address, &ClientOptions::default(), "target_b").expect("consumer b");
     assert_eq!(b.remaining().expect("remaining"), 5);
     assert_eq!(b.next(10, wait).expect("next").len(), 5);
 }
@@ -234,7 +244,7 @@ fn a_consumer_of_a_missing_stream_says_which_and_how_to_make_it() {
     let Some(address) = address("NATS missing stream", "MISSING") else {
         return;
     };
-    let e = Consumer::open(&address, None, "t")
+    let e = Consumer::open(&address, &ClientOptions::default(), "t")
         .err()
         .expect("no stream");
     let text = e.to_string();
@@ -248,7 +258,7 @@ fn a_consumer_of_a_missing_stream_says_which_and_how_to_make_it() {
 #[test]
 fn no_server_at_the_address_is_a_connect_error_naming_it() {
     let address = Address::parse("nats://127.0.0.1:1/S").expect("address");
-    let e = Publisher::open(&address, None, "s", "t")
+    let e = Publisher::open(&address, &ClientOptions::default(), "s", "t")
         .err()
         .expect("refused");
     assert!(
@@ -256,4 +266,55 @@ fn no_server_at_the_address_is_a_connect_error_naming_it() {
             .starts_with("cannot connect to NATS at 127.0.0.1:1:"),
         "{e}"
     );
+}
+
+#[test]
+fn a_server_requiring_tls_and_client_certificates_takes_the_options_nats_users_give() {
+    let Some((url, [ca, cert, key])) = scry_testkit::server::nats_tls_url("NATS over TLS") else {
+        return;
+    };
+    let unique = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let address = Address::parse(&format!("{url}/TLS{unique}")).expect("a tls:// address");
+    assert!(address.tls);
+    let full = ClientOptions {
+        ca: Some(ca.clone()),
+        client_cert: Some((cert.clone(), key.clone())),
+        ..ClientOptions::default()
+    };
+    let mut p = Publisher::open(&address, &full, "src", "slot").expect("open over TLS");
+    p.publish(Bytes::from_static(b"sealed"), &stored(0, 0x10, 0, 1, true))
+        .expect("publish");
+    let mut c = Consumer::open(&address, &full, "target").expect("consumer over TLS");
+    let got = c.next(10, Duration::from_secs(2)).expect("next");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload.as_ref(), b"sealed");
+
+    // The server's certificate is signed by a CA the system does not trust.
+    let no_ca = ClientOptions {
+        ca: None,
+        ..full.clone()
+    };
+    let refused =
+        |options: &ClientOptions| match Publisher::open(&address, options, "src", "slot").err() {
+            Some(e @ scry_nats::NatsError::Refused { .. }) => e.to_string(),
+            other => panic!("expected the connection refused, got {other:?}"),
+        };
+    let said = refused(&no_ca);
+    assert!(said.contains("refused the connection"), "{said}");
+    // The server verifies clients: without a certificate it refuses.
+    refused(&ClientOptions {
+        client_cert: None,
+        ..full.clone()
+    });
+    // A file that is not there is named.
+    let missing = ClientOptions {
+        ca: Some("/nonexistent/ca.pem".into()),
+        ..full
+    };
+    let e = Publisher::open(&address, &missing, "src", "slot")
+        .err()
+        .expect("no such CA file");
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
 }

@@ -27,6 +27,24 @@ pub fn nats_cluster_url(what: &str) -> Option<String> {
     )
 }
 
+/// The NATS server of `.ci/nats.sh` that requires TLS and verifies client certificates
+/// (`SCRY_NATS_TLS_URL`, a `tls://` URL), as [`nats_url`], with the files a client needs:
+/// the CA that signed the server's certificate, and a client certificate and its key
+/// (`SCRY_NATS_TLS_URL_CA`, `_CERT`, `_KEY`).
+pub fn nats_tls_url(what: &str) -> Option<(String, [std::path::PathBuf; 3])> {
+    let url = env_url(
+        "SCRY_NATS_TLS_URL",
+        what,
+        "eval \"$(SCRY_NATS_TLS=1 SCRY_NATS_VAR=SCRY_NATS_TLS_URL SCRY_NATS_PORT=54442 bash .ci/nats.sh)\"",
+    )?;
+    let file = |suffix: &str| {
+        std::env::var_os(format!("SCRY_NATS_TLS_URL_{suffix}"))
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| panic!("SCRY_NATS_TLS_URL_{suffix}, printed by .ci/nats.sh"))
+    };
+    Some((url, [file("CA"), file("CERT"), file("KEY")]))
+}
+
 fn env_url(var: &str, what: &str, start: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),

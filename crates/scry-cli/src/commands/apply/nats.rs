@@ -133,7 +133,7 @@ pub fn spawn(
 fn open(address: &Address, name: &str, follow: bool) -> Result<Consumer, CliError> {
     let mut said = false;
     loop {
-        match Consumer::open(address, crate::nats::creds(), name) {
+        match Consumer::open(address, crate::nats::options(), name) {
             Err(scry_nats::NatsError::NoStream { .. }) if follow => {
                 if !said {
                     crate::log::Event::new(

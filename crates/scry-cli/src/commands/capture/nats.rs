@@ -91,7 +91,7 @@ fn encoding_name(encoding: Encoding) -> &'static str {
 /// slot) on the stream of `address`.
 fn publisher(address: &Address, stream: &str) -> Result<Publisher, CliError> {
     let (source, slot) = stream.rsplit_once('/').unwrap_or(("", stream));
-    Publisher::open(address, crate::nats::creds(), source, slot).map_err(nats_error)
+    Publisher::open(address, crate::nats::options(), source, slot).map_err(nats_error)
 }
 
 fn parse(address: &str) -> Result<Address, CliError> {
