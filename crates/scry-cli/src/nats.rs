@@ -28,12 +28,12 @@ pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {
     match e {
         E::Connect { .. } | E::Stream { .. } | E::Publish { .. } | E::Consumer { .. } => {
             crate::commands::CliError::Lost {
-                what: "NATS".to_owned(),
+                what: "stream".to_owned(),
                 message: e.to_string(),
             }
         }
         E::Refused { .. } => crate::commands::CliError::Server {
-            what: "NATS".to_owned(),
+            what: "stream".to_owned(),
             message: e.to_string(),
         },
         _ => crate::commands::CliError::Load(e.to_string()),

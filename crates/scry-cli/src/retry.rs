@@ -49,7 +49,7 @@ impl Retry {
             tries += 1;
             let side = match &e {
                 CliError::Lost { what, .. } if what.starts_with("target") => "target",
-                CliError::Lost { what, .. } if what.starts_with("NATS") => "nats",
+                CliError::Lost { what, .. } if what == "stream" => "nats",
                 _ => "source",
             };
             if let Some(metrics) = crate::metrics::get() {
