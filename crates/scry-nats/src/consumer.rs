@@ -86,8 +86,10 @@ fn config(name: &str, deliver_policy: DeliverPolicy) -> Config {
 
 /// One message as the consumer hands it out.
 pub struct Delivered {
-    /// Its sequence number in the stream.
+    /// Its sequence number in the stream (its last part's, when it came in parts).
     pub sequence: u64,
+    /// The sequence number of its first part (`sequence` when it came whole).
+    pub first_sequence: u64,
     /// The subject it was published to (`STREAM.<source>.<slot>`).
     pub subject: String,
     /// The framed batch.
@@ -112,8 +114,10 @@ pub struct Consumer {
     assembler: Assembler,
     /// The byte limit of one fetch.
     fetch_bytes: usize,
-    /// Made in this run, delivering from the stream's first message.
-    new: bool,
+    /// See [`goes_on_after`](Self::goes_on_after).
+    after: u64,
+    /// The stream sequence of the first part of the frame being put together.
+    part_start: u64,
 }
 
 impl Consumer {
@@ -158,14 +162,15 @@ impl Consumer {
             seen: 0,
             assembler: Assembler::default(),
             fetch_bytes: 0,
-            new: false,
+            after: 0,
+            part_start: 0,
         };
         this.fetch_bytes = fetch_bytes(this.conn.js.client().server_info().max_payload);
         // Messages an earlier run was handed and never acknowledged would come again only
         // after ACK_WAIT: start the consumer again just past its acknowledged floor, so that
         // they come now.
         let info = this.info()?;
-        this.new = info.ack_floor.stream_sequence == 0;
+        this.after = info.ack_floor.stream_sequence;
         if info.num_ack_pending > 0 {
             let start_sequence = info.ack_floor.stream_sequence + 1;
             this.start_at(DeliverPolicy::ByStartSequence { start_sequence })?;
@@ -249,18 +254,20 @@ impl Consumer {
         Ok(stored.map(|s| (s, Bytes::from(whole))))
     }
 
-    /// True when the consumer reads from the stream's first message: it had acknowledged
-    /// nothing when opened (it is new), or was [`restart`](Self::restart)ed.
+    /// The stream sequence this consumer goes on after: its acknowledged floor when it was
+    /// opened, 0 when it is new or was [`restart`](Self::restart)ed. A first message handed
+    /// out further on than the next sequence means the stream removed messages this
+    /// consumer never had (see [`Delivered::first_sequence`]).
     #[must_use]
-    pub fn is_new(&self) -> bool {
-        self.new
+    pub fn goes_on_after(&self) -> u64 {
+        self.after
     }
 
     /// Starts the consumer again at the stream's first message, forgetting what it had
     /// acknowledged (for a target that does not have what the consumer acknowledged).
     pub fn restart(&mut self) -> Result<(), NatsError> {
         self.start_at(DeliverPolicy::All)?;
-        self.new = true;
+        self.after = 0;
         Ok(())
     }
 
@@ -298,11 +305,15 @@ impl Consumer {
             };
             let stored = read_headers(&headers).map_err(unreadable)?;
             let part = parts::read(&headers).map_err(unreadable)?;
+            if part.is_none_or(|(i, _)| i == 0) {
+                self.part_start = sequence;
+            }
             let Some(payload) = self.assembler.push(part, message.payload.clone()) else {
                 continue;
             };
             out.push(Delivered {
                 sequence,
+                first_sequence: self.part_start,
                 subject: message.subject.to_string(),
                 payload,
                 stored,

@@ -175,6 +175,11 @@ fn a_frame_larger_than_a_message_goes_in_parts_and_comes_back_whole() {
     }
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].0, &got[0].1), (parts, &big));
+    // Handed out as its last part, it says where its first part is.
+    assert_eq!(
+        (got[0].2.first_sequence, got[1].2.first_sequence),
+        (1, parts + 1)
+    );
     assert_eq!((got[1].0, got[1].1.as_ref()), (parts + 1, &b"small"[..]));
     // Acknowledging the frame acknowledges its parts; read back, it is whole again.
     c.ack(&got[0].2).expect("ack");
@@ -317,4 +322,30 @@ fn a_server_requiring_tls_and_client_certificates_takes_the_options_nats_users_g
         .err()
         .expect("no such CA file");
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+}
+
+#[test]
+fn a_consumer_shows_where_the_stream_removed_messages_it_never_had() {
+    let Some(address) = address("NATS removed messages", "GAP") else {
+        return;
+    };
+    let options = ClientOptions::default();
+    let mut gone = Publisher::open(&address, &options, "src", "old").expect("open");
+    for i in 0..3u8 {
+        gone.publish(
+            Bytes::from(vec![i; 4]),
+            &stored(u64::from(i), 0x10 + u64::from(i), 0, 1, true),
+        )
+        .expect("publish");
+    }
+    let mut kept = Publisher::open(&address, &options, "src", "new").expect("open");
+    kept.publish(Bytes::from_static(b"kept"), &stored(0, 0x100, 0, 1, true))
+        .expect("publish");
+    // The messages of the first subject removed.
+    assert_eq!(gone.purge_subject().expect("purge"), 3);
+    // A new consumer expects the stream's first message, 1: the stream now starts at 4.
+    let mut new = Consumer::open(&address, &options, "new").expect("new");
+    assert_eq!(new.goes_on_after(), 0);
+    let got = new.next(10, Duration::from_secs(2)).expect("next");
+    assert_eq!(got[0].first_sequence, 4);
 }

@@ -82,11 +82,11 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
         last: Instant::now(),
     };
     // The first frame names the stream, whose origin the target is then set up with.
-    let mut start = None;
+    let mut gap = None;
     let first = loop {
         match received.recv_timeout(Duration::from_millis(100)) {
             Ok(Item::Frame(frame)) => break frame,
-            Ok(Item::Start(stored)) => start = Some(stored),
+            Ok(Item::Gap { first, missing }) => gap = Some((first, missing)),
             Ok(Item::Failed(e)) => return Err(e),
             Ok(Item::End) => {
                 Event::new(
@@ -124,7 +124,8 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
     let mut applier = Applier::connect(conninfo, &stream, options.origin)
         .map_err(apply_error)?
         .on_conflict(options.on_conflict);
-    if let Some(said) = start.and_then(|s| nats::missing_start(&s, applier.progress())) {
+    let lacks = gap.and_then(|(first, n)| nats::missing(&first, n, applier.progress()));
+    if let Some(said) = lacks {
         Event::new(Level::Warn, "consumer", format!("{input}: {said}")).emit();
     }
     let start = applier.progress();
@@ -142,7 +143,7 @@ fn run_once(conninfo: &str, options: Options<'_>) -> Result<(), CliError> {
             Ok(Item::Frame(frame)) => frame,
             Ok(Item::Failed(e)) => return Err(e),
             // Only ever before the first frame.
-            Ok(Item::Start(_)) => continue,
+            Ok(Item::Gap { .. }) => continue,
             Ok(Item::End) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 applier.flush().map_err(apply_error)?;

@@ -30,9 +30,15 @@ pub enum Item {
     End,
     /// The consumer failed.
     Failed(CliError),
-    /// What the stream's first message says, when the consumer starts there (a new
-    /// target, or one read again from the start): see [`missing_start`].
-    Start(Stored),
+    /// The first message this run was handed lies past the next one the consumer expected
+    /// (its acknowledged floor, or the stream's start): the stream removed `missing`
+    /// messages it never had. See [`missing`].
+    Gap {
+        /// What that first message says.
+        first: Stored,
+        /// How many messages are gone.
+        missing: u64,
+    },
 }
 
 /// What the target holds durably, as the applying thread tells the consumer's thread.
@@ -62,7 +68,8 @@ pub fn spawn(
 ) -> Result<std::thread::JoinHandle<()>, CliError> {
     let address = Address::parse(input).map_err(|e| CliError::Usage(e.to_string()))?;
     let mut consumer = open(&address, consumer_name, follow)?;
-    let mut from_start = ahead_of_target(&mut consumer, conninfo, origin, input)?;
+    ahead_of_target(&mut consumer, conninfo, origin, input)?;
+    let mut expected = Some(consumer.goes_on_after() + 1);
     Ok(std::thread::spawn(move || {
         let mut held: VecDeque<Delivered> = VecDeque::new();
         let mut ended = false;
@@ -110,8 +117,14 @@ pub fn spawn(
                 continue;
             }
             for mut d in fetched {
-                if std::mem::take(&mut from_start) && items.send(Item::Start(d.stored)).is_err() {
-                    return;
+                if let Some(next) = expected.take().filter(|n| d.first_sequence > *n) {
+                    let gap = Item::Gap {
+                        first: d.stored,
+                        missing: d.first_sequence - next,
+                    };
+                    if items.send(gap).is_err() {
+                        return;
+                    }
                 }
                 // The payload goes with its frames; what waits for its acknowledgement is
                 // small.
@@ -157,17 +170,16 @@ fn open(address: &Address, name: &str, follow: bool) -> Result<Consumer, CliErro
 /// Starts the consumer again at the stream's first message when it has acknowledged a
 /// transaction the target does not hold (a target database made anew, or restored from an
 /// older backup, under the same name): reading on from there would skip what the target
-/// lacks. The origin passes over what it does hold. True when the consumer reads from the
-/// stream's first message (it is new, or was started again).
+/// lacks. The origin passes over what it does hold.
 fn ahead_of_target(
     consumer: &mut Consumer,
     conninfo: &str,
     origin: Option<&str>,
     input: &str,
-) -> Result<bool, CliError> {
+) -> Result<(), CliError> {
     let nats = crate::nats::error;
     let Some((stored, payload)) = consumer.acknowledged_floor().map_err(nats)? else {
-        return Ok(consumer.is_new());
+        return Ok(());
     };
     let frame = frame_of(&payload, 0).map_err(|e| CliError::Load(format!("{input}: {e}")))?;
     let batch = scry_codec::read_batch_bytes(&frame.payload)
@@ -192,7 +204,7 @@ fn ahead_of_target(
         stored.covered_by(applier.progress())
     };
     if held {
-        return Ok(false);
+        return Ok(());
     }
     crate::log::Event::new(
         crate::log::Level::Warn,
@@ -206,29 +218,25 @@ fn ahead_of_target(
         ),
     )
     .emit();
-    consumer.restart().map_err(nats)?;
-    Ok(true)
+    consumer.restart().map_err(nats)
 }
 
-/// What a target whose progress is `progress` lacks when its consumer starts at the
-/// stream's first message `first`, if anything: the stream no longer holds the start of the
-/// capture (its limits removed the first messages) and the target is not past where the
-/// stream now starts, so the changes committed between the two are in neither. `None` when
-/// the stream starts with a snapshot (which builds the target) or with the capture's first
-/// batch.
-pub fn missing_start(first: &Stored, progress: u64) -> Option<String> {
-    let first_batch = first
-        .batch_seq
-        .saturating_sub(u64::from(first.frames.saturating_sub(1)));
-    if first.snapshot.is_some() || first_batch == 0 || progress > first.first.0 {
+/// What a target whose progress is `progress` lacks when the first message its consumer is
+/// handed, `first`, comes after `missing` messages the stream removed (its limits, by age,
+/// size or count) before the consumer had them: the changes from the target's progress up
+/// to `first`, unless the target is past them already. `None` when `first` begins a
+/// snapshot, which builds the target anew.
+pub fn missing(first: &Stored, missing: u64, progress: u64) -> Option<String> {
+    if first.snapshot.is_some() || progress > first.first.0 {
         return None;
     }
     Some(format!(
-        "the stream no longer holds this capture's first {first_batch} batches (its limits \
-         removed them): it starts at a change of the transaction committed at {}, and this \
-         target's origin is at {}, so any change committed in between is missing here. Build \
-         the target from a snapshot (capture --snapshot into the stream), or keep the \
+        "the stream removed {missing} message{} this target's consumer never had (its \
+         limits): it goes on with a change of the transaction committed at {}, and this \
+         target's origin is at {}, so any change committed in between is missing here. \
+         Build the target from a snapshot (capture --snapshot into the stream), or keep the \
          stream's messages longer",
+        if missing == 1 { "" } else { "s" },
         scry_types::Lsn(first.first.0),
         scry_types::Lsn(progress)
     ))
@@ -310,24 +318,21 @@ mod tests {
     }
 
     #[test]
-    fn a_consumer_starting_after_what_its_target_needs_says_so() {
-        // The capture's first message: the stream holds everything it published.
-        assert_eq!(missing_start(&change(2, 3, 0x100, 0), 0), None);
-        // Its first messages removed: a new target lacks what they held...
-        let said = missing_start(&change(9, 2, 0x100, 0), 0).expect("a warning");
-        assert!(said.contains("first 8 batches"), "{said}");
+    fn a_consumer_going_on_past_removed_messages_says_what_its_target_lacks() {
+        let said = missing(&change(9, 2, 0x100, 0), 8, 0).expect("a warning");
+        assert!(said.contains("removed 8 messages"), "{said}");
         assert!(said.contains("committed at 0/100"), "{said}");
-        // ...and so does one whose progress is not past the first change's transaction.
-        assert!(missing_start(&change(9, 2, 0x100, 3), 0x100).is_some());
-        // A target past it lacks nothing the stream dropped.
-        assert_eq!(missing_start(&change(9, 2, 0x100, 0), 0x101), None);
-        // A stream that starts with a snapshot builds any target.
+        // A target whose progress is not past the first change's transaction lacks it too.
+        assert!(missing(&change(9, 2, 0x100, 3), 1, 0x100).is_some());
+        // A target past it lacks nothing the stream removed.
+        assert_eq!(missing(&change(9, 2, 0x100, 0), 8, 0x101), None);
+        // A snapshot builds any target.
         let snapshot = Stored {
             snapshot: Some(0x80),
             commit: None,
             resume: None,
             ..change(0, 1, 0, 0)
         };
-        assert_eq!(missing_start(&snapshot, 0), None);
+        assert_eq!(missing(&snapshot, 40, 0), None);
     }
 }
