@@ -165,7 +165,7 @@ impl Consumer {
             after: 0,
             part_start: 0,
         };
-        this.fetch_bytes = fetch_bytes(this.conn.js.client().server_info().max_payload);
+        this.fetch_bytes = fetch_bytes(this.conn.max_payload());
         // Messages an earlier run was handed and never acknowledged would come again only
         // after ACK_WAIT: start the consumer again just past its acknowledged floor, so that
         // they come now.

@@ -154,12 +154,8 @@ impl Publisher {
                 reason: e.to_string(),
             })?;
         let (source, slot) = (token(source), token(slot));
-        let max_payload = match conn.js.client().server_info().max_payload {
-            0 => 1024 * 1024,
-            max => max,
-        };
         Ok(Self {
-            part_len: parts::part_len(max_payload),
+            part_len: parts::part_len(conn.max_payload()),
             resume: None,
             subject: format!("{name}.{source}.{slot}"),
             id_prefix: format!("{source}.{slot}."),

@@ -72,10 +72,9 @@ impl StreamReader {
             })
             .map_err(stream_error)?;
         let empty = state.messages == 0;
-        let max_payload = conn.js.client().server_info().max_payload;
         Ok(Self {
             assembler: Assembler::default(),
-            fetch_bytes: crate::consumer::fetch_bytes(max_payload),
+            fetch_bytes: crate::consumer::fetch_bytes(conn.max_payload()),
             conn,
             consumer: (!empty).then_some(consumer),
             stream: name,

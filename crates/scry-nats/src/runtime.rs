@@ -104,6 +104,17 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// The most payload bytes the connected server takes in one message (its
+    /// `max_payload`; NATS's default, 1 MiB, when it has not said).
+    pub fn max_payload(&self) -> usize {
+        match self.js.client().server_info().max_payload {
+            0 => 1024 * 1024,
+            max => max,
+        }
+    }
+}
+
 /// Whether a failed connect is a server refusing the client (its credentials, or the TLS
 /// handshake: a certificate not trusted on either side), not a server away: the TLS layer
 /// reports a handshake that failed as I/O of invalid data.
