@@ -128,9 +128,8 @@ pub fn spawn(
                 }
                 // The payload goes with its frames; what waits for its acknowledgement is
                 // small.
-                let payload = std::mem::take(&mut d.payload);
+                let (payload, sequence) = (std::mem::take(&mut d.payload), d.sequence);
                 held.push_back(d);
-                let sequence = held.back().map_or(0, |d| d.sequence);
                 for frame in frames_of(&payload, sequence) {
                     if items.send(Item::Frame(frame)).is_err() {
                         return;

@@ -496,9 +496,8 @@ fn check_snapshot_output(options: &Options<'_>) -> Result<(), CliError> {
     let Some(snapshot) = options.snapshot.filter(|s| scry_nats::Address::is_nats(s)) else {
         return Ok(());
     };
-    let parse = |s: &str| scry_nats::Address::parse(s).map_err(|e| CliError::Usage(e.to_string()));
-    let into = parse(snapshot)?;
-    let same = scry_nats::Address::is_nats(options.out) && parse(options.out)? == into;
+    let into = nats::parse(snapshot)?;
+    let same = scry_nats::Address::is_nats(options.out) && nats::parse(options.out)? == into;
     if same {
         return Ok(());
     }

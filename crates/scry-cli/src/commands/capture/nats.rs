@@ -75,10 +75,6 @@ pub struct NatsOut {
     pub next_batch_seq: u64,
 }
 
-fn nats_error(e: scry_nats::NatsError) -> CliError {
-    crate::nats::error(e)
-}
-
 /// The `Scry-Encoding` header's value for `encoding`.
 fn encoding_name(encoding: Encoding) -> &'static str {
     match encoding {
@@ -91,10 +87,11 @@ fn encoding_name(encoding: Encoding) -> &'static str {
 /// slot) on the stream of `address`.
 fn publisher(address: &Address, stream: &str) -> Result<Publisher, CliError> {
     let (source, slot) = stream.rsplit_once('/').unwrap_or(("", stream));
-    Publisher::open(address, crate::nats::options(), source, slot).map_err(nats_error)
+    Publisher::open(address, crate::nats::options(), source, slot).map_err(crate::nats::error)
 }
 
-fn parse(address: &str) -> Result<Address, CliError> {
+/// `address` parsed; a mistake in it is a usage error.
+pub(super) fn parse(address: &str) -> Result<Address, CliError> {
     Address::parse(address).map_err(|e| CliError::Usage(e.to_string()))
 }
 
@@ -131,7 +128,7 @@ impl SnapshotOut {
     ) -> Result<Self, CliError> {
         let address = parse(address)?;
         let mut publisher = publisher(&address, stream)?;
-        let purged = publisher.purge_subject().map_err(nats_error)?;
+        let purged = publisher.purge_subject().map_err(crate::nats::error)?;
         if purged > 0 {
             crate::log::Event::new(
                 crate::log::Level::Info,
@@ -209,7 +206,7 @@ pub fn end_snapshot(
 ) -> Result<(), CliError> {
     let address = parse(address)?;
     let mut publisher = publisher(&address, stream)?;
-    let last = publisher.last().map_err(nats_error)?;
+    let last = publisher.last().map_err(crate::nats::error)?;
     let batch_seq = last.map_or(0, |l| l.stored.batch_seq.wrapping_add(1));
     let mut event =
         scry_types::DatabaseEvent::new(scry_types::OperationType::BackfillComplete, "", "");
@@ -231,7 +228,9 @@ pub fn end_snapshot(
         resume: None,
         snapshot: Some(position),
     };
-    publisher.publish(frame.into(), &stored).map_err(nats_error)
+    publisher
+        .publish(frame.into(), &stored)
+        .map_err(crate::nats::error)
 }
 
 impl NatsOut {
@@ -240,7 +239,7 @@ impl NatsOut {
     pub fn open(address: &str, stream: &str, encoding: Encoding) -> Result<Self, CliError> {
         let address = parse(address)?;
         let mut publisher = publisher(&address, stream)?;
-        let last = publisher.last().map_err(nats_error)?;
+        let last = publisher.last().map_err(crate::nats::error)?;
         let encoding = encoding_name(encoding);
         if let Some(l) = last.filter(|l| l.stored.inside_snapshot()) {
             let slot = stream.rsplit_once('/').map_or(stream, |(_, slot)| slot);
@@ -348,6 +347,8 @@ impl NatsOut {
         };
         g.frames = 0;
         let payload = g.bytes.split().freeze();
-        self.publisher.publish(payload, &stored).map_err(nats_error)
+        self.publisher
+            .publish(payload, &stored)
+            .map_err(crate::nats::error)
     }
 }

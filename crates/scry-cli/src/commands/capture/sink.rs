@@ -133,10 +133,7 @@ impl Sink {
         if let Some(frame) = batcher.push(change).map_err(capture_error)? {
             totals.bytes += frame.bytes.len() as u64;
             let commit = frame.commit_position;
-            match &mut self.nats {
-                Some(nats) => nats.add(&frame)?,
-                None => self.out.write_all(frame.bytes).map_err(|e| self.error(e))?,
-            }
+            self.write(&frame)?;
             if commit.is_some() {
                 *written_commit = commit;
                 // A pipe's reader (`scry apply -`) gets each transaction as soon as the
