@@ -21,8 +21,8 @@ pub fn options() -> &'static ClientOptions {
 /// a stream without a leader for a moment, a request timed out, a publish not stored) is
 /// [`CliError::Lost`](crate::commands::CliError::Lost), which `capture` and `apply` retry from what is durable (the stream's
 /// last message, the consumer's acknowledged floor and the target's origin); the others end
-/// the command: credentials or TLS refused (exit 2), no such stream or a message scry
-/// cannot read (exit 1).
+/// the command: a credentials, CA or certificate file that cannot be read, or credentials or
+/// TLS refused (exit 2), no such stream or a message scry cannot read (exit 1).
 pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {
     use scry_nats::NatsError as E;
     match e {
@@ -32,6 +32,7 @@ pub fn error(e: scry_nats::NatsError) -> crate::commands::CliError {
                 message: e.to_string(),
             }
         }
+        E::ClientFile { .. } => crate::commands::CliError::Usage(e.to_string()),
         E::Refused { .. } => crate::commands::CliError::Server {
             what: "stream".to_owned(),
             message: e.to_string(),

@@ -532,4 +532,21 @@ fn a_stream_behind_tls_with_client_certificates_carries_the_changes() {
         "{}",
         stderr(&out)
     );
+    // A CA file that is not there is a mistake in the options: named, and not retried.
+    let out = scry(
+        &[
+            "apply",
+            &target,
+            &stream,
+            "--nats-ca",
+            "/nonexistent/ca.pem",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("NATS client file /nonexistent/ca.pem"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -23,6 +23,15 @@ pub enum NatsError {
         /// Why.
         reason: String,
     },
+    /// A file the client options name (credentials, CA, client certificate or key) is
+    /// missing or unreadable: a mistake in the options, not a server away.
+    #[error("NATS client file {path}: {reason}")]
+    ClientFile {
+        /// The file, as given.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The stream could not be found, created or read.
     #[error("NATS stream {stream}: {reason}")]
     Stream {

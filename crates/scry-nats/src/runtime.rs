@@ -59,7 +59,7 @@ impl Connection {
                 options = options
                     .credentials_file(path)
                     .await
-                    .map_err(|e| connect_error(format!("credentials {}: {e}", path.display())))?;
+                    .map_err(|e| client_file(path, e.to_string()))?;
             }
             for path in [client.ca.as_ref()]
                 .into_iter()
@@ -67,8 +67,7 @@ impl Connection {
                 .chain(client.client_cert.iter().flat_map(|(c, k)| [c, k]))
             {
                 // Read here so that a missing file is named, not the TLS handshake's error.
-                std::fs::metadata(path)
-                    .map_err(|e| connect_error(format!("{}: {e}", path.display())))?;
+                std::fs::metadata(path).map_err(|e| client_file(path, e.to_string()))?;
             }
             if let Some(ca) = &client.ca {
                 options = options.add_root_certificates(ca.clone());
@@ -112,6 +111,13 @@ impl Connection {
             0 => 1024 * 1024,
             max => max,
         }
+    }
+}
+
+fn client_file(path: &std::path::Path, reason: String) -> NatsError {
+    NatsError::ClientFile {
+        path: path.display().to_string(),
+        reason,
     }
 }
 
